@@ -1,4 +1,156 @@
-// Composition root (filled in below as the CLI lands).
-export async function main(_argv: readonly string[]): Promise<number> {
-  return 0;
+// Composition root: builds every service (proc opener, owner scanner, clocks, output streams)
+// with overridable defaults, then runs one of the modes. bin/sockscope calls main(argv).
+// Importing this module has no side effects.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import { parseCli, type CliOptions } from './cli/options.js';
+import { runOnce, runStream } from './cli/run-once.js';
+import { compileFilter, formatFilterError, type CompiledFilter } from './filter/index.js';
+import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './proc/proc-fs.js';
+import { collectSnapshot, type CollectDeps } from './proc/collect-snapshot.js';
+import { createOwnerScanner } from './proc/read-owners.js';
+import { createUserNames } from './proc/read-users.js';
+
+export interface OutputStream {
+  write(chunk: string): boolean;
+  isTTY?: boolean;
+  columns?: number;
+  rows?: number;
+  on?(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+export interface Services {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly platform: NodeJS.Platform;
+  readonly now: () => number;
+  readonly monotonicMs: () => number;
+  readonly hostname: () => string;
+  /** Text of /etc/passwd for user names (not under /proc), or null. */
+  readonly readPasswd: () => string | null;
+  readonly createProcFs: (root: string) => ProcFs;
+  /** Where process-wide signals are subscribed (process by default). */
+  readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
+}
+
+export function defaultServices(): Services {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    platform: process.platform,
+    now: () => Date.now(),
+    monotonicMs: () => performance.now(),
+    hostname: () => os.hostname(),
+    readPasswd: () => {
+      try {
+        return fs.readFileSync('/etc/passwd', 'utf8');
+      } catch {
+        return null;
+      }
+    },
+    createProcFs,
+    signals: process,
+  };
+}
+
+export function packageVersion(): string {
+  const require = createRequire(import.meta.url);
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = require(candidate) as { name?: string; version?: string };
+      if (pkg.name === 'sockscope' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // try the next layout (source vs dist)
+    }
+  }
+  return '0.0.0';
+}
+
+/** Everything a mode needs, built once. */
+export interface AppContext {
+  readonly options: CliOptions;
+  readonly services: Services;
+  readonly procFs: ProcFs;
+  readonly collectDeps: CollectDeps;
+  readonly filterText: string | null;
+  readonly filter: CompiledFilter | null;
+}
+
+/** Print one line to stderr, prefixed with the program name. */
+export function complain(services: Services, message: string): void {
+  services.stderr.write(`sockscope: ${message}\n`);
+}
+
+export async function main(argv: readonly string[], overrides: Partial<Services> = {}): Promise<number> {
+  const services: Services = { ...defaultServices(), ...overrides };
+  try {
+    return await run(argv, services);
+  } catch (err) {
+    // Last line of defence: one clear line, never a stack trace (SOCKSCOPE_DEBUG=1 shows it).
+    const message = err instanceof Error ? err.message : String(err);
+    complain(services, `internal error: ${message}`);
+    if (services.env['SOCKSCOPE_DEBUG'] && err instanceof Error && err.stack) services.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+async function run(argv: readonly string[], services: Services): Promise<number> {
+  const parsed = parseCli(argv, packageVersion(), {
+    out: (s) => services.stdout.write(s),
+    err: (s) => services.stderr.write(s.startsWith('error:') ? `sockscope: ${s.slice(7)}` : s),
+  });
+  if (parsed.kind === 'exit') return parsed.code;
+  const { options } = parsed;
+
+  if (services.platform !== 'linux' && options.procRoot === undefined && services.env['PROC_ROOT'] === undefined) {
+    complain(services, `needs Linux /proc (this is ${services.platform}); use --proc-root DIR for a recorded tree`);
+    return 1;
+  }
+
+  let filter: CompiledFilter | null = null;
+  if (options.filter !== null && options.filter.trim() !== '') {
+    const compiled = compileFilter(options.filter);
+    if (!compiled.ok) {
+      services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
+      return 2;
+    }
+    filter = compiled.filter;
+  }
+
+  const procFs = services.createProcFs(resolveProcRoot(options.procRoot, services.env));
+  const rootProblem = checkProcRoot(procFs);
+  if (rootProblem !== null) {
+    complain(services, rootProblem);
+    return 1;
+  }
+
+  const users = createUserNames(services.readPasswd);
+  const collectDeps: CollectDeps = {
+    procFs,
+    owners: options.processes ? createOwnerScanner(procFs) : null,
+    userName: (uid) => users.nameOf(uid),
+    hostname: services.hostname,
+    now: services.now,
+    monotonicMs: services.monotonicMs,
+  };
+  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter };
+
+  // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
+  services.stdout.on?.('error', () => undefined);
+  if (options.once) return runOnce(ctx, collectSnapshot);
+  if (options.json || options.summary) return runStream(ctx, collectSnapshot);
+
+  if (services.stdout.isTTY !== true) {
+    complain(services, 'the dashboard needs a terminal; for scripts use --once, --once --json or --once --summary');
+    return 2;
+  }
+  const { runDashboard } = await import('./ui/run-dashboard.js');
+  return runDashboard(ctx);
 }

@@ -53,7 +53,7 @@ export interface SocketEntry {
   readonly remotePort: number;
   /** Bytes (tcp: rx_queue; for LISTEN the current accept queue length). */
   readonly recvQ: number;
-  /** Bytes (tcp: tx_queue; for LISTEN the accept backlog limit, as in ss). */
+  /** Bytes (tcp: tx_queue; always 0 for LISTEN in /proc — the backlog limit is only in netlink). */
   readonly sendQ: number;
   readonly timer: TimerKind;
   /** Time left on the pending timer, milliseconds (tm->when, jiffies converted with USER_HZ). */
@@ -96,8 +96,6 @@ export interface SocketRecord extends SocketEntry {
   readonly sharedBy: number;
   /** User name for `uid`, or the uid as text when it has no name. */
   readonly user: string;
-  /** When this socket (by key) was first seen in this session, ms since epoch. */
-  readonly firstSeenMs: number;
 }
 
 /** Lines skipped while parsing, per file, so a user can be told what was not understood. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 export interface ProcFs {
   /** Absolute root, e.g. "/proc". */
   readonly root: string;
-  /** Whole file as text, or null when it does not exist or cannot be read. */
+  /** Whole file as UTF-8 text (invalid bytes become U+FFFD), or null when missing or unreadable. */
   readText(relPath: string): string | null;
   /** Entry names of a directory, or null when missing/unreadable (errno in `lastError`). */
   readDir(relPath: string): string[] | null;
@@ -19,8 +19,22 @@ export interface ProcFs {
   statSize(relPath: string): number | null;
   /** Owner uid of a path, or null. */
   statUid(relPath: string): number | null;
+  /**
+   * Size, owner uid and inode number from one stat(2) call (follows symlinks), or null.
+   * Optional so hand-made fakes need not provide it; callers fall back to statSize.
+   */
+  stat?(relPath: string): ProcStat | null;
   /** errno code of the last failed call ("EACCES", "ENOENT", …), for permission hints. */
   lastError(): string | null;
+}
+
+/** The stat(2) fields the readers use. */
+export interface ProcStat {
+  /** st_size: bytes; for /proc/<pid>/fd the number of open fds on Linux >= 6.2 (0 before). */
+  readonly size: number;
+  readonly uid: number;
+  /** st_ino: a /proc/<pid>/… entry gets a fresh inode number when the pid is reused. */
+  readonly ino: number;
 }
 
 export const DEFAULT_PROC_ROOT = '/proc';
@@ -41,7 +55,7 @@ export function createProcFs(root: string): ProcFs {
     root,
     readText(rel) {
       try {
-        return fs.readFileSync(abs(rel), 'latin1');
+        return fs.readFileSync(abs(rel), 'utf8');
       } catch (err) {
         return fail(err);
       }
@@ -70,6 +84,14 @@ export function createProcFs(root: string): ProcFs {
     statUid(rel) {
       try {
         return fs.statSync(abs(rel)).uid;
+      } catch (err) {
+        return fail(err);
+      }
+    },
+    stat(rel) {
+      try {
+        const st = fs.statSync(abs(rel));
+        return { size: st.size, uid: st.uid, ino: st.ino };
       } catch (err) {
         return fail(err);
       }

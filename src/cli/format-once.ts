@@ -1,0 +1,134 @@
+// Presenters for the non-interactive outputs: `--once` (aligned table), `--json`, `--summary`.
+// They receive data and return text; printing is the caller's business.
+
+import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
+import { totalOf } from '../model/aggregate.js';
+import { safeText } from '../model/safe-text.js';
+import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
+
+/** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
+export function formatEndpoint(address: string, port: number, protocol: SocketRecord['protocol']): string {
+  if (protocol === 'unix') return '';
+  const host = address === '0.0.0.0' || address === '::' ? '*' : address.includes(':') ? `[${address}]` : address;
+  return `${host}:${port === 0 ? '*' : String(port)}`;
+}
+
+export function localEndpoint(s: SocketRecord): string {
+  return s.protocol === 'unix' ? safeText(s.path ?? '*', 200) : formatEndpoint(s.localAddress, s.localPort, s.protocol);
+}
+
+export function peerEndpoint(s: SocketRecord): string {
+  return s.protocol === 'unix' ? '*' : formatEndpoint(s.remoteAddress, s.remotePort, s.protocol);
+}
+
+/** "1234/nginx", plus "+2" when the socket is shared with other processes; "-" when unknown. */
+export function formatOwner(s: SocketRecord): string {
+  if (s.owner === null) return '-';
+  const shared = s.sharedBy > 0 ? ` +${s.sharedBy}` : '';
+  return `${s.owner.pid}/${safeText(s.owner.command, 64)}${shared}`;
+}
+
+const HEADERS = ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'User', 'Process'] as const;
+const RIGHT_ALIGNED = new Set([2, 3]);
+
+/** An aligned table like `ss -tanp`, one socket per line. */
+export function formatSocketTable(sockets: readonly SocketRecord[]): string {
+  const rows: string[][] = [[...HEADERS]];
+  for (const s of sockets) {
+    rows.push([
+      s.protocol === 'unix' ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol,
+      s.state,
+      String(s.recvQ),
+      String(s.sendQ),
+      localEndpoint(s),
+      peerEndpoint(s),
+      safeText(s.user, 32),
+      formatOwner(s),
+    ]);
+  }
+  const widths = HEADERS.map(() => 0);
+  for (const r of rows) for (let i = 0; i < r.length; i++) widths[i] = Math.min(60, Math.max(widths[i] ?? 0, (r[i] ?? '').length));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => {
+          if (i === r.length - 1) return cell;
+          const w = widths[i] ?? 0;
+          return RIGHT_ALIGNED.has(i) ? cell.padStart(w) : cell.padEnd(w);
+        })
+        .join(' ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const GROUP_ORDER: readonly ProtocolGroup[] = ['tcp', 'udp', 'raw', 'unix'];
+
+/** Counts per protocol and state, biggest first. */
+export function formatSummary(counts: CountsByGroup): string {
+  const lines: string[] = [];
+  for (const group of GROUP_ORDER) {
+    const c: StateCounts = counts[group];
+    const total = totalOf(c);
+    if (total === 0 && group === 'raw') continue;
+    lines.push(`${group.toUpperCase().padEnd(5)} ${String(total).padStart(8)}`);
+    const entries = Object.entries(c).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
+    for (const [state, n] of entries) lines.push(`  ${state.padEnd(14)} ${String(n).padStart(7)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The JSON socket record: stable field names that scripts rely on. */
+export function socketToJson(s: SocketRecord): Record<string, unknown> {
+  return {
+    protocol: s.protocol,
+    state: s.state,
+    localAddress: s.localAddress,
+    localPort: s.localPort,
+    remoteAddress: s.remoteAddress,
+    remotePort: s.remotePort,
+    recvQ: s.recvQ,
+    sendQ: s.sendQ,
+    inode: s.inode,
+    uid: s.uid,
+    user: s.user,
+    pid: s.owner?.pid ?? null,
+    process: s.owner?.command ?? null,
+    commandLine: s.owner?.commandLine ?? null,
+    fd: s.owner?.fd ?? null,
+    sharedBy: s.sharedBy,
+    timer: s.timer,
+    timerMs: s.timerMs,
+    retransmits: s.retransmits,
+    rtoMs: s.rtoMs,
+    atoMs: s.atoMs,
+    cwnd: s.cwnd,
+    ssthresh: s.ssthresh,
+    drops: s.drops,
+    path: s.path,
+    unixType: s.unixType,
+  };
+}
+
+export interface JsonDocumentInput {
+  readonly snapshot: Snapshot;
+  readonly counts: CountsByGroup;
+  readonly sockets: readonly SocketRecord[];
+  readonly filter: string | null;
+  readonly warnings: readonly string[];
+}
+
+export function formatJsonDocument(input: JsonDocumentInput): string {
+  const { snapshot } = input;
+  const counters: KernelCounters = snapshot.counters;
+  return JSON.stringify({
+    takenAt: new Date(snapshot.takenAtMs).toISOString(),
+    host: snapshot.host,
+    filter: input.filter,
+    counts: input.counts,
+    counters,
+    skippedLines: snapshot.issues.skippedLines,
+    warnings: input.warnings,
+    sockets: input.sockets.map(socketToJson),
+  });
+}

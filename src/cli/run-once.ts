@@ -1,0 +1,80 @@
+// The headless modes: `--once` (table, --json, --summary) and streaming (`--json`/`--summary`
+// without --once: one document per interval until interrupted).
+
+import { countByState } from '../model/aggregate.js';
+import type { Snapshot } from '../model/types.js';
+import type { CollectDeps } from '../proc/collect-snapshot.js';
+import type { AppContext } from '../main.js';
+import { formatJsonDocument, formatSocketTable, formatSummary } from './format-once.js';
+
+type Collect = (deps: CollectDeps) => Snapshot;
+
+/** Hints a user should see once: unreadable owners, skipped lines. */
+export function snapshotWarnings(snapshot: Snapshot): string[] {
+  const warnings: string[] = [];
+  if (snapshot.owners.enabled && snapshot.owners.unreadableProcesses > 0) {
+    warnings.push(
+      `owners of sockets in ${snapshot.owners.unreadableProcesses} processes could not be read (not root?): they show as "-"; run as root to see them all`,
+    );
+  }
+  for (const [file, n] of Object.entries(snapshot.issues.files)) {
+    warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`);
+  }
+  return warnings;
+}
+
+/** Summary needs no owners unless the filter asks about processes. */
+function depsFor(ctx: AppContext): CollectDeps {
+  return ctx.options.summary && ctx.filter === null ? { ...ctx.collectDeps, owners: null } : ctx.collectDeps;
+}
+
+function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
+  const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
+  if (json) {
+    return formatJsonDocument({
+      snapshot,
+      counts: countByState(snapshot.sockets),
+      sockets: ctx.options.summary ? [] : sockets,
+      filter: ctx.filterText,
+      warnings: snapshotWarnings(snapshot),
+    });
+  }
+  if (ctx.options.summary) return formatSummary(countByState(sockets));
+  return formatSocketTable(sockets);
+}
+
+export function runOnce(ctx: AppContext, collect: Collect): number {
+  const snapshot = collect(depsFor(ctx));
+  ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
+  for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
+  return 0;
+}
+
+/** One document per interval until SIGINT/SIGTERM, or until stdout goes away. */
+export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
+  const deps = depsFor(ctx);
+  const { services } = ctx;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const warned = new Set<string>();
+    const stop = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      services.signals.off('SIGINT', stop);
+      services.signals.off('SIGTERM', stop);
+      resolve(0);
+    };
+    services.signals.on('SIGINT', stop);
+    services.signals.on('SIGTERM', stop);
+    services.stdout.on?.('error', stop);
+    const tick = (): void => {
+      const snapshot = collect(deps);
+      services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of snapshotWarnings(snapshot)) {
+        if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
+        warned.add(w);
+      }
+      timer = setTimeout(tick, ctx.options.intervalMs);
+    };
+    tick();
+  });
+}

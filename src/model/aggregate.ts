@@ -1,0 +1,128 @@
+// count*: aggregations over a snapshot's sockets. Pure and linear in the number of sockets.
+
+import type { Protocol, ProtocolGroup, SocketRecord, SocketState } from './types.js';
+
+export const PROTOCOL_GROUP = {
+  tcp: 'tcp',
+  tcp6: 'tcp',
+  udp: 'udp',
+  udp6: 'udp',
+  raw: 'raw',
+  raw6: 'raw',
+  unix: 'unix',
+} as const satisfies Record<Protocol, ProtocolGroup>;
+
+export type StateCounts = Partial<Record<SocketState, number>>;
+export type CountsByGroup = Record<ProtocolGroup, StateCounts>;
+
+export function countByState(sockets: readonly SocketRecord[]): CountsByGroup {
+  const counts: CountsByGroup = { tcp: {}, udp: {}, raw: {}, unix: {} };
+  for (const s of sockets) {
+    const g = counts[PROTOCOL_GROUP[s.protocol]];
+    g[s.state] = (g[s.state] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function totalOf(counts: StateCounts): number {
+  let n = 0;
+  for (const v of Object.values(counts)) n += v ?? 0;
+  return n;
+}
+
+/** One row of a grouped view (by port, by peer, by process). */
+export interface GroupRow {
+  /** What the group is keyed by: "8080", "10.0.0.7", "1234" (pid). */
+  readonly key: string;
+  readonly label: string;
+  readonly total: number;
+  readonly states: StateCounts;
+  /** Port groups only: the listener's current accept queue (LISTEN Recv-Q), summed over listeners. */
+  readonly acceptQueue: number;
+  readonly listening: boolean;
+  /** Process groups: pid; port groups: owner pid of the listener; else null. */
+  readonly pid: number | null;
+  /** Process name of the group's owner (untrusted text), or null. */
+  readonly process: string | null;
+  /** Port groups: protocols seen ("tcp", "tcp6"); informational. */
+  readonly protocols: readonly Protocol[];
+}
+
+interface MutableGroup {
+  key: string;
+  label: string;
+  total: number;
+  states: StateCounts;
+  acceptQueue: number;
+  listening: boolean;
+  pid: number | null;
+  process: string | null;
+  protocols: Protocol[];
+}
+
+function bump(groups: Map<string, MutableGroup>, key: string, label: string, s: SocketRecord): MutableGroup {
+  let g = groups.get(key);
+  if (g === undefined) {
+    g = { key, label, total: 0, states: {}, acceptQueue: 0, listening: false, pid: null, process: null, protocols: [] };
+    groups.set(key, g);
+  }
+  g.total++;
+  g.states[s.state] = (g.states[s.state] ?? 0) + 1;
+  if (!g.protocols.includes(s.protocol)) g.protocols.push(s.protocol);
+  return g;
+}
+
+const byTotal = (a: GroupRow, b: GroupRow): number => b.total - a.total || a.key.localeCompare(b.key);
+
+/**
+ * Group inet sockets by service port: a TCP/UDP listener's port collects its LISTEN sockets and
+ * every connection whose local port is that port (the inbound side). Connections to ports
+ * nobody here listens on are grouped by their local port only when they are listeners; outbound
+ * client sockets (ephemeral local ports) are left out so the view lists services.
+ */
+export function countByLocalPort(sockets: readonly SocketRecord[]): GroupRow[] {
+  const listeningPorts = new Set<number>();
+  for (const s of sockets) {
+    if (s.protocol === 'unix') continue;
+    if (s.state === 'LISTEN' || (s.state === 'UNCONN' && s.protocol.startsWith('udp'))) listeningPorts.add(s.localPort);
+  }
+  const groups = new Map<string, MutableGroup>();
+  for (const s of sockets) {
+    if (s.protocol === 'unix' || !listeningPorts.has(s.localPort)) continue;
+    const key = String(s.localPort);
+    const g = bump(groups, key, key, s);
+    if (s.state === 'LISTEN' || s.state === 'UNCONN') {
+      g.listening = true;
+      g.acceptQueue += s.recvQ;
+      if (s.owner !== null && (g.pid === null || s.owner.pid < g.pid)) {
+        g.pid = s.owner.pid;
+        g.process = s.owner.command;
+      }
+    }
+  }
+  return [...groups.values()].sort(byTotal);
+}
+
+/** Group connected inet sockets by the remote host. */
+export function countByRemoteHost(sockets: readonly SocketRecord[]): GroupRow[] {
+  const groups = new Map<string, MutableGroup>();
+  for (const s of sockets) {
+    if (s.protocol === 'unix' || s.remotePort === 0) continue;
+    bump(groups, s.remoteAddress, s.remoteAddress, s);
+  }
+  return [...groups.values()].sort(byTotal);
+}
+
+/** Group sockets by owning process; sockets without a known owner go to one "unknown" row. */
+export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
+  const groups = new Map<string, MutableGroup>();
+  for (const s of sockets) {
+    const key = s.owner === null ? '-' : String(s.owner.pid);
+    const g = bump(groups, key, s.owner === null ? '(unknown owner)' : s.owner.command, s);
+    if (s.owner !== null) {
+      g.pid = s.owner.pid;
+      g.process = s.owner.command;
+    }
+  }
+  return [...groups.values()].sort(byTotal);
+}

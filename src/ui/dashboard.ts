@@ -1,0 +1,370 @@
+// The dashboard: takes snapshots (from one poller), keeps session state (tracker, history, UI
+// state), turns key presses into reducer actions and draws view models with the widgets.
+// It never reads /proc: snapshots and tcp_info arrive through injected functions.
+
+import type blessed from 'blessed';
+import { compileFilter, type CompiledFilter } from '../filter/index.js';
+import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type GroupRow } from '../model/aggregate.js';
+import { computeRates, type CounterRates } from '../model/rates.js';
+import { StateHistory } from '../model/state-history.js';
+import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT } from '../model/state-info.js';
+import type { TcpInfo } from '../model/tcp-info.js';
+import { SocketTracker, type SnapshotDiff } from '../model/tracker.js';
+import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
+import { buildDetailsView } from '../view/details-view.js';
+import {
+  buildGroupTableView,
+  buildHeaderView,
+  buildSocketTableView,
+  buildStateBarsView,
+  groupDrillFilter,
+  sortGroups,
+  type TableView,
+} from '../view/dashboard-view.js';
+import { footerKeys, helpLines } from '../view/help.js';
+import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Rect } from '../view/layout.js';
+import { buildSocketRows, type SocketRow } from '../view/socket-rows.js';
+import { VIEW_TITLE, initialUiState, reduceUi, type RowContext, type UiAction, type UiState, type ViewName } from '../view/ui-state.js';
+import {
+  createWidgets,
+  renderBars,
+  renderDetails,
+  renderFooter,
+  renderHeader,
+  renderHelp,
+  renderHistory,
+  renderPrompt,
+  renderTable,
+  type Theme,
+  type Widgets,
+} from './widgets.js';
+
+export interface DashboardOptions {
+  readonly intervalMs: number;
+  readonly filterText: string;
+  readonly theme: Theme;
+  /** Minutes east of UTC are negative, as Date#getTimezoneOffset gives. */
+  readonly timeZoneOffsetMin: number;
+  readonly fetchTcpInfo: (s: SocketRecord) => Promise<TcpInfo | null>;
+  /** Tell the poller about a new interval or a pause. */
+  readonly onIntervalChange: (intervalMs: number) => void;
+  readonly onQuit: () => void;
+}
+
+type GroupView = Exclude<ViewName, 'sockets'>;
+
+interface RowsCache {
+  snapshot: Snapshot | null;
+  filterText: string;
+  sortKey: string;
+  descending: boolean;
+  tombstones: number;
+  rows: SocketRow[];
+}
+
+interface GroupsCache {
+  snapshot: Snapshot | null;
+  view: ViewName;
+  filterText: string;
+  sort: string;
+  groups: GroupRow[];
+}
+
+const TOP_HISTORY_STATES = 5;
+
+export class Dashboard {
+  ui: UiState;
+  private readonly widgets: Widgets;
+  private readonly tracker = new SocketTracker();
+  private readonly history = new StateHistory(600);
+  private live: Snapshot | null = null;
+  /** The picture shown while paused: a copy taken when pausing. */
+  private frozen: Snapshot | null = null;
+  private rates: CounterRates = {};
+  private openedPerSec = 0;
+  private closedPerSec = 0;
+  private filter: CompiledFilter | null = null;
+  private rowsCache: RowsCache = { snapshot: null, filterText: '', sortKey: '', descending: false, tombstones: -1, rows: [] };
+  private groupsCache: GroupsCache = { snapshot: null, view: 'sockets', filterText: '', sort: '', groups: [] };
+  private tcpInfo: { key: string; value: TcpInfo | 'pending' | 'unavailable' } | null = null;
+  private lastSize = { width: 0, height: 0 };
+  private tablePageSize = 10;
+  private notice = '';
+  private destroyed = false;
+
+  constructor(
+    private readonly screen: blessed.Widgets.Screen,
+    private readonly options: DashboardOptions,
+  ) {
+    this.ui = initialUiState({ intervalMs: options.intervalMs, filterText: options.filterText });
+    this.filter = this.compile(this.ui.filterText);
+    this.widgets = createWidgets(screen, options.theme);
+  }
+
+  private compile(text: string): CompiledFilter | null {
+    if (text.trim() === '') return null;
+    const c = compileFilter(text);
+    return c.ok ? c.filter : null;
+  }
+
+  /** The poller hands over each new snapshot here. */
+  onSnapshot(snapshot: Snapshot): SnapshotDiff {
+    const previous = this.live;
+    const diff = this.tracker.ingest(snapshot);
+    if (previous !== null) {
+      const dt = snapshot.takenAtMs - previous.takenAtMs;
+      this.rates = computeRates(previous.counters, snapshot.counters, dt);
+      this.openedPerSec = dt > 0 ? (diff.opened.length * 1000) / dt : 0;
+      this.closedPerSec = dt > 0 ? (diff.closed.length * 1000) / dt : 0;
+    }
+    const tcp = countByState(snapshot.sockets).tcp;
+    const counts: Partial<Record<TcpState, number>> = {};
+    for (const s of TCP_STATES) if (tcp[s] !== undefined) counts[s] = tcp[s];
+    this.history.push({ atMs: snapshot.takenAtMs, counts, rates: { opened: this.openedPerSec, closed: this.closedPerSec } });
+    this.live = snapshot;
+    if (snapshot.owners.enabled && snapshot.owners.unreadableProcesses > 0) {
+      this.notice = `owners of ${snapshot.owners.unreadableProcesses} processes unreadable: run as root`;
+    } else if (snapshot.issues.skippedLines > 0) {
+      this.notice = `${snapshot.issues.skippedLines} unparsable lines skipped`;
+    } else this.notice = '';
+    if (!this.ui.paused) this.render();
+    return diff;
+  }
+
+  private shown(): Snapshot | null {
+    return this.ui.paused ? (this.frozen ?? this.live) : this.live;
+  }
+
+  private socketRows(snapshot: Snapshot): SocketRow[] {
+    const c = this.rowsCache;
+    const tombstones = this.ui.paused ? 0 : this.tracker.currentTombstones().length;
+    if (
+      c.snapshot !== snapshot ||
+      c.filterText !== this.ui.filterText ||
+      c.sortKey !== this.ui.socketSort.key ||
+      c.descending !== this.ui.socketSort.descending ||
+      c.tombstones !== tombstones
+    ) {
+      this.rowsCache = {
+        snapshot,
+        filterText: this.ui.filterText,
+        sortKey: this.ui.socketSort.key,
+        descending: this.ui.socketSort.descending,
+        tombstones,
+        rows: buildSocketRows({
+          sockets: snapshot.sockets,
+          takenAtMs: snapshot.takenAtMs,
+          tracker: this.tracker,
+          filter: this.filter,
+          sort: this.ui.socketSort,
+          tombstones: !this.ui.paused,
+        }),
+      };
+    }
+    return this.rowsCache.rows;
+  }
+
+  private groups(snapshot: Snapshot, view: GroupView): GroupRow[] {
+    const c = this.groupsCache;
+    const sort = `${this.ui.groupSort.key}:${this.ui.groupSort.descending}`;
+    if (c.snapshot !== snapshot || c.view !== view || c.filterText !== this.ui.filterText || c.sort !== sort) {
+      const f = this.filter;
+      const sockets = f === null ? snapshot.sockets : snapshot.sockets.filter(f);
+      const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
+      this.groupsCache = { snapshot, view, filterText: this.ui.filterText, sort, groups: sortGroups(raw, this.ui.groupSort) };
+    }
+    return this.groupsCache.groups;
+  }
+
+  /** Keys of the rows listed now, for movement actions. */
+  rowContext(): RowContext {
+    const snapshot = this.shown();
+    if (snapshot === null) return { keys: [], pageSize: this.tablePageSize };
+    const keys = this.ui.view === 'sockets' ? this.socketRows(snapshot).map((r) => r.key) : this.groups(snapshot, this.ui.view).map((g) => g.key);
+    return { keys, pageSize: this.tablePageSize };
+  }
+
+  dispatch(action: UiAction): void {
+    const before = this.ui;
+    this.ui = reduceUi(before, action);
+    if (this.ui.filterText !== before.filterText) this.filter = this.compile(this.ui.filterText);
+    if (this.ui.paused && !before.paused) this.frozen = this.live;
+    if (!this.ui.paused && before.paused) this.frozen = null;
+    if (this.ui.intervalMs !== before.intervalMs) this.options.onIntervalChange(this.ui.intervalMs);
+    if (this.ui.detailsKey !== before.detailsKey) this.onDetailsChanged();
+    if (this.ui.quit) {
+      this.options.onQuit();
+      return;
+    }
+    this.render();
+  }
+
+  private findRecord(key: string): { record: SocketRecord; closedAtMs: number | null } | null {
+    const snapshot = this.shown();
+    if (snapshot === null) return null;
+    const row = this.socketRows(snapshot).find((r) => r.key === key);
+    if (row !== undefined) return { record: row.record, closedAtMs: row.closedAtMs };
+    const live = snapshot.sockets.find((s) => s.key === key);
+    return live === undefined ? null : { record: live, closedAtMs: null };
+  }
+
+  private onDetailsChanged(): void {
+    const key = this.ui.detailsKey;
+    this.tracker.watch(key);
+    this.tcpInfo = null;
+    if (key === null) return;
+    const found = this.findRecord(key);
+    if (found === null || (found.record.protocol !== 'tcp' && found.record.protocol !== 'tcp6')) return;
+    this.tcpInfo = { key, value: 'pending' };
+    void this.options.fetchTcpInfo(found.record).then((info) => {
+      if (this.destroyed || this.tcpInfo?.key !== key) return;
+      this.tcpInfo = { key, value: info ?? 'unavailable' };
+      this.render();
+    });
+  }
+
+  /** Enter: details in the socket table, drill-down in a grouped view. */
+  enter(): void {
+    const ctx = this.rowContext();
+    const key = this.ui.selectedKey ?? ctx.keys[Math.min(this.ui.selectedIndex, ctx.keys.length - 1)] ?? null;
+    if (key === null || this.ui.detailsKey !== null) return;
+    if (this.ui.view === 'sockets') this.dispatch({ type: 'openDetails', key });
+    else this.dispatch({ type: 'drill', filterText: groupDrillFilter(this.ui.view, key) });
+  }
+
+  /** Details shortcuts: all sockets of this process (P) or to this peer (D). */
+  drillFromDetails(what: 'process' | 'peer'): void {
+    if (this.ui.detailsKey === null) return;
+    const found = this.findRecord(this.ui.detailsKey);
+    if (found === null) return;
+    const s = found.record;
+    if (what === 'process' && s.owner !== null) this.dispatch({ type: 'drill', filterText: `pid ${s.owner.pid}` });
+    if (what === 'peer' && s.protocol !== 'unix' && s.remotePort !== 0) this.dispatch({ type: 'drill', filterText: `dst ${s.remoteAddress}` });
+  }
+
+  scrollDetails(lines: number): void {
+    this.widgets.details.scroll(lines);
+    this.screen.render();
+  }
+
+  render(): void {
+    if (this.destroyed) return;
+    const width = Number(this.screen.width);
+    const height = Number(this.screen.height);
+    const sizeChanged = width !== this.lastSize.width || height !== this.lastSize.height;
+    this.lastSize = { width, height };
+    const { theme } = this.options;
+    const w = this.widgets;
+    const snapshot = this.shown();
+    const layout = computeLayout(width, height, 6);
+    if (layout.tooSmall) {
+      for (const el of [w.header, w.bars, w.table, w.footer, w.prompt, w.details, w.help]) el.hide();
+      renderHistory(this.screen, w, null, [], theme, sizeChanged);
+      w.message.show();
+      w.message.setContent(`Terminal too small: ${width}x${height}.\nsockscope needs at least ${MIN_WIDTH}x${MIN_HEIGHT}.\nEnlarge the window, or press q to quit.`);
+      this.screen.render();
+      return;
+    }
+    w.message.hide();
+    for (const el of [w.header, w.table, w.footer]) el.show();
+    if (snapshot === null) {
+      renderFooter(w.footer, layout.footer, [['q', 'quit']]);
+      w.header.setContent('sockscope: reading sockets…');
+      this.screen.render();
+      return;
+    }
+
+    const counts = countByState(snapshot.sockets);
+    const totals: Record<ProtocolGroup, number> = { tcp: totalOf(counts.tcp), udp: totalOf(counts.udp), raw: totalOf(counts.raw), unix: totalOf(counts.unix) };
+    const tableRect = layout.table;
+    const innerWidth = tableRect.width - 2;
+    const pageSize = Math.max(1, tableRect.height - 3);
+    this.tablePageSize = pageSize;
+
+    let table: TableView;
+    if (this.ui.view === 'sockets') table = buildSocketTableView(this.socketRows(snapshot), this.ui, { width: innerWidth, height: pageSize });
+    else table = buildGroupTableView(this.ui.view, this.groups(snapshot, this.ui.view), this.ui, { width: innerWidth, height: pageSize });
+
+    renderHeader(
+      w.header,
+      layout.header,
+      buildHeaderView({
+        host: snapshot.host,
+        takenAtMs: snapshot.takenAtMs,
+        intervalMs: this.ui.intervalMs,
+        paused: this.ui.paused,
+        totals,
+        shown: table.total,
+        rates: this.rates,
+        openedPerSec: this.openedPerSec,
+        closedPerSec: this.closedPerSec,
+        filterText: this.ui.filterText,
+        notice: this.notice,
+        timeZoneOffsetMin: this.options.timeZoneOffsetMin,
+      }),
+      theme,
+    );
+    if (layout.bars !== null) {
+      const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
+      renderBars(w.bars, layout.bars, buildStateBarsView(counts.tcp, this.history, { width: inner.width, height: inner.height }, theme.ascii), theme);
+    } else renderBars(w.bars, null, [], theme);
+    renderHistory(this.screen, w, layout.history, this.historySeries(counts.tcp), theme, sizeChanged);
+
+    renderTable(w.table, tableRect, `${VIEW_TITLE[this.ui.view]}${this.viewTabs()}`, table, theme);
+    renderFooter(w.footer, layout.footer, footerKeys(this.ui.view, this.ui.detailsKey !== null, this.ui.paused));
+
+    const prompt = this.ui.prompt;
+    renderPrompt(
+      w.prompt,
+      prompt === null ? null : { top: layout.footer.top - 3, left: 0, width, height: 3 },
+      prompt === null ? '' : prompt.kind === 'filter' ? 'Filter' : prompt.kind === 'port' ? 'Port' : 'State',
+      prompt?.text ?? '',
+      prompt?.error ?? null,
+    );
+
+    const overlay: Rect = { top: layout.header.height, left: 0, width, height: height - layout.header.height - 1 };
+    if (this.ui.detailsKey !== null) {
+      const found = this.findRecord(this.ui.detailsKey);
+      const info = this.tcpInfo !== null && this.tcpInfo.key === this.ui.detailsKey ? this.tcpInfo.value : null;
+      renderDetails(
+        w.details,
+        overlay,
+        found === null
+          ? [{ text: 'This socket is gone.', style: 'muted', color: null }]
+          : buildDetailsView({
+              record: found.record,
+              info: this.tracker.infoOf(this.ui.detailsKey),
+              closedAtMs: found.closedAtMs,
+              samples: this.tracker.queueSamples(),
+              tcpInfo: info,
+              nowMs: snapshot.takenAtMs,
+              width: width - 4,
+              ascii: theme.ascii,
+            }),
+        theme,
+      );
+    } else renderDetails(w.details, null, [], theme);
+    renderHelp(w.help, this.ui.help ? overlay : null, helpLines(width - 2));
+    if (prompt !== null) w.prompt.setFront();
+    this.screen.render();
+  }
+
+  private viewTabs(): string {
+    return `  [1 sockets · 2 ports · 3 peers · 4 processes]`;
+  }
+
+  private historySeries(tcp: Partial<Record<string, number>>): { title: string; values: number[]; color: (typeof STATE_COLOR)[TcpState] }[] {
+    const ranked = [...TCP_STATES].filter((s) => (tcp[s] ?? 0) > 0 || this.history.series(s, 120).some((v) => v > 0));
+    ranked.sort((a, b) => (tcp[b] ?? 0) - (tcp[a] ?? 0));
+    return ranked.slice(0, TOP_HISTORY_STATES).map((s) => ({ title: TCP_STATE_SHORT[s], values: this.history.series(s, 120), color: STATE_COLOR[s] }));
+  }
+
+  /** Objects held, for soak tests. */
+  stats(): { tracker: ReturnType<SocketTracker['size']>; history: number } {
+    return { tracker: this.tracker.size(), history: this.history.length };
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+  }
+}

@@ -1,0 +1,233 @@
+// render*: blessed widgets that draw view models. They never fetch data, read /proc or look at
+// the clock. Every piece of text is escaped for blessed tags before it is placed.
+
+import blessed from 'blessed';
+import contrib from 'blessed-contrib';
+import type { DetailLine } from '../view/details-view.js';
+import type { HeaderView, StateBarView, TableView } from '../view/dashboard-view.js';
+import type { Rect } from '../view/layout.js';
+import type { StateColor } from '../model/state-info.js';
+
+export interface Theme {
+  readonly color: boolean;
+  readonly ascii: boolean;
+}
+
+/** Text from anywhere becomes literal for blessed: "{" and "}" can no longer open tags. */
+export function escapeTags(text: string): string {
+  return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
+}
+
+export function colored(text: string, color: StateColor | null, theme: Theme): string {
+  const t = escapeTags(text);
+  return color !== null && theme.color ? `{${color}-fg}${t}{/${color}-fg}` : t;
+}
+
+function place(el: blessed.Widgets.BoxElement, r: Rect): void {
+  el.top = r.top;
+  el.left = r.left;
+  el.width = r.width;
+  el.height = r.height;
+}
+
+// wrap: false everywhere: views fit their text to the width already, and blessed's wrapper
+// breaks lines that exactly fill a box and end in a colour tag.
+function boxStyle(theme: Theme): blessed.Widgets.BoxOptions {
+  return {
+    tags: true,
+    wrap: false,
+    border: { type: 'line' },
+    style: theme.color ? { border: { fg: 'blue' }, label: { fg: 'white', bold: true } } : {},
+  };
+}
+
+export interface Widgets {
+  readonly header: blessed.Widgets.BoxElement;
+  readonly bars: blessed.Widgets.BoxElement;
+  readonly table: blessed.Widgets.BoxElement;
+  readonly footer: blessed.Widgets.BoxElement;
+  readonly prompt: blessed.Widgets.BoxElement;
+  readonly details: blessed.Widgets.BoxElement;
+  readonly help: blessed.Widgets.BoxElement;
+  readonly message: blessed.Widgets.BoxElement;
+  history: contrib.Widgets.LineElement | null;
+}
+
+export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Widgets {
+  const header = blessed.box({ parent: screen, tags: true, wrap: false, top: 0, left: 0, width: '100%', height: 3 });
+  const bars = blessed.box({ parent: screen, ...boxStyle(theme), label: ' TCP states ' });
+  const table = blessed.box({ parent: screen, ...boxStyle(theme) });
+  const footer = blessed.box({ parent: screen, tags: true, wrap: false, height: 1, style: theme.color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
+  const prompt = blessed.box({ parent: screen, tags: true, hidden: true, height: 3, border: { type: 'line' }, style: theme.color ? { border: { fg: 'yellow' } } : {} });
+  const details = blessed.box({
+    parent: screen,
+    ...boxStyle(theme),
+    hidden: true,
+    label: ' Details ',
+    scrollable: true,
+    alwaysScroll: true,
+    scrollbar: { ch: theme.ascii ? '#' : '█' },
+  });
+  const help = blessed.box({
+    parent: screen,
+    ...boxStyle(theme),
+    hidden: true,
+    label: ' Help — ? or Esc to close ',
+    scrollable: true,
+    alwaysScroll: true,
+  });
+  const message = blessed.box({ parent: screen, tags: false, hidden: true, top: 0, left: 0, width: '100%', height: '100%' });
+  return { header, bars, table, footer, prompt, details, help, message, history: null };
+}
+
+export function renderHeader(el: blessed.Widgets.BoxElement, r: Rect, view: HeaderView, theme: Theme): void {
+  place(el, r);
+  const status = view.paused && theme.color ? `{black-fg}{yellow-bg} ${escapeTags(view.status)} {/yellow-bg}{/black-fg}` : escapeTags(view.status);
+  const bold = (s: string): string => `{bold}${escapeTags(s)}{/bold}`;
+  const line1 = `${bold(view.title)}  ${status}`;
+  const filter = view.filter === '' ? '' : `  filter: ${theme.color ? '{yellow-fg}' : '{underline}'}${escapeTags(view.filter)}${theme.color ? '{/yellow-fg}' : '{/underline}'}`;
+  const line2 = `${escapeTags(view.totals)}${filter}`;
+  const line3 = `${escapeTags(view.rates)}${view.notice === '' ? '' : `  ${theme.color ? '{red-fg}' : ''}${escapeTags(view.notice)}${theme.color ? '{/red-fg}' : ''}`}`;
+  el.setContent([line1, line2, line3].join('\n'));
+}
+
+export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars: readonly StateBarView[], theme: Theme): void {
+  if (r === null) {
+    el.hide();
+    return;
+  }
+  el.show();
+  place(el, r);
+  el.setContent(
+    bars
+      .map((b) => `${colored(b.label, b.color, theme)} ${escapeTags(b.count)} ${colored(b.bar, b.color, theme)}${b.trend === '' ? '' : ` ${colored(b.trend, b.color, theme)}`}`)
+      .join('\n'),
+  );
+}
+
+export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme): void {
+  place(el, r);
+  const position = view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`;
+  el.setLabel(` ${escapeTags(title)} ${position} `);
+  const lines = [theme.color ? `{bold}{cyan-fg}${escapeTags(view.header)}{/cyan-fg}{/bold}` : `{bold}${escapeTags(view.header)}{/bold}`];
+  if (view.rows.length === 0) lines.push(escapeTags(view.emptyText));
+  for (const row of view.rows) {
+    let text: string;
+    if (row.selected) {
+      // Selected: one inverse bar, colours dropped so it stays readable everywhere.
+      text = `{inverse}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/inverse}`;
+    } else if (row.closed) {
+      const t = escapeTags(row.cells.map((c) => c.text).join(' '));
+      text = theme.color ? `{gray-fg}${t}{/gray-fg}` : t;
+    } else {
+      text = row.cells.map((c) => colored(c.text, c.color, theme)).join(' ');
+      if (row.isNew) text = theme.color ? `{bold}{green-bg}{black-fg}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/black-fg}{/green-bg}{/bold}` : `{bold}${text}{/bold}`;
+    }
+    lines.push(text);
+  }
+  el.setContent(lines.join('\n'));
+}
+
+export function renderFooter(el: blessed.Widgets.BoxElement, r: Rect, keys: readonly (readonly [string, string])[]): void {
+  place(el, r);
+  let text = '';
+  for (const [k, what] of keys) {
+    const piece = `{bold}${escapeTags(k)}{/bold} ${escapeTags(what)}  `;
+    if (text.length > 0 && (text + piece).replace(/\{[^}]*\}/g, '').length > r.width) break;
+    text += piece;
+  }
+  el.setContent(text);
+}
+
+export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, title: string, text: string, error: string | null): void {
+  if (r === null) {
+    el.hide();
+    return;
+  }
+  el.show();
+  place(el, r);
+  el.setLabel(` ${escapeTags(title)} — Enter apply, Esc cancel `);
+  const errorLines = error === null ? [] : error.split('\n').map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`);
+  el.height = 3 + errorLines.length;
+  el.top = r.top - errorLines.length;
+  el.setContent([`${escapeTags(text)}{inverse} {/inverse}`, ...errorLines].join('\n'));
+  el.setFront();
+}
+
+export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme): void {
+  if (r === null) {
+    el.hide();
+    return;
+  }
+  el.show();
+  place(el, r);
+  el.setContent(
+    lines
+      .map((l) => {
+        if (l.style === 'title') return `{bold}${colored(l.text, l.color, theme)}{/bold}`;
+        if (l.style === 'heading') return theme.color ? `{bold}{cyan-fg}${escapeTags(l.text)}{/cyan-fg}{/bold}` : `{bold}{underline}${escapeTags(l.text)}{/underline}{/bold}`;
+        if (l.style === 'muted') return theme.color ? `{gray-fg}${escapeTags(l.text)}{/gray-fg}` : escapeTags(l.text);
+        return colored(l.text, l.color, theme);
+      })
+      .join('\n'),
+  );
+  el.setFront();
+}
+
+export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[]): void {
+  if (r === null) {
+    el.hide();
+    return;
+  }
+  el.show();
+  place(el, r);
+  el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));
+  el.setFront();
+}
+
+export interface HistorySeries {
+  readonly title: string;
+  readonly values: readonly number[];
+  readonly color: StateColor;
+}
+
+/**
+ * History line chart (blessed-contrib line). Created lazily and recreated on resize: contrib
+ * charts keep their old canvas size otherwise. Guards its known crashes (empty data, tiny sizes).
+ */
+export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, r: Rect | null, series: readonly HistorySeries[], theme: Theme, sizeChanged: boolean): void {
+  if (r === null || r.width < 30 || r.height < 8 || series.length === 0 || theme.ascii) {
+    if (widgets.history !== null) {
+      widgets.history.detach();
+      widgets.history = null;
+    }
+    return;
+  }
+  if (widgets.history !== null && sizeChanged) {
+    widgets.history.detach();
+    widgets.history = null;
+  }
+  if (widgets.history === null) {
+    widgets.history = contrib.line({
+      top: r.top,
+      left: r.left,
+      width: r.width,
+      height: r.height,
+      label: ' TCP states over time ',
+      showLegend: true,
+      legend: { width: 14 },
+      wholeNumbersOnly: true,
+      border: { type: 'line' },
+      style: { line: 'white', text: theme.color ? 'white' : 'white', baseline: 'white', border: theme.color ? { fg: 'blue' } : {} },
+    } as contrib.Widgets.LineOptions);
+    screen.append(widgets.history);
+  }
+  const length = Math.max(2, ...series.map((s) => s.values.length));
+  const x = Array.from({ length }, (_, i) => (i === length - 1 ? 'now' : `-${length - 1 - i}`));
+  widgets.history.setData(
+    series.map((s) => {
+      const padded = [...Array<number>(Math.max(0, length - s.values.length)).fill(0), ...s.values];
+      return { title: s.title, x, y: padded, style: { line: theme.color ? s.color : 'white' } };
+    }),
+  );
+}

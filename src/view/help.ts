@@ -1,0 +1,60 @@
+// The key map as data: the footer shows the main keys, the help overlay lists them all, and a
+// short guide to the states follows (same texts as the details pane).
+
+import { STATE_EXPLANATION, TCP_STATES, TCP_STATE_SHORT } from '../model/state-info.js';
+import type { ViewName } from './ui-state.js';
+import { wrap } from './details-view.js';
+
+export const HELP_KEYS: readonly (readonly [string, string])[] = [
+  ['q, Ctrl-C', 'quit'],
+  ['?', 'this help (Esc closes)'],
+  ['/', 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)'],
+  ['p', 'quick filter by port'],
+  ['s', 'quick filter by state: estab, tw, cw, listen, syn-recv, … (several: "cw tw")'],
+  ['c', 'clear the filter'],
+  ['Tab, Shift-Tab', 'next / previous view'],
+  ['1 2 3 4', 'views: sockets, by port, by peer, by process'],
+  ['↑ ↓, j k', 'move the selection'],
+  ['PgUp PgDn, Home End, g G', 'page, first, last'],
+  ['< >', 'sort by the previous / next column'],
+  ['r', 'reverse the sort order'],
+  ['Enter', 'details of a socket; in a grouped view, its sockets'],
+  ['Esc', 'back: close details/help/prompt, leave a drill-down'],
+  ['P (in details)', 'all sockets of this process'],
+  ['D (in details)', 'all sockets to this peer'],
+  ['space', 'pause / resume the picture (collection goes on)'],
+  ['+ -', 'refresh faster / slower'],
+];
+
+export function footerKeys(view: ViewName, detailsOpen: boolean, paused: boolean): readonly (readonly [string, string])[] {
+  if (detailsOpen) return [['Esc', 'back'], ['P', 'process'], ['D', 'peer'], ['↑↓', 'scroll'], ['q', 'quit']];
+  return [
+    ['?', 'help'],
+    ['/', 'filter'],
+    ['p', 'port'],
+    ['s', 'state'],
+    ['Tab', view === 'sockets' ? 'views' : 'next view'],
+    ['Enter', view === 'sockets' ? 'details' : 'drill'],
+    ['<>', 'sort'],
+    ['space', paused ? 'resume' : 'pause'],
+    ['+-', 'speed'],
+    ['q', 'quit'],
+  ];
+}
+
+export function helpLines(width: number): string[] {
+  const lines: string[] = ['# Keys'];
+  const keyWidth = Math.max(...HELP_KEYS.map(([k]) => k.length)) + 2;
+  for (const [k, what] of HELP_KEYS) lines.push(`  ${k.padEnd(keyWidth)}${what}`);
+  lines.push('', '# TCP states (Enter on a socket explains its state in full)');
+  for (const state of TCP_STATES) {
+    const e = STATE_EXPLANATION.tcp[state];
+    const text = `${TCP_STATE_SHORT[state].padEnd(11)} ${e.meaning}`;
+    lines.push(...wrap(text, width - 4, '  ').map((l, i) => (i === 0 ? l : `${' '.repeat(12)}${l}`)));
+  }
+  lines.push('', '# Columns');
+  lines.push('  Recv-Q, Send-Q  bytes queued; for LISTEN, Recv-Q is connections waiting for accept()');
+  lines.push('  Age             time since sockscope first saw the socket (">" = already open at start)');
+  lines.push('  Process         pid/name of the owner; "-" = unknown (not root) or no process (TIME_WAIT)');
+  return lines;
+}

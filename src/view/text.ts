@@ -1,0 +1,109 @@
+// Plain-text helpers for views: display width (wide characters take two cells), fitting text
+// into columns, compact numbers and durations, sparklines.
+
+/** True for code points that terminals draw two cells wide (CJK, Hangul, fullwidth, emoji). */
+function isWide(cp: number): boolean {
+  return (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1faff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  );
+}
+
+/** Zero-width: combining marks. (Controls never get here: text is made safe first.) */
+function isZeroWidth(cp: number): boolean {
+  return (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f);
+}
+
+const ASCII_ONLY = /^[\x20-\x7e]*$/;
+
+export function displayWidth(text: string): number {
+  if (ASCII_ONLY.test(text)) return text.length;
+  let w = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
+    w += isZeroWidth(cp) ? 0 : isWide(cp) ? 2 : 1;
+  }
+  return w;
+}
+
+/** Exactly `width` cells: padded, or cut with "…" (wide characters count as two cells). */
+export function fitText(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  if (width <= 0) return '';
+  let w = displayWidth(text);
+  let out = text;
+  if (w > width) {
+    out = '';
+    w = 0;
+    for (const ch of text) {
+      const cp = ch.codePointAt(0) ?? 0;
+      const cw = isZeroWidth(cp) ? 0 : isWide(cp) ? 2 : 1;
+      if (w + cw > width - 1) break;
+      out += ch;
+      w += cw;
+    }
+    out += '…';
+    w += 1;
+  }
+  const pad = ' '.repeat(Math.max(0, width - w));
+  return align === 'right' ? pad + out : out + pad;
+}
+
+/** 999 → "999", 12345 → "12.3k", 1234567 → "1.2M". */
+export function formatCount(n: number): string {
+  if (n < 10_000) return String(n);
+  // Thresholds where rounding carries over: 99_950 would print "100.0k", 999_500 "1000k".
+  if (n < 99_950) return `${(n / 1000).toFixed(1)}k`;
+  if (n < 999_500) return `${(n / 1000).toFixed(0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** Per-second rate: "0", "0.5", "12", "1.2k". */
+export function formatRate(perSec: number): string {
+  if (perSec === 0) return '0';
+  if (perSec < 10) return perSec.toFixed(1).replace(/\.0$/, '');
+  return formatCount(Math.round(perSec));
+}
+
+/** 4200 → "4s", 192000 → "3m12s", 7_500_000 → "2h05m", days → "3d04h". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+const SPARK_UTF8 = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
+const SPARK_ASCII = ['_', '.', '-', '-', '=', '=', '#', '#'] as const;
+
+/** The last `width` values as a sparkline scaled to their own max (empty cells when no data). */
+export function sparkline(values: readonly number[], width: number, ascii: boolean): string {
+  const glyphs = ascii ? SPARK_ASCII : SPARK_UTF8;
+  const tail = values.slice(-width);
+  const max = Math.max(0, ...tail);
+  let out = ' '.repeat(Math.max(0, width - tail.length));
+  for (const v of tail) {
+    if (max === 0 || v <= 0) out += v <= 0 && max > 0 ? ' ' : glyphs[0];
+    else out += glyphs[Math.min(glyphs.length - 1, Math.floor((v / max) * (glyphs.length - 1) + 0.5))] ?? glyphs[0];
+  }
+  return out;
+}
+
+/**
+ * Bar length on a log scale so that 3 and 300,000 are both visible: any non-zero count gets at
+ * least one cell; `max` fills `width` cells.
+ */
+export function logBarLength(n: number, max: number, width: number): number {
+  if (n <= 0 || max <= 0 || width <= 0) return 0;
+  const len = Math.round((width * Math.log10(1 + n)) / Math.log10(1 + max));
+  return Math.max(1, Math.min(width, len));
+}

@@ -1,0 +1,253 @@
+// Dashboard UI state and the reducer for keyboard actions: (state, action) -> state.
+// Pure and terminal-free, so every key's behaviour is testable without a screen.
+
+import { compileFilter, formatFilterError } from '../filter/index.js';
+
+export const VIEWS = ['sockets', 'ports', 'peers', 'processes'] as const;
+export type ViewName = (typeof VIEWS)[number];
+
+export const VIEW_TITLE = {
+  sockets: 'Sockets',
+  ports: 'By port',
+  peers: 'By peer',
+  processes: 'By process',
+} as const satisfies Record<ViewName, string>;
+
+/** Sortable columns of the socket table. */
+export const SOCKET_SORT_KEYS = ['proto', 'state', 'local', 'peer', 'recvq', 'sendq', 'process', 'user', 'age'] as const;
+export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
+
+/** Sortable columns of the grouped tables. */
+export const GROUP_SORT_KEYS = ['key', 'total', 'established', 'timewait', 'closewait', 'synrecv', 'queue'] as const;
+export type GroupSortKey = (typeof GROUP_SORT_KEYS)[number];
+
+export type PromptKind = 'filter' | 'port' | 'state';
+
+export interface Prompt {
+  readonly kind: PromptKind;
+  readonly text: string;
+  /** Error of the last submit, shown in place; the previous filter stays active. */
+  readonly error: string | null;
+}
+
+interface Place {
+  readonly view: ViewName;
+  readonly filterText: string;
+  readonly selectedKey: string | null;
+}
+
+export interface UiState {
+  readonly view: ViewName;
+  /** Applied filter expression ('' = everything). Always a valid expression. */
+  readonly filterText: string;
+  readonly prompt: Prompt | null;
+  readonly socketSort: { readonly key: SocketSortKey; readonly descending: boolean };
+  readonly groupSort: { readonly key: GroupSortKey; readonly descending: boolean };
+  /** Key of the selected row (socket key or group key): the selection follows it when rows move. */
+  readonly selectedKey: string | null;
+  /** Index of the selection, used when the selected key disappears. */
+  readonly selectedIndex: number;
+  readonly paused: boolean;
+  readonly intervalMs: number;
+  /** Socket key whose details are open, or null. */
+  readonly detailsKey: string | null;
+  readonly help: boolean;
+  /** Where Esc goes back to after a drill-down. */
+  readonly back: readonly Place[];
+  readonly quit: boolean;
+}
+
+export const INTERVAL_STEPS_MS = [250, 500, 1000, 2000, 5000, 10000] as const;
+
+export function initialUiState(options: { intervalMs: number; filterText?: string }): UiState {
+  return {
+    view: 'sockets',
+    filterText: options.filterText ?? '',
+    prompt: null,
+    socketSort: { key: 'state', descending: false },
+    groupSort: { key: 'total', descending: true },
+    selectedKey: null,
+    selectedIndex: 0,
+    paused: false,
+    intervalMs: options.intervalMs,
+    detailsKey: null,
+    help: false,
+    back: [],
+    quit: false,
+  };
+}
+
+/** The rows currently listed, in display order: movement actions need them. */
+export interface RowContext {
+  readonly keys: readonly string[];
+  /** Visible rows in the table (page size). */
+  readonly pageSize: number;
+}
+
+export type UiAction =
+  | { readonly type: 'quit' }
+  | { readonly type: 'toggleHelp' }
+  | { readonly type: 'escape' }
+  | { readonly type: 'togglePause' }
+  | { readonly type: 'faster' }
+  | { readonly type: 'slower' }
+  | { readonly type: 'nextView'; readonly delta: 1 | -1 }
+  | { readonly type: 'setView'; readonly view: ViewName }
+  | { readonly type: 'move'; readonly delta: number; readonly rows: RowContext }
+  | { readonly type: 'page'; readonly delta: 1 | -1; readonly rows: RowContext }
+  | { readonly type: 'jump'; readonly to: 'first' | 'last'; readonly rows: RowContext }
+  | { readonly type: 'select'; readonly key: string; readonly rows: RowContext }
+  | { readonly type: 'sortNext'; readonly delta: 1 | -1 }
+  | { readonly type: 'sortReverse' }
+  | { readonly type: 'openPrompt'; readonly kind: PromptKind }
+  | { readonly type: 'promptInput'; readonly text: string }
+  | { readonly type: 'promptSubmit' }
+  | { readonly type: 'clearFilter' }
+  | { readonly type: 'openDetails'; readonly key: string }
+  /** Drill from a group row or a details shortcut into the socket table with a filter. */
+  | { readonly type: 'drill'; readonly filterText: string };
+
+/** A port as typed in the quick port prompt: "5432" or ":5432". */
+function portFilter(text: string): string | { error: string } {
+  const t = text.trim().replace(/^:/, '');
+  if (!/^\d{1,5}$/.test(t) || Number(t) > 65535) return { error: `expected a port number 0-65535, got '${text.trim()}'` };
+  return `port ${t}`;
+}
+
+function stateFilter(text: string): string {
+  const names = text.trim().split(/[\s,]+/).filter((s) => s !== '');
+  return names.map((n) => `state ${n}`).join(' or ');
+}
+
+function promptToFilter(kind: PromptKind, text: string): string | { error: string } {
+  if (kind === 'port') return portFilter(text);
+  const expression = kind === 'state' ? stateFilter(text) : text.trim();
+  if (expression === '') return '';
+  const compiled = compileFilter(expression);
+  if (!compiled.ok) return { error: formatFilterError(expression, compiled.error) };
+  return expression;
+}
+
+function clampIndex(i: number, length: number): number {
+  return length === 0 ? 0 : Math.max(0, Math.min(length - 1, i));
+}
+
+function indexOfSelection(state: UiState, rows: RowContext): number {
+  if (state.selectedKey !== null) {
+    const i = rows.keys.indexOf(state.selectedKey);
+    if (i >= 0) return i;
+  }
+  return clampIndex(state.selectedIndex, rows.keys.length);
+}
+
+function selectIndex(state: UiState, rows: RowContext, index: number): UiState {
+  const i = clampIndex(index, rows.keys.length);
+  return { ...state, selectedIndex: i, selectedKey: rows.keys[i] ?? null };
+}
+
+function leaveFor(state: UiState, view: ViewName, filterText: string): UiState {
+  const here: Place = { view: state.view, filterText: state.filterText, selectedKey: state.selectedKey };
+  return {
+    ...state,
+    view,
+    filterText,
+    back: [...state.back, here].slice(-20),
+    selectedKey: null,
+    selectedIndex: 0,
+    detailsKey: null,
+  };
+}
+
+export function reduceUi(state: UiState, action: UiAction): UiState {
+  switch (action.type) {
+    case 'quit':
+      return { ...state, quit: true };
+    case 'toggleHelp':
+      return { ...state, help: !state.help };
+    case 'escape': {
+      if (state.prompt !== null) return { ...state, prompt: null };
+      if (state.help) return { ...state, help: false };
+      if (state.detailsKey !== null) return { ...state, detailsKey: null };
+      const previous = state.back.at(-1);
+      if (previous !== undefined) {
+        return {
+          ...state,
+          view: previous.view,
+          filterText: previous.filterText,
+          selectedKey: previous.selectedKey,
+          back: state.back.slice(0, -1),
+        };
+      }
+      return state;
+    }
+    case 'togglePause':
+      return { ...state, paused: !state.paused };
+    case 'faster': {
+      const next = [...INTERVAL_STEPS_MS].reverse().find((ms) => ms < state.intervalMs);
+      return { ...state, intervalMs: next ?? state.intervalMs };
+    }
+    case 'slower': {
+      const next = INTERVAL_STEPS_MS.find((ms) => ms > state.intervalMs);
+      return { ...state, intervalMs: next ?? state.intervalMs };
+    }
+    case 'nextView': {
+      const i = VIEWS.indexOf(state.view);
+      const view = VIEWS[(i + action.delta + VIEWS.length) % VIEWS.length] ?? 'sockets';
+      return { ...state, view, selectedKey: null, selectedIndex: 0, detailsKey: null };
+    }
+    case 'setView':
+      return action.view === state.view
+        ? state
+        : { ...state, view: action.view, selectedKey: null, selectedIndex: 0, detailsKey: null };
+    case 'move':
+      return selectIndex(state, action.rows, indexOfSelection(state, action.rows) + action.delta);
+    case 'page':
+      return selectIndex(
+        state,
+        action.rows,
+        indexOfSelection(state, action.rows) + action.delta * Math.max(1, action.rows.pageSize - 1),
+      );
+    case 'jump':
+      return selectIndex(state, action.rows, action.to === 'first' ? 0 : action.rows.keys.length - 1);
+    case 'select': {
+      const i = action.rows.keys.indexOf(action.key);
+      return i < 0 ? state : selectIndex(state, action.rows, i);
+    }
+    case 'sortNext': {
+      if (state.view === 'sockets') {
+        const i = SOCKET_SORT_KEYS.indexOf(state.socketSort.key);
+        const key = SOCKET_SORT_KEYS[(i + action.delta + SOCKET_SORT_KEYS.length) % SOCKET_SORT_KEYS.length] ?? 'state';
+        return { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' } };
+      }
+      const i = GROUP_SORT_KEYS.indexOf(state.groupSort.key);
+      const key = GROUP_SORT_KEYS[(i + action.delta + GROUP_SORT_KEYS.length) % GROUP_SORT_KEYS.length] ?? 'total';
+      return { ...state, groupSort: { key, descending: key !== 'key' } };
+    }
+    case 'sortReverse':
+      return state.view === 'sockets'
+        ? { ...state, socketSort: { ...state.socketSort, descending: !state.socketSort.descending } }
+        : { ...state, groupSort: { ...state.groupSort, descending: !state.groupSort.descending } };
+    case 'openPrompt':
+      return {
+        ...state,
+        help: false,
+        prompt: { kind: action.kind, text: action.kind === 'filter' ? state.filterText : '', error: null },
+      };
+    case 'promptInput':
+      return state.prompt === null ? state : { ...state, prompt: { ...state.prompt, text: action.text, error: null } };
+    case 'promptSubmit': {
+      if (state.prompt === null) return state;
+      const result = promptToFilter(state.prompt.kind, state.prompt.text);
+      if (typeof result !== 'string') return { ...state, prompt: { ...state.prompt, error: result.error } };
+      // Quick filters (port, state) show matching sockets, so they switch to the socket table.
+      const view = state.prompt.kind === 'filter' ? state.view : 'sockets';
+      return { ...state, prompt: null, filterText: result, view, selectedIndex: 0 };
+    }
+    case 'clearFilter':
+      return { ...state, filterText: '', back: [] };
+    case 'openDetails':
+      return { ...state, detailsKey: action.key, help: false };
+    case 'drill':
+      return leaveFor(state, 'sockets', action.filterText);
+  }
+}
