@@ -268,6 +268,8 @@ export class Dashboard {
     w.message.hide();
     for (const el of [w.header, w.table, w.footer]) el.show();
     if (snapshot === null) {
+      w.table.hide();
+      w.bars.hide();
       renderFooter(w.footer, layout.footer, [['q', 'quit']]);
       w.header.setContent('sockscope: reading sockets…');
       this.screen.render();

@@ -18,9 +18,16 @@ export function escapeTags(text: string): string {
   return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
 }
 
+/** blessed's tag for a colour name: "lightred" is written "light-red" in tags. */
+export function colorTag(color: StateColor): string {
+  return color.startsWith('light') ? `light-${color.slice(5)}` : color;
+}
+
 export function colored(text: string, color: StateColor | null, theme: Theme): string {
   const t = escapeTags(text);
-  return color !== null && theme.color ? `{${color}-fg}${t}{/${color}-fg}` : t;
+  if (color === null || !theme.color) return t;
+  const tag = colorTag(color);
+  return `{${tag}-fg}${t}{/${tag}-fg}`;
 }
 
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
@@ -147,7 +154,11 @@ export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, tit
   el.show();
   place(el, r);
   el.setLabel(` ${escapeTags(title)} — Enter apply, Esc cancel `);
-  const errorLines = error === null ? [] : error.split('\n').map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`);
+  // The error's first line repeats the expression; the prompt already shows it, so the caret
+  // line lines up with the text above it.
+  const parts = error === null ? [] : error.split('\n');
+  if (parts[0] === text) parts.shift();
+  const errorLines = parts.map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`);
   el.height = 3 + errorLines.length;
   el.top = r.top - errorLines.length;
   el.setContent([`${escapeTags(text)}{inverse} {/inverse}`, ...errorLines].join('\n'));

@@ -120,7 +120,7 @@ function buildTable<Row>(
 }
 
 const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
-  { id: 'proto', title: 'Proto', width: 4, flex: 0, priority: 3, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
+  { id: 'proto', title: 'Proto', width: 5, flex: 0, priority: 3, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
   {
     id: 'state',
     title: 'State',
@@ -273,7 +273,10 @@ export function buildStateBarsView(
   const trendWidth = size.width >= 60 ? Math.min(30, Math.floor(size.width / 3)) : 0;
   // label, space, count, space, bar[, space, trend]
   const barWidth = Math.max(1, size.width - labelWidth - countWidth - 2 - (trendWidth > 0 ? trendWidth + 1 : 0));
-  let states = TCP_STATES.filter((s) => (counts[s] ?? 0) > 0 || ALWAYS_SHOWN.includes(s));
+  // Every state when there is room (NEW_SYN_RECV only when present: /proc shows SYN_RECV),
+  // else the ones that matter plus any with sockets.
+  const roomForAll = size.height >= TCP_STATES.length - 1;
+  let states = TCP_STATES.filter((s) => (counts[s] ?? 0) > 0 || (roomForAll ? s !== 'NEW_SYN_RECV' : ALWAYS_SHOWN.includes(s)));
   if (states.length > size.height) {
     const ranked = [...states].sort((a, b) => (counts[b] ?? 0) - (counts[a] ?? 0)).slice(0, size.height);
     states = states.filter((s) => ranked.includes(s));
