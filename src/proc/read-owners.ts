@@ -1,0 +1,678 @@
+// read*: map socket inodes to the processes holding them, through /proc/<pid>/fd/<n> links
+// ("socket:[12345]"), incrementally across refreshes. All access goes through a ProcFs.
+//
+// Cost model (measured on Linux 6.x): readlink of one /proc/<pid>/fd/<n> ≈ 7 µs, listing a
+// /proc/<pid>/fd directory ≈ 1.6 µs per entry, one stat(2) ≈ 5 µs. A first scan lists every
+// fd directory and reads every link; later scans do, in order:
+//
+//  1. Change detection per pid: one stat of /proc/<pid>/fd. On Linux >= 6.2 its st_size is the
+//     number of open fds (checked on the first scan: "auto"); an unchanged count skips the pid.
+//     Otherwise the directory is listed and only fd numbers not seen before are readlink'ed.
+//     Its st_ino also identifies the process: a new inode means the pid may have been reused,
+//     confirmed by field 22 of /proc/<pid>/stat (start time, clock ticks since boot).
+//  2. Vanished sockets: links whose cached inode was wanted last time but is not any more are
+//     read again — a closed socket's fd number is exactly where the next accept() lands.
+//  3. Rolling re-verification: a round re-reads every link cached when it starts, plus every
+//     pid's comm/cmdline/uid (exec, setuid), spread over `reverifyEveryScans` (N) scans:
+//     ceil(queue / N) items a scan. Links added during a round were just read and join the next
+//     one, so no link goes unread for more than 2N scans. This bounds how long a stale owner can
+//     live when change detection by fd number cannot see a close+reuse (a socket passed away or
+//     shared, its fd reused for a file) — the price is ~1/N of a full scan on every refresh.
+//  4. If wanted inodes are still unknown: "changed" pass over pids whose fd set changed, then an
+//     "all" pass over every pid (listing each fd directory). Both read only *suspect* links —
+//     not a socket, a socket no longer wanted, or a socket held by several fds — because a link
+//     cached as a wanted socket with a single holder cannot have been reused while that socket
+//     still exists. Inodes still unknown after an "all" pass (kernel sockets, holders we may not
+//     read) are remembered as ownerless while they stay wanted, so they do not trigger another
+//     pass on every refresh. Sockets that open and close between the read of /proc/net and the
+//     scan are new unknowns each time on a busy server, hence "all" passes are also spaced by
+//     `fullPassMinGapScans`.
+//
+// `scan(null)` means "scan everything": every fd directory is listed and every link read again.
+
+import { performance } from 'node:perf_hooks';
+import type { OwnerScanStats, SocketOwner } from '../model/types.js';
+import type { ProcFs } from './proc-fs.js';
+
+export interface OwnerScannerOptions {
+  /** Monotonic clock in ms for durationMs (default performance.now). */
+  readonly now?: () => number;
+  /** Every cached link is re-read at least once every this many scans; 0 disables. Default 20. */
+  readonly reverifyEveryScans?: number;
+  /**
+   * Minimum number of scans between two "all" passes triggered by unknown inodes. Default 5: on
+   * a busy server sockets that open and close between reading /proc/net and this scan are
+   * unknown on almost every refresh, and an "all" pass lists every fd directory.
+   */
+  readonly fullPassMinGapScans?: number;
+  /** Trust st_size of /proc/<pid>/fd as the fd count (Linux >= 6.2). Default: detect on the first scan. */
+  readonly fdCountFromStat?: boolean;
+}
+
+/** Which passes one scan needed, the widest first: see the header comment. */
+export type OwnerScanPass = 'full' | 'all' | 'changed' | 'incremental';
+
+/**
+ * Steps that read links: listing (new fds, or every fd in a full scan), vanished (step 2),
+ * reverify (step 3), changed and all (step 4).
+ */
+export type OwnerScanStep = 'listing' | 'vanished' | 'reverify' | 'changed' | 'all';
+
+/** Extra figures for benchmarks and tests (not part of the snapshot). */
+export interface OwnerScanDetail {
+  readonly pass: OwnerScanPass;
+  /** Numeric entries of /proc seen this scan. */
+  readonly processes: number;
+  /** /proc/<pid>/fd directories listed this scan. */
+  readonly dirsListed: number;
+  /** stats.linksRead split by the step that read them (see the header comment). */
+  readonly linksByStep: Readonly<Record<OwnerScanStep, number>>;
+  /** fd links held in the cache after this scan. */
+  readonly cachedLinks: number;
+  /** Wanted inodes without a known holder after this scan. */
+  readonly unknownInodes: number;
+  /** Whether st_size of /proc/<pid>/fd is used as the fd count. */
+  readonly fdCountFromStat: boolean;
+}
+
+export interface OwnerScanResult {
+  readonly stats: OwnerScanStats;
+  readonly detail: OwnerScanDetail;
+  /**
+   * Primary holder of a socket inode: lowest pid, then lowest fd. Answers from the scanner's
+   * cache, so call it before the next scan() (a later scan updates what it sees).
+   */
+  lookup(inode: number): SocketOwner | null;
+  /** How many other (pid, fd) pairs hold the same socket inode. */
+  sharedBy(inode: number): number;
+}
+
+/** Process fields shown with an owner, read once per process (and again on re-verification). */
+interface ProcessInfo {
+  readonly command: string;
+  readonly commandLine: string;
+  readonly uid: number;
+}
+
+interface PidEntry {
+  readonly pid: number;
+  /** fd number → socket inode, 0 when the fd is not a socket. */
+  readonly fds: Map<number, number>;
+  socketFds: number;
+  /** st_size of /proc/<pid>/fd taken just before the last listing; -1 unknown. */
+  fdCount: number;
+  /** st_size seen this scan (before any listing); -1 unknown. */
+  statSize: number;
+  /** st_ino of /proc/<pid>/fd, -1 unknown. */
+  dirIno: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot), null until read. */
+  startTime: string | null;
+  info: ProcessInfo | null;
+  unreadable: boolean;
+  seenScan: number;
+  listedScan: number;
+  /** Scan in which the fd set was seen to change. */
+  changedScan: number;
+  touchedScan: number;
+}
+
+/** Per-scan work counters. */
+interface ScanWork {
+  linksRead: number;
+  dirsListed: number;
+  touched: number;
+  step: OwnerScanStep;
+  readonly linksByStep: Record<OwnerScanStep, number>;
+  /**
+   * Packed (pid, fd) keys read this scan, so no pass reads a link twice; null in a full scan,
+   * where each link is read once by construction.
+   */
+  readonly linked: Set<number> | null;
+}
+
+/** (pid, fd) packed in one number, ordered by pid then fd: pid < 2^22 (PID_MAX_LIMIT), fd < 2^31, so keys stay below 2^53. */
+const FD_SPAN = 2 ** 31;
+/** Queue item meaning "refresh comm/cmdline/uid of this pid". */
+const INFO_MARK = FD_SPAN - 1;
+const DEFAULT_REVERIFY_EVERY_SCANS = 20;
+const DEFAULT_FULL_PASS_MIN_GAP_SCANS = 5;
+/**
+ * Auto detection of st_size as the fd count tolerates a few mismatches (fds opened between stat
+ * and readdir; our own readdir's directory fd): at most 1, or 1 per 20 matches.
+ */
+const MISMATCH_PER_MATCH = 1 / 20;
+
+const NO_INFO: ProcessInfo = { command: '', commandLine: '', uid: -1 };
+
+export function createOwnerScanner(procFs: ProcFs, options: OwnerScannerOptions = {}): OwnerScanner {
+  return new OwnerScanner(procFs, options);
+}
+
+export class OwnerScanner {
+  private readonly procFs: ProcFs;
+  private readonly now: () => number;
+  private readonly reverifyEveryScans: number;
+  private readonly fullPassMinGapScans: number;
+  private fdCountFromStat: boolean | null;
+  private countMatches = 0;
+  private countMismatches = 0;
+
+  private scanNo = 0;
+  private lastAllPassScan = -Infinity;
+  private readonly pids = new Map<number, PidEntry>();
+  /** Socket inode → packed (pid, fd) key, or several keys when shared. */
+  private readonly holders = new Map<number, number | number[]>();
+  /** Wanted inodes that an "all" pass could not attribute; pruned to the wanted set each scan. */
+  private readonly ownerless = new Set<number>();
+  /** Wanted inodes with a holder at the end of the previous scan (for pass 2). */
+  private prevHeld: number[] = [];
+  private verifyQueue: number[] = [];
+  private verifyPos = 0;
+  private verifyBudget = 0;
+  /** fds that the last listFds call found new (and read). */
+  private lastAdded: number[] = [];
+
+  constructor(procFs: ProcFs, options: OwnerScannerOptions = {}) {
+    this.procFs = procFs;
+    this.now = options.now ?? (() => performance.now());
+    this.reverifyEveryScans = Math.max(0, Math.floor(options.reverifyEveryScans ?? DEFAULT_REVERIFY_EVERY_SCANS));
+    this.fullPassMinGapScans = Math.max(1, Math.floor(options.fullPassMinGapScans ?? DEFAULT_FULL_PASS_MIN_GAP_SCANS));
+    this.fdCountFromStat = options.fdCountFromStat ?? null;
+  }
+
+  /**
+   * Bring the inode → owner map up to date. `wanted`: the non-zero socket inodes of the current
+   * snapshot, or null to re-read everything. Never throws for /proc races or permissions.
+   */
+  scan(wanted: ReadonlySet<number> | null): OwnerScanResult {
+    const t0 = this.now();
+    this.scanNo += 1;
+    const scanNo = this.scanNo;
+    const full = wanted === null || scanNo === 1;
+    const work: ScanWork = {
+      linksRead: 0,
+      dirsListed: 0,
+      touched: 0,
+      step: 'listing',
+      linksByStep: { listing: 0, vanished: 0, reverify: 0, changed: 0, all: 0 },
+      linked: full ? null : new Set(),
+    };
+    let pass: OwnerScanPass = full ? 'full' : 'incremental';
+
+    // 1. Every numeric entry of /proc: identity, change detection, new fds.
+    const names = this.procFs.readDir('') ?? [];
+    let processes = 0;
+    for (const name of names) {
+      const pid = parseDecimal(name);
+      if (pid < 0) continue;
+      processes += 1;
+      this.visitPid(pid, full, work);
+    }
+    for (const entry of [...this.pids.values()]) {
+      if (entry.seenScan !== scanNo) this.dropPid(entry);
+    }
+    if (scanNo === 1 || this.fdCountFromStat === null) this.decideFdCount();
+
+    let unknown: number[] = [];
+    if (wanted !== null && !full) {
+      work.step = 'vanished';
+      // 2. Links whose socket left the wanted set since last scan (closed: fd likely reused).
+      for (const inode of this.prevHeld) {
+        if (wanted.has(inode)) continue;
+        const held = this.holders.get(inode);
+        if (held === undefined) continue;
+        for (const key of typeof held === 'number' ? [held] : [...held]) this.readKey(key, work);
+      }
+      // 3. Rolling re-verification.
+      work.step = 'reverify';
+      this.reverify(work);
+      // 4. Unknown wanted inodes: "changed" then "all" passes over suspect links.
+      unknown = this.unknownOf(wanted);
+      if (unknown.length > 0) {
+        pass = 'changed';
+        work.step = 'changed';
+        for (const entry of [...this.pids.values()]) {
+          if (entry.changedScan === scanNo && !entry.unreadable) this.readSuspects(entry, wanted, work);
+        }
+        unknown = unknown.filter((inode) => !this.holders.has(inode));
+      }
+      if (unknown.length > 0 && scanNo - this.lastAllPassScan >= this.fullPassMinGapScans) {
+        pass = 'all';
+        work.step = 'all';
+        this.lastAllPassScan = scanNo;
+        for (const entry of [...this.pids.values()]) {
+          if (!entry.unreadable) this.readSuspects(entry, wanted, work);
+        }
+        unknown = unknown.filter((inode) => !this.holders.has(inode));
+        for (const inode of unknown) this.ownerless.add(inode);
+      }
+    } else if (wanted !== null) {
+      unknown = this.unknownOf(wanted);
+      for (const inode of unknown) this.ownerless.add(inode);
+    }
+
+    // Bookkeeping: ownerless pruned to what is still wanted, held set for pass 2, process info.
+    if (wanted === null) {
+      this.ownerless.clear();
+      this.prevHeld = [];
+    } else {
+      for (const inode of this.ownerless) if (!wanted.has(inode)) this.ownerless.delete(inode);
+      const held: number[] = [];
+      for (const inode of wanted) if (this.holders.has(inode)) held.push(inode);
+      this.prevHeld = held;
+    }
+    let unreadable = 0;
+    let cachedLinks = 0;
+    for (const entry of this.pids.values()) {
+      if (entry.unreadable) unreadable += 1;
+      cachedLinks += entry.fds.size;
+      if (entry.socketFds > 0 && entry.info === null) this.loadInfo(entry);
+    }
+
+    const stats: OwnerScanStats = {
+      enabled: true,
+      unreadableProcesses: unreadable,
+      scannedProcesses: work.touched,
+      linksRead: work.linksRead,
+      durationMs: this.now() - t0,
+    };
+    const detail: OwnerScanDetail = {
+      pass,
+      processes,
+      dirsListed: work.dirsListed,
+      linksByStep: work.linksByStep,
+      cachedLinks,
+      unknownInodes: unknown.length,
+      fdCountFromStat: this.fdCountFromStat === true,
+    };
+    return {
+      stats,
+      detail,
+      lookup: (inode) => this.lookup(inode),
+      sharedBy: (inode) => this.sharedBy(inode),
+    };
+  }
+
+  private lookup(inode: number): SocketOwner | null {
+    const held = this.holders.get(inode);
+    if (held === undefined) return null;
+    const key = typeof held === 'number' ? held : Math.min(...held);
+    const pid = Math.floor(key / FD_SPAN);
+    const info = this.pids.get(pid)?.info ?? NO_INFO;
+    return { pid, command: info.command, commandLine: info.commandLine, uid: info.uid, fd: key - pid * FD_SPAN };
+  }
+
+  private sharedBy(inode: number): number {
+    const held = this.holders.get(inode);
+    return held === undefined || typeof held === 'number' ? 0 : held.length - 1;
+  }
+
+  // ---- step 1 -------------------------------------------------------------------------------
+
+  private visitPid(pid: number, full: boolean, work: ScanWork): void {
+    const fdDir = `${pid}/fd`;
+    let size = -1;
+    let ino = -1;
+    if (this.procFs.stat !== undefined) {
+      const st = this.procFs.stat(fdDir);
+      if (st !== null) {
+        size = st.size;
+        ino = st.ino;
+      }
+    } else {
+      size = this.procFs.statSize(fdDir) ?? -1;
+    }
+    if (size < 0 && this.procFs.lastError() === 'ENOENT') return; // exited: dropped by the sweep
+
+    let entry = this.pids.get(pid);
+    if (entry !== undefined && !this.sameProcess(entry, ino, size)) {
+      this.dropPid(entry);
+      entry = undefined;
+    }
+    const isNew = entry === undefined;
+    if (entry === undefined) {
+      entry = newPidEntry(pid);
+      this.pids.set(pid, entry);
+    }
+    entry.seenScan = this.scanNo;
+    entry.statSize = size;
+    if (ino >= 0) entry.dirIno = ino;
+
+    if (isNew || full || entry.unreadable) {
+      // Every fd of a new pid is new, so listing reads them all; a known pid in a full scan
+      // has the rest of its links read again.
+      const listed = this.listFds(entry, work);
+      if (listed < 0) return;
+      if (isNew && size >= 0 && listed > 0) this.sampleFdCount(fdDir, size, listed);
+      if (!isNew) this.readAll(entry, work, new Set(this.lastAdded));
+      return;
+    }
+    if (this.fdCountFromStat === true && size >= 0 && size === entry.fdCount) return; // unchanged
+    this.listFds(entry, work);
+  }
+
+  /**
+   * Whether a cached pid is still the same process. A new st_ino of /proc/<pid>/fd (or, without
+   * st_ino, a changed fd count of a pid holding sockets) is checked against the start time.
+   */
+  private sameProcess(entry: PidEntry, ino: number, size: number): boolean {
+    let suspicious: boolean;
+    if (ino >= 0 && entry.dirIno >= 0) suspicious = ino !== entry.dirIno;
+    else suspicious = entry.socketFds > 0 && size !== entry.fdCount;
+    if (!suspicious) return true;
+    if (entry.startTime === null) return false;
+    const startTime = this.readStartTime(entry.pid);
+    return startTime === null || startTime === entry.startTime;
+  }
+
+  /**
+   * One sample for the auto detection: st_size before the listing vs the entries listed. A
+   * mismatch counts only if st_size did not move meanwhile (a busy process opening fds is a
+   * race, not evidence); before 6.2 st_size stays 0, on a recorded tree it is a byte size.
+   */
+  private sampleFdCount(fdDir: string, size: number, listed: number): void {
+    if (size === listed) {
+      this.countMatches += 1;
+      return;
+    }
+    const after = this.procFs.stat?.(fdDir)?.size ?? this.procFs.statSize(fdDir);
+    if (after === size) this.countMismatches += 1;
+  }
+
+  private decideFdCount(): void {
+    if (this.fdCountFromStat !== null) return;
+    if (this.countMatches === 0) return; // no evidence yet (or st_size is not a count)
+    this.fdCountFromStat = this.countMismatches <= Math.max(1, this.countMatches * MISMATCH_PER_MATCH);
+  }
+
+  /**
+   * List /proc/<pid>/fd: drop fds that are gone, readlink new ones. Returns the number of
+   * entries, or -1 when the directory could not be read (the pid is marked unreadable, or left
+   * for the sweep when it exited).
+   */
+  private listFds(entry: PidEntry, work: ScanWork): number {
+    const names = this.procFs.readDir(`${entry.pid}/fd`);
+    this.touch(entry, work);
+    if (names === null) {
+      const code = this.procFs.lastError();
+      this.clearFds(entry);
+      if (code === 'ENOENT' || code === 'ESRCH') entry.seenScan = -1; // exited mid-scan
+      else entry.unreadable = true; // EACCES/EPERM: another user's process
+      return -1;
+    }
+    entry.unreadable = false;
+    entry.listedScan = this.scanNo;
+    entry.fdCount = entry.statSize;
+    work.dirsListed += 1;
+    let known = 0;
+    const added: number[] = [];
+    const present: number[] = [];
+    for (const name of names) {
+      const fd = parseDecimal(name);
+      if (fd < 0) continue;
+      present.push(fd);
+      if (entry.fds.has(fd)) known += 1;
+      else added.push(fd);
+    }
+    if (known < entry.fds.size) {
+      const keep = new Set(present);
+      for (const fd of [...entry.fds.keys()]) if (!keep.has(fd)) this.deleteFd(entry, fd);
+      entry.changedScan = this.scanNo;
+    }
+    if (added.length > 0) entry.changedScan = this.scanNo;
+    for (const fd of added) this.readFd(entry, fd, work);
+    this.lastAdded = added;
+    return names.length;
+  }
+
+  /** Re-read the links of a pid not read yet this scan (full scan: those not new in the listing). */
+  private readAll(entry: PidEntry, work: ScanWork, fresh: ReadonlySet<number> | null = null): void {
+    const base = entry.pid * FD_SPAN;
+    for (const fd of [...entry.fds.keys()]) {
+      if (fresh !== null ? !fresh.has(fd) : work.linked?.has(base + fd) !== true) this.readFd(entry, fd, work);
+    }
+  }
+
+  // ---- steps 2–4 ----------------------------------------------------------------------------
+
+  private readKey(key: number, work: ScanWork): boolean {
+    if (work.linked?.has(key) === true) return false;
+    const pid = Math.floor(key / FD_SPAN);
+    const entry = this.pids.get(pid);
+    const fd = key - pid * FD_SPAN;
+    if (entry === undefined || !entry.fds.has(fd)) return false;
+    this.readFd(entry, fd, work);
+    return true;
+  }
+
+  /** Re-read the next slice of the rolling queue (a new round starts when it runs out). */
+  private reverify(work: ScanWork): void {
+    if (this.reverifyEveryScans === 0) return;
+    if (this.verifyPos >= this.verifyQueue.length) {
+      const queue: number[] = [];
+      for (const entry of this.pids.values()) {
+        const base = entry.pid * FD_SPAN;
+        if (entry.info !== null) queue.push(base + INFO_MARK);
+        for (const fd of entry.fds.keys()) queue.push(base + fd);
+      }
+      this.verifyQueue = queue;
+      this.verifyPos = 0;
+      this.verifyBudget = Math.ceil(queue.length / this.reverifyEveryScans);
+    }
+    const end = Math.min(this.verifyQueue.length, this.verifyPos + this.verifyBudget);
+    for (; this.verifyPos < end; this.verifyPos += 1) {
+      const key = this.verifyQueue[this.verifyPos] ?? 0;
+      const pid = Math.floor(key / FD_SPAN);
+      if (key - pid * FD_SPAN === INFO_MARK) {
+        const entry = this.pids.get(pid);
+        if (entry !== undefined) entry.info = null; // reloaded at the end of the scan
+      } else {
+        this.readKey(key, work);
+      }
+    }
+  }
+
+  private unknownOf(wanted: ReadonlySet<number>): number[] {
+    const unknown: number[] = [];
+    for (const inode of wanted) {
+      if (inode !== 0 && !this.holders.has(inode) && !this.ownerless.has(inode)) unknown.push(inode);
+    }
+    return unknown;
+  }
+
+  /**
+   * List the pid's fds if not yet done this scan, then re-read every link that could now hold
+   * an unknown socket: not a socket, a socket not wanted, or a socket with several holders.
+   */
+  private readSuspects(entry: PidEntry, wanted: ReadonlySet<number>, work: ScanWork): void {
+    if (entry.listedScan !== this.scanNo && this.listFds(entry, work) < 0) return;
+    const base = entry.pid * FD_SPAN;
+    for (const [fd, inode] of [...entry.fds]) {
+      if (work.linked?.has(base + fd) === true) continue;
+      if (inode === 0 || !wanted.has(inode) || typeof this.holders.get(inode) !== 'number') {
+        this.readFd(entry, fd, work);
+      }
+    }
+  }
+
+  // ---- cache primitives ---------------------------------------------------------------------
+
+  /** readlink /proc/<pid>/fd/<fd>: a vanished fd (closed since the listing) is dropped. */
+  private readFd(entry: PidEntry, fd: number, work: ScanWork): void {
+    work.linksRead += 1;
+    work.linksByStep[work.step] += 1;
+    work.linked?.add(entry.pid * FD_SPAN + fd);
+    this.touch(entry, work);
+    const target = this.procFs.readLink(`${entry.pid}/fd/${fd}`);
+    if (target === null) {
+      if (!entry.fds.has(fd)) return; // listed, then closed before the readlink
+      this.deleteFd(entry, fd);
+      entry.changedScan = this.scanNo;
+      // A cached fd is gone although the count did not change: another fd took its place.
+      if (entry.listedScan !== this.scanNo) this.listFds(entry, work);
+      return;
+    }
+    this.setFd(entry, fd, parseSocketTarget(target));
+  }
+
+  private touch(entry: PidEntry, work: ScanWork): void {
+    if (entry.touchedScan === this.scanNo) return;
+    entry.touchedScan = this.scanNo;
+    work.touched += 1;
+  }
+
+  private setFd(entry: PidEntry, fd: number, inode: number): void {
+    const old = entry.fds.get(fd);
+    if (old === inode) return;
+    const key = entry.pid * FD_SPAN + fd;
+    if (old !== undefined && old !== 0) {
+      this.removeHolder(old, key);
+      entry.socketFds -= 1;
+    }
+    entry.fds.set(fd, inode);
+    if (inode !== 0) {
+      this.addHolder(inode, key);
+      entry.socketFds += 1;
+    }
+  }
+
+  private deleteFd(entry: PidEntry, fd: number): void {
+    const old = entry.fds.get(fd);
+    if (old === undefined) return;
+    if (old !== 0) {
+      this.removeHolder(old, entry.pid * FD_SPAN + fd);
+      entry.socketFds -= 1;
+    }
+    entry.fds.delete(fd);
+  }
+
+  private clearFds(entry: PidEntry): void {
+    for (const fd of [...entry.fds.keys()]) this.deleteFd(entry, fd);
+  }
+
+  private dropPid(entry: PidEntry): void {
+    this.clearFds(entry);
+    this.pids.delete(entry.pid);
+  }
+
+  private addHolder(inode: number, key: number): void {
+    const held = this.holders.get(inode);
+    if (held === undefined) this.holders.set(inode, key);
+    else if (typeof held === 'number') this.holders.set(inode, held === key ? held : [held, key]);
+    else if (!held.includes(key)) held.push(key);
+  }
+
+  private removeHolder(inode: number, key: number): void {
+    const held = this.holders.get(inode);
+    if (held === undefined) return;
+    if (typeof held === 'number') {
+      if (held === key) this.holders.delete(inode);
+      return;
+    }
+    const rest = held.filter((k) => k !== key);
+    if (rest.length === 1) this.holders.set(inode, rest[0] ?? key);
+    else this.holders.set(inode, rest);
+  }
+
+  // ---- process info -------------------------------------------------------------------------
+
+  /** Field 22 of /proc/<pid>/stat: start time in clock ticks after boot (text, as given). */
+  private readStartTime(pid: number): string | null {
+    const text = this.procFs.readText(`${pid}/stat`);
+    return text === null ? null : parseStatFields(text).startTime;
+  }
+
+  /** comm, cmdline, real uid and start time of a pid that holds at least one socket. */
+  private loadInfo(entry: PidEntry): void {
+    const pid = entry.pid;
+    const statText = this.procFs.readText(`${pid}/stat`);
+    const stat = statText === null ? null : parseStatFields(statText);
+    if (stat !== null && stat.startTime !== null) entry.startTime = stat.startTime;
+    const comm = this.procFs.readText(`${pid}/comm`);
+    const cmdline = this.procFs.readText(`${pid}/cmdline`);
+    const status = this.procFs.readText(`${pid}/status`);
+    const uid = (status === null ? null : parseStatusUid(status)) ?? this.procFs.statUid(`${pid}`) ?? -1;
+    entry.info = {
+      command: comm !== null ? stripNewline(comm) : (stat?.comm ?? ''),
+      commandLine: cmdline === null ? '' : parseCmdline(cmdline),
+      uid,
+    };
+  }
+}
+
+function newPidEntry(pid: number): PidEntry {
+  return {
+    pid,
+    fds: new Map(),
+    socketFds: 0,
+    fdCount: -1,
+    statSize: -1,
+    dirIno: -1,
+    startTime: null,
+    info: null,
+    unreadable: false,
+    seenScan: 0,
+    listedScan: 0,
+    changedScan: 0,
+    touchedScan: 0,
+  };
+}
+
+// ---- parsers (pure) ---------------------------------------------------------------------------
+
+/** Non-negative decimal integer of a whole string ("123"), or -1 (e.g. "self", "net"). */
+export function parseDecimal(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 15) return -1;
+  let value = 0;
+  for (let i = 0; i < n; i += 1) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    value = value * 10 + c;
+  }
+  return value;
+}
+
+/** Inode of a /proc/<pid>/fd link target "socket:[12345]", or 0 for anything else. */
+export function parseSocketTarget(target: string): number {
+  const n = target.length;
+  if (n < 10 || !target.startsWith('socket:[') || target.charCodeAt(n - 1) !== 93 /* ] */) return 0;
+  const inode = parseDecimal(target.slice(8, n - 1));
+  return inode < 0 ? 0 : inode;
+}
+
+/**
+ * /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and ')', so fields are
+ * counted after the last ')'. startTime is field 22 (clock ticks after boot).
+ */
+export function parseStatFields(text: string): { comm: string | null; startTime: string | null } {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return { comm: null, startTime: null };
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state), so field 22 is rest[19].
+  const startTime = rest[19];
+  return {
+    comm: text.slice(open + 1, close),
+    startTime: startTime !== undefined && parseDecimal(startTime) >= 0 ? startTime : null,
+  };
+}
+
+/** Real uid: first number of the "Uid:" line of /proc/<pid>/status ("Uid:\t1000\t1000\t…"), or null. */
+export function parseStatusUid(text: string): number | null {
+  const start = text.startsWith('Uid:') ? 0 : text.indexOf('\nUid:') + 1;
+  if (start === 0 && !text.startsWith('Uid:')) return null;
+  const end = text.indexOf('\n', start);
+  const fields = text.slice(start + 4, end < 0 ? text.length : end).trim().split(/\s+/);
+  const uid = parseDecimal(fields[0] ?? '');
+  return uid < 0 ? null : uid;
+}
+
+/** /proc/<pid>/cmdline: NUL-separated argv → one line; empty for kernel threads. */
+export function parseCmdline(text: string): string {
+  return text.replaceAll('\0', ' ').trim();
+}
+
+function stripNewline(text: string): string {
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
