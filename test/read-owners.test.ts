@@ -116,6 +116,7 @@ function spiedProcFs(root: string, opts: { fdCount?: boolean; withStat?: boolean
   const procFs: ProcFs = {
     root: base.root,
     readText: (rel) => base.readText(rel),
+    readTextAsync: (rel) => base.readTextAsync(rel),
     readDir: (rel) => base.readDir(rel),
     readLink: (rel) => {
       readLinks += 1;

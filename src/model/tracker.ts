@@ -48,6 +48,8 @@ export interface TrackerOptions {
   readonly maxChangesPerSocket: number;
   /** Queue samples kept for the watched socket. */
   readonly maxQueueSamples: number;
+  /** At most this many tombstones (the newest): a mass close must not cost a full second table. */
+  readonly maxTombstones: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
@@ -55,6 +57,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   newMs: 3_000,
   maxChangesPerSocket: 16,
   maxQueueSamples: 120,
+  maxTombstones: 10_000,
 };
 
 interface MutableInfo {

@@ -92,7 +92,7 @@ export interface SocketOwner {
 export interface SocketRecord extends SocketEntry {
   /** Owner of the socket, null when unknown (no permission, orphaned, TIME_WAIT). */
   readonly owner: SocketOwner | null;
-  /** Number of other processes sharing the same socket (fork, SCM_RIGHTS). */
+  /** Number of other (pid, fd) pairs holding the same socket (fork, dup, SCM_RIGHTS). */
   readonly sharedBy: number;
   /** User name for `uid`, or the uid as text when it has no name. */
   readonly user: string;

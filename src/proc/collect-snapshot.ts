@@ -44,8 +44,10 @@ const NO_OWNERS: OwnerScanStats = {
 
 /** Read /proc/net/snmp and /proc/net/netstat into one flat counter map ("Tcp.ActiveOpens"). */
 export function readKernelCounters(procFs: ProcFs): KernelCounters {
-  const snmp = procFs.readText('net/snmp');
-  const netstat = procFs.readText('net/netstat');
+  return countersFrom(procFs.readText('net/snmp'), procFs.readText('net/netstat'));
+}
+
+function countersFrom(snmp: string | null, netstat: string | null): KernelCounters {
   return {
     ...(snmp === null ? {} : parseSnmpTable(snmp)),
     ...(netstat === null ? {} : parseSnmpTable(netstat)),
@@ -84,55 +86,110 @@ function toRecord(e: SocketEntry, owner: SocketOwner | null, sharedBy: number, u
   };
 }
 
-export function collectSnapshot(deps: CollectDeps): Snapshot {
-  const { procFs, monotonicMs } = deps;
-  const takenAtMs = deps.now();
-  let readMs = 0;
-  let parseMs = 0;
+/** What an owner scan answers, whether it ran here or in the owner worker. */
+export interface OwnerLookup {
+  readonly stats: OwnerScanStats;
+  lookup(inode: number): SocketOwner | null;
+  sharedBy(inode: number): number;
+}
+
+/** Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find). */
+export function wantedInodes(entries: readonly SocketEntry[]): Set<number> {
+  const wanted = new Set<number>();
+  for (const e of entries) if (e.inode !== 0) wanted.add(e.inode);
+  return wanted;
+}
+
+interface ParsedTables {
+  readonly entries: SocketEntry[];
+  readonly files: Record<string, number>;
+  readonly skippedLines: number;
+}
+
+function parseTables(texts: readonly (readonly [Protocol, string | null])[]): ParsedTables {
   const entries: SocketEntry[] = [];
   const files: Record<string, number> = {};
   let skippedLines = 0;
-
-  for (const protocol of deps.protocols ?? NET_TABLES) {
-    const t0 = monotonicMs();
-    const text = procFs.readText(`net/${protocol}`);
-    const t1 = monotonicMs();
-    readMs += t1 - t0;
-    if (text === null) continue;
+  for (const [protocol, text] of texts) {
+    if (text === null) continue; // missing table: IPv6 disabled, no raw sockets support
     const parsed = protocol === 'unix' ? parseUnixTable(text) : parseInetTable(text, protocol);
     for (const s of parsed.sockets) entries.push(s);
     if (parsed.skipped > 0) {
       files[`net/${protocol}`] = parsed.skipped;
       skippedLines += parsed.skipped;
     }
-    parseMs += monotonicMs() - t1;
   }
+  return { entries, files, skippedLines };
+}
 
-  const counters = readKernelCounters(procFs);
-
-  let ownerStats = NO_OWNERS;
-  const tOwners = monotonicMs();
-  let sockets: SocketRecord[];
-  if (deps.owners !== null) {
-    const wanted = new Set<number>();
-    for (const e of entries) if (e.inode !== 0) wanted.add(e.inode);
-    const result = deps.owners.scan(wanted);
-    ownerStats = result.stats;
-    sockets = entries.map((e) =>
-      e.inode === 0 ? toRecord(e, null, 0, deps.userName) : toRecord(e, result.lookup(e.inode), result.sharedBy(e.inode), deps.userName),
-    );
-  } else {
-    sockets = entries.map((e) => toRecord(e, null, 0, deps.userName));
-  }
-  const ownersMs = monotonicMs() - tOwners;
-
+function assemble(
+  deps: Pick<CollectDeps, 'hostname' | 'userName'>,
+  takenAtMs: number,
+  parsed: ParsedTables,
+  counters: KernelCounters,
+  owners: OwnerLookup | null,
+  cost: Omit<Snapshot['cost'], 'rows'>,
+): Snapshot {
+  const { entries } = parsed;
+  const sockets =
+    owners === null
+      ? entries.map((e) => toRecord(e, null, 0, deps.userName))
+      : entries.map((e) =>
+          e.inode === 0 ? toRecord(e, null, 0, deps.userName) : toRecord(e, owners.lookup(e.inode), owners.sharedBy(e.inode), deps.userName),
+        );
   return {
     takenAtMs,
     host: deps.hostname(),
     sockets,
     counters,
-    issues: { skippedLines, files },
-    owners: ownerStats,
-    cost: { readMs, parseMs, ownersMs, rows: entries.length },
+    issues: { skippedLines: parsed.skippedLines, files: parsed.files },
+    owners: owners?.stats ?? NO_OWNERS,
+    cost: { ...cost, rows: entries.length },
   };
+}
+
+/** One snapshot, synchronously (for --once and tests). */
+export function collectSnapshot(deps: CollectDeps): Snapshot {
+  const { procFs, monotonicMs } = deps;
+  const takenAtMs = deps.now();
+  const t0 = monotonicMs();
+  const texts = (deps.protocols ?? NET_TABLES).map((p) => [p, procFs.readText(`net/${p}`)] as const);
+  const counters = readKernelCounters(procFs);
+  const t1 = monotonicMs();
+  const parsed = parseTables(texts);
+  const t2 = monotonicMs();
+  const owners = deps.owners === null ? null : deps.owners.scan(wantedInodes(parsed.entries));
+  const t3 = monotonicMs();
+  return assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
+}
+
+/** Owner mapping that may run elsewhere (a worker thread), answering asynchronously. */
+export interface AsyncOwnerSource {
+  scan(wanted: ReadonlySet<number>): Promise<OwnerLookup>;
+  close(): Promise<void>;
+}
+
+export interface AsyncCollectDeps extends Omit<CollectDeps, 'owners'> {
+  readonly owners: AsyncOwnerSource | null;
+}
+
+/**
+ * One snapshot without blocking the event loop on the expensive parts: the kernel's time to
+ * produce the files runs in libuv's pool, owner mapping in a worker. Only parsing and the join
+ * run on the calling thread.
+ */
+export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snapshot> {
+  const { procFs, monotonicMs } = deps;
+  const takenAtMs = deps.now();
+  const t0 = monotonicMs();
+  const protocols = deps.protocols ?? NET_TABLES;
+  const texts = await Promise.all(protocols.map(async (p) => [p, await procFs.readTextAsync(`net/${p}`)] as const));
+  const [snmp, netstat] = await Promise.all([procFs.readTextAsync('net/snmp'), procFs.readTextAsync('net/netstat')]);
+  const t1 = monotonicMs();
+  const parsed = parseTables(texts);
+  const counters = countersFrom(snmp, netstat);
+  const t2 = monotonicMs();
+  const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
+  const t3 = monotonicMs();
+  return assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
 }

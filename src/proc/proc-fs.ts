@@ -11,6 +11,11 @@ export interface ProcFs {
   readonly root: string;
   /** Whole file as UTF-8 text (invalid bytes become U+FFFD), or null when missing or unreadable. */
   readText(relPath: string): string | null;
+  /**
+   * The same, off the main thread (libuv's pool): the kernel spends ~0.4 s producing
+   * /proc/net/tcp at 100k sockets, and the dashboard must stay responsive meanwhile.
+   */
+  readTextAsync(relPath: string): Promise<string | null>;
   /** Entry names of a directory, or null when missing/unreadable (errno in `lastError`). */
   readDir(relPath: string): string[] | null;
   /** Target of a symlink, or null. */
@@ -56,6 +61,13 @@ export function createProcFs(root: string): ProcFs {
     readText(rel) {
       try {
         return fs.readFileSync(abs(rel), 'utf8');
+      } catch (err) {
+        return fail(err);
+      }
+    },
+    async readTextAsync(rel) {
+      try {
+        return await fs.promises.readFile(abs(rel), 'utf8');
       } catch (err) {
         return fail(err);
       }

@@ -87,6 +87,8 @@ export class Dashboard {
   private rowsCache: RowsCache = { snapshot: null, filterText: '', sortKey: '', descending: false, tombstones: -1, rows: [] };
   private groupsCache: GroupsCache = { snapshot: null, view: 'sockets', filterText: '', sort: '', groups: [] };
   private tcpInfo: { key: string; value: TcpInfo | 'pending' | 'unavailable' } | null = null;
+  /** Last known record of the socket in the details pane: it stays readable after it closes. */
+  private detailsRecord: { key: string; record: SocketRecord; closedAtMs: number | null } | null = null;
   private lastSize = { width: 0, height: 0 };
   private tablePageSize = 10;
   private notice = '';
@@ -208,6 +210,19 @@ export class Dashboard {
     return live === undefined ? null : { record: live, closedAtMs: null };
   }
 
+  /** The details socket now; once gone from the table, its last record marked closed. */
+  private detailsFor(key: string, nowMs: number): { record: SocketRecord; closedAtMs: number | null } | null {
+    const found = this.findRecord(key);
+    if (found !== null) {
+      this.detailsRecord = { key, ...found };
+      return found;
+    }
+    const last = this.detailsRecord;
+    if (last === null || last.key !== key) return null;
+    if (last.closedAtMs === null) this.detailsRecord = { ...last, closedAtMs: nowMs };
+    return this.detailsRecord;
+  }
+
   private onDetailsChanged(): void {
     const key = this.ui.detailsKey;
     this.tracker.watch(key);
@@ -326,7 +341,7 @@ export class Dashboard {
 
     const overlay: Rect = { top: layout.header.height, left: 0, width, height: height - layout.header.height - 1 };
     if (this.ui.detailsKey !== null) {
-      const found = this.findRecord(this.ui.detailsKey);
+      const found = this.detailsFor(this.ui.detailsKey, snapshot.takenAtMs);
       const info = this.tcpInfo !== null && this.tcpInfo.key === this.ui.detailsKey ? this.tcpInfo.value : null;
       renderDetails(
         w.details,

@@ -4,7 +4,9 @@
 
 import blessed from 'blessed';
 import type { AppContext } from '../main.js';
-import { collectSnapshot } from '../proc/collect-snapshot.js';
+import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
+import { createWorkerOwnerSource } from '../proc/owner-source.js';
+import { createOwnerScanner } from '../proc/read-owners.js';
 import { readTcpInfo } from '../proc/read-tcp-info.js';
 import { Dashboard } from './dashboard.js';
 import { handleKey } from './keys.js';
@@ -46,8 +48,12 @@ export function runDashboard(ctx: AppContext): Promise<number> {
     autoPadding: true,
   });
 
+  const owners = options.processes ? createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs)) : null;
+  const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
+    let collecting = false;
     let intervalMs = options.intervalMs;
     let finished = false;
 
@@ -56,6 +62,7 @@ export function runDashboard(ctx: AppContext): Promise<number> {
       finished = true;
       if (timer !== undefined) clearTimeout(timer);
       dashboard.destroy();
+      void owners?.close();
       for (const [sig, fn] of handlers) services.signals.off(sig, fn);
       try {
         screen.destroy();
@@ -79,18 +86,24 @@ export function runDashboard(ctx: AppContext): Promise<number> {
       onQuit: () => finish(0),
     });
 
+    // One poller: the next collection is scheduled when this one has been handed over, so
+    // refreshes never overlap however long a busy machine takes.
     const tick = (): void => {
       timer = undefined;
-      try {
-        dashboard.onSnapshot(collectSnapshot(ctx.collectDeps));
-      } catch (err) {
-        finish(1, `collecting sockets failed: ${err instanceof Error ? err.message : String(err)}`);
-        return;
-      }
-      schedule(intervalMs);
+      collecting = true;
+      const started = services.monotonicMs();
+      collectSnapshotAsync(deps).then(
+        (snapshot) => {
+          collecting = false;
+          if (finished) return;
+          dashboard.onSnapshot(snapshot);
+          schedule(Math.max(0, intervalMs - (services.monotonicMs() - started)));
+        },
+        (err: unknown) => finish(1, `collecting sockets failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
     };
     const schedule = (ms: number): void => {
-      if (finished) return;
+      if (finished || collecting) return;
       if (timer !== undefined) clearTimeout(timer);
       timer = setTimeout(tick, ms);
     };

@@ -1,0 +1,122 @@
+// Owner mapping off the main thread. The worker keeps its own incremental OwnerScanner across
+// refreshes; each refresh sends the wanted socket inodes (a Float64Array, transferred) and gets
+// back packed (inode, pid, fd, sharedBy) rows plus a small table of the processes involved, so
+// the main thread never walks /proc/<pid>/fd and the reply costs little to receive.
+
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { OwnerScanStats, SocketOwner } from '../model/types.js';
+import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
+import type { OwnerScanner } from './read-owners.js';
+
+/** Message to the worker. */
+export interface OwnerScanRequest {
+  readonly id: number;
+  readonly inodes: Float64Array;
+}
+
+/** Message from the worker. */
+export interface OwnerScanReply {
+  readonly id: number;
+  /** Rows of 4: inode, pid, fd, sharedBy. */
+  readonly rows: Float64Array;
+  readonly processes: readonly (readonly [number, { command: string; commandLine: string; uid: number }])[];
+  readonly stats: OwnerScanStats;
+}
+
+export const OWNER_WORKER_MARK = 'sockscope-owner-worker';
+
+/** Run one scan and pack the answer (used by the worker, and directly in tests). */
+export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest): OwnerScanReply {
+  const result = scanner.scan(new Set(request.inodes));
+  const rows: number[] = [];
+  const processes = new Map<number, { command: string; commandLine: string; uid: number }>();
+  for (const inode of request.inodes) {
+    const owner = result.lookup(inode);
+    if (owner === null) continue;
+    rows.push(inode, owner.pid, owner.fd, result.sharedBy(inode));
+    if (!processes.has(owner.pid)) processes.set(owner.pid, { command: owner.command, commandLine: owner.commandLine, uid: owner.uid });
+  }
+  return { id: request.id, rows: Float64Array.from(rows), processes: [...processes], stats: result.stats };
+}
+
+/** Turn a packed reply back into lookups. Owners of one process share their strings. */
+export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
+  const byInode = new Map<number, SocketOwner>();
+  const shared = new Map<number, number>();
+  const procs = new Map(reply.processes);
+  const { rows } = reply;
+  for (let i = 0; i + 3 < rows.length; i += 4) {
+    const inode = rows[i] as number;
+    const pid = rows[i + 1] as number;
+    const p = procs.get(pid);
+    if (p === undefined) continue;
+    byInode.set(inode, { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: rows[i + 2] as number });
+    const n = rows[i + 3] as number;
+    if (n > 0) shared.set(inode, n);
+  }
+  return { stats: reply.stats, lookup: (inode) => byInode.get(inode) ?? null, sharedBy: (inode) => shared.get(inode) ?? 0 };
+}
+
+/** The scanner in this thread, behind the async interface (fallback, tests). */
+export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource {
+  return {
+    scan: (wanted) => Promise.resolve(scanner.scan(wanted)),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Path of the compiled worker next to this module, or null when running from sources. */
+export function ownerWorkerPath(): string | null {
+  const url = new URL('./owner-worker.js', import.meta.url);
+  return fs.existsSync(url) ? url.pathname : null;
+}
+
+/**
+ * A worker thread that owns an OwnerScanner over `procRoot`. Falls back to `fallback` (the
+ * same scanner in this thread) when the worker cannot start or dies.
+ */
+export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerScanner): AsyncOwnerSource {
+  const path = ownerWorkerPath();
+  if (path === null) return createInlineOwnerSource(fallback());
+  let worker: Worker | null = new Worker(path, { workerData: { mark: OWNER_WORKER_MARK, procRoot } });
+  worker.unref();
+  let inline: AsyncOwnerSource | null = null;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (l: OwnerLookup) => void; wanted: ReadonlySet<number> }>();
+  const fail = (): void => {
+    // The worker died: finish what is pending in this thread, and keep going there.
+    worker = null;
+    inline ??= createInlineOwnerSource(fallback());
+    for (const [id, p] of pending) {
+      pending.delete(id);
+      void inline.scan(p.wanted).then(p.resolve);
+    }
+  };
+  worker.on('message', (reply: OwnerScanReply) => {
+    const p = pending.get(reply.id);
+    if (p === undefined) return;
+    pending.delete(reply.id);
+    p.resolve(unpackOwnerScan(reply));
+  });
+  worker.on('error', fail);
+  worker.on('exit', () => {
+    if (worker !== null) fail();
+  });
+  return {
+    scan(wanted) {
+      if (worker === null) return (inline ??= createInlineOwnerSource(fallback())).scan(wanted);
+      const id = nextId++;
+      const inodes = Float64Array.from(wanted);
+      return new Promise((resolve) => {
+        pending.set(id, { resolve, wanted });
+        worker?.postMessage({ id, inodes } satisfies OwnerScanRequest, [inodes.buffer]);
+      });
+    },
+    async close() {
+      const w = worker;
+      worker = null;
+      if (w !== null) await w.terminate();
+    },
+  };
+}
