@@ -1,0 +1,77 @@
+// The owner worker protocol: packed replies unpack to the same owners as a direct scan, and the
+// real worker thread (from the build) answers for sockets this test holds.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProcFs } from '../src/proc/proc-fs.js';
+import { createOwnerScanner } from '../src/proc/read-owners.js';
+import { createWorkerOwnerSource, packOwnerScan, unpackOwnerScan } from '../src/proc/owner-source.js';
+import { parseInetTable } from '../src/proc/parse-inet.js';
+
+const procFs = createProcFs('/proc');
+
+function ourInodes(port: number): number[] {
+  const sockets = parseInetTable(procFs.readText('net/tcp') ?? '', 'tcp').sockets;
+  return sockets.filter((s) => s.inode !== 0 && (s.localPort === port || s.remotePort === port)).map((s) => s.inode);
+}
+
+describe('owner source', () => {
+  let server: net.Server;
+  let client: net.Socket;
+  let port = 0;
+  beforeAll(async () => {
+    server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as net.AddressInfo).port;
+    client = await new Promise<net.Socket>((r) => {
+      const c = net.connect(port, '127.0.0.1', () => r(c));
+    });
+  });
+  afterAll(() => {
+    client.destroy();
+    server.close();
+  });
+
+  it('pack/unpack keeps pid, fd, command and sharing of every found inode', () => {
+    const inodes = ourInodes(port);
+    expect(inodes.length).toBeGreaterThanOrEqual(3); // listener, and both ends of the connection
+    const direct = createOwnerScanner(procFs).scan(new Set(inodes));
+    const packed = packOwnerScan(createOwnerScanner(procFs), { id: 7, inodes: Float64Array.from([...inodes, 999999999]) });
+    expect(packed.id).toBe(7);
+    const unpacked = unpackOwnerScan(packed);
+    for (const inode of inodes) {
+      expect(unpacked.lookup(inode)).toEqual(direct.lookup(inode));
+      expect(unpacked.sharedBy(inode)).toBe(direct.sharedBy(inode));
+      expect(unpacked.lookup(inode)?.pid).toBe(process.pid);
+    }
+    expect(unpacked.lookup(999999999)).toBeNull();
+  });
+
+  it('the real worker thread (from the build) finds this process, and rescans cheaply', async () => {
+    // From sources there is no compiled worker file; the build (npm test runs it first) has one.
+    const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
+    expect(fs.existsSync(built), 'run npm run build first').toBe(true);
+    const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource; ownerWorkerPath: () => string | null };
+    expect(mod.ownerWorkerPath()).not.toBeNull();
+    let fellBack = false;
+    const source = mod.createWorkerOwnerSource('/proc', () => {
+      fellBack = true;
+      return createOwnerScanner(procFs);
+    });
+    try {
+      const inodes = ourInodes(port);
+      const first = await source.scan(new Set(inodes));
+      const second = await source.scan(new Set(inodes));
+      for (const inode of inodes) {
+        expect(first.lookup(inode)?.pid).toBe(process.pid);
+        expect(second.lookup(inode)?.pid).toBe(process.pid);
+      }
+      // The second scan of an unchanged population reads (almost) nothing again.
+      expect(second.stats.linksRead).toBeLessThan(first.stats.linksRead);
+      expect(fellBack).toBe(false);
+    } finally {
+      await source.close();
+    }
+  });
+});
