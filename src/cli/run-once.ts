@@ -3,7 +3,8 @@
 
 import { countByState } from '../model/aggregate.js';
 import type { Snapshot } from '../model/types.js';
-import type { CollectDeps } from '../proc/collect-snapshot.js';
+import { readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
+import { collectStateCounts } from '../proc/collect-counts.js';
 import type { AppContext } from '../main.js';
 import { formatJsonDocument, formatSocketTable, formatSummary } from './format-once.js';
 
@@ -43,7 +44,30 @@ function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
   return formatSocketTable(sockets);
 }
 
+/** --once --summary without a filter: counts only, from the state column (no records built). */
+function runFastSummary(ctx: AppContext): number {
+  const { counts, files } = collectStateCounts(ctx.procFs);
+  const { services } = ctx;
+  if (ctx.options.json) {
+    services.stdout.write(
+      `${JSON.stringify({
+        takenAt: new Date(services.now()).toISOString(),
+        host: services.hostname(),
+        filter: null,
+        counts,
+        counters: readKernelCounters(ctx.procFs),
+        skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
+        warnings: [],
+        sockets: [],
+      })}\n`,
+    );
+  } else services.stdout.write(`${formatSummary(counts)}\n`);
+  for (const [file, n] of Object.entries(files)) services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
+  return 0;
+}
+
 export function runOnce(ctx: AppContext, collect: Collect): number {
+  if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
   const snapshot = collect(depsFor(ctx));
   ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
   for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
