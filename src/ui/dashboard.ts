@@ -53,6 +53,17 @@ export interface DashboardOptions {
 
 type GroupView = Exclude<ViewName, 'sockets'>;
 
+/** What the last refresh cost (the cost meter). */
+export interface RefreshCost {
+  readonly readMs: number;
+  readonly parseMs: number;
+  readonly ownersMs: number;
+  readonly drawMs: number;
+  readonly rows: number;
+  /** Set when the poller stretched the interval because refreshing cost too much. */
+  readonly backedOffToMs: number | null;
+}
+
 interface RowsCache {
   snapshot: Snapshot | null;
   filterText: string;
@@ -92,6 +103,7 @@ export class Dashboard {
   private lastSize = { width: 0, height: 0 };
   private tablePageSize = 10;
   private notice = '';
+  private cost: RefreshCost | null = null;
   private destroyed = false;
 
   constructor(
@@ -257,6 +269,11 @@ export class Dashboard {
     if (what === 'peer' && s.protocol !== 'unix' && s.remotePort !== 0) this.dispatch({ type: 'drill', filterText: `dst ${s.remoteAddress}` });
   }
 
+  /** The poller reports each refresh's cost; shown on the next frame. */
+  setCost(cost: RefreshCost): void {
+    this.cost = cost;
+  }
+
   scrollDetails(lines: number): void {
     this.widgets.details.scroll(lines);
     this.screen.render();
@@ -317,6 +334,7 @@ export class Dashboard {
         closedPerSec: this.closedPerSec,
         filterText: this.ui.filterText,
         notice: this.notice,
+        cost: this.cost,
         timeZoneOffsetMin: this.options.timeZoneOffsetMin,
       }),
       theme,
@@ -327,7 +345,11 @@ export class Dashboard {
     } else renderBars(w.bars, null, [], theme);
     renderHistory(this.screen, w, layout.history, this.historySeries(counts.tcp), theme, sizeChanged);
 
-    renderTable(w.table, tableRect, `${VIEW_TITLE[this.ui.view]}${this.viewTabs()}`, table, theme);
+    // The view tabs only while the label fits on the border: blessed wraps a longer label onto
+    // the column header line.
+    const withTabs = `${VIEW_TITLE[this.ui.view]}${this.viewTabs()}`;
+    const labelFits = ` ${withTabs} ${table.total}/${table.total} `.length <= tableRect.width - 4;
+    renderTable(w.table, tableRect, labelFits ? withTabs : VIEW_TITLE[this.ui.view], table, theme);
     renderFooter(w.footer, layout.footer, footerKeys(this.ui.view, this.ui.detailsKey !== null, this.ui.paused));
 
     const prompt = this.ui.prompt;

@@ -28,6 +28,9 @@ function handlePromptKey(d: Dashboard, ch: string | undefined, key: KeyEvent | u
 }
 
 export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
+  // blessed reports one Enter (\r) twice, as 'enter' then as 'return': act on 'enter' only, else
+  // the Enter that applies a filter also opens the details of the first row.
+  if (key?.name === 'return') return;
   if (d.ui.prompt !== null) {
     handlePromptKey(d, ch, key);
     return;

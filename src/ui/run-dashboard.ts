@@ -2,6 +2,7 @@
 // that collects a snapshot per interval and hands it over whole, key bindings that become
 // reducer actions, and a terminal that is always restored (quit, signals, errors).
 
+import fs from 'node:fs';
 import blessed from 'blessed';
 import type { AppContext } from '../main.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
@@ -31,10 +32,45 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
+/** A refresh may use at most this share of one core before the poller backs off. */
+export const MAX_CORE_SHARE = 0.25;
+
+/** What the dashboard costs, for the cost meter and `npm run bench` (SOCKSCOPE_STATS_FILE). */
+export interface DashboardStats {
+  snapshots: number;
+  bytesWritten: number;
+  /** ms from process start to the first frame drawn from a snapshot. */
+  firstFrameAtMs: number | null;
+  /** Last refresh: ms collecting (wall), ms from snapshot to drawn frame. */
+  lastCollectMs: number;
+  lastFrameMs: number;
+  frameMs: number[];
+  collectMs: number[];
+  /** Interval the poller actually uses (>= the chosen one when backing off). */
+  effectiveIntervalMs: number;
+}
+
+/** Count bytes written to the terminal: what a slow SSH link pays for. */
+function countBytes(out: { write: (chunk: string) => boolean }, stats: DashboardStats): void {
+  const write = out.write.bind(out) as (...args: unknown[]) => boolean;
+  out.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stats.bytesWritten += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    return write(chunk, ...rest);
+  }) as typeof out.write;
+}
+
+/**
+ * Back off when a refresh costs more than MAX_CORE_SHARE of a core at the chosen interval:
+ * the next interval is stretched so the share stays under the limit (capped at 30 s).
+ */
+export function backedOffIntervalMs(chosenMs: number, refreshCostMs: number): number {
+  const needed = refreshCostMs / MAX_CORE_SHARE;
+  return needed <= chosenMs ? chosenMs : Math.min(30_000, Math.ceil(needed / 250) * 250);
+}
+
 export function runDashboard(ctx: AppContext): Promise<number> {
   const { services, options } = ctx;
   const utf8 = isUtf8Locale(services.env);
-  const theme = { color: wantsColor(services.env, options.color), ascii: !utf8 };
   const screen = blessed.screen({
     input: services.stdin as never,
     output: services.stdout as never,
@@ -47,7 +83,25 @@ export function runDashboard(ctx: AppContext): Promise<number> {
     title: 'sockscope',
     autoPadding: true,
   });
-
+  // In a UTF-8 locale draw borders with Unicode box characters rather than the VT100 alternate
+  // character set: tmux and many terminals in UTF-8 mode print ACS as "lqqk" (what
+  // NCURSES_NO_UTF8_ACS=1 does for ncurses programs).
+  if (utf8) (screen as unknown as { tput: { brokenACS: boolean } }).tput.brokenACS = true;
+  // Terminals without colours (vt100: terminfo colors -1) would get every colour folded to black
+  // or red by blessed: black borders and counts vanish on a dark screen. Draw them monochrome.
+  const termColors = (screen as unknown as { tput?: { colors?: number } }).tput?.colors ?? 8;
+  const theme = { color: wantsColor(services.env, options.color) && termColors >= 8, ascii: !utf8, colors256: termColors >= 256 };
+  const stats: DashboardStats = {
+    snapshots: 0,
+    bytesWritten: 0,
+    firstFrameAtMs: null,
+    lastCollectMs: 0,
+    lastFrameMs: 0,
+    frameMs: [],
+    collectMs: [],
+    effectiveIntervalMs: options.intervalMs,
+  };
+  countBytes(services.stdout, stats);
   const owners = options.processes ? createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs)) : null;
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
 
@@ -70,6 +124,14 @@ export function runDashboard(ctx: AppContext): Promise<number> {
         // the terminal may already be gone (SIGHUP): nothing left to restore
       }
       if (message !== undefined) services.stderr.write(`sockscope: ${message}\n`);
+      const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
+      if (statsFile !== undefined && statsFile !== '') {
+        try {
+          fs.writeFileSync(statsFile, JSON.stringify(stats));
+        } catch {
+          // best effort: a benchmark aid only
+        }
+      }
       resolve(code);
     };
 
@@ -96,8 +158,27 @@ export function runDashboard(ctx: AppContext): Promise<number> {
         (snapshot) => {
           collecting = false;
           if (finished) return;
+          const collected = services.monotonicMs();
           dashboard.onSnapshot(snapshot);
-          schedule(Math.max(0, intervalMs - (services.monotonicMs() - started)));
+          const drawn = services.monotonicMs();
+          stats.snapshots++;
+          stats.lastCollectMs = collected - started;
+          stats.lastFrameMs = drawn - collected;
+          stats.collectMs = [...stats.collectMs.slice(-59), stats.lastCollectMs];
+          stats.frameMs = [...stats.frameMs.slice(-59), stats.lastFrameMs];
+          stats.firstFrameAtMs ??= drawn;
+          // CPU spent on this thread: parsing, joining, drawing (reads and owners run elsewhere
+          // but are real work too, so count the whole collection).
+          stats.effectiveIntervalMs = backedOffIntervalMs(intervalMs, snapshot.cost.parseMs + snapshot.cost.ownersMs + stats.lastFrameMs);
+          dashboard.setCost({
+            readMs: snapshot.cost.readMs,
+            parseMs: snapshot.cost.parseMs,
+            ownersMs: snapshot.cost.ownersMs,
+            drawMs: stats.lastFrameMs,
+            rows: snapshot.cost.rows,
+            backedOffToMs: stats.effectiveIntervalMs > intervalMs ? stats.effectiveIntervalMs : null,
+          });
+          schedule(Math.max(0, stats.effectiveIntervalMs - (services.monotonicMs() - started)));
         },
         (err: unknown) => finish(1, `collecting sockets failed: ${err instanceof Error ? err.message : String(err)}`),
       );

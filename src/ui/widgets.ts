@@ -11,6 +11,14 @@ import type { StateColor } from '../model/state-info.js';
 export interface Theme {
   readonly color: boolean;
   readonly ascii: boolean;
+  /** 256 colours: gray exists. On 8 colours blessed maps gray to black, invisible on black. */
+  readonly colors256: boolean;
+}
+
+/** Secondary text (tombstones, the cost meter, hints): gray where it exists, plain otherwise. */
+export function muted(text: string, theme: Theme): string {
+  const t = escapeTags(text);
+  return theme.color && theme.colors256 ? `{gray-fg}${t}{/gray-fg}` : t;
 }
 
 /** Text from anywhere becomes literal for blessed: "{" and "}" can no longer open tags. */
@@ -91,7 +99,11 @@ export function renderHeader(el: blessed.Widgets.BoxElement, r: Rect, view: Head
   place(el, r);
   const status = view.paused && theme.color ? `{black-fg}{yellow-bg} ${escapeTags(view.status)} {/yellow-bg}{/black-fg}` : escapeTags(view.status);
   const bold = (s: string): string => `{bold}${escapeTags(s)}{/bold}`;
-  const line1 = `${bold(view.title)}  ${status}`;
+  const left = `${view.title}  ${view.status}`;
+  // The cost meter goes right-aligned on the first line when it fits.
+  const room = r.width - left.length - 2;
+  const cost = view.cost !== '' && room >= view.cost.length ? `${' '.repeat(room - view.cost.length + 2)}${muted(view.cost, theme)}` : '';
+  const line1 = `${bold(view.title)}  ${status}${cost}`;
   const filter = view.filter === '' ? '' : `  filter: ${theme.color ? '{yellow-fg}' : '{underline}'}${escapeTags(view.filter)}${theme.color ? '{/yellow-fg}' : '{/underline}'}`;
   const line2 = `${escapeTags(view.totals)}${filter}`;
   const line3 = `${escapeTags(view.rates)}${view.notice === '' ? '' : `  ${theme.color ? '{red-fg}' : ''}${escapeTags(view.notice)}${theme.color ? '{/red-fg}' : ''}`}`;
@@ -124,8 +136,7 @@ export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: stri
       // Selected: one inverse bar, colours dropped so it stays readable everywhere.
       text = `{inverse}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/inverse}`;
     } else if (row.closed) {
-      const t = escapeTags(row.cells.map((c) => c.text).join(' '));
-      text = theme.color ? `{gray-fg}${t}{/gray-fg}` : t;
+      text = muted(row.cells.map((c) => c.text).join(' '), theme);
     } else {
       text = row.cells.map((c) => colored(c.text, c.color, theme)).join(' ');
       if (row.isNew) text = theme.color ? `{bold}{green-bg}{black-fg}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/black-fg}{/green-bg}{/bold}` : `{bold}${text}{/bold}`;
@@ -177,7 +188,7 @@ export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, li
       .map((l) => {
         if (l.style === 'title') return `{bold}${colored(l.text, l.color, theme)}{/bold}`;
         if (l.style === 'heading') return theme.color ? `{bold}{cyan-fg}${escapeTags(l.text)}{/cyan-fg}{/bold}` : `{bold}{underline}${escapeTags(l.text)}{/underline}{/bold}`;
-        if (l.style === 'muted') return theme.color ? `{gray-fg}${escapeTags(l.text)}{/gray-fg}` : escapeTags(l.text);
+        if (l.style === 'muted') return muted(l.text, theme);
         return colored(l.text, l.color, theme);
       })
       .join('\n'),

@@ -306,6 +306,8 @@ export interface HeaderView {
   readonly rates: string;
   readonly filter: string;
   readonly notice: string;
+  /** The cost meter: what the last refresh cost sockscope. */
+  readonly cost: string;
 }
 
 export interface HeaderInput {
@@ -320,6 +322,14 @@ export interface HeaderInput {
   readonly closedPerSec: number;
   readonly filterText: string;
   readonly notice: string;
+  readonly cost: {
+    readonly readMs: number;
+    readonly parseMs: number;
+    readonly ownersMs: number;
+    readonly drawMs: number;
+    readonly rows: number;
+    readonly backedOffToMs: number | null;
+  } | null;
   readonly timeZoneOffsetMin: number;
 }
 
@@ -341,7 +351,14 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  shown ${formatCount(input.shown)}`,
     rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}`,
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
-    notice: input.notice,
+    notice:
+      input.cost?.backedOffToMs != null
+        ? `refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms: slowed to every ${input.cost.backedOffToMs / 1000}s${input.notice === '' ? '' : `; ${input.notice}`}`
+        : input.notice,
+    cost:
+      input.cost === null
+        ? ''
+        : `${formatCount(input.cost.rows)} rows  read ${Math.round(input.cost.readMs)}ms  parse ${Math.round(input.cost.parseMs)}ms  owners ${Math.round(input.cost.ownersMs)}ms  draw ${Math.round(input.cost.drawMs)}ms`,
   };
 }
 
