@@ -1,0 +1,53 @@
+// The filter language used by `--filter EXPR` and the dashboard's `/` prompt:
+// tokenizeFilter (lexer.ts) → parseFilter (parser.ts) → compileFilterAst (evaluate.ts).
+
+import type { FilterError } from './lexer.js';
+import { parseFilter, type FilterNode } from './parser.js';
+import { compileFilterAst, type CompiledFilter } from './evaluate.js';
+
+export { describeToken, tokenizeFilter, type CompareSymbol, type FilterError, type Token, type TokenKind, type TokenizeResult } from './lexer.js';
+export {
+  FILTER_KEYWORDS,
+  PROTOCOLS_OF_WORD,
+  STATE_WORDS,
+  describeFilter,
+  parseFilter,
+  parseFilterTokens,
+  type FilterNode,
+  type ParseResult,
+  type PortOp,
+  type ProtoName,
+  type Side,
+  type SsState,
+  type StateGroup,
+  type StateName,
+} from './parser.js';
+export { SS_STATE_OF, STATE_GROUP_MEMBERS, compileFilterAst, statesMatching, type CompiledFilter } from './evaluate.js';
+
+export type CompileFilterResult =
+  | { readonly ok: true; readonly filter: CompiledFilter; readonly ast: FilterNode }
+  | { readonly ok: false; readonly error: FilterError };
+
+/** Filter text → predicate over SocketRecord. Empty or blank text matches every socket. */
+export function compileFilter(text: string): CompileFilterResult {
+  const parsed = parseFilter(text);
+  if (!parsed.ok) return parsed;
+  return { ok: true, filter: compileFilterAst(parsed.ast), ast: parsed.ast };
+}
+
+/** One character per UTF-16 unit, so the caret stays under its column: controls become ' ' or '?'. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (/\s/.test(c) ? ' ' : '?'));
+}
+
+/**
+ * The expression, a caret under the offending column, then the message:
+ *
+ *     tcp and port abc
+ *                  ^
+ *     column 14: expected a port number after 'port', got 'abc'
+ */
+export function formatFilterError(text: string, error: FilterError): string {
+  const column = Math.max(1, Math.min(error.column, text.length + 1));
+  return `${printable(text)}\n${' '.repeat(column - 1)}^\ncolumn ${error.column}: ${error.message}`;
+}
