@@ -38,6 +38,10 @@ function connect(port: number, host: string): Promise<net.Socket> {
   });
 }
 
+/** IPv4 sockets between 127.0.0.1 and 127.0.0.1 (or unbound peers); IPv6 ones pass. */
+const onLo = (r: SocketRecord): boolean =>
+  r.protocol !== 'tcp' || (r.localAddress === '127.0.0.1' && (r.remoteAddress === '127.0.0.1' || r.remoteAddress === '0.0.0.0'));
+
 const until = async (check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -107,9 +111,9 @@ describe('live loopback sockets', () => {
     }
 
     const ready = (s: Snapshot): boolean =>
-      s.sockets.some((r) => r.localPort === halfPort && r.state === 'CLOSE_WAIT') &&
-      s.sockets.some((r) => r.remotePort === halfPort && r.state === 'FIN_WAIT2') &&
-      s.sockets.some((r) => r.remotePort === twPort && r.state === 'TIME_WAIT');
+      s.sockets.some((r) => onLo(r) && r.localPort === halfPort && r.state === 'CLOSE_WAIT') &&
+      s.sockets.some((r) => onLo(r) && r.remotePort === halfPort && r.state === 'FIN_WAIT2') &&
+      s.sockets.some((r) => onLo(r) && r.remotePort === twPort && r.state === 'TIME_WAIT');
     await until(() => ready((snap = collectSnapshot(deps))), 'CLOSE_WAIT, FIN_WAIT2 and TIME_WAIT to appear');
   });
 
@@ -119,7 +123,9 @@ describe('live loopback sockets', () => {
     child?.kill();
   });
 
-  const find = (pred: (r: SocketRecord) => boolean): SocketRecord[] => snap.sockets.filter(pred);
+  // Other programs (load generators, parallel tests) may use the same port numbers on other
+  // loopback addresses: IPv4 sockets count only when both ends are on 127.0.0.1.
+  const find = (pred: (r: SocketRecord) => boolean): SocketRecord[] => snap.sockets.filter((r) => onLo(r) && pred(r));
 
   it('finds listeners with their owning pid and command', () => {
     const [l] = find((r) => r.protocol === 'tcp' && r.state === 'LISTEN' && r.localPort === childPort);
@@ -174,7 +180,7 @@ describe('live loopback sockets', () => {
   it('the async collector with owners behind the async interface agrees with the sync one', async () => {
     const async = await collectSnapshotAsync({ ...deps, owners: createInlineOwnerSource(createOwnerScanner(procFs)) });
     const pick = (s: Snapshot): string[] =>
-      s.sockets.filter((r) => r.localPort === estPort || r.remotePort === estPort).map((r) => `${r.state} ${r.localPort} ${r.remotePort} ${r.owner?.pid}`).sort();
+      s.sockets.filter((r) => onLo(r) && (r.localPort === estPort || r.remotePort === estPort)).map((r) => `${r.state} ${r.localPort} ${r.remotePort} ${r.owner?.pid}`).sort();
     expect(pick(async)).toEqual(pick(snap));
   });
 
@@ -187,13 +193,13 @@ describe('live loopback sockets', () => {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f.length >= 5 && ports.has(portOf(f[3] ?? '')) && (f[4] ?? '').startsWith('127.0.0.1'))
+      .filter((f) => f.length >= 5 && ports.has(portOf(f[3] ?? '')) && (f[3] ?? '').startsWith('127.0.0.1:') && (f[4] ?? '').startsWith('127.0.0.1:'))
       .map((f) => `${f[0]} ${portOf(f[3] ?? '')}`)
       .sort();
     const SS_NAME: Record<string, string> = { ESTABLISHED: 'ESTAB', CLOSE_WAIT: 'CLOSE-WAIT', FIN_WAIT2: 'FIN-WAIT-2', TIME_WAIT: 'TIME-WAIT' };
     const fresh = collectSnapshot(deps);
     const ours = fresh.sockets
-      .filter((r) => r.protocol === 'tcp' && ports.has(r.localPort) && r.remoteAddress === '127.0.0.1' && r.state !== 'LISTEN')
+      .filter((r) => r.protocol === 'tcp' && onLo(r) && ports.has(r.localPort) && r.remoteAddress === '127.0.0.1' && r.state !== 'LISTEN')
       .map((r) => `${SS_NAME[r.state] ?? r.state} ${r.localPort}`)
       .sort();
     expect(ours.length).toBeGreaterThan(0);

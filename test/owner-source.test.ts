@@ -13,7 +13,9 @@ const procFs = createProcFs('/proc');
 
 function ourInodes(port: number): number[] {
   const sockets = parseInetTable(procFs.readText('net/tcp') ?? '', 'tcp').sockets;
-  return sockets.filter((s) => s.inode !== 0 && (s.localPort === port || s.remotePort === port)).map((s) => s.inode);
+  // Both ends on 127.0.0.1: other programs may use the same port numbers on 127.0.0.x.
+  const lo = (s: (typeof sockets)[number]): boolean => s.localAddress === '127.0.0.1' && (s.remoteAddress === '127.0.0.1' || s.remoteAddress === '0.0.0.0');
+  return sockets.filter((s) => s.inode !== 0 && lo(s) && (s.localPort === port || s.remotePort === port)).map((s) => s.inode);
 }
 
 describe('owner source', () => {

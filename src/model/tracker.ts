@@ -66,6 +66,10 @@ interface MutableInfo {
   changes: StateChange[];
   peakRecvQ: number;
   peakSendQ: number;
+  /** The socket as last seen (for state changes and tombstones). */
+  record: SocketRecord;
+  /** Mark of the last snapshot that contained it (mark-and-sweep). */
+  seen: number;
 }
 
 /** Protocol and endpoints without the inode: survives the inode change on the way to TIME_WAIT. */
@@ -116,6 +120,7 @@ export class SocketTracker {
   private tombstones: Tombstone[] = [];
   private last: Snapshot | null = null;
   private watchedKey: string | null = null;
+  private mark = 0;
   private samples: QueueSample[] = [];
   readonly options: TrackerOptions;
 
@@ -123,65 +128,104 @@ export class SocketTracker {
     this.options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
   }
 
-  /** Take in the next snapshot; returns what changed since the previous one. */
+  /**
+   * Take in the next snapshot; returns what changed since the previous one. Mark-and-sweep
+   * over the session's own map (as htop does): one lookup per socket, no second table built.
+   * Same result as diffSnapshots(previous, snapshot).
+   */
   ingest(snapshot: Snapshot): SnapshotDiff {
     const now = snapshot.takenAtMs;
     const first = this.last === null;
-    const diff = diffSnapshots(this.last, snapshot);
-    for (const s of diff.opened) {
+    const mark = ++this.mark;
+    const opened: SocketRecord[] = [];
+    const changed: { before: SocketRecord; after: SocketRecord }[] = [];
+    for (const s of snapshot.sockets) {
+      const entry = this.info.get(s.key);
+      if (entry === undefined) {
+        opened.push(s);
+        continue;
+      }
+      entry.seen = mark;
+      if (entry.record.state !== s.state) {
+        changed.push({ before: entry.record, after: s });
+        this.recordChange(entry, now, entry.record.state, s.state);
+      }
+      entry.record = s;
+      if (s.recvQ > entry.peakRecvQ) entry.peakRecvQ = s.recvQ;
+      if (s.sendQ > entry.peakSendQ) entry.peakSendQ = s.sendQ;
+    }
+    // Sweep: entries not marked are gone, unless an opened socket continues the same flow
+    // under a new key (the inode goes to 0 on the way to TIME_WAIT).
+    const gone: MutableInfo[] = [];
+    for (const entry of this.info.values()) if (entry.seen !== mark) gone.push(entry);
+    const byFlow = new Map<string, MutableInfo>();
+    if (gone.length > 0 && opened.length > 0) {
+      for (const g of gone) if (g.record.protocol !== 'unix' && g.record.remotePort !== 0) byFlow.set(flowKey(g.record), g);
+    }
+    const reallyOpened: SocketRecord[] = [];
+    for (const s of opened) {
+      const fk = byFlow.size > 0 && s.remotePort !== 0 ? flowKey(s) : null;
+      const g = fk === null ? undefined : byFlow.get(fk);
+      if (g !== undefined && fk !== null) {
+        byFlow.delete(fk);
+        this.info.delete(g.record.key);
+        changed.push({ before: g.record, after: s });
+        this.recordChange(g, now, g.record.state, s.state);
+        if (g.record.key === this.watchedKey) this.watchedKey = s.key;
+        g.record = s;
+        g.seen = mark;
+        this.info.set(s.key, g);
+        continue;
+      }
+      reallyOpened.push(s);
       this.info.set(s.key, {
         firstSeenMs: now,
         presentAtStart: first,
         changes: first ? [] : [{ atMs: now, from: null, to: s.state }],
         peakRecvQ: s.recvQ,
         peakSendQ: s.sendQ,
+        record: s,
+        seen: mark,
       });
     }
-    for (const { before, after } of diff.changed) {
-      const old = this.info.get(before.key);
-      const entry: MutableInfo = old ?? {
-        firstSeenMs: now,
-        presentAtStart: false,
-        changes: [],
-        peakRecvQ: 0,
-        peakSendQ: 0,
-      };
-      if (before.key !== after.key) {
-        this.info.delete(before.key);
-        this.info.set(after.key, entry);
-      }
-      entry.changes.push({ atMs: now, from: before.state, to: after.state });
-      if (entry.changes.length > this.options.maxChangesPerSocket) entry.changes.shift();
-      if (before.key === this.watchedKey) this.watchedKey = after.key;
-    }
+    const closed: SocketRecord[] = [];
     const closedNow: Tombstone[] = [];
-    for (const s of diff.closed) {
-      this.info.delete(s.key);
-      closedNow.push({ record: s, closedAtMs: now });
+    for (const g of gone) {
+      if (g.seen === mark) continue; // continued under a new key
+      this.info.delete(g.record.key);
+      closed.push(g.record);
+      closedNow.push({ record: g.record, closedAtMs: now });
     }
-    // Newest first, as currentTombstones() promises.
-    this.tombstones = [...closedNow, ...this.tombstones].filter((t) => now - t.closedAtMs < this.options.tombstoneMs);
-    // Peaks are only worth tracking where queues are non-empty (cheap: most are 0).
-    for (const s of snapshot.sockets) {
-      if (s.recvQ === 0 && s.sendQ === 0) continue;
-      const entry = this.info.get(s.key);
-      if (entry === undefined) continue;
-      if (s.recvQ > entry.peakRecvQ) entry.peakRecvQ = s.recvQ;
-      if (s.sendQ > entry.peakSendQ) entry.peakSendQ = s.sendQ;
-    }
+    // Newest first, as currentTombstones() promises; bounded so a mass close stays cheap.
+    this.tombstones = [...closedNow, ...this.tombstones]
+      .filter((t) => now - t.closedAtMs < this.options.tombstoneMs)
+      .slice(0, this.options.maxTombstones);
     if (this.watchedKey !== null) {
-      const w = snapshot.sockets.find((s) => s.key === this.watchedKey);
-      if (w !== undefined) {
+      const w = this.info.get(this.watchedKey)?.record;
+      if (w !== undefined && this.info.get(this.watchedKey)?.seen === mark) {
         this.samples.push({ atMs: now, recvQ: w.recvQ, sendQ: w.sendQ });
         if (this.samples.length > this.options.maxQueueSamples) this.samples.shift();
       }
     }
+    const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
     this.last = snapshot;
-    return diff;
+    return first ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 } : { opened: reallyOpened, closed, changed, intervalMs };
+  }
+
+  private recordChange(entry: MutableInfo, atMs: number, from: SocketState, to: SocketState): void {
+    entry.changes.push({ atMs, from, to });
+    if (entry.changes.length > this.options.maxChangesPerSocket) entry.changes.shift();
   }
 
   infoOf(key: string): TrackInfo | null {
-    return this.info.get(key) ?? null;
+    const i = this.info.get(key);
+    if (i === undefined) return null;
+    return { firstSeenMs: i.firstSeenMs, presentAtStart: i.presentAtStart, changes: i.changes, peakRecvQ: i.peakRecvQ, peakSendQ: i.peakSendQ };
+  }
+
+  /** Hot path for building rows: first-seen time and whether it was there at start, no copy. */
+  firstSeen(key: string): { readonly firstSeenMs: number; readonly presentAtStart: boolean } | undefined {
+    return this.info.get(key);
   }
 
   /** Observed age of a socket at `nowMs`, or null when it was not seen. */

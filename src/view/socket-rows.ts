@@ -100,16 +100,18 @@ export interface SocketRowsInput {
 
 export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
   const { tracker, filter, takenAtMs } = input;
+  const { newMs } = tracker.options;
   const rows: SocketRow[] = [];
   for (const s of input.sockets) {
     if (filter !== null && !filter(s)) continue;
-    const info = tracker.infoOf(s.key);
+    const info = tracker.firstSeen(s.key);
+    const ageMs = info === undefined ? null : takenAtMs - info.firstSeenMs;
     rows.push({
       key: s.key,
       record: s,
       closedAtMs: null,
-      ageMs: info === null ? null : takenAtMs - info.firstSeenMs,
-      isNew: tracker.isNew(s.key, takenAtMs),
+      ageMs,
+      isNew: info !== undefined && !info.presentAtStart && ageMs !== null && ageMs < newMs,
       ageAtLeast: info?.presentAtStart ?? false,
     });
   }
