@@ -7,11 +7,12 @@ import { compileFilter, type CompiledFilter } from '../filter/index.js';
 import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type GroupRow } from '../model/aggregate.js';
 import { computeRates, type CounterRates } from '../model/rates.js';
 import { StateHistory } from '../model/state-history.js';
-import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT } from '../model/state-info.js';
+import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import { SocketTracker, type SnapshotDiff } from '../model/tracker.js';
 import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
-import { buildDetailsView } from '../view/details-view.js';
+import { buildDetailsView, wrap } from '../view/details-view.js';
+import { DIAGRAM_STATES, buildStateDiagramView } from '../view/state-diagram.js';
 import {
   buildGroupTableView,
   buildHeaderView,
@@ -24,11 +25,12 @@ import {
 import { footerKeys, helpLines } from '../view/help.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Rect } from '../view/layout.js';
 import { buildSocketRows, type SocketRow } from '../view/socket-rows.js';
-import { VIEW_TITLE, initialUiState, reduceUi, type RowContext, type UiAction, type UiState, type ViewName } from '../view/ui-state.js';
+import { VIEW_TITLE, initialUiState, reduceUi, type RowContext, type UiAction, type UiState, type GroupViewName, type ViewName } from '../view/ui-state.js';
 import {
   createWidgets,
   renderBars,
   renderDetails,
+  renderDiagram,
   renderFooter,
   renderHeader,
   renderHelp,
@@ -51,7 +53,7 @@ export interface DashboardOptions {
   readonly onQuit: () => void;
 }
 
-type GroupView = Exclude<ViewName, 'sockets'>;
+type GroupView = GroupViewName;
 
 /** What the last refresh cost (the cost meter). */
 export interface RefreshCost {
@@ -194,7 +196,9 @@ export class Dashboard {
   rowContext(): RowContext {
     const snapshot = this.shown();
     if (snapshot === null) return { keys: [], pageSize: this.tablePageSize };
-    const keys = this.ui.view === 'sockets' ? this.socketRows(snapshot).map((r) => r.key) : this.groups(snapshot, this.ui.view).map((g) => g.key);
+    const view = this.ui.view;
+    const keys =
+      view === 'sockets' ? this.socketRows(snapshot).map((r) => r.key) : view === 'states' ? [...DIAGRAM_STATES] : this.groups(snapshot, view).map((g) => g.key);
     return { keys, pageSize: this.tablePageSize };
   }
 
@@ -255,8 +259,10 @@ export class Dashboard {
     const ctx = this.rowContext();
     const key = this.ui.selectedKey ?? ctx.keys[Math.min(this.ui.selectedIndex, ctx.keys.length - 1)] ?? null;
     if (key === null || this.ui.detailsKey !== null) return;
-    if (this.ui.view === 'sockets') this.dispatch({ type: 'openDetails', key });
-    else this.dispatch({ type: 'drill', filterText: groupDrillFilter(this.ui.view, key) });
+    const view = this.ui.view;
+    if (view === 'sockets') this.dispatch({ type: 'openDetails', key });
+    else if (view === 'states') this.dispatch({ type: 'drill', filterText: `tcp and state ${key}` });
+    else this.dispatch({ type: 'drill', filterText: groupDrillFilter(view, key) });
   }
 
   /** Details shortcuts: all sockets of this process (P) or to this peer (D). */
@@ -310,14 +316,18 @@ export class Dashboard {
 
     const counts = countByState(snapshot.sockets);
     const totals: Record<ProtocolGroup, number> = { tcp: totalOf(counts.tcp), udp: totalOf(counts.udp), raw: totalOf(counts.raw), unix: totalOf(counts.unix) };
-    const tableRect = layout.table;
+    // The state diagram shows every count itself: it takes the bars' place when they stack.
+    const diagramOnly = this.ui.view === 'states' && layout.bars !== null && layout.history === null;
+    const tableRect: Rect = diagramOnly && layout.bars !== null ? { ...layout.table, top: layout.bars.top, height: layout.table.height + layout.bars.height } : layout.table;
     const innerWidth = tableRect.width - 2;
     const pageSize = Math.max(1, tableRect.height - 3);
     this.tablePageSize = pageSize;
 
+    const view = this.ui.view;
     let table: TableView;
-    if (this.ui.view === 'sockets') table = buildSocketTableView(this.socketRows(snapshot), this.ui, { width: innerWidth, height: pageSize });
-    else table = buildGroupTableView(this.ui.view, this.groups(snapshot, this.ui.view), this.ui, { width: innerWidth, height: pageSize });
+    if (view === 'sockets') table = buildSocketTableView(this.socketRows(snapshot), this.ui, { width: innerWidth, height: pageSize });
+    else if (view === 'states') table = { header: '', rows: [], total: DIAGRAM_STATES.length, offset: 0, selectedIndex: this.diagramIndex(), emptyText: '' };
+    else table = buildGroupTableView(view, this.groups(snapshot, view), this.ui, { width: innerWidth, height: pageSize });
 
     renderHeader(
       w.header,
@@ -339,7 +349,7 @@ export class Dashboard {
       }),
       theme,
     );
-    if (layout.bars !== null) {
+    if (layout.bars !== null && !diagramOnly) {
       const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
       renderBars(w.bars, layout.bars, buildStateBarsView(counts.tcp, this.history, { width: inner.width, height: inner.height }, theme.ascii), theme);
     } else renderBars(w.bars, null, [], theme);
@@ -349,7 +359,12 @@ export class Dashboard {
     // the column header line.
     const withTabs = `${VIEW_TITLE[this.ui.view]}${this.viewTabs()}`;
     const labelFits = ` ${withTabs} ${table.total}/${table.total} `.length <= tableRect.width - 4;
-    renderTable(w.table, tableRect, labelFits ? withTabs : VIEW_TITLE[this.ui.view], table, theme);
+    const title = labelFits ? withTabs : VIEW_TITLE[this.ui.view];
+    if (view === 'states') {
+      const selected = DIAGRAM_STATES[this.diagramIndex()] ?? 'ESTABLISHED';
+      const filtered = this.filter === null ? counts.tcp : countByState(snapshot.sockets.filter(this.filter)).tcp;
+      renderDiagram(w.table, tableRect, title, buildStateDiagramView(filtered, theme.ascii), selected, this.diagramExplanation(selected, innerWidth), theme);
+    } else renderTable(w.table, tableRect, title, table, theme);
     renderFooter(w.footer, layout.footer, footerKeys(this.ui.view, this.ui.detailsKey !== null, this.ui.paused));
 
     const prompt = this.ui.prompt;
@@ -389,7 +404,25 @@ export class Dashboard {
   }
 
   private viewTabs(): string {
-    return `  [1 sockets · 2 ports · 3 peers · 4 processes]`;
+    return `  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states]`;
+  }
+
+  /** Selected state in the diagram view (the selection key is the state name). */
+  private diagramIndex(): number {
+    const i = this.ui.selectedKey === null ? -1 : DIAGRAM_STATES.indexOf(this.ui.selectedKey as TcpState);
+    return i >= 0 ? i : Math.min(this.ui.selectedIndex, DIAGRAM_STATES.length - 1);
+  }
+
+  /** Plain-language lines about the selected state, under the diagram. */
+  private diagramExplanation(state: TcpState, width: number): string[] {
+    const e = explainState('tcp', state);
+    return [
+      `${TCP_STATE_SHORT[state]}: ${e.meaning}`,
+      `Side: ${e.side}. ${e.typicalDuration}`,
+      `Many of them: ${e.pileUp}`,
+      ...(e.action === undefined ? [] : [`What to do: ${e.action}`]),
+      'Enter: list these sockets · ↑↓ another state',
+    ].flatMap((l) => wrap(l, width, ''));
   }
 
   private historySeries(tcp: Partial<Record<string, number>>): { title: string; values: number[]; color: (typeof STATE_COLOR)[TcpState] }[] {

@@ -11,7 +11,7 @@ export interface KeyEvent {
   readonly shift?: boolean;
 }
 
-const VIEW_KEYS: Readonly<Record<string, ViewName>> = { '1': 'sockets', '2': 'ports', '3': 'peers', '4': 'processes' };
+const VIEW_KEYS: Readonly<Record<string, ViewName>> = { '1': 'sockets', '2': 'ports', '3': 'peers', '4': 'processes', '5': 'states' };
 
 function handlePromptKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
   const prompt = d.ui.prompt;

@@ -4,6 +4,7 @@
 import blessed from 'blessed';
 import contrib from 'blessed-contrib';
 import type { DetailLine } from '../view/details-view.js';
+import type { DiagramLine } from '../view/state-diagram.js';
 import type { HeaderView, StateBarView, TableView } from '../view/dashboard-view.js';
 import type { Rect } from '../view/layout.js';
 import type { StateColor } from '../model/state-info.js';
@@ -144,6 +145,31 @@ export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: stri
     lines.push(text);
   }
   el.setContent(lines.join('\n'));
+}
+
+/** The TCP state diagram in the table panel; the selected state's box inverse, its story below. */
+export function renderDiagram(
+  el: blessed.Widgets.BoxElement,
+  r: Rect,
+  title: string,
+  lines: readonly DiagramLine[],
+  selected: string,
+  explanation: readonly string[],
+  theme: Theme,
+): void {
+  place(el, r);
+  el.setLabel(` ${escapeTags(title)} `);
+  const drawn = lines.map((segments) =>
+    segments
+      .map((s) => {
+        if (s.state === null) return escapeTags(s.text);
+        if (s.state === selected) return `{inverse}${escapeTags(s.text)}{/inverse}`;
+        return colored(s.text, s.color, theme);
+      })
+      .join(''),
+  );
+  const room = Math.max(0, r.height - 2 - drawn.length - 1);
+  el.setContent([...drawn, '', ...explanation.slice(0, room).map((l) => escapeTags(l))].join('\n'));
 }
 
 export function renderFooter(el: blessed.Widgets.BoxElement, r: Rect, keys: readonly (readonly [string, string])[]): void {

@@ -11,7 +11,7 @@ import type { ProtocolGroup, SocketRecord, SocketState, TcpState } from '../mode
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
 import type { SocketRow } from './socket-rows.js';
 import { fitText, formatCount, formatDuration, formatRate, logBarLength, sparkline } from './text.js';
-import type { GroupSortKey, SocketSortKey, UiState, ViewName } from './ui-state.js';
+import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
   readonly text: string;
@@ -163,7 +163,7 @@ export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, si
 const n = (g: GroupRow, s: SocketState): number => g.states[s] ?? 0;
 const countCell = (v: number, state: SocketState | null = null): Cell => ({ text: v === 0 ? '·' : formatCount(v), color: v === 0 || state === null ? null : STATE_COLOR[state] });
 
-function groupColumns(view: Exclude<ViewName, 'sockets'>): ColumnSpec<GroupRow>[] {
+function groupColumns(view: GroupViewName): ColumnSpec<GroupRow>[] {
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     { id: 'total', title: 'Total', width: 7, flex: 0, priority: 0, align: 'right', sortKey: 'total', cell: (g) => plain(formatCount(g.total)) },
@@ -226,7 +226,7 @@ export function sortGroups(groups: readonly GroupRow[], sort: UiState['groupSort
   });
 }
 
-export function buildGroupTableView(view: Exclude<ViewName, 'sockets'>, groups: readonly GroupRow[], ui: UiState, size: { width: number; height: number }): TableView {
+export function buildGroupTableView(view: GroupViewName, groups: readonly GroupRow[], ui: UiState, size: { width: number; height: number }): TableView {
   return buildTable(groupColumns(view), groups, (g) => g.key, () => ({ isNew: false, closed: false }), {
     ...size,
     selectedKey: ui.selectedKey,
@@ -238,7 +238,7 @@ export function buildGroupTableView(view: Exclude<ViewName, 'sockets'>, groups: 
 }
 
 /** The filter that shows a group's sockets in the socket table. */
-export function groupDrillFilter(view: Exclude<ViewName, 'sockets'>, key: string): string {
+export function groupDrillFilter(view: GroupViewName, key: string): string {
   if (view === 'ports') return `sport ${key}`;
   if (view === 'peers') return `dst ${key}`;
   return key === '-' ? 'not pid 0-4194304' : `pid ${key}`;

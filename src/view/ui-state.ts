@@ -3,14 +3,23 @@
 
 import { compileFilter, formatFilterError } from '../filter/index.js';
 
-export const VIEWS = ['sockets', 'ports', 'peers', 'processes'] as const;
+export const VIEWS = ['sockets', 'ports', 'peers', 'processes', 'states'] as const;
 export type ViewName = (typeof VIEWS)[number];
+
+/** Views listing groups of sockets (a port, a peer, a process per row). */
+export const GROUP_VIEWS = ['ports', 'peers', 'processes'] as const;
+export type GroupViewName = (typeof GROUP_VIEWS)[number];
+
+export function isGroupView(view: ViewName): view is GroupViewName {
+  return (GROUP_VIEWS as readonly string[]).includes(view);
+}
 
 export const VIEW_TITLE = {
   sockets: 'Sockets',
   ports: 'By port',
   peers: 'By peer',
   processes: 'By process',
+  states: 'TCP states',
 } as const satisfies Record<ViewName, string>;
 
 /** Sortable columns of the socket table. */
