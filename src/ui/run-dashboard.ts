@@ -124,15 +124,21 @@ export function runDashboard(ctx: AppContext): Promise<number> {
         // the terminal may already be gone (SIGHUP): nothing left to restore
       }
       if (message !== undefined) services.stderr.write(`sockscope: ${message}\n`);
-      const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
-      if (statsFile !== undefined && statsFile !== '') {
-        try {
-          fs.writeFileSync(statsFile, JSON.stringify(stats));
-        } catch {
-          // best effort: a benchmark aid only
-        }
-      }
+      writeStats();
       resolve(code);
+    };
+
+    // SOCKSCOPE_STATS_FILE: the dashboard's own figures for `npm run bench` and the soak test,
+    // rewritten every 10 refreshes and on exit.
+    const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
+    const writeStats = (): void => {
+      if (statsFile === undefined || statsFile === '') return;
+      try {
+        const memory = process.memoryUsage();
+        fs.writeFileSync(statsFile, JSON.stringify({ ...stats, tracked: dashboard.stats(), rssBytes: memory.rss, heapUsedBytes: memory.heapUsed }));
+      } catch {
+        // best effort: a measuring aid only
+      }
     };
 
     const dashboard = new Dashboard(screen, {
@@ -162,6 +168,7 @@ export function runDashboard(ctx: AppContext): Promise<number> {
           dashboard.onSnapshot(snapshot);
           const drawn = services.monotonicMs();
           stats.snapshots++;
+          if (stats.snapshots % 10 === 0) writeStats();
           stats.lastCollectMs = collected - started;
           stats.lastFrameMs = drawn - collected;
           stats.collectMs = [...stats.collectMs.slice(-59), stats.lastCollectMs];
