@@ -241,7 +241,8 @@ export function buildGroupTableView(view: GroupViewName, groups: readonly GroupR
 export function groupDrillFilter(view: GroupViewName, key: string): string {
   if (view === 'ports') return `sport ${key}`;
   if (view === 'peers') return `dst ${key}`;
-  return key === '-' ? 'not pid 0-4194304' : `pid ${key}`;
+  // The "(unknown owner)" row: `proc *` matches every socket with a known owner.
+  return key === '-' ? 'not proc *' : `pid ${key}`;
 }
 
 // ---- State bars and history -------------------------------------------------------------------

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+
+import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
+import { SocketTracker } from '../src/model/tracker.js';
+import type { SocketRecord } from '../src/model/types.js';
+import { STATE_SORT_RANK, buildSocketRows, type SocketRow } from '../src/view/socket-rows.js';
+import { SOCKET_SORT_KEYS, type SocketSortKey } from '../src/view/ui-state.js';
+import { rec, snap } from './helpers/records.js';
+
+function filterOf(text: string): CompiledFilter {
+  const c = compileFilter(text);
+  if (!c.ok) throw new Error(`bad test filter ${text}: ${c.error.message}`);
+  return c.filter;
+}
+
+// Eight sockets, each with a distinct value for every sort key, named for readable expectations.
+const named: Record<string, SocketRecord> = {
+  web: rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0, recvQ: 3, owner: { pid: 10, command: 'nginx' }, user: 'root' }),
+  est: rec({ localAddress: '10.0.0.1', localPort: 80, remoteAddress: '10.0.0.7', remotePort: 50_000, recvQ: 10, sendQ: 0, owner: { pid: 11, command: 'nginx' }, user: 'www' }),
+  cw: rec({ state: 'CLOSE_WAIT', localAddress: '10.0.0.1', localPort: 5432, remoteAddress: '10.0.0.2', remotePort: 40_000, recvQ: 1, sendQ: 5, owner: { pid: 20, command: 'postgres' }, user: 'postgres' }),
+  tw: rec({ state: 'TIME_WAIT', localAddress: '10.0.0.1', localPort: 44_000, remoteAddress: '93.184.216.34', remotePort: 443, inode: 0, recvQ: 0, sendQ: 0, user: 'alice' }),
+  syn: rec({ state: 'SYN_SENT', localAddress: '10.0.0.1', localPort: 44_001, remoteAddress: '10.0.0.3', remotePort: 22, sendQ: 1, owner: { pid: 30, command: 'ssh' }, user: 'bob' }),
+  v6: rec({ protocol: 'tcp6', localAddress: '::1', localPort: 631, remoteAddress: '::1', remotePort: 50_001, recvQ: 300, sendQ: 2, owner: { pid: 40, command: 'cupsd' }, user: 'lp' }),
+  dns: rec({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', remotePort: 0, sendQ: 7, recvQ: 2, owner: { pid: 50, command: 'resolved' }, user: 'systemd-resolve' }),
+  sock: rec({ protocol: 'unix', state: 'CONNECTED', path: '/run/dbus/system_bus_socket', recvQ: 4, sendQ: 3, owner: { pid: 60, command: 'dbus' }, user: 'messagebus' }),
+};
+const nameOf = new Map(Object.entries(named).map(([n, r]) => [r.key, n]));
+const names = (rows: readonly SocketRow[]): string[] =>
+  rows.map((r) => (r.closedAtMs === null ? (nameOf.get(r.key) ?? r.key) : `†${nameOf.get(r.record.key) ?? r.record.key}`));
+
+/** A tracker that saw `web`, `dns` and `sock` from the start; the others arrive over time. */
+function trackerAt3000(): SocketTracker {
+  const t = new SocketTracker({ newMs: 1500, tombstoneMs: 5000 });
+  const arrivals: [number, string][] = [
+    [500, 'v6'],
+    [1000, 'cw'],
+    [1500, 'tw'],
+    [2000, 'est'],
+    [3000, 'syn'],
+  ];
+  const live = [named['web']!, named['dns']!, named['sock']!];
+  t.ingest(snap(0, [...live]));
+  for (const [atMs, name] of arrivals) {
+    live.push(named[name]!);
+    t.ingest(snap(atMs, [...live]));
+  }
+  return t;
+}
+
+const ALL = Object.values(named);
+const build = (sort: SocketSortKey, descending = false, over: Partial<Parameters<typeof buildSocketRows>[0]> = {}): SocketRow[] =>
+  buildSocketRows({ sockets: ALL, takenAtMs: 3000, tracker: trackerAt3000(), filter: null, sort: { key: sort, descending }, tombstones: true, ...over });
+
+describe('sorting: every key, ascending and descending', () => {
+  it.each<[SocketSortKey, string[], string[] | null]>([
+    // tcp by local address, then tcp6, udp, unix.
+    ['proto', ['web', 'est', 'cw', 'tw', 'syn', 'v6', 'dns', 'sock'], null],
+    // LISTEN, SYN_SENT, then ESTABLISHED-like (tcp, tcp6, unix CONNECTED), CLOSE_WAIT, TIME_WAIT, UNCONN.
+    ['state', ['web', 'syn', 'est', 'v6', 'sock', 'cw', 'tw', 'dns'], null],
+    // "" (unix) < 0.0.0.0 < 10.0.0.1:80 < :5432 < :44000 < :44001 < 127.0.0.53 < ::1 (text order of addresses).
+    ['local', ['sock', 'web', 'est', 'cw', 'tw', 'syn', 'dns', 'v6'], null],
+    ['peer', ['sock', 'web', 'dns', 'cw', 'syn', 'est', 'tw', 'v6'], null],
+    // recvQ 0 (sendQ 0, then 1), 1, 2, 3, 4, 10, 300.
+    ['recvq', ['tw', 'syn', 'cw', 'dns', 'web', 'sock', 'est', 'v6'], null],
+    // sendQ 0 (recvQ 0, 3, 10), 1, 2, 3, 5, 7.
+    ['sendq', ['tw', 'web', 'est', 'syn', 'v6', 'sock', 'cw', 'dns'], null],
+    // cupsd, dbus, nginx (pid 10), nginx (pid 11), postgres, resolved, ssh; no owner sorts last.
+    ['process', ['v6', 'sock', 'web', 'est', 'cw', 'dns', 'syn', 'tw'], null],
+    ['user', ['tw', 'syn', 'v6', 'sock', 'cw', 'web', 'dns', 'est'], null],
+    // 0, 1000, 1500, 2000, 2500, then three seen at start (3000) tied: by key (tcp < udp < unix) both ways.
+    ['age', ['syn', 'est', 'tw', 'cw', 'v6', 'web', 'dns', 'sock'], ['web', 'dns', 'sock', 'v6', 'cw', 'tw', 'est', 'syn']],
+  ])('%s', (key, ascending, descending) => {
+    expect(names(build(key, false, { tombstones: false }))).toEqual(ascending);
+    expect(names(build(key, true, { tombstones: false }))).toEqual(descending ?? [...ascending].reverse());
+  });
+
+  it('covers every sort key the UI offers', () => {
+    expect([...SOCKET_SORT_KEYS].sort()).toEqual(['age', 'local', 'peer', 'process', 'proto', 'recvq', 'sendq', 'state', 'user']);
+  });
+
+  it('state order puts listeners first and waiting states after established (problems near the top)', () => {
+    const order = ['LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'UNCONN'] as const;
+    const ranks = order.map((s) => STATE_SORT_RANK[s]);
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(new Set(ranks).size).toBe(order.length);
+  });
+});
+
+describe('ties are broken by key, in the same direction either way (stable, deterministic)', () => {
+  const same = Array.from({ length: 6 }, (_, i) => rec({ localPort: 1000 + ((i * 7) % 6), recvQ: 5, sendQ: 5, user: 'same', owner: { pid: 1, command: 'same' } }));
+  const byKey = [...same].map((r) => r.key).sort();
+  const tracker = new SocketTracker();
+  tracker.ingest(snap(0, same));
+
+  it.each<SocketSortKey>(['recvq', 'sendq', 'user', 'process', 'age'])('%s', (key) => {
+    for (const descending of [false, true]) {
+      for (const input of [same, [...same].reverse()]) {
+        const rows = buildSocketRows({ sockets: input, takenAtMs: 0, tracker, filter: null, sort: { key, descending }, tombstones: false });
+        expect([key, descending, rows.map((r) => r.key)]).toEqual([key, descending, byKey]);
+      }
+    }
+  });
+});
+
+describe('rows carry age, new and at-least flags from the tracker', () => {
+  it.each<[string, number | null, boolean, boolean]>([
+    ['web', 3000, false, true], // seen in the first snapshot: age is a lower bound
+    ['v6', 2500, false, false],
+    ['cw', 2000, false, false],
+    ['tw', 1500, false, false], // newMs is 1500: no longer new
+    ['est', 1000, true, false],
+    ['syn', 0, true, false],
+  ])('%s', (name, ageMs, isNew, ageAtLeast) => {
+    const row = build('state').find((r) => nameOf.get(r.key) === name);
+    expect(row).toMatchObject({ ageMs, isNew, ageAtLeast, closedAtMs: null });
+  });
+
+  it('a socket the tracker never saw has no age and is not new', () => {
+    const stranger = rec({ localPort: 9 });
+    const rows = buildSocketRows({ sockets: [stranger], takenAtMs: 3000, tracker: trackerAt3000(), filter: null, sort: { key: 'age', descending: false }, tombstones: false });
+    expect(rows).toEqual([{ key: stranger.key, record: stranger, closedAtMs: null, ageMs: null, isNew: false, ageAtLeast: false }]);
+  });
+});
+
+describe('tombstones', () => {
+  function closedTracker(): { tracker: SocketTracker; live: SocketRecord[] } {
+    const t = new SocketTracker({ tombstoneMs: 5000 });
+    t.ingest(snap(0, ALL));
+    const live = ALL.filter((r) => r !== named['est'] && r !== named['dns']);
+    t.ingest(snap(1000, live));
+    return { tracker: t, live };
+  }
+
+  it('closed sockets are included with closedAtMs and a key of their own', () => {
+    const { tracker, live } = closedTracker();
+    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: null, sort: { key: 'local', descending: false }, tombstones: true });
+    const closed = rows.filter((r) => r.closedAtMs !== null);
+    expect(names(closed).sort()).toEqual(['†dns', '†est']);
+    for (const r of closed) {
+      expect(r.closedAtMs).toBe(1000);
+      expect(r.key).not.toBe(r.record.key); // never collides with a live row of the same socket
+      expect([r.ageMs, r.isNew]).toEqual([null, false]);
+    }
+    expect(rows).toHaveLength(ALL.length);
+    expect(new Set(rows.map((r) => r.key)).size).toBe(rows.length);
+  });
+
+  it('are sorted among the live rows by the same key', () => {
+    const { tracker, live } = closedTracker();
+    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: null, sort: { key: 'recvq', descending: true }, tombstones: true });
+    expect(names(rows)).toEqual(['v6', '†est', 'sock', 'web', '†dns', 'cw', 'syn', 'tw']);
+  });
+
+  it('are left out when asked (paused on an older copy)', () => {
+    const { tracker, live } = closedTracker();
+    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: null, sort: { key: 'state', descending: false }, tombstones: false });
+    expect(rows.every((r) => r.closedAtMs === null)).toBe(true);
+    expect(rows).toHaveLength(live.length);
+  });
+
+  it('the filter applies to tombstones too', () => {
+    const { tracker, live } = closedTracker();
+    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: filterOf('udp'), sort: { key: 'state', descending: false }, tombstones: true });
+    expect(names(rows)).toEqual(['†dns']);
+  });
+});
+
+describe('filtering', () => {
+  it.each<[string, string[]]>([
+    ['tcp', ['web', 'est', 'cw', 'tw', 'syn', 'v6']],
+    ['state listen', ['web']],
+    ['state close-wait or state time-wait', ['cw', 'tw']],
+    ['sport 80', ['web', 'est']],
+    ['dst 10.0.0.7', ['est']],
+    ['proc nginx', ['web', 'est']],
+    ['pid 20', ['cw']],
+    ['unix', ['sock']],
+    ['not proc *', ['tw']],
+    ['port 1', []],
+  ])('%s', (text, expected) => {
+    const rows = build('proto', false, { filter: filterOf(text), tombstones: false });
+    expect(names(rows)).toEqual(expected);
+  });
+
+  it('no filter lists everything', () => {
+    expect(build('proto', false, { tombstones: false })).toHaveLength(ALL.length);
+  });
+});
