@@ -88,9 +88,11 @@ const TOP_HISTORY_STATES = 5;
 export class Dashboard {
   ui: UiState;
   private readonly widgets: Widgets;
-  private readonly tracker = new SocketTracker();
-  private readonly history = new StateHistory(600);
+  private tracker = new SocketTracker();
+  private history = new StateHistory(600);
   private live: Snapshot | null = null;
+  /** Replaces "live" in the header (replay position and speed). */
+  private modeLabel: string | null = null;
   /** The picture shown while paused: a copy taken when pausing. */
   private frozen: Snapshot | null = null;
   private rates: CounterRates = {};
@@ -275,6 +277,24 @@ export class Dashboard {
     if (what === 'peer' && s.protocol !== 'unix' && s.remotePort !== 0) this.dispatch({ type: 'drill', filterText: `dst ${s.remoteAddress}` });
   }
 
+  /**
+   * Forget the session's memory (ages, tombstones, history): a replay that jumps does not
+   * continue the previous frame, so diffs across the jump would be wrong.
+   */
+  resetSession(): void {
+    this.tracker = new SocketTracker();
+    this.history = new StateHistory(600);
+    this.live = null;
+    this.frozen = null;
+    this.rates = {};
+    this.openedPerSec = 0;
+    this.closedPerSec = 0;
+  }
+
+  setModeLabel(label: string | null): void {
+    this.modeLabel = label;
+  }
+
   /** The poller reports each refresh's cost; shown on the next frame. */
   setCost(cost: RefreshCost): void {
     this.cost = cost;
@@ -337,6 +357,7 @@ export class Dashboard {
         takenAtMs: snapshot.takenAtMs,
         intervalMs: this.ui.intervalMs,
         paused: this.ui.paused,
+        mode: this.modeLabel,
         totals,
         shown: table.total,
         rates: this.rates,

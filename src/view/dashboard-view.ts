@@ -316,6 +316,8 @@ export interface HeaderInput {
   readonly takenAtMs: number;
   readonly intervalMs: number;
   readonly paused: boolean;
+  /** Shown instead of "live" (a replay's position), or null. */
+  readonly mode?: string | null;
   readonly totals: Readonly<Record<ProtocolGroup, number>>;
   readonly shown: number;
   readonly rates: CounterRates;
@@ -347,7 +349,10 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   const t = input.totals;
   return {
     title: `sockscope  ${safeText(input.host, 40)}`,
-    status: `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  every ${interval}  ${input.paused ? 'PAUSED' : 'live'}`,
+    status:
+      input.mode != null
+        ? `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  ${input.mode}${input.paused ? '  PAUSED' : ''}`
+        : `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  every ${interval}  ${input.paused ? 'PAUSED' : 'live'}`,
     paused: input.paused,
     totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  shown ${formatCount(input.shown)}`,
     rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}`,

@@ -1,0 +1,111 @@
+// Plays a recording into the dashboard: frames at their recorded pace times a speed, with
+// step, seek and pause. Replaces the live poller in `sockscope replay FILE`.
+
+import type { Recording } from '../cli/recording-file.js';
+import type { Snapshot } from '../model/types.js';
+import { formatDuration } from '../view/text.js';
+
+export const REPLAY_SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16, 32] as const;
+
+export interface ReplayTarget {
+  /** Hand over a frame; `jumped` when it does not follow the previous one (seek, step back). */
+  show(snapshot: Snapshot, jumped: boolean): void;
+  /** The player's state for the header. */
+  label(text: string): void;
+  isPaused(): boolean;
+}
+
+export class ReplayFeed {
+  private index = 0;
+  private speedIndex = REPLAY_SPEEDS.indexOf(1);
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly recording: Recording,
+    private readonly target: ReplayTarget,
+  ) {}
+
+  start(): void {
+    this.showFrame(0, true);
+    this.scheduleNext();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  /** Replay keys: . , step; [ ] seek by a tenth; + - speed; Home/End-like g/G stay table keys. */
+  handleKey(ch: string | undefined): boolean {
+    const n = this.recording.frames;
+    switch (ch) {
+      case '.':
+        this.showFrame(this.index + 1, false);
+        return true;
+      case ',':
+        this.showFrame(this.index - 1, true);
+        return true;
+      case ']':
+        this.showFrame(this.index + Math.max(1, Math.round(n / 10)), true);
+        return true;
+      case '[':
+        this.showFrame(this.index - Math.max(1, Math.round(n / 10)), true);
+        return true;
+      case '+':
+      case '=':
+        this.speedIndex = Math.min(REPLAY_SPEEDS.length - 1, this.speedIndex + 1);
+        this.publishLabel();
+        this.scheduleNext();
+        return true;
+      case '-':
+      case '_':
+        this.speedIndex = Math.max(0, this.speedIndex - 1);
+        this.publishLabel();
+        this.scheduleNext();
+        return true;
+      case ' ':
+        // The dashboard toggles its pause; resume playback from here when it resumes.
+        setImmediate(() => this.scheduleNext());
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  private speed(): number {
+    return REPLAY_SPEEDS[this.speedIndex] ?? 1;
+  }
+
+  private showFrame(i: number, jumped: boolean): void {
+    if (this.recording.frames === 0) return;
+    const target = Math.max(0, Math.min(this.recording.frames - 1, i));
+    const sequential = target === this.index + 1;
+    this.index = target;
+    this.target.show(this.recording.snapshotAt(target), jumped || !sequential);
+    this.publishLabel();
+  }
+
+  private publishLabel(): void {
+    const first = this.recording.timeAt(0);
+    const last = this.recording.timeAt(this.recording.frames - 1);
+    const at = this.recording.timeAt(this.index);
+    this.target.label(
+      `REPLAY ${formatDuration(at - first)}/${formatDuration(last - first)} frame ${this.index + 1}/${this.recording.frames} ×${this.speed()}${this.index === this.recording.frames - 1 ? ' (end)' : ''}`,
+    );
+  }
+
+  private scheduleNext(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopped || this.target.isPaused() || this.index >= this.recording.frames - 1) return;
+    const gap = this.recording.timeAt(this.index + 1) - this.recording.timeAt(this.index);
+    this.timer = setTimeout(
+      () => {
+        this.showFrame(this.index + 1, false);
+        this.scheduleNext();
+      },
+      Math.max(10, Math.min(10_000, gap / this.speed())),
+    );
+  }
+}
