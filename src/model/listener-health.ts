@@ -1,0 +1,270 @@
+// build*: health of every TCP listener — accept queue against its backlog limit, half-open
+// (SYN_RECV) and accepted connections on its address and port, and the machine's listen
+// overflow counters. Pure: a snapshot, counter rates and sysctls in, rows out.
+//
+// Sources and their limits:
+//   - accept queue now: Recv-Q of the LISTEN line of /proc/net/tcp{,6} (sk_ack_backlog);
+//   - backlog limit: not in /proc (tx_queue is 0 for LISTEN). Either given by the caller (from
+//     `ss -ltnH` Send-Q, see src/proc/read-backlogs.ts) or estimated as net.core.somaxconn, an
+//     upper bound (the kernel caps listen()'s argument with it);
+//   - TcpExt.ListenOverflows / ListenDrops (/proc/net/netstat): per network namespace, not per
+//     listener. They are attributed to listeners whose accept queue is non-empty at sample time.
+//     The kernel counts an overflow when sk_ack_backlog > sk_max_ack_backlog, so a full queue
+//     holds backlog + 1 connections and the fill ratio can exceed 1.
+
+import type { CounterRates } from './rates.js';
+import type { Snapshot, SocketOwner, SocketRecord } from './types.js';
+
+/**
+ * Values of /proc/sys/net/… that explain socket pile-ups (read by src/proc/read-sysctl.ts); null
+ * when a file is missing or unreadable. Declared here so the model does not import the proc layer.
+ */
+export interface NetSysctls {
+  /** net.ipv4.ip_local_port_range: ephemeral ports for connect() without bind(), inclusive. */
+  readonly ephemeralPortRange: { readonly low: number; readonly high: number } | null;
+  /** net.core.somaxconn: cap on every listen() backlog (connections). */
+  readonly somaxconn: number | null;
+  /** net.ipv4.tcp_fin_timeout: seconds an orphaned FIN_WAIT2 socket is kept. */
+  readonly tcpFinTimeoutSec: number | null;
+  /** net.ipv4.tcp_max_syn_backlog: cap on half-open (SYN_RECV) requests per listener. */
+  readonly tcpMaxSynBacklog: number | null;
+  /** net.ipv4.tcp_syncookies: 0 off, 1 when the SYN queue overflows (default), 2 always. */
+  readonly tcpSyncookies: number | null;
+  /** net.ipv4.tcp_tw_reuse: 0 off, 1 on, 2 loopback only (default since Linux 4.19). */
+  readonly tcpTwReuse: number | null;
+}
+
+export type ListenerFlag = 'queue-filling' | 'queue-full' | 'dropping';
+
+/** Where the backlog limit came from: ss (exact), somaxconn (upper bound) or nowhere. */
+export type BacklogSource = 'ss' | 'somaxconn' | 'unknown';
+
+export interface ListenerHealth {
+  /** Socket key of the LISTEN socket. */
+  readonly key: string;
+  readonly protocol: 'tcp' | 'tcp6';
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** endpointKey(localAddress, localPort): "0.0.0.0:80", "[::]:80" — the key of the backlogs map. */
+  readonly endpoint: string;
+  readonly owner: SocketOwner | null;
+  /** Completed connections waiting for accept() (LISTEN Recv-Q), connections. */
+  readonly acceptQueue: number;
+  /** Accept queue limit (connections), null when unknown. */
+  readonly backlog: number | null;
+  readonly backlogSource: BacklogSource;
+  /** true when `backlog` is somaxconn, an upper bound of the real limit. */
+  readonly backlogIsEstimate: boolean;
+  /** Half-open connections (SYN_RECV, NEW_SYN_RECV) on this listener's address and port. */
+  readonly synRecv: number;
+  readonly established: number;
+  readonly closeWait: number;
+  /** acceptQueue / backlog (1 = full; up to (backlog + 1) / backlog), null when backlog unknown or 0. */
+  readonly fillRatio: number | null;
+  readonly flags: readonly ListenerFlag[];
+  /** Machine-wide (per network namespace) TcpExt.ListenOverflows and ListenDrops, per second. */
+  readonly overflowsPerSec: number;
+  readonly dropsPerSec: number;
+  /** Plain-language caveats: estimated limit, machine-wide attribution. */
+  readonly notes: readonly string[];
+}
+
+export interface ListenerHealthThresholds {
+  /** Fill ratio from which a queue is 'queue-filling'. */
+  readonly fillingRatio: number;
+  /** Fill ratio from which a queue is 'queue-full'. */
+  readonly fullRatio: number;
+}
+
+export const DEFAULT_LISTENER_THRESHOLDS: ListenerHealthThresholds = { fillingRatio: 0.5, fullRatio: 1 };
+
+/** Map key for a listener endpoint, as ss prints it: "127.0.0.1:80", "[::1]:80", "*:80". */
+export function endpointKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** "::ffff:1.2.3.4" → "1.2.3.4" (how /proc shows IPv4 peers of dual-stack sockets); else unchanged. */
+export function unmapIpv4(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::' || address === '*';
+const isIpv4 = (address: string): boolean => !address.includes(':');
+
+/**
+ * How well a listener's address explains a connection's local address: 3 same address, 2 a
+ * wildcard of the same protocol, 1 a wildcard of the other protocol that can still accept it
+ * ('::' takes IPv4 too unless IPV6_V6ONLY), 0 not at all.
+ */
+function matchScore(listener: SocketRecord, conn: SocketRecord): number {
+  const la = unmapIpv4(listener.localAddress);
+  const ca = unmapIpv4(conn.localAddress);
+  if (la === ca) return 3;
+  if (!isWildcard(la)) return 0;
+  if (la === '0.0.0.0' && !isIpv4(ca)) return 0;
+  return listener.protocol === conn.protocol ? 2 : 1;
+}
+
+interface Counts {
+  synRecv: number;
+  established: number;
+  closeWait: number;
+}
+
+const isTcp = (s: SocketRecord): s is SocketRecord & { protocol: 'tcp' | 'tcp6' } => s.protocol === 'tcp' || s.protocol === 'tcp6';
+
+/** The listener's backlog: from the map (exact, or "*:port" for a wildcard), else somaxconn. */
+function backlogOf(
+  l: SocketRecord,
+  backlogs: ReadonlyMap<string, number> | null,
+  sysctls: NetSysctls,
+): { backlog: number | null; source: BacklogSource } {
+  if (backlogs !== null && backlogs.size > 0) {
+    const exact = backlogs.get(endpointKey(l.localAddress, l.localPort)) ?? backlogs.get(endpointKey(unmapIpv4(l.localAddress), l.localPort));
+    const any = isWildcard(l.localAddress) ? backlogs.get(endpointKey('*', l.localPort)) : undefined;
+    const found = exact ?? any;
+    if (found !== undefined) return { backlog: found, source: 'ss' };
+  }
+  return sysctls.somaxconn === null ? { backlog: null, source: 'unknown' } : { backlog: sysctls.somaxconn, source: 'somaxconn' };
+}
+
+/**
+ * One row per TCP LISTEN socket (tcp and tcp6), sorted by fill ratio (fullest first), then
+ * accept queue, then port. `backlogs` (endpointKey → limit) comes from readListenBacklogs;
+ * without it the limit is somaxconn, an upper bound, and the row says so.
+ */
+export function buildListenerHealth(
+  snapshot: Snapshot,
+  rates: CounterRates,
+  sysctls: NetSysctls,
+  backlogs: ReadonlyMap<string, number> | null = null,
+  thresholds: ListenerHealthThresholds = DEFAULT_LISTENER_THRESHOLDS,
+): ListenerHealth[] {
+  const listenersByPort = new Map<number, SocketRecord[]>();
+  for (const s of snapshot.sockets) {
+    if (!isTcp(s) || s.state !== 'LISTEN') continue;
+    const list = listenersByPort.get(s.localPort);
+    if (list === undefined) listenersByPort.set(s.localPort, [s]);
+    else list.push(s);
+  }
+  if (listenersByPort.size === 0) return [];
+
+  // Connections go to the endpoint (protocol + address + port) that accepted them; SO_REUSEPORT
+  // siblings share the endpoint and therefore the counts.
+  const endpointOf = (l: SocketRecord): string => `${l.protocol} ${endpointKey(l.localAddress, l.localPort)}`;
+  const counts = new Map<string, Counts>();
+  for (const s of snapshot.sockets) {
+    if (!isTcp(s) || s.state === 'LISTEN') continue;
+    const kind = s.state === 'SYN_RECV' || s.state === 'NEW_SYN_RECV' ? 'synRecv' : s.state === 'ESTABLISHED' ? 'established' : s.state === 'CLOSE_WAIT' ? 'closeWait' : null;
+    if (kind === null) continue;
+    const listeners = listenersByPort.get(s.localPort);
+    if (listeners === undefined) continue;
+    let best: SocketRecord | null = null;
+    let bestScore = 0;
+    for (const l of listeners) {
+      const score = matchScore(l, s);
+      if (score > bestScore) {
+        best = l;
+        bestScore = score;
+      }
+    }
+    if (best === null) continue;
+    const ep = endpointOf(best);
+    let c = counts.get(ep);
+    if (c === undefined) {
+      c = { synRecv: 0, established: 0, closeWait: 0 };
+      counts.set(ep, c);
+    }
+    c[kind]++;
+  }
+
+  const overflowsPerSec = rates['TcpExt.ListenOverflows'] ?? 0;
+  const dropsPerSec = rates['TcpExt.ListenDrops'] ?? 0;
+  const overflowing = overflowsPerSec > 0 || dropsPerSec > 0;
+  const rows: ListenerHealth[] = [];
+  for (const listeners of listenersByPort.values()) {
+    for (const l of listeners) {
+      const { backlog, source } = backlogOf(l, backlogs, sysctls);
+      const c = counts.get(endpointOf(l)) ?? { synRecv: 0, established: 0, closeWait: 0 };
+      const fillRatio = backlog === null || backlog <= 0 ? null : l.recvQ / backlog;
+      const suspect = overflowing && l.recvQ > 0;
+      const flags: ListenerFlag[] = [];
+      const full = (fillRatio !== null && fillRatio >= thresholds.fullRatio) || (suspect && source !== 'ss');
+      if (full) flags.push('queue-full');
+      else if (fillRatio !== null && fillRatio >= thresholds.fillingRatio) flags.push('queue-filling');
+      if (suspect) flags.push('dropping');
+      const notes: string[] = [];
+      if (source === 'somaxconn') {
+        notes.push(`backlog limit not known (not in /proc/net/tcp): net.core.somaxconn = ${backlog} is an upper bound, so the fill ratio is a lower bound`);
+      } else if (source === 'unknown') {
+        notes.push('backlog limit not known (not in /proc/net/tcp, somaxconn unreadable)');
+      }
+      if (suspect) {
+        notes.push(
+          `TcpExt.ListenOverflows ${fmtRate(overflowsPerSec)}/s, ListenDrops ${fmtRate(dropsPerSec)}/s are machine-wide counters; attributed to every listener whose accept queue is non-empty`,
+        );
+      }
+      rows.push({
+        key: l.key,
+        protocol: l.protocol as 'tcp' | 'tcp6',
+        localAddress: l.localAddress,
+        localPort: l.localPort,
+        endpoint: endpointKey(l.localAddress, l.localPort),
+        owner: l.owner,
+        acceptQueue: l.recvQ,
+        backlog,
+        backlogSource: source,
+        backlogIsEstimate: source !== 'ss',
+        synRecv: c.synRecv,
+        established: c.established,
+        closeWait: c.closeWait,
+        fillRatio,
+        flags,
+        overflowsPerSec,
+        dropsPerSec,
+        notes,
+      });
+    }
+  }
+  return rows.sort(
+    (a, b) => (b.fillRatio ?? -1) - (a.fillRatio ?? -1) || b.acceptQueue - a.acceptQueue || a.localPort - b.localPort || a.key.localeCompare(b.key),
+  );
+}
+
+/** Per port, for the by-port view: listeners' queues summed and their flags merged. */
+export interface PortListenerSummary {
+  readonly port: number;
+  readonly acceptQueue: number;
+  /** Sum of the listeners' limits, null when any is unknown. */
+  readonly backlog: number | null;
+  readonly backlogIsEstimate: boolean;
+  readonly synRecv: number;
+  readonly flags: readonly ListenerFlag[];
+}
+
+export function summarizeListenersByPort(rows: readonly ListenerHealth[]): Map<number, PortListenerSummary> {
+  const out = new Map<number, PortListenerSummary>();
+  const synSeen = new Set<string>();
+  for (const r of rows) {
+    const prev = out.get(r.localPort);
+    // Endpoint counts are shared by SO_REUSEPORT siblings: count each endpoint once.
+    const ep = `${r.protocol} ${r.endpoint}`;
+    const syn = synSeen.has(ep) ? 0 : r.synRecv;
+    synSeen.add(ep);
+    const flags = new Set<ListenerFlag>([...(prev?.flags ?? []), ...r.flags]);
+    if (flags.has('queue-full')) flags.delete('queue-filling');
+    out.set(r.localPort, {
+      port: r.localPort,
+      acceptQueue: (prev?.acceptQueue ?? 0) + r.acceptQueue,
+      backlog: prev === undefined ? r.backlog : prev.backlog === null || r.backlog === null ? null : prev.backlog + r.backlog,
+      backlogIsEstimate: (prev?.backlogIsEstimate ?? false) || r.backlogIsEstimate,
+      synRecv: (prev?.synRecv ?? 0) + syn,
+      flags: (['queue-full', 'queue-filling', 'dropping'] as const).filter((f) => flags.has(f)),
+    });
+  }
+  return out;
+}
+
+function fmtRate(perSec: number): string {
+  return perSec >= 10 ? perSec.toFixed(0) : perSec.toFixed(1);
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+
+import { SocketTracker, diffSnapshots } from '../src/model/tracker.js';
+import { countTransitions, mergeTransitionRates, transitionLabel } from '../src/model/transitions.js';
+import { rec, snap, withChanges } from './helpers/records.js';
+
+describe('countTransitions', () => {
+  const a = rec({ localPort: 8080, remotePort: 50001 });
+  const b = rec({ localPort: 8080, remotePort: 50002 });
+  const c = rec({ localPort: 8080, remotePort: 50003 });
+  const d = rec({ localPort: 9090, remotePort: 50004 });
+  const gone = rec({ localPort: 9090, remotePort: 50005 });
+  const s0 = snap(10_000, [a, b, c, d, gone]);
+  const fresh = rec({ localPort: 8080, remotePort: 50006 });
+  const s1 = snap(12_000, [
+    withChanges(a, { state: 'CLOSE_WAIT', key: a.key }),
+    withChanges(b, { state: 'CLOSE_WAIT', key: b.key }),
+    // The inode goes to 0 on the way to TIME_WAIT: matched by endpoints.
+    withChanges(c, { state: 'TIME_WAIT', inode: 0 }),
+    withChanges(d, { state: 'CLOSE_WAIT', key: d.key }),
+    fresh,
+  ]);
+  const diff = diffSnapshots(s0, s1);
+
+  it('counts each state change per second of the interval, most frequent first', () => {
+    const r = countTransitions(diff);
+    expect(r.intervalMs).toBe(2000);
+    expect(r.transitions).toEqual([
+      { from: 'ESTABLISHED', to: 'CLOSE_WAIT', label: 'ESTABLISHED→CLOSE_WAIT', count: 3, perSec: 1.5 },
+      { from: 'ESTABLISHED', to: 'TIME_WAIT', label: 'ESTABLISHED→TIME_WAIT', count: 1, perSec: 0.5 },
+    ]);
+    expect(r).toMatchObject({ opened: 1, closed: 1, openedPerSec: 0.5, closedPerSec: 0.5 });
+  });
+
+  it('restricted by a predicate (per port when filtered)', () => {
+    const r = countTransitions(diff, (s) => s.localPort === 8080);
+    expect(r.transitions.map((t) => [t.label, t.count])).toEqual([
+      ['ESTABLISHED→CLOSE_WAIT', 2],
+      ['ESTABLISHED→TIME_WAIT', 1],
+    ]);
+    expect(r).toMatchObject({ opened: 1, closed: 0 });
+  });
+
+  it('a change counts when the socket matches before or after it', () => {
+    const r = countTransitions(diff, (s) => s.state === 'TIME_WAIT');
+    expect(r.transitions.map((t) => t.label)).toEqual(['ESTABLISHED→TIME_WAIT']);
+    const est = countTransitions(diff, (s) => s.state === 'ESTABLISHED');
+    expect(est.transitions.map((t) => t.count)).toEqual([3, 1]);
+  });
+
+  it('the first snapshot of a session has no rates (everything "opened", interval 0)', () => {
+    const r = countTransitions(diffSnapshots(null, s0));
+    expect(r).toEqual({ intervalMs: 0, transitions: [], opened: 0, closed: 0, openedPerSec: 0, closedPerSec: 0 });
+  });
+
+  it('gives the same answer from the tracker', () => {
+    const t = new SocketTracker();
+    t.ingest(s0);
+    expect(countTransitions(t.ingest(s1))).toEqual(countTransitions(diff));
+  });
+
+  it('transitionLabel uses kernel names', () => {
+    expect(transitionLabel('FIN_WAIT2', 'TIME_WAIT')).toBe('FIN_WAIT2→TIME_WAIT');
+  });
+});
+
+describe('mergeTransitionRates', () => {
+  it('sums counts over the summed interval and ignores first-snapshot diffs', () => {
+    const x = rec({ localPort: 1 });
+    const y = rec({ localPort: 2 });
+    const d1 = countTransitions(diffSnapshots(snap(0, [x, y]), snap(1000, [withChanges(x, { state: 'FIN_WAIT1', key: x.key }), y])));
+    const d2 = countTransitions(diffSnapshots(snap(1000, [y]), snap(4000, [withChanges(y, { state: 'FIN_WAIT1', key: y.key }), rec()])));
+    const first = countTransitions(diffSnapshots(null, snap(0, [x, y])));
+    const m = mergeTransitionRates([first, d1, d2]);
+    expect(m.intervalMs).toBe(4000);
+    expect(m.transitions).toEqual([{ from: 'ESTABLISHED', to: 'FIN_WAIT1', label: 'ESTABLISHED→FIN_WAIT1', count: 2, perSec: 0.5 }]);
+    expect(m).toMatchObject({ opened: 1, openedPerSec: 0.25, closed: 0 });
+    expect(mergeTransitionRates([])).toMatchObject({ intervalMs: 0, transitions: [], openedPerSec: 0 });
+  });
+});
