@@ -12,6 +12,7 @@ import { compileFilter, formatFilterError, type CompiledFilter } from './filter/
 import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './proc/proc-fs.js';
 import { collectSnapshot, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
+import { createNetnsPidFilter, openNetnsTarget } from './proc/netns.js';
 import { createUserNames } from './proc/read-users.js';
 
 export interface OutputStream {
@@ -81,6 +82,11 @@ export interface AppContext {
   readonly collectDeps: CollectDeps;
   readonly filterText: string | null;
   readonly filter: CompiledFilter | null;
+  /**
+   * Which network namespace is shown, for the dashboard header: null for sockscope's own,
+   * "net:[4026532281] via pid 1234 (nginx)" with --pid (the process name is untrusted text).
+   */
+  readonly scopeLabel: string | null;
 }
 
 /** Print one line to stderr, prefixed with the program name. */
@@ -124,26 +130,55 @@ async function run(argv: readonly string[], services: Services): Promise<number>
     filter = compiled.filter;
   }
 
-  const procFs = services.createProcFs(resolveProcRoot(options.procRoot, services.env));
-  const rootProblem = checkProcRoot(procFs);
+  const hostProcFs = services.createProcFs(resolveProcRoot(options.procRoot, services.env));
+  const rootProblem = checkProcRoot(hostProcFs);
   if (rootProblem !== null) {
     complain(services, rootProblem);
     return 1;
   }
 
+  // --pid: net/ reads go to /proc/PID/net (that process's network namespace); owners are
+  // looked for only among processes in the same namespace.
+  let procFs = hostProcFs;
+  let scopeLabel: string | null = null;
+  let pidFilter: ((pid: number) => boolean) | undefined;
+  if (options.pid !== null) {
+    const target = openNetnsTarget(hostProcFs, options.pid);
+    if (!target.ok) {
+      complain(services, target.message);
+      return 1;
+    }
+    procFs = target.procFs;
+    scopeLabel = target.label;
+    pidFilter = createNetnsPidFilter(hostProcFs, options.pid) ?? undefined;
+    const netProblem = checkProcRoot(procFs);
+    if (netProblem !== null) {
+      complain(services, netProblem);
+      return 1;
+    }
+  }
+
   const users = createUserNames(services.readPasswd);
   const collectDeps: CollectDeps = {
     procFs,
-    owners: options.processes ? createOwnerScanner(procFs) : null,
+    owners: options.processes ? createOwnerScanner(procFs, pidFilter === undefined ? {} : { pidFilter }) : null,
     userName: (uid) => users.nameOf(uid),
     hostname: services.hostname,
     now: services.now,
     monotonicMs: services.monotonicMs,
   };
-  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter };
+  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel };
 
   // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
   services.stdout.on?.('error', () => undefined);
+  if (options.serve !== null) {
+    const { runServe } = await import('./cli/serve.js');
+    return runServe(ctx, packageVersion());
+  }
+  if (options.allNetns) {
+    const { runAllNetns } = await import('./cli/all-netns.js');
+    return runAllNetns(ctx);
+  }
   if (options.once) return runOnce(ctx, collectSnapshot);
   if (options.json || options.summary) return runStream(ctx, collectSnapshot);
 

@@ -1,6 +1,7 @@
 // Command-line parsing (commander) into a typed, validated options object. No I/O besides the
 // help/version/error text commander writes through the injected writers.
 
+import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 export interface CliOptions {
@@ -12,7 +13,25 @@ export interface CliOptions {
   readonly procRoot: string | undefined;
   readonly intervalMs: number;
   readonly color: boolean;
+  /** --pid: read the network namespace of this process (/proc/PID/net), or null for our own. */
+  readonly pid: number | null;
+  /** --all-netns: per-namespace counts (with --once, or as metrics with serve). */
+  readonly allNetns: boolean;
+  /** The `serve` subcommand's settings, or null for the other modes. */
+  readonly serve: ServeOptions | null;
 }
+
+/** `sockscope serve`: a Prometheus metrics endpoint. */
+export interface ServeOptions {
+  /** Host to bind ("127.0.0.1", "::1", "localhost"); "" binds every address. */
+  readonly host: string;
+  readonly port: number;
+  /** At most this many listening ports (and listeners) get per-port series. */
+  readonly maxPorts: number;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:9464';
+export const DEFAULT_MAX_PORTS = 50;
 
 export type ParseOutcome =
   | { readonly kind: 'run'; readonly options: CliOptions }
@@ -30,6 +49,33 @@ function parseInterval(value: string): number {
   return Math.round(seconds * 1000);
 }
 
+/** "ADDR:PORT", "[V6]:PORT" or ":PORT" (every address); port 0 picks a free one. */
+export function parseListen(value: string): { host: string; port: number } {
+  const text = value.trim();
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || !(port >= 0 && port <= 65535)) {
+    throw new InvalidArgumentError('expected ADDR:PORT, e.g. 127.0.0.1:9464, [::1]:9464 or :9464 for every address');
+  }
+  const host = m[1] ?? m[2] ?? '';
+  if (m[1] !== undefined && isIP(host) !== 6) throw new InvalidArgumentError(`${host} is not an IPv6 address`);
+  return { host, port };
+}
+
+function parsePid(value: string): number {
+  const pid = Number(value);
+  if (!/^\d{1,10}$/.test(value.trim()) || !Number.isSafeInteger(pid) || pid < 1) {
+    throw new InvalidArgumentError('expected a process id, e.g. 1234');
+  }
+  return pid;
+}
+
+function parseMaxPorts(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,6}$/.test(value.trim()) || n > 100_000) throw new InvalidArgumentError('expected a number of ports between 0 and 100000');
+  return n;
+}
+
 export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
   const program = new Command();
   program
@@ -44,6 +90,8 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addOption(new Option('--proc-root <dir>', 'read /proc from DIR (recorded trees); default $PROC_ROOT or /proc'))
     .option('-i, --interval <seconds>', 'dashboard refresh interval in seconds', parseInterval, 1000)
     .option('--no-color', 'monochrome dashboard (also when NO_COLOR is set)')
+    .option('--pid <pid>', "show the network namespace of process PID (a container's), read from /proc/PID/net", parsePid)
+    .option('--all-netns', 'with --once: sockets per state in every network namespace on the machine')
     .addHelpText(
       'after',
       `
@@ -60,7 +108,10 @@ Examples:
   sockscope --once -f 'port 5432' who talks to PostgreSQL
   sockscope --once --summary      counts per state
   sockscope --once --json | jq '.counts.tcp'
-  sockscope --json -i 5 >> sockets.ndjson    one JSON line every 5 s`,
+  sockscope --json -i 5 >> sockets.ndjson    one JSON line every 5 s
+  sockscope --pid 1234 --once     sockets of the container that pid 1234 runs in
+  sockscope --all-netns --once    counts per network namespace (containers)
+  sockscope serve                 Prometheus metrics on http://127.0.0.1:9464/metrics`,
     )
     .exitOverride()
     .configureOutput({
@@ -70,6 +121,31 @@ Examples:
     })
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
+  program
+    .command('serve')
+    .description('serve Prometheus metrics over HTTP (GET /metrics); collects on scrape, at most once per --interval')
+    .addOption(new Option('--listen <addr:port>', 'address to listen on; port 0 picks a free port').default(DEFAULT_LISTEN).argParser(parseListen))
+    .option('--max-ports <n>', 'export per-port series for at most N listening ports', parseMaxPorts, DEFAULT_MAX_PORTS)
+    .addHelpText(
+      'after',
+      `
+Program options apply too: --interval (minimum seconds between two collections), --filter,
+--pid (one container's namespace), --all-netns (add per-namespace counts), --proc-root.
+
+Examples:
+  sockscope serve                          http://127.0.0.1:9464/metrics
+  sockscope serve --listen :9464 -i 15     every address, collect at most every 15 s`,
+    )
+    .action(() => undefined);
+  // Operands without a known subcommand: say so (the serve subcommand inherited "no excess").
+  program.allowExcessArguments(true).action((_opts, cmd: Command) => {
+    const word = cmd.args[0];
+    if (word === undefined) return;
+    const close = word.length >= 3 && ('serve'.startsWith(word) || word.startsWith('serv'));
+    cmd.error(`error: unknown command '${word}'${close ? ' (Did you mean serve?)' : ''}; options start with -, see --help`, {
+      code: 'commander.unknownCommand',
+    });
+  });
   return program;
 }
 
@@ -89,6 +165,8 @@ export function parseCli(
     }
     throw err;
   }
+  const serveCommand = program.commands.find((c) => c.name() === 'serve');
+  const serveUsed = serveCommand !== undefined && program.args[0] === 'serve';
   const o = program.opts<{
     once?: boolean;
     json?: boolean;
@@ -98,7 +176,26 @@ export function parseCli(
     procRoot?: string;
     interval: number;
     color: boolean;
+    pid?: number;
+    allNetns?: boolean;
   }>();
+  const usage = (message: string): ParseOutcome => {
+    write.err(`error: ${message}\n`);
+    return { kind: 'exit', code: 2 };
+  };
+  let serve: ServeOptions | null = null;
+  if (serveUsed) {
+    if (o.once === true || o.json === true || o.summary === true) return usage('serve does not take --once, --json or --summary');
+    const so = serveCommand.opts<{ listen: string | { host: string; port: number }; maxPorts: number }>();
+    // commander does not run the parser on a default value: parse it here.
+    const listen = typeof so.listen === 'string' ? parseListen(so.listen) : so.listen;
+    serve = { host: listen.host, port: listen.port, maxPorts: so.maxPorts };
+  }
+  if (o.pid !== undefined && o.allNetns === true) return usage('--pid and --all-netns do not go together: --all-netns shows every namespace');
+  if (o.allNetns === true && serve === null) {
+    if (o.once !== true) return usage('--all-netns prints one table: add --once (or use serve --all-netns for metrics)');
+    if (o.filter !== undefined || o.summary === true) return usage('--all-netns counts every socket: it does not take --filter or --summary');
+  }
   return {
     kind: 'run',
     options: {
@@ -110,6 +207,9 @@ export function parseCli(
       procRoot: o.procRoot,
       intervalMs: o.interval,
       color: o.color,
+      pid: o.pid ?? null,
+      allNetns: o.allNetns === true,
+      serve,
     },
   };
 }

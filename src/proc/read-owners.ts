@@ -47,6 +47,8 @@ export interface OwnerScannerOptions {
   readonly fullPassMinGapScans?: number;
   /** Trust st_size of /proc/<pid>/fd as the fd count (Linux >= 6.2). Default: detect on the first scan. */
   readonly fdCountFromStat?: boolean;
+  /** Only scan the pids this accepts (e.g. those in one network namespace); default: every pid. */
+  readonly pidFilter?: (pid: number) => boolean;
 }
 
 /** Which passes one scan needed, the widest first: see the header comment. */
@@ -154,6 +156,7 @@ export class OwnerScanner {
   private readonly reverifyEveryScans: number;
   private readonly fullPassMinGapScans: number;
   private fdCountFromStat: boolean | null;
+  private readonly pidFilter: ((pid: number) => boolean) | null;
   private countMatches = 0;
   private countMismatches = 0;
 
@@ -178,6 +181,7 @@ export class OwnerScanner {
     this.reverifyEveryScans = Math.max(0, Math.floor(options.reverifyEveryScans ?? DEFAULT_REVERIFY_EVERY_SCANS));
     this.fullPassMinGapScans = Math.max(1, Math.floor(options.fullPassMinGapScans ?? DEFAULT_FULL_PASS_MIN_GAP_SCANS));
     this.fdCountFromStat = options.fdCountFromStat ?? null;
+    this.pidFilter = options.pidFilter ?? null;
   }
 
   /**
@@ -204,7 +208,7 @@ export class OwnerScanner {
     let processes = 0;
     for (const name of names) {
       const pid = parseDecimal(name);
-      if (pid < 0) continue;
+      if (pid < 0 || (this.pidFilter !== null && !this.pidFilter(pid))) continue;
       processes += 1;
       this.visitPid(pid, full, work);
     }

@@ -1,0 +1,168 @@
+// `sockscope serve`: a read-only HTTP endpoint with Prometheus metrics (GET /metrics), so a
+// fleet of machines can be scraped. Collection happens on scrape, at most once per --interval:
+// scrapes within that time (several Prometheus servers, a curl) get the cached text, and
+// concurrent scrapes share one collection. Nothing is collected while nobody scrapes.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderMetrics, type NetnsMetricsRow } from '../model/metrics.js';
+import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
+import { collectNetnsCounts } from '../proc/netns.js';
+import { createInlineOwnerSource } from '../proc/owner-source.js';
+import type { AppContext } from '../main.js';
+import type { ServeOptions } from './options.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** "http://127.0.0.1:9464", "http://[::1]:9464". */
+export function formatHttpAddress(address: AddressInfo | string | null): string {
+  if (address === null) return 'http://?';
+  if (typeof address === 'string') return address;
+  const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+const INDEX_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>sockscope</title></head>
+<body><h1>sockscope</h1><p>Sockets and TCP states from /proc/net as <a href="/metrics">Prometheus metrics</a>.</p></body></html>
+`;
+
+/** Produces the metrics text, collecting at most once per `minIntervalMs`. */
+export interface MetricsSource {
+  text(): Promise<string>;
+}
+
+export function createMetricsSource(ctx: AppContext, version: string): MetricsSource {
+  const { services, options } = ctx;
+  const serve = options.serve as ServeOptions;
+  // Owners are only needed when the filter asks about processes or users; metrics never show them.
+  const scanner = ctx.filter !== null ? ctx.collectDeps.owners : null;
+  const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners: scanner === null ? null : createInlineOwnerSource(scanner) };
+  let cached: { readonly text: string; readonly atMs: number } | null = null;
+  let inflight: Promise<string> | null = null;
+
+  const produce = async (): Promise<string> => {
+    const t0 = services.monotonicMs();
+    // --pid: when that process is gone, its /proc/PID/net goes with it; say so rather than serve zeros.
+    if (options.pid !== null && ctx.procFs.readDir('net') === null) {
+      throw new Error(`process ${options.pid} is gone: its network namespace cannot be read any more`);
+    }
+    const snapshot = await collectSnapshotAsync(deps);
+    let namespaces: NetnsMetricsRow[] | null = null;
+    if (options.allNetns) {
+      namespaces = collectNetnsCounts(ctx.procFs).map((r) => ({ netns: r.netns.id, process: r.command, counts: r.counts }));
+    }
+    const collectSeconds = (services.monotonicMs() - t0) / 1000;
+    const text = renderMetrics({
+      sockets: ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter),
+      counters: snapshot.counters,
+      takenAtMs: snapshot.takenAtMs,
+      collectSeconds,
+      maxPorts: serve.maxPorts,
+      version,
+      namespaces,
+    });
+    cached = { text, atMs: t0 };
+    return text;
+  };
+
+  return {
+    text() {
+      if (cached !== null && services.monotonicMs() - cached.atMs < options.intervalMs) return Promise.resolve(cached.text);
+      inflight ??= produce().finally(() => {
+        inflight = null;
+      });
+      return inflight;
+    },
+  };
+}
+
+/** Route one request. GET and HEAD only; /metrics, / and nothing else. */
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, source: MetricsSource, onError: (message: string) => void): Promise<void> {
+  const method = req.method ?? 'GET';
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const send = (status: number, type: string, body: string, extra: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
+    res.end(method === 'HEAD' ? undefined : body);
+  };
+  if (method !== 'GET' && method !== 'HEAD') {
+    send(405, 'text/plain; charset=utf-8', 'method not allowed: this endpoint is read-only (GET /metrics)\n', { Allow: 'GET, HEAD' });
+    return;
+  }
+  if (path === '/') {
+    send(200, 'text/html; charset=utf-8', INDEX_HTML);
+    return;
+  }
+  if (path !== '/metrics') {
+    send(404, 'text/plain; charset=utf-8', 'not found: metrics are at /metrics\n');
+    return;
+  }
+  try {
+    send(200, METRICS_CONTENT_TYPE, await source.text());
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    onError(message);
+    send(500, 'text/plain; charset=utf-8', `collection failed: ${message}\n`);
+  }
+}
+
+/** Plain words for the usual listen errors. */
+function listenProblem(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use';
+    case 'EADDRNOTAVAIL':
+      return 'no such local address';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need root)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host name';
+    default:
+      return err.code ?? err.message;
+  }
+}
+
+/**
+ * Serve until SIGINT/SIGTERM (exit 0). Prints the bound address on stderr once listening
+ * ("sockscope: serving metrics on http://127.0.0.1:9464/metrics"), so `--listen :0` users and
+ * tests can find the port. A listen failure is one line and exit 1.
+ */
+export function runServe(ctx: AppContext, version: string): Promise<number> {
+  const { services } = ctx;
+  const serve = ctx.options.serve as ServeOptions;
+  const source = createMetricsSource(ctx, version);
+  const complained = new Set<string>();
+  const onError = (message: string): void => {
+    if (!complained.has(message)) services.stderr.write(`sockscope: collection failed: ${message}\n`);
+    complained.add(message);
+  };
+  const server = http.createServer((req, res) => {
+    void handle(req, res, source, onError);
+  });
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      services.signals.off('SIGINT', stop);
+      services.signals.off('SIGTERM', stop);
+      server.close(() => resolve(0));
+      server.closeAllConnections();
+    };
+    const onListenError = (err: NodeJS.ErrnoException): void => {
+      services.signals.off('SIGINT', stop);
+      services.signals.off('SIGTERM', stop);
+      const where = `${serve.host.includes(':') ? `[${serve.host}]` : serve.host}:${serve.port}`;
+      services.stderr.write(`sockscope: cannot listen on ${where}: ${listenProblem(err)}\n`);
+      resolve(1);
+    };
+    server.once('error', onListenError);
+    services.signals.on('SIGINT', stop);
+    services.signals.on('SIGTERM', stop);
+    const onListening = (): void => {
+      server.off('error', onListenError);
+      server.on('error', (err: NodeJS.ErrnoException) => services.stderr.write(`sockscope: server error: ${err.code ?? err.message}\n`));
+      services.stderr.write(`sockscope: serving metrics on ${formatHttpAddress(server.address())}/metrics\n`);
+    };
+    if (serve.host === '') server.listen(serve.port, onListening);
+    else server.listen(serve.port, serve.host, onListening);
+  });
+}
