@@ -32,6 +32,23 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
+/** One ASCII cell for the symbols the views use, where blessed would print '?' (no UTF-8). */
+const ASCII_FALLBACK: Readonly<Record<string, string>> = {
+  '▲': '^',
+  '▼': 'v',
+  '►': '>',
+  '◄': '<',
+  '→': '>',
+  '←': '<',
+  '↑': '^',
+  '↓': 'v',
+  '…': '~',
+  '—': '-',
+  '–': '-',
+  '†': '+',
+  '█': '#',
+};
+
 /** A refresh may use at most this share of one core before the poller backs off. */
 export const MAX_CORE_SHARE = 0.25;
 
@@ -90,6 +107,10 @@ export function runDashboard(ctx: AppContext): Promise<number> {
   // Terminals without colours (vt100: terminfo colors -1) would get every colour folded to black
   // or red by blessed: black borders and counts vanish on a dark screen. Draw them monochrome.
   const termColors = (screen as unknown as { tput?: { colors?: number } }).tput?.colors ?? 8;
+  if (!utf8) {
+    const tput = (screen as unknown as { tput?: { utoa?: Record<string, string> } }).tput;
+    if (tput !== undefined) tput.utoa = { ...tput.utoa, ...ASCII_FALLBACK };
+  }
   const theme = { color: wantsColor(services.env, options.color) && termColors >= 8, ascii: !utf8, colors256: termColors >= 256 };
   const stats: DashboardStats = {
     snapshots: 0,

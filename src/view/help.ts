@@ -42,19 +42,21 @@ export function footerKeys(view: ViewName, detailsOpen: boolean, paused: boolean
   ];
 }
 
+/** `label` in a column `labelWidth` wide, `text` wrapped beside it so every line fits `width`. */
+function labelled(label: string, labelWidth: number, text: string, width: number): string[] {
+  const body = wrap(text, Math.max(20, width - 2 - labelWidth), '');
+  return body.map((l, i) => `  ${(i === 0 ? label : '').padEnd(labelWidth)}${l}`);
+}
+
 export function helpLines(width: number): string[] {
   const lines: string[] = ['# Keys'];
   const keyWidth = Math.max(...HELP_KEYS.map(([k]) => k.length)) + 2;
-  for (const [k, what] of HELP_KEYS) lines.push(`  ${k.padEnd(keyWidth)}${what}`);
+  for (const [k, what] of HELP_KEYS) lines.push(...labelled(k, keyWidth, what, width));
   lines.push('', '# TCP states (Enter on a socket explains its state in full)');
-  for (const state of TCP_STATES) {
-    const e = STATE_EXPLANATION.tcp[state];
-    const text = `${TCP_STATE_SHORT[state].padEnd(11)} ${e.meaning}`;
-    lines.push(...wrap(text, width - 4, '  ').map((l, i) => (i === 0 ? l : `${' '.repeat(12)}${l}`)));
-  }
+  for (const state of TCP_STATES) lines.push(...labelled(TCP_STATE_SHORT[state], 12, STATE_EXPLANATION.tcp[state].meaning, width));
   lines.push('', '# Columns');
-  lines.push('  Recv-Q, Send-Q  bytes queued; for LISTEN, Recv-Q is connections waiting for accept()');
-  lines.push('  Age             time since sockscope first saw the socket (">" = already open at start)');
-  lines.push('  Process         pid/name of the owner; "-" = unknown (not root) or no process (TIME_WAIT)');
+  lines.push(...labelled('Recv-Q, Send-Q', 16, 'bytes queued; for LISTEN, Recv-Q is connections waiting for accept()', width));
+  lines.push(...labelled('Age', 16, 'time since sockscope first saw the socket (">" = already open at start)', width));
+  lines.push(...labelled('Process', 16, 'pid/name of the owner; "-" = unknown (not root) or no process (TIME_WAIT)', width));
   return lines;
 }
