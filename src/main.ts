@@ -14,6 +14,7 @@ import { collectSnapshot, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createNetnsPidFilter, openNetnsTarget } from './proc/netns.js';
 import { createUserNames } from './proc/read-users.js';
+import { openRecording, type Recording } from './cli/recording-file.js';
 
 export interface OutputStream {
   write(chunk: string): boolean;
@@ -182,10 +183,23 @@ async function run(argv: readonly string[], services: Services): Promise<number>
   if (options.once) return runOnce(ctx, collectSnapshot);
   if (options.json || options.summary) return runStream(ctx, collectSnapshot);
 
+  let recording: Recording | null = null;
+  if (options.replay !== null) {
+    try {
+      recording = openRecording(options.replay);
+    } catch (err) {
+      complain(services, err instanceof Error ? err.message : String(err));
+      return 1;
+    }
+    if (recording.frames === 0) {
+      complain(services, `${options.replay}: the recording has no frames`);
+      return 1;
+    }
+  }
   if (services.stdout.isTTY !== true) {
     complain(services, 'the dashboard needs a terminal; for scripts use --once, --once --json or --once --summary');
     return 2;
   }
   const { runDashboard } = await import('./ui/run-dashboard.js');
-  return runDashboard(ctx);
+  return runDashboard(ctx, recording);
 }

@@ -118,10 +118,22 @@ export interface JsonDocumentInput {
   readonly warnings: readonly string[];
 }
 
+/**
+ * JSON.stringify escapes only C0 controls; DEL, C1 controls (U+009B is CSI to a UTF-8 terminal)
+ * and bidi/format controls stay raw inside strings. They only ever occur inside string literals,
+ * so turning them into \uXXXX keeps the document valid and parsing back to the same strings.
+ */
+const JSON_UNSAFE = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** JSON text that is inert on a terminal (scripts print `--json` output to one too). */
+export function stringifyForTerminal(value: unknown): string {
+  return JSON.stringify(value).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatJsonDocument(input: JsonDocumentInput): string {
   const { snapshot } = input;
   const counters: KernelCounters = snapshot.counters;
-  return JSON.stringify({
+  return stringifyForTerminal({
     takenAt: new Date(snapshot.takenAtMs).toISOString(),
     host: snapshot.host,
     filter: input.filter,

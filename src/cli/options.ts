@@ -19,6 +19,10 @@ export interface CliOptions {
   readonly allNetns: boolean;
   /** The `serve` subcommand's settings, or null for the other modes. */
   readonly serve: ServeOptions | null;
+  /** --record FILE: save the dashboard session's snapshots (deltas) to FILE. */
+  readonly record: string | null;
+  /** `sockscope replay FILE`: play a recording in the dashboard instead of reading /proc. */
+  readonly replay: string | null;
 }
 
 /** `sockscope serve`: a Prometheus metrics endpoint. */
@@ -90,6 +94,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addOption(new Option('--proc-root <dir>', 'read /proc from DIR (recorded trees); default $PROC_ROOT or /proc'))
     .option('-i, --interval <seconds>', 'dashboard refresh interval in seconds', parseInterval, 1000)
     .option('--no-color', 'monochrome dashboard (also when NO_COLOR is set)')
+    .option('--record <file>', 'dashboard: also save the session to FILE (replay it with `sockscope replay FILE`)')
     .option('--pid <pid>', "show the network namespace of process PID (a container's), read from /proc/PID/net", parsePid)
     .option('--all-netns', 'with --once: sockets per state in every network namespace on the machine')
     .addHelpText(
@@ -137,12 +142,17 @@ Examples:
   sockscope serve --listen :9464 -i 15     every address, collect at most every 15 s`,
     )
     .action(() => undefined);
+  program
+    .command('replay')
+    .description('play a recording made with --record in the dashboard: space pause, . , step, [ ] seek, + - speed')
+    .argument('<file>', 'recording to play')
+    .action(() => undefined);
   // Operands without a known subcommand: say so (the serve subcommand inherited "no excess").
   program.allowExcessArguments(true).action((_opts, cmd: Command) => {
     const word = cmd.args[0];
     if (word === undefined) return;
-    const close = word.length >= 3 && ('serve'.startsWith(word) || word.startsWith('serv'));
-    cmd.error(`error: unknown command '${word}'${close ? ' (Did you mean serve?)' : ''}; options start with -, see --help`, {
+    const near = ['serve', 'replay'].find((c) => word.length >= 3 && (c.startsWith(word) || word.startsWith(c.slice(0, 4))));
+    cmd.error(`error: unknown command '${word}'${near !== undefined ? ` (Did you mean ${near}?)` : ''}; options start with -, see --help`, {
       code: 'commander.unknownCommand',
     });
   });
@@ -178,7 +188,10 @@ export function parseCli(
     color: boolean;
     pid?: number;
     allNetns?: boolean;
+    record?: string;
   }>();
+  const replayCommand = program.commands.find((c) => c.name() === 'replay');
+  const replay = replayCommand !== undefined && program.args[0] === 'replay' ? (replayCommand.args[0] ?? null) : null;
   const usage = (message: string): ParseOutcome => {
     write.err(`error: ${message}\n`);
     return { kind: 'exit', code: 2 };
@@ -190,6 +203,12 @@ export function parseCli(
     // commander does not run the parser on a default value: parse it here.
     const listen = typeof so.listen === 'string' ? parseListen(so.listen) : so.listen;
     serve = { host: listen.host, port: listen.port, maxPorts: so.maxPorts };
+  }
+  if (o.record !== undefined && (o.once === true || o.json === true || o.summary === true || serve !== null || replay !== null)) {
+    return usage('--record saves a dashboard session: it does not go with --once, --json, --summary, serve or replay');
+  }
+  if (replay !== null && (o.once === true || o.json === true || o.summary === true || o.allNetns === true || o.pid !== undefined)) {
+    return usage('replay plays a recording in the dashboard: it does not take --once, --json, --summary, --pid or --all-netns');
   }
   if (o.pid !== undefined && o.allNetns === true) return usage('--pid and --all-netns do not go together: --all-netns shows every namespace');
   if (o.allNetns === true && serve === null) {
@@ -210,6 +229,8 @@ export function parseCli(
       pid: o.pid ?? null,
       allNetns: o.allNetns === true,
       serve,
+      record: o.record ?? null,
+      replay,
     },
   };
 }

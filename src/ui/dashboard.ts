@@ -12,6 +12,11 @@ import type { TcpInfo } from '../model/tcp-info.js';
 import { SocketTracker, type SnapshotDiff } from '../model/tracker.js';
 import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
 import { buildDetailsView, wrap } from '../view/details-view.js';
+import { FindingsEngine, type Finding } from '../model/findings.js';
+import { buildListenerHealth, summarizeListenersByPort, type NetSysctls, type PortListenerSummary } from '../model/listener-health.js';
+import { addMarker, compareWithMarker, nextMarkerName, type Marker } from '../model/markers.js';
+import { countTransitions, type TransitionRates } from '../model/transitions.js';
+import { buildCompareView, buildFindingsView, findingsSummary, severityColor } from '../view/insight-views.js';
 import { DIAGRAM_STATES, buildStateDiagramView } from '../view/state-diagram.js';
 import {
   buildGroupTableView,
@@ -25,7 +30,7 @@ import {
 import { footerKeys, helpLines } from '../view/help.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Rect } from '../view/layout.js';
 import { buildSocketRows, type SocketRow } from '../view/socket-rows.js';
-import { VIEW_TITLE, initialUiState, reduceUi, type RowContext, type UiAction, type UiState, type GroupViewName, type ViewName } from '../view/ui-state.js';
+import { VIEW_TITLE, initialUiState, reduceUi, type PromptKind, type RowContext, type UiAction, type UiState, type GroupViewName, type ViewName } from '../view/ui-state.js';
 import {
   createWidgets,
   renderBars,
@@ -51,9 +56,21 @@ export interface DashboardOptions {
   /** Tell the poller about a new interval or a pause. */
   readonly onIntervalChange: (intervalMs: number) => void;
   readonly onQuit: () => void;
+  /** Which network namespace is shown (--pid), for the header; null for our own. */
+  readonly scopeLabel?: string | null;
 }
 
 type GroupView = GroupViewName;
+
+/** Machine facts that change slowly; read by the poller, not by the UI. */
+export interface DashboardEnvironment {
+  readonly sysctls: NetSysctls;
+  /** Listen backlog limits by "addr:port" (from ss -ltn), or null when unknown. */
+  readonly backlogs: ReadonlyMap<string, number> | null;
+}
+
+/** Sysctls before the first reading: all unknown. */
+const UNKNOWN_SYSCTLS: NetSysctls = { ephemeralPortRange: null, somaxconn: null, tcpFinTimeoutSec: null, tcpMaxSynBacklog: null, tcpSyncookies: null, tcpTwReuse: null };
 
 /** What the last refresh cost (the cost meter). */
 export interface RefreshCost {
@@ -85,6 +102,8 @@ interface GroupsCache {
 
 const TOP_HISTORY_STATES = 5;
 
+const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<PromptKind, string>;
+
 export class Dashboard {
   ui: UiState;
   private readonly widgets: Widgets;
@@ -109,6 +128,13 @@ export class Dashboard {
   private notice = '';
   private cost: RefreshCost | null = null;
   private destroyed = false;
+  /** Slow-changing machine facts, handed over by the poller every few seconds. */
+  private environment: DashboardEnvironment = { sysctls: UNKNOWN_SYSCTLS, backlogs: null };
+  private findingsEngine = new FindingsEngine();
+  private findings: readonly Finding[] = [];
+  private listenerSummary: ReadonlyMap<number, PortListenerSummary> = new Map();
+  private transitions: TransitionRates | null = null;
+  private markers: readonly Marker[] = [];
 
   constructor(
     private readonly screen: blessed.Widgets.Screen,
@@ -139,6 +165,10 @@ export class Dashboard {
     const counts: Partial<Record<TcpState, number>> = {};
     for (const s of TCP_STATES) if (tcp[s] !== undefined) counts[s] = tcp[s];
     this.history.push({ atMs: snapshot.takenAtMs, counts, rates: { opened: this.openedPerSec, closed: this.closedPerSec } });
+    const listeners = buildListenerHealth(snapshot, this.rates, this.environment.sysctls, this.environment.backlogs);
+    this.listenerSummary = summarizeListenersByPort(listeners);
+    this.findings = this.findingsEngine.update({ snapshot, previous, diff: previous === null ? null : diff, rates: this.rates, sysctls: this.environment.sysctls, listeners });
+    this.transitions = previous === null ? null : countTransitions(diff, this.filter ?? undefined);
     this.live = snapshot;
     if (snapshot.owners.enabled && snapshot.owners.unreadableProcesses > 0) {
       this.notice = `owners of ${snapshot.owners.unreadableProcesses} processes unreadable: run as root`;
@@ -199,13 +229,24 @@ export class Dashboard {
     const snapshot = this.shown();
     if (snapshot === null) return { keys: [], pageSize: this.tablePageSize };
     const view = this.ui.view;
-    const keys =
-      view === 'sockets' ? this.socketRows(snapshot).map((r) => r.key) : view === 'states' ? [...DIAGRAM_STATES] : this.groups(snapshot, view).map((g) => g.key);
+    let keys: string[];
+    if (view === 'sockets') keys = this.socketRows(snapshot).map((r) => r.key);
+    else if (view === 'states') keys = [...DIAGRAM_STATES];
+    else if (view === 'findings') keys = this.findings.map((f) => f.id);
+    else if (view === 'compare') keys = this.compareKeys(snapshot);
+    else keys = this.groups(snapshot, view).map((g) => g.key);
     return { keys, pageSize: this.tablePageSize };
   }
 
   dispatch(action: UiAction): void {
     const before = this.ui;
+    if (action.type === 'promptSubmit' && before.prompt?.kind === 'marker') {
+      const snapshot = this.shown();
+      if (snapshot !== null) {
+        const name = before.prompt.text.trim() === '' ? nextMarkerName(this.markers) : before.prompt.text.trim().slice(0, 60);
+        this.markers = addMarker(this.markers, name, snapshot);
+      }
+    }
     this.ui = reduceUi(before, action);
     if (this.ui.filterText !== before.filterText) this.filter = this.compile(this.ui.filterText);
     if (this.ui.paused && !before.paused) this.frozen = this.live;
@@ -264,7 +305,14 @@ export class Dashboard {
     const view = this.ui.view;
     if (view === 'sockets') this.dispatch({ type: 'openDetails', key });
     else if (view === 'states') this.dispatch({ type: 'drill', filterText: `tcp and state ${key}` });
-    else this.dispatch({ type: 'drill', filterText: groupDrillFilter(view, key) });
+    else if (view === 'findings') {
+      const f = this.findings.find((x) => x.id === key);
+      if (f !== undefined) this.dispatch({ type: 'drill', filterText: f.filter });
+    } else if (view === 'compare') {
+      // Rows "state X" and "port N" drill into those sockets; headings and counters do not.
+      if (key.startsWith('state ')) this.dispatch({ type: 'drill', filterText: `tcp and ${key}` });
+      else if (key.startsWith('port ')) this.dispatch({ type: 'drill', filterText: `tcp and sport ${key.slice(5)}` });
+    } else this.dispatch({ type: 'drill', filterText: groupDrillFilter(view, key) });
   }
 
   /** Details shortcuts: all sockets of this process (P) or to this peer (D). */
@@ -284,11 +332,26 @@ export class Dashboard {
   resetSession(): void {
     this.tracker = new SocketTracker();
     this.history = new StateHistory(600);
+    this.findingsEngine = new FindingsEngine();
+    this.findings = [];
+    this.transitions = null;
     this.live = null;
     this.frozen = null;
     this.rates = {};
     this.openedPerSec = 0;
     this.closedPerSec = 0;
+  }
+
+  /** Sysctls and listen backlogs (from ss), refreshed by the poller every few seconds. */
+  setEnvironment(environment: DashboardEnvironment): void {
+    this.environment = environment;
+  }
+
+  /** While paused, show the latest snapshot anyway (a replay stepping frame by frame). */
+  showLatestWhilePaused(): void {
+    if (!this.ui.paused) return;
+    this.frozen = this.live;
+    this.render();
   }
 
   setModeLabel(label: string | null): void {
@@ -347,7 +410,9 @@ export class Dashboard {
     let table: TableView;
     if (view === 'sockets') table = buildSocketTableView(this.socketRows(snapshot), this.ui, { width: innerWidth, height: pageSize });
     else if (view === 'states') table = { header: '', rows: [], total: DIAGRAM_STATES.length, offset: 0, selectedIndex: this.diagramIndex(), emptyText: '' };
-    else table = buildGroupTableView(view, this.groups(snapshot, view), this.ui, { width: innerWidth, height: pageSize });
+    else if (view === 'findings') table = buildFindingsView({ findings: this.findings, nowMs: snapshot.takenAtMs }, this.ui, { width: innerWidth, height: Math.max(1, pageSize - 4) });
+    else if (view === 'compare') table = buildCompareView(this.comparison(snapshot), this.ui, { width: innerWidth, height: pageSize });
+    else table = buildGroupTableView(view, this.groups(snapshot, view), this.ui, { width: innerWidth, height: pageSize }, view === 'ports' ? this.listenerSummary : null);
 
     renderHeader(
       w.header,
@@ -365,6 +430,12 @@ export class Dashboard {
         closedPerSec: this.closedPerSec,
         filterText: this.ui.filterText,
         notice: this.notice,
+        scope: this.options.scopeLabel ?? null,
+        findings: (() => {
+          const f = findingsSummary(this.findings);
+          return { text: f.text, color: f.worst === null ? null : severityColor(f.worst) };
+        })(),
+        transitions: (this.transitions?.transitions ?? []).filter((t) => t.perSec > 0).map((t) => [t.label, t.perSec] as const),
         cost: this.cost,
         timeZoneOffsetMin: this.options.timeZoneOffsetMin,
       }),
@@ -385,14 +456,14 @@ export class Dashboard {
       const selected = DIAGRAM_STATES[this.diagramIndex()] ?? 'ESTABLISHED';
       const filtered = this.filter === null ? counts.tcp : countByState(snapshot.sockets.filter(this.filter)).tcp;
       renderDiagram(w.table, tableRect, title, buildStateDiagramView(filtered, theme.ascii), selected, this.diagramExplanation(selected, innerWidth), theme);
-    } else renderTable(w.table, tableRect, title, table, theme);
+    } else renderTable(w.table, tableRect, title, table, theme, view === 'findings' ? this.findingDetail(innerWidth) : []);
     renderFooter(w.footer, layout.footer, footerKeys(this.ui.view, this.ui.detailsKey !== null, this.ui.paused));
 
     const prompt = this.ui.prompt;
     renderPrompt(
       w.prompt,
       prompt === null ? null : { top: layout.footer.top - 3, left: 0, width, height: 3 },
-      prompt === null ? '' : prompt.kind === 'filter' ? 'Filter' : prompt.kind === 'port' ? 'Port' : 'State',
+      prompt === null ? '' : PROMPT_TITLE[prompt.kind],
       prompt?.text ?? '',
       prompt?.error ?? null,
     );
@@ -425,7 +496,24 @@ export class Dashboard {
   }
 
   private viewTabs(): string {
-    return `  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states]`;
+    return `  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states · 6 findings · 7 compare]`;
+  }
+
+  /** The latest marker against the picture shown, or null without markers. */
+  private comparison(snapshot: Snapshot): ReturnType<typeof compareWithMarker> | null {
+    const marker = this.markers.at(-1);
+    return marker === undefined ? null : compareWithMarker(marker, snapshot);
+  }
+
+  private compareKeys(snapshot: Snapshot): string[] {
+    return buildCompareView(this.comparison(snapshot), this.ui, { width: 80, height: 10_000 }).rows.map((r) => r.key);
+  }
+
+  /** The selected finding's full text, under the findings table. */
+  private findingDetail(width: number): string[] {
+    const f = this.findings.find((x) => x.id === this.ui.selectedKey) ?? this.findings[Math.min(this.ui.selectedIndex, this.findings.length - 1)];
+    if (f === undefined) return [];
+    return [...wrap(f.detail, width, ''), `Enter: show these sockets (${f.filter})`];
   }
 
   /** Selected state in the diagram view (the selection key is the state name). */

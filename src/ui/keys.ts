@@ -11,7 +11,15 @@ export interface KeyEvent {
   readonly shift?: boolean;
 }
 
-const VIEW_KEYS: Readonly<Record<string, ViewName>> = { '1': 'sockets', '2': 'ports', '3': 'peers', '4': 'processes', '5': 'states' };
+const VIEW_KEYS: Readonly<Record<string, ViewName>> = {
+  '1': 'sockets',
+  '2': 'ports',
+  '3': 'peers',
+  '4': 'processes',
+  '5': 'states',
+  '6': 'findings',
+  '7': 'compare',
+};
 
 function handlePromptKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
   const prompt = d.ui.prompt;
@@ -48,6 +56,7 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | 
   if (ch === '/') return d.dispatch({ type: 'openPrompt', kind: 'filter' });
   if (ch === 'p') return d.dispatch({ type: 'openPrompt', kind: 'port' });
   if (ch === 's') return d.dispatch({ type: 'openPrompt', kind: 'state' });
+  if (ch === 'm') return d.dispatch({ type: 'openPrompt', kind: 'marker' });
 
   if (detailsOpen) {
     if (ch === 'P') return d.drillFromDetails('process');

@@ -11,6 +11,11 @@ import { createOwnerScanner } from '../proc/read-owners.js';
 import { readTcpInfo } from '../proc/read-tcp-info.js';
 import { Dashboard } from './dashboard.js';
 import { handleKey } from './keys.js';
+import { ReplayFeed } from './replay-feed.js';
+import { createRecorder, type Recorder, type Recording } from '../cli/recording-file.js';
+import { createInlineOwnerSource } from '../proc/owner-source.js';
+import { readNetSysctls } from '../proc/read-sysctl.js';
+import { readListenBacklogs } from '../proc/read-backlogs.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
 export function chooseTerminal(term: string | undefined): string {
@@ -47,6 +52,8 @@ const ASCII_FALLBACK: Readonly<Record<string, string>> = {
   '–': '-',
   '†': '+',
   '█': '#',
+  '·': '.',
+  '×': 'x',
 };
 
 /** A refresh may use at most this share of one core before the poller backs off. */
@@ -85,7 +92,8 @@ export function backedOffIntervalMs(chosenMs: number, refreshCostMs: number): nu
   return needed <= chosenMs ? chosenMs : Math.min(30_000, Math.ceil(needed / 250) * 250);
 }
 
-export function runDashboard(ctx: AppContext): Promise<number> {
+/** `recording`: play it instead of reading /proc (`sockscope replay FILE`). */
+export function runDashboard(ctx: AppContext, recording: Recording | null = null): Promise<number> {
   const { services, options } = ctx;
   const utf8 = isUtf8Locale(services.env);
   const screen = blessed.screen({
@@ -123,8 +131,37 @@ export function runDashboard(ctx: AppContext): Promise<number> {
     effectiveIntervalMs: options.intervalMs,
   };
   countBytes(services.stdout, stats);
-  const owners = options.processes ? createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs)) : null;
+  // Owners in a worker thread; with --pid the scanner is restricted to one namespace's processes,
+  // which only the scanner built by main knows: run that one in this thread.
+  const owners =
+    !options.processes || recording !== null
+      ? null
+      : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
+        ? createInlineOwnerSource(ctx.collectDeps.owners)
+        : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+  let recorder: Recorder | null = null;
+  if (options.record !== null) {
+    try {
+      recorder = createRecorder(options.record, services.hostname(), services.now());
+    } catch (err) {
+      screen.destroy();
+      services.stderr.write(`sockscope: ${err instanceof Error ? err.message : String(err)}\n`);
+      return Promise.resolve(1);
+    }
+  }
+  // Sysctls and listen backlogs (ss -ltn) change slowly: read them every few seconds. ss reports
+  // our own namespace, so it is not asked for recorded trees or --pid.
+  const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
+  let environmentAtMs = -Infinity;
+  const refreshEnvironment = (dashboard: Dashboard): void => {
+    const now = services.monotonicMs();
+    if (recording !== null || now - environmentAtMs < 5_000) return;
+    environmentAtMs = now;
+    const sysctls = readNetSysctls(ctx.procFs);
+    dashboard.setEnvironment({ sysctls, backlogs: null });
+    if (useSs) void readListenBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+  };
 
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
@@ -137,6 +174,8 @@ export function runDashboard(ctx: AppContext): Promise<number> {
       finished = true;
       if (timer !== undefined) clearTimeout(timer);
       dashboard.destroy();
+      replay?.stop();
+      recorder?.close();
       void owners?.close();
       for (const [sig, fn] of handlers) services.signals.off(sig, fn);
       try {
@@ -162,6 +201,7 @@ export function runDashboard(ctx: AppContext): Promise<number> {
       }
     };
 
+    let replay: ReplayFeed | null = null;
     const dashboard = new Dashboard(screen, {
       intervalMs,
       filterText: ctx.filterText ?? '',
@@ -173,7 +213,22 @@ export function runDashboard(ctx: AppContext): Promise<number> {
         schedule(ms);
       },
       onQuit: () => finish(0),
+      scopeLabel: ctx.scopeLabel,
     });
+    if (recording !== null) {
+      replay = new ReplayFeed(recording, {
+        show: (snapshot, jumped) => {
+          if (jumped) dashboard.resetSession();
+          dashboard.onSnapshot(snapshot);
+          dashboard.showLatestWhilePaused();
+        },
+        label: (text) => {
+          dashboard.setModeLabel(text);
+          dashboard.render();
+        },
+        isPaused: () => dashboard.ui.paused,
+      });
+    }
 
     // One poller: the next collection is scheduled when this one has been handed over, so
     // refreshes never overlap however long a busy machine takes.
@@ -186,7 +241,14 @@ export function runDashboard(ctx: AppContext): Promise<number> {
           collecting = false;
           if (finished) return;
           const collected = services.monotonicMs();
+          refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
+          try {
+            recorder?.write(snapshot);
+          } catch (err) {
+            finish(1, `recording failed: ${err instanceof Error ? err.message : String(err)}`);
+            return;
+          }
           const drawn = services.monotonicMs();
           stats.snapshots++;
           if (stats.snapshots % 10 === 0) writeStats();
@@ -247,12 +309,15 @@ export function runDashboard(ctx: AppContext): Promise<number> {
         });
         return;
       }
+      // Replay keys first (step, seek, speed); the rest as in the live dashboard.
+      if (replay !== null && dashboard.ui.prompt === null && replay.handleKey(ch)) return;
       handleKey(dashboard, ch, key);
     });
     screen.on('resize', () => dashboard.render());
 
     dashboard.render();
+    if (replay !== null) replay.start();
     // First snapshot right away (the loading line is drawn first).
-    timer = setTimeout(tick, 0);
+    else timer = setTimeout(tick, 0);
   });
 }

@@ -8,6 +8,7 @@ import type { DiagramLine } from '../view/state-diagram.js';
 import type { HeaderView, StateBarView, TableView } from '../view/dashboard-view.js';
 import type { Rect } from '../view/layout.js';
 import type { StateColor } from '../model/state-info.js';
+import { displayWidth } from '../view/text.js';
 
 export interface Theme {
   readonly color: boolean;
@@ -22,9 +23,27 @@ export function muted(text: string, theme: Theme): string {
   return theme.color && theme.colors256 ? `{gray-fg}${t}{/gray-fg}` : t;
 }
 
-/** Text from anywhere becomes literal for blessed: "{" and "}" can no longer open tags. */
+const blessedCharWidth = (blessed as unknown as { unicode: { charWidth(s: string, i?: number): number } }).unicode.charWidth;
+
+/**
+ * Characters the views (and terminals) count two cells wide but blessed 0.1.81 draws in one
+ * (emoji, U+1F300 and up): blessed then misplaces everything after them on the line, so a
+ * process name with an emoji hides the next characters and leaves stale ones on screen. Each
+ * becomes "??": the two cells the views already reserved for it.
+ */
+function replaceMismeasured(text: string): string {
+  if (/^[\x00-\u10ff]*$/.test(text)) return text;
+  let out = '';
+  for (const ch of text) out += displayWidth(ch) === 2 && blessedCharWidth(ch) !== 2 ? '??' : ch;
+  return out;
+}
+
+/**
+ * Text from anywhere becomes literal for blessed: "{" and "}" can no longer open tags, and
+ * characters blessed measures wrongly are replaced (see replaceMismeasured).
+ */
 export function escapeTags(text: string): string {
-  return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
+  return replaceMismeasured(text).replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
 }
 
 /** blessed's tag for a colour name: "lightred" is written "light-red" in tags. */
@@ -125,7 +144,8 @@ export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars:
   );
 }
 
-export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme): void {
+/** `notes`: plain lines drawn under the rows (the selected finding's text), after a blank line. */
+export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = []): void {
   place(el, r);
   const position = view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`;
   el.setLabel(` ${escapeTags(title)} ${position} `);
@@ -143,6 +163,10 @@ export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: stri
       if (row.isNew) text = theme.color ? `{bold}{green-bg}{black-fg}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/black-fg}{/green-bg}{/bold}` : `{bold}${text}{/bold}`;
     }
     lines.push(text);
+  }
+  if (notes.length > 0) {
+    const room = Math.max(0, r.height - 2 - lines.length - 1);
+    if (room > 0) lines.push('', ...notes.slice(0, room).map((n) => escapeTags(n)));
   }
   el.setContent(lines.join('\n'));
 }
@@ -266,7 +290,8 @@ export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, 
       legend: { width: 14 },
       wholeNumbersOnly: true,
       border: { type: 'line' },
-      style: { line: 'white', text: theme.color ? 'white' : 'white', baseline: 'white', border: theme.color ? { fg: 'blue' } : {} },
+      // 'normal': no colour code at all in the monochrome theme (NO_COLOR, --no-color).
+      style: { line: theme.color ? 'white' : 'normal', text: theme.color ? 'white' : 'normal', baseline: theme.color ? 'white' : 'normal', border: theme.color ? { fg: 'blue' } : {} },
     } as contrib.Widgets.LineOptions);
     screen.append(widgets.history);
   }
@@ -275,7 +300,10 @@ export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, 
   widgets.history.setData(
     series.map((s) => {
       const padded = [...Array<number>(Math.max(0, length - s.values.length)).fill(0), ...s.values];
-      return { title: s.title, x, y: padded, style: { line: theme.color ? s.color : 'white' } };
+      return { title: s.title, x, y: padded, style: { line: theme.color ? s.color : 'normal' } };
     }),
   );
+  // contrib recreates its legend on every setData with a blue text and a black border built in.
+  const legend = (widgets.history as unknown as { legend?: blessed.Widgets.BoxElement }).legend;
+  if (!theme.color && legend !== undefined) legend.style = { border: {} };
 }

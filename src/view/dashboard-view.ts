@@ -3,6 +3,7 @@
 // system is made inert here with safeText before it is placed in a cell.
 
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
+import type { PortListenerSummary } from '../model/listener-health.js';
 import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
 import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
@@ -39,7 +40,7 @@ export interface TableView {
   readonly emptyText: string;
 }
 
-interface ColumnSpec<Row> {
+export interface ColumnSpec<Row> {
   readonly id: string;
   readonly title: string;
   /** Minimum width; flexible columns grow with the terminal. */
@@ -52,7 +53,7 @@ interface ColumnSpec<Row> {
   readonly cell: (row: Row) => Cell;
 }
 
-const plain = (text: string): Cell => ({ text, color: null });
+export const plain = (text: string): Cell => ({ text, color: null });
 
 /** Choose which columns fit in `width` and how wide each is (one space between columns). */
 export function layoutColumns<Row>(specs: readonly ColumnSpec<Row>[], width: number): { spec: ColumnSpec<Row>; width: number }[] {
@@ -76,7 +77,7 @@ export function layoutColumns<Row>(specs: readonly ColumnSpec<Row>[], width: num
   });
 }
 
-function buildTable<Row>(
+export function buildTable<Row>(
   specs: readonly ColumnSpec<Row>[],
   rows: readonly Row[],
   keyOf: (row: Row) => string,
@@ -163,7 +164,7 @@ export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, si
 const n = (g: GroupRow, s: SocketState): number => g.states[s] ?? 0;
 const countCell = (v: number, state: SocketState | null = null): Cell => ({ text: v === 0 ? '·' : formatCount(v), color: v === 0 || state === null ? null : STATE_COLOR[state] });
 
-function groupColumns(view: GroupViewName): ColumnSpec<GroupRow>[] {
+function groupColumns(view: GroupViewName, listeners: ReadonlyMap<number, PortListenerSummary> | null): ColumnSpec<GroupRow>[] {
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     { id: 'total', title: 'Total', width: 7, flex: 0, priority: 0, align: 'right', sortKey: 'total', cell: (g) => plain(formatCount(g.total)) },
@@ -179,7 +180,7 @@ function groupColumns(view: GroupViewName): ColumnSpec<GroupRow>[] {
       { id: 'proto', title: 'Proto', width: 9, flex: 0, priority: 4, align: 'left', cell: (g) => plain(g.protocols.join(',')) },
       { id: 'proc', title: 'Listener', width: 12, flex: 1, priority: 1, align: 'left', cell: (g) => plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`) },
       ...common,
-      { id: 'queue', title: 'Accept-Q', width: 8, flex: 0, priority: 1, align: 'right', sortKey: 'queue', cell: (g) => ({ text: g.listening ? String(g.acceptQueue) : '', color: g.acceptQueue > 0 ? 'yellow' : null }) },
+      { id: 'queue', title: 'Accept-Q', width: 10, flex: 0, priority: 1, align: 'right', sortKey: 'queue', cell: (g) => acceptQueueCell(g, listeners) },
     ];
   }
   if (view === 'peers') {
@@ -226,8 +227,27 @@ export function sortGroups(groups: readonly GroupRow[], sort: UiState['groupSort
   });
 }
 
-export function buildGroupTableView(view: GroupViewName, groups: readonly GroupRow[], ui: UiState, size: { width: number; height: number }): TableView {
-  return buildTable(groupColumns(view), groups, (g) => g.key, () => ({ isNew: false, closed: false }), {
+/**
+ * Accept queue of a service port: "3/128" (now / backlog limit, "~" when the limit is the
+ * somaxconn estimate), "!" when the listener is full or dropping; red when full, yellow when filling.
+ */
+function acceptQueueCell(g: GroupRow, listeners: ReadonlyMap<number, PortListenerSummary> | null): Cell {
+  if (!g.listening) return plain('');
+  const h = /^\d+$/.test(g.key) ? listeners?.get(Number(g.key)) : undefined;
+  if (h === undefined) return { text: String(g.acceptQueue), color: g.acceptQueue > 0 ? 'yellow' : null };
+  const limit = h.backlog === null ? '?' : `${h.backlogIsEstimate ? '~' : ''}${formatCount(h.backlog)}`;
+  const bad = h.flags.includes('queue-full') || h.flags.includes('dropping');
+  return { text: `${bad ? '!' : ''}${formatCount(h.acceptQueue)}/${limit}`, color: bad ? 'red' : h.flags.includes('queue-filling') ? 'yellow' : null };
+}
+
+export function buildGroupTableView(
+  view: GroupViewName,
+  groups: readonly GroupRow[],
+  ui: UiState,
+  size: { width: number; height: number },
+  listeners: ReadonlyMap<number, PortListenerSummary> | null = null,
+): TableView {
+  return buildTable(groupColumns(view, listeners), groups, (g) => g.key, () => ({ isNew: false, closed: false }), {
     ...size,
     selectedKey: ui.selectedKey,
     selectedIndex: ui.selectedIndex,
@@ -309,6 +329,9 @@ export interface HeaderView {
   readonly notice: string;
   /** The cost meter: what the last refresh cost sockscope. */
   readonly cost: string;
+  /** "findings: 1 crit, 2 warn (6)", or ''. */
+  readonly findings: string;
+  readonly findingsColor: StateColor | null;
 }
 
 export interface HeaderInput {
@@ -334,6 +357,20 @@ export interface HeaderInput {
     readonly backedOffToMs: number | null;
   } | null;
   readonly timeZoneOffsetMin: number;
+  /** Which network namespace is shown (--pid), or null for our own. Untrusted text inside. */
+  readonly scope?: string | null;
+  /** Findings summary from insight-views' findingsSummary. */
+  readonly findings?: { readonly text: string; readonly color: StateColor | null };
+  /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]. */
+  readonly transitions?: readonly (readonly [string, number])[];
+}
+
+/** "ESTABLISHED→CLOSE_WAIT" → "ESTAB→CLOSE-WAIT" (ss-style short names). */
+function shortTransition(label: string): string {
+  return label
+    .split('→')
+    .map((s) => (s in TCP_STATE_SHORT ? TCP_STATE_SHORT[s as TcpState] : s))
+    .join('→');
 }
 
 function clock(ms: number, offsetMin: number): string {
@@ -348,14 +385,19 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     .join('  ');
   const t = input.totals;
   return {
-    title: `sockscope  ${safeText(input.host, 40)}`,
+    title: `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`,
     status:
       input.mode != null
         ? `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  ${input.mode}${input.paused ? '  PAUSED' : ''}`
         : `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  every ${interval}  ${input.paused ? 'PAUSED' : 'live'}`,
     paused: input.paused,
     totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  shown ${formatCount(input.shown)}`,
-    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}`,
+    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${(input.transitions ?? [])
+      .slice(0, 2)
+      .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
+      .join('')}`,
+    findings: input.findings?.text ?? '',
+    findingsColor: input.findings?.color ?? null,
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
     notice:
       input.cost?.backedOffToMs != null

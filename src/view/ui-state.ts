@@ -3,7 +3,7 @@
 
 import { compileFilter, formatFilterError } from '../filter/index.js';
 
-export const VIEWS = ['sockets', 'ports', 'peers', 'processes', 'states'] as const;
+export const VIEWS = ['sockets', 'ports', 'peers', 'processes', 'states', 'findings', 'compare'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 /** Views listing groups of sockets (a port, a peer, a process per row). */
@@ -20,6 +20,8 @@ export const VIEW_TITLE = {
   peers: 'By peer',
   processes: 'By process',
   states: 'TCP states',
+  findings: 'Findings',
+  compare: 'Compare',
 } as const satisfies Record<ViewName, string>;
 
 /** Sortable columns of the socket table. */
@@ -30,7 +32,8 @@ export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
 export const GROUP_SORT_KEYS = ['key', 'total', 'established', 'timewait', 'closewait', 'synrecv', 'queue'] as const;
 export type GroupSortKey = (typeof GROUP_SORT_KEYS)[number];
 
-export type PromptKind = 'filter' | 'port' | 'state';
+/** 'marker' names a marker (the dashboard records it; the reducer only opens the compare view). */
+export type PromptKind = 'filter' | 'port' | 'state' | 'marker';
 
 export interface Prompt {
   readonly kind: PromptKind;
@@ -246,6 +249,7 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
       return state.prompt === null ? state : { ...state, prompt: { ...state.prompt, text: action.text, error: null } };
     case 'promptSubmit': {
       if (state.prompt === null) return state;
+      if (state.prompt.kind === 'marker') return { ...state, prompt: null, view: 'compare', selectedKey: null, selectedIndex: 0 };
       const result = promptToFilter(state.prompt.kind, state.prompt.text);
       if (typeof result !== 'string') return { ...state, prompt: { ...state.prompt, error: result.error } };
       // Quick filters (port, state) show matching sockets, so they switch to the socket table.
