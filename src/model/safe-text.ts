@@ -4,13 +4,18 @@
 // Blessed tag syntax (`{red-fg}`) is the UI's business: widgets render these strings with tags off
 // or escaped; this module only removes what a terminal would interpret.
 
-/** C0 controls, DEL, C1 controls, and Unicode bidi/format controls that reorder or hide text. */
-const UNSAFE_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff]';
-const HAS_UNSAFE = new RegExp(UNSAFE_CLASS);
-const ALL_UNSAFE = new RegExp(UNSAFE_CLASS, 'g');
+/**
+ * C0 controls, DEL, C1 controls, Unicode bidi/format controls that reorder or hide text, lone
+ * surrogates, and every character outside the Basic Multilingual Plane (emoji and the like):
+ * terminals draw those two cells wide while blessed counts one, which would shift every column
+ * after them, so they are shown as `\u{1f600}` instead.
+ */
+const UNSAFE_CLASS = '[\\u{0}-\\u{1f}\\u{7f}-\\u{9f}\\u{200b}-\\u{200f}\\u{2028}-\\u{202e}\\u{2060}-\\u{2069}\\u{feff}\\u{d800}-\\u{dfff}\\u{10000}-\\u{10ffff}]';
+const HAS_UNSAFE = new RegExp(UNSAFE_CLASS, 'u');
+const ALL_UNSAFE = new RegExp(UNSAFE_CLASS, 'gu');
 
 function escapeChar(ch: string): string {
-  const code = ch.charCodeAt(0);
+  const code = ch.codePointAt(0) ?? 0;
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
 }
 
