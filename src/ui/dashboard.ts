@@ -23,6 +23,7 @@ import {
   buildHeaderView,
   buildSocketTableView,
   buildStateBarsView,
+  type RefreshCost,
   groupDrillFilter,
   sortGroups,
   type TableView,
@@ -72,16 +73,6 @@ export interface DashboardEnvironment {
 /** Sysctls before the first reading: all unknown. */
 const UNKNOWN_SYSCTLS: NetSysctls = { ephemeralPortRange: null, somaxconn: null, tcpFinTimeoutSec: null, tcpMaxSynBacklog: null, tcpSyncookies: null, tcpTwReuse: null };
 
-/** What the last refresh cost (the cost meter). */
-export interface RefreshCost {
-  readonly readMs: number;
-  readonly parseMs: number;
-  readonly ownersMs: number;
-  readonly drawMs: number;
-  readonly rows: number;
-  /** Set when the poller stretched the interval because refreshing cost too much. */
-  readonly backedOffToMs: number | null;
-}
 
 interface RowsCache {
   snapshot: Snapshot | null;

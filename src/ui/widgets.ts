@@ -58,6 +58,17 @@ export function colored(text: string, color: StateColor | null, theme: Theme): s
   return `{${tag}-fg}${t}{/${tag}-fg}`;
 }
 
+/** Show an overlay at `r`, or hide it when `r` is null; true when shown. */
+function showAt(el: blessed.Widgets.BoxElement, r: Rect | null): r is Rect {
+  if (r === null) {
+    el.hide();
+    return false;
+  }
+  el.show();
+  place(el, r);
+  return true;
+}
+
 function place(el: blessed.Widgets.BoxElement, r: Rect): void {
   el.top = r.top;
   el.left = r.left;
@@ -131,12 +142,7 @@ export function renderHeader(el: blessed.Widgets.BoxElement, r: Rect, view: Head
 }
 
 export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars: readonly StateBarView[], theme: Theme): void {
-  if (r === null) {
-    el.hide();
-    return;
-  }
-  el.show();
-  place(el, r);
+  if (!showAt(el, r)) return;
   el.setContent(
     bars
       .map((b) => `${colored(b.label, b.color, theme)} ${escapeTags(b.count)} ${colored(b.bar, b.color, theme)}${b.trend === '' ? '' : ` ${colored(b.trend, b.color, theme)}`}`)
@@ -208,12 +214,7 @@ export function renderFooter(el: blessed.Widgets.BoxElement, r: Rect, keys: read
 }
 
 export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, title: string, text: string, error: string | null): void {
-  if (r === null) {
-    el.hide();
-    return;
-  }
-  el.show();
-  place(el, r);
+  if (!showAt(el, r)) return;
   el.setLabel(` ${escapeTags(title)} — Enter apply, Esc cancel `);
   // The error's first line repeats the expression; the prompt already shows it, so the caret
   // line lines up with the text above it.
@@ -227,12 +228,7 @@ export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, tit
 }
 
 export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme): void {
-  if (r === null) {
-    el.hide();
-    return;
-  }
-  el.show();
-  place(el, r);
+  if (!showAt(el, r)) return;
   el.setContent(
     lines
       .map((l) => {
@@ -247,12 +243,7 @@ export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, li
 }
 
 export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[]): void {
-  if (r === null) {
-    el.hide();
-    return;
-  }
-  el.show();
-  place(el, r);
+  if (!showAt(el, r)) return;
   el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));
   el.setFront();
 }

@@ -334,6 +334,17 @@ export interface HeaderView {
   readonly findingsColor: StateColor | null;
 }
 
+/** What the last refresh cost (the cost meter). */
+export interface RefreshCost {
+  readonly readMs: number;
+  readonly parseMs: number;
+  readonly ownersMs: number;
+  readonly drawMs: number;
+  readonly rows: number;
+  /** Set when the poller stretched the interval because refreshing cost too much. */
+  readonly backedOffToMs: number | null;
+}
+
 export interface HeaderInput {
   readonly host: string;
   readonly takenAtMs: number;
@@ -348,14 +359,7 @@ export interface HeaderInput {
   readonly closedPerSec: number;
   readonly filterText: string;
   readonly notice: string;
-  readonly cost: {
-    readonly readMs: number;
-    readonly parseMs: number;
-    readonly ownersMs: number;
-    readonly drawMs: number;
-    readonly rows: number;
-    readonly backedOffToMs: number | null;
-  } | null;
+  readonly cost: RefreshCost | null;
   readonly timeZoneOffsetMin: number;
   /** Which network namespace is shown (--pid), or null for our own. Untrusted text inside. */
   readonly scope?: string | null;
