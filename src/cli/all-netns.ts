@@ -4,6 +4,7 @@
 
 import { totalOf, type StateCounts } from '../model/aggregate.js';
 import { safeText } from '../model/safe-text.js';
+import { stringifyForTerminal } from './format-once.js';
 import type { TcpState } from '../model/types.js';
 import type { AppContext } from '../main.js';
 import { collectNetnsCounts, listNetworkNamespaces, type NetnsCounts } from '../proc/netns.js';
@@ -68,7 +69,8 @@ export interface NetnsJsonInput {
 
 /** One JSON document: stable field names for scripts. */
 export function formatNetnsJson(input: NetnsJsonInput): string {
-  return JSON.stringify({
+  // Process names are untrusted: no DEL/C1/bidi control may reach a terminal raw.
+  return stringifyForTerminal({
     takenAt: new Date(input.takenAtMs).toISOString(),
     host: input.host,
     namespaces: input.rows.map((r) => ({
