@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Regenerates the README screenshots: builds sockscope, starts a small socket population on
+# loopback, runs the dashboard in tmux, drives it with send-keys to four states and renders each
+# capture (tmux capture-pane -e → aha → headless Chromium) to a PNG in screenshots/.
+#
+#   screenshots/capture.sh            # needs tmux, aha, chromium (Debian packages) and Node 20
+#
+# Everything it starts (tmux server, load generator, Chromium profile) is stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$ROOT/screenshots
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sockscope-shots.XXXXXX")
+SOCKET=sockscope-shots-$$
+LOAD_PID=
+
+cleanup() {
+  tmux -L "$SOCKET" kill-server 2>/dev/null || true
+  if [[ -n $LOAD_PID ]]; then
+    kill -TERM "$LOAD_PID" 2>/dev/null || true
+    wait "$LOAD_PID" 2>/dev/null || true
+  fi
+  [[ -n ${KEEP_WORK:-} ]] && echo "kept $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in tmux aha chromium node; do
+  command -v "$tool" >/dev/null || { echo "capture.sh: $tool is not installed" >&2; exit 1; }
+done
+
+cd "$ROOT"
+echo "building…"
+npx tsc -p tsconfig.json
+
+# ---- a small, varied socket population on loopback ----------------------------------------
+if [[ -f dist/bench/loadgen-cli.js ]]; then
+  node dist/bench/loadgen-cli.js --established 300 --close-wait 40 --time-wait 60 --churn 10 >"$WORK/load.json" 2>"$WORK/load.err" &
+else
+  # Fallback: one listener, 50 connections, 5 of them half-closed (CLOSE_WAIT / FIN_WAIT2).
+  node -e '
+    const net = require("node:net");
+    const held = [];
+    const server = net.createServer({ allowHalfOpen: true }, (s) => { held.push(s); s.resume(); });
+    server.listen(0, "127.0.0.1", () => {
+      const port = server.address().port;
+      let open = 0;
+      for (let i = 0; i < 50; i++) {
+        const c = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => {
+          held.push(c);
+          if (i < 5) c.end();
+          if (++open === 50) console.log(JSON.stringify({ ready: true, listeners: [{ kind: "established", port }] }));
+        });
+      }
+    });
+    process.on("SIGTERM", () => process.exit(0));
+  ' >"$WORK/load.json" &
+fi
+LOAD_PID=$!
+
+for _ in $(seq 1 600); do
+  [[ -s $WORK/load.json ]] && break
+  kill -0 "$LOAD_PID" 2>/dev/null || { echo "capture.sh: the load generator stopped:" >&2; cat "$WORK/load.err" >&2 2>/dev/null || true; exit 1; }
+  sleep 0.1
+done
+[[ -s $WORK/load.json ]] || { echo "capture.sh: the load generator did not get ready" >&2; exit 1; }
+PORT=$(node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]);
+  console.log(j.listeners.find((l) => l.kind === "established").port)' "$WORK/load.json")
+echo "load ready; its ESTABLISHED connections go to port $PORT"
+
+# ---- tmux driving -------------------------------------------------------------------------
+t() { tmux -L "$SOCKET" -f /dev/null "$@"; }
+
+start() { # cols rows
+  t kill-server 2>/dev/null || true
+  t new-session -d -x "$1" -y "$2" -c "$ROOT" \
+    "env -u LC_ALL -u NO_COLOR TERM=xterm-256color LANG=C.UTF-8 NCURSES_NO_UTF8_ACS=1 node bin/sockscope; sleep 60"
+}
+
+wait_for() { # extended regexp, [timeout seconds]
+  local deadline=$((SECONDS + ${2:-30}))
+  until t capture-pane -p | grep -Eq -- "$1"; do
+    if ((SECONDS > deadline)); then
+      echo "capture.sh: timed out waiting for /$1/; the screen was:" >&2
+      t capture-pane -p >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
+
+keys() { # tmux key names or literal text, one at a time (Escape must not merge with what follows)
+  local k
+  for k in "$@"; do
+    case $k in
+      Escape | Enter | Tab | BTab | Space | Up | Down | NPage | PPage | C-?) t send-keys "$k" ;;
+      *) t send-keys -l "$k" ;;
+    esac
+    sleep 0.15
+  done
+}
+
+shot() { # name cols rows
+  local name=$1 cols=$2 rows=$3
+  t capture-pane -e -p >"$WORK/$name.ans"
+  # aha draws reverse video as white on black (invisible here) and keeps a stale foreground
+  # under it: spell the selection bar out as black on light grey first. Then a terminal-like
+  # palette instead of aha's HTML colour names, and braille (the history chart), which DejaVu
+  # Sans Mono lacks, held to one cell each so the fallback font does not shift the columns.
+  {
+    printf '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
+    printf 'html,body{margin:0;background:#000}'
+    printf '.c{display:inline-block;width:1ch;height:16px;vertical-align:top;overflow:hidden}'
+    printf '</style></head><body>\n'
+    printf '<pre style="font:14px/16px '\''DejaVu Sans Mono'\'';background:#000;color:#ddd;margin:0;padding:8px">'
+    perl -pe 's/\e\[7m(?:\e\[39m)?/\e[30;47m/g; s/\e\[27m/\e[39;49m/g' "$WORK/$name.ans" |
+      aha --no-header |
+      perl -CSD -pe '
+        s/filter: contrast\(70%\) brightness\(190%\);color:dimgray;/color:#767676;/g;
+        my %c = (dimgray => "#000000", black => "#000000", red => "#cd3131", green => "#0dbc79", olive => "#e5e510",
+                 blue => "#2472c8", purple => "#bc3fbc", teal => "#11a8cd", gray => "#e5e5e5");
+        s/(color|background-color):(dimgray|black|red|green|olive|blue|purple|teal|gray);/"$1:$c{$2};"/ge;
+        s/([\x{2800}-\x{28FF}])/<span class="c">$1<\/span>/g;'
+    printf '</pre></body></html>\n'
+  } >"$WORK/$name.html"
+  # DejaVu Sans Mono advances 0.602 em: 8.43 px a column at 14 px; 16 px a row; 8 px padding.
+  local width=$(((cols * 843 + 99) / 100 + 16)) height=$((rows * 16 + 16))
+  timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --disable-sync --no-first-run --disable-quic \
+    --user-data-dir="$WORK/chromium-profile" --hide-scrollbars --window-size="$width,$height" \
+    --screenshot="$OUT/$name.png" "file://$WORK/$name.html" >/dev/null 2>&1
+  [[ -s $OUT/$name.png ]] || { echo "capture.sh: chromium wrote no $name.png" >&2; exit 1; }
+  echo "wrote screenshots/$name.png (${width}x${height})"
+}
+
+# Main view at 120x36: let a few refreshes fill the history chart first.
+start 120 36
+wait_for 'shown [0-9]'
+sleep 8
+shot main 120 36
+
+# Grouped by port.
+keys 2
+wait_for 'By port'
+sleep 1.5
+shot by-port 120 36
+
+# Details of an ESTABLISHED socket of the load generator (its server side), with tcp_info.
+keys 1 / C-u "state established and sport $PORT" Enter
+wait_for "filter: state established and sport $PORT"
+keys Enter
+wait_for 'Details'
+wait_for 'tcp_info \(from ss\)' 10
+sleep 1.5
+shot details 120 36
+
+# Help overlay.
+keys Escape c '?'
+wait_for 'Help'
+sleep 0.5
+shot help 120 36
+
+# Main view at 80x24.
+start 80 24
+wait_for 'shown [0-9]'
+sleep 5
+shot main-80x24 80 24
+
+t send-keys q
+echo done
