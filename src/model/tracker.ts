@@ -117,6 +117,11 @@ export function diffSnapshots(prev: Snapshot | null, next: Snapshot): SnapshotDi
 
 export class SocketTracker {
   private readonly info = new Map<string, MutableInfo>();
+  /**
+   * The same entries by socket inode (0 excluded): every refresh looks up each socket, and a
+   * number key is several times cheaper than hashing the freshly parsed key string.
+   */
+  private readonly byInode = new Map<number, MutableInfo>();
   private tombstones: Tombstone[] = [];
   private last: Snapshot | null = null;
   private watchedKey: string | null = null;
@@ -140,7 +145,7 @@ export class SocketTracker {
     const opened: SocketRecord[] = [];
     const changed: { before: SocketRecord; after: SocketRecord }[] = [];
     for (const s of snapshot.sockets) {
-      const entry = this.info.get(s.key);
+      const entry = this.lookup(s);
       if (entry === undefined) {
         opened.push(s);
         continue;
@@ -168,17 +173,17 @@ export class SocketTracker {
       const g = fk === null ? undefined : byFlow.get(fk);
       if (g !== undefined && fk !== null) {
         byFlow.delete(fk);
-        this.info.delete(g.record.key);
+        this.forget(g.record);
         changed.push({ before: g.record, after: s });
         this.recordChange(g, now, g.record.state, s.state);
         if (g.record.key === this.watchedKey) this.watchedKey = s.key;
         g.record = s;
         g.seen = mark;
-        this.info.set(s.key, g);
+        this.remember(s, g);
         continue;
       }
       reallyOpened.push(s);
-      this.info.set(s.key, {
+      this.remember(s, {
         firstSeenMs: now,
         presentAtStart: first,
         changes: first ? [] : [{ atMs: now, from: null, to: s.state }],
@@ -192,7 +197,7 @@ export class SocketTracker {
     const closedNow: Tombstone[] = [];
     for (const g of gone) {
       if (g.seen === mark) continue; // continued under a new key
-      this.info.delete(g.record.key);
+      this.forget(g.record);
       closed.push(g.record);
       closedNow.push({ record: g.record, closedAtMs: now });
     }
@@ -210,6 +215,28 @@ export class SocketTracker {
     const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
     this.last = snapshot;
     return first ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 } : { opened: reallyOpened, closed, changed, intervalMs };
+  }
+
+  /** The entry of a socket: by inode when it has one (the key must still agree), else by key. */
+  private lookup(s: SocketRecord): MutableInfo | undefined {
+    if (s.inode === 0) return this.info.get(s.key);
+    const e = this.byInode.get(s.inode);
+    return e !== undefined && e.record.key === s.key ? e : undefined;
+  }
+
+  private remember(s: SocketRecord, entry: MutableInfo): void {
+    this.info.set(s.key, entry);
+    if (s.inode !== 0) this.byInode.set(s.inode, entry);
+  }
+
+  private forget(s: SocketRecord): void {
+    this.info.delete(s.key);
+    if (s.inode !== 0 && this.byInode.get(s.inode)?.record.key === s.key) this.byInode.delete(s.inode);
+  }
+
+  /** Hot path for building rows from a snapshot's records (see firstSeen). */
+  firstSeenOf(s: SocketRecord): { readonly firstSeenMs: number; readonly presentAtStart: boolean } | undefined {
+    return this.lookup(s);
   }
 
   private recordChange(entry: MutableInfo, atMs: number, from: SocketState, to: SocketState): void {

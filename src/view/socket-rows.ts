@@ -104,7 +104,7 @@ export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
   const rows: SocketRow[] = [];
   for (const s of input.sockets) {
     if (filter !== null && !filter(s)) continue;
-    const info = tracker.firstSeen(s.key);
+    const info = tracker.firstSeenOf(s);
     const ageMs = info === undefined ? null : takenAtMs - info.firstSeenMs;
     rows.push({
       key: s.key,
