@@ -71,7 +71,8 @@ afterAll(() => {
 async function startDashboard(width: number, height: number, options: Omit<StartOptions, 'width' | 'height'> = {}): Promise<TmuxSession> {
   const session = TmuxSession.start({ width, height, ...options, args: ['--proc-root', procRoot, '--no-processes', ...(options.args ?? [])] });
   sessions.push(session);
-  await session.waitFor(/shown \d+/, 20_000);
+  const screen = await session.waitFor((sc) => (/shown \d+/.test(sc) && socketTableRows(sc).length > 0) || /\[exit=\d+\]/.test(sc), 20_000);
+  if (/\[exit=\d+\]/.test(screen)) throw new Error(`sockscope exited at start (is dist/ built?):\n${screen}`);
   return session;
 }
 

@@ -165,6 +165,9 @@ export class TmuxSession {
     } catch {
       // already gone
     }
+    // tmux leaves its socket file behind: one per session would pile up in /tmp/tmux-UID.
+    const dir = path.join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+    fs.rmSync(path.join(dir, this.socket), { force: true });
   }
 }
 
