@@ -62,7 +62,11 @@ export function defaultServices(): Services {
   };
 }
 
+/** Set only in the single-file bundle (esbuild `define` in bin/build-bundle.mjs): no package.json there. */
+declare const SOCKSCOPE_BUNDLE_VERSION: string | undefined;
+
 export function packageVersion(): string {
+  if (typeof SOCKSCOPE_BUNDLE_VERSION === 'string') return SOCKSCOPE_BUNDLE_VERSION;
   const require = createRequire(import.meta.url);
   for (const candidate of ['../package.json', '../../package.json']) {
     try {

@@ -66,8 +66,21 @@ export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource
   };
 }
 
+/**
+ * Single-file bundle (bin/build-bundle.mjs): there is no owner-worker.js beside the bundle, so its
+ * entry starts the worker on the bundle file itself and sets that path here. The tsc build never
+ * sets it and uses the compiled owner-worker.js next to this module.
+ */
+let workerPathOverride: string | null = null;
+
+/** Used only by the single-file bundle's entry (see above). */
+export function setOwnerWorkerPath(path: string | null): void {
+  workerPathOverride = path;
+}
+
 /** Path of the compiled worker next to this module, or null when running from sources. */
 export function ownerWorkerPath(): string | null {
+  if (workerPathOverride !== null) return workerPathOverride;
   const url = new URL('./owner-worker.js', import.meta.url);
   return fs.existsSync(url) ? url.pathname : null;
 }
