@@ -362,7 +362,7 @@ describe('resize', () => {
     expect(tableRows(h).length).toBeGreaterThan(9);
     // The table's bottom border is right above the footer.
     expect(lines[43]).toMatch(/^└─+┘$/);
-    expect(lines[44]).toMatch(/^\? help/);
+    expect(lines[44]).toMatch(/^q quit  \? help/);
     expect(position(h)).toBe('1/200');
 
     await h.resize(40, 10);

@@ -93,7 +93,8 @@ export function countByLocalPort(sockets: readonly SocketRecord[]): GroupRow[] {
     const g = bump(groups, key, key, s);
     if (s.state === 'LISTEN' || s.state === 'UNCONN') {
       g.listening = true;
-      g.acceptQueue += s.recvQ;
+      // Only a TCP listener's Recv-Q is an accept queue; a UDP socket's is bytes waiting.
+      if (s.state === 'LISTEN') g.acceptQueue += s.recvQ;
       if (s.owner !== null && (g.pid === null || s.owner.pid < g.pid)) {
         g.pid = s.owner.pid;
         g.process = s.owner.command;

@@ -297,4 +297,6 @@ export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, 
   // contrib recreates its legend on every setData with a blue text and a black border built in.
   const legend = (widgets.history as unknown as { legend?: blessed.Widgets.BoxElement }).legend;
   if (!theme.color && legend !== undefined) legend.style = { border: {} };
+  // Its black border vanishes on a dark terminal: draw it like the other panels.
+  else if (legend !== undefined) legend.style = { ...legend.style, border: { fg: 'blue' } };
 }

@@ -95,7 +95,8 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
     if (info.peakRecvQ > 0 || info.peakSendQ > 0) out.push(field('peak queues', `Recv-Q ${info.peakRecvQ}, Send-Q ${info.peakSendQ}`));
   }
   if (input.samples.length > 1) {
-    const w = Math.max(10, Math.min(60, width - 22));
+    // As wide as the samples (up to the room there is), so the trend starts beside its label.
+    const w = Math.max(2, Math.min(input.samples.length, 60, width - 22));
     out.push(field('Recv-Q trend', sparkline(input.samples.map((q) => q.recvQ), w, input.ascii)));
     out.push(field('Send-Q trend', sparkline(input.samples.map((q) => q.sendQ), w, input.ascii)));
   }

@@ -28,8 +28,10 @@ export const HELP_KEYS: readonly (readonly [string, string])[] = [
 ];
 
 export function footerKeys(view: ViewName, detailsOpen: boolean, paused: boolean): readonly (readonly [string, string])[] {
-  if (detailsOpen) return [['Esc', 'back'], ['P', 'process'], ['D', 'peer'], ['↑↓', 'scroll'], ['q', 'quit']];
+  if (detailsOpen) return [['Esc', 'back'], ['q', 'quit'], ['P', 'process'], ['D', 'peer'], ['↑↓', 'scroll']];
+  // q and ? first: the footer is cut at the right on narrow terminals.
   return [
+    ['q', 'quit'],
     ['?', 'help'],
     ['/', 'filter'],
     ['p', 'port'],
@@ -39,7 +41,6 @@ export function footerKeys(view: ViewName, detailsOpen: boolean, paused: boolean
     ['<>', 'sort'],
     ['space', paused ? 'resume' : 'pause'],
     ['+-', 'speed'],
-    ['q', 'quit'],
   ];
 }
 
