@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { displayWidth, fitText, formatCount, formatDuration, formatRate, logBarLength, sparkline } from '../src/view/text.js';
+import { displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline } from '../src/view/text.js';
 
 describe('displayWidth', () => {
   it.each([
@@ -177,5 +177,17 @@ describe('logBarLength', () => {
       expect(len).toBeLessThanOrEqual(50);
       previous = len;
     }
+  });
+});
+
+describe('formatAge (table cells change at most once a minute after the first)', () => {
+  it.each([
+    [0, '0s'],
+    [59_999, '59s'],
+    [60_000, '1m'],
+    [3_599_999, '59m'],
+    [3_600_000, '1h00m'],
+  ])('%d ms → %s', (ms, text) => {
+    expect(formatAge(ms)).toBe(text);
   });
 });

@@ -12,6 +12,7 @@ import type { TcpInfo } from '../model/tcp-info.js';
 import { SocketTracker, type SnapshotDiff } from '../model/tracker.js';
 import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
 import { buildDetailsView, wrap } from '../view/details-view.js';
+import { formatDuration } from '../view/text.js';
 import { FindingsEngine, type Finding } from '../model/findings.js';
 import { buildListenerHealth, summarizeListenersByPort, type NetSysctls, type PortListenerSummary } from '../model/listener-health.js';
 import { addMarker, compareWithMarker, nextMarkerName, type Marker } from '../model/markers.js';
@@ -92,6 +93,9 @@ interface GroupsCache {
 }
 
 const TOP_HISTORY_STATES = 5;
+/** The history chart: 24 groups of 5 refreshes (2 minutes at 1 s). */
+const HISTORY_BUCKETS = 24;
+const HISTORY_BUCKET_SIZE = 5;
 
 const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<PromptKind, string>;
 
@@ -371,7 +375,7 @@ export class Dashboard {
     const layout = computeLayout(width, height, 6);
     if (layout.tooSmall) {
       for (const el of [w.header, w.bars, w.table, w.footer, w.prompt, w.details, w.help]) el.hide();
-      renderHistory(this.screen, w, null, [], theme, sizeChanged);
+      renderHistory(this.screen, w, null, [], [], theme, sizeChanged);
       w.message.show();
       w.message.setContent(`Terminal too small: ${width}x${height}.\nsockscope needs at least ${MIN_WIDTH}x${MIN_HEIGHT}.\nEnlarge the window, or press q to quit.`);
       this.screen.render();
@@ -434,9 +438,9 @@ export class Dashboard {
     );
     if (layout.bars !== null && !diagramOnly) {
       const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
-      renderBars(w.bars, layout.bars, buildStateBarsView(counts.tcp, this.history, { width: inner.width, height: inner.height }, theme.ascii), theme);
+      renderBars(w.bars, layout.bars, buildStateBarsView(counts.tcp, this.history, { width: inner.width, height: inner.height }, theme.ascii, layout.history === null), theme);
     } else renderBars(w.bars, null, [], theme);
-    renderHistory(this.screen, w, layout.history, this.historySeries(counts.tcp), theme, sizeChanged);
+    renderHistory(this.screen, w, layout.history, this.historySeries(counts.tcp), this.historyLabels(), theme, sizeChanged);
 
     // The view tabs only while the label fits on the border: blessed wraps a longer label onto
     // the column header line.
@@ -525,10 +529,18 @@ export class Dashboard {
     ].flatMap((l) => wrap(l, width, ''));
   }
 
+  /** The chart's series: the busiest states, as maxima of fixed 5-sample groups (see bucketMax). */
   private historySeries(tcp: Partial<Record<string, number>>): { title: string; values: number[]; color: (typeof STATE_COLOR)[TcpState] }[] {
-    const ranked = [...TCP_STATES].filter((s) => (tcp[s] ?? 0) > 0 || this.history.series(s, 120).some((v) => v > 0));
+    const series = (s: TcpState): number[] => this.history.bucketMax(s, HISTORY_BUCKETS, HISTORY_BUCKET_SIZE);
+    const ranked = [...TCP_STATES].filter((s) => (tcp[s] ?? 0) > 0 || series(s).some((v) => v > 0));
     ranked.sort((a, b) => (tcp[b] ?? 0) - (tcp[a] ?? 0));
-    return ranked.slice(0, TOP_HISTORY_STATES).map((s) => ({ title: TCP_STATE_SHORT[s], values: this.history.series(s, 120), color: STATE_COLOR[s] }));
+    return ranked.slice(0, TOP_HISTORY_STATES).map((s) => ({ title: TCP_STATE_SHORT[s], values: series(s), color: STATE_COLOR[s] }));
+  }
+
+  /** x-axis labels of the chart: constant unless the interval changes. */
+  private historyLabels(): string[] {
+    const step = (HISTORY_BUCKET_SIZE * this.ui.intervalMs) / 1000;
+    return Array.from({ length: HISTORY_BUCKETS }, (_, i) => (i === HISTORY_BUCKETS - 1 ? 'now' : `-${formatDuration((HISTORY_BUCKETS - 1 - i) * step * 1000)}`));
   }
 
   /** Objects held, for soak tests. */

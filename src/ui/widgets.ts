@@ -258,7 +258,7 @@ export interface HistorySeries {
  * History line chart (blessed-contrib line). Created lazily and recreated on resize: contrib
  * charts keep their old canvas size otherwise. Guards its known crashes (empty data, tiny sizes).
  */
-export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, r: Rect | null, series: readonly HistorySeries[], theme: Theme, sizeChanged: boolean): void {
+export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, r: Rect | null, series: readonly HistorySeries[], xLabels: readonly string[], theme: Theme, sizeChanged: boolean): void {
   if (r === null || r.width < 30 || r.height < 8 || series.length === 0 || theme.ascii) {
     if (widgets.history !== null) {
       widgets.history.detach();
@@ -286,8 +286,8 @@ export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, 
     } as contrib.Widgets.LineOptions);
     screen.append(widgets.history);
   }
-  const length = Math.max(2, ...series.map((s) => s.values.length));
-  const x = Array.from({ length }, (_, i) => (i === length - 1 ? 'now' : `-${length - 1 - i}`));
+  const length = Math.max(2, xLabels.length, ...series.map((s) => s.values.length));
+  const x = Array.from({ length }, (_, i) => xLabels[i - (length - xLabels.length)] ?? '');
   widgets.history.setData(
     series.map((s) => {
       const padded = [...Array<number>(Math.max(0, length - s.values.length)).fill(0), ...s.values];

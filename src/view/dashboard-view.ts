@@ -11,7 +11,7 @@ import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor }
 import type { ProtocolGroup, SocketRecord, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
 import type { SocketRow } from './socket-rows.js';
-import { fitText, formatCount, formatDuration, formatRate, logBarLength, sparkline } from './text.js';
+import { fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
@@ -146,7 +146,7 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
     priority: 4,
     align: 'right',
     sortKey: 'age',
-    cell: (r) => plain(r.closedAtMs !== null ? 'gone' : r.ageMs === null ? '' : `${r.ageAtLeast ? '>' : ''}${formatDuration(r.ageMs)}`),
+    cell: (r) => plain(r.closedAtMs !== null ? 'gone' : r.ageMs === null ? '' : `${r.ageAtLeast ? '>' : ''}${formatAge(r.ageMs)}`),
   },
 ];
 
@@ -288,10 +288,12 @@ export function buildStateBarsView(
   history: StateHistory,
   size: { width: number; height: number },
   ascii: boolean,
+  trend = true,
 ): StateBarView[] {
   const labelWidth = 10;
   const countWidth = 7;
-  const trendWidth = size.width >= 60 ? Math.min(30, Math.floor(size.width / 3)) : 0;
+  // Inline trends only where no history chart is drawn beside the bars.
+  const trendWidth = trend && size.width >= 60 ? Math.min(30, Math.floor(size.width / 3)) : 0;
   // label, space, count, space, bar[, space, trend]
   const barWidth = Math.max(1, size.width - labelWidth - countWidth - 2 - (trendWidth > 0 ? trendWidth + 1 : 0));
   // Every state when there is room (NEW_SYN_RECV only when present: /proc shows SYN_RECV),

@@ -82,6 +82,15 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
+/** Age for table cells: seconds only while young, then minutes, so a row changes at most once a minute. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  return formatDuration(ms);
+}
+
 const SPARK_UTF8 = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
 const SPARK_ASCII = ['_', '.', '-', '-', '=', '=', '#', '#'] as const;
 
