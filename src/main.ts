@@ -10,11 +10,14 @@ import { parseCli, type CliOptions } from './cli/options.js';
 import { runOnce, runStream } from './cli/run-once.js';
 import { compileFilter, formatFilterError, type CompiledFilter } from './filter/index.js';
 import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './proc/proc-fs.js';
-import { collectSnapshot, type CollectDeps } from './proc/collect-snapshot.js';
+import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createNetnsPidFilter, openNetnsTarget } from './proc/netns.js';
 import { createUserNames } from './proc/read-users.js';
 import { openRecording, type Recording } from './cli/recording-file.js';
+import { openSshProcFs, SshError, type SshProcFs } from './proc/ssh-source.js';
+import { createRemoteOwnerSource } from './proc/remote-owners.js';
+import { NET_SYSCTL_PATHS } from './proc/read-sysctl.js';
 
 export interface OutputStream {
   write(chunk: string): boolean;
@@ -92,6 +95,18 @@ export interface AppContext {
    * "net:[4026532281] via pid 1234 (nginx)" with --pid (the process name is untrusted text).
    */
   readonly scopeLabel: string | null;
+  /**
+   * --ssh: the remote host's /proc (only its async reads work) and the owner source reading over
+   * the same session. The modes then collect with collectSnapshotAsync. Absent or null: this machine.
+   */
+  readonly remote?: RemoteContext | null;
+}
+
+/** What --ssh adds to the context (see AppContext.remote). */
+export interface RemoteContext {
+  readonly procFs: SshProcFs;
+  /** null with --no-processes. */
+  readonly owners: AsyncOwnerSource | null;
 }
 
 /** Print one line to stderr, prefixed with the program name. */
@@ -101,18 +116,22 @@ export function complain(services: Services, message: string): void {
 
 export async function main(argv: readonly string[], overrides: Partial<Services> = {}): Promise<number> {
   const services: Services = { ...defaultServices(), ...overrides };
+  // Closed when the mode ends, whatever the outcome (the --ssh session).
+  const cleanups: (() => Promise<void>)[] = [];
   try {
-    return await run(argv, services);
+    return await run(argv, services, cleanups);
   } catch (err) {
     // Last line of defence: one clear line, never a stack trace (SOCKSCOPE_DEBUG=1 shows it).
     const message = err instanceof Error ? err.message : String(err);
     complain(services, `internal error: ${message}`);
     if (services.env['SOCKSCOPE_DEBUG'] && err instanceof Error && err.stack) services.stderr.write(`${err.stack}\n`);
     return 1;
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
 }
 
-async function run(argv: readonly string[], services: Services): Promise<number> {
+async function run(argv: readonly string[], services: Services, cleanups: (() => Promise<void>)[] = []): Promise<number> {
   const parsed = parseCli(argv, packageVersion(), {
     out: (s) => services.stdout.write(s),
     err: (s) => services.stderr.write(s.startsWith('error:') ? `sockscope: ${s.slice(7)}` : s),
@@ -120,7 +139,7 @@ async function run(argv: readonly string[], services: Services): Promise<number>
   if (parsed.kind === 'exit') return parsed.code;
   const { options } = parsed;
 
-  if (services.platform !== 'linux' && options.procRoot === undefined && services.env['PROC_ROOT'] === undefined) {
+  if (services.platform !== 'linux' && options.ssh === null && options.procRoot === undefined && services.env['PROC_ROOT'] === undefined) {
     complain(services, `needs Linux /proc (this is ${services.platform}); use --proc-root DIR for a recorded tree`);
     return 1;
   }
@@ -135,8 +154,25 @@ async function run(argv: readonly string[], services: Services): Promise<number>
     filter = compiled.filter;
   }
 
-  const hostProcFs = services.createProcFs(resolveProcRoot(options.procRoot, services.env));
-  const rootProblem = checkProcRoot(hostProcFs);
+  // --ssh: every read goes over one ssh session to the remote host (its hostname and
+  // /etc/passwd too); the local /proc is not used. A failure to connect is one line, exit 1.
+  let remote: RemoteContext | null = null;
+  if (options.ssh !== null) {
+    let sshFs: SshProcFs;
+    try {
+      sshFs = await openSshProcFs(options.ssh, { sshOptions: options.sshOptions, preload: Object.values(NET_SYSCTL_PATHS), readPasswd: true });
+    } catch (err) {
+      if (!(err instanceof SshError)) throw err;
+      complain(services, err.message);
+      return 1;
+    }
+    cleanups.push(() => sshFs.close());
+    remote = { procFs: sshFs, owners: options.processes ? createRemoteOwnerSource(sshFs) : null };
+    services = { ...services, hostname: () => sshFs.hostname, readPasswd: () => sshFs.passwd };
+  }
+
+  const hostProcFs = remote?.procFs ?? services.createProcFs(resolveProcRoot(options.procRoot, services.env));
+  const rootProblem = remote !== null ? null : checkProcRoot(hostProcFs);
   if (rootProblem !== null) {
     complain(services, rootProblem);
     return 1;
@@ -145,7 +181,7 @@ async function run(argv: readonly string[], services: Services): Promise<number>
   // --pid: net/ reads go to /proc/PID/net (that process's network namespace); owners are
   // looked for only among processes in the same namespace.
   let procFs = hostProcFs;
-  let scopeLabel: string | null = null;
+  let scopeLabel: string | null = remote !== null ? `via ssh ${remote.procFs.target}` : null;
   let pidFilter: ((pid: number) => boolean) | undefined;
   if (options.pid !== null) {
     const target = openNetnsTarget(hostProcFs, options.pid);
@@ -166,13 +202,14 @@ async function run(argv: readonly string[], services: Services): Promise<number>
   const users = createUserNames(services.readPasswd);
   const collectDeps: CollectDeps = {
     procFs,
-    owners: options.processes ? createOwnerScanner(procFs, pidFilter === undefined ? {} : { pidFilter }) : null,
+    // Over ssh the sync scanner cannot work: owners come from ctx.remote.owners (async).
+    owners: options.processes && remote === null ? createOwnerScanner(procFs, pidFilter === undefined ? {} : { pidFilter }) : null,
     userName: (uid) => users.nameOf(uid),
     hostname: services.hostname,
     now: services.now,
     monotonicMs: services.monotonicMs,
   };
-  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel };
+  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote };
 
   // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
   services.stdout.on?.('error', () => undefined);

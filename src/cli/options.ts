@@ -3,6 +3,7 @@
 
 import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { checkSshOption, checkSshTarget } from '../proc/ssh-source.js';
 
 export interface CliOptions {
   readonly once: boolean;
@@ -23,6 +24,10 @@ export interface CliOptions {
   readonly record: string | null;
   /** `sockscope replay FILE`: play a recording in the dashboard instead of reading /proc. */
   readonly replay: string | null;
+  /** --ssh [user@]host: read the remote host's /proc over the user's ssh, or null for this machine. */
+  readonly ssh: string | null;
+  /** --ssh-option KEY=VALUE (repeatable): extra `ssh -o` options, in order. */
+  readonly sshOptions: readonly string[];
 }
 
 /** `sockscope serve`: a Prometheus metrics endpoint. */
@@ -74,6 +79,18 @@ function parsePid(value: string): number {
   return pid;
 }
 
+function parseSshTarget(value: string): string {
+  const problem = checkSshTarget(value);
+  if (problem !== null) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+function collectSshOption(value: string, previous: readonly string[] | undefined): string[] {
+  const problem = checkSshOption(value);
+  if (problem !== null) throw new InvalidArgumentError(problem);
+  return [...(previous ?? []), value];
+}
+
 function parseMaxPorts(value: string): number {
   const n = Number(value);
   if (!/^\d{1,6}$/.test(value.trim()) || n > 100_000) throw new InvalidArgumentError('expected a number of ports between 0 and 100000');
@@ -97,6 +114,8 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('--record <file>', 'dashboard: also save the session to FILE (replay it with `sockscope replay FILE`)')
     .option('--pid <pid>', "show the network namespace of process PID (a container's), read from /proc/PID/net", parsePid)
     .option('--all-netns', 'with --once: sockets per state in every network namespace on the machine')
+    .option('--ssh <[user@]host>', "read a remote Linux host's sockets over your ssh (keys or agent: no prompts); nothing is installed there", parseSshTarget)
+    .option('--ssh-option <key=value>', 'extra ssh -o option for --ssh, repeatable, e.g. Port=2222', collectSshOption)
     .addHelpText(
       'after',
       `
@@ -116,6 +135,7 @@ Examples:
   sockscope --json -i 5 >> sockets.ndjson    one JSON line every 5 s
   sockscope --pid 1234 --once     sockets of the container that pid 1234 runs in
   sockscope --all-netns --once    counts per network namespace (containers)
+  sockscope --ssh bob@db1         dashboard of db1's sockets, read over ssh
   sockscope serve                 Prometheus metrics on http://127.0.0.1:9464/metrics`,
     )
     .exitOverride()
@@ -189,6 +209,8 @@ export function parseCli(
     pid?: number;
     allNetns?: boolean;
     record?: string;
+    ssh?: string;
+    sshOption?: string[];
   }>();
   const replayCommand = program.commands.find((c) => c.name() === 'replay');
   const replay = replayCommand !== undefined && program.args[0] === 'replay' ? (replayCommand.args[0] ?? null) : null;
@@ -210,6 +232,10 @@ export function parseCli(
   if (replay !== null && (o.once === true || o.json === true || o.summary === true || o.allNetns === true || o.pid !== undefined)) {
     return usage('replay plays a recording in the dashboard: it does not take --once, --json, --summary, --pid or --all-netns');
   }
+  if (o.ssh !== undefined && (serve !== null || replay !== null || o.allNetns === true || o.pid !== undefined || o.procRoot !== undefined)) {
+    return usage('--ssh reads a remote host: it does not go with serve, replay, --all-netns, --pid or --proc-root');
+  }
+  if (o.ssh === undefined && o.sshOption !== undefined) return usage('--ssh-option needs --ssh');
   if (o.pid !== undefined && o.allNetns === true) return usage('--pid and --all-netns do not go together: --all-netns shows every namespace');
   if (o.allNetns === true && serve === null) {
     if (o.once !== true) return usage('--all-netns prints one table: add --once (or use serve --all-netns for metrics)');
@@ -231,6 +257,8 @@ export function parseCli(
       serve,
       record: o.record ?? null,
       replay,
+      ssh: o.ssh ?? null,
+      sshOptions: o.sshOption ?? [],
     },
   };
 }

@@ -3,8 +3,9 @@
 
 import { countByState } from '../model/aggregate.js';
 import type { Snapshot } from '../model/types.js';
-import { readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
+import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
 import { collectStateCounts } from '../proc/collect-counts.js';
+import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from '../main.js';
 import { formatJsonDocument, formatSocketTable, formatSummary } from './format-once.js';
 
@@ -27,6 +28,24 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
 /** Summary needs no owners unless the filter asks about processes. */
 function depsFor(ctx: AppContext): CollectDeps {
   return ctx.options.summary && ctx.filter === null ? { ...ctx.collectDeps, owners: null } : ctx.collectDeps;
+}
+
+/**
+ * One snapshot. Over ssh (ctx.remote) only async reads work: the async collector with the
+ * remote owner source (none for a summary without a filter, as in depsFor).
+ */
+function snapshotOf(ctx: AppContext, collect: Collect, deps: CollectDeps): Snapshot | Promise<Snapshot> {
+  const remote = ctx.remote;
+  if (remote == null) return collect(deps);
+  const wantOwners = !(ctx.options.summary && ctx.filter === null);
+  return collectSnapshotAsync({ ...deps, owners: wantOwners ? remote.owners : null });
+}
+
+/** A lost ssh connection is one line and exit 1, not an internal error. */
+function sshFailure(ctx: AppContext, err: unknown): number {
+  if (!(err instanceof SshError)) throw err;
+  ctx.services.stderr.write(`sockscope: ${err.message}\n`);
+  return 1;
 }
 
 function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
@@ -66,38 +85,60 @@ function runFastSummary(ctx: AppContext): number {
   return 0;
 }
 
-export function runOnce(ctx: AppContext, collect: Collect): number {
+export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
+  const print = (snapshot: Snapshot): number => {
+    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
+    for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
+    return 0;
+  };
+  if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(print, (err: unknown) => sshFailure(ctx, err));
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
-  const snapshot = collect(depsFor(ctx));
-  ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
-  for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
-  return 0;
+  return print(collect(depsFor(ctx)));
 }
 
 /** One document per interval until SIGINT/SIGTERM, or until stdout goes away. */
 export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
   const deps = depsFor(ctx);
   const { services } = ctx;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    let stopped = false; // an ssh collection may still be under way when stopped
     const warned = new Set<string>();
-    const stop = (): void => {
+    const halt = (): void => {
+      stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       services.signals.off('SIGINT', stop);
       services.signals.off('SIGTERM', stop);
+    };
+    const stop = (): void => {
+      halt();
       resolve(0);
     };
     services.signals.on('SIGINT', stop);
     services.signals.on('SIGTERM', stop);
     services.stdout.on?.('error', stop);
-    const tick = (): void => {
-      const snapshot = collect(deps);
+    const show = (snapshot: Snapshot): void => {
+      if (stopped) return;
       services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
       for (const w of snapshotWarnings(snapshot)) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
       timer = setTimeout(tick, ctx.options.intervalMs);
+    };
+    const tick = (): void => {
+      const got = snapshotOf(ctx, collect, deps);
+      if (!(got instanceof Promise)) return show(got);
+      // Over ssh: a lost connection ends the stream with one line, exit 1.
+      got.then(show, (err: unknown) => {
+        if (stopped) return;
+        halt();
+        try {
+          resolve(sshFailure(ctx, err));
+        } catch (other) {
+          reject(other instanceof Error ? other : new Error(String(other)));
+        }
+      });
     };
     tick();
   });

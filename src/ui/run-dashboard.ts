@@ -133,12 +133,16 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
   countBytes(services.stdout, stats);
   // Owners in a worker thread; with --pid the scanner is restricted to one namespace's processes,
   // which only the scanner built by main knows: run that one in this thread.
+  // --ssh (ctx.remote): owners are listed over the ssh session main opened (and closes); no
+  // local worker.
   const owners =
     !options.processes || recording !== null
       ? null
-      : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
-        ? createInlineOwnerSource(ctx.collectDeps.owners)
-        : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
+      : ctx.remote != null
+        ? ctx.remote.owners
+        : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
+          ? createInlineOwnerSource(ctx.collectDeps.owners)
+          : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
   let recorder: Recorder | null = null;
   if (options.record !== null) {
@@ -207,7 +211,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       filterText: ctx.filterText ?? '',
       theme,
       timeZoneOffsetMin: new Date().getTimezoneOffset(),
-      fetchTcpInfo: (s) => readTcpInfo(s),
+      // ss asks the local kernel: over --ssh it would describe another machine's sockets.
+      fetchTcpInfo: (s) => (ctx.remote != null ? Promise.resolve(null) : readTcpInfo(s)),
       onIntervalChange: (ms) => {
         intervalMs = ms;
         schedule(ms);

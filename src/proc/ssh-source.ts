@@ -1,0 +1,447 @@
+// read* over ssh (--ssh [user@]host): one `ssh -T host sh` kept open for the whole session, with
+// nothing installed on the remote side. Every read is a short POSIX sh command written to the
+// remote sh's stdin; its answer on stdout is framed by a line holding a random marker and the
+// command's exit status:
+//
+//   { cat '/proc/net/tcp'
+//   } </dev/null 2>/dev/null; printf '\n%s %s\n' 'sockscope-<24 hex>' "$?"
+//
+// The reply is every byte before "\n<marker> ", so the text itself may hold anything (NULs of
+// /proc/<pid>/cmdline, lines that look like markers but are not: a marker is drawn afresh for
+// each request and never appears in any process's argv, printf being a shell builtin). Requests
+// are written as soon as they are made and the remote sh runs them one after the other, so the
+// replies come back in request order (a FIFO): the reads of one refresh share one round trip.
+//
+// Only the async ProcFs methods work over a pipe. The sync ones answer from files read once at
+// start (`preload`: the net sysctls) and otherwise throw, so a code path that would silently read
+// the local machine instead fails loudly.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { ProcFs } from './proc-fs.js';
+
+/** Default: a request that gets no byte of its answer for this long means the link is dead. */
+export const DEFAULT_SSH_TIMEOUT_MS = 10_000;
+export const DEFAULT_SSH_START_TIMEOUT_MS = 30_000;
+
+/** Options always passed to ssh, before the user's (ssh keeps the first value it sees). */
+const FORCED_SSH_OPTIONS = [
+  // No password or passphrase prompt in the middle of a full-screen dashboard: keys or an agent.
+  'BatchMode=yes',
+  // The session only reads: no forwarding set up by the user's ~/.ssh/config for interactive use.
+  'ClearAllForwardings=yes',
+  'ForwardAgent=no',
+  'ForwardX11=no',
+  'PermitLocalCommand=no',
+];
+
+/** Options after the user's, so --ssh-option can change them. */
+const DEFAULT_SSH_OPTIONS = ['ServerAliveInterval=15', 'ConnectTimeout=10'];
+
+export interface SshOptions {
+  /** Extra `-o KEY=VALUE` options for ssh (--ssh-option), in order. */
+  readonly sshOptions?: readonly string[];
+  /** ms without a byte of a pending answer before the connection is given up. */
+  readonly timeoutMs?: number;
+  /**
+   * The same during start-up (login, the first answers), default 30 s: ssh's ConnectTimeout
+   * bounds the TCP connection, but a login may take longer than a read (slow PAM, DNS).
+   */
+  readonly startTimeoutMs?: number;
+  /** Files relative to /proc read once at start, answered afterwards by the sync readText. */
+  readonly preload?: readonly string[];
+  /** Also read this file outside /proc at start (/etc/passwd, for user names). */
+  readonly readPasswd?: boolean;
+  /**
+   * Start the remote shell. Default: spawn ssh (no local shell) with sshArgs(target, options).
+   * Tests pass a local `sh` to exercise the protocol without an sshd.
+   */
+  readonly spawnShell?: (target: string) => ChildProcessWithoutNullStreams;
+}
+
+/** One framed answer of the remote shell. */
+export interface RemoteReply {
+  /** What the command wrote on stdout, as UTF-8 (invalid bytes become U+FFFD). */
+  readonly text: string;
+  /** Exit status of the command's last step ($?). */
+  readonly status: number;
+  /** The separator word the script was given. */
+  readonly sep: string;
+}
+
+/** A remote shell that runs one script per request. */
+export interface RemoteShell {
+  /**
+   * Run `script(sep)` on the remote sh. `sep` is a fresh random word the script may print to
+   * separate parts of its answer (it cannot occur in file contents). Rejects with an SshError
+   * when the connection is lost or times out; once that happened every later call rejects too.
+   */
+  exec(script: (sep: string) => string): Promise<RemoteReply>;
+}
+
+export interface SshProcFs extends ProcFs, RemoteShell {
+  /** "[user@]host" as given. */
+  readonly target: string;
+  /** /proc/sys/kernel/hostname of the remote host, read at start. */
+  readonly hostname: string;
+  /** The remote /etc/passwd read at start (with readPasswd), or null. */
+  readonly passwd: string | null;
+  /** End the session: the remote sh gets EOF and exits; ssh is terminated if it lingers. */
+  close(): Promise<void>;
+}
+
+/** A failure to talk to the remote host, with a one-line message meant for the user. */
+export class SshError extends Error {
+  override readonly name = 'SshError';
+}
+
+/** Thrown by the sync ProcFs methods over ssh: a code path that must use the async collector. */
+export class SshSyncReadError extends Error {
+  override readonly name = 'SshSyncReadError';
+}
+
+/**
+ * "[user@]host": a login name and a host name, IPv4 or IPv6 as ssh takes it (bob@::1, no
+ * brackets); never an option (leading '-') nor anything a shell would read specially.
+ */
+const TARGET_RE = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?)$/;
+
+/** Check an --ssh target; returns an error text or null. */
+export function checkSshTarget(target: string): string | null {
+  if (TARGET_RE.test(target)) return null;
+  return `expected [user@]host, e.g. bob@db1 or db1.example.com (got ${JSON.stringify(target)})`;
+}
+
+/** KEY=VALUE for `ssh -o` (--ssh-option); returns an error text or null. */
+export function checkSshOption(option: string): string | null {
+  if (/^[A-Za-z][A-Za-z0-9]*=[^\n\r\0]*$/.test(option)) return null;
+  return `expected an ssh_config option as KEY=VALUE, e.g. Port=2222 or IdentityFile=~/.ssh/id_ed25519 (got ${JSON.stringify(option)})`;
+}
+
+/** The argv of ssh (after the program name): `ssh -T -o … -- target sh`. */
+export function sshArgs(target: string, userOptions: readonly string[] = []): string[] {
+  const o = (list: readonly string[]): string[] => list.flatMap((opt) => ['-o', opt]);
+  return ['-T', ...o(FORCED_SSH_OPTIONS), ...o(userOptions), ...o(DEFAULT_SSH_OPTIONS), '--', target, 'sh'];
+}
+
+/** Quote one word for POSIX sh. */
+export function shQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A path below /proc built from fixed names and numbers only ("net/tcp", "123/comm"). */
+const REL_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
+
+/** The remote command that prints one file; exit status 2 when missing, 13 when unreadable. */
+export function catCommand(absPath: string): string {
+  const q = shQuote(absPath);
+  return `cat ${q} || if [ -e ${q} ]; then (exit 13); else (exit 2); fi`;
+}
+
+/**
+ * The one line worth showing from ssh's stderr: the last line that is not a warning or debug
+ * chatter ("Permission denied (publickey).", "ssh: connect to host … Connection refused"),
+ * without the "ssh: " prefix and with control characters removed (the text may come from afar).
+ */
+export function sshFailureLine(stderr: string): string | null {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim())
+    .filter((l) => l !== '' && !/^(Warning:|debug\d?:|Pseudo-terminal|\*\*)/i.test(l));
+  const last = lines[lines.length - 1];
+  if (last === undefined) return null;
+  const text = last.replace(/^ssh:\s*/, '');
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+}
+
+/** A short hint after the usual start-up failures that the user can fix on this side. */
+function startHint(reason: string): string {
+  if (/Host key verification failed/i.test(reason)) {
+    return ' (unknown host key: connect once with ssh, or add --ssh-option StrictHostKeyChecking=accept-new)';
+  }
+  if (/Permission denied/i.test(reason)) return ' (sockscope never asks for passwords: use a key or ssh-agent)';
+  return '';
+}
+
+const INITIAL_BUFFER_BYTES = 64 * 1024;
+
+interface Pending {
+  /** "\n<marker> " as bytes. */
+  readonly end: Buffer;
+  readonly sep: string;
+  readonly resolve: (reply: RemoteReply) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** The framing and the queue over one child process's stdin/stdout. */
+class RemoteSession implements RemoteShell {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly target: string;
+  /** Current inactivity limit (longer during start-up). */
+  timeoutMs: number;
+  private readonly pending: Pending[] = [];
+  /** Bytes received and not yet consumed: buf[0, used). Grows by doubling. */
+  private buf = Buffer.alloc(INITIAL_BUFFER_BYTES);
+  private used = 0;
+  /** Where the head request's marker search resumes. */
+  private searchFrom = 0;
+  private stderrTail = '';
+  /** Why ssh ended, once it did (not after close()). */
+  endReason: string | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private failure: SshError | null = null;
+  private closing = false;
+  private readonly exited: Promise<void>;
+
+  constructor(child: ChildProcessWithoutNullStreams, target: string, timeoutMs: number) {
+    this.child = child;
+    this.target = target;
+    this.timeoutMs = timeoutMs;
+    child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      // Keep the end of what ssh said: the reason of a failure is its last line.
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4096);
+    });
+    child.stdin.on('error', () => undefined); // EPIPE when ssh is gone: reported by 'close'
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        resolve();
+        if (this.closing) {
+          this.fail(new SshError(`ssh connection to ${this.target} was closed`));
+          return;
+        }
+        // 255: ssh's own failure (its last stderr line says why). Otherwise the remote side
+        // ended: a login shell that refuses (nologin prints on stdout), or sh killed there.
+        const said = sshFailureLine(this.stderrTail);
+        const printed = sshFailureLine(this.buf.toString('utf8', Math.max(0, this.used - 4096), this.used));
+        this.endReason =
+          signal !== null
+            ? `ssh was killed by ${signal}`
+            : code === 255
+              ? (said ?? 'ssh exited with status 255')
+              : `the remote shell ended with status ${code ?? '?'}${printed !== null || said !== null ? `: ${printed ?? said}` : ''}`;
+        this.fail(new SshError(`ssh connection to ${this.target} lost: ${this.endReason}`));
+      });
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' ? 'ssh was not found: is OpenSSH (the ssh client) installed?' : err.message;
+      this.fail(new SshError(`ssh to ${this.target} failed: ${why}`));
+    });
+  }
+
+  exec(script: (sep: string) => string): Promise<RemoteReply> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const marker = `sockscope-${randomBytes(12).toString('hex')}`;
+    const sep = `sockscope-sep-${randomBytes(12).toString('hex')}`;
+    const command = `{ ${script(sep)}\n} </dev/null 2>/dev/null; printf '\\n%s %s\\n' '${marker}' "$?"\n`;
+    return new Promise<RemoteReply>((resolve, reject) => {
+      this.pending.push({ end: Buffer.from(`\n${marker} `), sep, resolve, reject });
+      if (this.pending.length === 1) this.armTimer();
+      this.child.stdin.write(command);
+    });
+  }
+
+  async close(graceMs = 2_000): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      this.child.stdin.end(); // the remote sh reads EOF and exits; then ssh exits
+    }
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    const kill = setTimeout(() => {
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    }, graceMs);
+    await this.exited;
+    clearTimeout(kill);
+  }
+
+  /** Kill ssh without waiting (a dead link: EOF on stdin may never reach the remote side). */
+  private abort(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+  }
+
+  private fail(err: SshError): void {
+    if (this.failure === null) this.failure = err;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const p of this.pending.splice(0)) p.reject(this.failure);
+  }
+
+  private armTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0 || this.failure !== null) return;
+    this.timer = setTimeout(() => {
+      this.fail(new SshError(`no answer from ${this.target} over ssh for ${Math.round(this.timeoutMs / 1000)} s: the connection seems dead`));
+      this.abort();
+    }, this.timeoutMs);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.used + chunk.length > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < this.used + chunk.length) size *= 2;
+      const grown = Buffer.alloc(size);
+      this.buf.copy(grown, 0, 0, this.used);
+      this.buf = grown;
+    }
+    chunk.copy(this.buf, this.used);
+    this.used += chunk.length;
+    this.drain();
+    this.armTimer(); // bytes arrived: the link is alive
+  }
+
+  /** Hand out every complete reply at the front of the buffer. */
+  private drain(): void {
+    for (;;) {
+      const head = this.pending[0];
+      if (head === undefined) {
+        // Bytes nobody asked for (a login banner before the first request is handled by the
+        // first request, see openSshProcFs): drop them.
+        this.used = 0;
+        this.searchFrom = 0;
+        return;
+      }
+      const data = this.buf.subarray(0, this.used);
+      const at = data.indexOf(head.end, this.searchFrom);
+      if (at < 0) {
+        this.searchFrom = Math.max(0, this.used - head.end.length);
+        return;
+      }
+      const statusStart = at + head.end.length;
+      const nl = data.indexOf(0x0a, statusStart);
+      if (nl < 0) {
+        this.searchFrom = at;
+        return;
+      }
+      const text = data.toString('utf8', 0, at);
+      const status = Number(data.toString('latin1', statusStart, nl));
+      // Keep what follows (the next replies) at the front.
+      this.buf.copy(this.buf, 0, nl + 1, this.used);
+      this.used -= nl + 1;
+      this.searchFrom = 0;
+      // Give back the memory of one huge reply (a /proc/net/tcp of 100k sockets) once read.
+      if (this.buf.length > 4 * INITIAL_BUFFER_BYTES && this.used < INITIAL_BUFFER_BYTES) {
+        const small = Buffer.alloc(INITIAL_BUFFER_BYTES);
+        this.buf.copy(small, 0, 0, this.used);
+        this.buf = small;
+      }
+      this.pending.shift();
+      head.resolve({ text, status: Number.isInteger(status) ? status : -1, sep: head.sep });
+    }
+  }
+}
+
+/** errno-like code for the exit status of catCommand. */
+function errorCodeOf(status: number): string {
+  return status === 2 ? 'ENOENT' : status === 13 ? 'EACCES' : 'EIO';
+}
+
+/**
+ * Connect and check: a first request absorbs whatever the login prints (rc files of some
+ * shells), then one request reads /proc/sys/kernel/ostype, the hostname and /proc/net/tcp (the
+ * start-up check), plus the preloaded files. Rejects with an SshError holding one line, e.g.
+ * "ssh to bob@db1 failed: Permission denied (publickey)."
+ */
+export async function openSshProcFs(target: string, options: SshOptions = {}): Promise<SshProcFs> {
+  const bad = checkSshTarget(target);
+  if (bad !== null) throw new SshError(`--ssh: ${bad}`);
+  for (const opt of options.sshOptions ?? []) {
+    const badOpt = checkSshOption(opt);
+    if (badOpt !== null) throw new SshError(`--ssh-option: ${badOpt}`);
+  }
+  const child =
+    options.spawnShell?.(target) ??
+    spawn('ssh', sshArgs(target, options.sshOptions ?? []), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Own process group: Ctrl-C in the terminal (--json streaming) reaches sockscope, which
+      // then closes the session, rather than killing ssh under it.
+      detached: true,
+      shell: false,
+    });
+  const session = new RemoteSession(child, target, options.startTimeoutMs ?? DEFAULT_SSH_START_TIMEOUT_MS);
+  const startFailure = (err: unknown): SshError => {
+    if (err instanceof SshError && /^ssh to /.test(err.message)) return err;
+    const why = session.endReason ?? (err instanceof Error ? err.message : String(err));
+    return new SshError(`ssh to ${target} failed: ${why}${startHint(why)}`);
+  };
+
+  const preload = (options.preload ?? []).filter((rel) => REL_PATH_RE.test(rel));
+  let hostname = target.replace(/^.*@/, '');
+  let passwd: string | null = null;
+  const preloaded = new Map<string, string | null>();
+  try {
+    await session.exec(() => ':');
+    const check = await session.exec(
+      (sep) =>
+        [
+          `cat /proc/sys/kernel/ostype; printf '\\n%s\\n' '${sep}'`,
+          `cat /proc/sys/kernel/hostname; printf '\\n%s\\n' '${sep}'`,
+          `cat /proc/net/tcp >/dev/null && echo ok`,
+        ].join('\n'),
+    );
+    const [ostype = '', host = '', tcp = ''] = check.text.split(`\n${check.sep}\n`);
+    if (ostype.trim() !== 'Linux') {
+      throw new SshError(`ssh to ${target} failed: the remote host is not Linux (no /proc/sys/kernel/ostype saying Linux)`);
+    }
+    if (tcp.trim() !== 'ok') throw new SshError(`ssh to ${target} failed: cannot read /proc/net/tcp on the remote host`);
+    if (host.trim() !== '') hostname = host.trim();
+    const reads = preload.map(async (rel) => {
+      const r = await session.exec(() => catCommand(`/proc/${rel}`));
+      preloaded.set(rel, r.status === 0 ? r.text : null);
+    });
+    if (options.readPasswd === true) {
+      reads.push(
+        session.exec(() => catCommand('/etc/passwd')).then((r) => {
+          passwd = r.status === 0 ? r.text : null;
+        }),
+      );
+    }
+    await Promise.all(reads);
+  } catch (err) {
+    const failure = startFailure(err);
+    await session.close(500).catch(() => undefined);
+    throw failure;
+  }
+  session.timeoutMs = options.timeoutMs ?? DEFAULT_SSH_TIMEOUT_MS;
+  return createSshProcFs(session, target, hostname, passwd, preloaded);
+}
+
+function createSshProcFs(
+  session: RemoteSession,
+  target: string,
+  hostname: string,
+  passwd: string | null,
+  preloaded: ReadonlyMap<string, string | null>,
+): SshProcFs {
+  let lastError: string | null = null;
+  const syncRead = (what: string, rel: string): never => {
+    throw new SshSyncReadError(`${what} /proc/${rel} cannot be done synchronously over ssh (a code path missed the async collector)`);
+  };
+  return {
+    root: `ssh://${target}/proc`,
+    target,
+    hostname,
+    passwd,
+    exec: (script) => session.exec(script),
+    readText(rel) {
+      if (preloaded.has(rel)) return preloaded.get(rel) ?? null;
+      return syncRead('reading', rel);
+    },
+    async readTextAsync(rel) {
+      if (!REL_PATH_RE.test(rel)) {
+        lastError = 'EINVAL';
+        return null;
+      }
+      const reply = await session.exec(() => catCommand(`/proc/${rel}`));
+      if (reply.status === 0) return reply.text;
+      lastError = errorCodeOf(reply.status);
+      return null;
+    },
+    readDir: (rel) => syncRead('listing', rel),
+    readLink: (rel) => syncRead('reading the link', rel),
+    statSize: (rel) => syncRead('stat of', rel),
+    statUid: (rel) => syncRead('stat of', rel),
+    lastError: () => lastError,
+    close: () => session.close(),
+  };
+}
