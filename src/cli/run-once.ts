@@ -7,7 +7,7 @@ import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../p
 import { collectStateCounts } from '../proc/collect-counts.js';
 import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from '../main.js';
-import { formatJsonDocument, formatSocketTable, formatSummary } from './format-once.js';
+import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal } from './format-once.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;
 
@@ -69,7 +69,7 @@ function runFastSummary(ctx: AppContext): number {
   const { services } = ctx;
   if (ctx.options.json) {
     services.stdout.write(
-      `${JSON.stringify({
+      `${stringifyForTerminal({
         takenAt: new Date(services.now()).toISOString(),
         host: services.hostname(),
         filter: null,
