@@ -292,8 +292,15 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       [
         'SIGTSTP',
         () => {
-          // Stopped from outside (kill -TSTP): leave the terminal usable, come back on SIGCONT.
-          const resume = screen.program.pause();
+          // Ctrl-Z or kill -TSTP: leave the terminal usable (normal screen, cursor, echo), stop,
+          // and come back on SIGCONT. blessed buffers its writes until the next tick and
+          // pause() then silences the output, so its own restore sequence would never be sent:
+          // flush, and write pause()'s sequence unbuffered, before stopping.
+          const program = screen.program as unknown as { flush(): void; useBuffer: boolean; pause(): () => void };
+          program.flush();
+          program.useBuffer = false;
+          const resume = program.pause();
+          program.useBuffer = true;
           services.signals.once('SIGCONT', () => {
             resume();
             screen.alloc();
@@ -308,10 +315,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
 
     screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) => {
       if (key?.full === 'C-z') {
-        screen.program.sigtstp(() => {
-          screen.alloc();
-          dashboard.render();
-        });
+        // Raw mode turns Ctrl-Z into a key: stop the way a terminal would (handled above).
+        process.kill(process.pid, 'SIGTSTP');
         return;
       }
       // Replay keys first (step, seek, speed); the rest as in the live dashboard.
