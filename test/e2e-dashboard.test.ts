@@ -284,7 +284,7 @@ describe.skipIf(!hasTmux)('dashboard terminals and sizes', () => {
     await quitCleanly(s);
   });
 
-  it.each([
+  it.each<{ name: string; env: Readonly<Record<string, string>> }>([
     { name: 'TERM=screen-256color', env: { TERM: 'screen-256color' } },
     { name: 'TERM=vt100', env: { TERM: 'vt100' } },
     { name: 'TERM=vt100 LANG=C', env: { TERM: 'vt100', LANG: 'C' } },

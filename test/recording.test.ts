@@ -93,3 +93,51 @@ describe('recording file', () => {
     expect(() => openRecording(path.join(path.dirname(file), 'missing'))).toThrow(/cannot read recording .*ENOENT/);
   });
 });
+
+describe('recording a live run', () => {
+  it('replays the same counts per state that the live snapshots had', async () => {
+    const { collectSnapshot } = await import('../src/proc/collect-snapshot.js');
+    const { createProcFs } = await import('../src/proc/proc-fs.js');
+    const { createOwnerScanner } = await import('../src/proc/read-owners.js');
+    const { countByState } = await import('../src/model/aggregate.js');
+    const net = await import('node:net');
+    const procFs = createProcFs('/proc');
+    const deps = {
+      procFs,
+      owners: createOwnerScanner(procFs),
+      userName: String,
+      hostname: () => 'live',
+      now: () => Date.now(),
+      monotonicMs: () => performance.now(),
+    };
+    // Some movement between frames: a listener and connections opening and closing.
+    const server = net.createServer((c) => c.on('end', () => c.end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-live-rec-')), 'live.rec');
+    const recorder = createRecorder(file, 'live', Date.now());
+    const seen: Snapshot[] = [];
+    const clients: import('node:net').Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        clients.push(net.connect(port, '127.0.0.1'));
+        if (i === 2) clients.shift()?.end();
+        await new Promise((r) => setTimeout(r, 100));
+        const s = collectSnapshot(deps);
+        seen.push(s);
+        recorder.write(s);
+      }
+    } finally {
+      recorder.close();
+      for (const c of clients) c.destroy();
+      server.close();
+    }
+    const replay = openRecording(file);
+    expect(replay.frames).toBe(seen.length);
+    for (let i = 0; i < seen.length; i++) {
+      const back = replay.snapshotAt(i);
+      expect(countByState(back.sockets), `frame ${i}`).toEqual(countByState((seen[i] as Snapshot).sockets));
+      expect(back.counters).toEqual((seen[i] as Snapshot).counters);
+    }
+  });
+});
