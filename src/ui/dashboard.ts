@@ -358,8 +358,9 @@ export class Dashboard {
     this.cost = cost;
   }
 
+  /** Scroll the overlay in front: the help when it is open, else the details. */
   scrollDetails(lines: number): void {
-    this.widgets.details.scroll(lines);
+    (this.ui.help ? this.widgets.help : this.widgets.details).scroll(lines);
     this.screen.render();
   }
 

@@ -58,9 +58,9 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | 
   if (ch === 's') return d.dispatch({ type: 'openPrompt', kind: 'state' });
   if (ch === 'm') return d.dispatch({ type: 'openPrompt', kind: 'marker' });
 
-  if (detailsOpen) {
-    if (ch === 'P') return d.drillFromDetails('process');
-    if (ch === 'D') return d.drillFromDetails('peer');
+  if (detailsOpen || d.ui.help) {
+    if (ch === 'P' && !d.ui.help) return d.drillFromDetails('process');
+    if (ch === 'D' && !d.ui.help) return d.drillFromDetails('peer');
     if (name === 'up' || ch === 'k') return d.scrollDetails(-1);
     if (name === 'down' || ch === 'j') return d.scrollDetails(1);
     if (name === 'pageup') return d.scrollDetails(-10);
