@@ -8,16 +8,15 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { parseCli, type CliOptions } from './cli/options.js';
 import { runOnce, runStream } from './cli/run-once.js';
-import { compileFilter, formatFilterError, type CompiledFilter } from './filter/index.js';
+import type { CompiledFilter } from './filter/index.js';
 import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './proc/proc-fs.js';
 import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
-import { createNetnsPidFilter, openNetnsTarget } from './proc/netns.js';
 import { createUserNames } from './proc/read-users.js';
-import { openRecording, type Recording } from './cli/recording-file.js';
-import { openSshProcFs, SshError, type SshProcFs } from './proc/ssh-source.js';
-import { createRemoteOwnerSource } from './proc/remote-owners.js';
-import { NET_SYSCTL_PATHS } from './proc/read-sysctl.js';
+import type { Recording } from './cli/recording-file.js';
+import type { SshProcFs } from './proc/ssh-source.js';
+// Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
+// start-up is most of the cost of `--once --summary`.
 
 export interface OutputStream {
   write(chunk: string): boolean;
@@ -146,6 +145,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
 
   let filter: CompiledFilter | null = null;
   if (options.filter !== null && options.filter.trim() !== '') {
+    const { compileFilter, formatFilterError } = await import('./filter/index.js');
     const compiled = compileFilter(options.filter);
     if (!compiled.ok) {
       services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
@@ -158,6 +158,9 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   // /etc/passwd too); the local /proc is not used. A failure to connect is one line, exit 1.
   let remote: RemoteContext | null = null;
   if (options.ssh !== null) {
+    const { openSshProcFs, SshError } = await import('./proc/ssh-source.js');
+    const { createRemoteOwnerSource } = await import('./proc/remote-owners.js');
+    const { NET_SYSCTL_PATHS } = await import('./proc/read-sysctl.js');
     let sshFs: SshProcFs;
     try {
       sshFs = await openSshProcFs(options.ssh, { sshOptions: options.sshOptions, preload: Object.values(NET_SYSCTL_PATHS), readPasswd: true });
@@ -184,6 +187,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   let scopeLabel: string | null = remote !== null ? `via ssh ${remote.procFs.target}` : null;
   let pidFilter: ((pid: number) => boolean) | undefined;
   if (options.pid !== null) {
+    const { createNetnsPidFilter, openNetnsTarget } = await import('./proc/netns.js');
     const target = openNetnsTarget(hostProcFs, options.pid);
     if (!target.ok) {
       complain(services, target.message);
@@ -227,6 +231,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   let recording: Recording | null = null;
   if (options.replay !== null) {
     try {
+      const { openRecording } = await import('./cli/recording-file.js');
       recording = openRecording(options.replay);
     } catch (err) {
       complain(services, err instanceof Error ? err.message : String(err));
