@@ -1,5 +1,5 @@
 // Hand-built Snapshot objects for dashboard tests, and a headless dashboard to show them on: a
-// blessed screen over injected streams (STACK.md's recipe) wired the way run-dashboard.ts wires
+// blessed screen over injected streams (output with columns/rows/isTTY) wired the way run-dashboard.ts wires
 // the real one (keypress → handleKey, resize → render), without a poller: tests hand snapshots
 // over with onSnapshot. Socket records come from records.ts (rec).
 

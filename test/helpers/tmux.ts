@@ -31,7 +31,7 @@ export interface StartOptions {
   readonly args?: readonly string[];
   readonly width?: number;
   readonly height?: number;
-  /** Environment for sockscope; TERM, LANG and NCURSES_NO_UTF8_ACS default as in STACK.md. */
+  /** Environment for sockscope; TERM=xterm-256color, LANG=C.UTF-8 and NCURSES_NO_UTF8_ACS=1 by default. */
   readonly env?: Readonly<Record<string, string>>;
   /** Replace the whole pane command (a shell string); `args`/`env` are then ignored. */
   readonly command?: string;
