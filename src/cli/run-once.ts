@@ -5,6 +5,7 @@ import { countByState } from '../model/aggregate.js';
 import type { Snapshot } from '../model/types.js';
 import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
 import { collectStateCounts } from '../proc/collect-counts.js';
+import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from '../main.js';
 import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal } from './format-once.js';
@@ -93,7 +94,19 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   };
   if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(print, (err: unknown) => sshFailure(ctx, err));
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
-  return print(collect(depsFor(ctx)));
+  const deps = depsFor(ctx);
+  // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
+  // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
+  // two are the whole cost of a snapshot, and they overlap on two cores.
+  if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
+    const scanner = deps.owners;
+    const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
+    owners.prime?.();
+    return collectSnapshotAsync({ ...deps, owners })
+      .then(print)
+      .finally(() => owners.close());
+  }
+  return print(collect(deps));
 }
 
 /** One document per interval until SIGINT/SIGTERM, or until stdout goes away. */

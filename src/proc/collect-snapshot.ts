@@ -166,6 +166,8 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
 /** Owner mapping that may run elsewhere (a worker thread), answering asynchronously. */
 export interface AsyncOwnerSource {
   scan(wanted: ReadonlySet<number>): Promise<OwnerLookup>;
+  /** Optional: start a full scan now, so that it runs while the tables are read and parsed. */
+  prime?(): void;
   close(): Promise<void>;
 }
 

@@ -13,6 +13,8 @@ import type { OwnerScanner } from './read-owners.js';
 export interface OwnerScanRequest {
   readonly id: number;
   readonly inodes: Float64Array;
+  /** Warm the cache with a full scan (no answer needed): overlaps reading /proc/net. */
+  readonly prime?: boolean;
 }
 
 /** Message from the worker. */
@@ -28,7 +30,7 @@ export const OWNER_WORKER_MARK = 'sockscope-owner-worker';
 
 /** Run one scan and pack the answer (used by the worker, and directly in tests). */
 export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest): OwnerScanReply {
-  const result = scanner.scan(new Set(request.inodes));
+  const result = scanner.scan(request.prime === true ? null : new Set(request.inodes));
   const rows: number[] = [];
   const processes = new Map<number, { command: string; commandLine: string; uid: number }>();
   for (const inode of request.inodes) {
@@ -117,6 +119,10 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
     if (worker !== null) fail();
   });
   return {
+    prime() {
+      // The reply carries no rows and nobody waits for it (unknown ids are ignored).
+      worker?.postMessage({ id: nextId++, inodes: new Float64Array(0), prime: true } satisfies OwnerScanRequest);
+    },
     scan(wanted) {
       if (worker === null) return (inline ??= createInlineOwnerSource(fallback())).scan(wanted);
       const id = nextId++;
