@@ -143,6 +143,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
         : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
           ? createInlineOwnerSource(ctx.collectDeps.owners)
           : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
+  // The first, full fd scan starts now and overlaps the first read of the tables.
+  owners?.prime?.();
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
   let recorder: Recorder | null = null;
   if (options.record !== null) {
