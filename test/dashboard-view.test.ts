@@ -372,7 +372,7 @@ describe('buildStateBarsView', () => {
 
   it('every row fits the width (label, count, bar, trend)', () => {
     const history = new StateHistory();
-    for (let i = 0; i < 50; i++) history.push({ atMs: i * 1000, counts: { ESTABLISHED: 100 + i, TIME_WAIT: i % 7 }, rates: {} });
+    for (let i = 0; i < 50; i++) history.push({ atMs: i * 1000, counts: { ESTABLISHED: 100 + i, TIME_WAIT: i % 7 } });
     for (const width of [30, 59, 60, 80, 120, 200]) {
       for (const ascii of [false, true]) {
         const bars = buildStateBarsView({ ESTABLISHED: 150, TIME_WAIT: 3, CLOSE_WAIT: 1 }, history, { width, height: 12 }, ascii);

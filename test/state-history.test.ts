@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { StateHistory } from '../src/model/state-history.js';
 
 const push = (h: StateHistory, values: number[]): void => {
-  for (const v of values) h.push({ atMs: 0, counts: { ESTABLISHED: v }, rates: {} });
+  for (const v of values) h.push({ atMs: 0, counts: { ESTABLISHED: v } });
 };
 
 describe('StateHistory', () => {

@@ -5,8 +5,6 @@ import type { TcpState } from './types.js';
 export interface HistorySample {
   readonly atMs: number;
   readonly counts: Readonly<Partial<Record<TcpState, number>>>;
-  /** Per-second rates chosen by the caller (e.g. opened/closed from diffs), keyed by name. */
-  readonly rates: Readonly<Record<string, number>>;
 }
 
 export class StateHistory {
@@ -35,12 +33,6 @@ export class StateHistory {
     return out;
   }
 
-  rateSeries(name: string, n: number): number[] {
-    const from = Math.max(0, this.samples.length - n);
-    const out: number[] = [];
-    for (let i = from; i < this.samples.length; i++) out.push(this.samples[i]?.rates[name] ?? 0);
-    return out;
-  }
 
   /**
    * The largest count of `state` in each of the last `buckets` groups of `size` samples. Groups

@@ -1,6 +1,7 @@
 // State metadata: short labels, colours, troubleshooting explanations and the TCP state machine.
 // Pure data and lookups: no I/O, no UI library (colours are plain blessed colour names).
 
+import { PROTOCOL_GROUP } from './aggregate.js';
 import type {
   DatagramState,
   Protocol,
@@ -55,19 +56,7 @@ void listsAreComplete;
 
 /** Which family of state tables a protocol uses ("tcp6" uses the tcp tables). */
 export function protocolGroup(protocol: Protocol): ProtocolGroup {
-  switch (protocol) {
-    case 'tcp':
-    case 'tcp6':
-      return 'tcp';
-    case 'udp':
-    case 'udp6':
-      return 'udp';
-    case 'raw':
-    case 'raw6':
-      return 'raw';
-    case 'unix':
-      return 'unix';
-  }
+  return PROTOCOL_GROUP[protocol];
 }
 
 // ---------------------------------------------------------------------------------------------

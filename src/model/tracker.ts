@@ -234,7 +234,7 @@ export class SocketTracker {
     if (s.inode !== 0 && this.byInode.get(s.inode)?.record.key === s.key) this.byInode.delete(s.inode);
   }
 
-  /** Hot path for building rows from a snapshot's records (see firstSeen). */
+  /** Hot path for building rows from a snapshot's records (no copy). */
   firstSeenOf(s: SocketRecord): { readonly firstSeenMs: number; readonly presentAtStart: boolean } | undefined {
     return this.lookup(s);
   }
@@ -248,11 +248,6 @@ export class SocketTracker {
     const i = this.info.get(key);
     if (i === undefined) return null;
     return { firstSeenMs: i.firstSeenMs, presentAtStart: i.presentAtStart, changes: i.changes, peakRecvQ: i.peakRecvQ, peakSendQ: i.peakSendQ };
-  }
-
-  /** Hot path for building rows: first-seen time and whether it was there at start, no copy. */
-  firstSeen(key: string): { readonly firstSeenMs: number; readonly presentAtStart: boolean } | undefined {
-    return this.info.get(key);
   }
 
   /** Observed age of a socket at `nowMs`, or null when it was not seen. */

@@ -4,7 +4,7 @@
 
 import type blessed from 'blessed';
 import { compileFilter, type CompiledFilter } from '../filter/index.js';
-import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type GroupRow } from '../model/aggregate.js';
+import { countByLocalPort, type CountsByGroup, countByProcess, countByRemoteHost, countByState, totalOf, type GroupRow } from '../model/aggregate.js';
 import { computeRates, type CounterRates } from '../model/rates.js';
 import { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, explainState } from '../model/state-info.js';
@@ -122,6 +122,7 @@ export class Dashboard {
   private tablePageSize = 10;
   private notice = '';
   private cost: RefreshCost | null = null;
+  private counted: { snapshot: Snapshot; counts: CountsByGroup } | null = null;
   private destroyed = false;
   /** Slow-changing machine facts, handed over by the poller every few seconds. */
   private environment: DashboardEnvironment = { sysctls: UNKNOWN_SYSCTLS, backlogs: null };
@@ -156,10 +157,10 @@ export class Dashboard {
       this.openedPerSec = dt > 0 ? (diff.opened.length * 1000) / dt : 0;
       this.closedPerSec = dt > 0 ? (diff.closed.length * 1000) / dt : 0;
     }
-    const tcp = countByState(snapshot.sockets).tcp;
+    const tcp = this.countsOf(snapshot).tcp;
     const counts: Partial<Record<TcpState, number>> = {};
     for (const s of TCP_STATES) if (tcp[s] !== undefined) counts[s] = tcp[s];
-    this.history.push({ atMs: snapshot.takenAtMs, counts, rates: { opened: this.openedPerSec, closed: this.closedPerSec } });
+    this.history.push({ atMs: snapshot.takenAtMs, counts });
     const listeners = buildListenerHealth(snapshot, this.rates, this.environment.sysctls, this.environment.backlogs);
     this.listenerSummary = summarizeListenersByPort(listeners);
     this.findings = this.findingsEngine.update({ snapshot, previous, diff: previous === null ? null : diff, rates: this.rates, sysctls: this.environment.sysctls, listeners });
@@ -172,6 +173,12 @@ export class Dashboard {
     } else this.notice = '';
     if (!this.ui.paused) this.render();
     return diff;
+  }
+
+  /** Counts per protocol and state of a snapshot, computed once (every frame draws them). */
+  private countsOf(snapshot: Snapshot): CountsByGroup {
+    if (this.counted?.snapshot !== snapshot) this.counted = { snapshot, counts: countByState(snapshot.sockets) };
+    return this.counted.counts;
   }
 
   private shown(): Snapshot | null {
@@ -393,7 +400,7 @@ export class Dashboard {
       return;
     }
 
-    const counts = countByState(snapshot.sockets);
+    const counts = this.countsOf(snapshot);
     const totals: Record<ProtocolGroup, number> = { tcp: totalOf(counts.tcp), udp: totalOf(counts.udp), raw: totalOf(counts.raw), unix: totalOf(counts.unix) };
     // The state diagram shows every count itself: it takes the bars' place when they stack.
     const diagramOnly = this.ui.view === 'states' && layout.bars !== null && layout.history === null;

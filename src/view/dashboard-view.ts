@@ -415,8 +415,3 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
         : `${formatCount(input.cost.rows)} rows  read ${Math.round(input.cost.readMs)}ms  parse ${Math.round(input.cost.parseMs)}ms  owners ${Math.round(input.cost.ownersMs)}ms  draw ${Math.round(input.cost.drawMs)}ms`,
   };
 }
-
-/** Kept for callers that want the short state label of a record. */
-export function recordStateLabel(s: SocketRecord): string {
-  return stateLabel(s.protocol, s.state);
-}
