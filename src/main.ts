@@ -16,6 +16,7 @@ import { createUserNames } from './proc/read-users.js';
 import type { Recording } from './cli/recording-file.js';
 import type { SshProcFs } from './proc/ssh-source.js';
 import type { ServiceTable } from './proc/parse-services.js';
+import type { RunCommand } from './proc/read-ss-info.js';
 import { readBoundedText, readServices, type ReadBoundedText } from './proc/read-services.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
@@ -44,6 +45,8 @@ export interface Services {
   readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
   /** Bounded reads of files outside /proc (/etc/services); absent: the real file system. */
   readonly readBoundedText?: ReadBoundedText;
+  /** Runs `ss` (no shell); absent: the real one. */
+  readonly runCommand?: RunCommand;
 }
 
 export function defaultServices(): Services {

@@ -5,6 +5,20 @@ import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
 import { totalOf } from '../model/aggregate.js';
 import { safeText } from '../model/safe-text.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
+import type { ConnRate } from '../model/conn-rates.js';
+import type { UnixPeer } from '../model/unix-peers.js';
+
+/** What `ss` adds to a snapshot, when it could be read: UNIX peers by inode, TCP rates by socket key. */
+export interface SocketExtras {
+  readonly unixPeers?: ReadonlyMap<number, UnixPeer>;
+  readonly rates?: ReadonlyMap<string, ConnRate>;
+}
+
+/** A UNIX socket's other end: "PATH INODE" like ss ("*" when unnamed), then "PID/PROCESS" when known. */
+export function formatUnixPeer(p: UnixPeer): string {
+  const who = p.peerPid === null ? '' : ` ${p.peerPid}/${safeText(p.peerProcess ?? '', 64)}`;
+  return `${safeText(p.peerPath ?? '*', 120)} ${p.peerInode}${who}`;
+}
 
 /** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
 export function formatEndpoint(address: string, port: number, protocol: SocketRecord['protocol']): string {
@@ -17,8 +31,10 @@ export function localEndpoint(s: SocketRecord): string {
   return s.protocol === 'unix' ? safeText(s.path ?? '*', 200) : formatEndpoint(s.localAddress, s.localPort, s.protocol);
 }
 
-export function peerEndpoint(s: SocketRecord): string {
-  return s.protocol === 'unix' ? '*' : formatEndpoint(s.remoteAddress, s.remotePort, s.protocol);
+export function peerEndpoint(s: SocketRecord, extras: SocketExtras = {}): string {
+  if (s.protocol !== 'unix') return formatEndpoint(s.remoteAddress, s.remotePort, s.protocol);
+  const peer = extras.unixPeers?.get(s.inode);
+  return peer === undefined ? '*' : formatUnixPeer(peer);
 }
 
 /** "1234/nginx", plus "+2" when the socket is shared with other processes; "-" when unknown. */
@@ -32,7 +48,7 @@ const HEADERS = ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Pe
 const RIGHT_ALIGNED = new Set([2, 3]);
 
 /** An aligned table like `ss -tanp`, one socket per line. */
-export function formatSocketTable(sockets: readonly SocketRecord[]): string {
+export function formatSocketTable(sockets: readonly SocketRecord[], extras: SocketExtras = {}): string {
   const rows: string[][] = [[...HEADERS]];
   for (const s of sockets) {
     rows.push([
@@ -41,7 +57,7 @@ export function formatSocketTable(sockets: readonly SocketRecord[]): string {
       String(s.recvQ),
       String(s.sendQ),
       localEndpoint(s),
-      peerEndpoint(s),
+      peerEndpoint(s, extras),
       safeText(s.user, 32),
       formatOwner(s),
     ]);
@@ -79,8 +95,8 @@ export function formatSummary(counts: CountsByGroup): string {
 }
 
 /** The JSON socket record: stable field names that scripts rely on. */
-export function socketToJson(s: SocketRecord): Record<string, unknown> {
-  return {
+export function socketToJson(s: SocketRecord, extras: SocketExtras = {}): Record<string, unknown> {
+  const json: Record<string, unknown> = {
     protocol: s.protocol,
     state: s.state,
     localAddress: s.localAddress,
@@ -108,6 +124,25 @@ export function socketToJson(s: SocketRecord): Record<string, unknown> {
     path: s.path,
     unixType: s.unixType,
   };
+  // Present when ss could be read: a UNIX socket's peer (null fields when it has none or the
+  // peer's holder is unknown), a TCP connection's rates (null until it was seen twice).
+  if (extras.unixPeers !== undefined && s.protocol === 'unix') {
+    const p = extras.unixPeers.get(s.inode);
+    json['peerInode'] = p?.peerInode ?? null;
+    json['peerPid'] = p?.peerPid ?? null;
+    json['peerProcess'] = p?.peerProcess ?? null;
+  }
+  if (extras.rates !== undefined && (s.protocol === 'tcp' || s.protocol === 'tcp6')) {
+    const r = extras.rates.get(s.key);
+    json['sendBytesPerSec'] = r?.sendBytesPerSec ?? null;
+    json['recvBytesPerSec'] = r?.recvBytesPerSec ?? null;
+    json['retransPerSec'] = r?.retransPerSec ?? null;
+    json['rttMs'] = r?.rttMs ?? null;
+    json['rttVarMs'] = r?.rttVarMs ?? null;
+    json['bytesAcked'] = r?.bytesAcked ?? null;
+    json['bytesReceived'] = r?.bytesReceived ?? null;
+  }
+  return json;
 }
 
 export interface JsonDocumentInput {
@@ -116,6 +151,9 @@ export interface JsonDocumentInput {
   readonly sockets: readonly SocketRecord[];
   readonly filter: string | null;
   readonly warnings: readonly string[];
+  readonly extras?: SocketExtras;
+  /** When the counters behind the rates were read, ms since epoch (older than takenAt when spaced out). */
+  readonly ratesAsOfMs?: number | null;
 }
 
 /**
@@ -141,6 +179,7 @@ export function formatJsonDocument(input: JsonDocumentInput): string {
     counters,
     skippedLines: snapshot.issues.skippedLines,
     warnings: input.warnings,
-    sockets: input.sockets.map(socketToJson),
+    ...(input.ratesAsOfMs == null ? {} : { ratesAsOf: new Date(input.ratesAsOfMs).toISOString() }),
+    sockets: input.sockets.map((s) => socketToJson(s, input.extras)),
   });
 }

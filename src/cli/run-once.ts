@@ -8,7 +8,10 @@ import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from '../main.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal } from './format-once.js';
+import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type SocketExtras } from './format-once.js';
+import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
+import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
+import { portsOfShownConnections } from '../model/conn-rates.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;
 
@@ -49,7 +52,71 @@ function sshFailure(ctx: AppContext, err: unknown): number {
   return 1;
 }
 
-function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
+/** What ss adds to one snapshot, and what could not be read (a warning). */
+export interface Enrichment {
+  readonly extras: SocketExtras;
+  readonly ratesAsOfMs: number | null;
+  readonly warnings: readonly string[];
+}
+
+const NO_ENRICHMENT: Enrichment = { extras: {}, ratesAsOfMs: null, warnings: [] };
+
+/**
+ * ss for this context: the live kernel only (not a recorded --proc-root, not over ssh), inside
+ * the --pid namespace through nsenter. null when ss does not apply here.
+ */
+export function ssContext(ctx: AppContext): { deps: SsDeps; options: SsOptions; unavailable: string | null } | null {
+  const { services } = ctx;
+  const netnsPid = ctx.options.pid;
+  const reason = ssUnavailableReason({
+    procRoot: ctx.procFs.root,
+    remote: ctx.remote != null,
+    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+    netnsPid,
+  });
+  // A recorded tree or ssh: the tables are not this kernel's, nothing to join ss output with.
+  if (ctx.remote != null || ctx.procFs.root !== '/proc') return null;
+  return {
+    deps: { run: services.runCommand ?? runCommand, now: services.now, monotonicMs: services.monotonicMs },
+    options: { ...DEFAULT_SS_OPTIONS, netnsPid },
+    unavailable: reason,
+  };
+}
+
+/**
+ * UNIX peers (one `ss -xH`) and, with a rates source (streams), per-connection rates for one
+ * snapshot. A failure is a warning: the document is still written without those fields.
+ */
+export async function enrichSnapshot(ctx: AppContext, snapshot: Snapshot, rates: ConnRatesSource | null): Promise<Enrichment> {
+  const ss = ssContext(ctx);
+  if (ss === null || ctx.options.summary) return NO_ENRICHMENT;
+  if (ss.unavailable !== null) return { ...NO_ENRICHMENT, warnings: [`UNIX peers and TCP rates unavailable: ${ss.unavailable}`] };
+  const warnings: string[] = [];
+  const extras: { unixPeers?: SocketExtras['unixPeers']; rates?: SocketExtras['rates'] } = {};
+  let ratesAsOfMs: number | null = null;
+  const peers = await collectUnixPeers(ss.deps, ss.options, snapshot);
+  if (peers.ok) extras.unixPeers = peers.peers;
+  else warnings.push(`UNIX peers unavailable: ${peers.message}`);
+  if (rates !== null) {
+    const shown = ctx.filter === null ? null : portsOfShownConnections(snapshot.sockets.filter(ctx.filter));
+    const r = await rates.refresh(snapshot, shown);
+    if (r.ok) {
+      extras.rates = r.rates.rates;
+      ratesAsOfMs = r.rates.asOfMs;
+      if (r.truncated) warnings.push('ss printed more than the output cap: some connections have no rates');
+    } else warnings.push(`TCP rates unavailable: ${r.message}`);
+  }
+  return { extras, ratesAsOfMs, warnings };
+}
+
+/** A rates source for streams: ss on its own cadence (at most 10% of the time). */
+function ratesSourceFor(ctx: AppContext): ConnRatesSource | null {
+  const ss = ssContext(ctx);
+  if (ss === null || ss.unavailable !== null || ctx.options.summary) return null;
+  return createConnRatesSource(ss.deps, ss.options, { intervalMs: ctx.options.intervalMs, budgetFraction: 0.1 });
+}
+
+function render(ctx: AppContext, snapshot: Snapshot, json: boolean, enrichment: Enrichment = NO_ENRICHMENT): string {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   if (json) {
     return formatJsonDocument({
@@ -57,11 +124,13 @@ function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
       counts: countByState(snapshot.sockets),
       sockets: ctx.options.summary ? [] : sockets,
       filter: ctx.filterText,
-      warnings: snapshotWarnings(snapshot),
+      warnings: [...snapshotWarnings(snapshot), ...enrichment.warnings],
+      extras: enrichment.extras,
+      ratesAsOfMs: enrichment.ratesAsOfMs,
     });
   }
   if (ctx.options.summary) return formatSummary(countByState(sockets));
-  return formatSocketTable(sockets);
+  return formatSocketTable(sockets, enrichment.extras);
 }
 
 /** --once --summary without a filter: counts only, from the state column (no records built). */
@@ -87,11 +156,14 @@ function runFastSummary(ctx: AppContext): number {
 }
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const print = (snapshot: Snapshot): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
-    for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
+  const printWith = (snapshot: Snapshot, enrichment: Enrichment): number => {
+    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, enrichment)}\n`);
+    for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
+  // The table and --json show UNIX peers (one ss -xH after the snapshot); a summary does not.
+  const print = (snapshot: Snapshot): number | Promise<number> =>
+    ssContext(ctx) === null || ctx.options.summary ? printWith(snapshot, NO_ENRICHMENT) : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, e));
   if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(print, (err: unknown) => sshFailure(ctx, err));
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
   const deps = depsFor(ctx);
@@ -113,6 +185,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
 export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
   const deps = depsFor(ctx);
   const { services } = ctx;
+  const rates = ratesSourceFor(ctx);
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false; // an ssh collection may still be under way when stopped
@@ -130,10 +203,10 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     services.signals.on('SIGINT', stop);
     services.signals.on('SIGTERM', stop);
     services.stdout.on?.('error', stop);
-    const show = (snapshot: Snapshot): void => {
+    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void => {
       if (stopped) return;
-      services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
-      for (const w of snapshotWarnings(snapshot)) {
+      services.stdout.write(`${render(ctx, snapshot, ctx.options.json, enrichment)}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
@@ -141,7 +214,17 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     };
     const tick = (): void => {
       const got = snapshotOf(ctx, collect, deps);
-      if (!(got instanceof Promise)) return show(got);
+      if (!(got instanceof Promise)) {
+        // --json streams carry UNIX peers and per-connection rates (ss, on its own cadence).
+        if (ctx.options.json && ssContext(ctx) !== null) {
+          enrichSnapshot(ctx, got, rates).then(
+            (e) => show(got, e),
+            () => show(got),
+          );
+          return;
+        }
+        return show(got);
+      }
       // Over ssh: a lost connection ends the stream with one line, exit 1.
       got.then(show, (err: unknown) => {
         if (stopped) return;
