@@ -84,7 +84,8 @@ export interface SsOptions {
   readonly procRoot: string;
 }
 
-export const DEFAULT_SS_OPTIONS: SsOptions = { netnsPid: null, timeoutMs: 5000, maxBytes: 128 * 1024 * 1024, procRoot: '/proc' };
+/** 100k connections take ss 1–3 s on a quiet 2-core machine, more under load: a generous timeout, the cadence keeps the cost down. */
+export const DEFAULT_SS_OPTIONS: SsOptions = { netnsPid: null, timeoutMs: 30_000, maxBytes: 128 * 1024 * 1024, procRoot: '/proc' };
 
 /** [file, args] for one ss call, wrapped in nsenter for another namespace. */
 export function ssCommand(ssArgs: readonly string[], netnsPid: number | null, procRoot = '/proc'): [string, string[]] {
