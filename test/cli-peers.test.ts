@@ -148,3 +148,41 @@ describe.skipIf(!hasSs)('--json stream carries per-connection rates', { timeout:
     expect(firstSender?.sendBytesPerSec).toBeNull();
   });
 });
+
+describe('ss failures are warnings, not errors (in-process main with an injected ss)', () => {
+  it('--once --json: exit 0, the document without peer fields, one warning naming the cause', async () => {
+    const { main } = await import('../src/main.js');
+    let out = '';
+    let err = '';
+    const calls: string[][] = [];
+    const code = await main(['--once', '--json', '--filter', 'unix'], {
+      stdout: { write: (s: string) => ((out += s), true) },
+      stderr: { write: (s: string) => ((err += s), true) },
+      runCommand: async (file, args) => {
+        calls.push([file, ...args]);
+        return { ok: false, message: 'ss is not installed' };
+      },
+    });
+    expect(code).toBe(0);
+    expect(calls).toEqual([['ss', '-xH']]);
+    const doc = JSON.parse(out) as { sockets: JsonSocket[]; warnings: string[] };
+    expect(doc.warnings).toContain('UNIX peers unavailable: ss is not installed');
+    expect(doc.sockets.some((s) => 'peerInode' in s)).toBe(false);
+    expect(err).toContain('sockscope: UNIX peers unavailable: ss is not installed\n');
+  });
+
+  it('no UNIX socket shown: ss is not run', async () => {
+    const { main } = await import('../src/main.js');
+    const calls: string[][] = [];
+    const code = await main(['--once', '--json', '--filter', 'tcp'], {
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      runCommand: async (file, args) => {
+        calls.push([file, ...args]);
+        return { ok: false, message: 'unexpected' };
+      },
+    });
+    expect(code).toBe(0);
+    expect(calls).toEqual([]);
+  });
+});

@@ -94,11 +94,15 @@ export async function enrichSnapshot(ctx: AppContext, snapshot: Snapshot, rates:
   const warnings: string[] = [];
   const extras: { unixPeers?: SocketExtras['unixPeers']; rates?: SocketExtras['rates'] } = {};
   let ratesAsOfMs: number | null = null;
-  const peers = await collectUnixPeers(ss.deps, ss.options, snapshot);
-  if (peers.ok) extras.unixPeers = peers.peers;
-  else warnings.push(`UNIX peers unavailable: ${peers.message}`);
+  // ss -xH only when a UNIX socket is shown (a filter like `port 80` needs no peers).
+  const shownSockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
+  if (shownSockets.some((s) => s.protocol === 'unix')) {
+    const peers = await collectUnixPeers(ss.deps, ss.options, snapshot);
+    if (peers.ok) extras.unixPeers = peers.peers;
+    else warnings.push(`UNIX peers unavailable: ${peers.message}`);
+  }
   if (rates !== null) {
-    const shown = ctx.filter === null ? null : portsOfShownConnections(snapshot.sockets.filter(ctx.filter));
+    const shown = ctx.filter === null ? null : portsOfShownConnections(shownSockets);
     const r = await rates.refresh(snapshot, shown);
     if (r.ok) {
       extras.rates = r.rates.rates;
