@@ -71,6 +71,11 @@ describe('parseSsTcpTable on handmade edge cases', () => {
     });
   });
 
+  it('keys are whole words: rcv_rtt, bbr mrtt, cwnd_gain and bytes_retrans are not rtt, cwnd, retrans', () => {
+    const t = parseSsTcpTable('ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n\t bbr bbr:(bw:1bps,mrtt:3,cwnd_gain:2) rcv_rtt:5 bytes_retrans:700\n');
+    expect(t.connections[0]).toMatchObject({ rttMs: null, cwnd: null, retransTotal: 0, bytesRetrans: 700 });
+  });
+
   it('drops an IPv4 interface scope', () => {
     expect(at(443)).toMatchObject({ localAddress: '10.0.0.5', remoteAddress: '10.0.0.9', rttMs: 2, bytesAcked: 0 });
   });
