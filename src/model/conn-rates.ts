@@ -77,25 +77,45 @@ export function socketTupleKey(s: SocketRecord): string | null {
   return tcpTupleKey(s.localAddress, s.localPort, s.remoteAddress, s.remotePort);
 }
 
+/** Same address, whatever the spelling: equal text first (the usual case), canonical form else. */
+function sameAddress(a: string, b: string): boolean {
+  return a === b || (a.includes(':') && b.includes(':') && canonicalAddress(a) === canonicalAddress(b));
+}
+
 /**
  * Join tcp_info by tuple: socket key → its counters. Only connected sockets are joined (not
  * LISTEN, not TIME_WAIT: ss's default state set has neither, and they carry no traffic). When
  * two connections share a tuple (two namespaces' views merged) neither is joined.
+ * Buckets are keyed by the two ports as one number (string keys for 100k tuples cost ~10x more
+ * in hashing); addresses are compared within a bucket.
  */
 export function joinTcpInfo(sockets: readonly SocketRecord[], infos: readonly TcpConnInfo[]): Map<string, TcpConnInfo> {
-  const byTuple = new Map<string, TcpConnInfo | null>();
+  const byPorts = new Map<number, TcpConnInfo | TcpConnInfo[]>();
   for (const i of infos) {
-    const k = tcpTupleKey(i.localAddress, i.localPort, i.remoteAddress, i.remotePort);
-    byTuple.set(k, byTuple.has(k) ? null : i);
+    const k = i.localPort * 65536 + i.remotePort;
+    const had = byPorts.get(k);
+    if (had === undefined) byPorts.set(k, i);
+    else if (Array.isArray(had)) had.push(i);
+    else byPorts.set(k, [had, i]);
   }
   const joined = new Map<string, TcpConnInfo>();
-  if (byTuple.size === 0) return joined;
+  if (byPorts.size === 0) return joined;
   for (const s of sockets) {
-    if (s.state === 'LISTEN' || s.state === 'TIME_WAIT' || s.remotePort === 0) continue;
-    const k = socketTupleKey(s);
-    if (k === null) continue;
-    const info = byTuple.get(k);
-    if (info != null) joined.set(s.key, info);
+    if (s.state === 'LISTEN' || s.state === 'TIME_WAIT' || s.remotePort === 0 || PROTOCOL_GROUP[s.protocol] !== 'tcp') continue;
+    const bucket = byPorts.get(s.localPort * 65536 + s.remotePort);
+    if (bucket === undefined) continue;
+    if (!Array.isArray(bucket)) {
+      if (sameAddress(s.localAddress, bucket.localAddress) && sameAddress(s.remoteAddress, bucket.remoteAddress)) joined.set(s.key, bucket);
+      continue;
+    }
+    let found: TcpConnInfo | null = null;
+    let ambiguous = false;
+    for (const i of bucket) {
+      if (!sameAddress(s.localAddress, i.localAddress) || !sameAddress(s.remoteAddress, i.remoteAddress)) continue;
+      if (found !== null) ambiguous = true;
+      found = i;
+    }
+    if (found !== null && !ambiguous) joined.set(s.key, found);
   }
   return joined;
 }
