@@ -23,6 +23,7 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
   for (const [file, n] of Object.entries(snapshot.issues.files)) {
     warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`);
   }
+  for (const [file, why] of Object.entries(snapshot.issues.unreadable ?? {})) warnings.push(`cannot read ${file}: ${why}`);
   return warnings;
 }
 
@@ -66,7 +67,7 @@ function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
 
 /** --once --summary without a filter: counts only, from the state column (no records built). */
 function runFastSummary(ctx: AppContext): number {
-  const { counts, files } = collectStateCounts(ctx.procFs);
+  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
   const { services } = ctx;
   if (ctx.options.json) {
     services.stdout.write(
@@ -83,6 +84,7 @@ function runFastSummary(ctx: AppContext): number {
     );
   } else services.stdout.write(`${formatSummary(counts)}\n`);
   for (const [file, n] of Object.entries(files)) services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
+  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
   return 0;
 }
 
