@@ -192,3 +192,25 @@ describe('options', () => {
     expect(joinDashValues(['serve', '--', '--max-ports', '-1'])).toEqual(['serve', '--', '--max-ports', '-1']);
   });
 });
+
+describe('hostile filters on the command line: usage errors, exit 2', () => {
+  it.each([
+    ['3,000 parentheses', `${'('.repeat(3000)}tcp${')'.repeat(3000)}`],
+    ['5,000 not', `${'not '.repeat(5000)}tcp`],
+  ])('%s: "nested too deeply" naming the limit, no internal error', async (_name, filter) => {
+    const r = await run(['--once', '-n', '--proc-root', procRoot, '-f', filter]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe('sockscope: bad filter');
+    expect(lines[3]).toMatch(/^column \d+: filter nested too deeply: at most 100 levels of '\(' and 'not' inside one another$/);
+    expect(r.stderr).not.toMatch(/internal error|Maximum call stack|\n\s+at /);
+  });
+
+  it('ESC and BEL typed in a filter reach stderr escaped, never raw', async () => {
+    const r = await run(['--once', '-n', '--proc-root', procRoot, '-f', 'port a\x1b]0;pwned\x07b']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(r.stderr).toContain("got 'a\\x1b]0;pwned\\x07b'");
+  });
+});
