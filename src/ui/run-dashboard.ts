@@ -35,7 +35,7 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
   return option && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
-const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
 
 /** One ASCII cell for the symbols the views use, where blessed would print '?' (no UTF-8). */
 const ASCII_FALLBACK: Readonly<Record<string, string>> = {
@@ -105,7 +105,6 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     fullUnicode: utf8,
     forceUnicode: utf8,
     warnings: false,
-    title: 'sockscope',
     autoPadding: true,
   });
   // In a UTF-8 locale draw borders with Unicode box characters rather than the VT100 alternate
@@ -290,6 +289,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       ['SIGTERM', () => finish(SIGNAL_EXIT['SIGTERM'] ?? 1)],
       ['SIGINT', () => finish(SIGNAL_EXIT['SIGINT'] ?? 1)],
       ['SIGHUP', () => finish(SIGNAL_EXIT['SIGHUP'] ?? 1)],
+      ['SIGQUIT', () => finish(SIGNAL_EXIT['SIGQUIT'] ?? 1)],
       ['uncaughtException', (err) => finish(1, `internal error: ${err instanceof Error ? err.message : String(err)}`)],
       [
         'SIGTSTP',
