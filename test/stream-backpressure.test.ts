@@ -136,7 +136,7 @@ async function streamInto(args: readonly string[], reader: StallingReader, stall
 describe('streams wait for a slow reader', () => {
   it('--json: at most one document beyond the buffer is queued; the intervals left out are reported as {"skipped":N}', async () => {
     const highWaterMark = 4 * 1024;
-    // Takes the first document (~28 KB of fixture sockets) and a bit, then stalls.
+    // Takes 16 KB, less than the first document (~28 KB of fixture sockets), then stalls.
     const reader = new StallingReader(16 * 1024, highWaterMark);
     const run = await streamInto(['--json'], reader, 30);
     expect(run.code).toBe(0);
@@ -148,7 +148,7 @@ describe('streams wait for a slow reader', () => {
     const docs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const markers = docs.filter((d) => 'skipped' in d);
     // One marker, right before the first document written after the reader caught up. The stall
-    // began with the second document: every one of the 30 intervals after it was left out.
+    // began with the first document: every one of the 30 intervals after it was left out.
     expect(markers).toEqual([{ skipped: 30 }]);
     expect(lines).toContain(formatSkippedJson(30));
     const at = docs.findIndex((d) => 'skipped' in d);
