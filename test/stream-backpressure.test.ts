@@ -62,16 +62,18 @@ class StallingReader extends Writable {
   }
 }
 
-const sink = (): Writable & { text: string } =>
-  Object.assign(
+const sink = (): Writable & { text: string } => {
+  const out = Object.assign(
     new Writable({
       write(chunk: Buffer, _e, cb) {
-        this.text += chunk.toString();
+        out.text += chunk.toString();
         cb();
       },
     }),
     { text: '' },
   );
+  return out;
+};
 
 let procRoot = '';
 beforeAll(() => {
