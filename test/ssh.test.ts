@@ -196,6 +196,7 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
       maxReplyBytes,
     });
     opened.push(remote);
+    received = 0; // the start-up's answers are not part of this one
     // `yes` never ends and every byte would re-arm the inactivity timer (exec: the "remote" sh
     // becomes yes, so killing it ends the flood as killing ssh would).
     const outcome = await remote.exec(() => 'exec yes').then(

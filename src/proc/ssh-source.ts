@@ -209,7 +209,8 @@ class RemoteSession implements RemoteShell {
   private deadline: NodeJS.Timeout | undefined;
   private deadlineFor: Pending | undefined;
   private readonly maxReplyBytes: number;
-  private readonly replyDeadlineMs: number;
+  /** Current deadline of one reply (at least the start-up timeout during start-up). */
+  replyDeadlineMs: number;
   private failure: SshError | null = null;
   private closing = false;
   private readonly exited: Promise<void>;
@@ -418,9 +419,12 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
       detached: true,
       shell: false,
     });
-  const session = new RemoteSession(child, target, options.startTimeoutMs ?? DEFAULT_SSH_START_TIMEOUT_MS, {
+  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_SSH_START_TIMEOUT_MS;
+  const replyDeadlineMs = options.replyDeadlineMs ?? DEFAULT_SSH_REPLY_DEADLINE_MS;
+  // A login may take longer than a read: the start-up timeout bounds the first answers too.
+  const session = new RemoteSession(child, target, startTimeoutMs, {
     maxReplyBytes: options.maxReplyBytes,
-    replyDeadlineMs: options.replyDeadlineMs,
+    replyDeadlineMs: Math.max(replyDeadlineMs, startTimeoutMs),
   });
   const startFailure = (err: unknown): SshError => {
     if (err instanceof SshError && /^ssh to /.test(err.message)) return err;
@@ -466,6 +470,7 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
     throw failure;
   }
   session.timeoutMs = options.timeoutMs ?? DEFAULT_SSH_TIMEOUT_MS;
+  session.replyDeadlineMs = replyDeadlineMs;
   return createSshProcFs(session, target, hostname, passwd, preloaded);
 }
 
