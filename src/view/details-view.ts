@@ -49,7 +49,7 @@ export interface DetailsInput {
 
 /** "2 of backlog 1: full" — the accept queue against its limit, as ss -ltn shows Recv-Q / Send-Q. */
 export function acceptQueueText(l: ListenerHealth): string {
-  const limit = l.backlog === null ? 'an unknown backlog' : l.backlogIsEstimate ? `backlog ≤ ${l.backlog} (somaxconn; ss not available)` : `backlog ${l.backlog}`;
+  const limit = l.backlog === null ? 'an unknown backlog' : l.backlogIsEstimate ? `backlog ≤ ${l.backlog} (somaxconn)` : `backlog ${l.backlog}`;
   const full = l.backlog !== null && !l.backlogIsEstimate && l.acceptQueue >= l.backlog;
   return `${l.acceptQueue} waiting for accept() of ${limit}${full ? ': full' : l.flags.includes('queue-filling') ? ': filling' : ''}`;
 }
