@@ -165,6 +165,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     if (recording !== null || now - environmentAtMs < 5_000) return;
     environmentAtMs = now;
     const sysctls = readNetSysctls(ctx.procFs);
+    // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
     if (useSs) void readListenBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
@@ -221,6 +222,10 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       },
       onQuit: () => finish(0),
       scopeLabel: ctx.scopeLabel,
+      replay: recording !== null,
+      onPauseChange: (paused) => {
+        if (!paused) replay?.resume();
+      },
     });
     if (recording !== null) {
       replay = new ReplayFeed(recording, {
@@ -330,9 +335,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
         process.kill(process.pid, 'SIGTSTP');
         return;
       }
-      // Replay keys first (step, seek, speed); the rest as in the live dashboard.
-      if (replay !== null && dashboard.ui.prompt === null && replay.handleKey(ch)) return;
-      handleKey(dashboard, ch, key);
+      // The key map decides: replay keys (step, seek, speed) go to the replay when there is one.
+      handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
 
