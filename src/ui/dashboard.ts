@@ -12,7 +12,7 @@ import type { Snapshot, SocketRecord } from '../model/types.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { groupDrillFilter } from '../view/dashboard-view.js';
 import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
-import { initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
+import { VIEWS, initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
 import {
   createWidgets,
   renderBars,
@@ -128,6 +128,48 @@ export class Dashboard {
     this.frame = frame;
     if (frame.details?.memory != null) this.detailsMemory = frame.details.memory;
     return frame;
+  }
+
+  /**
+   * A mouse click at screen cell (x, y), 0-based: on a view tab of the panel's border, switch to
+   * that view; on a table row, select it (a second click on the selected row opens it, as
+   * Enter). The table's first inner line is its header.
+   */
+  clickAt(x: number, y: number): void {
+    if (this.ui.prompt !== null || this.ui.help || this.ui.detailsKey !== null) return;
+    const main = this.frame?.main;
+    if (main == null) return;
+    // The panel's top border carries the view tabs ("Sockets  [1 sockets · 2 ports · …]"),
+    // drawn from two cells right of the corner after one blank.
+    if (y === main.rect.top) {
+      const column = x - (main.rect.left + 3);
+      const tabs = /\[(.*)\]/.exec(main.title);
+      if (tabs === null || column < 0) return;
+      let at = tabs.index + 1;
+      for (const tab of (tabs[1] ?? '').split(' · ')) {
+        const m = /^(\d) /.exec(tab);
+        if (m !== null && column >= at && column < at + tab.length) {
+          const view = VIEWS[Number(m[1]) - 1];
+          if (view !== undefined) this.dispatch({ type: 'setView', view });
+          return;
+        }
+        at += tab.length + 3;
+      }
+      return;
+    }
+    if (main.kind !== 'table') return;
+    const line = y - (main.rect.top + 1) - 1; // border, then the header line
+    const row = main.table.rows[line];
+    if (row === undefined) return;
+    if (row.selected) return this.enter();
+    this.dispatch({ type: 'select', key: row.key, rows: this.rowContext() });
+  }
+
+  /** The mouse wheel: three rows per notch, or three lines in an overlay. */
+  wheel(direction: 1 | -1): void {
+    if (this.ui.prompt !== null) return;
+    if (this.ui.help || this.ui.detailsKey !== null) return this.scrollOverlay(3 * direction);
+    this.dispatch({ type: 'move', delta: 3 * direction, rows: this.rowContext() });
   }
 
   /** Keys of the rows listed now, for movement actions. */

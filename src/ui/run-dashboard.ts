@@ -339,6 +339,14 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
+    // htop's mouse: click a row to select it (again to open it), a tab to switch views; the wheel scrolls. blessed turns
+    // on the terminal's mouse reporting (SGR and X10) for the 'mouse' event and off on destroy.
+    screen.enableMouse();
+    screen.on('mouse', (data: { action: string; x: number; y: number }) => {
+      if (data.action === 'mousedown') dashboard.clickAt(data.x, data.y);
+      else if (data.action === 'wheeldown') dashboard.wheel(1);
+      else if (data.action === 'wheelup') dashboard.wheel(-1);
+    });
 
     // An error here would be thrown inside this Promise's executor: nothing would restore the
     // terminal. End the way every other failure does.
