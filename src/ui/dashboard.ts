@@ -5,7 +5,7 @@
 
 import type blessed from 'blessed';
 import { compileFilter, type CompiledFilter } from '../filter/index.js';
-import { SessionStore, type SessionEnvironment } from '../model/session-store.js';
+import { SessionStore, type SessionConnRates, type SessionEnvironment } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
@@ -269,6 +269,17 @@ export class Dashboard {
   /** Sysctls and listen backlogs (from ss), refreshed by the poller every few seconds. */
   setEnvironment(environment: DashboardEnvironment): void {
     this.store.setEnvironment(environment);
+  }
+
+  /** The compiled filter in force (null: everything is shown), for readers restricted to what is shown. */
+  currentFilter(): CompiledFilter | null {
+    return this.filter;
+  }
+
+  /** Rates from the last ss read (they arrive apart from snapshots, on their own cadence). */
+  setConnRates(value: SessionConnRates): void {
+    this.store.setConnRates(value);
+    this.render();
   }
 
   /** While paused, show the latest snapshot anyway (a replay stepping frame by frame). */

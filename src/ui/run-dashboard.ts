@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import blessed from 'blessed';
 import type { AppContext } from '../main.js';
+import type { Snapshot } from '../model/types.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { createOwnerScanner } from '../proc/read-owners.js';
@@ -16,6 +17,9 @@ import { createRecorder, type Recorder, type Recording } from '../cli/recording-
 import { createInlineOwnerSource } from '../proc/owner-source.js';
 import { readNetSysctls } from '../proc/read-sysctl.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
+import { createConnRatesSource } from '../proc/collect-conn-rates.js';
+import { portsOfShownConnections, totalRates } from '../model/conn-rates.js';
+import { ssContext } from '../cli/run-once.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
 export function chooseTerminal(term: string | undefined): string {
@@ -170,6 +174,23 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     if (useSs) void readListenBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
 
+  // Per-connection rates (ss -tinH, inside --pid through nsenter) on their own cadence: at most
+  // 10% of the time, only the filter's ports when it shows few connections, never two at once.
+  const ss = recording === null ? ssContext(ctx) : null;
+  const connRates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
+  let ratesInFlight = false;
+  const refreshConnRates = (dashboard: Dashboard, snapshot: Snapshot): void => {
+    if (ss !== null && ss.unavailable !== null) return dashboard.setConnRates({ ok: false, message: ss.unavailable });
+    if (connRates === null || ratesInFlight) return;
+    ratesInFlight = true;
+    const filter = dashboard.currentFilter();
+    const ports = filter === null ? null : portsOfShownConnections(snapshot.sockets.filter(filter));
+    void connRates.refresh(snapshot, ports).then((status) => {
+      ratesInFlight = false;
+      dashboard.setConnRates(status.ok ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs } : status);
+    });
+  };
+
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let collecting = false;
@@ -263,6 +284,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
           const collected = services.monotonicMs();
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
+          refreshConnRates(dashboard, snapshot);
           try {
             recorder?.write(snapshot);
           } catch (err) {

@@ -2,6 +2,7 @@
 // widgets. Pure: no blessed, no clock (times come in), no /proc. Every string that came from the
 // system is made inert here with safeText before it is placed in a cell.
 
+import { formatBytesPerSec } from './rate-text.js';
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
 import type { Finding } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
@@ -351,6 +352,8 @@ export interface RefreshCost {
 }
 
 export interface HeaderInput {
+  /** TCP bytes/s over every connection with tcp_info (from ss), and how much older than the snapshot; absent or null: none. */
+  readonly throughput?: { readonly sendBytesPerSec: number; readonly recvBytesPerSec: number; readonly ageMs: number } | null;
   readonly host: string;
   readonly takenAtMs: number;
   readonly intervalMs: number;
@@ -405,6 +408,13 @@ function findingsBadge(findings: readonly Finding[]): { text: string; color: Sta
   return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : safeText(worst.title, 200) };
 }
 
+/** "  tx 1.95 MB/s rx 2.00 MB/s", with "(rates 6s old)" when ss runs on a slower cadence than the refresh. */
+function throughputText(t: HeaderInput['throughput'] | null): string {
+  if (t == null) return '';
+  const age = t.ageMs >= 1500 ? ` (rates ${formatDuration(t.ageMs)} old)` : '';
+  return `  tx ${formatBytesPerSec(t.sendBytesPerSec)} rx ${formatBytesPerSec(t.recvBytesPerSec)}${age}`;
+}
+
 export function buildHeaderView(input: HeaderInput): HeaderView {
   const badge = input.findingsList === undefined ? null : findingsBadge(input.findingsList);
   const all = input.totals.tcp + input.totals.udp + input.totals.unix + input.totals.raw;
@@ -425,7 +435,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${(input.transitions ?? [])
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
-      .join('')}`,
+      .join('')}${throughputText(input.throughput ?? null)}`,
     findings: badge?.text ?? input.findings?.text ?? '',
     findingsColor: badge?.color ?? input.findings?.color ?? null,
     worstFinding: badge?.worst ?? '',

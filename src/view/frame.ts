@@ -301,7 +301,12 @@ export function buildFrame(input: FrameInput): Frame {
   }
 
   const transitions = picture.diff === null ? null : countTransitions(picture.diff, filter ?? undefined);
+  const conn = session.connRates;
   const header = buildHeaderView({
+    throughput:
+      conn !== null && conn.ok && conn.total.withRate > 0
+        ? { sendBytesPerSec: conn.total.sendBytesPerSec, recvBytesPerSec: conn.total.recvBytesPerSec, ageMs: Math.max(0, snapshot.takenAtMs - conn.asOfMs) }
+        : null,
     host: snapshot.host,
     takenAtMs: snapshot.takenAtMs,
     intervalMs: ui.intervalMs,

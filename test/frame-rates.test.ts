@@ -1,0 +1,42 @@
+// The header's throughput from ss rates: what the session store holds reaches the frame, with
+// the age of the rates when ss runs on a slower cadence than the refresh.
+
+import { describe, expect, it } from 'vitest';
+import { SessionStore } from '../src/model/session-store.js';
+import { buildFrame, type FrameContext } from '../src/view/frame.js';
+import { initialUiState } from '../src/view/ui-state.js';
+import { rec } from './helpers/records.js';
+import { makeSnapshot } from './helpers/snapshots.js';
+
+const T0 = 1_700_000_000_000;
+const CONTEXT: FrameContext = { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null };
+
+function headerRates(store: SessionStore): string {
+  const frame = buildFrame({ session: store.state, ui: initialUiState({ intervalMs: 1000 }), size: { width: 160, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+  return frame.header?.rates ?? '';
+}
+
+describe('header throughput', () => {
+  const store = new SessionStore();
+  store.ingest(makeSnapshot([rec({ localPort: 40000 })], { takenAtMs: T0 }));
+
+  it('nothing before the first ss read, nor when ss is unavailable', () => {
+    expect(headerRates(store)).not.toContain('tx ');
+    store.setConnRates({ ok: false, message: 'ss is not installed' });
+    expect(headerRates(store)).not.toContain('tx ');
+  });
+
+  it('tx/rx of the host total; the age when the rates are older than the snapshot', () => {
+    const total = { connections: 2, withRate: 2, sendBytesPerSec: 2_000_000, recvBytesPerSec: 1950, retransPerSec: 0 };
+    store.setConnRates({ ok: true, rates: new Map(), total, asOfMs: T0 });
+    expect(headerRates(store)).toContain('tx 2.00 MB/s rx 1.95 kB/s');
+    expect(headerRates(store)).not.toContain('old');
+    store.setConnRates({ ok: true, rates: new Map(), total, asOfMs: T0 - 6000 });
+    expect(headerRates(store)).toMatch(/tx 2\.00 MB\/s rx 1\.95 kB\/s \(rates 6s old\)/);
+  });
+
+  it('no line while no connection has a rate yet (seen once)', () => {
+    store.setConnRates({ ok: true, rates: new Map(), total: { connections: 3, withRate: 0, sendBytesPerSec: 0, recvBytesPerSec: 0, retransPerSec: 0 }, asOfMs: T0 });
+    expect(headerRates(store)).not.toContain('tx ');
+  });
+});
