@@ -40,3 +40,17 @@ describe('header throughput', () => {
     expect(headerRates(store)).not.toContain('tx ');
   });
 });
+
+describe('details of a connection', () => {
+  it("show its bytes/s out and in, retransmits/s and RTT from ss", () => {
+    const sock = rec({ localPort: 40001, remotePort: 5432 });
+    const store = new SessionStore();
+    store.ingest(makeSnapshot([sock], { takenAtMs: T0 }));
+    const rate = { sendBytesPerSec: 2_000_000, recvBytesPerSec: 1950, retransPerSec: 0.5, rttMs: 0.021, rttVarMs: 0.01, bytesAcked: 0, bytesReceived: 0, retransTotal: 1 };
+    store.setConnRates({ ok: true, rates: new Map([[sock.key, rate]]), total: { connections: 1, withRate: 1, sendBytesPerSec: 2e6, recvBytesPerSec: 1950, retransPerSec: 0.5 }, asOfMs: T0 });
+    const ui = { ...initialUiState({ intervalMs: 1000 }), detailsKey: sock.key };
+    const frame = buildFrame({ session: store.state, ui, size: { width: 160, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+    const texts = (frame.details?.lines ?? []).map((l) => l.text);
+    expect(texts).toContain('  bytes/s          out 2.00 MB/s  in 1.95 kB/s  retrans 0.5/s  rtt 0.021 ms ± 0.010 ms');
+  });
+});

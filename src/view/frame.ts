@@ -5,6 +5,7 @@
 // One filter, compiled once by the caller, is applied here to everything drawn: bars, chart,
 // table or grouped view, diagram, counts and transitions. The header says "shown N of M".
 
+import { formatBytesPerSec, formatPerSec, formatRttMs } from './rate-text.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type CountsByGroup, type GroupRow } from '../model/aggregate.js';
 import type { Finding } from '../model/findings.js';
@@ -360,6 +361,16 @@ export function buildFrame(input: FrameInput): Frame {
             ascii: theme.ascii,
             listener: memory.record.state === 'LISTEN' ? (picture.listeners.find((l) => l.key === memory.record.key) ?? null) : null,
           });
+    // Rates from ss (tcp_info deltas) under the title line, when this connection has them.
+    const rate = memory === null || session.connRates === null || !session.connRates.ok ? undefined : session.connRates.rates.get(memory.record.key);
+    if (rate !== undefined && lines.length >= 2) {
+      const rtt = rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
+      lines.splice(2, 0, {
+        text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
+        style: 'normal',
+        color: null,
+      });
+    }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
     selectedRecord = memory?.record ?? null;
   }
