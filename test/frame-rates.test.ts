@@ -54,3 +54,49 @@ describe('details of a connection', () => {
     expect(texts).toContain('  bytes/s          out 2.00 MB/s  in 1.95 kB/s  retrans 0.5/s  rtt 0.021 ms ± 0.010 ms');
   });
 });
+
+describe('socket table rate columns', () => {
+  const slow = rec({ localPort: 40010, remotePort: 5432 });
+  const fast = rec({ localPort: 40011, remotePort: 5432 });
+  const idle = rec({ localPort: 40012, remotePort: 5432 });
+  const rate = (out: number, rtt: number) => ({ sendBytesPerSec: out, recvBytesPerSec: out / 2, retransPerSec: 0, rttMs: rtt, rttVarMs: 0, bytesAcked: 0, bytesReceived: 0, retransTotal: 0 });
+  const frameWith = (withRates: boolean, sort: { key: 'out' | 'rtt' | 'state'; descending: boolean }) => {
+    const store = new SessionStore();
+    store.ingest(makeSnapshot([slow, fast, idle], { takenAtMs: T0 }));
+    if (withRates) {
+      store.setConnRates({
+        ok: true,
+        rates: new Map([
+          [slow.key, rate(1000, 9)],
+          [fast.key, rate(2_000_000, 0.5)],
+        ]),
+        total: { connections: 2, withRate: 2, sendBytesPerSec: 2_001_000, recvBytesPerSec: 1_000_500, retransPerSec: 0 },
+        asOfMs: T0,
+      });
+    }
+    const ui = { ...initialUiState({ intervalMs: 1000 }), socketSort: sort };
+    const frame = buildFrame({ session: store.state, ui, size: { width: 200, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+    if (frame.main?.kind !== 'table') throw new Error('no table');
+    return frame.main.table;
+  };
+
+  it('Out/s, In/s and RTT appear with rates, sorted busiest first', () => {
+    const t = frameWith(true, { key: 'out', descending: true });
+    expect(t.header).toMatch(/Out\/s[▲▼]?\s+In\/s\s+RTT/);
+    expect(t.header).toContain('Out/s▼');
+    const texts = t.rows.map((r) => r.cells.map((c) => c.text.trim()).join(' '));
+    expect(t.rows.map((r) => r.key)).toEqual([fast.key, slow.key, idle.key]);
+    expect(texts[0]).toMatch(/2\.00 MB\/s 1\.00 MB\/s 0\.500 ms$/);
+    expect(texts[1]).toMatch(/1\.00 kB\/s 500 B\/s 9\.00 ms$/);
+  });
+
+  it('by RTT, worst first', () => {
+    const t = frameWith(true, { key: 'rtt', descending: true });
+    expect(t.rows.map((r) => r.key)).toEqual([slow.key, fast.key, idle.key]);
+  });
+
+  it('no rate columns without rates (recorded trees, no ss)', () => {
+    const t = frameWith(false, { key: 'state', descending: false });
+    expect(t.header).not.toContain('Out/s');
+  });
+});

@@ -2,7 +2,7 @@
 // widgets. Pure: no blessed, no clock (times come in), no /proc. Every string that came from the
 // system is made inert here with safeText before it is placed in a cell.
 
-import { formatBytesPerSec } from './rate-text.js';
+import { formatBytesPerSec, formatRttMs } from './rate-text.js';
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
 import type { Finding } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
@@ -152,8 +152,16 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   },
 ];
 
+/** Bytes/s out and in and RTT (from ss): shown only when some row has rates, dropped first when narrow. */
+const RATE_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
+  { id: 'out', title: 'Out/s', width: 10, flex: 0, priority: 6, align: 'right', sortKey: 'out', cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.sendBytesPerSec)) },
+  { id: 'in', title: 'In/s', width: 10, flex: 0, priority: 6, align: 'right', sortKey: 'in', cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.recvBytesPerSec)) },
+  { id: 'rtt', title: 'RTT', width: 9, flex: 0, priority: 7, align: 'right', sortKey: 'rtt', cell: (r) => plain(r.rate == null ? '' : formatRttMs(r.rate.rttMs)) },
+];
+
 export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, size: { width: number; height: number }): TableView {
-  return buildTable(SOCKET_COLUMNS, rows, (r) => r.key, (r) => ({ isNew: r.isNew, closed: r.closedAtMs !== null }), {
+  const columns = rows.some((r) => r.rate != null) ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
+  return buildTable(columns, rows, (r) => r.key, (r) => ({ isNew: r.isNew, closed: r.closedAtMs !== null }), {
     ...size,
     selectedKey: ui.selectedKey,
     selectedIndex: ui.selectedIndex,

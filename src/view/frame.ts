@@ -238,8 +238,9 @@ export function buildFrame(input: FrameInput): Frame {
   const withTombstones = !session.paused;
   const socketRows = (): SocketRow[] => {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
-    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs], () =>
-      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs }),
+    const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
+    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs, rates], () =>
+      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs, rates }),
     );
   };
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>

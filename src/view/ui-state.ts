@@ -25,7 +25,8 @@ export const VIEW_TITLE = {
 } as const satisfies Record<ViewName, string>;
 
 /** Sortable columns of the socket table. */
-export const SOCKET_SORT_KEYS = ['proto', 'state', 'local', 'peer', 'recvq', 'sendq', 'process', 'user', 'age'] as const;
+/** out / in: bytes/s sent and received, rtt: smoothed RTT (from ss; rows without them sort first). */
+export const SOCKET_SORT_KEYS = ['proto', 'state', 'local', 'peer', 'recvq', 'sendq', 'process', 'user', 'age', 'out', 'in', 'rtt'] as const;
 export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
 
 /** Sortable columns of the grouped tables. */
@@ -238,7 +239,7 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
       if (state.view === 'sockets') {
         const i = SOCKET_SORT_KEYS.indexOf(state.socketSort.key);
         const key = SOCKET_SORT_KEYS[(i + action.delta + SOCKET_SORT_KEYS.length) % SOCKET_SORT_KEYS.length] ?? 'state';
-        return { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' } };
+        return { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt' } };
       }
       const i = GROUP_SORT_KEYS.indexOf(state.groupSort.key);
       const key = GROUP_SORT_KEYS[(i + action.delta + GROUP_SORT_KEYS.length) % GROUP_SORT_KEYS.length] ?? 'total';
