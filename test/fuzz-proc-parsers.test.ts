@@ -66,7 +66,7 @@ describe('fuzz: /proc parsers', () => {
           expect(Object.values(fast.counts).reduce((a, b) => a + b, 0)).toBe(fast.total);
         },
       ),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -93,7 +93,7 @@ describe('fuzz: /proc parsers', () => {
         expect(parsed.sockets.length + parsed.skipped).toBeLessThanOrEqual(lines.length);
         parsedSome += parsed.sockets.length;
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
     expect(parsedSome).toBeGreaterThan(0); // the generator reaches the parser's inner paths
   }, FUZZ_TIMEOUT_MS);
@@ -110,7 +110,7 @@ describe('fuzz: /proc parsers', () => {
         }
         expect(parsed.sockets.length + parsed.skipped).toBeLessThanOrEqual(lineCount(text));
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -127,7 +127,7 @@ describe('fuzz: /proc parsers', () => {
         const range = parsePortRange(text);
         if (range !== null) expect(isPort(range.low) && isPort(range.high) && range.low <= range.high).toBe(true);
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -138,7 +138,7 @@ describe('fuzz: /proc parsers', () => {
         parseUnixTable(text);
         countTcpStatesFast(text);
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 });
