@@ -22,6 +22,8 @@ export interface CliOptions {
   readonly serve: ServeOptions | null;
   /** --record FILE: save the dashboard session's snapshots (deltas) to FILE. */
   readonly record: string | null;
+  /** --force: with --record, replace FILE when it exists (else it is refused). */
+  readonly force: boolean;
   /** `sockscope replay FILE`: play a recording in the dashboard instead of reading /proc. */
   readonly replay: string | null;
   /** --ssh [user@]host: read the remote host's /proc over the user's ssh, or null for this machine. */
@@ -112,6 +114,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addOption(new Option('-i, --interval <seconds>', 'refresh interval in seconds').default(1000, '1').argParser(parseInterval))
     .option('--no-color', 'monochrome dashboard (also when NO_COLOR is set)')
     .option('--record <file>', 'dashboard: also save the session to FILE (replay it with `sockscope replay FILE`)')
+    .option('--force', 'with --record: replace FILE if it exists (never followed if a symlink)')
     .option('--pid <pid>', "show the network namespace of process PID (a container's), read from /proc/PID/net", parsePid)
     .option('--all-netns', 'with --once: sockets per state in every network namespace on the machine')
     .option('--ssh <[user@]host>', "read a remote Linux host's sockets over your ssh (keys or agent: no prompts); nothing is installed there", parseSshTarget)
@@ -232,6 +235,7 @@ export function parseCli(
     pid?: number;
     allNetns?: boolean;
     record?: string;
+    force?: boolean;
     ssh?: string;
     sshOption?: string[];
   }>();
@@ -252,6 +256,7 @@ export function parseCli(
   if (o.record !== undefined && (o.once === true || o.json === true || o.summary === true || serve !== null || replay !== null)) {
     return usage('--record saves a dashboard session: it does not go with --once, --json, --summary, serve or replay');
   }
+  if (o.force === true && o.record === undefined) return usage('--force goes with --record (to replace an existing FILE)');
   if (replay !== null && (o.once === true || o.json === true || o.summary === true || o.allNetns === true || o.pid !== undefined)) {
     return usage('replay plays a recording in the dashboard: it does not take --once, --json, --summary, --pid or --all-netns');
   }
@@ -279,6 +284,7 @@ export function parseCli(
       allNetns: o.allNetns === true,
       serve,
       record: o.record ?? null,
+      force: o.force === true,
       replay,
       ssh: o.ssh ?? null,
       sshOptions: o.sshOption ?? [],

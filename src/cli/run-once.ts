@@ -24,6 +24,7 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
   for (const [file, n] of Object.entries(snapshot.issues.files)) {
     warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`);
   }
+  for (const [file, why] of Object.entries(snapshot.issues.unreadable ?? {})) warnings.push(`cannot read ${file}: ${why}`);
   return warnings;
 }
 
@@ -41,6 +42,11 @@ function snapshotOf(ctx: AppContext, collect: Collect, deps: CollectDeps): Snaps
   if (remote == null) return collect(deps);
   const wantOwners = !(ctx.options.summary && ctx.filter === null);
   return collectSnapshotAsync({ ...deps, owners: wantOwners ? remote.owners : null });
+}
+
+/** --pid: why the target process's namespace can no longer be shown, or null (see AppContext.targetGone). */
+function pidGoneMessage(ctx: AppContext): string | null {
+  return ctx.targetGone?.() ?? null;
 }
 
 /** A lost ssh connection is one line and exit 1, not an internal error. */
@@ -84,7 +90,7 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
 
 /** --once --summary without a filter: counts only, from the state column (no records built). */
 function runFastSummary(ctx: AppContext): number {
-  const { counts, files } = collectStateCounts(ctx.procFs);
+  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
   const { services } = ctx;
   if (ctx.options.json) {
     services.stdout.write(
@@ -102,6 +108,7 @@ function runFastSummary(ctx: AppContext): number {
     );
   } else services.stdout.write(`${formatSummary(counts)}\n`);
   for (const [file, n] of Object.entries(files)) services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
+  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
   return 0;
 }
 
@@ -130,7 +137,22 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   return backlogs === null ? print(snapshot) : backlogs.then((b) => print(snapshot, b));
 }
 
-/** One document per interval until SIGINT/SIGTERM, or until stdout goes away. */
+/** The --json stream's marker line for intervals left out: `{"skipped":N}`. */
+export function formatSkippedJson(skipped: number): string {
+  return JSON.stringify({ skipped });
+}
+
+/** The --summary stream's marker line: a comment, unlike any counts line (those start with a letter or a space). */
+export function formatSkippedSummary(skipped: number): string {
+  return `# skipped ${skipped} interval${skipped === 1 ? '' : 's'}: the reader fell behind`;
+}
+
+/**
+ * One document per interval until SIGINT/SIGTERM, or until stdout goes away. Backpressure: when
+ * a write leaves more queued than stdout's buffer holds (write() returns false), the intervals
+ * until 'drain' are skipped, not collected, and the next document is preceded by a marker line
+ * saying how many were left out. At most one document beyond the buffer is ever queued.
+ */
 export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
   const deps = depsFor(ctx);
   const { services } = ctx;
@@ -138,22 +160,38 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false; // an ssh collection may still be under way when stopped
     const warned = new Set<string>();
+    let blocked = false; // a write filled stdout's buffer: waiting for 'drain'
+    let skipped = 0; // intervals left out since the last document
+    const onDrain = (): void => {
+      blocked = false;
+    };
     const halt = (): void => {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       services.signals.off('SIGINT', stop);
       services.signals.off('SIGTERM', stop);
+      services.stdout.off?.('drain', onDrain);
     };
     const stop = (): void => {
       halt();
       resolve(0);
     };
+    const fail = (code: number): void => {
+      halt();
+      resolve(code);
+    };
     services.signals.on('SIGINT', stop);
     services.signals.on('SIGTERM', stop);
     services.stdout.on?.('error', stop);
+    services.stdout.on?.('drain', onDrain);
+    const write = (text: string): void => {
+      if (!services.stdout.write(text)) blocked = true;
+    };
     const show = (snapshot: Snapshot): void => {
       if (stopped) return;
-      services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
+      if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
+      skipped = 0;
+      write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
       for (const w of snapshotWarnings(snapshot)) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
@@ -161,7 +199,28 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
       timer = setTimeout(tick, ctx.options.intervalMs);
     };
     const tick = (): void => {
-      const got = snapshotOf(ctx, collect, deps);
+      timer = undefined;
+      if (blocked) {
+        // The reader has not taken the last document yet: leave this interval out.
+        skipped++;
+        timer = setTimeout(tick, ctx.options.intervalMs);
+        return;
+      }
+      // --pid: the process may have exited; its namespace's tables then read as empty.
+      const gone = pidGoneMessage(ctx);
+      if (gone !== null) {
+        services.stderr.write(`sockscope: ${gone}\n`);
+        fail(1);
+        return;
+      }
+      let got: Snapshot | Promise<Snapshot>;
+      try {
+        got = snapshotOf(ctx, collect, deps);
+      } catch (err) {
+        halt();
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       if (!(got instanceof Promise)) return show(got);
       // Over ssh: a lost connection ends the stream with one line, exit 1.
       got.then(show, (err: unknown) => {
