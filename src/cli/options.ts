@@ -111,7 +111,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('-f, --filter <expr>', "show only sockets matching EXPR, e.g. 'port 5432', 'state close-wait and proc nginx'")
     .option('-n, --no-processes', 'do not map sockets to processes (faster)')
     .addOption(new Option('--proc-root <dir>', 'read /proc from DIR (recorded trees); default $PROC_ROOT or /proc'))
-    .option('-i, --interval <seconds>', 'dashboard refresh interval in seconds', parseInterval, 1000)
+    .addOption(new Option('-i, --interval <seconds>', 'refresh interval in seconds').default(1000, '1').argParser(parseInterval))
     .option('--no-color', 'monochrome dashboard (also when NO_COLOR is set)')
     .option('--record <file>', 'dashboard: also save the session to FILE (replay it with `sockscope replay FILE`)')
     .option('--force', 'with --record: replace FILE if it exists (never followed if a symlink)')
@@ -182,6 +182,29 @@ Examples:
   return program;
 }
 
+/** The serve subcommand's options that take a value. */
+const SERVE_VALUE_OPTIONS = new Set(['--max-ports', '--listen']);
+
+/**
+ * `serve --max-ports -1`: commander lets the program see `-1` first, and it is `--once`'s short
+ * flag, so serve got no value ("argument missing") and --once was set. A serve option followed by
+ * a word starting with "-" is joined into `--max-ports=-1`, so serve's own parser judges the value
+ * (a clear "argument '-1' is invalid" usage error). Stops at "--".
+ */
+export function joinDashValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (SERVE_VALUE_OPTIONS.has(word) && next !== undefined && next.startsWith('-') && next !== '--') {
+      out.push(`${word}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
+}
+
 /** Parse argv (without node and script). Errors become one-line messages through write.err. */
 export function parseCli(
   argv: readonly string[],
@@ -190,7 +213,7 @@ export function parseCli(
 ): ParseOutcome {
   const program = buildProgram(version, write);
   try {
-    program.parse([...argv], { from: 'user' });
+    program.parse(joinDashValues(argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       const helpOrVersion = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';

@@ -6,9 +6,10 @@ import type { Snapshot } from '../model/types.js';
 import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
 import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
+import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from '../main.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal } from './format-once.js';
+import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;
 
@@ -23,6 +24,7 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
   for (const [file, n] of Object.entries(snapshot.issues.files)) {
     warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`);
   }
+  for (const [file, why] of Object.entries(snapshot.issues.unreadable ?? {})) warnings.push(`cannot read ${file}: ${why}`);
   return warnings;
 }
 
@@ -54,24 +56,41 @@ function sshFailure(ctx: AppContext, err: unknown): number {
   return 1;
 }
 
-function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
+/**
+ * The document for one snapshot. `counts` follow the filter (what is shown), `totals` cover
+ * everything read; `backlogs` (from `ss -ltnH`) fill LISTEN rows' Send-Q and JSON `backlog`.
+ */
+function render(ctx: AppContext, snapshot: Snapshot, json: boolean, backlogs: ListenBacklogs | null = null): string {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
+  const counts = countByState(sockets);
   if (json) {
     return formatJsonDocument({
       snapshot,
-      counts: countByState(snapshot.sockets),
+      counts,
+      totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
       sockets: ctx.options.summary ? [] : sockets,
+      backlogs,
       filter: ctx.filterText,
       warnings: snapshotWarnings(snapshot),
     });
   }
-  if (ctx.options.summary) return formatSummary(countByState(sockets));
-  return formatSocketTable(sockets);
+  if (ctx.options.summary) return formatSummary(counts);
+  return formatSocketTable(sockets, backlogs);
+}
+
+/**
+ * Listen backlogs for `--once` rows, from `ss -ltnH` run alongside the collection. ss answers
+ * for its own network namespace only: not for a recorded tree, --pid/--netns, or over ssh. null
+ * when not asked or when ss is missing or fails (rows then show "-").
+ */
+function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
+  if (ctx.options.summary || ctx.remote != null || ctx.scopeLabel !== null || ctx.procFs.root !== '/proc') return null;
+  return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
 /** --once --summary without a filter: counts only, from the state column (no records built). */
 function runFastSummary(ctx: AppContext): number {
-  const { counts, files } = collectStateCounts(ctx.procFs);
+  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
   const { services } = ctx;
   if (ctx.options.json) {
     services.stdout.write(
@@ -80,6 +99,7 @@ function runFastSummary(ctx: AppContext): number {
         host: services.hostname(),
         filter: null,
         counts,
+        totals: counts,
         counters: readKernelCounters(ctx.procFs),
         skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
         warnings: [],
@@ -88,18 +108,20 @@ function runFastSummary(ctx: AppContext): number {
     );
   } else services.stdout.write(`${formatSummary(counts)}\n`);
   for (const [file, n] of Object.entries(files)) services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
+  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
   return 0;
 }
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const print = (snapshot: Snapshot): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
+  const print = (snapshot: Snapshot, backlogs: ListenBacklogs | null = null): number => {
+    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs)}\n`);
     for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
-  if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(print, (err: unknown) => sshFailure(ctx, err));
+  if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then((s) => print(s), (err: unknown) => sshFailure(ctx, err));
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
   const deps = depsFor(ctx);
+  const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
   // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
   // two are the whole cost of a snapshot, and they overlap on two cores.
@@ -107,11 +129,12 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
     owners.prime?.();
-    return collectSnapshotAsync({ ...deps, owners })
-      .then(print)
+    return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
+      .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());
   }
-  return print(collect(deps));
+  const snapshot = collect(deps);
+  return backlogs === null ? print(snapshot) : backlogs.then((b) => print(snapshot, b));
 }
 
 /** The --json stream's marker line for intervals left out: `{"skipped":N}`. */

@@ -40,6 +40,28 @@ export class ReplayFeed {
     if (this.timer !== undefined) clearTimeout(this.timer);
   }
 
+  /** One frame forward (.) or back (,). */
+  step(frames: 1 | -1): void {
+    this.showFrame(this.index + frames, frames < 0);
+  }
+
+  /** A tenth of the recording forward (]) or back ([). */
+  seek(direction: 1 | -1): void {
+    this.showFrame(this.index + direction * Math.max(1, Math.round(this.recording.frames / 10)), true);
+  }
+
+  /** Play faster (+) or slower (-). */
+  changeSpeed(direction: 1 | -1): void {
+    this.speedIndex = Math.max(0, Math.min(REPLAY_SPEEDS.length - 1, this.speedIndex + direction));
+    this.publishLabel();
+    this.scheduleNext();
+  }
+
+  /** The dashboard resumed: play on from here. */
+  resume(): void {
+    this.scheduleNext();
+  }
+
   /** Replay keys: . , step; [ ] seek by a tenth; + - speed; Home/End-like g/G stay table keys. */
   handleKey(ch: string | undefined): boolean {
     let handled = false;

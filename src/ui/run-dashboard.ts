@@ -35,7 +35,7 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
   return option && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
-const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
 
 /** One ASCII cell for the symbols the views use, where blessed would print '?' (no UTF-8). */
 const ASCII_FALLBACK: Readonly<Record<string, string>> = {
@@ -116,7 +116,6 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     fullUnicode: utf8,
     forceUnicode: utf8,
     warnings: false,
-    title: 'sockscope',
     autoPadding: true,
   });
   // In a UTF-8 locale draw borders with Unicode box characters rather than the VT100 alternate
@@ -166,6 +165,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     if (recording !== null || now - environmentAtMs < 5_000) return;
     environmentAtMs = now;
     const sysctls = readNetSysctls(ctx.procFs);
+    // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
     if (useSs) void readListenBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
@@ -222,6 +222,10 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       },
       onQuit: () => finish(0),
       scopeLabel: ctx.scopeLabel,
+      replay: recording !== null,
+      onPauseChange: (paused) => {
+        if (!paused) replay?.resume();
+      },
     });
     if (recording !== null) {
       replay = new ReplayFeed(recording, {
@@ -299,6 +303,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       ['SIGTERM', () => finish(SIGNAL_EXIT['SIGTERM'] ?? 1)],
       ['SIGINT', () => finish(SIGNAL_EXIT['SIGINT'] ?? 1)],
       ['SIGHUP', () => finish(SIGNAL_EXIT['SIGHUP'] ?? 1)],
+      ['SIGQUIT', () => finish(SIGNAL_EXIT['SIGQUIT'] ?? 1)],
       ['uncaughtException', (err) => finish(1, `internal error: ${err instanceof Error ? err.message : String(err)}`)],
       [
         'SIGTSTP',
@@ -330,9 +335,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
         process.kill(process.pid, 'SIGTSTP');
         return;
       }
-      // Replay keys first (step, seek, speed); the rest as in the live dashboard.
-      if (replay !== null && dashboard.ui.prompt === null && replay.handleKey(ch)) return;
-      handleKey(dashboard, ch, key);
+      // The key map decides: replay keys (step, seek, speed) go to the replay when there is one.
+      handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
 
