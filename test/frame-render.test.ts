@@ -180,6 +180,9 @@ describe('replay keys (17)', () => {
         h.dashboard.render();
       },
       isPaused: () => h.dashboard.ui.paused,
+      fail: (message) => {
+        throw new Error(`replay failed: ${message}`);
+      },
     });
     h.replay = feed;
     await h.press(' '); // paused before playback starts: only keys move it
