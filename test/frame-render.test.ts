@@ -181,7 +181,7 @@ describe('replay keys (17)', () => {
       },
       isPaused: () => h.dashboard.ui.paused,
       fail: (message) => {
-        throw new Error(message);
+        throw new Error(`replay failed: ${message}`);
       },
     });
     h.replay = feed;
