@@ -7,12 +7,11 @@ import { compileFilter, type CompiledFilter } from '../filter/index.js';
 import { countByLocalPort, type CountsByGroup, countByProcess, countByRemoteHost, countByState, totalOf, type GroupRow } from '../model/aggregate.js';
 import { computeRates, type CounterRates } from '../model/rates.js';
 import { StateHistory } from '../model/state-history.js';
-import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, explainState } from '../model/state-info.js';
+import { TCP_STATES, TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import { SocketTracker, type SnapshotDiff } from '../model/tracker.js';
 import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
 import { buildDetailsView, wrap } from '../view/details-view.js';
-import { formatDuration } from '../view/text.js';
 import { FindingsEngine, type Finding } from '../model/findings.js';
 import { buildListenerHealth, summarizeListenersByPort, type NetSysctls, type PortListenerSummary } from '../model/listener-health.js';
 import { addMarker, compareWithMarker, nextMarkerName, type Marker } from '../model/markers.js';
@@ -30,6 +29,7 @@ import {
   type TableView,
 } from '../view/dashboard-view.js';
 import { footerKeys, helpLines } from '../view/help.js';
+import { buildHistoryChartView } from '../view/history-chart.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Rect } from '../view/layout.js';
 import { buildSocketRows, type SocketRow } from '../view/socket-rows.js';
 import { VIEW_TITLE, initialUiState, reduceUi, type PromptKind, type RowContext, type UiAction, type UiState, type GroupViewName, type ViewName } from '../view/ui-state.js';
@@ -92,10 +92,6 @@ interface GroupsCache {
   groups: GroupRow[];
 }
 
-const TOP_HISTORY_STATES = 5;
-/** The history chart: 24 groups of 5 refreshes (2 minutes at 1 s). */
-const HISTORY_BUCKETS = 24;
-const HISTORY_BUCKET_SIZE = 5;
 
 const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<PromptKind, string>;
 
@@ -118,7 +114,6 @@ export class Dashboard {
   private tcpInfo: { key: string; value: TcpInfo | 'pending' | 'unavailable' } | null = null;
   /** Last known record of the socket in the details pane: it stays readable after it closes. */
   private detailsRecord: { key: string; record: SocketRecord; closedAtMs: number | null } | null = null;
-  private lastSize = { width: 0, height: 0 };
   private tablePageSize = 10;
   private notice = '';
   private cost: RefreshCost | null = null;
@@ -375,15 +370,13 @@ export class Dashboard {
     if (this.destroyed) return;
     const width = Number(this.screen.width);
     const height = Number(this.screen.height);
-    const sizeChanged = width !== this.lastSize.width || height !== this.lastSize.height;
-    this.lastSize = { width, height };
     const { theme } = this.options;
     const w = this.widgets;
     const snapshot = this.shown();
     const layout = computeLayout(width, height, 6);
     if (layout.tooSmall) {
       for (const el of [w.header, w.bars, w.table, w.footer, w.prompt, w.details, w.help]) el.hide();
-      renderHistory(this.screen, w, null, [], [], theme, sizeChanged);
+      renderHistory(w.history, null, null, theme);
       w.message.show();
       w.message.setContent(`Terminal too small: ${width}x${height}.\nsockscope needs at least ${MIN_WIDTH}x${MIN_HEIGHT}.\nEnlarge the window, or press q to quit.`);
       this.screen.render();
@@ -448,7 +441,8 @@ export class Dashboard {
       const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
       renderBars(w.bars, layout.bars, buildStateBarsView(counts.tcp, this.history, { width: inner.width, height: inner.height }, theme.ascii, layout.history === null), theme);
     } else renderBars(w.bars, null, [], theme);
-    renderHistory(this.screen, w, layout.history, this.historySeries(counts.tcp), this.historyLabels(), theme, sizeChanged);
+    const chart = layout.history === null ? null : buildHistoryChartView({ samples: this.history.all(), nowMs: snapshot.takenAtMs, intervalMs: this.ui.intervalMs, width: layout.history.width - 2, height: layout.history.height - 2, color: theme.color, ascii: theme.ascii });
+    renderHistory(w.history, layout.history, chart, theme);
 
     // The view tabs only while the label fits on the border: blessed wraps a longer label onto
     // the column header line.
@@ -535,20 +529,6 @@ export class Dashboard {
       ...(e.action === undefined ? [] : [`What to do: ${e.action}`]),
       'Enter: list these sockets · ↑↓ another state',
     ].flatMap((l) => wrap(l, width, ''));
-  }
-
-  /** The chart's series: the busiest states, as maxima of fixed 5-sample groups (see bucketMax). */
-  private historySeries(tcp: Partial<Record<string, number>>): { title: string; values: number[]; color: (typeof STATE_COLOR)[TcpState] }[] {
-    const series = (s: TcpState): number[] => this.history.bucketMax(s, HISTORY_BUCKETS, HISTORY_BUCKET_SIZE);
-    const ranked = [...TCP_STATES].filter((s) => (tcp[s] ?? 0) > 0 || series(s).some((v) => v > 0));
-    ranked.sort((a, b) => (tcp[b] ?? 0) - (tcp[a] ?? 0));
-    return ranked.slice(0, TOP_HISTORY_STATES).map((s) => ({ title: TCP_STATE_SHORT[s], values: series(s), color: STATE_COLOR[s] }));
-  }
-
-  /** x-axis labels of the chart: constant unless the interval changes. */
-  private historyLabels(): string[] {
-    const step = (HISTORY_BUCKET_SIZE * this.ui.intervalMs) / 1000;
-    return Array.from({ length: HISTORY_BUCKETS }, (_, i) => (i === HISTORY_BUCKETS - 1 ? 'now' : `-${formatDuration((HISTORY_BUCKETS - 1 - i) * step * 1000)}`));
   }
 
   /** Objects held, for soak tests. */
