@@ -252,3 +252,12 @@ describe('layoutLine (priority layout of header segments)', () => {
     expect(displayWidth(line(l))).toBe(20);
   });
 });
+
+describe('layoutLine quiet segments', () => {
+  it('a quiet segment goes without the drop mark', () => {
+    const l = layoutLine([{ text: 'every 1s', priority: 0 }, { text: 'live', priority: 0 }, { text: '12 rows read 3ms', priority: 9, quiet: true }], 20);
+    expect(l.segments.map((s) => s.text)).toEqual(['every 1s', 'live']);
+    expect(l.dropped).toBe(0);
+    expect(l.width).toBe(14);
+  });
+});

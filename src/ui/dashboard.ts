@@ -16,7 +16,7 @@ import { FindingsEngine, type Finding } from '../model/findings.js';
 import { buildListenerHealth, summarizeListenersByPort, type NetSysctls, type PortListenerSummary } from '../model/listener-health.js';
 import { addMarker, compareWithMarker, nextMarkerName, type Marker } from '../model/markers.js';
 import { countTransitions, type TransitionRates } from '../model/transitions.js';
-import { buildCompareView, buildFindingsView, findingsSummary, severityColor } from '../view/insight-views.js';
+import { buildCompareView, buildFindingsView } from '../view/insight-views.js';
 import { DIAGRAM_STATES, buildStateDiagramView } from '../view/state-diagram.js';
 import {
   buildGroupTableView,
@@ -427,10 +427,7 @@ export class Dashboard {
         filterText: this.ui.filterText,
         notice: this.notice,
         scope: this.options.scopeLabel ?? null,
-        findings: (() => {
-          const f = findingsSummary(this.findings);
-          return { text: f.text, color: f.worst === null ? null : severityColor(f.worst) };
-        })(),
+        findings: this.findings,
         transitions: (this.transitions?.transitions ?? []).filter((t) => t.perSec > 0).map((t) => [t.label, t.perSec] as const),
         cost: this.cost,
         timeZoneOffsetMin: this.options.timeZoneOffsetMin,

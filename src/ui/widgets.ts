@@ -4,7 +4,7 @@
 import blessed from 'blessed';
 import type { DetailLine } from '../view/details-view.js';
 import type { DiagramLine } from '../view/state-diagram.js';
-import type { HeaderView, StateBarView, TableView } from '../view/dashboard-view.js';
+import { layoutHeaderView, type HeaderPart, type HeaderView, type StateBarView, type TableView } from '../view/dashboard-view.js';
 import type { HistoryChartView } from '../view/history-chart.js';
 import type { Rect } from '../view/layout.js';
 import type { StateColor } from '../model/state-info.js';
@@ -128,19 +128,30 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
   return { header, bars, table, footer, prompt, details, help, message, history };
 }
 
+/** One header part as blessed tags: colours only with a colour theme, emphasis in both. */
+function headerPart(p: HeaderPart, theme: Theme): string {
+  switch (p.style) {
+    case 'bold':
+      return `{bold}${colored(p.text, p.color, theme)}{/bold}`;
+    case 'muted':
+      return muted(p.text, theme);
+    case 'paused':
+      return theme.color ? `{black-fg}{yellow-bg}${escapeTags(p.text)}{/yellow-bg}{/black-fg}` : `{inverse}${escapeTags(p.text)}{/inverse}`;
+    case 'filter':
+      return theme.color ? `{yellow-fg}${escapeTags(p.text)}{/yellow-fg}` : `{underline}${escapeTags(p.text)}{/underline}`;
+    case 'plain':
+      return colored(p.text, p.color, theme);
+  }
+}
+
+/** The header's three lines, laid out by priority for this width (layoutHeaderView). */
 export function renderHeader(el: blessed.Widgets.BoxElement, r: Rect, view: HeaderView, theme: Theme): void {
   place(el, r);
-  const status = view.paused && theme.color ? `{black-fg}{yellow-bg} ${escapeTags(view.status)} {/yellow-bg}{/black-fg}` : escapeTags(view.status);
-  const bold = (s: string): string => `{bold}${escapeTags(s)}{/bold}`;
-  const left = `${view.title}  ${view.status}`;
-  // The cost meter goes right-aligned on the first line when it fits.
-  const room = r.width - left.length - 2;
-  const cost = view.cost !== '' && room >= view.cost.length ? `${' '.repeat(room - view.cost.length + 2)}${muted(view.cost, theme)}` : '';
-  const line1 = `${bold(view.title)}  ${status}${cost}`;
-  const filter = view.filter === '' ? '' : `  filter: ${theme.color ? '{yellow-fg}' : '{underline}'}${escapeTags(view.filter)}${theme.color ? '{/yellow-fg}' : '{/underline}'}`;
-  const line2 = `${escapeTags(view.totals)}${filter}`;
-  const line3 = `${escapeTags(view.rates)}${view.notice === '' ? '' : `  ${theme.color ? '{red-fg}' : ''}${escapeTags(view.notice)}${theme.color ? '{/red-fg}' : ''}`}`;
-  el.setContent([line1, line2, line3].join('\n'));
+  el.setContent(
+    layoutHeaderView(view, r.width)
+      .map((line) => line.map((p) => headerPart(p, theme)).join(''))
+      .join('\n'),
+  );
 }
 
 export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars: readonly StateBarView[], theme: Theme): void {

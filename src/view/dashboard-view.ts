@@ -3,6 +3,7 @@
 // system is made inert here with safeText before it is placed in a cell.
 
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
 import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
 import { safeText } from '../model/safe-text.js';
@@ -11,7 +12,7 @@ import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor }
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
 import type { SocketRow } from './socket-rows.js';
-import { fitText, formatAge, formatCount, formatRate, logBarLength, sparkline } from './text.js';
+import { DROP_MARK, fitText, formatAge, formatCount, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
@@ -321,6 +322,22 @@ export function buildStateBarsView(
 
 // ---- Header --------------------------------------------------------------------------------
 
+/** One styled piece of header text. */
+export interface HeaderPart {
+  readonly text: string;
+  readonly color: StateColor | null;
+  /** bold: the title; muted: the cost meter; paused: the PAUSED badge; filter: the filter text. */
+  readonly style: 'plain' | 'bold' | 'muted' | 'paused' | 'filter';
+}
+
+/** One unit of the header: shown whole, cut with "…" (minWidth), or left out by priority. */
+export interface HeaderSegment extends LineSegment {
+  readonly id: string;
+  readonly parts: readonly HeaderPart[];
+  /** Pushed to the right edge (the cost meter). */
+  readonly alignRight?: boolean;
+}
+
 export interface HeaderView {
   readonly title: string;
   readonly status: string;
@@ -331,9 +348,11 @@ export interface HeaderView {
   readonly notice: string;
   /** The cost meter: what the last refresh cost sockscope. */
   readonly cost: string;
-  /** "findings: 1 crit, 2 warn (6)", or ''. */
+  /** "findings: 1 CRIT 2 WARN", or ''. */
   readonly findings: string;
   readonly findingsColor: StateColor | null;
+  /** The three header lines as segments by priority; layoutHeaderView fits them to a width. */
+  readonly segments: readonly (readonly HeaderSegment[])[];
 }
 
 /** What the last refresh cost (the cost meter). */
@@ -354,7 +373,10 @@ export interface HeaderInput {
   readonly paused: boolean;
   /** Shown instead of "live" (a replay's position), or null. */
   readonly mode?: string | null;
+  /** Sockets read, per protocol group (everything, before the filter). */
   readonly totals: Readonly<Record<ProtocolGroup, number>>;
+  /** Sockets the filter matches, per protocol group: with a filter the header says "N of M". */
+  readonly matched?: Readonly<Record<ProtocolGroup, number>> | null;
   readonly shown: number;
   readonly rates: CounterRates;
   readonly openedPerSec: number;
@@ -365,9 +387,12 @@ export interface HeaderInput {
   readonly timeZoneOffsetMin: number;
   /** Which network namespace is shown (--pid), or null for our own. Untrusted text inside. */
   readonly scope?: string | null;
-  /** Findings summary from insight-views' findingsSummary. */
-  readonly findings?: { readonly text: string; readonly color: StateColor | null };
-  /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]. */
+  /**
+   * The findings: the badge counts the holding ones by severity and names the worst. (A
+   * precomputed summary {text, color} is still accepted and shown as it is.)
+   */
+  readonly findings?: readonly Finding[] | { readonly text: string; readonly color: StateColor | null };
+  /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]; self transitions are left out. */
   readonly transitions?: readonly (readonly [string, number])[];
 }
 
@@ -384,34 +409,154 @@ function clock(ms: number, offsetMin: number): string {
   return d.toISOString().slice(11, 19);
 }
 
+/** 1000 → "1s", 1750 → "1.75s", 500 → "0.5s". */
+export function formatInterval(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+const SEVERITIES = ['crit', 'warn', 'info'] as const satisfies readonly Severity[];
+const SEVERITY_WORD = { crit: 'CRIT', warn: 'WARN', info: 'info' } as const satisfies Record<Severity, string>;
+const SEVERITY_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Severity, StateColor>;
+
+const part = (text: string, color: StateColor | null = null, style: HeaderPart['style'] = 'plain'): HeaderPart => ({ text, color, style });
+function segment(id: string, priority: number, parts: readonly HeaderPart[], extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean } = {}): HeaderSegment {
+  return { id, priority, parts, text: parts.map((p) => p.text).join(''), ...extra };
+}
+
+/** The findings badge ("findings: 1 CRIT 2 WARN  (6)") and the worst finding's title, from the holding findings. */
+function findingsSegments(findings: HeaderInput['findings']): { segments: HeaderSegment[]; text: string; color: StateColor | null } {
+  if (findings === undefined) return { segments: [], text: '', color: null };
+  if (!Array.isArray(findings)) {
+    const summary = findings as { readonly text: string; readonly color: StateColor | null };
+    return { segments: summary.text === '' ? [] : [segment('findings', 1, [part(summary.text, summary.color)])], text: summary.text, color: summary.color };
+  }
+  const holding = (findings as readonly Finding[]).filter((f) => f.holding);
+  const n = { crit: 0, warn: 0, info: 0 };
+  for (const f of holding) n[f.severity]++;
+  const present = SEVERITIES.filter((s) => n[s] > 0);
+  const worstSeverity = present[0];
+  if (worstSeverity === undefined) return { segments: [], text: '', color: null };
+  const parts: HeaderPart[] = [part('findings:')];
+  for (const s of present) parts.push(part(' '), part(`${n[s]} ${SEVERITY_WORD[s]}`, SEVERITY_COLOR[s], s === 'info' ? 'plain' : 'bold'));
+  const badge = segment('findings', 1, parts);
+  const worst = [...holding].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.sinceMs - b.sinceMs)[0];
+  // Where to read them: view 6 (left out first, quietly: the footer lists the keys too).
+  const segments = [badge, segment('findings-key', 6, [part('(6)', null, 'muted')], { quiet: true })];
+  if (worst !== undefined) segments.push(segment('worst', 4, [part(safeText(worst.title, 200), SEVERITY_COLOR[worst.severity])], { minWidth: 16 }));
+  return { segments, text: badge.text, color: SEVERITY_COLOR[worstSeverity] };
+}
+
 export function buildHeaderView(input: HeaderInput): HeaderView {
-  const interval = input.intervalMs % 1000 === 0 ? `${input.intervalMs / 1000}s` : `${input.intervalMs / 1000}s`;
-  const rates = HEADLINE_COUNTERS.filter((c) => ['in', 'out', 'reset', 'retrans', 'overflow', 'drop'].includes(c.label))
-    .map((c) => `${c.label} ${formatRate(input.rates[c.key] ?? 0)}`)
-    .join('  ');
+  const rateCounters = HEADLINE_COUNTERS.filter((c) => ['in', 'out', 'reset', 'retrans', 'overflow', 'drop'].includes(c.label));
+  const rates = rateCounters.map((c) => `${c.label} ${formatRate(input.rates[c.key] ?? 0)}`).join('  ');
   const t = input.totals;
+  const m = input.filterText === '' ? null : (input.matched ?? null);
+  // The interval in effect, once: the poller's backed-off one when it slowed down.
+  const backedOff = input.cost?.backedOffToMs ?? null;
+  const interval = `every ${formatInterval(backedOff ?? input.intervalMs)}`;
+  const slowed = backedOff === null || input.cost === null ? '' : `(slowed: refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms)`;
+  const clockText = clock(input.takenAtMs, input.timeZoneOffsetMin);
+  const title = `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`;
+  const live = input.mode != null ? `${input.mode}${input.paused ? '  PAUSED' : ''}` : input.paused ? 'PAUSED' : 'live';
+  const cost =
+    input.cost === null
+      ? ''
+      : `${formatCount(input.cost.rows)} rows  read ${Math.round(input.cost.readMs)}ms  parse ${Math.round(input.cost.parseMs)}ms  owners ${Math.round(input.cost.ownersMs)}ms  draw ${Math.round(input.cost.drawMs)}ms`;
+  const transitions = (input.transitions ?? []).filter(([label]) => {
+    const [from, to] = label.split('→');
+    return from !== to;
+  });
+  const findings = findingsSegments(input.findings);
+
+  const line1: HeaderSegment[] = [
+    // The host is cut before the findings badge goes; the badge before the worst finding's line.
+    segment('title', 0, [part(title, null, 'bold')], { minWidth: 20, cutPriority: 2 }),
+    segment('clock', 0, [part(clockText)]),
+    ...(input.mode != null ? [] : [segment('interval', 0, [part(interval)])]),
+    ...(slowed === '' || input.mode != null ? [] : [segment('slowed', 3, [part(slowed, 'red')], { minWidth: 10 })]),
+    segment('status', 0, [part(live, null, input.paused ? 'paused' : 'plain')], input.mode != null ? { minWidth: 12 } : {}),
+    ...findings.segments,
+    ...(cost === '' ? [] : [segment('cost', 9, [part(cost, null, 'muted')], { quiet: true, alignRight: true })]),
+  ];
+  const protocols: [ProtocolGroup, string, number][] = [
+    ['tcp', 'TCP', 1],
+    ['udp', 'UDP', 2],
+    ['unix', 'UNIX', 2],
+    ['raw', 'RAW', 3],
+  ];
+  const line2: HeaderSegment[] = [
+    ...protocols
+      .filter(([g]) => g !== 'raw' || t.raw > 0)
+      .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(m === null ? `${name} ${formatCount(t[g])}` : `${name} ${formatCount(m[g])} of ${formatCount(t[g])}`)])),
+    ...(m === null ? [segment('shown', 1, [part(`shown ${formatCount(input.shown)}`)])] : []),
+    ...(input.filterText === '' ? [] : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),
+  ];
+  const line3: HeaderSegment[] = [
+    segment('per-sec', 0, [part('/s')]),
+    // Counters at zero say least; among equals the later ones go first.
+    ...rateCounters.map((c) => {
+      const v = input.rates[c.key] ?? 0;
+      return segment(`rate-${c.label}`, c.label === 'in' || c.label === 'out' || v === 0 ? 2 : 1, [part(`${c.label} ${formatRate(v)}`)]);
+    }),
+    segment('opened', 1, [part(`opened ${formatRate(input.openedPerSec)}`)]),
+    segment('closed', 1, [part(`closed ${formatRate(input.closedPerSec)}`)]),
+    ...transitions.slice(0, 2).map(([label, perSec], i) => segment(`transition-${i}`, 3 + i, [part(`${shortTransition(label)} ${formatRate(perSec)}`)])),
+    ...(input.notice === '' ? [] : [segment('notice', 0, [part(input.notice, 'red')], { minWidth: 20 })]),
+  ];
+
   return {
-    title: `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`,
-    status:
-      input.mode != null
-        ? `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  ${input.mode}${input.paused ? '  PAUSED' : ''}`
-        : `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  every ${interval}  ${input.paused ? 'PAUSED' : 'live'}`,
+    title,
+    status: input.mode != null ? `${clockText}  ${live}` : `${clockText}  ${interval}${slowed === '' ? '' : ` ${slowed}`}  ${live}`,
     paused: input.paused,
-    totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  shown ${formatCount(input.shown)}`,
-    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${(input.transitions ?? [])
+    totals: line2.filter((x) => x.id !== 'filter').map((x) => x.text).join('  '),
+    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${transitions
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
       .join('')}`,
-    findings: input.findings?.text ?? '',
-    findingsColor: input.findings?.color ?? null,
+    findings: findings.text,
+    findingsColor: findings.color,
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
-    notice:
-      input.cost?.backedOffToMs != null
-        ? `refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms: slowed to every ${input.cost.backedOffToMs / 1000}s${input.notice === '' ? '' : `; ${input.notice}`}`
-        : input.notice,
-    cost:
-      input.cost === null
-        ? ''
-        : `${formatCount(input.cost.rows)} rows  read ${Math.round(input.cost.readMs)}ms  parse ${Math.round(input.cost.parseMs)}ms  owners ${Math.round(input.cost.ownersMs)}ms  draw ${Math.round(input.cost.drawMs)}ms`,
+    notice: input.notice,
+    cost,
+    segments: [line1, line2, line3],
   };
+}
+
+/** Map a cut text back onto the parts it came from (the cut keeps a prefix and adds "…"). */
+function cutParts(parts: readonly HeaderPart[], text: string): HeaderPart[] {
+  const out: HeaderPart[] = [];
+  let rest = text.endsWith('…') ? text.slice(0, -1) : text;
+  for (const p of parts) {
+    if (rest === '') break;
+    const take = rest.startsWith(p.text) ? p.text : rest;
+    out.push({ ...p, text: take });
+    rest = rest.slice(take.length);
+  }
+  if (text.endsWith('…')) {
+    const last = out.at(-1);
+    if (last === undefined) out.push(part('…'));
+    else out[out.length - 1] = { ...last, text: `${last.text}…` };
+  }
+  return out;
+}
+
+/**
+ * The header's lines fitted to `width`: segments by priority (layoutLine), two spaces apart,
+ * " …" where something was left out, the cost meter pushed right. Each line's parts hold exactly
+ * what is drawn.
+ */
+export function layoutHeaderView(view: HeaderView, width: number): HeaderPart[][] {
+  return view.segments.map((segments) => {
+    const laid = layoutLine(segments, width);
+    const out: HeaderPart[] = [];
+    laid.segments.forEach((seg, i) => {
+      if (i > 0) {
+        const pad = seg.alignRight === true ? Math.max(2, width - laid.width + 2) : 2;
+        out.push(part(' '.repeat(pad)));
+      }
+      out.push(...(seg.cut ? cutParts(seg.parts, seg.text) : seg.parts));
+    });
+    if (laid.dropped > 0) out.push(part(DROP_MARK));
+    return out;
+  });
 }

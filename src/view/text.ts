@@ -135,12 +135,16 @@ export interface LineSegment {
   readonly priority: number;
   /** When set, the segment may be cut (with "…") to this many cells before it is dropped. */
   readonly minWidth?: number;
+  /** Cut down to minWidth at this priority instead (e.g. a long host name before a badge goes). */
+  readonly cutPriority?: number;
+  /** Extra information (a cost meter): left out without the " …" mark. */
+  readonly quiet?: boolean;
 }
 
 export interface LaidOutLine<S extends LineSegment> {
   /** Kept segments in their original order; `text` is the (maybe cut) text to draw. */
   readonly segments: readonly (S & { readonly cut: boolean })[];
-  /** Segments left out for lack of room (the line should end with "…" then). */
+  /** Segments left out for lack of room, quiet ones not counted (the line ends with " …" then). */
   readonly dropped: number;
   /** Cells used by the segments and separators, plus the " …" drop mark when present. */
   readonly width: number;
@@ -162,13 +166,16 @@ export function layoutLine<S extends LineSegment>(segments: readonly S[], width:
     const kept = items.filter((i) => !i.dropped);
     return kept.reduce((n, i) => n + displayWidth(i.text), 0) + Math.max(0, kept.length - 1) * sepWidth;
   };
-  const anyDropped = (): boolean => items.some((i) => i.dropped);
+  const anyDropped = (): boolean => items.some((i) => i.dropped && i.s.quiet !== true);
   const limit = (): number => width - (anyDropped() ? displayWidth(DROP_MARK) : 0);
   while (used() > limit()) {
     const kept = items.filter((i) => !i.dropped);
     if (kept.length === 0) break;
-    // The least important kept segment that can still give room.
-    const candidate = kept.reduce((worst, i) => (i.s.priority >= worst.s.priority ? i : worst));
+    // The least important step that can still give room: cutting a segment (at its cutPriority)
+    // or leaving one out (at its priority).
+    const canCut = (i: (typeof items)[number]): boolean => i.s.minWidth !== undefined && displayWidth(i.text) > i.s.minWidth;
+    const rank = (i: (typeof items)[number]): number => (canCut(i) ? (i.s.cutPriority ?? i.s.priority) : i.s.priority);
+    const candidate = kept.reduce((worst, i) => (rank(i) >= rank(worst) ? i : worst));
     const over = used() - limit();
     const min = candidate.s.minWidth;
     const current = displayWidth(candidate.text);
@@ -187,7 +194,7 @@ export function layoutLine<S extends LineSegment>(segments: readonly S[], width:
     candidate.dropped = true;
   }
   const kept = items.filter((i) => !i.dropped);
-  const dropped = items.length - kept.length;
+  const dropped = items.filter((i) => i.dropped && i.s.quiet !== true).length;
   return {
     segments: kept.map((i) => ({ ...i.s, text: i.text, cut: i.cut })),
     dropped,

@@ -1,0 +1,184 @@
+import { PassThrough, Writable } from 'node:stream';
+import blessed from 'blessed';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { Finding } from '../src/model/findings.js';
+import { renderHeader } from '../src/ui/widgets.js';
+import { buildHeaderView, formatInterval, layoutHeaderView, type HeaderInput } from '../src/view/dashboard-view.js';
+import { displayWidth } from '../src/view/text.js';
+
+const input = (over: Partial<HeaderInput> = {}): HeaderInput => ({
+  host: 'web-01.example.internal',
+  takenAtMs: Date.UTC(2026, 0, 5, 14, 3, 9),
+  intervalMs: 1000,
+  paused: false,
+  totals: { tcp: 12_345, udp: 12, unix: 301, raw: 0 },
+  shown: 12_345,
+  rates: { 'Tcp.PassiveOpens': 120, 'Tcp.ActiveOpens': 88, 'Tcp.EstabResets': 3, 'Tcp.RetransSegs': 12.5, 'TcpExt.ListenOverflows': 0, 'TcpExt.ListenDrops': 0 },
+  openedPerSec: 10,
+  closedPerSec: 9,
+  filterText: '',
+  notice: '',
+  cost: null,
+  timeZoneOffsetMin: 0,
+  ...over,
+});
+const lines = (i: HeaderInput, width: number): string[] => layoutHeaderView(buildHeaderView(i), width).map((l) => l.map((p) => p.text).join(''));
+
+const finding = (over: Partial<Finding>): Finding => ({
+  key: 'sport 8080',
+  severity: 'warn',
+  title: 'CLOSE-WAIT pile on :8080 (app)',
+  detail: '',
+  subject: {},
+  filter: 'sport 8080',
+  id: `close-wait-rising:${over.key ?? 'sport 8080'}`,
+  rule: 'close-wait-rising',
+  state: 'CLOSE_WAIT',
+  sinceMs: 0,
+  lastHeldMs: 0,
+  holding: true,
+  ...over,
+});
+
+const LABELS = ['in', 'out', 'reset', 'retrans', 'overflow', 'drop', 'opened', 'closed', 'TCP', 'UDP', 'UNIX', 'shown'];
+
+describe('header layout by priority', () => {
+  it('at every width from 60 to 250, no line overflows and no label loses its number', () => {
+    const i = input({
+      filterText: 'sport 8080 and state close-wait',
+      notice: 'owners of 3 processes unreadable: run as root',
+      transitions: [
+        ['ESTABLISHED→CLOSE_WAIT', 3.2],
+        ['SYN_SENT→ESTABLISHED', 1],
+      ],
+      findings: [finding({ severity: 'crit', title: 'Accept queue full on :8080 (nginx)', key: 'a' }), finding({})],
+      cost: { readMs: 12, parseMs: 30, ownersMs: 80, drawMs: 9, rows: 12_345, backedOffToMs: 1750 },
+    });
+    for (let width = 60; width <= 250; width++) {
+      for (const line of lines(i, width)) {
+        expect([width, displayWidth(line) <= width]).toEqual([width, true]);
+        const words = line.split(/\s+/).filter((w) => w !== '');
+        words.forEach((w, k) => {
+          if (!LABELS.includes(w)) return;
+          // The next word is the number (or "…" never comes between a label and its number).
+          expect([width, line, w, words[k + 1]]).toEqual([width, line, w, expect.stringMatching(/^[\d.]+[kM]?$/)]);
+        });
+      }
+    }
+  });
+
+  it('80 columns: what does not fit is left out whole and the line ends with …', () => {
+    const [, , rates] = lines(input({ transitions: [['ESTABLISHED→CLOSE_WAIT', 3.2]] }), 80);
+    expect(rates).toBe('/s  out 88  in 120  reset 3  retrans 13  overflow 0  opened 10  closed 9 …');
+    const [, , wide] = lines(input({ transitions: [['ESTABLISHED→CLOSE_WAIT', 3.2]] }), 120);
+    expect(wide).toBe('/s  out 88  in 120  reset 3  retrans 13  overflow 0  drop 0  opened 10  closed 9  ESTAB→CLOSE-WAIT 3.2');
+  });
+
+  it('self transitions (a flow reused with the same state) are not shown', () => {
+    const i = input({
+      transitions: [
+        ['ESTABLISHED→ESTABLISHED', 228],
+        ['ESTABLISHED→TIME_WAIT', 4],
+      ],
+    });
+    const [, , rates] = lines(i, 200);
+    expect(rates).not.toContain('ESTAB→ESTAB');
+    expect(rates).toContain('ESTAB→TIME-WAIT 4');
+    expect(buildHeaderView(i).rates).not.toContain('ESTAB→ESTAB');
+  });
+
+  it('the effective interval is said once: the backed-off one, with why', () => {
+    const i = input({ cost: { readMs: 12, parseMs: 300, ownersMs: 100, drawMs: 20, rows: 120_000, backedOffToMs: 1750 } });
+    const [first] = lines(i, 200);
+    expect(first).toMatch(/ every 1\.75s {2}\(slowed: refresh costs 420 ms\) {2}live /);
+    expect(first).not.toMatch(/every 1s/);
+    expect(lines(i, 200).join('\n').match(/every/g)).toHaveLength(1);
+    // Narrow: the reason is cut with … (or left out), never the interval.
+    for (let width = 60; width <= 120; width++) {
+      const [l1] = lines(i, width);
+      expect([width, l1]).toEqual([width, expect.stringContaining('every 1.75s')]);
+      expect(l1).not.toMatch(/slowed to eve|every 1s/);
+    }
+    expect(lines(i, 80)[0]).toMatch(/every 1\.75s {2}\(slowed:.*… {2}live/);
+    expect(formatInterval(1000)).toBe('1s');
+    expect(formatInterval(500)).toBe('0.5s');
+  });
+
+  it('a long filter is cut with …, never dropped; the host too', () => {
+    const i = input({ host: 'a-very-long-hostname-that-goes-on.example.internal', filterText: 'sport 8080 and state close-wait and not dst 10.0.0.0/8' });
+    for (const width of [60, 80, 100]) {
+      const [l1, l2] = lines(i, width);
+      expect(l2).toMatch(/filter: sport 8080/);
+      expect(displayWidth(l2 ?? '')).toBeLessThanOrEqual(width);
+      if (width < 90) expect(l2).toMatch(/…$/);
+      expect(l1).toMatch(/^sockscope {2}a-very/);
+    }
+  });
+
+  it('"N of M" per protocol when a filter hides sockets', () => {
+    const i = input({ filterText: 'state close-wait', matched: { tcp: 300, udp: 0, unix: 0, raw: 0 }, shown: 375 });
+    expect(lines(i, 120)[1]).toBe('TCP 300 of 12.3k  UDP 0 of 12  UNIX 0 of 301  filter: state close-wait');
+    // Without a filter (or without matched counts) the totals stand alone.
+    expect(lines(input({ matched: { tcp: 1, udp: 0, unix: 0, raw: 0 } }), 120)[1]).toBe('TCP 12.3k  UDP 12  UNIX 301  shown 12.3k');
+  });
+});
+
+describe('findings badge', () => {
+  const findings = [
+    finding({ severity: 'warn', key: 'w1', title: 'CLOSE-WAIT pile on :8080 (app)' }),
+    finding({ severity: 'crit', key: 'c1', title: 'Accept queue full on :9000 (nginx)', sinceMs: 5 }),
+    finding({ severity: 'warn', key: 'w2' }),
+    finding({ severity: 'crit', key: 'c2', holding: false, title: 'cleared one' }),
+    finding({ severity: 'info', key: 'i1', title: 'info one' }),
+  ];
+
+  it('counts the holding findings by severity and names the worst when there is room', () => {
+    const [l1] = lines(input({ findings }), 160);
+    expect(l1).toContain('findings: 1 CRIT 2 WARN 1 info  (6)');
+    expect(l1).toContain('Accept queue full on :9000 (nginx)');
+    expect(l1).not.toContain('cleared one');
+    // At 80 columns the badge stays; the worst line is cut with … or left out.
+    const [narrow] = lines(input({ findings }), 80);
+    expect(narrow).toContain('findings: 1 CRIT 2 WARN 1 info');
+    expect(displayWidth(narrow ?? '')).toBeLessThanOrEqual(80);
+    const view = buildHeaderView(input({ findings }));
+    expect(view.findings).toBe('findings: 1 CRIT 2 WARN 1 info');
+    expect(view.findingsColor).toBe('red');
+  });
+
+  it('no holding findings: no badge', () => {
+    expect(lines(input({ findings: [finding({ holding: false })] }), 160)[0]).not.toContain('findings');
+    expect(lines(input({ findings: [] }), 160)[0]).not.toContain('findings');
+  });
+
+  it('finding titles are untrusted text: control characters are made inert', () => {
+    const [l1] = lines(input({ findings: [finding({ title: 'pile on :80 (\x1b[2Jevil)' })] }), 200);
+    expect(l1).not.toContain('\x1b');
+  });
+
+  describe('drawn by renderHeader', () => {
+    let screen: blessed.Widgets.Screen | null = null;
+    afterEach(() => {
+      screen?.destroy();
+      screen = null;
+    });
+
+    it.each([true, false])('colour %s: every part reaches the screen, severities coloured, no raw tags', (color) => {
+      const inputStream = Object.assign(new PassThrough(), { isTTY: true, setRawMode() {} });
+      const output = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { columns: 200, rows: 5, isTTY: true });
+      screen = blessed.screen({ input: inputStream as never, output: output as never, terminal: 'xterm-256color', warnings: false, fullUnicode: true });
+      const el = blessed.box({ parent: screen, tags: true, wrap: false });
+      const i = input({ findings, filterText: '{red-fg}x', paused: true, cost: { readMs: 1, parseMs: 2, ownersMs: 3, drawMs: 4, rows: 5, backedOffToMs: null } });
+      renderHeader(el, { top: 0, left: 0, width: 200, height: 3 }, buildHeaderView(i), { color, ascii: false, colors256: true });
+      screen.render();
+      const cells = (screen as unknown as { lines: [number, string][][] }).lines;
+      const text = cells.slice(0, 3).map((l) => l.map((c) => c[1]).join('').trimEnd());
+      expect(text).toEqual(lines(i, 200).map((l) => l.trimEnd()));
+      expect(text.join('\n')).toContain('filter: {red-fg}x');
+      const at = text[0]?.indexOf('1 CRIT') ?? -1;
+      const fg = ((cells[0]?.[at]?.[0] ?? 0) >> 9) & 0x1ff;
+      expect(fg).toBe(color ? 1 : 0x1ff); // red, or the default colour
+    });
+  });
+});
