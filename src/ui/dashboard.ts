@@ -126,6 +126,7 @@ export class Dashboard {
   private listenerSummary: ReadonlyMap<number, PortListenerSummary> = new Map();
   private transitions: TransitionRates | null = null;
   private markers: readonly Marker[] = [];
+  private shownSortKeys: readonly string[] | undefined;
 
   constructor(
     private readonly screen: blessed.Widgets.Screen,
@@ -233,6 +234,11 @@ export class Dashboard {
     else if (view === 'compare') keys = this.compareKeys(snapshot);
     else keys = this.groups(snapshot, view).map((g) => g.key);
     return { keys, pageSize: this.tablePageSize };
+  }
+
+  /** Sort keys of the table columns on screen, left to right (for < and >). */
+  sortColumns(): readonly string[] | undefined {
+    return this.shownSortKeys;
   }
 
   dispatch(action: UiAction): void {
@@ -441,10 +447,12 @@ export class Dashboard {
     const chart = layout.history === null ? null : buildHistoryChartView({ samples: this.history.all(), nowMs: snapshot.takenAtMs, intervalMs: this.ui.intervalMs, width: layout.history.width - 2, height: layout.history.height - 2, color: theme.color, ascii: theme.ascii });
     renderHistory(w.history, layout.history, chart, theme);
 
+    this.shownSortKeys = table.sortKeys;
     // The view tabs only while the label fits on the border: blessed wraps a longer label onto
-    // the column header line.
+    // the column header line. The sort (renderTable adds it) comes before the tabs.
     const withTabs = `${VIEW_TITLE[this.ui.view]}${this.viewTabs()}`;
-    const labelFits = ` ${withTabs} ${table.total}/${table.total} `.length <= tableRect.width - 4;
+    const sortText = table.sortLabel === undefined || table.sortLabel === '' ? '' : ` · ${table.sortLabel}`;
+    const labelFits = ` ${withTabs} ${table.total}/${table.total}${sortText} `.length <= tableRect.width - 4;
     const title = labelFits ? withTabs : VIEW_TITLE[this.ui.view];
     if (view === 'states') {
       const selected = DIAGRAM_STATES[this.diagramIndex()] ?? 'ESTABLISHED';

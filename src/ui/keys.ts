@@ -72,8 +72,8 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | 
   if (name === 'tab') return d.dispatch({ type: 'nextView', delta: 1 });
   const view = ch === undefined ? undefined : VIEW_KEYS[ch];
   if (view !== undefined) return d.dispatch({ type: 'setView', view });
-  if (ch === '<' || ch === ',') return d.dispatch({ type: 'sortNext', delta: -1 });
-  if (ch === '>' || ch === '.') return d.dispatch({ type: 'sortNext', delta: 1 });
+  if (ch === '<' || ch === ',') return d.dispatch({ type: 'sortNext', delta: -1, columns: d.sortColumns() });
+  if (ch === '>' || ch === '.') return d.dispatch({ type: 'sortNext', delta: 1, columns: d.sortColumns() });
   if (ch === 'r') return d.dispatch({ type: 'sortReverse' });
   if (name === 'enter' || name === 'return') return d.enter();
   if (name === 'up' || ch === 'k') return d.dispatch({ type: 'move', delta: -1, rows: d.rowContext() });

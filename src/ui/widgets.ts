@@ -167,7 +167,10 @@ export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars:
 export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = []): void {
   place(el, r);
   const position = view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`;
-  el.setLabel(` ${escapeTags(title)} ${position} `);
+  // The sort goes in the label when it fits on the border (blessed wraps a longer label).
+  const sort = view.sortLabel ?? '';
+  const withSort = ` ${title} ${position} · ${sort} `;
+  el.setLabel(sort !== '' && displayWidth(withSort) <= r.width - 4 ? escapeTags(withSort) : ` ${escapeTags(title)} ${position} `);
   const lines = [theme.color ? `{bold}{cyan-fg}${escapeTags(view.header)}{/cyan-fg}{/bold}` : `{bold}${escapeTags(view.header)}{/bold}`];
   if (view.rows.length === 0) lines.push(escapeTags(view.emptyText));
   for (const row of view.rows) {

@@ -12,7 +12,7 @@ import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor }
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
 import type { SocketRow } from './socket-rows.js';
-import { DROP_MARK, fitText, formatAge, formatCount, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
+import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
@@ -32,6 +32,10 @@ export interface TableRowView {
 export interface TableView {
   /** Header line, already fitted to the width. */
   readonly header: string;
+  /** Sort keys of the visible columns, left to right (what < and > step through). */
+  readonly sortKeys?: readonly string[];
+  /** "sort: Recv-Q ▼" for the panel's title, or '' when the table is not sorted by a column. */
+  readonly sortLabel?: string;
   /** Only the visible rows (virtualised), each cell fitted to its column. */
   readonly rows: readonly TableRowView[];
   readonly total: number;
@@ -85,13 +89,21 @@ export function buildTable<Row>(
   flags: (row: Row) => { isNew: boolean; closed: boolean },
   opts: { width: number; height: number; selectedKey: string | null; selectedIndex: number; sortId: string; descending: boolean; emptyText: string },
 ): TableView {
-  const cols = layoutColumns(specs, opts.width);
+  // The sorted column stays on screen and wide enough for its title and the ▲/▼ mark.
+  const sorted = specs.find((c) => c.sortKey !== undefined && c.sortKey === opts.sortId);
+  const cols = layoutColumns(
+    specs.map((c) => (c === sorted ? { ...c, priority: 0, width: Math.max(c.width, displayWidth(c.title) + 1) } : c)),
+    opts.width,
+  );
+  const arrow = opts.descending ? '▼' : '▲';
   const header = cols
     .map(({ spec, width }) => {
-      const mark = spec.sortKey === opts.sortId ? (opts.descending ? '▼' : '▲') : '';
+      const mark = spec.sortKey === opts.sortId ? arrow : '';
       return fitText(spec.title + mark, width, spec.align);
     })
     .join(' ');
+  const sortKeys = cols.flatMap(({ spec }) => (spec.sortKey === undefined ? [] : [spec.sortKey]));
+  const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
   let selected = -1;
   if (opts.selectedKey !== null) {
     for (let i = 0; i < rows.length; i++) {
@@ -118,11 +130,13 @@ export function buildTable<Row>(
       ...flags(row),
     });
   }
-  return { header, rows: visible, total: rows.length, offset, selectedIndex: rows.length === 0 ? -1 : selected, emptyText: opts.emptyText };
+  return { header, sortKeys, sortLabel, rows: visible, total: rows.length, offset, selectedIndex: rows.length === 0 ? -1 : selected, emptyText: opts.emptyText };
 }
 
 const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
-  { id: 'proto', title: 'Proto', width: 5, flex: 0, priority: 3, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
+  // Priorities: a narrow table keeps State, the endpoints, Recv-Q (the accept queue of a
+  // listener) and Proto; Send-Q goes before them, then Process.
+  { id: 'proto', title: 'Proto', width: 5, flex: 0, priority: 1, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
   {
     id: 'state',
     title: 'State',
@@ -133,11 +147,11 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
     sortKey: 'state',
     cell: (r) => ({ text: r.closedAtMs !== null ? 'CLOSED' : stateLabel(r.record.protocol, r.record.state), color: r.closedAtMs !== null ? null : STATE_COLOR[r.record.state] }),
   },
-  { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
-  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(r.record.sendQ)) },
-  { id: 'local', title: 'Local Address:Port', width: 17, flex: 3, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
-  { id: 'peer', title: 'Peer Address:Port', width: 17, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
-  { id: 'process', title: 'Process', width: 10, flex: 2, priority: 1, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
+  { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
+  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(r.record.sendQ)) },
+  { id: 'local', title: 'Local Address:Port', width: 16, flex: 3, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
+  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
+  { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
   { id: 'user', title: 'User', width: 8, flex: 0, priority: 5, align: 'left', sortKey: 'user', cell: (r) => plain(safeText(r.record.user, 32)) },
   {
     id: 'age',
