@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Finding } from '../src/model/findings.js';
 import { renderHeader } from '../src/ui/widgets.js';
-import { buildHeaderView, formatInterval, layoutHeaderView, type HeaderInput } from '../src/view/dashboard-view.js';
+import { buildHeaderView, formatInterval, layoutHeaderView, withSsStateNames, type HeaderInput } from '../src/view/dashboard-view.js';
 import { displayWidth } from '../src/view/text.js';
 
 const input = (over: Partial<HeaderInput> = {}): HeaderInput => ({
@@ -145,6 +145,12 @@ describe('findings badge', () => {
     const view = buildHeaderView(input({ findings }));
     expect(view.findings).toBe('findings: 1 CRIT 2 WARN 1 info');
     expect(view.findingsColor).toBe('red');
+  });
+
+  it('the worst line writes states the way ss does (one naming on screen)', () => {
+    const [l1] = lines(input({ findings: [finding({ title: 'CLOSE_WAIT rising on :8080: app is not closing sockets' })] }), 200);
+    expect(l1).toContain('CLOSE-WAIT rising on :8080');
+    expect(withSsStateNames('5 TIME_WAIT, SYN_RECV and FIN_WAIT2; NEW_SYN_RECV')).toBe('5 TIME-WAIT, SYN-RECV and FIN-WAIT-2; NEWSYNRECV');
   });
 
   it('no holding findings: no badge', () => {

@@ -437,6 +437,11 @@ function segment(id: string, priority: number, parts: readonly HeaderPart[], ext
   return { id, priority, parts, text: parts.map((p) => p.text).join(''), ...extra };
 }
 
+/** Kernel state names in prose (a finding's title) written the way ss writes them: CLOSE_WAIT → CLOSE-WAIT. */
+export function withSsStateNames(text: string): string {
+  return text.replace(/\b(NEW_SYN_RECV|SYN_SENT|SYN_RECV|FIN_WAIT1|FIN_WAIT2|TIME_WAIT|CLOSE_WAIT|LAST_ACK)\b/g, (name) => TCP_STATE_SHORT[name as TcpState]);
+}
+
 /** The findings badge ("findings: 1 CRIT 2 WARN  (6)") and the worst finding's title, from the holding findings. */
 function findingsSegments(findings: HeaderInput['findings']): { segments: HeaderSegment[]; text: string; color: StateColor | null } {
   if (findings === undefined) return { segments: [], text: '', color: null };
@@ -456,7 +461,7 @@ function findingsSegments(findings: HeaderInput['findings']): { segments: Header
   const worst = [...holding].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.sinceMs - b.sinceMs)[0];
   // Where to read them: view 6 (left out first, quietly: the footer lists the keys too).
   const segments = [badge, segment('findings-key', 6, [part('(6)', null, 'muted')], { quiet: true })];
-  if (worst !== undefined) segments.push(segment('worst', 4, [part(safeText(worst.title, 200), SEVERITY_COLOR[worst.severity])], { minWidth: 16 }));
+  if (worst !== undefined) segments.push(segment('worst', 4, [part(withSsStateNames(safeText(worst.title, 200)), SEVERITY_COLOR[worst.severity])], { minWidth: 16 }));
   return { segments, text: badge.text, color: SEVERITY_COLOR[worstSeverity] };
 }
 
