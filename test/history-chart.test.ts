@@ -127,6 +127,11 @@ describe('buildHistoryChartView', () => {
     expect(textOf(v.lines[0] ?? [])).toMatch(/^20\.0k┤/);
   });
 
+  it('handshake and pile-up states are plotted before listeners and short closing states, whatever their count', () => {
+    const v = view({ samples: samples(60, T0, () => ({ LISTEN: 40, FIN_WAIT2: 30, LAST_ACK: 20, ESTABLISHED: 300, TIME_WAIT: 50, SYN_SENT: 2, CLOSE_WAIT: 1 })) });
+    expect(v.series.map((x) => x.state)).toEqual(['ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'CLOSE_WAIT', 'LISTEN']);
+  });
+
   it('samples taken after the picture shown (paused) are left out', () => {
     const s = samples(100, T0, (i) => ({ ESTABLISHED: i < 50 ? 10 : 999 }));
     const v = view({ samples: s, nowMs: T0 - 50_000 });

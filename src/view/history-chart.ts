@@ -63,6 +63,9 @@ export interface HistoryChartView {
 /** One marker per series, all ASCII so they read the same under LANG=C. */
 export const SERIES_MARKERS = ['*', 'o', '+', 'x', '#', '%', '@'] as const;
 
+/** Plotted only when fewer than maxSeries others have sockets: flat or short-lived states. */
+const QUIET_STATES: readonly TcpState[] = ['LISTEN', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK', 'CLOSE'];
+
 /** Time per cell column, chosen from round values so the axis reads well. */
 const CELL_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400].map((s) => s * 1000);
 /** Refreshes per cell column: about 10, so the chart shifts once every ~5 refreshes in braille. */
@@ -156,9 +159,18 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
 
   const all = TCP_STATES.map((state) => ({ state, slots: slotsOf(state), current: latest?.counts[state] ?? 0 }));
   const peak = (slots: readonly (number | null)[]): number => Math.max(0, ...slots.map((v) => v ?? 0));
+  // The states that tell a story first (traffic, handshakes, closes that pile up), then the
+  // steadier ones (listeners, the short closing states), each by count now, then by peak.
+  const quiet = (st: TcpState): number => (QUIET_STATES.includes(st) ? 1 : 0);
   const ranked = all
     .filter((s) => s.current > 0 || peak(s.slots) > 0)
-    .sort((a, b) => b.current - a.current || peak(b.slots) - peak(a.slots) || TCP_STATES.indexOf(a.state) - TCP_STATES.indexOf(b.state))
+    .sort(
+      (a, b) =>
+        quiet(a.state) - quiet(b.state) ||
+        b.current - a.current ||
+        peak(b.slots) - peak(a.slots) ||
+        TCP_STATES.indexOf(a.state) - TCP_STATES.indexOf(b.state),
+    )
     .slice(0, input.maxSeries ?? 5);
   const series: HistorySeriesView[] = ranked.map((s, i) => ({
     state: s.state,
