@@ -91,7 +91,7 @@ describe('header layout by priority', () => {
   it('the effective interval is said once: the backed-off one, with why', () => {
     const i = input({ cost: { readMs: 12, parseMs: 300, ownersMs: 100, drawMs: 20, rows: 120_000, backedOffToMs: 1750 } });
     const [first] = lines(i, 200);
-    expect(first).toMatch(/ every 1\.75s {2}\(slowed: refresh costs 420 ms\) {2}live /);
+    expect(first).toMatch(/ every 1\.75s {2}\(slowed from 1s: refresh costs 420 ms\) {2}live /);
     expect(first).not.toMatch(/every 1s/);
     expect(lines(i, 200).join('\n').match(/every/g)).toHaveLength(1);
     // Narrow: the reason is cut with … (or left out), never the interval.
@@ -100,7 +100,7 @@ describe('header layout by priority', () => {
       expect([width, l1]).toEqual([width, expect.stringContaining('every 1.75s')]);
       expect(l1).not.toMatch(/slowed to eve|every 1s/);
     }
-    expect(lines(i, 80)[0]).toMatch(/every 1\.75s {2}\(slowed:.*… {2}live/);
+    expect(lines(i, 80)[0]).toMatch(/every 1\.75s {2}\(slowed.*… {2}live/);
     expect(formatInterval(1000)).toBe('1s');
     expect(formatInterval(500)).toBe('0.5s');
   });

@@ -149,7 +149,7 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   },
   { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
   { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(r.record.sendQ)) },
-  { id: 'local', title: 'Local Address:Port', width: 16, flex: 3, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
+  { id: 'local', title: 'Local Address:Port', width: 16, flex: 4, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
   { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
   { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
   { id: 'user', title: 'User', width: 8, flex: 0, priority: 5, align: 'left', sortKey: 'user', cell: (r) => plain(safeText(r.record.user, 32)) },
@@ -473,7 +473,10 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   // The interval in effect, once: the poller's backed-off one when it slowed down.
   const backedOff = input.cost?.backedOffToMs ?? null;
   const interval = `every ${formatInterval(backedOff ?? input.intervalMs)}`;
-  const slowed = backedOff === null || input.cost === null ? '' : `(slowed: refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms)`;
+  const slowed =
+    backedOff === null || input.cost === null
+      ? ''
+      : `(slowed from ${formatInterval(input.intervalMs)}: refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms)`;
   const clockText = clock(input.takenAtMs, input.timeZoneOffsetMin);
   const title = `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`;
   const live = input.mode != null ? `${input.mode}${input.paused ? '  PAUSED' : ''}` : input.paused ? 'PAUSED' : 'live';
