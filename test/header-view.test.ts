@@ -52,7 +52,7 @@ describe('header layout by priority', () => {
         ['ESTABLISHED→CLOSE_WAIT', 3.2],
         ['SYN_SENT→ESTABLISHED', 1],
       ],
-      findings: [finding({ severity: 'crit', title: 'Accept queue full on :8080 (nginx)', key: 'a' }), finding({})],
+      findingsList: [finding({ severity: 'crit', title: 'Accept queue full on :8080 (nginx)', key: 'a' }), finding({})],
       cost: { readMs: 12, parseMs: 30, ownersMs: 80, drawMs: 9, rows: 12_345, backedOffToMs: 1750 },
     });
     for (let width = 60; width <= 250; width++) {
@@ -116,50 +116,51 @@ describe('header layout by priority', () => {
     }
   });
 
-  it('"N of M" per protocol when a filter hides sockets', () => {
-    const i = input({ filterText: 'state close-wait', matched: { tcp: 300, udp: 0, unix: 0, raw: 0 }, shown: 375 });
-    expect(lines(i, 120)[1]).toBe('TCP 300 of 12.3k  UDP 0 of 12  UNIX 0 of 301  filter: state close-wait');
-    // Without a filter (or without matched counts) the totals stand alone.
-    expect(lines(input({ matched: { tcp: 1, udp: 0, unix: 0, raw: 0 } }), 120)[1]).toBe('TCP 12.3k  UDP 12  UNIX 301  shown 12.3k');
+  it('"shown N of M" when a filter hides sockets', () => {
+    const i = input({ filterText: 'state close-wait', matchedTotals: { tcp: 300, udp: 0, unix: 0, raw: 0 }, shown: 300 });
+    expect(lines(i, 120)[1]).toBe('TCP 12.3k  UDP 12  UNIX 301  shown 300 of 12.7k  filter: state close-wait');
+    // The number and its "of M" stay together; the filter is cut before they go.
+    for (let width = 60; width <= 120; width++) expect([width, lines(i, width)[1]]).toEqual([width, expect.stringContaining('shown 300 of 12.7k')]);
+    expect(lines(input({ matchedTotals: null }), 120)[1]).toBe('TCP 12.3k  UDP 12  UNIX 301  shown 12.3k');
   });
 });
 
 describe('findings badge', () => {
+  // Worst first, as the session store lists them.
   const findings = [
-    finding({ severity: 'warn', key: 'w1', title: 'CLOSE-WAIT pile on :8080 (app)' }),
     finding({ severity: 'crit', key: 'c1', title: 'Accept queue full on :9000 (nginx)', sinceMs: 5 }),
+    finding({ severity: 'crit', key: 'c2', holding: false, title: 'kept by the hold-down' }),
+    finding({ severity: 'warn', key: 'w1', title: 'CLOSE-WAIT pile on :8080 (app)' }),
     finding({ severity: 'warn', key: 'w2' }),
-    finding({ severity: 'crit', key: 'c2', holding: false, title: 'cleared one' }),
     finding({ severity: 'info', key: 'i1', title: 'info one' }),
   ];
 
-  it('counts the holding findings by severity and names the worst when there is room', () => {
-    const [l1] = lines(input({ findings }), 160);
-    expect(l1).toContain('findings: 1 CRIT 2 WARN 1 info  (6)');
-    expect(l1).toContain('Accept queue full on :9000 (nginx)');
-    expect(l1).not.toContain('cleared one');
+  it('counts the findings by severity and names the worst when there is room', () => {
+    const [l1] = lines(input({ findingsList: findings }), 160);
+    expect(l1).toMatch(/ 2 crit 2 warn 1 info +Accept queue full on :9000 \(nginx\)/);
     // At 80 columns the badge stays; the worst line is cut with … or left out.
-    const [narrow] = lines(input({ findings }), 80);
-    expect(narrow).toContain('findings: 1 CRIT 2 WARN 1 info');
+    const [narrow] = lines(input({ findingsList: findings }), 80);
+    expect(narrow).toContain(' 2 crit 2 warn 1 info ');
     expect(displayWidth(narrow ?? '')).toBeLessThanOrEqual(80);
-    const view = buildHeaderView(input({ findings }));
-    expect(view.findings).toBe('findings: 1 CRIT 2 WARN 1 info');
+    const view = buildHeaderView(input({ findingsList: findings }));
+    expect(view.findings).toBe('2 crit 2 warn 1 info');
+    expect(view.worstFinding).toBe('Accept queue full on :9000 (nginx)');
     expect(view.findingsColor).toBe('red');
   });
 
   it('the worst line writes states the way ss does (one naming on screen)', () => {
-    const [l1] = lines(input({ findings: [finding({ title: 'CLOSE_WAIT rising on :8080: app is not closing sockets' })] }), 200);
+    const [l1] = lines(input({ findingsList: [finding({ title: 'CLOSE_WAIT rising on :8080: app is not closing sockets' })] }), 200);
     expect(l1).toContain('CLOSE-WAIT rising on :8080');
     expect(withSsStateNames('5 TIME_WAIT, SYN_RECV and FIN_WAIT2; NEW_SYN_RECV')).toBe('5 TIME-WAIT, SYN-RECV and FIN-WAIT-2; NEWSYNRECV');
   });
 
-  it('no holding findings: no badge', () => {
-    expect(lines(input({ findings: [finding({ holding: false })] }), 160)[0]).not.toContain('findings');
-    expect(lines(input({ findings: [] }), 160)[0]).not.toContain('findings');
+  it('no findings: no badge', () => {
+    expect(lines(input({ findingsList: [] }), 160)[0]).toBe(lines(input(), 160)[0]);
+    expect(buildHeaderView(input({ findingsList: [] })).findings).toBe('');
   });
 
   it('finding titles are untrusted text: control characters are made inert', () => {
-    const [l1] = lines(input({ findings: [finding({ title: 'pile on :80 (\x1b[2Jevil)' })] }), 200);
+    const [l1] = lines(input({ findingsList: [finding({ title: 'pile on :80 (\x1b[2Jevil)' })] }), 200);
     expect(l1).not.toContain('\x1b');
   });
 
@@ -175,16 +176,18 @@ describe('findings badge', () => {
       const output = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { columns: 200, rows: 5, isTTY: true });
       screen = blessed.screen({ input: inputStream as never, output: output as never, terminal: 'xterm-256color', warnings: false, fullUnicode: true });
       const el = blessed.box({ parent: screen, tags: true, wrap: false });
-      const i = input({ findings, filterText: '{red-fg}x', paused: true, cost: { readMs: 1, parseMs: 2, ownersMs: 3, drawMs: 4, rows: 5, backedOffToMs: null } });
+      const i = input({ findingsList: findings, filterText: '{red-fg}x', paused: true, cost: { readMs: 1, parseMs: 2, ownersMs: 3, drawMs: 4, rows: 5, backedOffToMs: null } });
       renderHeader(el, { top: 0, left: 0, width: 200, height: 3 }, buildHeaderView(i), { color, ascii: false, colors256: true });
       screen.render();
       const cells = (screen as unknown as { lines: [number, string][][] }).lines;
       const text = cells.slice(0, 3).map((l) => l.map((c) => c[1]).join('').trimEnd());
       expect(text).toEqual(lines(i, 200).map((l) => l.trimEnd()));
       expect(text.join('\n')).toContain('filter: {red-fg}x');
-      const at = text[0]?.indexOf('1 CRIT') ?? -1;
-      const fg = ((cells[0]?.[at]?.[0] ?? 0) >> 9) & 0x1ff;
-      expect(fg).toBe(color ? 1 : 0x1ff); // red, or the default colour
+      // The badge: black on red in colour, inverse without.
+      const at = text[0]?.indexOf('2 crit') ?? -1;
+      const attr = cells[0]?.[at]?.[0] ?? 0;
+      if (color) expect([(attr >> 9) & 0x1ff, attr & 0x1ff]).toEqual([0, 1]);
+      else expect((attr >> 18) & 8).toBe(8); // blessed's inverse flag
     });
   });
 });

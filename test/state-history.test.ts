@@ -1,5 +1,5 @@
-// The history ring and its fixed groups: a finished group never changes, so the chart of them
-// only moves every `size` samples.
+// The history ring: samples oldest first, bounded. (The chart's time slots are tested in
+// history-chart.test.ts.)
 
 import { describe, expect, it } from 'vitest';
 import { StateHistory } from '../src/model/state-history.js';

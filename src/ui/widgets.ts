@@ -112,17 +112,12 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
     ...boxStyle(theme),
     hidden: true,
     label: ' Details ',
-    scrollable: true,
-    alwaysScroll: true,
-    scrollbar: { ch: theme.ascii ? '#' : '█' },
   });
   const help = blessed.box({
     parent: screen,
     ...boxStyle(theme),
     hidden: true,
     label: ' Help — ? or Esc to close ',
-    scrollable: true,
-    alwaysScroll: true,
   });
   const message = blessed.box({ parent: screen, tags: false, hidden: true, top: 0, left: 0, width: '100%', height: '100%' });
   return { header, bars, table, footer, prompt, details, help, message, history };
@@ -139,6 +134,10 @@ function headerPart(p: HeaderPart, theme: Theme): string {
       return theme.color ? `{black-fg}{yellow-bg}${escapeTags(p.text)}{/yellow-bg}{/black-fg}` : `{inverse}${escapeTags(p.text)}{/inverse}`;
     case 'filter':
       return theme.color ? `{yellow-fg}${escapeTags(p.text)}{/yellow-fg}` : `{underline}${escapeTags(p.text)}{/underline}`;
+    case 'badge': {
+      const tag = p.color === null || !theme.color ? '' : colorTag(p.color);
+      return tag === '' ? `{inverse}${escapeTags(p.text)}{/inverse}` : `{black-fg}{${tag}-bg}${escapeTags(p.text)}{/${tag}-bg}{/black-fg}`;
+    }
     case 'plain':
       return colored(p.text, p.color, theme);
   }
@@ -164,9 +163,10 @@ export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars:
 }
 
 /** `notes`: plain lines drawn under the rows (the selected finding's text), after a blank line. */
-export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = []): void {
+export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = [], closedRows = 0): void {
   place(el, r);
-  const position = view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`;
+  // Closed rows (tombstones) are listed, muted, but not counted as sockets: the label says so.
+  const position = `${view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`}${closedRows > 0 ? `, ${closedRows} closed` : ''}`;
   // The sort goes in the label when it fits on the border (blessed wraps a longer label).
   const sort = view.sortLabel ?? '';
   const withSort = ` ${title} ${position} · ${sort} `;
@@ -243,8 +243,13 @@ export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, tit
   el.setFront();
 }
 
-export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme): void {
+/**
+ * The overlays get only the lines that fit (the frame scrolls them): a blessed scrollable box
+ * moves its border label with the content, drawing " Details " over the text.
+ */
+export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme, title = 'Details'): void {
   if (!showAt(el, r)) return;
+  el.setLabel(` ${escapeTags(title)} `);
   el.setContent(
     lines
       .map((l) => {
@@ -258,8 +263,9 @@ export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, li
   el.setFront();
 }
 
-export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[]): void {
+export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[], title = 'Help — ? or Esc to close'): void {
   if (!showAt(el, r)) return;
+  el.setLabel(` ${escapeTags(title)} `);
   el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));
   el.setFront();
 }

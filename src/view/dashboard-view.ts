@@ -3,7 +3,7 @@
 // system is made inert here with safeText before it is placed in a cell.
 
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
-import { SEVERITY_RANK, type Finding, type Severity } from '../model/findings.js';
+import type { Finding } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
 import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
 import { safeText } from '../model/safe-text.js';
@@ -11,7 +11,7 @@ import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
-import type { SocketRow } from './socket-rows.js';
+import { shownSendQ, type SocketRow } from './socket-rows.js';
 import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
@@ -148,7 +148,7 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
     cell: (r) => ({ text: r.closedAtMs !== null ? 'CLOSED' : stateLabel(r.record.protocol, r.record.state), color: r.closedAtMs !== null ? null : STATE_COLOR[r.record.state] }),
   },
   { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
-  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(r.record.sendQ)) },
+  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
   { id: 'local', title: 'Local Address:Port', width: 16, flex: 4, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
   { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
   { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
@@ -340,8 +340,8 @@ export function buildStateBarsView(
 export interface HeaderPart {
   readonly text: string;
   readonly color: StateColor | null;
-  /** bold: the title; muted: the cost meter; paused: the PAUSED badge; filter: the filter text. */
-  readonly style: 'plain' | 'bold' | 'muted' | 'paused' | 'filter';
+  /** bold: the title; muted: the cost meter; paused: the PAUSED badge; filter: the filter text; badge: the findings badge (colour as background). */
+  readonly style: 'plain' | 'bold' | 'muted' | 'paused' | 'filter' | 'badge';
 }
 
 /** One unit of the header: shown whole, cut with "…" (minWidth), or left out by priority. */
@@ -362,9 +362,11 @@ export interface HeaderView {
   readonly notice: string;
   /** The cost meter: what the last refresh cost sockscope. */
   readonly cost: string;
-  /** "findings: 1 CRIT 2 WARN", or ''. */
+  /** The findings badge: "1 crit 2 warn" (every finding still shown, by severity), or ''. */
   readonly findings: string;
   readonly findingsColor: StateColor | null;
+  /** The worst finding's one line, shown after the badge when there is room, or ''. */
+  readonly worstFinding: string;
   /** The three header lines as segments by priority; layoutHeaderView fits them to a width. */
   readonly segments: readonly (readonly HeaderSegment[])[];
 }
@@ -401,11 +403,12 @@ export interface HeaderInput {
   readonly timeZoneOffsetMin: number;
   /** Which network namespace is shown (--pid), or null for our own. Untrusted text inside. */
   readonly scope?: string | null;
-  /**
-   * The findings: the badge counts the holding ones by severity and names the worst. (A
-   * precomputed summary {text, color} is still accepted and shown as it is.)
-   */
-  readonly findings?: readonly Finding[] | { readonly text: string; readonly color: StateColor | null };
+  /** Findings summary from insight-views' findingsSummary (used when findingsList is absent). */
+  readonly findings?: { readonly text: string; readonly color: StateColor | null };
+  /** Every current finding, the worst first (the badge counts them by severity). */
+  readonly findingsList?: readonly Finding[];
+  /** Sockets per protocol group under the filter, or null without a filter ("N of M"). */
+  readonly matchedTotals?: Readonly<Record<ProtocolGroup, number>> | null;
   /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]; self transitions are left out. */
   readonly transitions?: readonly (readonly [string, number])[];
 }
@@ -428,9 +431,7 @@ export function formatInterval(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
 }
 
-const SEVERITIES = ['crit', 'warn', 'info'] as const satisfies readonly Severity[];
-const SEVERITY_WORD = { crit: 'CRIT', warn: 'WARN', info: 'info' } as const satisfies Record<Severity, string>;
-const SEVERITY_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Severity, StateColor>;
+const BADGE_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Finding['severity'], StateColor>;
 
 const part = (text: string, color: StateColor | null = null, style: HeaderPart['style'] = 'plain'): HeaderPart => ({ text, color, style });
 function segment(id: string, priority: number, parts: readonly HeaderPart[], extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean } = {}): HeaderSegment {
@@ -442,34 +443,25 @@ export function withSsStateNames(text: string): string {
   return text.replace(/\b(NEW_SYN_RECV|SYN_SENT|SYN_RECV|FIN_WAIT1|FIN_WAIT2|TIME_WAIT|CLOSE_WAIT|LAST_ACK)\b/g, (name) => TCP_STATE_SHORT[name as TcpState]);
 }
 
-/** The findings badge ("findings: 1 CRIT 2 WARN  (6)") and the worst finding's title, from the holding findings. */
-function findingsSegments(findings: HeaderInput['findings']): { segments: HeaderSegment[]; text: string; color: StateColor | null } {
-  if (findings === undefined) return { segments: [], text: '', color: null };
-  if (!Array.isArray(findings)) {
-    const summary = findings as { readonly text: string; readonly color: StateColor | null };
-    return { segments: summary.text === '' ? [] : [segment('findings', 1, [part(summary.text, summary.color)])], text: summary.text, color: summary.color };
-  }
-  const holding = (findings as readonly Finding[]).filter((f) => f.holding);
+/** The badge of every finding on screen: counts by severity, the worst one's title. */
+function findingsBadge(findings: readonly Finding[]): { text: string; color: StateColor | null; worst: string } {
   const n = { crit: 0, warn: 0, info: 0 };
-  for (const f of holding) n[f.severity]++;
-  const present = SEVERITIES.filter((s) => n[s] > 0);
-  const worstSeverity = present[0];
-  if (worstSeverity === undefined) return { segments: [], text: '', color: null };
-  const parts: HeaderPart[] = [part('findings:')];
-  for (const s of present) parts.push(part(' '), part(`${n[s]} ${SEVERITY_WORD[s]}`, SEVERITY_COLOR[s], s === 'info' ? 'plain' : 'bold'));
-  const badge = segment('findings', 1, parts);
-  const worst = [...holding].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.sinceMs - b.sinceMs)[0];
-  // Where to read them: view 6 (left out first, quietly: the footer lists the keys too).
-  const segments = [badge, segment('findings-key', 6, [part('(6)', null, 'muted')], { quiet: true })];
-  if (worst !== undefined) segments.push(segment('worst', 4, [part(withSsStateNames(safeText(worst.title, 200)), SEVERITY_COLOR[worst.severity])], { minWidth: 16 }));
-  return { segments, text: badge.text, color: SEVERITY_COLOR[worstSeverity] };
+  for (const f of findings) n[f.severity]++;
+  const text = (['crit', 'warn', 'info'] as const)
+    .filter((k) => n[k] > 0)
+    .map((k) => `${n[k]} ${k}`)
+    .join(' ');
+  const worst = findings[0];
+  return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : withSsStateNames(safeText(worst.title, 200)) };
 }
 
 export function buildHeaderView(input: HeaderInput): HeaderView {
   const rateCounters = HEADLINE_COUNTERS.filter((c) => ['in', 'out', 'reset', 'retrans', 'overflow', 'drop'].includes(c.label));
   const rates = rateCounters.map((c) => `${c.label} ${formatRate(input.rates[c.key] ?? 0)}`).join('  ');
   const t = input.totals;
-  const m = input.filterText === '' ? null : (input.matched ?? null);
+  const all = t.tcp + t.udp + t.unix + t.raw;
+  // "N of M" when a filter hides sockets.
+  const shown = input.matchedTotals != null && input.shown < all ? `shown ${formatCount(input.shown)} of ${formatCount(all)}` : `shown ${formatCount(input.shown)}`;
   // The interval in effect, once: the poller's backed-off one when it slowed down.
   const backedOff = input.cost?.backedOffToMs ?? null;
   const interval = `every ${formatInterval(backedOff ?? input.intervalMs)}`;
@@ -488,7 +480,18 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     const [from, to] = label.split('→');
     return from !== to;
   });
-  const findings = findingsSegments(input.findings);
+  const badge = input.findingsList === undefined ? null : findingsBadge(input.findingsList);
+  const badgeText = badge?.text ?? input.findings?.text ?? '';
+  const badgeColor = badge?.color ?? input.findings?.color ?? null;
+  const findings: HeaderSegment[] =
+    badgeText === ''
+      ? []
+      : [
+          // The badge in its worst finding's colour; then where to read them (view 6, left out
+          // first and quietly: the footer lists the keys too); then the worst one's line.
+          segment('findings', 1, [part(` ${badgeText} `, badgeColor, 'badge')]),
+          ...(badge === null || badge.worst === '' ? [] : [segment('worst', 4, [part(badge.worst, badgeColor)], { minWidth: 16 })]),
+        ];
 
   const line1: HeaderSegment[] = [
     // The host is cut before the findings badge goes; the badge before the worst finding's line.
@@ -497,7 +500,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     ...(input.mode != null ? [] : [segment('interval', 0, [part(interval)])]),
     ...(slowed === '' || input.mode != null ? [] : [segment('slowed', 3, [part(slowed, 'red')], { minWidth: 10 })]),
     segment('status', 0, [part(live, null, input.paused ? 'paused' : 'plain')], input.mode != null ? { minWidth: 12 } : {}),
-    ...findings.segments,
+    ...findings,
     ...(cost === '' ? [] : [segment('cost', 9, [part(cost, null, 'muted')], { quiet: true, alignRight: true })]),
   ];
   const protocols: [ProtocolGroup, string, number][] = [
@@ -509,8 +512,8 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   const line2: HeaderSegment[] = [
     ...protocols
       .filter(([g]) => g !== 'raw' || t.raw > 0)
-      .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(m === null ? `${name} ${formatCount(t[g])}` : `${name} ${formatCount(m[g])} of ${formatCount(t[g])}`)])),
-    ...(m === null ? [segment('shown', 1, [part(`shown ${formatCount(input.shown)}`)])] : []),
+      .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
+    segment('shown', 0, [part(shown)]),
     ...(input.filterText === '' ? [] : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),
   ];
   const line3: HeaderSegment[] = [
@@ -535,8 +538,9 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
       .join('')}`,
-    findings: findings.text,
-    findingsColor: findings.color,
+    findings: badge?.text ?? input.findings?.text ?? '',
+    findingsColor: badge?.color ?? input.findings?.color ?? null,
+    worstFinding: badge?.worst ?? '',
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
     notice: input.notice,
     cost,
