@@ -114,23 +114,15 @@ const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: '
  * their inputs: the same inputs give the same result, so it never changes what a frame shows.
  */
 export class FrameCache {
-  private rowsKey: readonly unknown[] = [];
-  private rows: SocketRow[] = [];
-  private countsKey: readonly unknown[] = [];
-  private counts: CountsByGroup | null = null;
-  private groupsKey: readonly unknown[] = [];
-  private groups: GroupRow[] = [];
-  private backlogsKey: readonly unknown[] = [];
-  private backlogs: Map<string, number> = new Map();
+  private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
+  /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
   memo<T>(slot: 'rows' | 'counts' | 'groups' | 'backlogs', key: readonly unknown[], make: () => T): T {
-    const k = `${slot}Key` as const;
-    const old = this[k];
-    if (old.length !== key.length || old.some((v, i) => v !== key[i])) {
-      (this as unknown as Record<string, unknown>)[slot] = make();
-      this[k] = key;
-    }
-    return (this as unknown as Record<string, T>)[slot] as T;
+    const old = this.slots.get(slot);
+    if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
+    const value = make();
+    this.slots.set(slot, { key, value });
+    return value;
   }
 }
 
