@@ -101,6 +101,8 @@ describe('header layout by priority', () => {
       expect(l1).not.toMatch(/slowed to eve|every 1s/);
     }
     expect(lines(i, 80)[0]).toMatch(/every 1\.75s {2}\(slowed.*… {2}live/);
+    const reason = input({ cost: { readMs: 1, parseMs: 1, ownersMs: 1, drawMs: 1, rows: 1, backedOffToMs: 1250, backoffReason: 'a refresh costs 0.62 s cpu (max 50% of a core)' } });
+    expect(lines(reason, 200)[0]).toContain('every 1.25s  (slowed from 1s: a refresh costs 0.62 s cpu (max 50% of a core))  live');
     expect(formatInterval(1000)).toBe('1s');
     expect(formatInterval(500)).toBe('0.5s');
   });

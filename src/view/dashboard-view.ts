@@ -380,6 +380,8 @@ export interface RefreshCost {
   readonly rows: number;
   /** Set when the poller stretched the interval because refreshing cost too much. */
   readonly backedOffToMs: number | null;
+  /** Why it was stretched, for the header (refresh-budget's reason), e.g. "a refresh costs 0.62 s cpu (max 50% of a core)". */
+  readonly backoffReason?: string;
 }
 
 export interface HeaderInput {
@@ -468,7 +470,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   const slowed =
     backedOff === null || input.cost === null
       ? ''
-      : `(slowed from ${formatInterval(input.intervalMs)}: refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms)`;
+      : `(slowed from ${formatInterval(input.intervalMs)}: ${input.cost.backoffReason ?? `refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms`})`;
   const clockText = clock(input.takenAtMs, input.timeZoneOffsetMin);
   const title = `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`;
   const live = input.mode != null ? `${input.mode}${input.paused ? '  PAUSED' : ''}` : input.paused ? 'PAUSED' : 'live';
