@@ -151,6 +151,7 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
     const details = await s.waitFor(/accept queue\s+2 waiting for accept\(\) of backlog 1: full/, 60_000);
     expect(details.split('\n').filter((l) => l.includes(' Details '))).toHaveLength(1);
     await s.sendKeys('Escape');
+    await s.waitFor((sc) => !sc.includes('┌─ Details'));
   });
 
   it('one filter for bars, table and header (N of M = ss); Enter and P act on the row listed under it; closed rows are not counted', { timeout: 300_000 }, async () => {
@@ -175,7 +176,7 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
     const byPid = await s.waitFor(new RegExp(`filter: pid ${pile?.pid ?? 0}`), 60_000);
     expect(socketTableRows(byPid).every((r) => r.includes(`${pile?.pid ?? 0}/`))).toBe(true);
     await s.sendKeys('Escape');
-    await s.waitFor(new RegExp(`filter: state close-wait and sport ${pilePort}`));
+    await s.waitFor((sc) => sc.includes(`filter: state close-wait and sport ${pilePort}`) && !sc.includes('┌─ Details'));
 
     // 4 of the pile close: under the state filter the closed ones are neither listed nor counted.
     pile?.stdin?.write('close 4\n');
