@@ -26,8 +26,9 @@ afterAll(() => {
   if (procRoot !== '') fs.rmSync(procRoot, { recursive: true, force: true });
 });
 
+/** Wide enough for the view tabs in the panel's border (they are left out when narrow). */
 async function start(): Promise<TmuxSession> {
-  const s = TmuxSession.start({ width: 120, height: 36, args: ['--proc-root', procRoot, '--no-processes'] });
+  const s = TmuxSession.start({ width: 200, height: 40, args: ['--proc-root', procRoot, '--no-processes'] });
   sessions.push(s);
   const screen = await s.waitFor((sc) => (/shown \d+/.test(sc) && socketTableRows(sc).length > 0) || /\[exit=\d+\]/.test(sc), 20_000);
   if (/\[exit=\d+\]/.test(screen)) throw new Error(`sockscope exited at start (is dist/ built?):\n${screen}`);
@@ -36,7 +37,7 @@ async function start(): Promise<TmuxSession> {
 
 /** "3/57" of the table's border label: the selected row's position. */
 function position(screen: string): number {
-  const m = /Sockets .*?(\d+)\/\d+ ─/.exec(screen);
+  const m = /Sockets .*?(\d+)\/\d+\b/.exec(screen);
   if (m === null) throw new Error(`no position on the screen:\n${screen}`);
   return Number(m[1]);
 }

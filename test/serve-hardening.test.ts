@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVE_LIMITS, allowedHostsFor, createMetricsServer, exposureWarning, isLoopbackAddress, requestPath, type MetricsSource } from '../src/cli/serve.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURES = path.join(here, 'fixtures/proc-text/recorded');
+
+/**
+ * A recorded /proc (net/* from the fixtures) for the binary to serve: a scrape then reads a few
+ * dozen lines instead of this machine's tables, so a busy machine does not slow every request.
+ */
+function recordedTree(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-serve-'));
+  fs.mkdirSync(path.join(root, 'net'));
+  for (const name of ['tcp', 'tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat']) fs.copyFileSync(path.join(FIXTURES, name), path.join(root, 'net', name));
+  return root;
+}
+let tree = '';
+beforeAll(() => {
+  tree = recordedTree();
+  return () => fs.rmSync(tree, { recursive: true, force: true });
+});
 const bin = path.join(here, '..', 'bin', 'sockscope');
 const built = fs.existsSync(path.join(here, '..', 'dist', 'src', 'main.js'));
 
@@ -26,7 +44,7 @@ interface Served {
 }
 
 function startServe(args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--proc-root', tree, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -35,7 +53,9 @@ function startServe(args: readonly string[]): Promise<Served> {
     child.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /serving metrics on http:\/\/\S+:(\d+)\/metrics\n/.exec(err);
-      if (m !== null && (!args.includes('--listen') || !/^(?:0\.0\.0\.0|:)/.test(args[args.indexOf('--listen') + 1] ?? '') || err.includes('warning'))) {
+      // Off loopback a warning line follows: wait for it too.
+      const loopback = m !== null && /^http:\/\/(?:127\.|\[::1\])/.test(/serving metrics on (\S+)/.exec(err)?.[1] ?? '');
+      if (m !== null && (loopback || /warning: .*\n/.test(err))) {
         clearTimeout(timer);
         resolve({ child, port: Number(m[1]), exit, stderr: () => err });
       }

@@ -164,11 +164,12 @@ describe('sorting', () => {
       s = reduceUi(s, { type: 'sortNext', delta: 1 });
       seen.push([s.socketSort.key, s.socketSort.descending]);
     }
+    // Left to right in the table's column order.
     expect(seen).toEqual([
-      ['local', false],
-      ['peer', false],
       ['recvq', true],
       ['sendq', true],
+      ['local', false],
+      ['peer', false],
       ['process', false],
       ['user', false],
       ['age', true],
@@ -180,6 +181,27 @@ describe('sorting', () => {
     ]);
     expect(reduceUi(start(), { type: 'sortNext', delta: -1 }).socketSort.key).toBe('proto');
     expect(s.groupSort).toEqual(start().groupSort);
+  });
+
+  it('with the columns on screen, < and > step left to right through those only (80x24 hides User and Age)', () => {
+    const columns = ['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process'];
+    let s = start();
+    const seen: string[] = [];
+    for (let i = 0; i < columns.length; i++) {
+      s = reduceUi(s, { type: 'sortNext', delta: 1, columns });
+      seen.push(s.socketSort.key);
+    }
+    expect(seen).toEqual(['recvq', 'sendq', 'local', 'peer', 'process', 'proto', 'state']);
+    expect(reduceUi(start(), { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('proto');
+    expect(reduceUi(reduceUi(start(), { type: 'sortNext', delta: -1, columns }), { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('process');
+    // Sorted by a column that is no longer on screen: > starts at the left, < at the right.
+    const byUser = start({ socketSort: { key: 'user', descending: false } });
+    expect(reduceUi(byUser, { type: 'sortNext', delta: 1, columns }).socketSort.key).toBe('proto');
+    expect(reduceUi(byUser, { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('process');
+    // Grouped views: the same, over their columns.
+    const ports = start({ view: 'ports' });
+    expect(reduceUi(ports, { type: 'sortNext', delta: 1, columns: ['key', 'total', 'established', 'closewait', 'queue'] }).groupSort.key).toBe('established');
+    expect(reduceUi(ports, { type: 'sortNext', delta: 1, columns: [] })).toBe(ports);
   });
 
   it('in grouped views sortNext cycles the group keys; only the key sorts ascending', () => {
@@ -351,5 +373,39 @@ describe('escape, details and drill-down', () => {
 
   it('openDetails opens the pane and closes help', () => {
     expect(reduceUi(start({ help: true }), { type: 'openDetails', key: 'k' })).toMatchObject({ detailsKey: 'k', help: false });
+  });
+});
+
+describe('overlays, rekeys and jumps', () => {
+  it('scrollOverlay stays within 0..maxScroll; details and help open at the top, Esc resets', () => {
+    let s = run(start(), { type: 'openDetails', key: 'k' }, { type: 'scrollOverlay', delta: 50, maxScroll: 12 });
+    expect(s.overlayScroll).toBe(12);
+    expect(run(s, { type: 'scrollOverlay', delta: -100, maxScroll: 12 }).overlayScroll).toBe(0);
+    expect(run(s, { type: 'scrollOverlay', to: 'first', maxScroll: 12 }).overlayScroll).toBe(0);
+    s = run(s, { type: 'escape' });
+    expect(s.overlayScroll).toBe(0);
+    expect(run(start({ overlayScroll: 9 }), { type: 'openDetails', key: 'x' }).overlayScroll).toBe(0);
+    expect(run(start({ overlayScroll: 9 }), { type: 'toggleHelp' }).overlayScroll).toBe(0);
+  });
+
+  it('rekey moves the selection and the details to the new key; other keys are left alone', () => {
+    const keys = new Map([['old', 'new']]);
+    expect(run(start({ selectedKey: 'old', detailsKey: 'old' }), { type: 'rekey', keys })).toMatchObject({ selectedKey: 'new', detailsKey: 'new' });
+    const other = start({ selectedKey: 'b' });
+    expect(run(other, { type: 'rekey', keys })).toBe(other);
+  });
+
+  it('a submitted filter that changes what is listed drops the old selection key', () => {
+    const s = run(start({ selectedKey: 'tcp-listener', selectedIndex: 4 }), { type: 'openPrompt', kind: 'filter' }, { type: 'promptInput', text: 'udp' }, { type: 'promptSubmit' });
+    expect(s).toMatchObject({ filterText: 'udp', selectedKey: null, selectedIndex: 0 });
+  });
+
+  it('jumpTo shows a view with one row selected, overlays closed', () => {
+    expect(run(start({ detailsKey: 'k', help: true }), { type: 'jumpTo', view: 'findings', key: 'accept-queue-full:x' })).toMatchObject({
+      view: 'findings',
+      selectedKey: 'accept-queue-full:x',
+      detailsKey: null,
+      help: false,
+    });
   });
 });
