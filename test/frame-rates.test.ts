@@ -100,3 +100,23 @@ describe('socket table rate columns', () => {
     expect(t.header).not.toContain('Out/s');
   });
 });
+
+describe('UNIX peers in the socket table', () => {
+  it("the Peer column names the other end's path, inode and process instead of *", () => {
+    const server = rec({ protocol: 'unix', inode: 10, path: '/run/app.sock', owner: { pid: 100, command: 'appd' } });
+    const client = rec({ protocol: 'unix', inode: 11, owner: { pid: 200, command: 'curl' } });
+    const store = new SessionStore();
+    store.ingest(makeSnapshot([server, client], { takenAtMs: T0 }));
+    store.setUnixPeers(
+      new Map([
+        [11, { peerInode: 10, peerPid: 100, peerProcess: 'appd', peerPath: '/run/app.sock' }],
+        [10, { peerInode: 11, peerPid: 200, peerProcess: 'curl', peerPath: null }],
+      ]),
+    );
+    const frame = buildFrame({ session: store.state, ui: initialUiState({ intervalMs: 1000 }), size: { width: 200, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+    if (frame.main?.kind !== 'table') throw new Error('no table');
+    const textOf = (key: string): string => frame.main?.kind === 'table' ? (frame.main.table.rows.find((r) => r.key === key)?.cells.map((c) => c.text).join(' ') ?? '') : '';
+    expect(textOf(client.key)).toContain('/run/app.sock 10 100/appd');
+    expect(textOf(server.key)).toContain('* 11 200/curl');
+  });
+});

@@ -6,6 +6,7 @@
 // copy of the picture while ingest goes on; a replay jump resets the memory.
 
 import type { ConnRate, RateTotals } from './conn-rates.js';
+import type { UnixPeer } from './unix-peers.js';
 import { countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
 import { buildListenerHealth, summarizeListenersByPort, type ListenerHealth, type NetSysctls, type PortListenerSummary } from './listener-health.js';
@@ -72,6 +73,8 @@ export interface SessionState {
   readonly environment: SessionEnvironment;
   /** Per-connection rates from ss (on their own cadence), or why there are none; null before the first read. */
   readonly connRates: SessionConnRates | null;
+  /** UNIX socket inode → its peer (from ss -xH, every few seconds), or null before the first read. */
+  readonly unixPeers: ReadonlyMap<number, UnixPeer> | null;
   /** Incremented by every change, for caches keyed on the state. */
   readonly version: number;
 }
@@ -130,6 +133,7 @@ export class SessionStore {
       markers: [],
       environment: { sysctls: UNKNOWN_SYSCTLS, backlogs: null },
       connRates: null,
+      unixPeers: null,
       version: 0,
     };
   }
@@ -189,6 +193,10 @@ export class SessionStore {
   /** Rates of the last ss read (they arrive apart from snapshots, on their own cadence). */
   setConnRates(connRates: SessionConnRates): SessionState {
     return this.replace({ ...this.current, connRates });
+  }
+
+  setUnixPeers(unixPeers: ReadonlyMap<number, UnixPeer>): SessionState {
+    return this.replace({ ...this.current, unixPeers });
   }
 
   setEnvironment(environment: SessionEnvironment): SessionState {

@@ -9,6 +9,7 @@ import { SessionStore, type SessionConnRates, type SessionEnvironment } from '..
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { groupDrillFilter } from '../view/dashboard-view.js';
 import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
@@ -279,6 +280,12 @@ export class Dashboard {
   /** The compiled filter in force (null: everything is shown), for readers restricted to what is shown. */
   currentFilter(): CompiledFilter | null {
     return this.filter;
+  }
+
+  /** UNIX peers from the last ss -xH read. */
+  setUnixPeers(peers: ReadonlyMap<number, UnixPeer>): void {
+    this.store.setUnixPeers(peers);
+    this.render();
   }
 
   /** Rates from the last ss read (they arrive apart from snapshots, on their own cadence). */

@@ -17,7 +17,7 @@ import { createRecorder, type Recorder, type Recording } from '../cli/recording-
 import { createInlineOwnerSource } from '../proc/owner-source.js';
 import { readNetSysctls } from '../proc/read-sysctl.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
-import { createConnRatesSource } from '../proc/collect-conn-rates.js';
+import { collectUnixPeers, createConnRatesSource } from '../proc/collect-conn-rates.js';
 import { portsOfShownConnections, totalRates } from '../model/conn-rates.js';
 import { ssContext } from '../cli/run-once.js';
 
@@ -181,6 +181,15 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
   const ss = recording === null ? ssContext(ctx) : null;
   const connRates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
   let ratesInFlight = false;
+  // UNIX peers (ss -xH) every 5 s: who talks to whom changes slowly.
+  let peersAtMs = -Infinity;
+  const refreshUnixPeers = (dashboard: Dashboard, snapshot: Snapshot): void => {
+    if (ss === null || ss.unavailable !== null || services.monotonicMs() - peersAtMs < 5_000) return;
+    peersAtMs = services.monotonicMs();
+    void collectUnixPeers(ss.deps, ss.options, snapshot).then((r) => {
+      if (r.ok) dashboard.setUnixPeers(r.peers);
+    });
+  };
   const refreshConnRates = (dashboard: Dashboard, snapshot: Snapshot): void => {
     if (ss !== null && ss.unavailable !== null) return dashboard.setConnRates({ ok: false, message: ss.unavailable });
     if (connRates === null || ratesInFlight) return;
@@ -287,6 +296,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
           refreshConnRates(dashboard, snapshot);
+          refreshUnixPeers(dashboard, snapshot);
           try {
             recorder?.write(snapshot);
           } catch (err) {

@@ -11,7 +11,7 @@ import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
-import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
+import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from '../cli/format-once.js';
 import { shownSendQ, type SocketRow } from './socket-rows.js';
 import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
@@ -151,7 +151,7 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
   { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
   { id: 'local', title: 'Local Address:Port', width: 16, flex: 4, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
-  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
+  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(r.peer != null ? formatUnixPeer(r.peer) : peerEndpoint(r.record)) },
   { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
   { id: 'user', title: 'User', width: 8, flex: 0, priority: 5, align: 'left', sortKey: 'user', cell: (r) => plain(safeText(r.record.user, 32)) },
   {

@@ -224,8 +224,9 @@ export function buildFrame(input: FrameInput): Frame {
   const socketRows = (): SocketRow[] => {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
     const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
-    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs, rates], () =>
-      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs, rates }),
+    const unixPeers = session.unixPeers ?? undefined;
+    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs, rates, unixPeers], () =>
+      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs, rates, unixPeers }),
     );
   };
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>

@@ -4,6 +4,7 @@
 import type { CompiledFilter } from '../filter/index.js';
 import type { SocketTracker } from '../model/tracker.js';
 import type { ConnRate } from '../model/conn-rates.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 import type { SocketRecord, SocketState } from '../model/types.js';
 import type { SocketSortKey } from './ui-state.js';
 
@@ -24,6 +25,8 @@ export interface SocketRow {
   readonly backlog: number | null;
   /** Rates from ss (tcp_info deltas), null when this socket has none. */
   readonly rate?: ConnRate | null;
+  /** UNIX sockets: the other end (from ss), when known. */
+  readonly peer?: UnixPeer | null;
 }
 
 /** Send-Q as ss shows it: a listener's backlog, else the bytes not yet acknowledged. */
@@ -128,6 +131,8 @@ export interface SocketRowsInput {
   readonly backlogs?: ReadonlyMap<string, number>;
   /** Per-connection rates by socket key (from ss), when read. */
   readonly rates?: ReadonlyMap<string, ConnRate>;
+  /** UNIX peers by inode (from ss), when read. */
+  readonly unixPeers?: ReadonlyMap<number, UnixPeer>;
 }
 
 export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
@@ -147,6 +152,7 @@ export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
       ageAtLeast: info?.presentAtStart ?? false,
       backlog: s.state === 'LISTEN' ? (input.backlogs?.get(s.key) ?? null) : null,
       ...(input.rates === undefined ? {} : { rate: input.rates.get(s.key) ?? null }),
+      ...(input.unixPeers === undefined || s.protocol !== 'unix' ? {} : { peer: input.unixPeers.get(s.inode) ?? null }),
     });
   }
   if (input.tombstones) {
