@@ -1,11 +1,11 @@
 // Recordings: frames carry only what changed, replay rebuilds the same sockets and counters as
 // were recorded (timer countdowns aside), seeking works across keyframes, and a file cut short
-// still opens.
+// still opens. The live run (this machine's /proc recorded and replayed) is in live-recording.test.ts.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRecorder, openRecording } from '../src/cli/recording-file.js';
 import { FrameDecoder, FrameEncoder, KEYFRAME_EVERY } from '../src/model/recording.js';
 import type { Snapshot, SocketRecord } from '../src/model/types.js';
@@ -22,7 +22,7 @@ function sequence(n: number): Snapshot[] {
   for (let i = 0; i < n; i++) {
     // every step: one new connection, the oldest non-listener closes every third step, one queue moves
     live = [...live, rec({ localPort: 8080, remotePort: 50_000 + i, owner: { pid: 42, command: 'nginx' } })];
-    if (i % 3 === 2) live = live.filter((s, j) => j !== 1);
+    if (i % 3 === 2) live = live.filter((_s, j) => j !== 1);
     if (live[1] !== undefined) live[1] = withChanges(live[1], { recvQ: i * 10, key: live[1].key });
     out.push({ ...snap(1_000 * i, live), counters: { 'Tcp.ActiveOpens': i, 'Tcp.MaxConn': -1 } });
   }
@@ -62,7 +62,15 @@ describe('frame encoding', () => {
 });
 
 describe('recording file', () => {
-  const tmp = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-rec-')), 'session.rec');
+  const dirs: string[] = [];
+  const tmp = (): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-rec-'));
+    dirs.push(dir);
+    return path.join(dir, 'session.rec');
+  };
+  afterAll(() => {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('round-trips through a file and seeks backwards and across keyframes', () => {
     const file = tmp();
@@ -91,53 +99,5 @@ describe('recording file', () => {
     fs.writeFileSync(notRec, 'hello');
     expect(() => openRecording(notRec)).toThrow(/not a sockscope recording/);
     expect(() => openRecording(path.join(path.dirname(file), 'missing'))).toThrow(/cannot read recording .*ENOENT/);
-  });
-});
-
-describe('recording a live run', () => {
-  it('replays the same counts per state that the live snapshots had', async () => {
-    const { collectSnapshot } = await import('../src/proc/collect-snapshot.js');
-    const { createProcFs } = await import('../src/proc/proc-fs.js');
-    const { createOwnerScanner } = await import('../src/proc/read-owners.js');
-    const { countByState } = await import('../src/model/aggregate.js');
-    const net = await import('node:net');
-    const procFs = createProcFs('/proc');
-    const deps = {
-      procFs,
-      owners: createOwnerScanner(procFs),
-      userName: String,
-      hostname: () => 'live',
-      now: () => Date.now(),
-      monotonicMs: () => performance.now(),
-    };
-    // Some movement between frames: a listener and connections opening and closing.
-    const server = net.createServer((c) => c.on('end', () => c.end()));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as import('node:net').AddressInfo).port;
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-live-rec-')), 'live.rec');
-    const recorder = createRecorder(file, 'live', Date.now());
-    const seen: Snapshot[] = [];
-    const clients: import('node:net').Socket[] = [];
-    try {
-      for (let i = 0; i < 4; i++) {
-        clients.push(net.connect(port, '127.0.0.1'));
-        if (i === 2) clients.shift()?.end();
-        await new Promise((r) => setTimeout(r, 100));
-        const s = collectSnapshot(deps);
-        seen.push(s);
-        recorder.write(s);
-      }
-    } finally {
-      recorder.close();
-      for (const c of clients) c.destroy();
-      server.close();
-    }
-    const replay = openRecording(file);
-    expect(replay.frames).toBe(seen.length);
-    for (let i = 0; i < seen.length; i++) {
-      const back = replay.snapshotAt(i);
-      expect(countByState(back.sockets), `frame ${i}`).toEqual(countByState((seen[i] as Snapshot).sockets));
-      expect(back.counters).toEqual((seen[i] as Snapshot).counters);
-    }
   });
 });

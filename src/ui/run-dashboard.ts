@@ -6,14 +6,13 @@ import fs from 'node:fs';
 import blessed from 'blessed';
 import type { AppContext } from '../main.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
-import { createWorkerOwnerSource } from '../proc/owner-source.js';
+import { createInlineOwnerSource, createWorkerOwnerSource } from '../proc/owner-source.js';
 import { createOwnerScanner } from '../proc/read-owners.js';
 import { readTcpInfo } from '../proc/read-tcp-info.js';
 import { Dashboard } from './dashboard.js';
 import { handleKey } from './keys.js';
 import { ReplayFeed } from './replay-feed.js';
 import { createRecorder, type Recorder, type Recording } from '../cli/recording-file.js';
-import { createInlineOwnerSource } from '../proc/owner-source.js';
 import { readNetSysctls } from '../proc/read-sysctl.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 

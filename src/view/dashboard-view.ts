@@ -8,10 +8,10 @@ import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
 import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
-import type { ProtocolGroup, SocketRecord, SocketState, TcpState } from '../model/types.js';
+import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
 import type { SocketRow } from './socket-rows.js';
-import { fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline } from './text.js';
+import { fitText, formatAge, formatCount, formatRate, logBarLength, sparkline } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {

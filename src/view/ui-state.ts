@@ -10,10 +10,6 @@ export type ViewName = (typeof VIEWS)[number];
 export const GROUP_VIEWS = ['ports', 'peers', 'processes'] as const;
 export type GroupViewName = (typeof GROUP_VIEWS)[number];
 
-export function isGroupView(view: ViewName): view is GroupViewName {
-  return (GROUP_VIEWS as readonly string[]).includes(view);
-}
-
 export const VIEW_TITLE = {
   sockets: 'Sockets',
   ports: 'By port',
