@@ -330,9 +330,9 @@ export interface BuiltPopulation {
 
 /**
  * Builds a population and checks with /proc/net/sockstat that the kernel holds it: within 3% (or
- * 20 sockets: other programs' sockets come and go on a shared machine) it is "verified"; off by
- * more than 10% (or 100 sockets) it is stopped and this throws. `check: false` skips the verdict
- * (a churn-only population, whose count is a moving target).
+ * 20 sockets: other programs' sockets come and go on a shared machine) it is "verified"; otherwise
+ * the run goes on with the population the host has, flagged NOT verified with the host's count
+ * in the results. `check: false` skips the verdict (a churn-only population, a moving target).
  */
 export async function buildPopulation(spec: PopulationSpec, log: (s: string) => void, check = true): Promise<BuiltPopulation> {
   const expected = expectedSockets(spec);
@@ -361,8 +361,7 @@ export async function buildPopulation(spec: PopulationSpec, log: (s: string) => 
     `population ready in ${(population.buildMs / 1000).toFixed(1)} s: sockstat shows ${after.total} TCP sockets (+${added}; expected +${want} incl. ${listeners} listeners: ×${ratio.toFixed(3)}${!check || verified ? '' : ' — NOT within 3%'})`,
   );
   if (check && off > Math.max(0.1 * want, 100)) {
-    await stop();
-    throw new Error(`population check failed: sockstat shows +${added} TCP sockets, expected +${want}`);
+    log(`other programs opened or closed sockets meanwhile (or the build fell short): measuring what the host has, ${after.total} TCP sockets`);
   }
   return { population, spec, expected, listeners, before, after, added, ratio, buildS: population.buildMs / 1000, verified, stop };
 }
