@@ -1,5 +1,5 @@
 // ESLint flat config. What it enforces, in order of importance:
-// 1. The layers (README "Architecture"): model imports nothing else of ours; filter and proc only
+// 1. The layers (README "How it is built"): model imports nothing else of ours; filter and proc only
 //    model; view only model and filter; ui only view, model and filter; blessed only in ui.
 //    A wrong-way import fails `npm run lint`; test/lint-rules.test.ts proves the rule fires.
 // 2. No import cycles.
@@ -56,7 +56,7 @@ function layerZones(layer, allowed = []) {
   return forbidden.map((other) => {
     const from = other === 'main.ts' ? 'src/main.ts' : `src/${other}`;
     const except = allowed.filter((file) => file === from || file.startsWith(`${from}/`)).map((file) => `./${path.relative(from, file)}`);
-    const message = `src/${layer} may import only ${LAYERS[layer].length > 0 ? LAYERS[layer].join(', ') : 'node: modules'} (README "Architecture").`;
+    const message = `src/${layer} may import only ${LAYERS[layer].length > 0 ? LAYERS[layer].join(', ') : 'node: modules'} (README "How it is built").`;
     return except.length > 0 ? { target: `src/${layer}`, from, except, message } : { target: `src/${layer}`, from, message };
   });
 }
