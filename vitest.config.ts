@@ -10,10 +10,16 @@ import { defineConfig } from 'vitest/config';
 const LIVE_TESTS = [
   'test/bundle.test.ts', // spawns the single-file build, in tmux too
   'test/cli.test.ts', // spawns bin/sockscope against this machine's /proc
+  'test/cli-once-output.test.ts', // spawns bin/sockscope, with a listener of its own
   'test/e2e-dashboard.test.ts', // the binary in tmux
+  'test/e2e-error-exits.test.ts', // the binary, in tmux for the dashboard cases
   'test/e2e-live.test.ts', // the binary in tmux, with loopback connections
   'test/e2e-signals.test.ts', // the binary in tmux, signals
+  'test/e2e-troubled.test.ts', // the binary in tmux on a troubled loopback server, ss as the oracle
+  'test/fuzz-serve-http.test.ts', // real HTTP connections to serve's server on loopback
   'test/injection.test.ts', // spawns the binary (and tmux) on hostile names
+  'test/live-churn.test.ts', // this machine's /proc under socket churn
+  'test/live-close-wait-pile.test.ts', // a CLOSE_WAIT pile on loopback, read from /proc
   'test/live-findings.test.ts', // loopback sockets in real states
   'test/live-snapshot.test.ts', // loopback sockets, ss as the oracle
   'test/live-recording.test.ts', // records this machine's /proc while sockets come and go
@@ -22,6 +28,7 @@ const LIVE_TESTS = [
   'test/owner-source.test.ts', // the built owner worker on this machine's /proc
   'test/read-owners.test.ts', // owner scans of this machine's /proc, a child as nobody
   'test/serve.test.ts', // spawns `sockscope serve`, scrapes it over HTTP
+  'test/serve-hardening.test.ts', // spawns `sockscope serve`, idle and hostile connections
   'test/ssh.test.ts', // a private sshd on 127.0.0.1
 ];
 

@@ -24,6 +24,7 @@ export interface OutputStream {
   columns?: number;
   rows?: number;
   on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  off?(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 export interface Services {
@@ -99,6 +100,11 @@ export interface AppContext {
    * the same session. The modes then collect with collectSnapshotAsync. Absent or null: this machine.
    */
   readonly remote?: RemoteContext | null;
+  /**
+   * --pid: a one-line message once that process is gone (its /proc/PID/net cannot be read, or
+   * its pid now lives in another namespace), else null. Absent or null without --pid.
+   */
+  readonly targetGone?: (() => string | null) | null;
 }
 
 /** What --ssh adds to the context (see AppContext.remote). */
@@ -186,8 +192,9 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   let procFs = hostProcFs;
   let scopeLabel: string | null = remote !== null ? `via ssh ${remote.procFs.target}` : null;
   let pidFilter: ((pid: number) => boolean) | undefined;
+  let targetGone: (() => string | null) | null = null;
   if (options.pid !== null) {
-    const { createNetnsPidFilter, openNetnsTarget } = await import('./proc/netns.js');
+    const { createNetnsPidFilter, openNetnsTarget, readNetnsId } = await import('./proc/netns.js');
     const target = openNetnsTarget(hostProcFs, options.pid);
     if (!target.ok) {
       complain(services, target.message);
@@ -201,6 +208,14 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
       complain(services, netProblem);
       return 1;
     }
+    // When the process exits its tables read as empty: the modes ask this before each snapshot.
+    const pid = options.pid;
+    const netProcFs = procFs;
+    const netnsAtStart = target.netnsId;
+    targetGone = () =>
+      netProcFs.readDir('net') === null || (netnsAtStart !== null && readNetnsId(hostProcFs, pid) !== netnsAtStart)
+        ? `process ${pid} is gone: its network namespace cannot be read any more`
+        : null;
   }
 
   const users = createUserNames(services.readPasswd);
@@ -213,7 +228,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     now: services.now,
     monotonicMs: services.monotonicMs,
   };
-  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote };
+  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote, targetGone };
 
   // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
   services.stdout.on?.('error', () => undefined);

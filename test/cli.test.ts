@@ -78,10 +78,14 @@ interface JsonDocument {
   host: string;
   filter: string | null;
   counts: { tcp: StateCounts; udp: StateCounts; raw: StateCounts; unix: StateCounts };
+  totals: { tcp: StateCounts; udp: StateCounts; raw: StateCounts; unix: StateCounts };
   counters: Readonly<Record<string, number>>;
   warnings: string[];
   sockets: Record<string, unknown>[];
 }
+
+/** The backlog of a node listener: listen(511) capped by net.core.somaxconn. */
+const NODE_BACKLOG = Math.min(511, Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8')));
 
 let procRoot = '';
 let notProc = '';
@@ -150,10 +154,11 @@ describe('--once on this machine', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^Proto\s+State\s+Recv-Q\s+Send-Q\s+Local Address:Port\s+Peer Address:Port\s+User\s+Process$/);
     const mine = lines.find((l) => l.includes(`127.0.0.1:${listenPort} `));
-    expect(mine).toMatch(new RegExp(`^tcp\\s+LISTEN\\s+0\\s+0 127\\.0\\.0\\.1:${listenPort}\\s+\\*:\\*\\s+\\S+\\s+${process.pid}/`));
+    // Send-Q of a listener is its backlog, as ss prints it (node listens with 511, capped by somaxconn).
+    expect(mine).toMatch(new RegExp(`^tcp\\s+LISTEN\\s+0\\s+${NODE_BACKLOG} 127\\.0\\.0\\.1:${listenPort}\\s+\\*:\\*\\s+\\S+\\s+${process.pid}/`));
   });
 
-  it('--once --json: one document with the documented fields; counts cover everything, sockets the filter', async () => {
+  it('--once --json: one document with the documented fields; counts and sockets follow the filter, totals cover everything', async () => {
     // Exactly our listener: other programs' clients may have the same port number elsewhere.
     const filter = `state listen and src 127.0.0.1 and sport ${listenPort}`;
     const r = await run(['--once', '--json', '--filter', filter]);
@@ -164,10 +169,11 @@ describe('--once on this machine', () => {
     expect(doc.filter).toBe(filter);
     for (const group of ['tcp', 'udp', 'unix'] as const) expect(typeof doc.counts[group]).toBe('object');
     expect(typeof doc.counters['Tcp.ActiveOpens']).toBe('number');
-    // Only our listener matches; the counts still cover every socket on the machine.
+    // Only our listener matches: counts say so; totals cover every socket on the machine.
     expect(doc.sockets).toHaveLength(1);
-    expect(sum(doc.counts.tcp)).toBeGreaterThan(1);
-    expect(sum(doc.counts.tcp) + sum(doc.counts.udp) + sum(doc.counts.unix)).toBeGreaterThan(doc.sockets.length);
+    expect(doc.counts).toEqual({ tcp: { LISTEN: 1 }, udp: {}, raw: {}, unix: {} });
+    expect(sum(doc.totals.tcp)).toBeGreaterThan(1);
+    expect(sum(doc.totals.tcp) + sum(doc.totals.udp) + sum(doc.totals.unix)).toBeGreaterThan(doc.sockets.length);
     expect(doc.sockets[0]).toMatchObject({
       protocol: 'tcp',
       state: 'LISTEN',
@@ -177,6 +183,7 @@ describe('--once on this machine', () => {
       remotePort: 0,
       recvQ: 0,
       sendQ: 0,
+      backlog: NODE_BACKLOG,
       uid: process.getuid?.() ?? 0,
       pid: process.pid,
       process: fs.readFileSync('/proc/self/comm', 'utf8').trimEnd(),
@@ -249,18 +256,21 @@ describe('PROC_ROOT: a recorded tree', () => {
     const table = await run(['--once', '--no-processes'], cleanEnv({ PROC_ROOT: procRoot }));
     expect(table.code).toBe(0);
     expect(table.stdout.trimEnd().split('\n')).toHaveLength(1 + doc.sockets.length);
-    expect(table.stdout).toMatch(/^tcp\s+LISTEN\s+0\s+0 127\.0\.0\.1:18010\s/m);
+    // A recorded tree: ss cannot tell its listeners' backlogs, so Send-Q says "-".
+    expect(table.stdout).toMatch(/^tcp\s+LISTEN\s+0\s+- 127\.0\.0\.1:18010\s/m);
   });
 
-  it('--filter narrows the sockets, not the counts', async () => {
+  it('--filter narrows the sockets and the counts; totals cover everything read', async () => {
     expect(FIXTURE_SPORT_18010).toBeGreaterThan(1);
     const r = await run(['--once', '--json', '--no-processes', '-f', 'sport 18010'], cleanEnv({ PROC_ROOT: procRoot }));
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as JsonDocument;
     expect(doc.sockets).toHaveLength(FIXTURE_SPORT_18010);
     for (const s of doc.sockets) expect(s['localPort']).toBe(18010);
-    expect(sum(doc.counts.tcp)).toBe(FIXTURE_TOTALS.tcp);
-    expect(sum(doc.counts.unix)).toBe(FIXTURE_TOTALS.unix);
+    expect(sum(doc.counts.tcp)).toBe(FIXTURE_SPORT_18010);
+    expect(sum(doc.counts.unix)).toBe(0);
+    expect(sum(doc.totals.tcp)).toBe(FIXTURE_TOTALS.tcp);
+    expect(sum(doc.totals.unix)).toBe(FIXTURE_TOTALS.unix);
   });
 
   it('--once --summary counts the fixture exactly (--proc-root as an option)', async () => {

@@ -10,6 +10,8 @@ import { collectSnapshot, collectSnapshotAsync } from '../src/proc/collect-snaps
 import { collectStateCounts } from '../src/proc/collect-counts.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
 import { countByState } from '../src/model/aggregate.js';
+import { compileFilter } from '../src/filter/index.js';
+import { execFileSync } from 'node:child_process';
 
 const RECORDED = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/proc-text/recorded');
 const tmpRoots: string[] = [];
@@ -77,5 +79,134 @@ describe('collecting from a damaged /proc', () => {
     const snap = collectSnapshot(deps(root));
     expect(snap.sockets).toEqual([]);
     expect(snap.counters).toEqual({});
+  });
+});
+
+const tcpRows = (): { header: string; rows: string[] } => {
+  const lines = recorded('tcp').split('\n').filter((l) => l.trim() !== '');
+  return { header: lines[0]!, rows: lines.slice(1) };
+};
+
+describe('a socket listed twice in one read of a table (chunked reads under churn)', () => {
+  it('is kept once, as its later line says', () => {
+    const { header, rows } = tcpRows();
+    // Row 5 (inode 36451, ESTABLISHED) listed again later as CLOSE_WAIT; row 9 (TIME_WAIT,
+    // inode 0: identified by its key) listed again with less time left.
+    const again5 = rows[5]!.replace(/^(\s*\d+: \S+ \S+) 01 /, '$1 08 ');
+    const again9 = rows[9]!.replace('03:00001713', '03:00001700');
+    const root = tree({ tcp: [header, ...rows, again5, again9].join('\n') });
+    const snap = collectSnapshot(deps(root));
+    const tcp = snap.sockets.filter((s) => s.protocol === 'tcp');
+    expect(tcp).toHaveLength(rows.length);
+    expect(new Set(tcp.map((s) => s.key)).size).toBe(rows.length);
+    expect(tcp.find((s) => s.inode === 36451)?.state).toBe('CLOSE_WAIT');
+    expect(tcp.find((s) => s.state === 'TIME_WAIT')?.timerMs).toBe(0x1700 * 10);
+    expect(snap.cost.duplicateRows).toBe(2);
+    expect(snap.cost.rows).toBe(snap.sockets.length);
+  });
+});
+
+describe('TIME_WAIT rows have no owner and no user', () => {
+  it('uid -1, user empty, owner null: `user root` and `user 0` do not match them', () => {
+    const root = tree({ tcp: recorded('tcp') });
+    const snap = collectSnapshot({ ...deps(root), userName: (uid: number) => (uid === 0 ? 'root' : String(uid)) });
+    const tw = snap.sockets.filter((s) => s.state === 'TIME_WAIT');
+    expect(tw).toHaveLength(1);
+    expect(tw[0]).toMatchObject({ uid: -1, user: '', owner: null });
+    for (const text of ['user root', 'user 0']) {
+      const compiled = compileFilter(text);
+      if (!compiled.ok) throw new Error(text);
+      const matched = snap.sockets.filter(compiled.filter);
+      expect(matched.some((s) => s.state === 'TIME_WAIT')).toBe(false);
+      // The other sockets of the recording are root's (uid 0): they still match.
+      expect(matched.length).toBe(snap.sockets.length - 1);
+    }
+  });
+});
+
+describe('tables that cannot be read: bounded, and said', () => {
+  const fifoTree = (): string => {
+    const root = tree({ tcp6: recorded('tcp6') });
+    execFileSync('mkfifo', [path.join(root, 'net', 'tcp')]);
+    fs.symlinkSync('/dev/zero', path.join(root, 'net', 'udp'));
+    fs.mkdirSync(path.join(root, 'net', 'raw'));
+    return root;
+  };
+
+  it('a FIFO, /dev/zero and a directory are refused at once (sync, async and --summary paths)', async () => {
+    const root = fifoTree();
+    const expected = { 'net/tcp': 'not a regular file', 'net/udp': 'not a regular file', 'net/raw': 'not a regular file' };
+    const sync = collectSnapshot(deps(root));
+    expect(sync.issues.unreadable).toEqual(expected);
+    expect(sync.sockets.filter((s) => s.protocol === 'tcp6')).toHaveLength(5);
+    const async = await collectSnapshotAsync({ ...deps(root), owners: null });
+    expect(async.issues.unreadable).toEqual(expected);
+    expect(collectStateCounts(createProcFs(root)).unreadable).toEqual(expected);
+  });
+
+  it('a table over the size cap is refused after reading at most the cap', async () => {
+    const tcp = recorded('tcp');
+    const root = tree({ tcp, tcp6: recorded('tcp6') });
+    const procFs = createProcFs(root, { maxTextBytes: tcp.length - 1 });
+    const snap = collectSnapshot({ ...deps(root), procFs });
+    expect(snap.issues.unreadable).toEqual({ 'net/tcp': 'larger than 500 MB' });
+    expect(snap.sockets.some((s) => s.protocol === 'tcp')).toBe(false);
+    expect(procFs.readText('net/tcp6')).toBe(recorded('tcp6'));
+    expect(await procFs.readTextAsync('net/tcp')).toBeNull();
+    expect(procFs.lastError()).toBe('EFBIG');
+    // At exactly the cap it is read.
+    expect(createProcFs(root, { maxTextBytes: tcp.length }).readText('net/tcp')).toBe(tcp);
+  });
+
+  it('a missing table is not a warning', () => {
+    const snap = collectSnapshot(deps(tree({ tcp: recorded('tcp') })));
+    expect(snap.issues.unreadable).toBeUndefined();
+  });
+});
+
+describe('refreshes reuse the records of unchanged lines', () => {
+  it('the same record objects when the table did not change; new ones only for changed lines', async () => {
+    const { header, rows } = tcpRows();
+    const root = tree({ tcp: [header, ...rows].join('\n') });
+    const d = deps(root); // one ProcFs across refreshes, as the dashboard keeps
+    const a = collectSnapshot(d);
+    const b = collectSnapshot(d);
+    expect(b.cost.reusedRows).toBe(rows.length);
+    for (let i = 0; i < a.sockets.length; i++) expect(b.sockets[i]).toBe(a.sockets[i]);
+    // Row 16's timer moves, row 3 closes (later sl numbers shift).
+    const changed = rows[16]!.replace('02:00001CFB', '02:00001C00');
+    const next = [...rows.slice(0, 3), ...rows.slice(4, 16), changed, ...rows.slice(17)].map((r, i) =>
+      r.replace(/^\s*\d+:/, `${String(i).padStart(4)}:`),
+    );
+    fs.writeFileSync(path.join(root, 'net', 'tcp'), [header, ...next].join('\n'));
+    const c = await collectSnapshotAsync({ ...d, owners: null });
+    expect(c.cost.reusedRows).toBe(rows.length - 2);
+    const byKey = new Map(b.sockets.map((s) => [s.key, s] as const));
+    for (const s of c.sockets) {
+      if (s.localPort === 0x46b1) expect(s).not.toBe(byKey.get(s.key));
+      else expect(s).toBe(byKey.get(s.key));
+    }
+  });
+
+  it('a record whose owner changed is rebuilt', () => {
+    const root = tree({ tcp: recorded('tcp') });
+    const procFs = createProcFs(root);
+    let pid = 100;
+    const owners = {
+      scan: () => ({
+        stats: { enabled: true, unreadableProcesses: 0, scannedProcesses: 1, linksRead: 0, durationMs: 0 },
+        lookup: (inode: number) => (inode === 36451 ? { pid, command: 'srv', commandLine: 'srv', uid: 0, fd: 3 } : null),
+        sharedBy: () => 0,
+        detail: undefined as never,
+      }),
+    };
+    const d = { ...deps(root), procFs, owners: owners as never };
+    const a = collectSnapshot(d);
+    pid = 200;
+    const b = collectSnapshot(d);
+    const find = (snap: typeof a) => snap.sockets.find((s) => s.inode === 36451)!;
+    expect(find(a).owner?.pid).toBe(100);
+    expect(find(b).owner?.pid).toBe(200);
+    expect(b.cost.reusedRows).toBe(b.sockets.length - 1);
   });
 });

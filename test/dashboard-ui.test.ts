@@ -186,7 +186,7 @@ describe('filter prompt', () => {
     let text = h.text();
     expect(text).not.toContain('Filter — Enter apply');
     expect(text).not.toContain('Details'); // the Enter that applies does not also open a row
-    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 2  filter: port 5432');
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 2 of 8  filter: port 5432');
     let rows = tableRows(h);
     expect(rows).toHaveLength(2);
     for (const r of rows) expect(r).toMatch(/:5432\b/);

@@ -33,6 +33,7 @@ const row = (record: SocketRecord, over: Partial<SocketRow> = {}): SocketRow => 
   ageMs: 5000,
   isNew: false,
   ageAtLeast: false,
+  backlog: null,
   ...over,
 });
 const lineOf = (r: TableView['rows'][number]): string => r.cells.map((c) => c.text).join(' ');

@@ -45,12 +45,26 @@ describe.skipIf(!hasTmux || process.platform !== 'linux')('signals and terminal 
   it.each([
     ['SIGHUP', 129],
     ['SIGINT', 130],
+    ['SIGQUIT', 131],
   ] as const)('%s: exits %d with the normal screen and the cursor back', async (signal, code) => {
     const { s, pid } = await started();
     process.kill(pid, signal);
     const after = await s.waitFor(/\[exit=\d+\]/, 15_000);
     expect(after).toContain(`[exit=${code}]`);
     expect(s.display('#{alternate_on} #{cursor_flag}')).toBe('0 1');
+  });
+
+  it('the window title is left alone: never set, so nothing is left behind on exit', async () => {
+    // TMUX empty: blessed writes title sequences straight to the pane (inside tmux it would wrap
+    // them for the outer terminal), where they set #{pane_title}.
+    const s = TmuxSession.start({ args: ['--proc-root', tree, '--no-processes'], env: { TMUX: '' }, width: 80, height: 24 });
+    sessions.push(s);
+    await s.waitFor(/Sockets|By port|TCP states/, 20_000);
+    const before = s.display('#{pane_title}');
+    expect(before).not.toBe('sockscope');
+    await s.sendKeys('q');
+    await s.waitFor(/\[exit=0\]/, 15_000);
+    expect(s.display('#{pane_title}')).toBe(before);
   });
 
   it('SIGTSTP from outside: the terminal is left usable; SIGCONT brings the dashboard back', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  MAX_FILTER_DEPTH,
   closestWords,
   describeFilter,
   editDistance,
@@ -9,7 +10,7 @@ import {
   parseIpv6Into,
   type FilterNode,
 } from '../src/filter/parser.js';
-import { formatFilterError } from '../src/filter/index.js';
+import { compileFilter, formatFilterError } from '../src/filter/index.js';
 
 function ast(text: string): FilterNode {
   const r = parseFilter(text);
@@ -394,5 +395,66 @@ describe('suggestions', () => {
   ];
   it.each(closest)('closestWords(%j)', (word, candidates, expected) => {
     expect(closestWords(word, candidates)).toEqual(expected);
+  });
+});
+
+describe('nesting depth is bounded (a clean error, not a stack overflow)', () => {
+  const parens = (n: number) => `${'('.repeat(n)}tcp${')'.repeat(n)}`;
+  const nots = (n: number) => `${'not '.repeat(n)}tcp`;
+  const mixed = (n: number) => `${'not ('.repeat(n)}tcp${')'.repeat(n)}`;
+
+  it.each([
+    ['3,000 parentheses', parens(3000), 101],
+    ['5,000 not', nots(5000), 401],
+    ['100,000 !', `${'!'.repeat(100_000)}tcp`, 101],
+    ['not ( alternating', mixed(60), 'not ('.repeat(50).length + 1],
+  ])('%s: error naming the limit, at the column of the first level too many', (_name, text, column) => {
+    const r = parseFilter(text);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error).toEqual({ column, message: `filter nested too deeply: at most ${MAX_FILTER_DEPTH} levels of '(' and 'not' inside one another` });
+  });
+
+  it(`${MAX_FILTER_DEPTH} levels parse, compile and describe; one more does not`, () => {
+    expect(MAX_FILTER_DEPTH).toBe(100);
+    for (const text of [parens(MAX_FILTER_DEPTH), nots(MAX_FILTER_DEPTH), `${'not ('.repeat(50)}tcp${')'.repeat(50)}`]) {
+      const c = compileFilter(text);
+      expect(c.ok, text).toBe(true);
+      if (!c.ok) continue;
+      expect(parseFilter(describeFilter(c.ast)).ok).toBe(true);
+    }
+    expect(parseFilter(parens(MAX_FILTER_DEPTH + 1)).ok).toBe(false);
+    expect(parseFilter(nots(MAX_FILTER_DEPTH + 1)).ok).toBe(false);
+  });
+
+  it('a long flat expression is not nesting: 20,000 operands of or parse', () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => `sport ${i % 65536}`).join(' or ');
+    const r = parseFilter(text);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.ast).toMatchObject({ kind: 'or' });
+  });
+});
+
+describe('error messages are inert: typed control characters come back escaped', () => {
+  it.each([
+    ['a word', 'port a\x1b[31mb\x07', /got 'a\\x1b\[31mb\\x07'/],
+    ['an unknown word', 'bogus\x1b]0;pwned\x07', /unknown word 'bogus\\x1b\]0;pwned\\x07'/],
+    ['a state', 'state \x9bfoo', /unknown state '\\x9bfoo'/],
+    ['a bidi override', 'proto tcp\u202e', /unknown protocol 'tcp\\u\{202e\}'/],
+    ['an operator after nothing', 'and \x1bx', /expected a filter, got 'and'|got/],
+  ])('%s', (_name, text, pattern) => {
+    const r = parseFilter(text);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.message).toMatch(pattern);
+    // No C0/C1 control, DEL or bidi control reaches the text printed to stderr.
+    const printed = formatFilterError(text, r.error);
+    expect(printed).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('a huge word is quoted cut short', () => {
+    const r = parseFilter(`port ${'x'.repeat(100_000)}`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message.length).toBeLessThan(400);
   });
 });

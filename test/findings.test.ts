@@ -44,7 +44,7 @@ interface Run {
 /** Feed a snapshot sequence through tracker → rates → listener health → engine, as the dashboard would. */
 function runSequence(
   steps: readonly Step[],
-  opts: { thresholds?: FindingThresholdOverrides; engine?: Partial<FindingsEngineOptions>; sysctls?: NetSysctls; backlogs?: Map<string, number>; rules?: readonly FindingRule[] } = {},
+  opts: { thresholds?: FindingThresholdOverrides; engine?: Partial<FindingsEngineOptions>; sysctls?: NetSysctls; backlogs?: Map<string, number>; rules?: readonly FindingRule[]; stepMs?: number } = {},
 ): Run {
   const engine = new FindingsEngine(opts.rules ?? createDefaultRules(opts.thresholds), opts.engine);
   const tracker = new SocketTracker();
@@ -53,7 +53,7 @@ function runSequence(
   const findings: Finding[][] = [];
   let previous: Snapshot | null = null;
   steps.forEach((step, i) => {
-    const snapshot: Snapshot = { ...snap(T0 + i * STEP_MS, step.sockets), counters: step.counters ?? {} };
+    const snapshot: Snapshot = { ...snap(T0 + i * (opts.stepMs ?? STEP_MS), step.sockets), counters: step.counters ?? {} };
     const diff = tracker.ingest(snapshot);
     const rates = previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
     const listeners = buildListenerHealth(snapshot, rates, sysctls, opts.backlogs ?? null);
@@ -115,6 +115,8 @@ describe('CLOSE_WAIT rising', () => {
     }
     const last = ofRule(run.findings[6]!, 'close-wait-rising')[0]!;
     expect(last.detail).toMatch(/grew earlier and is still at 60/);
+    expect(last.title).toBe('CLOSE_WAIT still at 60 on port 8080: api-server (pid 4242) is not closing sockets');
+    expect(ofRule(run.findings[3]!, 'close-wait-rising')[0]!.title).toMatch(/^CLOSE_WAIT rising on port 8080, 10 → 40: /);
     expect(last.detail).toMatch(/api-server \(pid 4242\), 50 of them; 1 other process holds the rest/);
     expectFilterSelects(last, run.snapshots[6]!, cw);
   });
@@ -151,6 +153,66 @@ describe('CLOSE_WAIT rising', () => {
     expect(ofRule(run.findings[4]!, 'close-wait-rising')[0]).toMatchObject({ holding: false, sinceMs: T0 + 2 * STEP_MS });
     const f = ofRule(run.findings[6]!, 'close-wait-rising')[0];
     expect(f).toMatchObject({ holding: true, sinceMs: T0 + 2 * STEP_MS, lastHeldMs: T0 + 6 * STEP_MS });
+  });
+});
+
+describe('CLOSE_WAIT pile that stays', () => {
+  const api = { pid: 4242, command: 'api-server' };
+  const lst = listener(8080, { owner: api });
+  const cw = range(400, (i) => rec({ state: 'CLOSE_WAIT', localAddress: '10.0.0.1', localPort: 8080, remoteAddress: '10.1.0.2', remotePort: 20000 + i, owner: api }));
+  const pile = (n: number): Step => ({ sockets: [lst, ...cw.slice(0, n)] });
+  const cwOf = (fs: readonly Finding[]) => ofRule(fs, 'close-wait-rising')[0];
+
+  it('400 CLOSE_WAIT on one port for minutes without growing: reported after steadyMs, naming port and process', () => {
+    // Recorded every 5 s for 3 minutes: the count wobbles (398..400) and never rises over 3 refreshes.
+    const counts = Array.from({ length: 37 }, (_, i) => 400 - (i % 3));
+    const run = runSequence(counts.map(pile), { stepMs: 5000 });
+    const at = (i: number) => cwOf(run.findings[i]!);
+    for (let i = 0; i < 6; i++) expect(at(i)).toBeUndefined(); // 0..25 s
+    const f = at(6)!; // 30 s
+    expect(f).toMatchObject({ id: 'close-wait-rising:sport 8080', severity: 'warn', sinceMs: T0 + 30_000, subject: { port: 8080, pid: 4242, process: 'api-server' } });
+    expect(f.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 30 s: api-server (pid 4242) is not closing sockets');
+    expect(f.detail).toMatch(/^400 connections on port 8080 are in CLOSE_WAIT \(at least 20 in every refresh for 30 s, 400 now\)/);
+    const last = at(36)!;
+    expect(last.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 3 min: api-server (pid 4242) is not closing sockets');
+    expect(last).toMatchObject({ holding: true, sinceMs: T0 + 30_000 });
+    expectFilterSelects(last, run.snapshots[36]!, cw);
+  });
+
+  it('at any refresh interval: 100 ms refreshes over more snapshots than the engine remembers', () => {
+    const run = runSequence(Array.from({ length: 320 }, () => pile(50)), { stepMs: 100 });
+    expect(cwOf(run.findings[299]!)).toBeUndefined(); // 29.9 s
+    expect(cwOf(run.findings[300]!)?.title).toMatch(/^CLOSE_WAIT pile of 50 staying on port 8080 for 30 s: /);
+  });
+
+  it('a dip below minCount starts the clock again; crit at critCount', () => {
+    const seq = [...Array.from({ length: 5 }, () => pile(400)), pile(10), ...Array.from({ length: 7 }, () => pile(400))];
+    const run = runSequence(seq, { stepMs: 5000, engine: { holdDownMs: 0 } });
+    for (let i = 0; i < 7; i++) expect(cwOf(run.findings[i]!)).toBeUndefined(); // 20 s of pile, then the dip at 25 s
+    // 10 → 400 → 400 is a rise; then a plateau; the pile counts from 30 s, so 30 s later at 60 s.
+    expect(cwOf(run.findings[7]!)?.title).toMatch(/^CLOSE_WAIT rising on port 8080, 10 → 400: /);
+    expect(cwOf(run.findings[11]!)?.title).toMatch(/^CLOSE_WAIT still at 400 on port 8080: /);
+    expect(cwOf(run.findings[12]!)?.title).toMatch(/^CLOSE_WAIT pile of 400 staying on port 8080 for 30 s: /);
+    const crit = runSequence(Array.from({ length: 7 }, () => pile(400)), { stepMs: 5000, thresholds: { closeWait: { critCount: 400 } } });
+    expect(cwOf(crit.findings[6]!)?.severity).toBe('crit');
+  });
+
+  it('titles agree with texts in every refresh of a rise, a plateau and a long pile', () => {
+    const counts = [0, 30, 60, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90];
+    const run = runSequence(counts.map(pile), { stepMs: 5000 });
+    const seen = new Set<string>();
+    for (const fs of run.findings) {
+      const f = cwOf(fs);
+      if (f === undefined) continue;
+      const kind = f.title.startsWith('CLOSE_WAIT rising') ? 'rising' : f.title.startsWith('CLOSE_WAIT still at') ? 'still' : f.title.startsWith('CLOSE_WAIT pile of') ? 'pile' : 'other';
+      seen.add(kind);
+      expect(kind).not.toBe('other');
+      if (kind === 'rising') expect(f.detail).toMatch(/\(grew from \d+ to \d+/);
+      if (kind === 'still') expect(f.detail).toMatch(/\(grew earlier and is still at \d+\)/);
+      if (kind === 'pile') expect(f.detail).toMatch(/\(at least 20 in every refresh for /);
+      expect(f.title).not.toMatch(/rising/.test(f.title) ? /still|staying/ : /rising/);
+    }
+    expect([...seen].sort()).toEqual(['pile', 'rising', 'still']);
   });
 });
 

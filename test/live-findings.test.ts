@@ -13,9 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileFilter } from '../src/filter/index.js';
 import { FindingsEngine, createDefaultRules, type Finding } from '../src/model/findings.js';
-import { buildListenerHealth } from '../src/model/listener-health.js';
-import { computeRates } from '../src/model/rates.js';
-import { SocketTracker } from '../src/model/tracker.js';
+import { SessionStore } from '../src/model/session-store.js';
 import type { Snapshot } from '../src/model/types.js';
 import { collectSnapshot } from '../src/proc/collect-snapshot.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
@@ -49,23 +47,18 @@ const until = async (check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 };
 
-/** Feeds snapshots to tracker + listener health + engine as the dashboard will. */
+/** Feeds snapshots through the dashboard's own session store (ingest: tracker, rates, listener health, findings). */
 class Pipeline {
-  private readonly tracker = new SocketTracker();
-  private previous: Snapshot | null = null;
+  private readonly store: SessionStore;
   readonly sysctls = readNetSysctls(procFs);
-  constructor(
-    readonly engine: FindingsEngine,
-    private readonly backlogs: Map<string, number> | null,
-  ) {}
+  constructor(engine: FindingsEngine, backlogs: Map<string, number> | null) {
+    this.store = new SessionStore({ createFindingsEngine: () => engine });
+    this.store.setEnvironment({ sysctls: this.sysctls, backlogs });
+  }
   step(snapshot: Snapshot) {
-    const diff = this.tracker.ingest(snapshot);
-    const prev = this.previous;
-    const rates = prev === null ? {} : computeRates(prev.counters, snapshot.counters, snapshot.takenAtMs - prev.takenAtMs);
-    const listeners = buildListenerHealth(snapshot, rates, this.sysctls, this.backlogs);
-    const findings = this.engine.update({ snapshot, previous: prev, diff, rates, sysctls: this.sysctls, listeners });
-    this.previous = snapshot;
-    return { rates, listeners, findings };
+    const live = this.store.ingest(snapshot).live;
+    if (live === null) throw new Error('ingest gave no picture');
+    return { rates: live.rates, listeners: live.listeners, findings: live.findings };
   }
 }
 
@@ -161,7 +154,7 @@ describe('live: a server that never closes after the peer does', () => {
     const engine = new FindingsEngine(createDefaultRules({ closeWait: { minCount: 5, risingSamples: 3 } }));
     const pipeline = new Pipeline(engine, null);
     const ours = (s: Snapshot['sockets'][number]) => s.state === 'CLOSE_WAIT' && s.localPort === port && s.localAddress === '127.0.0.1' && s.remoteAddress === '127.0.0.1';
-    const results: Finding[][] = [pipeline.step(collectSnapshot(withOwners)).findings];
+    const results: (readonly Finding[])[] = [pipeline.step(collectSnapshot(withOwners)).findings];
     let snapshot: Snapshot | null = null;
 
     for (let wave = 1; wave <= 3; wave++) {
@@ -176,7 +169,7 @@ describe('live: a server that never closes after the peer does', () => {
       results.push(pipeline.step(snapshot).findings);
     }
 
-    const cw = (fs: Finding[]) => fs.find((f) => f.rule === 'close-wait-rising' && f.subject.port === port);
+    const cw = (fs: readonly Finding[]) => fs.find((f) => f.rule === 'close-wait-rising' && f.subject.port === port);
     expect(cw(results[1]!)).toBeUndefined(); // 10 sockets, but only two samples so far
     const first = cw(results[2]!); // 0 → 10 → 20
     const last = cw(results[3]!); // 10 → 20 → 30

@@ -85,7 +85,7 @@ describe('main() in process', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(1 + FIXTURE_SOCKETS);
-    expect(r.stdout).toMatch(/^tcp\s+LISTEN\s+0\s+0 127\.0\.0\.1:18010\s/m);
+    expect(r.stdout).toMatch(/^tcp\s+LISTEN\s+0\s+- 127\.0\.0\.1:18010\s/m);
   });
 
   it('--once --json: one document whose sockets and counts are the fixture, stamped by the injected clock and host', async () => {

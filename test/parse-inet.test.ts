@@ -5,6 +5,7 @@ import {
   decodeIpv4Hex,
   decodeIpv6Hex,
   parseInetTable,
+  parseInetTableReusing,
   socketKey,
   TCP_STATES,
 } from '../src/proc/parse-inet.js';
@@ -158,7 +159,7 @@ describe('parseInetTable on recorded /proc/net/tcp', () => {
       18013,
       18010,
       {
-        state: 'TIME_WAIT', inode: 0, uid: 0, timer: 'timewait', timerMs: 0x1713 * 10, retransmits: 0,
+        state: 'TIME_WAIT', inode: 0, uid: -1, timer: 'timewait', timerMs: 0x1713 * 10, retransmits: 0,
         rtoMs: null, atoMs: null, cwnd: null, ssthresh: null,
         key: 'tcp 127.0.0.1:18013 127.0.0.1:18010 0',
       },
@@ -393,5 +394,77 @@ describe('countTcpStatesFast', () => {
 
   it.each(['', `${HEADER4}\n`, '\n\n'])('empty input %j', (text) => {
     expect(countTcpStatesFast(text)).toMatchObject({ total: 0, skipped: 0, counts: { ESTABLISHED: 0, LISTEN: 0 } });
+  });
+});
+
+describe('timewait socks have no uid', () => {
+  // get_timewait4_sock prints uid 0 for every timewait sock: nobody owns it, it is not root's.
+  const line = (sl: number, st: string, tail: string): string =>
+    `  ${sl}: 0100007F:465D 0100007F:465A ${st} 00000000:00000000 ${tail}`;
+  const text = [
+    HEADER4,
+    line(0, '06', '03:00001713 00000000     0        0 0 3 0000000006954ff1'), // TIME_WAIT, short
+    line(1, '05', '03:00000BB8 00000000     0        0 0 3 0000000006954ff2'), // FIN_WAIT2 timewait substate, short
+    line(2, '05', '00:00000000 00000000  1000        0 36446 1 00000000ecee54fc 20 0 0 11 -1'), // FIN_WAIT2, full socket
+    line(3, '03', '01:00000064 00000000  1000        0 0 1 00000000ecee54fd'), // request sock: the listener's uid
+  ].join('\n');
+  const { sockets, skipped } = parseInetTable(text, 'tcp');
+
+  it('reads all four lines', () => {
+    expect(skipped).toBe(0);
+    expect(sockets.map((s) => s.state)).toEqual(['TIME_WAIT', 'FIN_WAIT2', 'FIN_WAIT2', 'SYN_RECV']);
+  });
+
+  it('short TIME_WAIT and FIN_WAIT2 lines get uid -1; full sockets and request socks keep theirs', () => {
+    expect(sockets.map((s) => s.uid)).toEqual([-1, -1, 1000, 1000]);
+  });
+});
+
+describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
+  const lines = TCP.split('\n').filter((l) => l.trim() !== '');
+  const header = lines[0]!;
+  const body = lines.slice(1);
+  /** The table as the kernel prints it: sl renumbered from 0. */
+  const table = (rows: readonly string[]): string =>
+    [header, ...rows.map((r, i) => r.replace(/^\s*\d+:/, `${String(i).padStart(4)}:`))].join('\n');
+
+  const first = parseInetTableReusing(TCP, 'tcp', new Map());
+  const previous = new Map(first.lines.map((l, i) => [l, first.sockets[i]!] as const));
+
+  it('with nothing to reuse it parses like parseInetTable, one line key per socket', () => {
+    expect(first.sockets).toEqual(parseInetTable(TCP, 'tcp').sockets);
+    expect(first.lines).toHaveLength(first.sockets.length);
+    expect(first.reused).toBe(0);
+    expect(new Set(first.lines).size).toBe(first.lines.length);
+  });
+
+  it('the same objects for unchanged lines even when sl shifts; new objects for changed and new lines', () => {
+    // Drop the socket at row 3 (every later sl shifts by one), change the timer of row 16, add one.
+    const changedTimer = body[16]!.replace('02:00001CFB', '02:00001C00');
+    expect(changedTimer).not.toBe(body[16]);
+    const added = body[5]!.replace('0100007F:465E', '0100007F:4660').replace(' 36451 ', ' 99999 ');
+    const rows = [...body.slice(0, 3), ...body.slice(4, 16), changedTimer, ...body.slice(17), added];
+    const next = parseInetTableReusing(table(rows), 'tcp', previous);
+    expect(next.skipped).toBe(0);
+    expect(next.sockets).toHaveLength(body.length);
+    expect(next.reused).toBe(body.length - 2); // 20 rows: 19 kept, of which one changed, plus one added
+    const before = new Map(first.sockets.map((s) => [s.key, s] as const));
+    for (const s of next.sockets) {
+      const old = before.get(s.key);
+      if (s.localPort === 0x46b1) {
+        expect(s).not.toBe(old);
+        expect(s.timerMs).toBe(0x1c00 * 10);
+      } else if (s.inode === 99999) expect(old).toBeUndefined();
+      else expect(s).toBe(old);
+    }
+    // Every socket is what a fresh parse gives.
+    expect(next.sockets).toEqual(parseInetTable(table(rows), 'tcp').sockets);
+  });
+});
+
+describe('countTcpStatesFast on lines without spaces', () => {
+  it('skips every such line (the endpoint width is searched within the line only)', () => {
+    const text = `${HEADER4}\n${'0:0100007F0016\n'.repeat(20_000)}`;
+    expect(countTcpStatesFast(text)).toMatchObject({ total: 0, skipped: 20_000 });
   });
 });

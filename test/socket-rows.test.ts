@@ -118,7 +118,7 @@ describe('rows carry age, new and at-least flags from the tracker', () => {
   it('a socket the tracker never saw has no age and is not new', () => {
     const stranger = rec({ localPort: 9 });
     const rows = buildSocketRows({ sockets: [stranger], takenAtMs: 3000, tracker: trackerAt3000(), filter: null, sort: { key: 'age', descending: false }, tombstones: false });
-    expect(rows).toEqual([{ key: stranger.key, record: stranger, closedAtMs: null, ageMs: null, isNew: false, ageAtLeast: false }]);
+    expect(rows).toEqual([{ key: stranger.key, record: stranger, closedAtMs: null, ageMs: null, isNew: false, ageAtLeast: false, backlog: null }]);
   });
 });
 

@@ -182,6 +182,51 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
     await expect(remote.readTextAsync('net/tcp')).rejects.toThrow(/lost/);
   });
 
+  it('a remote that floods one answer is given up at the reply cap: no more than the cap and one chunk were taken', async () => {
+    const maxReplyBytes = 1024 * 1024;
+    let received = 0;
+    let child: ChildProcessWithoutNullStreams | null = null;
+    const remote = await openSshProcFs('flood@host', {
+      spawnShell: () => {
+        child = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+        // Counts every byte read from the pipe (this listener runs before the session's).
+        child.stdout.on('data', (d: Buffer) => (received += d.length));
+        return child;
+      },
+      maxReplyBytes,
+    });
+    opened.push(remote);
+    received = 0; // the start-up's answers are not part of this one
+    // `yes` never ends and every byte would re-arm the inactivity timer (exec: the "remote" sh
+    // becomes yes, so killing it ends the flood as killing ssh would).
+    const outcome = await remote.exec(() => 'exec yes').then(
+      () => ({ message: 'answered', receivedBytes: received }),
+      (err: unknown) => ({ message: err instanceof Error ? err.message : String(err), receivedBytes: received }),
+    );
+    expect(outcome.message).toBe('the answer from flood@host over ssh was larger than 1 MiB: giving up');
+    expect(outcome.receivedBytes).toBeGreaterThan(maxReplyBytes);
+    expect(outcome.receivedBytes).toBeLessThanOrEqual(maxReplyBytes + 64 * 1024);
+    await expect(remote.readTextAsync('sys/kernel/ostype')).rejects.toBeInstanceOf(SshError);
+    // The shell was killed, not left flooding.
+    const shell = child as ChildProcessWithoutNullStreams | null;
+    if (shell !== null && shell.exitCode === null && shell.signalCode === null) await new Promise((r) => shell.once('close', r));
+    expect(shell?.signalCode).toBe('SIGTERM');
+  });
+
+  it('answers up to the cap still arrive whole, in pipelined order', async () => {
+    const remote = await openSshProcFs('tester@localhost', { spawnShell: localShell(), maxReplyBytes: 256 * 1024 });
+    opened.push(remote);
+    // Four replies of 200 KiB each in flight at once: each under the cap, together over it.
+    const replies = await Promise.all([1, 2, 3, 4].map((i) => remote.exec(() => `head -c ${200 * 1024} /dev/zero | tr '\\0' '${i}'`)));
+    replies.forEach((r, i) => expect(r.text).toBe(String(i + 1).repeat(200 * 1024)));
+  });
+
+  it('an answer that trickles in forever (re-arming the inactivity timer) meets its deadline', async () => {
+    const remote = await openSshProcFs('trickle@host', { spawnShell: localShell(), timeoutMs: 30_000, replyDeadlineMs: 800 });
+    opened.push(remote);
+    await expect(remote.exec(() => 'while :; do printf x; sleep 0.1; done')).rejects.toThrow(/^the answer from trickle@host over ssh took more than 1 s: giving up$/);
+  });
+
   it.skipIf(process.getuid?.() !== 0)('as another user, the processes it may not read are counted as unreadable', async () => {
     const remote = await openSshProcFs('nobody@localhost', {
       spawnShell: () => spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'], uid: 65534, gid: 65534, cwd: '/' }),

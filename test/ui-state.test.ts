@@ -32,6 +32,7 @@ describe('initial state', () => {
       intervalMs: 2000,
       detailsKey: null,
       help: false,
+      overlayScroll: 0,
       back: [],
       quit: false,
     });

@@ -3,7 +3,9 @@
 
 import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
 import { totalOf } from '../model/aggregate.js';
+import { endpointKey, unmapIpv4 } from '../model/listener-health.js';
 import { safeText } from '../model/safe-text.js';
+import { stateLabel } from '../model/state-info.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
 
 /** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
@@ -28,18 +30,44 @@ export function formatOwner(s: SocketRecord): string {
   return `${s.owner.pid}/${safeText(s.owner.command, 64)}${shared}`;
 }
 
+/** Listen backlogs by endpointKey ("127.0.0.1:80", "[::1]:80", "*:80" for ss's dual-stack any), from `ss -ltnH`. */
+export type ListenBacklogs = ReadonlyMap<string, number>;
+
+const isTcpListener = (s: SocketRecord): boolean => (s.protocol === 'tcp' || s.protocol === 'tcp6') && s.state === 'LISTEN';
+
+/**
+ * The backlog limit (connections) of a TCP listener from `ss -ltnH`'s Send-Q, matched the way
+ * listener health matches it: the exact endpoint, the IPv4 form of a v4-mapped one, or ss's "*"
+ * for a wildcard. null for other sockets or when ss did not report it.
+ */
+export function listenBacklogOf(s: SocketRecord, backlogs: ListenBacklogs | null): number | null {
+  if (backlogs === null || !isTcpListener(s)) return null;
+  const wildcard = s.localAddress === '0.0.0.0' || s.localAddress === '::';
+  return (
+    backlogs.get(endpointKey(s.localAddress, s.localPort)) ??
+    backlogs.get(endpointKey(unmapIpv4(s.localAddress), s.localPort)) ??
+    (wildcard ? backlogs.get(endpointKey('*', s.localPort)) : undefined) ??
+    null
+  );
+}
+
 const HEADERS = ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'User', 'Process'] as const;
 const RIGHT_ALIGNED = new Set([2, 3]);
 
-/** An aligned table like `ss -tanp`, one socket per line. */
-export function formatSocketTable(sockets: readonly SocketRecord[]): string {
+/**
+ * An aligned table like `ss -tanp`, one socket per line, states by ss's short names (ESTAB,
+ * TIME-WAIT) as on the dashboard. A TCP LISTEN row shows its backlog limit in Send-Q as ss does
+ * (its accept queue is Recv-Q): from `backlogs` when given, "-" when it is not known (/proc's
+ * tx_queue is always 0 for a listener).
+ */
+export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null = null): string {
   const rows: string[][] = [[...HEADERS]];
   for (const s of sockets) {
     rows.push([
       s.protocol === 'unix' ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol,
-      s.state,
+      stateLabel(s.protocol, s.state),
       String(s.recvQ),
-      String(s.sendQ),
+      isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : String(s.sendQ),
       localEndpoint(s),
       peerEndpoint(s),
       safeText(s.user, 32),
@@ -78,8 +106,12 @@ export function formatSummary(counts: CountsByGroup): string {
   return lines.join('\n');
 }
 
-/** The JSON socket record: stable field names that scripts rely on. */
-export function socketToJson(s: SocketRecord): Record<string, unknown> {
+/**
+ * The JSON socket record: stable field names that scripts rely on. States keep their kernel
+ * names (ESTABLISHED, TIME_WAIT); `backlog` is a TCP listener's backlog limit (from `ss -ltnH`),
+ * null for other sockets or when unknown.
+ */
+export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = null): Record<string, unknown> {
   return {
     protocol: s.protocol,
     state: s.state,
@@ -89,6 +121,7 @@ export function socketToJson(s: SocketRecord): Record<string, unknown> {
     remotePort: s.remotePort,
     recvQ: s.recvQ,
     sendQ: s.sendQ,
+    backlog: listenBacklogOf(s, backlogs),
     inode: s.inode,
     uid: s.uid,
     user: s.user,
@@ -112,8 +145,12 @@ export function socketToJson(s: SocketRecord): Record<string, unknown> {
 
 export interface JsonDocumentInput {
   readonly snapshot: Snapshot;
+  /** Sockets per protocol and state among those the filter selects (all without a filter). */
   readonly counts: CountsByGroup;
+  /** Sockets per protocol and state among everything read; counts when not given. */
+  readonly totals?: CountsByGroup;
   readonly sockets: readonly SocketRecord[];
+  readonly backlogs?: ListenBacklogs | null;
   readonly filter: string | null;
   readonly warnings: readonly string[];
 }
@@ -138,9 +175,10 @@ export function formatJsonDocument(input: JsonDocumentInput): string {
     host: snapshot.host,
     filter: input.filter,
     counts: input.counts,
+    totals: input.totals ?? input.counts,
     counters,
     skippedLines: snapshot.issues.skippedLines,
     warnings: input.warnings,
-    sockets: input.sockets.map(socketToJson),
+    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null)),
   });
 }

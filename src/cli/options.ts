@@ -22,6 +22,8 @@ export interface CliOptions {
   readonly serve: ServeOptions | null;
   /** --record FILE: save the dashboard session's snapshots (deltas) to FILE. */
   readonly record: string | null;
+  /** --force: with --record, replace FILE when it exists (else it is refused). */
+  readonly force: boolean;
   /** `sockscope replay FILE`: play a recording in the dashboard instead of reading /proc. */
   readonly replay: string | null;
   /** --ssh [user@]host: read the remote host's /proc over the user's ssh, or null for this machine. */
@@ -109,9 +111,10 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('-f, --filter <expr>', "show only sockets matching EXPR, e.g. 'port 5432', 'state close-wait and proc nginx'")
     .option('-n, --no-processes', 'do not map sockets to processes (faster)')
     .addOption(new Option('--proc-root <dir>', 'read /proc from DIR (recorded trees); default $PROC_ROOT or /proc'))
-    .option('-i, --interval <seconds>', 'dashboard refresh interval in seconds', parseInterval, 1000)
+    .addOption(new Option('-i, --interval <seconds>', 'refresh interval in seconds').default(1000, '1').argParser(parseInterval))
     .option('--no-color', 'monochrome dashboard (also when NO_COLOR is set)')
     .option('--record <file>', 'dashboard: also save the session to FILE (replay it with `sockscope replay FILE`)')
+    .option('--force', 'with --record: replace FILE if it exists (never followed if a symlink)')
     .option('--pid <pid>', "show the network namespace of process PID (a container's), read from /proc/PID/net", parsePid)
     .option('--all-netns', 'with --once: sockets per state in every network namespace on the machine')
     .option('--ssh <[user@]host>', "read a remote Linux host's sockets over your ssh (keys or agent: no prompts); nothing is installed there", parseSshTarget)
@@ -179,6 +182,29 @@ Examples:
   return program;
 }
 
+/** The serve subcommand's options that take a value. */
+const SERVE_VALUE_OPTIONS = new Set(['--max-ports', '--listen']);
+
+/**
+ * `serve --max-ports -1`: commander lets the program see `-1` first, and it is `--once`'s short
+ * flag, so serve got no value ("argument missing") and --once was set. A serve option followed by
+ * a word starting with "-" is joined into `--max-ports=-1`, so serve's own parser judges the value
+ * (a clear "argument '-1' is invalid" usage error). Stops at "--".
+ */
+export function joinDashValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (SERVE_VALUE_OPTIONS.has(word) && next !== undefined && next.startsWith('-') && next !== '--') {
+      out.push(`${word}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
+}
+
 /** Parse argv (without node and script). Errors become one-line messages through write.err. */
 export function parseCli(
   argv: readonly string[],
@@ -187,7 +213,7 @@ export function parseCli(
 ): ParseOutcome {
   const program = buildProgram(version, write);
   try {
-    program.parse([...argv], { from: 'user' });
+    program.parse(joinDashValues(argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       const helpOrVersion = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
@@ -209,6 +235,7 @@ export function parseCli(
     pid?: number;
     allNetns?: boolean;
     record?: string;
+    force?: boolean;
     ssh?: string;
     sshOption?: string[];
   }>();
@@ -229,6 +256,7 @@ export function parseCli(
   if (o.record !== undefined && (o.once === true || o.json === true || o.summary === true || serve !== null || replay !== null)) {
     return usage('--record saves a dashboard session: it does not go with --once, --json, --summary, serve or replay');
   }
+  if (o.force === true && o.record === undefined) return usage('--force goes with --record (to replace an existing FILE)');
   if (replay !== null && (o.once === true || o.json === true || o.summary === true || o.allNetns === true || o.pid !== undefined)) {
     return usage('replay plays a recording in the dashboard: it does not take --once, --json, --summary, --pid or --all-netns');
   }
@@ -256,6 +284,7 @@ export function parseCli(
       allNetns: o.allNetns === true,
       serve,
       record: o.record ?? null,
+      force: o.force === true,
       replay,
       ssh: o.ssh ?? null,
       sshOptions: o.sshOption ?? [],

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { FrameDecoder, FrameEncoder, KEYFRAME_EVERY, RECORDING_VERSION, type Frame, type RecordingHeader } from '../model/recording.js';
+import { FrameDecoder, FrameEncoder, KEYFRAME_EVERY, RECORDING_VERSION, checkFrame, type Frame, type RecordingHeader } from '../model/recording.js';
 import type { Snapshot } from '../model/types.js';
 
 const MAGIC = 'SOCKSCOPE-REC1\n';
@@ -22,14 +22,56 @@ export interface Recorder {
   readonly bytesWritten: number;
 }
 
-/** Start a recording (truncates FILE). Throws a clear Error when the file cannot be written. */
-export function createRecorder(file: string, host: string, startedAtMs: number): Recorder {
-  let fd: number;
+export interface RecorderOptions {
+  /** --force: replace FILE when it exists (a regular file or a symlink, which is replaced, not followed). */
+  readonly force?: boolean;
+}
+
+const errno = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'error';
+
+/**
+ * Create FILE for writing, never through a symlink and never over an existing file unless
+ * `force`: O_CREAT | O_EXCL (which also fails on a symlink, dangling or not) | O_NOFOLLOW, mode
+ * 0600 (a recording holds command lines). With force, an existing regular file or symlink is
+ * unlinked first (the link itself, never its target); anything else (a directory, a FIFO, a
+ * device) is refused. Throws an Error with a one-line message.
+ */
+function createRecordingFile(file: string, force: boolean): number {
+  let existing: fs.Stats | null = null;
   try {
-    fd = fs.openSync(file, 'w');
+    existing = fs.lstatSync(file);
   } catch (err) {
-    throw new Error(`cannot write recording ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    if (errno(err) !== 'ENOENT') throw new Error(`cannot write recording ${file}: ${errno(err)}`);
   }
+  if (existing !== null) {
+    const what = existing.isSymbolicLink() ? 'is a symbolic link' : existing.isFile() ? 'exists' : 'exists and is not a regular file';
+    if (!force || !(existing.isFile() || existing.isSymbolicLink())) {
+      throw new Error(
+        `--record ${file} ${what}: not ${existing.isSymbolicLink() ? 'following it' : 'overwriting it'}${existing.isFile() || existing.isSymbolicLink() ? ' (--force replaces it)' : ''}`,
+      );
+    }
+    try {
+      fs.unlinkSync(file);
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw new Error(`cannot replace recording ${file}: ${errno(err)}`);
+    }
+  }
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  try {
+    return fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  } catch (err) {
+    // EEXIST: something was put there since the check above (a race): still not followed.
+    if (errno(err) === 'EEXIST') throw new Error(`--record ${file} exists: not overwriting it (--force replaces it)`);
+    throw new Error(`cannot write recording ${file}: ${errno(err)}`);
+  }
+}
+
+/**
+ * Start a recording in a new FILE (see createRecordingFile for what is refused). Throws a clear
+ * Error when the file cannot be created.
+ */
+export function createRecorder(file: string, host: string, startedAtMs: number, options: RecorderOptions = {}): Recorder {
+  const fd = createRecordingFile(file, options.force === true);
   const encoder = new FrameEncoder();
   let bytes = 0;
   const put = (buf: Buffer): void => {
@@ -62,14 +104,65 @@ export interface Recording {
   timeAt(i: number): number;
 }
 
-/** Open a recording; a bad file gives an Error with a one-line message. */
-export function openRecording(file: string): Recording {
-  let data: Buffer;
+/** Largest recording file read (bytes): the whole file is held in memory while it plays. */
+export const MAX_RECORDING_FILE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Largest record once gunzipped (bytes): a keyframe of ~1M sockets (~200 bytes of JSON each).
+ * zlib stops at this size (maxOutputLength), so a small file cannot unpack to gigabytes.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+export interface RecordingLimits {
+  readonly maxFileBytes?: number;
+  readonly maxRecordBytes?: number;
+}
+
+const MIB = 1024 * 1024;
+const formatBytes = (n: number): string => (n >= MIB && n % MIB === 0 ? `${n / MIB} MiB` : `${n} bytes`);
+
+/**
+ * Read FILE whole, if it is a regular file of at most maxBytes. Opened with O_NONBLOCK so a FIFO
+ * does not block the open; fstat on the descriptor decides (no race with a rename).
+ */
+function readRecordingBytes(file: string, maxBytes: number): Buffer {
+  let fd: number;
   try {
-    data = fs.readFileSync(file);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
-    throw new Error(`cannot read recording ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new Error(`cannot read recording ${file}: ${errno(err)}`);
   }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`cannot read recording ${file}: not a regular file`);
+    if (stat.size > maxBytes) throw new Error(`cannot read recording ${file}: ${stat.size} bytes is more than the ${formatBytes(maxBytes)} limit`);
+    // Read at most the size fstat saw (+1 to notice a file that grew past the limit meanwhile).
+    const data = Buffer.alloc(Math.min(maxBytes + 1, stat.size + 1));
+    let got = 0;
+    for (;;) {
+      const n = fs.readSync(fd, data, got, data.length - got, got);
+      if (n === 0) break;
+      got += n;
+      if (got === data.length) break;
+    }
+    if (got > maxBytes) throw new Error(`cannot read recording ${file}: more than the ${formatBytes(maxBytes)} limit`);
+    return data.subarray(0, got);
+  } catch (err) {
+    if (err instanceof Error && !('code' in err)) throw err;
+    throw new Error(`cannot read recording ${file}: ${errno(err)}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Open a recording; a bad file gives an Error with a one-line message: not a regular file
+ * (a FIFO, /dev/zero), larger than limits.maxFileBytes, not a recording, a damaged header.
+ * A damaged frame, or one unpacking to more than limits.maxRecordBytes, throws such an Error
+ * when it is read (snapshotAt, timeAt).
+ */
+export function openRecording(file: string, limits: RecordingLimits = {}): Recording {
+  const maxRecordBytes = limits.maxRecordBytes ?? MAX_RECORD_BYTES;
+  const data = readRecordingBytes(file, limits.maxFileBytes ?? MAX_RECORDING_FILE_BYTES);
   if (data.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) throw new Error(`${file} is not a sockscope recording`);
   const spans: [number, number][] = [];
   let at = MAGIC.length;
@@ -79,25 +172,38 @@ export function openRecording(file: string): Recording {
     spans.push([at + 4, at + 4 + len]);
     at += 4 + len;
   }
-  const read = (i: number): unknown => {
+  const unpack = (i: number): Buffer => {
     const span = spans[i];
     if (span === undefined) throw new Error(`recording ${file}: no record ${i}`);
-    return JSON.parse(zlib.gunzipSync(data.subarray(span[0], span[1])).toString('utf8'));
+    try {
+      return zlib.gunzipSync(data.subarray(span[0], span[1]), { maxOutputLength: maxRecordBytes });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new Error(`${file}: ${i === 0 ? 'the header' : `frame ${i}`} unpacks to more than the ${formatBytes(maxRecordBytes)} limit`);
+      }
+      throw new Error(`${file}: damaged ${i === 0 ? 'recording header' : `frame ${i}`} (${(err as NodeJS.ErrnoException).code ?? 'bad data'})`);
+    }
   };
-  let header: RecordingHeader;
-  try {
-    header = read(0) as RecordingHeader;
-  } catch {
-    throw new Error(`${file}: damaged recording header`);
+  const read = (i: number): unknown => {
+    const text = unpack(i).toString('utf8');
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error(`${file}: damaged ${i === 0 ? 'recording header' : `frame ${i}`} (not JSON)`);
+    }
+  };
+  const header = read(0) as RecordingHeader | null;
+  if (header === null || typeof header !== 'object') throw new Error(`${file}: damaged recording header`);
+  if (header.sockscope !== 'recording' || header.version !== RECORDING_VERSION) {
+    throw new Error(`${file}: unsupported recording version ${JSON.stringify(header.version ?? null).slice(0, 20)}`);
   }
-  if (header.sockscope !== 'recording' || header.version !== RECORDING_VERSION) throw new Error(`${file}: unsupported recording version ${String(header.version)}`);
   const frames = spans.length - 1;
   const times = new Map<number, number>();
   // Sequential playback decodes each frame once: remember where the decoder stands.
   let decoder: FrameDecoder | null = null;
   let decodedUpTo = -1;
   let current: Snapshot | null = null;
-  const frame = (i: number): Frame => read(i + 1) as Frame;
+  const frame = (i: number): Frame => checkFrame(read(i + 1), () => `${file}: damaged frame ${i + 1}`);
   return {
     header,
     frames,

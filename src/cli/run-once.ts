@@ -6,9 +6,10 @@ import type { Snapshot } from '../model/types.js';
 import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
 import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
+import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from '../main.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal } from './format-once.js';
+import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;
 
@@ -23,6 +24,7 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
   for (const [file, n] of Object.entries(snapshot.issues.files)) {
     warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`);
   }
+  for (const [file, why] of Object.entries(snapshot.issues.unreadable ?? {})) warnings.push(`cannot read ${file}: ${why}`);
   return warnings;
 }
 
@@ -42,6 +44,11 @@ function snapshotOf(ctx: AppContext, collect: Collect, deps: CollectDeps): Snaps
   return collectSnapshotAsync({ ...deps, owners: wantOwners ? remote.owners : null });
 }
 
+/** --pid: why the target process's namespace can no longer be shown, or null (see AppContext.targetGone). */
+function pidGoneMessage(ctx: AppContext): string | null {
+  return ctx.targetGone?.() ?? null;
+}
+
 /** A lost ssh connection is one line and exit 1, not an internal error. */
 function sshFailure(ctx: AppContext, err: unknown): number {
   if (!(err instanceof SshError)) throw err;
@@ -49,24 +56,41 @@ function sshFailure(ctx: AppContext, err: unknown): number {
   return 1;
 }
 
-function render(ctx: AppContext, snapshot: Snapshot, json: boolean): string {
+/**
+ * The document for one snapshot. `counts` follow the filter (what is shown), `totals` cover
+ * everything read; `backlogs` (from `ss -ltnH`) fill LISTEN rows' Send-Q and JSON `backlog`.
+ */
+function render(ctx: AppContext, snapshot: Snapshot, json: boolean, backlogs: ListenBacklogs | null = null): string {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
+  const counts = countByState(sockets);
   if (json) {
     return formatJsonDocument({
       snapshot,
-      counts: countByState(snapshot.sockets),
+      counts,
+      totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
       sockets: ctx.options.summary ? [] : sockets,
+      backlogs,
       filter: ctx.filterText,
       warnings: snapshotWarnings(snapshot),
     });
   }
-  if (ctx.options.summary) return formatSummary(countByState(sockets));
-  return formatSocketTable(sockets);
+  if (ctx.options.summary) return formatSummary(counts);
+  return formatSocketTable(sockets, backlogs);
+}
+
+/**
+ * Listen backlogs for `--once` rows, from `ss -ltnH` run alongside the collection. ss answers
+ * for its own network namespace only: not for a recorded tree, --pid/--netns, or over ssh. null
+ * when not asked or when ss is missing or fails (rows then show "-").
+ */
+function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
+  if (ctx.options.summary || ctx.remote != null || ctx.scopeLabel !== null || ctx.procFs.root !== '/proc') return null;
+  return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
 /** --once --summary without a filter: counts only, from the state column (no records built). */
 function runFastSummary(ctx: AppContext): number {
-  const { counts, files } = collectStateCounts(ctx.procFs);
+  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
   const { services } = ctx;
   if (ctx.options.json) {
     services.stdout.write(
@@ -75,6 +99,7 @@ function runFastSummary(ctx: AppContext): number {
         host: services.hostname(),
         filter: null,
         counts,
+        totals: counts,
         counters: readKernelCounters(ctx.procFs),
         skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
         warnings: [],
@@ -83,18 +108,20 @@ function runFastSummary(ctx: AppContext): number {
     );
   } else services.stdout.write(`${formatSummary(counts)}\n`);
   for (const [file, n] of Object.entries(files)) services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
+  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
   return 0;
 }
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const print = (snapshot: Snapshot): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n`);
+  const print = (snapshot: Snapshot, backlogs: ListenBacklogs | null = null): number => {
+    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs)}\n`);
     for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
-  if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(print, (err: unknown) => sshFailure(ctx, err));
+  if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then((s) => print(s), (err: unknown) => sshFailure(ctx, err));
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
   const deps = depsFor(ctx);
+  const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
   // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
   // two are the whole cost of a snapshot, and they overlap on two cores.
@@ -102,14 +129,30 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
     owners.prime?.();
-    return collectSnapshotAsync({ ...deps, owners })
-      .then(print)
+    return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
+      .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());
   }
-  return print(collect(deps));
+  const snapshot = collect(deps);
+  return backlogs === null ? print(snapshot) : backlogs.then((b) => print(snapshot, b));
 }
 
-/** One document per interval until SIGINT/SIGTERM, or until stdout goes away. */
+/** The --json stream's marker line for intervals left out: `{"skipped":N}`. */
+export function formatSkippedJson(skipped: number): string {
+  return JSON.stringify({ skipped });
+}
+
+/** The --summary stream's marker line: a comment, unlike any counts line (those start with a letter or a space). */
+export function formatSkippedSummary(skipped: number): string {
+  return `# skipped ${skipped} interval${skipped === 1 ? '' : 's'}: the reader fell behind`;
+}
+
+/**
+ * One document per interval until SIGINT/SIGTERM, or until stdout goes away. Backpressure: when
+ * a write leaves more queued than stdout's buffer holds (write() returns false), the intervals
+ * until 'drain' are skipped, not collected, and the next document is preceded by a marker line
+ * saying how many were left out. At most one document beyond the buffer is ever queued.
+ */
 export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
   const deps = depsFor(ctx);
   const { services } = ctx;
@@ -117,22 +160,38 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false; // an ssh collection may still be under way when stopped
     const warned = new Set<string>();
+    let blocked = false; // a write filled stdout's buffer: waiting for 'drain'
+    let skipped = 0; // intervals left out since the last document
+    const onDrain = (): void => {
+      blocked = false;
+    };
     const halt = (): void => {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       services.signals.off('SIGINT', stop);
       services.signals.off('SIGTERM', stop);
+      services.stdout.off?.('drain', onDrain);
     };
     const stop = (): void => {
       halt();
       resolve(0);
     };
+    const fail = (code: number): void => {
+      halt();
+      resolve(code);
+    };
     services.signals.on('SIGINT', stop);
     services.signals.on('SIGTERM', stop);
     services.stdout.on?.('error', stop);
+    services.stdout.on?.('drain', onDrain);
+    const write = (text: string): void => {
+      if (!services.stdout.write(text)) blocked = true;
+    };
     const show = (snapshot: Snapshot): void => {
       if (stopped) return;
-      services.stdout.write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
+      if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
+      skipped = 0;
+      write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
       for (const w of snapshotWarnings(snapshot)) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
@@ -140,7 +199,28 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
       timer = setTimeout(tick, ctx.options.intervalMs);
     };
     const tick = (): void => {
-      const got = snapshotOf(ctx, collect, deps);
+      timer = undefined;
+      if (blocked) {
+        // The reader has not taken the last document yet: leave this interval out.
+        skipped++;
+        timer = setTimeout(tick, ctx.options.intervalMs);
+        return;
+      }
+      // --pid: the process may have exited; its namespace's tables then read as empty.
+      const gone = pidGoneMessage(ctx);
+      if (gone !== null) {
+        services.stderr.write(`sockscope: ${gone}\n`);
+        fail(1);
+        return;
+      }
+      let got: Snapshot | Promise<Snapshot>;
+      try {
+        got = snapshotOf(ctx, collect, deps);
+      } catch (err) {
+        halt();
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       if (!(got instanceof Promise)) return show(got);
       // Over ssh: a lost connection ends the stream with one line, exit 1.
       got.then(show, (err: unknown) => {

@@ -4,8 +4,9 @@
 // concurrent scrapes share one collection. Nothing is collected while nobody scrapes.
 
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { renderMetrics, type NetnsMetricsRow } from '../model/metrics.js';
+import { safeText } from '../model/safe-text.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
 import { collectNetnsCounts } from '../proc/netns.js';
 import { createInlineOwnerSource } from '../proc/owner-source.js';
@@ -77,16 +78,104 @@ export function createMetricsSource(ctx: AppContext, version: string): MetricsSo
   };
 }
 
-/** Route one request. GET and HEAD only; /metrics, / and nothing else. */
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, source: MetricsSource, onError: (message: string) => void): Promise<void> {
+/**
+ * Limits of the HTTP server. Idle or slow connections cost a file descriptor each: without a cap,
+ * 24,000 idle connections exhausted the process's file limit and real scrapes got empty replies.
+ * A connection must send its request headers within headersTimeoutMs and the whole request within
+ * requestTimeoutMs; an idle keep-alive connection is closed after keepAliveTimeoutMs; beyond
+ * maxConnections new connections are closed at once. Node checks the timeouts every
+ * connectionsCheckingIntervalMs.
+ */
+export const SERVE_LIMITS = {
+  maxConnections: 256,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsCheckingIntervalMs: 1_000,
+} as const;
+
+/** 127.0.0.0/8 (also v4-mapped), ::1 or "localhost". */
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.toLowerCase();
+  if (a === '::1' || a === 'localhost') return true;
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+/**
+ * The Host header values a request may carry, for a server bound to `address`: on loopback,
+ * localhost, 127.0.0.1, [::1] (and the bound address) with the port, and without it on port 80.
+ * A browser page whose DNS name was rebound to 127.0.0.1 sends its own name as Host, so it is
+ * refused. null when the server is not on loopback: then anyone who can reach the port may
+ * read the metrics anyway (and names the server is scraped by cannot be known), so any Host goes.
+ */
+export function allowedHostsFor(address: AddressInfo): ReadonlySet<string> | null {
+  if (!isLoopbackAddress(address.address)) return null;
+  const bound = address.address.includes(':') ? `[${address.address.toLowerCase()}]` : address.address;
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', bound]);
+  const hosts = new Set<string>();
+  for (const n of names) {
+    hosts.add(`${n}:${address.port}`);
+    if (address.port === 80) hosts.add(n);
+  }
+  return hosts;
+}
+
+/**
+ * The path of a request target: origin-form ("/metrics?x") up to "?" or "#", absolute-form
+ * ("http://host/metrics") through URL; null for anything else ("*", garbage). "//metrics" stays
+ * "//metrics" (a URL parser would read "metrics" as a host name and "/" as the path).
+ */
+export function requestPath(target: string): string | null {
+  if (target.startsWith('/')) {
+    const end = target.search(/[?#]/);
+    return end < 0 ? target : target.slice(0, end);
+  }
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      return new URL(target).pathname;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Route one request. GET and HEAD only; /metrics, / and nothing else; on loopback, only requests
+ * whose Host names this server (DNS rebinding). `allowedHosts` null: any Host.
+ */
+export async function handleMetricsRequest(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  source: MetricsSource,
+  allowedHosts: ReadonlySet<string> | null,
+  onError: (message: string) => void,
+): Promise<void> {
   const method = req.method ?? 'GET';
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const send = (status: number, type: string, body: string, extra: Record<string, string> = {}): void => {
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
     res.end(method === 'HEAD' ? undefined : body);
   };
+  const host = req.headers.host;
+  if (allowedHosts !== null && host !== undefined && !allowedHosts.has(host.toLowerCase())) {
+    const example = [...allowedHosts][0] ?? 'localhost';
+    send(
+      421,
+      'text/plain; charset=utf-8',
+      `misdirected request: Host '${safeText(host, 100)}' does not name this server. It listens on loopback and answers ` +
+        `only requests for localhost, 127.0.0.1 or [::1] with its port (e.g. http://${example}/metrics), so that a web page ` +
+        `cannot read it through DNS rebinding.\n`,
+    );
+    return;
+  }
   if (method !== 'GET' && method !== 'HEAD') {
     send(405, 'text/plain; charset=utf-8', 'method not allowed: this endpoint is read-only (GET /metrics)\n', { Allow: 'GET, HEAD' });
+    return;
+  }
+  const path = requestPath(req.url ?? '/');
+  if (path === null) {
+    send(400, 'text/plain; charset=utf-8', 'bad request target: metrics are at /metrics\n');
     return;
   }
   if (path === '/') {
@@ -104,6 +193,41 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, sourc
     onError(message);
     send(500, 'text/plain; charset=utf-8', `collection failed: ${message}\n`);
   }
+}
+
+/**
+ * The HTTP server of `serve`, with SERVE_LIMITS applied, answering through handleMetricsRequest.
+ * The Host check follows the address it is bound to, once it listens.
+ */
+export function createMetricsServer(source: MetricsSource, onError: (message: string) => void): http.Server {
+  let allowedHosts: ReadonlySet<string> | null | undefined;
+  const server = http.createServer(
+    {
+      headersTimeout: SERVE_LIMITS.headersTimeoutMs,
+      requestTimeout: SERVE_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: SERVE_LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: SERVE_LIMITS.connectionsCheckingIntervalMs,
+    },
+    (req, res) => {
+      if (allowedHosts === undefined) {
+        const address = server.address();
+        allowedHosts = address !== null && typeof address !== 'string' ? allowedHostsFor(address) : null;
+      }
+      handleMetricsRequest(req, res, source, allowedHosts, onError).catch(() => res.destroy());
+    },
+  );
+  server.maxConnections = SERVE_LIMITS.maxConnections;
+  return server;
+}
+
+/** The stderr warning for a server that is not on loopback, or null. */
+export function exposureWarning(address: AddressInfo | string | null): string | null {
+  if (address === null || typeof address === 'string' || isLoopbackAddress(address.address)) return null;
+  return (
+    `warning: ${formatHttpAddress(address)} is not a loopback address: the metrics (socket counts per state, ` +
+    `listening ports and their accept queues, kernel TCP counters) are readable by anyone who can reach this port; ` +
+    `restrict it with a firewall, or listen on 127.0.0.1 behind a proxy that authenticates`
+  );
 }
 
 /** Plain words for the usual listen errors. */
@@ -137,9 +261,7 @@ export function runServe(ctx: AppContext, version: string): Promise<number> {
     if (!complained.has(message)) services.stderr.write(`sockscope: collection failed: ${message}\n`);
     complained.add(message);
   };
-  const server = http.createServer((req, res) => {
-    void handle(req, res, source, onError);
-  });
+  const server = createMetricsServer(source, onError);
   return new Promise((resolve) => {
     const stop = (): void => {
       services.signals.off('SIGINT', stop);
@@ -161,6 +283,8 @@ export function runServe(ctx: AppContext, version: string): Promise<number> {
       server.off('error', onListenError);
       server.on('error', (err: NodeJS.ErrnoException) => services.stderr.write(`sockscope: server error: ${err.code ?? err.message}\n`));
       services.stderr.write(`sockscope: serving metrics on ${formatHttpAddress(server.address())}/metrics\n`);
+      const warning = exposureWarning(server.address());
+      if (warning !== null) services.stderr.write(`sockscope: ${warning}\n`);
     };
     if (serve.host === '') server.listen(serve.port, onListening);
     else server.listen(serve.port, serve.host, onListening);

@@ -5,9 +5,10 @@ import type { FilterError } from './lexer.js';
 import { parseFilter, type FilterNode } from './parser.js';
 import { compileFilterAst, type CompiledFilter } from './evaluate.js';
 
-export { describeToken, tokenizeFilter, type CompareSymbol, type FilterError, type Token, type TokenKind, type TokenizeResult } from './lexer.js';
+export { describeToken, quoteInput, tokenizeFilter, type CompareSymbol, type FilterError, type Token, type TokenKind, type TokenizeResult } from './lexer.js';
 export {
   FILTER_KEYWORDS,
+  MAX_FILTER_DEPTH,
   PROTOCOLS_OF_WORD,
   STATE_WORDS,
   describeFilter,
@@ -35,9 +36,12 @@ export function compileFilter(text: string): CompileFilterResult {
   return { ok: true, filter: compileFilterAst(parsed.ast), ast: parsed.ast };
 }
 
-/** One character per UTF-16 unit, so the caret stays under its column: controls become ' ' or '?'. */
+/**
+ * One character per UTF-16 unit, so the caret stays under its column: C0/C1 controls become ' '
+ * or '?', and so do bidi and invisible format characters (which would reorder or hide the text).
+ */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (/\s/.test(c) ? ' ' : '?'));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => (/[\t\n\v\f\r ]/.test(c) ? ' ' : '?'));
 }
 
 /**

@@ -1,11 +1,17 @@
 // Filter language, step 1 of 3: text → tokens. Pure; every token keeps its 1-based column so
 // parse errors can point at it.
 
+import { safeText } from '../model/safe-text.js';
+
 /** A problem in a filter expression, located at a 1-based column of the text. */
 export interface FilterError {
   /** 1-based column (UTF-16 code units) of the offending character; text length + 1 for "end of input". */
   readonly column: number;
-  /** What was expected and what was found, e.g. "expected a port number after 'port', got 'abc'". */
+  /**
+   * What was expected and what was found, e.g. "expected a port number after 'port', got 'abc'".
+   * Inert text: quoted input has its control, bidi and format characters escaped (\x1b), so the
+   * message can be printed to a terminal as it is.
+   */
   readonly message: string;
 }
 
@@ -134,7 +140,15 @@ export function tokenizeFilter(text: string): TokenizeResult {
   return { ok: true, tokens };
 }
 
-/** How a token is named in error messages: 'abc', ')', or "end of input". */
+/** Longest piece of typed text quoted in an error message (characters, then "…"). */
+export const MAX_QUOTED_LENGTH = 80;
+
+/** Typed text as an error message quotes it: inert (controls escaped as \x1b) and bounded. */
+export function quoteInput(text: string): string {
+  return safeText(text, MAX_QUOTED_LENGTH);
+}
+
+/** How a token is named in error messages: 'abc', ')', or "end of input"; inert and bounded. */
 export function describeToken(token: Token): string {
-  return token.kind === 'end' ? 'end of input' : `'${token.text}'`;
+  return token.kind === 'end' ? 'end of input' : `'${quoteInput(token.text)}'`;
 }

@@ -13,7 +13,8 @@
 //   eq        := = | == | !=                  ('!=' wraps the predicate in `not`)
 
 import type { Protocol } from '../model/types.js';
-import { describeToken, tokenizeFilter, type FilterError, type Token } from './lexer.js';
+import { safeText } from '../model/safe-text.js';
+import { describeToken, quoteInput, tokenizeFilter, type FilterError, type Token } from './lexer.js';
 
 // ---------------------------------------------------------------------------------------------
 // AST
@@ -344,7 +345,8 @@ class FilterSyntaxError extends Error {
 }
 
 function fail(column: number, message: string): never {
-  throw new FilterSyntaxError({ column, message });
+  // Messages quote typed text: made inert here once more, whatever a message quotes (bounded).
+  throw new FilterSyntaxError({ column, message: safeText(message, 1000) });
 }
 
 type AddressValue =
@@ -439,8 +441,16 @@ function negateIf(negate: boolean, node: FilterNode): FilterNode {
   return negate ? { kind: 'not', operand: node } : node;
 }
 
+/**
+ * Most levels of '(' and 'not' one inside another. Parsing, compiling and describing recurse once
+ * per level, so deeper input would exhaust the stack; nobody types 100 levels by hand.
+ */
+export const MAX_FILTER_DEPTH = 100;
+
 class Parser {
   private index = 0;
+  /** Levels of '(' and 'not' open at the current token. */
+  private depth = 0;
 
   constructor(private readonly tokens: readonly Token[]) {}
 
@@ -460,7 +470,7 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'rparen') fail(t.column, "unexpected ')' with no matching '('");
     if (t.kind === 'compare') {
-      fail(t.column, `unexpected '${t.text}': a comparison goes right after port, sport or dport (e.g. sport = :443)`);
+      fail(t.column, `unexpected '${quoteInput(t.text)}': a comparison goes right after port, sport or dport (e.g. sport = :443)`);
     }
     if (t.kind !== 'end') fail(t.column, `expected 'and', 'or' or the end, got ${describeToken(t)}`);
     return node;
@@ -486,13 +496,21 @@ class Parser {
   /** `after` is the operator just consumed, to say "expected a filter after 'and'". */
   private parseUnary(after: Token | null): FilterNode {
     const t = this.peek();
+    if ((t.kind === 'not' || t.kind === 'lparen') && this.depth >= MAX_FILTER_DEPTH) {
+      fail(t.column, `filter nested too deeply: at most ${MAX_FILTER_DEPTH} levels of '(' and 'not' inside one another`);
+    }
     if (t.kind === 'not') {
       this.next();
-      return { kind: 'not', operand: this.parseUnary(t) };
+      this.depth += 1;
+      const operand = this.parseUnary(t);
+      this.depth -= 1;
+      return { kind: 'not', operand };
     }
     if (t.kind === 'lparen') {
       this.next();
+      this.depth += 1;
       const inner = this.parseOr(t);
+      this.depth -= 1;
       const close = this.peek();
       if (close.kind !== 'rparen') {
         if (close.kind === 'end') fail(t.column, "unclosed '(': expected ')' before the end");
@@ -502,7 +520,7 @@ class Parser {
       return inner;
     }
     if (t.kind === 'word') return this.parseWord();
-    const where = after === null ? '' : ` after '${after.text}'`;
+    const where = after === null ? '' : ` after '${quoteInput(after.text)}'`;
     if (t.kind === 'string') {
       fail(t.column, `expected a filter${where}, got ${describeToken(t)} (a quoted value goes after a keyword, e.g. proc "Web Content")`);
     }
@@ -526,16 +544,16 @@ class Parser {
     if (address !== null) return this.addressNode(address, 'either', t, 'host');
 
     const state = STATE_WORDS.get(lower.replaceAll('_', '-'));
-    if (state !== undefined) fail(t.column, `unknown word '${t.value}', did you mean 'state ${t.value}'?`);
+    if (state !== undefined) fail(t.column, `unknown word '${quoteInput(t.value)}', did you mean 'state ${quoteInput(t.value)}'?`);
     const near = closestWords(lower, [...FILTER_KEYWORDS, ...PROTO_NAMES, 'and', 'or', 'not']);
-    if (near.length > 0) fail(t.column, `unknown word '${t.value}', did you mean ${quoteList(near)}?`);
-    fail(t.column, `unknown word '${t.value}': expected a keyword (${FILTER_KEYWORDS.join(', ')}), tcp/udp/unix, a port or an address`);
+    if (near.length > 0) fail(t.column, `unknown word '${quoteInput(t.value)}', did you mean ${quoteList(near)}?`);
+    fail(t.column, `unknown word '${quoteInput(t.value)}': expected a keyword (${FILTER_KEYWORDS.join(', ')}), tcp/udp/unix, a port or an address`);
   }
 
   /** The value after a keyword: a word or a quoted string. */
   private value(keyword: Token, what: string): Token {
     const t = this.peek();
-    if (t.kind !== 'word' && t.kind !== 'string') fail(t.column, `expected ${what} after '${keyword.text}', got ${describeToken(t)}`);
+    if (t.kind !== 'word' && t.kind !== 'string') fail(t.column, `expected ${what} after '${quoteInput(keyword.text)}', got ${describeToken(t)}`);
     return this.next();
   }
 
@@ -546,7 +564,7 @@ class Parser {
       t.kind === 'compare' ? COMPARISONS.get(t.value) : t.kind === 'word' && orderedAllowed ? COMPARISONS.get(t.value.toLowerCase()) : undefined;
     if (op === undefined) return '=';
     if (!orderedAllowed && op !== '=' && op !== '!=') {
-      fail(t.column, `'${t.text}' only works with port, sport and dport; '${keyword.text}' takes = or !=`);
+      fail(t.column, `'${quoteInput(t.text)}' only works with port, sport and dport; '${quoteInput(keyword.text)}' takes = or !=`);
     }
     this.next();
     return op;
@@ -561,7 +579,7 @@ class Parser {
         const op = this.comparison(t, true);
         const v = this.value(t, `a port number`);
         const port = parsePortValue(v.value);
-        if (port === null) fail(v.column, `expected a port number after '${t.text}', got '${v.text}'`);
+        if (port === null) fail(v.column, `expected a port number after '${quoteInput(t.text)}', got ${describeToken(v)}`);
         if ('bad' in port) fail(v.column, port.bad);
         if (port.low !== port.high) {
           if (op !== '=' && op !== '!=') fail(v.column, `a port range only works with = or !=, not '${op}'`);
@@ -579,12 +597,12 @@ class Parser {
         const v = this.value(t, ADDRESS_HELP);
         if (v.value.startsWith('/') || v.value.startsWith('@')) {
           if (side === 'remote') {
-            fail(v.column, `/proc/net/unix does not show the peer's path, so 'dst' cannot match '${v.text}'; use 'src' for a socket's own path`);
+            fail(v.column, `/proc/net/unix does not show the peer's path, so 'dst' cannot match ${describeToken(v)}; use 'src' for a socket's own path`);
           }
           return negateIf(negate, { kind: 'path', pattern: v.value });
         }
         const address = parseAddressValue(v.value);
-        if (address === null) fail(v.column, `expected ${ADDRESS_HELP} after '${t.text}', got '${v.text}'`);
+        if (address === null) fail(v.column, `expected ${ADDRESS_HELP} after '${quoteInput(t.text)}', got ${describeToken(v)}`);
         return negateIf(negate, this.addressNode(address, side, v, t.text));
       }
       case 'state': {
@@ -595,7 +613,7 @@ class Parser {
         if (name === undefined) {
           const near = closestWords(word, STATE_WORDS.keys());
           const hint = near.length > 0 ? `, did you mean ${quoteList(near)}?` : '';
-          fail(v.column, `unknown state '${v.text}'${hint} (states include established, listen, time-wait, close-wait, syn-sent, connected, all)`);
+          fail(v.column, `unknown state ${describeToken(v)}${hint} (states include established, listen, time-wait, close-wait, syn-sent, connected, all)`);
         }
         return negateIf(negate, { kind: 'state', name });
       }
@@ -607,14 +625,14 @@ class Parser {
           if (pid < 0) fail(v.column, `pid ${v.value} is too large`);
           return negateIf(negate, { kind: 'pid', pid });
         }
-        if (v.value === '') fail(v.column, `expected a process name after '${t.text}', got an empty string`);
+        if (v.value === '') fail(v.column, `expected a process name after '${quoteInput(t.text)}', got an empty string`);
         return negateIf(negate, { kind: 'proc', pattern: v.value });
       }
       case 'pid': {
         const negate = this.comparison(t, false) === '!=';
         const v = this.value(t, 'a process id');
         const pid = parseId(v.value, 0xffffffff);
-        if (pid < 0) fail(v.column, `expected a process id after '${t.text}', got '${v.text}'`);
+        if (pid < 0) fail(v.column, `expected a process id after '${quoteInput(t.text)}', got ${describeToken(v)}`);
         return negateIf(negate, { kind: 'pid', pid });
       }
       case 'user': {
@@ -625,7 +643,7 @@ class Parser {
           if (uid < 0) fail(v.column, `uid ${v.value} is out of range 0-4294967295`);
           return negateIf(negate, { kind: 'uid', uid });
         }
-        if (v.value === '') fail(v.column, `expected a user name after '${t.text}', got an empty string`);
+        if (v.value === '') fail(v.column, `expected a user name after '${quoteInput(t.text)}', got an empty string`);
         return negateIf(negate, { kind: 'user', name: v.value });
       }
       case 'proto': {
@@ -635,7 +653,7 @@ class Parser {
         if (!Object.hasOwn(PROTOCOLS_OF_WORD, lower)) {
           const near = closestWords(lower, PROTO_NAMES);
           const hint = near.length > 0 ? `, did you mean ${quoteList(near)}?` : '';
-          fail(v.column, `unknown protocol '${v.text}'${hint} (expected one of ${PROTO_NAMES.join(', ')})`);
+          fail(v.column, `unknown protocol ${describeToken(v)}${hint} (expected one of ${PROTO_NAMES.join(', ')})`);
         }
         return negateIf(negate, { kind: 'proto', name: lower as ProtoName });
       }
@@ -645,7 +663,7 @@ class Parser {
   private addressNode(address: AddressValue, side: Side, at: Token, keyword: string): FilterNode {
     switch (address.kind) {
       case 'bad':
-        return fail(at.column, `bad address '${at.value}' after '${keyword}': ${address.why}`);
+        return fail(at.column, `bad address '${quoteInput(at.value)}' after '${keyword}': ${address.why}`);
       case 'any':
         return { kind: 'port', side, op: '=', port: address.port };
       case 'address':

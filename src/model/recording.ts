@@ -139,3 +139,32 @@ export class FrameDecoder {
     };
   }
 }
+
+const isPackedSocket = (p: unknown): boolean =>
+  Array.isArray(p) && p.length >= 24 && typeof p[0] === 'string' && (p[21] === null || (Array.isArray(p[21]) && p[21].length >= 5));
+
+/**
+ * A frame read from a file, checked for the shape FrameDecoder relies on (field types, packed
+ * sockets as arrays); throws Error(message()) otherwise. Values are not trusted beyond that:
+ * strings still go through safeText before a terminal.
+ */
+export function checkFrame(doc: unknown, message: () => string): Frame {
+  const f = doc as Partial<Record<keyof Frame, unknown>> | null;
+  const ok =
+    f !== null &&
+    typeof f === 'object' &&
+    typeof f.t === 'number' &&
+    Number.isFinite(f.t) &&
+    typeof f.k === 'boolean' &&
+    typeof f.host === 'string' &&
+    Array.isArray(f.u) &&
+    f.u.every(isPackedSocket) &&
+    Array.isArray(f.r) &&
+    f.r.every((k) => typeof k === 'string') &&
+    f.c !== null &&
+    typeof f.c === 'object' &&
+    !Array.isArray(f.c) &&
+    Object.values(f.c).every((v) => typeof v === 'number');
+  if (!ok) throw new Error(message());
+  return doc as Frame;
+}

@@ -60,6 +60,10 @@ export interface SocketEntry {
   readonly timerMs: number;
   /** Unrecovered retransmits (retrnsmt column), or probes for the probe timer. */
   readonly retransmits: number;
+  /**
+   * Owner uid from the table; -1 when there is none: UNIX sockets (no uid column), and TCP
+   * timewait socks (TIME_WAIT, FIN_WAIT2 short lines) for which the kernel prints 0.
+   */
   readonly uid: number;
   /** Socket inode: 0 for TIME_WAIT and orphaned sockets, which no process holds. */
   readonly inode: number;
@@ -94,7 +98,7 @@ export interface SocketRecord extends SocketEntry {
   readonly owner: SocketOwner | null;
   /** Number of other (pid, fd) pairs holding the same socket (fork, dup, SCM_RIGHTS). */
   readonly sharedBy: number;
-  /** User name for `uid`, or the uid as text when it has no name. */
+  /** User name for `uid`, or the uid as text when it has no name; '' when uid is -1 (no owner). */
   readonly user: string;
 }
 
@@ -102,6 +106,11 @@ export interface SocketRecord extends SocketEntry {
 export interface ParseIssues {
   readonly skippedLines: number;
   readonly files: Readonly<Record<string, number>>;
+  /**
+   * Tables that exist but could not be read, file ("net/tcp") → reason ("permission denied",
+   * "not a regular file", "larger than 500 MB"). Missing tables (IPv6 disabled) are not listed.
+   */
+  readonly unreadable?: Readonly<Record<string, string>>;
 }
 
 /** Kernel counters from /proc/net/snmp and /proc/net/netstat: "Tcp.ActiveOpens", "TcpExt.ListenDrops", … */
@@ -135,4 +144,13 @@ export interface CollectCost {
   readonly parseMs: number;
   readonly ownersMs: number;
   readonly rows: number;
+  /** Rows whose record was reused unchanged from the previous snapshot (same object). */
+  readonly reusedRows?: number;
+  /** Duplicate lines dropped (a socket listed twice by a chunked read of a table under churn). */
+  readonly duplicateRows?: number;
+  /**
+   * CPU time of the whole process (every thread: main, libuv's pool reading /proc/net, the owner
+   * worker, GC helpers) from the start of the collection to its end, ms (process.cpuUsage).
+   */
+  readonly cpuMs?: number;
 }

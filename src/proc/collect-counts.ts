@@ -8,20 +8,27 @@ import type { Protocol } from '../model/types.js';
 import { NET_TABLES } from './collect-snapshot.js';
 import { countTcpStatesFast, parseInetTable } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
-import type { ProcFs } from './proc-fs.js';
+import { describeReadError, type ProcFs } from './proc-fs.js';
 
 export interface StateCountsResult {
   readonly counts: CountsByGroup;
   /** Skipped (unparsable) lines per file. */
   readonly files: Readonly<Record<string, number>>;
+  /** Tables that exist but could not be read, file → reason (as Snapshot.issues.unreadable). */
+  readonly unreadable: Readonly<Record<string, string>>;
 }
 
 export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[] = NET_TABLES): StateCountsResult {
   const counts: CountsByGroup = { tcp: {}, udp: {}, raw: {}, unix: {} };
   const files: Record<string, number> = {};
+  const unreadable: Record<string, string> = {};
   for (const protocol of protocols) {
     const text = procFs.readText(`net/${protocol}`);
-    if (text === null) continue;
+    if (text === null) {
+      const error = procFs.lastError() ?? 'EIO';
+      if (error !== 'ENOENT' && error !== 'ENOTDIR') unreadable[`net/${protocol}`] = describeReadError(error);
+      continue;
+    }
     const group = counts[PROTOCOL_GROUP[protocol]];
     let skipped: number;
     if (protocol === 'tcp' || protocol === 'tcp6') {
@@ -37,5 +44,5 @@ export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[
     }
     if (skipped > 0) files[`net/${protocol}`] = skipped;
   }
-  return { counts, files };
+  return { counts, files, unreadable };
 }

@@ -11,8 +11,8 @@ import type {
   SocketOwner,
   SocketRecord,
 } from '../model/types.js';
-import type { ProcFs } from './proc-fs.js';
-import { parseInetTable } from './parse-inet.js';
+import { describeReadError, readTextResultAsync, type ProcFs } from './proc-fs.js';
+import { parseInetTableReusing } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
@@ -100,52 +100,167 @@ export function wantedInodes(entries: readonly SocketEntry[]): Set<number> {
   return wanted;
 }
 
-interface ParsedTables {
-  readonly entries: SocketEntry[];
-  readonly files: Record<string, number>;
-  readonly skippedLines: number;
+/** One table's text, or why it could not be read (null error and text: missing, e.g. IPv6 disabled). */
+interface TableText {
+  readonly protocol: Protocol;
+  readonly text: string | null;
+  readonly error: string | null;
 }
 
-function parseTables(texts: readonly (readonly [Protocol, string | null])[]): ParsedTables {
-  const entries: SocketEntry[] = [];
+/**
+ * Records of the previous snapshot per inet table, by their line's text after "sl:" (see
+ * parseInetTableReusing). Kept per ProcFs (one per proc root / namespace view), so every caller
+ * that collects repeatedly (dashboard, serve, streams) reuses without a new parameter. Only a
+ * cache: a record is reused when its line is byte-for-byte the same and its owner unchanged.
+ */
+type TableMemory = Partial<Record<Protocol, Map<string, SocketRecord>>>;
+const memories = new WeakMap<ProcFs, TableMemory>();
+const EMPTY_MEMORY: ReadonlyMap<string, SocketRecord> = new Map();
+
+interface ParsedTables {
+  /** Fresh entries, or records reused from the previous snapshot (they have `owner`). */
+  readonly entries: (SocketEntry | SocketRecord)[];
+  /** Per entry: its line after "sl:" (inet tables), or null (unix). */
+  readonly lines: (string | null)[];
+  readonly files: Record<string, number>;
+  readonly unreadable: Record<string, string>;
+  readonly skippedLines: number;
+  readonly duplicates: number;
+}
+
+/** errno codes that mean "this table does not exist here", not worth a warning. */
+function isMissing(error: string): boolean {
+  return error === 'ENOENT' || error === 'ENOTDIR';
+}
+
+function readTablesSync(procFs: ProcFs, protocols: readonly Protocol[]): TableText[] {
+  return protocols.map((protocol) => {
+    const text = procFs.readText(`net/${protocol}`);
+    return { protocol, text, error: text === null ? (procFs.lastError() ?? 'EIO') : null };
+  });
+}
+
+/** Every table at once: each read(2) runs in libuv's pool, so tcp and tcp6 are produced in parallel. */
+function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[]): Promise<TableText[]> {
+  return Promise.all(
+    protocols.map(async (protocol) => {
+      const { text, error } = await readTextResultAsync(procFs, `net/${protocol}`);
+      return { protocol, text, error };
+    }),
+  );
+}
+
+/**
+ * Parse every table, reusing the previous snapshot's records for unchanged lines, and drop
+ * duplicates: the kernel prints /proc/net/tcp a read(2) at a time and resumes its walk of the
+ * socket hash at each read, so under churn a socket can be listed twice (possibly in two states).
+ * The later line wins. Identity: the inode (a socket inode is unique on the machine), or the key
+ * for inode 0 (TIME_WAIT, request socks, orphans).
+ */
+function parseTables(texts: readonly TableText[], memory: TableMemory | null): ParsedTables {
+  const entries: (SocketEntry | SocketRecord)[] = [];
+  const lines: (string | null)[] = [];
   const files: Record<string, number> = {};
+  const unreadable: Record<string, string> = {};
+  const byInode = new Map<number, number>();
+  const byKey = new Map<string, number>();
   let skippedLines = 0;
-  for (const [protocol, text] of texts) {
-    if (text === null) continue; // missing table: IPv6 disabled, no raw sockets support
-    const parsed = protocol === 'unix' ? parseUnixTable(text) : parseInetTable(text, protocol);
-    for (const s of parsed.sockets) entries.push(s);
-    if (parsed.skipped > 0) {
-      files[`net/${protocol}`] = parsed.skipped;
-      skippedLines += parsed.skipped;
+  let duplicates = 0;
+  for (const { protocol, text, error } of texts) {
+    if (text === null) {
+      if (error !== null && !isMissing(error)) unreadable[`net/${protocol}`] = describeReadError(error);
+      continue;
+    }
+    let sockets: readonly (SocketEntry | SocketRecord)[];
+    let tableLines: readonly string[] | null = null;
+    let skipped: number;
+    if (protocol === 'unix') {
+      const parsed = parseUnixTable(text);
+      sockets = parsed.sockets;
+      skipped = parsed.skipped;
+    } else {
+      const parsed = parseInetTableReusing(text, protocol, memory?.[protocol] ?? EMPTY_MEMORY);
+      sockets = parsed.sockets;
+      tableLines = parsed.lines;
+      skipped = parsed.skipped;
+    }
+    for (let i = 0; i < sockets.length; i++) {
+      const e = sockets[i]!;
+      const line = tableLines === null ? null : tableLines[i]!;
+      const earlier = e.inode !== 0 ? byInode.get(e.inode) : byKey.get(e.key);
+      if (earlier !== undefined) {
+        entries[earlier] = e;
+        lines[earlier] = line;
+        duplicates++;
+        continue;
+      }
+      if (e.inode !== 0) byInode.set(e.inode, entries.length);
+      else byKey.set(e.key, entries.length);
+      entries.push(e);
+      lines.push(line);
+    }
+    if (skipped > 0) {
+      files[`net/${protocol}`] = skipped;
+      skippedLines += skipped;
     }
   }
-  return { entries, files, skippedLines };
+  return { entries, lines, files, unreadable, skippedLines, duplicates };
+}
+
+function sameOwner(a: SocketOwner | null, b: SocketOwner | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return a.pid === b.pid && a.fd === b.fd && a.uid === b.uid && a.command === b.command && a.commandLine === b.commandLine;
 }
 
 function assemble(
-  deps: Pick<CollectDeps, 'hostname' | 'userName'>,
+  deps: Pick<CollectDeps, 'hostname' | 'userName' | 'procFs'>,
   takenAtMs: number,
   parsed: ParsedTables,
   counters: KernelCounters,
   owners: OwnerLookup | null,
   cost: Omit<Snapshot['cost'], 'rows'>,
 ): Snapshot {
-  const { entries } = parsed;
-  const sockets =
-    owners === null
-      ? entries.map((e) => toRecord(e, null, 0, deps.userName))
-      : entries.map((e) =>
-          e.inode === 0 ? toRecord(e, null, 0, deps.userName) : toRecord(e, owners.lookup(e.inode), owners.sharedBy(e.inode), deps.userName),
-        );
+  const { entries, lines } = parsed;
+  const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
+  const memory: TableMemory = {};
+  let reused = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const owner = owners === null || e.inode === 0 ? null : owners.lookup(e.inode);
+    const sharedBy = owners === null || e.inode === 0 ? 0 : owners.sharedBy(e.inode);
+    const known = (e as Partial<SocketRecord>).owner;
+    let record: SocketRecord;
+    if (known !== undefined && sameOwner(known, owner) && (e as SocketRecord).sharedBy === sharedBy) {
+      record = e as SocketRecord;
+      reused++;
+    } else record = toRecord(e, owner, sharedBy, deps.userName);
+    sockets[i] = record;
+    const line = lines[i]!;
+    if (line !== null) (memory[record.protocol] ??= new Map()).set(line, record);
+  }
+  memories.set(deps.procFs, memory);
+  const unreadable = Object.keys(parsed.unreadable).length > 0 ? { unreadable: parsed.unreadable } : {};
   return {
     takenAtMs,
     host: deps.hostname(),
     sockets,
     counters,
-    issues: { skippedLines: parsed.skippedLines, files: parsed.files },
+    issues: { skippedLines: parsed.skippedLines, files: parsed.files, ...unreadable },
     owners: owners?.stats ?? NO_OWNERS,
-    cost: { ...cost, rows: entries.length },
+    cost: { ...cost, rows: entries.length, reusedRows: reused, duplicateRows: parsed.duplicates },
   };
+}
+
+/** CPU time of the whole process (all threads), ms. */
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function withCpu(snapshot: Snapshot, cpuMs: number): Snapshot {
+  (snapshot.cost as { cpuMs?: number }).cpuMs = cpuMs;
+  return snapshot;
 }
 
 /** One snapshot, synchronously (for --once and tests). */
@@ -153,14 +268,16 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
   const { procFs, monotonicMs } = deps;
   const takenAtMs = deps.now();
   const t0 = monotonicMs();
-  const texts = (deps.protocols ?? NET_TABLES).map((p) => [p, procFs.readText(`net/${p}`)] as const);
+  const cpu0 = processCpuMs();
+  const texts = readTablesSync(procFs, deps.protocols ?? NET_TABLES);
   const counters = readKernelCounters(procFs);
   const t1 = monotonicMs();
-  const parsed = parseTables(texts);
+  const parsed = parseTables(texts, memories.get(procFs) ?? null);
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : deps.owners.scan(wantedInodes(parsed.entries));
   const t3 = monotonicMs();
-  return assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
+  const snapshot = assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
+  return withCpu(snapshot, processCpuMs() - cpu0);
 }
 
 /** Owner mapping that may run elsewhere (a worker thread), answering asynchronously. */
@@ -184,14 +301,19 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const { procFs, monotonicMs } = deps;
   const takenAtMs = deps.now();
   const t0 = monotonicMs();
+  const cpu0 = processCpuMs();
   const protocols = deps.protocols ?? NET_TABLES;
-  const texts = await Promise.all(protocols.map(async (p) => [p, await procFs.readTextAsync(`net/${p}`)] as const));
-  const [snmp, netstat] = await Promise.all([procFs.readTextAsync('net/snmp'), procFs.readTextAsync('net/netstat')]);
+  const [texts, snmp, netstat] = await Promise.all([
+    readTablesAsync(procFs, protocols),
+    procFs.readTextAsync('net/snmp'),
+    procFs.readTextAsync('net/netstat'),
+  ]);
   const t1 = monotonicMs();
-  const parsed = parseTables(texts);
+  const parsed = parseTables(texts, memories.get(procFs) ?? null);
   const counters = countersFrom(snmp, netstat);
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
   const t3 = monotonicMs();
-  return assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
+  const snapshot = assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
+  return withCpu(snapshot, processCpuMs() - cpu0);
 }

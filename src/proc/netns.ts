@@ -26,6 +26,8 @@ export function createNetnsProcFs(base: ProcFs, pid: number): ProcFs {
     statUid: (rel) => base.statUid(map(rel)),
     lastError: () => base.lastError(),
   };
+  const readResult = base.readTextResultAsync;
+  if (readResult !== undefined) view.readTextResultAsync = (rel) => readResult.call(base, map(rel));
   const stat = base.stat;
   if (stat !== undefined) {
     return { ...view, stat: (rel: string): ProcStat | null => stat.call(base, map(rel)) };

@@ -253,6 +253,48 @@ function skipField(text: string, p: number, end: number): number {
  * lines are neither parsed nor counted.
  */
 export function parseInetTable(text: string, protocol: InetProtocol): ParsedTable {
+  const { sockets, skipped } = parseInet(text, protocol, null);
+  return { sockets, skipped };
+}
+
+/** A parse that reused what did not change: see parseInetTableReusing. */
+export interface ReusingParsedTable<T extends SocketEntry> {
+  /** Entries in table order: objects of `previous` where the line is unchanged, new ones otherwise. */
+  readonly sockets: (SocketEntry | T)[];
+  /** lines[i]: the text of sockets[i]'s line after its "sl:" column (the key for next time). */
+  readonly lines: string[];
+  /** How many entries came from `previous`. */
+  readonly reused: number;
+  readonly skipped: number;
+}
+
+/**
+ * parseInetTable for a refresh: a line whose text after the "sl:" column (sl is the line's
+ * position and shifts when an earlier socket closes) is the same as in `previous` — typically
+ * most lines, between two refreshes a second apart — is not parsed again: its object from
+ * `previous` is returned as is, so nothing is rebuilt and consumers can compare by identity.
+ */
+export function parseInetTableReusing<T extends SocketEntry>(
+  text: string,
+  protocol: InetProtocol,
+  previous: ReadonlyMap<string, T>,
+): ReusingParsedTable<T> {
+  const lines: string[] = [];
+  const result = parseInet<T>(text, protocol, { previous, lines, reused: 0 });
+  return { sockets: result.sockets, lines, reused: result.reuse!.reused, skipped: result.skipped };
+}
+
+interface ReuseState<T extends SocketEntry> {
+  readonly previous: ReadonlyMap<string, T>;
+  readonly lines: string[];
+  reused: number;
+}
+
+function parseInet<T extends SocketEntry>(
+  text: string,
+  protocol: InetProtocol,
+  reuse: ReuseState<T> | null,
+): { sockets: (SocketEntry | T)[]; skipped: number; reuse: ReuseState<T> | null } {
   const isTcp = protocol === 'tcp' || protocol === 'tcp6';
   const isV6 = protocol === 'tcp6' || protocol === 'udp6' || protocol === 'raw6';
   const addrLen = isV6 ? 32 : 8;
@@ -288,7 +330,7 @@ export function parseInetTable(text: string, protocol: InetProtocol): ParsedTabl
     return s;
   };
 
-  const sockets: SocketEntry[] = [];
+  const sockets: (SocketEntry | T)[] = [];
   let skipped = 0;
   const n = text.length;
   let pos = 0;
@@ -300,11 +342,31 @@ export function parseInetTable(text: string, protocol: InetProtocol): ParsedTabl
     if (first === eol) continue; // blank
     // Header: "  sl  local_address …"
     if (text.charCodeAt(first) === 115 /* s */ && text.charCodeAt(first + 1) === 108 /* l */) continue;
+    if (reuse !== null) {
+      // The line's text after "sl:"; a line without that colon is malformed anyway.
+      let colon = first;
+      while (colon < eol && text.charCodeAt(colon) !== 58) colon++;
+      const line = text.slice(colon + 1, eol);
+      const known = reuse.previous.get(line);
+      if (known !== undefined) {
+        reuse.reused++;
+        sockets.push(known);
+        reuse.lines.push(line);
+        continue;
+      }
+      const entry = parseLine(first, eol);
+      if (entry === null) skipped++;
+      else {
+        sockets.push(entry);
+        reuse.lines.push(line);
+      }
+      continue;
+    }
     const entry = parseLine(first, eol);
     if (entry === null) skipped++;
     else sockets.push(entry);
   }
-  return { sockets, skipped };
+  return { sockets, skipped, reuse };
 
   function parseLine(first: number, end: number): SocketEntry | null {
     // sl: "%4d:" (udp: the hash bucket). Only its shape is checked.
@@ -356,7 +418,7 @@ export function parseInetTable(text: string, protocol: InetProtocol): ParsedTabl
     // retrnsmt %08X, uid %5u, timeout %8d (icsk_probes_out), inode %lu
     const retrnsmt = readHex(text, skipSpaces(text, cursor, end), end, 8, -1);
     if (retrnsmt < 0) return null;
-    const uid = readDec(text, skipSpaces(text, cursor, end), end, false);
+    let uid = readDec(text, skipSpaces(text, cursor, end), end, false);
     if (uid !== uid) return null;
     const probes = readDec(text, skipSpaces(text, cursor, end), end, false);
     if (probes !== probes) return null;
@@ -392,6 +454,10 @@ export function parseInetTable(text: string, protocol: InetProtocol): ParsedTabl
         cwnd = cw;
         // For LISTEN the last column is the fastopen max_qlen, not ssthresh.
         ssthresh = st === 0x0a ? null : last;
+      } else if (st === 0x06 || st === 0x05) {
+        // A short TIME_WAIT or FIN_WAIT2 line is a timewait sock (get_timewait4_sock): it has no
+        // owner, and the kernel prints uid 0 for it. -1 = no uid, so it is never "root's".
+        uid = -1;
       }
     } else {
       // drops (sk_drops); more columns are ignored
@@ -475,8 +541,11 @@ export function countTcpStatesFast(text: string): TcpStateCounts {
     while (colon < eol && text.charCodeAt(colon) !== 58) colon++;
     if (endpointLen === 0) {
       // Endpoint width = distance from the local address to the next space.
-      const sp = text.indexOf(' ', colon + 2);
-      const width = sp < 0 || sp > eol ? -1 : sp - (colon + 2);
+      // (Searched within the line only: a search to the end of the text for every line of a
+      // table without spaces would be quadratic.)
+      let sp = colon + 2;
+      while (sp < eol && text.charCodeAt(sp) !== 32) sp++;
+      const width = sp >= eol ? -1 : sp - (colon + 2);
       if (width === 13 || width === 37) endpointLen = width;
       else {
         skipped++;

@@ -9,7 +9,12 @@ import path from 'node:path';
 export interface ProcFs {
   /** Absolute root, e.g. "/proc". */
   readonly root: string;
-  /** Whole file as UTF-8 text (invalid bytes become U+FFFD), or null when missing or unreadable. */
+  /**
+   * Whole file as UTF-8 text (invalid bytes become U+FFFD), or null when missing or unreadable
+   * (errno in `lastError`). Bounded: only regular files (procfs files are regular files of size
+   * 0) are read, in chunks, up to a size cap: a FIFO, a device (/dev/zero) or a file over the cap
+   * fails with ENOTREG / EFBIG instead of hanging or filling memory.
+   */
   readText(relPath: string): string | null;
   /**
    * The same, off the main thread (libuv's pool): the kernel spends ~0.4 s producing
@@ -31,6 +36,119 @@ export interface ProcFs {
   stat?(relPath: string): ProcStat | null;
   /** errno code of the last failed call ("EACCES", "ENOENT", …), for permission hints. */
   lastError(): string | null;
+  /**
+   * readTextAsync with its own error code (lastError is shared by concurrent reads). Optional so
+   * hand-made fakes need not provide it: see readTextResultAsync.
+   */
+  readTextResultAsync?(relPath: string): Promise<TextReadResult>;
+}
+
+/** A read that says why it failed: error is an errno code ("ENOENT", "EACCES", "ENOTREG", "EFBIG"). */
+export interface TextReadResult {
+  readonly text: string | null;
+  readonly error: string | null;
+}
+
+/**
+ * Largest file readText reads, bytes: 1,000,000 TCP sockets are ~150 MB of /proc/net/tcp text;
+ * V8's longest string is 2^29 - 24 characters (~536 MB), so the cap stays below it.
+ */
+export const MAX_TEXT_BYTES = 500_000_000;
+
+/** Bytes asked per read(2): a seq_file restarts its walk of the socket hash at every read, so fewer, larger reads are cheaper and see fewer sockets twice. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+/** errno-like codes for the two refusals of a bounded read. */
+export const NOT_REGULAR = 'ENOTREG';
+export const TOO_LARGE = 'EFBIG';
+
+export interface ProcFsOptions {
+  /** Size cap of readText / readTextAsync, bytes (default MAX_TEXT_BYTES). */
+  readonly maxTextBytes?: number;
+}
+
+/** open(2) flags: O_NONBLOCK so opening a FIFO does not wait for a writer; O_NOCTTY for ttys. */
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+
+function refusal(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Read a whole regular file, at most maxBytes, in chunks (procfs files report st_size 0). */
+export function readBoundedSync(file: string, maxBytes: number): string {
+  const fd = fs.openSync(file, OPEN_FLAGS);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
+    if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+    // A regular file of known size: one read of size + 1 (the extra byte confirms EOF).
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : READ_CHUNK_BYTES));
+    let length = 0;
+    for (;;) {
+      if (length === buf.length) {
+        if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, buf.length * 2));
+        buf.copy(bigger, 0, 0, length);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, length, Math.min(buf.length - length, READ_CHUNK_BYTES), null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+    return buf.toString('utf8', 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The same, off the main thread (every read(2) in libuv's pool). */
+export async function readBoundedAsync(file: string, maxBytes: number): Promise<string> {
+  const handle = await fs.promises.open(file, OPEN_FLAGS);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
+    if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(st.size > 0 ? Math.min(st.size + 1, maxBytes + 1) : READ_CHUNK_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+      chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
+    }
+    return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** readTextResultAsync of any ProcFs: the precise one when it has it, else readTextAsync + lastError. */
+export async function readTextResultAsync(procFs: ProcFs, relPath: string): Promise<TextReadResult> {
+  if (procFs.readTextResultAsync !== undefined) return procFs.readTextResultAsync(relPath);
+  const text = await procFs.readTextAsync(relPath);
+  return { text, error: text === null ? (procFs.lastError() ?? 'EIO') : null };
+}
+
+/** One-line reason for a failed table read, for warnings ("permission denied", "not a regular file"). */
+export function describeReadError(code: string): string {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case NOT_REGULAR:
+      return 'not a regular file';
+    case TOO_LARGE:
+      return `larger than ${MAX_TEXT_BYTES / 1_000_000} MB`;
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOENT':
+      return 'missing';
+    default:
+      return code;
+  }
 }
 
 /** The stat(2) fields the readers use. */
@@ -49,7 +167,8 @@ export function resolveProcRoot(option: string | undefined, env: NodeJS.ProcessE
   return path.resolve(option ?? env['PROC_ROOT'] ?? DEFAULT_PROC_ROOT);
 }
 
-export function createProcFs(root: string): ProcFs {
+export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs {
+  const maxBytes = options.maxTextBytes ?? MAX_TEXT_BYTES;
   let lastError: string | null = null;
   const abs = (rel: string): string => (rel === '' ? root : `${root}/${rel}`);
   const fail = (err: unknown): null => {
@@ -60,16 +179,23 @@ export function createProcFs(root: string): ProcFs {
     root,
     readText(rel) {
       try {
-        return fs.readFileSync(abs(rel), 'utf8');
+        return readBoundedSync(abs(rel), maxBytes);
       } catch (err) {
         return fail(err);
       }
     },
     async readTextAsync(rel) {
       try {
-        return await fs.promises.readFile(abs(rel), 'utf8');
+        return await readBoundedAsync(abs(rel), maxBytes);
       } catch (err) {
         return fail(err);
+      }
+    },
+    async readTextResultAsync(rel) {
+      try {
+        return { text: await readBoundedAsync(abs(rel), maxBytes), error: null };
+      } catch (err) {
+        return { text: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
       }
     },
     readDir(rel) {

@@ -23,6 +23,16 @@ import type { ProcFs } from './proc-fs.js';
 /** Default: a request that gets no byte of its answer for this long means the link is dead. */
 export const DEFAULT_SSH_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSH_START_TIMEOUT_MS = 30_000;
+/**
+ * Default cap on one reply (bytes): /proc/net/tcp6 of 1M sockets is ~150 MiB (150 bytes a line).
+ * A remote that answers with more (endless output) is given up, not buffered.
+ */
+export const DEFAULT_SSH_MAX_REPLY_BYTES = 256 * 1024 * 1024;
+/**
+ * Default deadline for one reply (ms from when it is the one awaited): bytes trickling in keep
+ * the inactivity timer from firing, not this one.
+ */
+export const DEFAULT_SSH_REPLY_DEADLINE_MS = 120_000;
 
 /** Options always passed to ssh, before the user's (ssh keeps the first value it sees). */
 const FORCED_SSH_OPTIONS = [
@@ -48,6 +58,10 @@ export interface SshOptions {
    * bounds the TCP connection, but a login may take longer than a read (slow PAM, DNS).
    */
   readonly startTimeoutMs?: number;
+  /** Largest reply accepted (bytes), default DEFAULT_SSH_MAX_REPLY_BYTES. */
+  readonly maxReplyBytes?: number;
+  /** Longest one reply may take (ms), however steadily bytes arrive; default DEFAULT_SSH_REPLY_DEADLINE_MS. */
+  readonly replyDeadlineMs?: number;
   /** Files relative to /proc read once at start, answered afterwards by the sync readText. */
   readonly preload?: readonly string[];
   /** Also read this file outside /proc at start (/etc/passwd, for user names). */
@@ -165,6 +179,8 @@ function startHint(reason: string): string {
 
 const INITIAL_BUFFER_BYTES = 64 * 1024;
 
+const formatMiB = (bytes: number): string => (bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MiB` : `${bytes} bytes`);
+
 interface Pending {
   /** "\n<marker> " as bytes. */
   readonly end: Buffer;
@@ -189,14 +205,27 @@ class RemoteSession implements RemoteShell {
   /** Why ssh ended, once it did (not after close()). */
   endReason: string | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** The head request's absolute deadline (replyDeadlineMs), armed when it becomes the head. */
+  private deadline: NodeJS.Timeout | undefined;
+  private deadlineFor: Pending | undefined;
+  private readonly maxReplyBytes: number;
+  /** Current deadline of one reply (at least the start-up timeout during start-up). */
+  replyDeadlineMs: number;
   private failure: SshError | null = null;
   private closing = false;
   private readonly exited: Promise<void>;
 
-  constructor(child: ChildProcessWithoutNullStreams, target: string, timeoutMs: number) {
+  constructor(
+    child: ChildProcessWithoutNullStreams,
+    target: string,
+    timeoutMs: number,
+    limits: { readonly maxReplyBytes?: number | undefined; readonly replyDeadlineMs?: number | undefined } = {},
+  ) {
     this.child = child;
     this.target = target;
     this.timeoutMs = timeoutMs;
+    this.maxReplyBytes = limits.maxReplyBytes ?? DEFAULT_SSH_MAX_REPLY_BYTES;
+    this.replyDeadlineMs = limits.replyDeadlineMs ?? DEFAULT_SSH_REPLY_DEADLINE_MS;
     child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr.on('data', (chunk: Buffer) => {
       // Keep the end of what ssh said: the reason of a failure is its last line.
@@ -263,12 +292,19 @@ class RemoteSession implements RemoteShell {
     if (this.failure === null) this.failure = err;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
+    this.deadline = undefined;
+    this.deadlineFor = undefined;
+    // What was received is of no use any more: give the memory back.
+    this.buf = Buffer.alloc(0);
+    this.used = 0;
     for (const p of this.pending.splice(0)) p.reject(this.failure);
   }
 
   private armTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.armDeadline();
     if (this.pending.length === 0 || this.failure !== null) return;
     this.timer = setTimeout(() => {
       this.fail(new SshError(`no answer from ${this.target} over ssh for ${Math.round(this.timeoutMs / 1000)} s: the connection seems dead`));
@@ -276,10 +312,28 @@ class RemoteSession implements RemoteShell {
     }, this.timeoutMs);
   }
 
+  /** (Re)arm the absolute deadline when the awaited request changed. */
+  private armDeadline(): void {
+    const head = this.pending[0];
+    if (head === this.deadlineFor && this.failure === null) return;
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
+    this.deadline = undefined;
+    this.deadlineFor = undefined;
+    if (head === undefined || this.failure !== null) return;
+    this.deadlineFor = head;
+    this.deadline = setTimeout(() => {
+      this.fail(new SshError(`the answer from ${this.target} over ssh took more than ${Math.round(this.replyDeadlineMs / 1000)} s: giving up`));
+      this.abort();
+    }, this.replyDeadlineMs);
+  }
+
   private onData(chunk: Buffer): void {
+    if (this.failure !== null) return; // given up: ssh is being killed, its output is not wanted
     if (this.used + chunk.length > this.buf.length) {
       let size = this.buf.length * 2;
       while (size < this.used + chunk.length) size *= 2;
+      // Never more than the cap and one chunk (see the check after drain()).
+      size = Math.min(size, Math.max(this.used + chunk.length, this.maxReplyBytes + INITIAL_BUFFER_BYTES));
       const grown = Buffer.alloc(size);
       this.buf.copy(grown, 0, 0, this.used);
       this.buf = grown;
@@ -287,6 +341,13 @@ class RemoteSession implements RemoteShell {
     chunk.copy(this.buf, this.used);
     this.used += chunk.length;
     this.drain();
+    // What is left is the awaited reply's beginning. It may not grow past maxReplyBytes (a remote
+    // flooding endless output): at most maxReplyBytes + one chunk are ever held.
+    if (this.pending.length > 0 && this.used > this.maxReplyBytes) {
+      this.fail(new SshError(`the answer from ${this.target} over ssh was larger than ${formatMiB(this.maxReplyBytes)}: giving up`));
+      this.abort();
+      return;
+    }
     this.armTimer(); // bytes arrived: the link is alive
   }
 
@@ -358,7 +419,13 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
       detached: true,
       shell: false,
     });
-  const session = new RemoteSession(child, target, options.startTimeoutMs ?? DEFAULT_SSH_START_TIMEOUT_MS);
+  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_SSH_START_TIMEOUT_MS;
+  const replyDeadlineMs = options.replyDeadlineMs ?? DEFAULT_SSH_REPLY_DEADLINE_MS;
+  // A login may take longer than a read: the start-up timeout bounds the first answers too.
+  const session = new RemoteSession(child, target, startTimeoutMs, {
+    maxReplyBytes: options.maxReplyBytes,
+    replyDeadlineMs: Math.max(replyDeadlineMs, startTimeoutMs),
+  });
   const startFailure = (err: unknown): SshError => {
     if (err instanceof SshError && /^ssh to /.test(err.message)) return err;
     const why = session.endReason ?? (err instanceof Error ? err.message : String(err));
@@ -403,6 +470,7 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
     throw failure;
   }
   session.timeoutMs = options.timeoutMs ?? DEFAULT_SSH_TIMEOUT_MS;
+  session.replyDeadlineMs = replyDeadlineMs;
   return createSshProcFs(session, target, hostname, passwd, preloaded);
 }
 

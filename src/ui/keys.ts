@@ -1,7 +1,9 @@
-// Key presses → dashboard actions. The prompt owns the keyboard while it is open.
+// Key presses → dashboard actions, through the key map (src/view/key-map.ts): the same table
+// the help and the footer show. The prompt owns the keyboard while it is open.
 
 import type { Dashboard } from './dashboard.js';
-import type { ViewName } from '../view/ui-state.js';
+import { resolveKey, type KeyAction } from '../view/key-map.js';
+import { VIEWS } from '../view/ui-state.js';
 
 export interface KeyEvent {
   readonly name?: string;
@@ -11,15 +13,12 @@ export interface KeyEvent {
   readonly shift?: boolean;
 }
 
-const VIEW_KEYS: Readonly<Record<string, ViewName>> = {
-  '1': 'sockets',
-  '2': 'ports',
-  '3': 'peers',
-  '4': 'processes',
-  '5': 'states',
-  '6': 'findings',
-  '7': 'compare',
-};
+/** What a replay does with its keys (step, seek, speed); absent when reading live. */
+export interface ReplayControls {
+  step(frames: 1 | -1): void;
+  seek(direction: 1 | -1): void;
+  changeSpeed(direction: 1 | -1): void;
+}
 
 function handlePromptKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
   const prompt = d.ui.prompt;
@@ -35,7 +34,81 @@ function handlePromptKey(d: Dashboard, ch: string | undefined, key: KeyEvent | u
   }
 }
 
-export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
+function perform(d: Dashboard, action: KeyAction, ch: string | undefined, replay: ReplayControls | null): void {
+  const overlay = d.ui.detailsKey !== null || d.ui.help;
+  switch (action) {
+    case 'quit':
+      return d.dispatch({ type: 'quit' });
+    case 'help':
+      return d.dispatch({ type: 'toggleHelp' });
+    case 'back':
+      return d.dispatch({ type: 'escape' });
+    case 'pause':
+      return d.dispatch({ type: 'togglePause' });
+    case 'faster':
+      return d.dispatch({ type: 'faster' });
+    case 'slower':
+      return d.dispatch({ type: 'slower' });
+    case 'filter':
+      return d.dispatch({ type: 'openPrompt', kind: 'filter' });
+    case 'portFilter':
+      return d.dispatch({ type: 'openPrompt', kind: 'port' });
+    case 'stateFilter':
+      return d.dispatch({ type: 'openPrompt', kind: 'state' });
+    case 'marker':
+      return d.dispatch({ type: 'openPrompt', kind: 'marker' });
+    case 'clearFilter':
+      return d.dispatch({ type: 'clearFilter' });
+    case 'nextView':
+      return d.dispatch({ type: 'nextView', delta: 1 });
+    case 'previousView':
+      return d.dispatch({ type: 'nextView', delta: -1 });
+    case 'view': {
+      const view = VIEWS[Number(ch) - 1];
+      return view === undefined ? undefined : d.dispatch({ type: 'setView', view });
+    }
+    case 'sortPrevious':
+      return d.dispatch({ type: 'sortNext', delta: -1 });
+    case 'sortNext':
+      return d.dispatch({ type: 'sortNext', delta: 1 });
+    case 'sortReverse':
+      return d.dispatch({ type: 'sortReverse' });
+    case 'enter':
+      return d.enter();
+    case 'worstFinding':
+      return d.jumpToWorstFinding();
+    case 'up':
+      return overlay ? d.scrollOverlay(-1) : d.dispatch({ type: 'move', delta: -1, rows: d.rowContext() });
+    case 'down':
+      return overlay ? d.scrollOverlay(1) : d.dispatch({ type: 'move', delta: 1, rows: d.rowContext() });
+    case 'pageUp':
+      return overlay ? d.scrollOverlay(-10) : d.dispatch({ type: 'page', delta: -1, rows: d.rowContext() });
+    case 'pageDown':
+      return overlay ? d.scrollOverlay(10) : d.dispatch({ type: 'page', delta: 1, rows: d.rowContext() });
+    case 'first':
+      return overlay ? d.scrollOverlay('first') : d.dispatch({ type: 'jump', to: 'first', rows: d.rowContext() });
+    case 'last':
+      return overlay ? d.scrollOverlay('last') : d.dispatch({ type: 'jump', to: 'last', rows: d.rowContext() });
+    case 'processOfDetails':
+      return d.drillFromDetails('process');
+    case 'peerOfDetails':
+      return d.drillFromDetails('peer');
+    case 'replayStep':
+      return replay?.step(1);
+    case 'replayStepBack':
+      return replay?.step(-1);
+    case 'replaySeek':
+      return replay?.seek(1);
+    case 'replaySeekBack':
+      return replay?.seek(-1);
+    case 'replayFaster':
+      return replay?.changeSpeed(1);
+    case 'replaySlower':
+      return replay?.changeSpeed(-1);
+  }
+}
+
+export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined, replay: ReplayControls | null = null): void {
   // blessed reports one Enter (\r) twice, as 'enter' then as 'return': act on 'enter' only, else
   // the Enter that applies a filter also opens the details of the first row.
   if (key?.name === 'return') return;
@@ -43,43 +116,6 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | 
     handlePromptKey(d, ch, key);
     return;
   }
-  const full = key?.full ?? ch ?? '';
-  const name = key?.name ?? '';
-  const detailsOpen = d.ui.detailsKey !== null;
-
-  if (full === 'C-c' || ch === 'q') return d.dispatch({ type: 'quit' });
-  if (ch === '?' || name === 'f1') return d.dispatch({ type: 'toggleHelp' });
-  if (name === 'escape' || (name === 'backspace' && (detailsOpen || d.ui.help))) return d.dispatch({ type: 'escape' });
-  if (ch === ' ') return d.dispatch({ type: 'togglePause' });
-  if (ch === '+' || ch === '=') return d.dispatch({ type: 'faster' });
-  if (ch === '-' || ch === '_') return d.dispatch({ type: 'slower' });
-  if (ch === '/') return d.dispatch({ type: 'openPrompt', kind: 'filter' });
-  if (ch === 'p') return d.dispatch({ type: 'openPrompt', kind: 'port' });
-  if (ch === 's') return d.dispatch({ type: 'openPrompt', kind: 'state' });
-  if (ch === 'm') return d.dispatch({ type: 'openPrompt', kind: 'marker' });
-
-  if (detailsOpen || d.ui.help) {
-    if (ch === 'P' && !d.ui.help) return d.drillFromDetails('process');
-    if (ch === 'D' && !d.ui.help) return d.drillFromDetails('peer');
-    if (name === 'up' || ch === 'k') return d.scrollDetails(-1);
-    if (name === 'down' || ch === 'j') return d.scrollDetails(1);
-    if (name === 'pageup') return d.scrollDetails(-10);
-    if (name === 'pagedown') return d.scrollDetails(10);
-    return;
-  }
-  if (ch === 'c') return d.dispatch({ type: 'clearFilter' });
-  if (full === 'S-tab') return d.dispatch({ type: 'nextView', delta: -1 });
-  if (name === 'tab') return d.dispatch({ type: 'nextView', delta: 1 });
-  const view = ch === undefined ? undefined : VIEW_KEYS[ch];
-  if (view !== undefined) return d.dispatch({ type: 'setView', view });
-  if (ch === '<' || ch === ',') return d.dispatch({ type: 'sortNext', delta: -1 });
-  if (ch === '>' || ch === '.') return d.dispatch({ type: 'sortNext', delta: 1 });
-  if (ch === 'r') return d.dispatch({ type: 'sortReverse' });
-  if (name === 'enter' || name === 'return') return d.enter();
-  if (name === 'up' || ch === 'k') return d.dispatch({ type: 'move', delta: -1, rows: d.rowContext() });
-  if (name === 'down' || ch === 'j') return d.dispatch({ type: 'move', delta: 1, rows: d.rowContext() });
-  if (name === 'pageup') return d.dispatch({ type: 'page', delta: -1, rows: d.rowContext() });
-  if (name === 'pagedown') return d.dispatch({ type: 'page', delta: 1, rows: d.rowContext() });
-  if (name === 'home' || ch === 'g') return d.dispatch({ type: 'jump', to: 'first', rows: d.rowContext() });
-  if (name === 'end' || ch === 'G') return d.dispatch({ type: 'jump', to: 'last', rows: d.rowContext() });
+  const binding = resolveKey({ ch, full: key?.full }, { detailsOpen: d.ui.detailsKey !== null, helpOpen: d.ui.help, replay: replay !== null });
+  if (binding !== null) perform(d, binding.action, ch, replay);
 }

@@ -13,6 +13,8 @@ export interface ReplayTarget {
   /** The player's state for the header. */
   label(text: string): void;
   isPaused(): boolean;
+  /** The recording cannot be played on (a damaged frame): a one-line message; playback stopped. */
+  fail(message: string): void;
 }
 
 export class ReplayFeed {
@@ -27,8 +29,10 @@ export class ReplayFeed {
   ) {}
 
   start(): void {
-    this.showFrame(0, true);
-    this.scheduleNext();
+    this.guard(() => {
+      this.showFrame(0, true);
+      this.scheduleNext();
+    });
   }
 
   stop(): void {
@@ -36,8 +40,52 @@ export class ReplayFeed {
     if (this.timer !== undefined) clearTimeout(this.timer);
   }
 
+  /** One frame forward (.) or back (,). */
+  step(frames: 1 | -1): void {
+    this.showFrame(this.index + frames, frames < 0);
+  }
+
+  /** A tenth of the recording forward (]) or back ([). */
+  seek(direction: 1 | -1): void {
+    this.showFrame(this.index + direction * Math.max(1, Math.round(this.recording.frames / 10)), true);
+  }
+
+  /** Play faster (+) or slower (-). */
+  changeSpeed(direction: 1 | -1): void {
+    this.speedIndex = Math.max(0, Math.min(REPLAY_SPEEDS.length - 1, this.speedIndex + direction));
+    this.publishLabel();
+    this.scheduleNext();
+  }
+
+  /** The dashboard resumed: play on from here. */
+  resume(): void {
+    this.scheduleNext();
+  }
+
   /** Replay keys: . , step; [ ] seek by a tenth; + - speed; Home/End-like g/G stay table keys. */
   handleKey(ch: string | undefined): boolean {
+    let handled = false;
+    this.guard(() => {
+      handled = this.applyKey(ch);
+    });
+    return handled;
+  }
+
+  /**
+   * Run one step of playback; a recording that cannot be read on (damaged frame, a record over
+   * its size limit) stops playback and is handed to the target as one line.
+   */
+  private guard(step: () => void): void {
+    if (this.stopped) return;
+    try {
+      step();
+    } catch (err) {
+      this.stop();
+      this.target.fail(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private applyKey(ch: string | undefined): boolean {
     const n = this.recording.frames;
     switch (ch) {
       case '.':
@@ -66,7 +114,7 @@ export class ReplayFeed {
         return true;
       case ' ':
         // The dashboard toggles its pause; resume playback from here when it resumes.
-        setImmediate(() => this.scheduleNext());
+        setImmediate(() => this.guard(() => this.scheduleNext()));
         return false;
       default:
         return false;
@@ -101,10 +149,11 @@ export class ReplayFeed {
     if (this.stopped || this.target.isPaused() || this.index >= this.recording.frames - 1) return;
     const gap = this.recording.timeAt(this.index + 1) - this.recording.timeAt(this.index);
     this.timer = setTimeout(
-      () => {
-        this.showFrame(this.index + 1, false);
-        this.scheduleNext();
-      },
+      () =>
+        this.guard(() => {
+          this.showFrame(this.index + 1, false);
+          this.scheduleNext();
+        }),
       Math.max(10, Math.min(10_000, gap / this.speed())),
     );
   }

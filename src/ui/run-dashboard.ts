@@ -34,7 +34,7 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
   return option && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
-const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
 
 /** One ASCII cell for the symbols the views use, where blessed would print '?' (no UTF-8). */
 const ASCII_FALLBACK: Readonly<Record<string, string>> = {
@@ -94,6 +94,17 @@ export function backedOffIntervalMs(chosenMs: number, refreshCostMs: number): nu
 /** `recording`: play it instead of reading /proc (`sockscope replay FILE`). */
 export function runDashboard(ctx: AppContext, recording: Recording | null = null): Promise<number> {
   const { services, options } = ctx;
+  // --record first: a file that cannot be created is one line and exit 1 before anything else
+  // (screen, owner worker) is started that would have to be torn down.
+  let recorder: Recorder | null = null;
+  if (options.record !== null) {
+    try {
+      recorder = createRecorder(options.record, services.hostname(), services.now(), { force: options.force });
+    } catch (err) {
+      services.stderr.write(`sockscope: ${err instanceof Error ? err.message : String(err)}\n`);
+      return Promise.resolve(1);
+    }
+  }
   const utf8 = isUtf8Locale(services.env);
   const screen = blessed.screen({
     input: services.stdin as never,
@@ -104,7 +115,6 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     fullUnicode: utf8,
     forceUnicode: utf8,
     warnings: false,
-    title: 'sockscope',
     autoPadding: true,
   });
   // In a UTF-8 locale draw borders with Unicode box characters rather than the VT100 alternate
@@ -145,16 +155,6 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
   // The first, full fd scan starts now and overlaps the first read of the tables.
   owners?.prime?.();
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
-  let recorder: Recorder | null = null;
-  if (options.record !== null) {
-    try {
-      recorder = createRecorder(options.record, services.hostname(), services.now());
-    } catch (err) {
-      screen.destroy();
-      services.stderr.write(`sockscope: ${err instanceof Error ? err.message : String(err)}\n`);
-      return Promise.resolve(1);
-    }
-  }
   // Sysctls and listen backlogs (ss -ltn) change slowly: read them every few seconds. ss reports
   // our own namespace, so it is not asked for recorded trees or --pid.
   const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
@@ -164,6 +164,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     if (recording !== null || now - environmentAtMs < 5_000) return;
     environmentAtMs = now;
     const sysctls = readNetSysctls(ctx.procFs);
+    // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
     if (useSs) void readListenBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
@@ -220,6 +221,10 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       },
       onQuit: () => finish(0),
       scopeLabel: ctx.scopeLabel,
+      replay: recording !== null,
+      onPauseChange: (paused) => {
+        if (!paused) replay?.resume();
+      },
     });
     if (recording !== null) {
       replay = new ReplayFeed(recording, {
@@ -233,6 +238,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
           dashboard.render();
         },
         isPaused: () => dashboard.ui.paused,
+        // A damaged frame met while playing: leave the screen, say what, exit 1.
+        fail: (message) => finish(1, message),
       });
     }
 
@@ -240,6 +247,12 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     // refreshes never overlap however long a busy machine takes.
     const tick = (): void => {
       timer = undefined;
+      // --pid: once the process is gone its namespace's tables read as empty: say so and stop.
+      const gone = ctx.targetGone?.() ?? null;
+      if (gone !== null) {
+        finish(1, gone);
+        return;
+      }
       collecting = true;
       const started = services.monotonicMs();
       collectSnapshotAsync(deps).then(
@@ -289,6 +302,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       ['SIGTERM', () => finish(SIGNAL_EXIT['SIGTERM'] ?? 1)],
       ['SIGINT', () => finish(SIGNAL_EXIT['SIGINT'] ?? 1)],
       ['SIGHUP', () => finish(SIGNAL_EXIT['SIGHUP'] ?? 1)],
+      ['SIGQUIT', () => finish(SIGNAL_EXIT['SIGQUIT'] ?? 1)],
       ['uncaughtException', (err) => finish(1, `internal error: ${err instanceof Error ? err.message : String(err)}`)],
       [
         'SIGTSTP',
@@ -320,15 +334,20 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
         process.kill(process.pid, 'SIGTSTP');
         return;
       }
-      // Replay keys first (step, seek, speed); the rest as in the live dashboard.
-      if (replay !== null && dashboard.ui.prompt === null && replay.handleKey(ch)) return;
-      handleKey(dashboard, ch, key);
+      // The key map decides: replay keys (step, seek, speed) go to the replay when there is one.
+      handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
 
-    dashboard.render();
-    if (replay !== null) replay.start();
-    // First snapshot right away (the loading line is drawn first).
-    else timer = setTimeout(tick, 0);
+    // An error here would be thrown inside this Promise's executor: nothing would restore the
+    // terminal. End the way every other failure does.
+    try {
+      dashboard.render();
+      if (replay !== null) replay.start();
+      // First snapshot right away (the loading line is drawn first).
+      else timer = setTimeout(tick, 0);
+    } catch (err) {
+      finish(1, err instanceof Error ? err.message : String(err));
+    }
   });
 }

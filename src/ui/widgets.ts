@@ -110,17 +110,12 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
     ...boxStyle(theme),
     hidden: true,
     label: ' Details ',
-    scrollable: true,
-    alwaysScroll: true,
-    scrollbar: { ch: theme.ascii ? '#' : '█' },
   });
   const help = blessed.box({
     parent: screen,
     ...boxStyle(theme),
     hidden: true,
     label: ' Help — ? or Esc to close ',
-    scrollable: true,
-    alwaysScroll: true,
   });
   const message = blessed.box({ parent: screen, tags: false, hidden: true, top: 0, left: 0, width: '100%', height: '100%' });
   return { header, bars, table, footer, prompt, details, help, message, history: null };
@@ -131,10 +126,25 @@ export function renderHeader(el: blessed.Widgets.BoxElement, r: Rect, view: Head
   const status = view.paused && theme.color ? `{black-fg}{yellow-bg} ${escapeTags(view.status)} {/yellow-bg}{/black-fg}` : escapeTags(view.status);
   const bold = (s: string): string => `{bold}${escapeTags(s)}{/bold}`;
   const left = `${view.title}  ${view.status}`;
-  // The cost meter goes right-aligned on the first line when it fits.
-  const room = r.width - left.length - 2;
+  // The findings badge follows the status on every view ("2 crit 1 warn" in the worst one's
+  // colour, then its title while it fits); the cost meter goes right-aligned when there is room.
+  let badge = '';
+  let used = left.length;
+  if (view.findings !== '') {
+    const counts = ` ${view.findings} `;
+    const tag = view.findingsColor === null || !theme.color ? '' : colorTag(view.findingsColor);
+    badge = `  ${tag === '' ? `{inverse}${escapeTags(counts)}{/inverse}` : `{black-fg}{${tag}-bg}${escapeTags(counts)}{/${tag}-bg}{/black-fg}`}`;
+    used += 2 + counts.length;
+    const room = r.width - used - 2;
+    if (view.worstFinding !== '' && room >= 12) {
+      const text = view.worstFinding.length <= room ? view.worstFinding : `${view.worstFinding.slice(0, room - 1)}…`;
+      badge += ` ${tag === '' ? escapeTags(text) : `{${tag}-fg}${escapeTags(text)}{/${tag}-fg}`}`;
+      used += 1 + text.length;
+    }
+  }
+  const room = r.width - used - 2;
   const cost = view.cost !== '' && room >= view.cost.length ? `${' '.repeat(room - view.cost.length + 2)}${muted(view.cost, theme)}` : '';
-  const line1 = `${bold(view.title)}  ${status}${cost}`;
+  const line1 = `${bold(view.title)}  ${status}${badge}${cost}`;
   const filter = view.filter === '' ? '' : `  filter: ${theme.color ? '{yellow-fg}' : '{underline}'}${escapeTags(view.filter)}${theme.color ? '{/yellow-fg}' : '{/underline}'}`;
   const line2 = `${escapeTags(view.totals)}${filter}`;
   const line3 = `${escapeTags(view.rates)}${view.notice === '' ? '' : `  ${theme.color ? '{red-fg}' : ''}${escapeTags(view.notice)}${theme.color ? '{/red-fg}' : ''}`}`;
@@ -151,9 +161,10 @@ export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars:
 }
 
 /** `notes`: plain lines drawn under the rows (the selected finding's text), after a blank line. */
-export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = []): void {
+export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = [], closedRows = 0): void {
   place(el, r);
-  const position = view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`;
+  // Closed rows (tombstones) are listed, muted, but not counted as sockets: the label says so.
+  const position = `${view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`}${closedRows > 0 ? `, ${closedRows} closed` : ''}`;
   el.setLabel(` ${escapeTags(title)} ${position} `);
   const lines = [theme.color ? `{bold}{cyan-fg}${escapeTags(view.header)}{/cyan-fg}{/bold}` : `{bold}${escapeTags(view.header)}{/bold}`];
   if (view.rows.length === 0) lines.push(escapeTags(view.emptyText));
@@ -227,8 +238,13 @@ export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, tit
   el.setFront();
 }
 
-export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme): void {
+/**
+ * The overlays get only the lines that fit (the frame scrolls them): a blessed scrollable box
+ * moves its border label with the content, drawing " Details " over the text.
+ */
+export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme, title = 'Details'): void {
   if (!showAt(el, r)) return;
+  el.setLabel(` ${escapeTags(title)} `);
   el.setContent(
     lines
       .map((l) => {
@@ -242,8 +258,9 @@ export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, li
   el.setFront();
 }
 
-export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[]): void {
+export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[], title = 'Help — ? or Esc to close'): void {
   if (!showAt(el, r)) return;
+  el.setLabel(` ${escapeTags(title)} `);
   el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));
   el.setFront();
 }

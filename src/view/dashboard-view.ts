@@ -3,6 +3,7 @@
 // system is made inert here with safeText before it is placed in a cell.
 
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
+import type { Finding } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
 import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
 import { safeText } from '../model/safe-text.js';
@@ -10,7 +11,7 @@ import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
-import type { SocketRow } from './socket-rows.js';
+import { shownSendQ, type SocketRow } from './socket-rows.js';
 import { fitText, formatAge, formatCount, formatRate, logBarLength, sparkline } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
@@ -133,7 +134,7 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
     cell: (r) => ({ text: r.closedAtMs !== null ? 'CLOSED' : stateLabel(r.record.protocol, r.record.state), color: r.closedAtMs !== null ? null : STATE_COLOR[r.record.state] }),
   },
   { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
-  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(r.record.sendQ)) },
+  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
   { id: 'local', title: 'Local Address:Port', width: 17, flex: 3, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
   { id: 'peer', title: 'Peer Address:Port', width: 17, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
   { id: 'process', title: 'Process', width: 10, flex: 2, priority: 1, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
@@ -331,9 +332,11 @@ export interface HeaderView {
   readonly notice: string;
   /** The cost meter: what the last refresh cost sockscope. */
   readonly cost: string;
-  /** "findings: 1 crit, 2 warn (6)", or ''. */
+  /** The findings badge: "1 crit 2 warn" (every finding still shown, by severity), or ''. */
   readonly findings: string;
   readonly findingsColor: StateColor | null;
+  /** The worst finding's one line, shown after the badge when there is room, or ''. */
+  readonly worstFinding: string;
 }
 
 /** What the last refresh cost (the cost meter). */
@@ -365,8 +368,12 @@ export interface HeaderInput {
   readonly timeZoneOffsetMin: number;
   /** Which network namespace is shown (--pid), or null for our own. Untrusted text inside. */
   readonly scope?: string | null;
-  /** Findings summary from insight-views' findingsSummary. */
+  /** Findings summary from insight-views' findingsSummary (used when findingsList is absent). */
   readonly findings?: { readonly text: string; readonly color: StateColor | null };
+  /** Every current finding, the worst first (the badge counts them by severity). */
+  readonly findingsList?: readonly Finding[];
+  /** Sockets per protocol group under the filter, or null without a filter ("N of M"). */
+  readonly matchedTotals?: Readonly<Record<ProtocolGroup, number>> | null;
   /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]. */
   readonly transitions?: readonly (readonly [string, number])[];
 }
@@ -384,7 +391,24 @@ function clock(ms: number, offsetMin: number): string {
   return d.toISOString().slice(11, 19);
 }
 
+const BADGE_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Finding['severity'], StateColor>;
+
+/** The badge of every finding on screen: counts by severity, the worst one's title. */
+function findingsBadge(findings: readonly Finding[]): { text: string; color: StateColor | null; worst: string } {
+  const n = { crit: 0, warn: 0, info: 0 };
+  for (const f of findings) n[f.severity]++;
+  const text = (['crit', 'warn', 'info'] as const)
+    .filter((k) => n[k] > 0)
+    .map((k) => `${n[k]} ${k}`)
+    .join(' ');
+  const worst = findings[0];
+  return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : safeText(worst.title, 200) };
+}
+
 export function buildHeaderView(input: HeaderInput): HeaderView {
+  const badge = input.findingsList === undefined ? null : findingsBadge(input.findingsList);
+  const all = input.totals.tcp + input.totals.udp + input.totals.unix + input.totals.raw;
+  const shown = input.matchedTotals != null && input.shown < all ? `shown ${formatCount(input.shown)} of ${formatCount(all)}` : `shown ${formatCount(input.shown)}`;
   const interval = input.intervalMs % 1000 === 0 ? `${input.intervalMs / 1000}s` : `${input.intervalMs / 1000}s`;
   const rates = HEADLINE_COUNTERS.filter((c) => ['in', 'out', 'reset', 'retrans', 'overflow', 'drop'].includes(c.label))
     .map((c) => `${c.label} ${formatRate(input.rates[c.key] ?? 0)}`)
@@ -397,13 +421,14 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
         ? `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  ${input.mode}${input.paused ? '  PAUSED' : ''}`
         : `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  every ${interval}  ${input.paused ? 'PAUSED' : 'live'}`,
     paused: input.paused,
-    totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  shown ${formatCount(input.shown)}`,
+    totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  ${shown}`,
     rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${(input.transitions ?? [])
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
       .join('')}`,
-    findings: input.findings?.text ?? '',
-    findingsColor: input.findings?.color ?? null,
+    findings: badge?.text ?? input.findings?.text ?? '',
+    findingsColor: badge?.color ?? input.findings?.color ?? null,
+    worstFinding: badge?.worst ?? '',
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
     notice:
       input.cost?.backedOffToMs != null

@@ -3,6 +3,7 @@
 import { formatEndpoint } from '../cli/format-once.js';
 import { safeText } from '../model/safe-text.js';
 import { STATE_COLOR, TIMER_LABEL, explainState, stateLabel, type StateColor } from '../model/state-info.js';
+import type { ListenerHealth } from '../model/listener-health.js';
 import type { QueueSample, TrackInfo } from '../model/tracker.js';
 import type { SocketRecord } from '../model/types.js';
 import type { TcpInfo } from '../model/tcp-info.js';
@@ -42,6 +43,15 @@ export interface DetailsInput {
   readonly nowMs: number;
   readonly width: number;
   readonly ascii: boolean;
+  /** For a LISTEN socket: its accept queue against the backlog (listener health), or null. */
+  readonly listener?: ListenerHealth | null;
+}
+
+/** "2 of backlog 1: full" — the accept queue against its limit, as ss -ltn shows Recv-Q / Send-Q. */
+export function acceptQueueText(l: ListenerHealth): string {
+  const limit = l.backlog === null ? 'an unknown backlog' : l.backlogIsEstimate ? `backlog ≤ ${l.backlog} (somaxconn)` : `backlog ${l.backlog}`;
+  const full = l.backlog !== null && !l.backlogIsEstimate && l.acceptQueue >= l.backlog;
+  return `${l.acceptQueue} waiting for accept() of ${limit}${full ? ': full' : l.flags.includes('queue-filling') ? ': filling' : ''}`;
 }
 
 const when = (atMs: number, nowMs: number): string => `${formatDuration(nowMs - atMs)} ago`;
@@ -59,7 +69,12 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
 
   out.push(line('Socket', 'heading'));
   out.push(field('state', `${s.state}${input.closedAtMs !== null ? `, gone ${when(input.closedAtMs, nowMs)}` : ''}`));
-  out.push(field('Recv-Q / Send-Q', `${s.recvQ} / ${s.sendQ} bytes${s.state === 'LISTEN' ? ' (Recv-Q = connections waiting for accept())' : ''}`));
+  const l = input.listener ?? null;
+  if (s.state === 'LISTEN' && l !== null && input.closedAtMs === null) {
+    const shownSendQ = l.backlog !== null && !l.backlogIsEstimate ? l.backlog : s.sendQ;
+    out.push(field('Recv-Q / Send-Q', `${s.recvQ} / ${shownSendQ} (accept queue / backlog, as ss -ltn shows them)`));
+    out.push(field('accept queue', acceptQueueText(l)));
+  } else out.push(field('Recv-Q / Send-Q', `${s.recvQ} / ${s.sendQ} bytes${s.state === 'LISTEN' ? ' (Recv-Q = connections waiting for accept())' : ''}`));
   if (s.protocol !== 'unix') {
     out.push(field('timer', s.timer === 'off' ? 'off' : `${TIMER_LABEL[s.timer]}, ${(s.timerMs / 1000).toFixed(2)} s left`));
     out.push(field('retransmits', String(s.retransmits)));

@@ -1,47 +1,24 @@
-// The key map as data: the footer shows the main keys, the help overlay lists them all, and a
-// short guide to the states follows (same texts as the details pane).
+// The help overlay: the key map's bindings (src/view/key-map.ts), then a short guide to the
+// states (same texts as the details pane) and the columns. The footer reads the same map.
 
 import { STATE_EXPLANATION, TCP_STATES, TCP_STATE_SHORT } from '../model/state-info.js';
 import type { ViewName } from './ui-state.js';
 import { wrap } from './details-view.js';
+import { footerKeyRows, helpKeyRows } from './key-map.js';
 
-export const HELP_KEYS: readonly (readonly [string, string])[] = [
-  ['q, Ctrl-C', 'quit'],
-  ['?', 'this help (Esc closes)'],
-  ['/', 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)'],
-  ['p', 'quick filter by port'],
-  ['s', 'quick filter by state: estab, tw, cw, listen, syn-recv, … (several: "cw tw")'],
-  ['c', 'clear the filter'],
-  ['Tab, Shift-Tab', 'next / previous view'],
-  ['1 2 3 4 5 6 7', 'views: sockets, by port, by peer, by process, TCP state diagram, findings, compare with marker'],
-  ['m', 'drop a named marker ("ramp start"); view 7 compares now with it'],
-  ['↑ ↓, j k', 'move the selection'],
-  ['PgUp PgDn, Home End, g G', 'page, first, last'],
-  ['< >', 'sort by the previous / next column'],
-  ['r', 'reverse the sort order'],
-  ['Enter', 'details of a socket; in a grouped view, its sockets'],
-  ['Esc', 'back: close details/help/prompt, leave a drill-down'],
-  ['P (in details)', 'all sockets of this process'],
-  ['D (in details)', 'all sockets to this peer'],
-  ['space', 'pause / resume the picture (collection goes on)'],
-  ['+ -', 'refresh faster / slower'],
-];
+/** The key section's rows: the key map's documented bindings (replay keys only when replaying). */
+export function helpKeys(replay = false): readonly (readonly [string, string])[] {
+  return helpKeyRows(replay);
+}
 
-export function footerKeys(view: ViewName, detailsOpen: boolean, paused: boolean): readonly (readonly [string, string])[] {
-  if (detailsOpen) return [['Esc', 'back'], ['q', 'quit'], ['P', 'process'], ['D', 'peer'], ['↑↓', 'scroll']];
-  // q and ? first: the footer is cut at the right on narrow terminals.
-  return [
-    ['q', 'quit'],
-    ['?', 'help'],
-    ['/', 'filter'],
-    ['p', 'port'],
-    ['s', 'state'],
-    ['Tab', view === 'sockets' ? 'views' : 'next view'],
-    ['Enter', view === 'sockets' ? 'details' : view === 'states' ? 'sockets' : 'drill'],
-    ['<>', 'sort'],
-    ['space', paused ? 'resume' : 'pause'],
-    ['+-', 'speed'],
-  ];
+/** The footer's keys for this screen, from the key map. */
+export function footerKeys(
+  view: ViewName,
+  detailsOpen: boolean,
+  paused: boolean,
+  options: { readonly helpOpen?: boolean; readonly replay?: boolean; readonly hasFindings?: boolean } = {},
+): readonly (readonly [string, string])[] {
+  return footerKeyRows({ view, detailsOpen, paused, helpOpen: options.helpOpen ?? false, replay: options.replay ?? false, hasFindings: options.hasFindings ?? false });
 }
 
 /** `label` in a column `labelWidth` wide, `text` wrapped beside it so every line fits `width`. */
@@ -50,10 +27,11 @@ function labelled(label: string, labelWidth: number, text: string, width: number
   return body.map((l, i) => `  ${(i === 0 ? label : '').padEnd(labelWidth)}${l}`);
 }
 
-export function helpLines(width: number): string[] {
-  const lines: string[] = ['# Keys'];
-  const keyWidth = Math.max(...HELP_KEYS.map(([k]) => k.length)) + 2;
-  for (const [k, what] of HELP_KEYS) lines.push(...labelled(k, keyWidth, what, width));
+export function helpLines(width: number, replay = false): string[] {
+  const keys = helpKeys(replay);
+  const lines: string[] = [replay ? '# Keys (replaying a recording)' : '# Keys'];
+  const keyWidth = Math.max(...keys.map(([k]) => k.length)) + 2;
+  for (const [k, what] of keys) lines.push(...labelled(k, keyWidth, what, width));
   lines.push('', '# TCP states (Enter on a socket explains its state in full)');
   for (const state of TCP_STATES) lines.push(...labelled(TCP_STATE_SHORT[state], 12, STATE_EXPLANATION.tcp[state].meaning, width));
   lines.push('', '# Columns');

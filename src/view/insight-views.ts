@@ -22,7 +22,7 @@ export function buildFindingsView(input: FindingsViewInput, ui: UiState, size: {
   const columns: ColumnSpec<Finding>[] = [
     { id: 'sev', title: 'Sev', width: 4, flex: 0, priority: 0, align: 'left', cell: (f) => ({ text: SEVERITY_LABEL[f.severity], color: SEVERITY_COLOR[f.severity] }) },
     { id: 'since', title: 'Since', width: 7, flex: 0, priority: 1, align: 'right', cell: (f) => plain(formatDuration(input.nowMs - f.sinceMs)) },
-    { id: 'title', title: 'Finding', width: 24, flex: 2, priority: 0, align: 'left', cell: (f) => plain(`${safeText(f.title, 200)}${f.holding ? '' : ' (cleared)'}`) },
+    { id: 'title', title: 'Finding', width: 24, flex: 2, priority: 0, align: 'left', cell: (f) => plain(`${safeText(f.title, 200)}${f.holding ? '' : ` (not seen for ${formatDuration(input.nowMs - f.lastHeldMs)})`}`) },
     { id: 'filter', title: 'Shows', width: 14, flex: 1, priority: 2, align: 'left', cell: (f) => plain(safeText(f.filter, 200)) },
   ];
   return buildTable(columns, input.findings, (f) => f.id, (f) => ({ isNew: false, closed: !f.holding }), {
@@ -38,7 +38,7 @@ export function buildFindingsView(input: FindingsViewInput, ui: UiState, size: {
 /** Short counts line for the header: "findings: 1 crit, 2 warn". Empty when none. */
 export function findingsSummary(findings: readonly Finding[]): { text: string; worst: Severity | null } {
   const n = { info: 0, warn: 0, crit: 0 };
-  for (const f of findings) if (f.holding) n[f.severity]++;
+  for (const f of findings) n[f.severity]++;
   const parts = (['crit', 'warn', 'info'] as const).filter((s) => n[s] > 0).map((s) => `${n[s]} ${s}`);
   const worst = n.crit > 0 ? 'crit' : n.warn > 0 ? 'warn' : n.info > 0 ? 'info' : null;
   return { text: parts.length === 0 ? '' : `findings: ${parts.join(', ')} (6)`, worst };

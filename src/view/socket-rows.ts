@@ -16,6 +16,25 @@ export interface SocketRow {
   readonly isNew: boolean;
   /** Observed from the first snapshot: the real age is at least ageMs. */
   readonly ageAtLeast: boolean;
+  /**
+   * LISTEN only: the accept queue's limit (the listen() backlog, from ss), which ss shows as
+   * Send-Q; null when unknown or not a listener.
+   */
+  readonly backlog: number | null;
+}
+
+/** Send-Q as ss shows it: a listener's backlog, else the bytes not yet acknowledged. */
+export function shownSendQ(row: SocketRow): number {
+  return row.backlog ?? row.record.sendQ;
+}
+
+/**
+ * A closed socket as filters see it: its last state is history, so it never matches a state
+ * filter (the state counts and `ss -tan state …` do not count it either), but it still matches
+ * by port, address or process.
+ */
+export function tombstoneForFilter(record: SocketRecord): SocketRecord {
+  return { ...record, state: 'CLOSE' };
 }
 
 /** Order in which states sort (and list in charts): problems near the top. */
@@ -76,7 +95,7 @@ function comparator(key: SocketSortKey): (a: SocketRow, b: SocketRow) => number 
     case 'recvq':
       return (a, b) => a.record.recvQ - b.record.recvQ || a.record.sendQ - b.record.sendQ;
     case 'sendq':
-      return (a, b) => a.record.sendQ - b.record.sendQ || a.record.recvQ - b.record.recvQ;
+      return (a, b) => shownSendQ(a) - shownSendQ(b) || a.record.recvQ - b.record.recvQ;
     case 'process':
       return (a, b) =>
         (a.record.owner?.command ?? '\uffff').localeCompare(b.record.owner?.command ?? '\uffff') ||
@@ -96,6 +115,8 @@ export interface SocketRowsInput {
   readonly sort: { readonly key: SocketSortKey; readonly descending: boolean };
   /** Include tombstones of closed sockets (not when paused on an older copy). */
   readonly tombstones: boolean;
+  /** Backlog limits of LISTEN sockets by socket key (only exact ones, from ss). */
+  readonly backlogs?: ReadonlyMap<string, number>;
 }
 
 export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
@@ -113,12 +134,13 @@ export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
       ageMs,
       isNew: info !== undefined && !info.presentAtStart && ageMs !== null && ageMs < newMs,
       ageAtLeast: info?.presentAtStart ?? false,
+      backlog: s.state === 'LISTEN' ? (input.backlogs?.get(s.key) ?? null) : null,
     });
   }
   if (input.tombstones) {
     for (const t of tracker.currentTombstones()) {
-      if (filter !== null && !filter(t.record)) continue;
-      rows.push({ key: `${t.record.key} †${t.closedAtMs}`, record: t.record, closedAtMs: t.closedAtMs, ageMs: null, isNew: false, ageAtLeast: false });
+      if (filter !== null && !filter(tombstoneForFilter(t.record))) continue;
+      rows.push({ key: `${t.record.key} †${t.closedAtMs}`, record: t.record, closedAtMs: t.closedAtMs, ageMs: null, isNew: false, ageAtLeast: false, backlog: null });
     }
   }
   const cmp = comparator(input.sort.key);

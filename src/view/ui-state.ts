@@ -10,6 +10,10 @@ export type ViewName = (typeof VIEWS)[number];
 export const GROUP_VIEWS = ['ports', 'peers', 'processes'] as const;
 export type GroupViewName = (typeof GROUP_VIEWS)[number];
 
+export function isGroupView(view: ViewName): view is GroupViewName {
+  return (GROUP_VIEWS as readonly string[]).includes(view);
+}
+
 export const VIEW_TITLE = {
   sockets: 'Sockets',
   ports: 'By port',
@@ -60,6 +64,8 @@ export interface UiState {
   /** Socket key whose details are open, or null. */
   readonly detailsKey: string | null;
   readonly help: boolean;
+  /** First line shown of the overlay in front (details or help); 0 when one opens. */
+  readonly overlayScroll: number;
   /** Where Esc goes back to after a drill-down. */
   readonly back: readonly Place[];
   readonly quit: boolean;
@@ -80,6 +86,7 @@ export function initialUiState(options: { intervalMs: number; filterText?: strin
     intervalMs: options.intervalMs,
     detailsKey: null,
     help: false,
+    overlayScroll: 0,
     back: [],
     quit: false,
   };
@@ -113,7 +120,13 @@ export type UiAction =
   | { readonly type: 'clearFilter' }
   | { readonly type: 'openDetails'; readonly key: string }
   /** Drill from a group row or a details shortcut into the socket table with a filter. */
-  | { readonly type: 'drill'; readonly filterText: string };
+  | { readonly type: 'drill'; readonly filterText: string }
+  /** Scroll the overlay in front by `delta` lines, or to its first/last line; `maxScroll` from the frame. */
+  | { readonly type: 'scrollOverlay'; readonly delta?: number; readonly to?: 'first' | 'last'; readonly maxScroll: number }
+  /** Sockets whose key changed for the same connection (→ TIME_WAIT): selection and details follow. */
+  | { readonly type: 'rekey'; readonly keys: ReadonlyMap<string, string> }
+  /** Show one row of a view (the worst finding): selection on it, overlays closed. */
+  | { readonly type: 'jumpTo'; readonly view: ViewName; readonly key: string };
 
 /** A port as typed in the quick port prompt: "5432" or ":5432". */
 function portFilter(text: string): string | { error: string } {
@@ -171,11 +184,11 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
     case 'quit':
       return { ...state, quit: true };
     case 'toggleHelp':
-      return { ...state, help: !state.help };
+      return { ...state, help: !state.help, overlayScroll: 0 };
     case 'escape': {
       if (state.prompt !== null) return { ...state, prompt: null };
-      if (state.help) return { ...state, help: false };
-      if (state.detailsKey !== null) return { ...state, detailsKey: null };
+      if (state.help) return { ...state, help: false, overlayScroll: 0 };
+      if (state.detailsKey !== null) return { ...state, detailsKey: null, overlayScroll: 0 };
       const previous = state.back.at(-1);
       if (previous !== undefined) {
         return {
@@ -250,12 +263,25 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
       if (typeof result !== 'string') return { ...state, prompt: { ...state.prompt, error: result.error } };
       // Quick filters (port, state) show matching sockets, so they switch to the socket table.
       const view = state.prompt.kind === 'filter' ? state.view : 'sockets';
-      return { ...state, prompt: null, filterText: result, view, selectedIndex: 0 };
+      // A new filter lists other rows: the selection starts again at the top.
+      const changed = result !== state.filterText || view !== state.view;
+      return { ...state, prompt: null, filterText: result, view, selectedIndex: changed ? 0 : state.selectedIndex, selectedKey: changed ? null : state.selectedKey };
     }
     case 'clearFilter':
-      return { ...state, filterText: '', back: [] };
+      return state.filterText === '' ? { ...state, back: [] } : { ...state, filterText: '', back: [], selectedKey: null, selectedIndex: 0 };
     case 'openDetails':
-      return { ...state, detailsKey: action.key, help: false };
+      return { ...state, detailsKey: action.key, help: false, overlayScroll: 0 };
+    case 'scrollOverlay': {
+      const target = action.to === 'first' ? 0 : action.to === 'last' ? action.maxScroll : state.overlayScroll + (action.delta ?? 0);
+      return { ...state, overlayScroll: Math.max(0, Math.min(action.maxScroll, target)) };
+    }
+    case 'rekey': {
+      const selectedKey = state.selectedKey === null ? null : (action.keys.get(state.selectedKey) ?? state.selectedKey);
+      const detailsKey = state.detailsKey === null ? null : (action.keys.get(state.detailsKey) ?? state.detailsKey);
+      return selectedKey === state.selectedKey && detailsKey === state.detailsKey ? state : { ...state, selectedKey, detailsKey };
+    }
+    case 'jumpTo':
+      return { ...state, view: action.view, selectedKey: action.key, selectedIndex: 0, detailsKey: null, help: false, overlayScroll: 0, prompt: null };
     case 'drill':
       return leaveFor(state, 'sockets', action.filterText);
   }

@@ -1,0 +1,256 @@
+// The dashboard session's memory (bottom's store, htop's table): every snapshot goes through
+// ingest once, and what one screen needs comes out as one immutable SessionState — the picture
+// (snapshot, counts, counter rates, the diff, listener health, findings), the tracker (ages,
+// tombstones), the history of state counts, markers and the environment (sysctls, backlogs).
+// Pure: no clock (time is each snapshot's takenAtMs), no /proc, no terminal. Pause keeps a
+// copy of the picture while ingest goes on; a replay jump resets the memory.
+
+import { countByState, type CountsByGroup } from './aggregate.js';
+import { FindingsEngine, type Finding } from './findings.js';
+import { buildListenerHealth, summarizeListenersByPort, type ListenerHealth, type NetSysctls, type PortListenerSummary } from './listener-health.js';
+import { addMarker, nextMarkerName, type Marker } from './markers.js';
+import { computeRates, type CounterRates } from './rates.js';
+import { StateHistory } from './state-history.js';
+import { TCP_STATES } from './state-info.js';
+import { SocketTracker, type SnapshotDiff } from './tracker.js';
+import type { Snapshot, SocketRecord, TcpState } from './types.js';
+
+/** Machine facts that change slowly; read by the poller every few seconds. */
+export interface SessionEnvironment {
+  readonly sysctls: NetSysctls;
+  /**
+   * Listen backlog limits by endpointKey ("addr:port", from ss -ltn). null = no new reading:
+   * the last known map is kept until a new one replaces it.
+   */
+  readonly backlogs: ReadonlyMap<string, number> | null;
+}
+
+/** Sysctls before the first reading: all unknown. */
+export const UNKNOWN_SYSCTLS: NetSysctls = { ephemeralPortRange: null, somaxconn: null, tcpFinTimeoutSec: null, tcpMaxSynBacklog: null, tcpSyncookies: null, tcpTwReuse: null };
+
+/** A socket predicate with the text it was compiled from (the one filter of a screen). */
+export interface ViewFilter {
+  readonly text: string;
+  readonly matches: (s: SocketRecord) => boolean;
+}
+
+/** Everything one snapshot says, with what the session worked out from it. Never mutated. */
+export interface SessionPicture {
+  readonly snapshot: Snapshot;
+  /** Counts per protocol group and state of every socket read. */
+  readonly counts: CountsByGroup;
+  /** Counts under the filter given to ingest, or null without one. */
+  readonly matched: { readonly filterText: string; readonly counts: CountsByGroup } | null;
+  /** Kernel counter rates since the previous snapshot, per second (empty on the first). */
+  readonly rates: CounterRates;
+  /** What changed since the previous snapshot; null for the first of a session. */
+  readonly diff: SnapshotDiff | null;
+  readonly listeners: readonly ListenerHealth[];
+  readonly listenerSummary: ReadonlyMap<number, PortListenerSummary>;
+  /** Findings, the most severe first (including those kept by the hold-down). */
+  readonly findings: readonly Finding[];
+  /** Keys that changed for the same connection (inode → 0 on the way to TIME_WAIT): old → new. */
+  readonly rekeyed: ReadonlyMap<string, string>;
+  /** One line about what could not be read, or ''. */
+  readonly notice: string;
+}
+
+export interface SessionState {
+  /** The latest picture, or null before the first snapshot. */
+  readonly live: SessionPicture | null;
+  /** While paused: the picture taken when pausing (ingest goes on into `live`). */
+  readonly frozen: SessionPicture | null;
+  readonly paused: boolean;
+  /** Ages, state changes, tombstones (read only by views). */
+  readonly tracker: SocketTracker;
+  /** Counts per TCP state, one sample per snapshot, of every socket. */
+  readonly history: StateHistory;
+  /** The same under the current filter, since it was set; null without a filter. */
+  readonly filteredHistory: { readonly filterText: string; readonly history: StateHistory } | null;
+  readonly markers: readonly Marker[];
+  readonly environment: SessionEnvironment;
+  /** Incremented by every change, for caches keyed on the state. */
+  readonly version: number;
+}
+
+/** The picture a screen shows: the frozen copy while paused, else the live one. */
+export function shownPicture(state: SessionState): SessionPicture | null {
+  return state.paused ? (state.frozen ?? state.live) : state.live;
+}
+
+const HISTORY_CAPACITY = 600;
+
+function tcpCounts(counts: CountsByGroup): Partial<Record<TcpState, number>> {
+  const out: Partial<Record<TcpState, number>> = {};
+  for (const s of TCP_STATES) {
+    const n = counts.tcp[s];
+    if (n !== undefined) out[s] = n;
+  }
+  return out;
+}
+
+function noticeOf(snapshot: Snapshot): string {
+  if (snapshot.owners.enabled && snapshot.owners.unreadableProcesses > 0) return `owners of ${snapshot.owners.unreadableProcesses} processes unreadable: run as root`;
+  if (snapshot.issues.skippedLines > 0) return `${snapshot.issues.skippedLines} unparsable lines skipped`;
+  return '';
+}
+
+export interface SessionStoreOptions {
+  /** A fresh findings engine (for tests with other rules or a shorter hold-down). */
+  readonly createFindingsEngine?: () => FindingsEngine;
+  readonly createTracker?: () => SocketTracker;
+}
+
+/**
+ * Holds the session's mutable parts (the tracker and findings engine keep maps across
+ * snapshots) behind one immutable SessionState that each call replaces.
+ */
+export class SessionStore {
+  private engine: FindingsEngine;
+  private current: SessionState;
+  private filter: ViewFilter | null = null;
+
+  constructor(private readonly options: SessionStoreOptions = {}) {
+    this.engine = options.createFindingsEngine?.() ?? new FindingsEngine();
+    this.current = {
+      live: null,
+      frozen: null,
+      paused: false,
+      tracker: options.createTracker?.() ?? new SocketTracker(),
+      history: new StateHistory(HISTORY_CAPACITY),
+      filteredHistory: null,
+      markers: [],
+      environment: { sysctls: UNKNOWN_SYSCTLS, backlogs: null },
+      version: 0,
+    };
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** How long a finding stays after its condition stopped holding (snapshot time, ms). */
+  get holdDownMs(): number {
+    return this.engine.options.holdDownMs;
+  }
+
+  private replace(next: Omit<SessionState, 'version'>): SessionState {
+    this.current = { ...next, version: this.current.version + 1 };
+    return this.current;
+  }
+
+  /** Take in one snapshot: the new session state. `environment`, when given, is set first. */
+  ingest(snapshot: Snapshot, environment?: SessionEnvironment): SessionState {
+    if (environment !== undefined) this.setEnvironment(environment);
+    const s = this.current;
+    const previous = s.live?.snapshot ?? null;
+    const diff = s.tracker.ingest(snapshot);
+    const rates = previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
+    const counts = countByState(snapshot.sockets);
+    s.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(counts) });
+    const f = this.filter;
+    const matched = f === null ? null : { filterText: f.text, counts: countByState(snapshot.sockets.filter(f.matches)) };
+    if (matched !== null && s.filteredHistory !== null) s.filteredHistory.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(matched.counts) });
+    const { sysctls, backlogs } = s.environment;
+    const listeners = buildListenerHealth(snapshot, rates, sysctls, backlogs);
+    const realDiff = previous === null ? null : diff;
+    const findings = this.engine.update({ snapshot, previous, diff: realDiff, rates, sysctls, listeners });
+    const rekeyed = new Map<string, string>();
+    if (realDiff !== null) for (const c of realDiff.changed) if (c.before.key !== c.after.key) rekeyed.set(c.before.key, c.after.key);
+    const live: SessionPicture = {
+      snapshot,
+      counts,
+      matched,
+      rates,
+      diff: realDiff,
+      listeners,
+      listenerSummary: summarizeListenersByPort(listeners),
+      findings,
+      rekeyed,
+      notice: noticeOf(snapshot),
+    };
+    return this.replace({ ...s, live });
+  }
+
+  /**
+   * Sysctls and backlogs from the poller. A reading without backlogs (ss not answered yet, or
+   * failed) keeps the last known ones: a listener's limit does not flip to the somaxconn
+   * estimate and back every few seconds.
+   */
+  setEnvironment(environment: SessionEnvironment): SessionState {
+    const s = this.current;
+    const backlogs = environment.backlogs ?? s.environment.backlogs;
+    return this.replace({ ...s, environment: { sysctls: environment.sysctls, backlogs } });
+  }
+
+  /**
+   * The screen's filter: counts under it are kept per snapshot from now on (the history chart
+   * under a filter starts when the filter is set; the current counts are exact at once).
+   */
+  setFilter(filter: ViewFilter | null): SessionState {
+    const s = this.current;
+    if ((filter?.text ?? null) === (this.filter?.text ?? null)) return s;
+    this.filter = filter;
+    if (filter === null) return this.replace({ ...s, filteredHistory: null });
+    const history = new StateHistory(HISTORY_CAPACITY);
+    const live = s.live;
+    let nextLive = live;
+    if (live !== null) {
+      const counts = countByState(live.snapshot.sockets.filter(filter.matches));
+      history.push({ atMs: live.snapshot.takenAtMs, counts: tcpCounts(counts) });
+      nextLive = { ...live, matched: { filterText: filter.text, counts } };
+    }
+    return this.replace({ ...s, live: nextLive, filteredHistory: { filterText: filter.text, history } });
+  }
+
+  /** Pause keeps a copy of the picture; resume drops it. */
+  setPaused(paused: boolean): SessionState {
+    const s = this.current;
+    if (paused === s.paused) return s;
+    return this.replace({ ...s, paused, frozen: paused ? s.live : null });
+  }
+
+  /** While paused, show the latest picture anyway (a replay stepping frame by frame). */
+  showLatest(): SessionState {
+    const s = this.current;
+    return s.paused ? this.replace({ ...s, frozen: s.live }) : s;
+  }
+
+  /** Drop a named marker on the picture shown (an empty name gets the next automatic one). */
+  addMarker(name: string): SessionState {
+    const s = this.current;
+    const picture = shownPicture(s);
+    if (picture === null) return s;
+    const n = name.trim() === '' ? nextMarkerName(s.markers) : name.trim().slice(0, 60);
+    return this.replace({ ...s, markers: addMarker(s.markers, n, picture.snapshot) });
+  }
+
+  /**
+   * Forget the memory (ages, tombstones, history, findings): a replay that jumps does not
+   * continue the previous frame, so diffs across the jump would be wrong. Markers, the
+   * environment and the pause stay.
+   */
+  reset(): SessionState {
+    const s = this.current;
+    this.engine = this.options.createFindingsEngine?.() ?? new FindingsEngine();
+    const filtered = this.filter === null ? null : { filterText: this.filter.text, history: new StateHistory(HISTORY_CAPACITY) };
+    return this.replace({
+      ...s,
+      live: null,
+      frozen: null,
+      tracker: this.options.createTracker?.() ?? new SocketTracker(),
+      history: new StateHistory(HISTORY_CAPACITY),
+      filteredHistory: filtered,
+    });
+  }
+
+  /** Follow one socket's queue sizes for the details pane (null stops). */
+  watch(key: string | null): void {
+    this.current.tracker.watch(key);
+  }
+
+  /** Objects held, for soak tests. */
+  stats(): { tracker: ReturnType<SocketTracker['size']>; history: number } {
+    return { tracker: this.current.tracker.size(), history: this.current.history.length };
+  }
+}

@@ -1,0 +1,435 @@
+// buildFrame: everything one screen shows, from (session state, UI state, size, theme). Pure:
+// no blessed, no clock, no /proc. The widgets draw a Frame and nothing else, so a value is on
+// screen only if it is in the frame, and a test of the frame is a test of the screen.
+//
+// One filter, compiled once by the caller, is applied here to everything drawn: bars, chart,
+// table or grouped view, diagram, counts and transitions. The header says "shown N of M".
+
+import type { CompiledFilter } from '../filter/index.js';
+import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type CountsByGroup, type GroupRow } from '../model/aggregate.js';
+import type { Finding } from '../model/findings.js';
+import type { ListenerHealth } from '../model/listener-health.js';
+import { compareWithMarker } from '../model/markers.js';
+import { shownPicture, type SessionPicture, type SessionState } from '../model/session-store.js';
+import { StateHistory } from '../model/state-history.js';
+import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, explainState, type StateColor } from '../model/state-info.js';
+import type { TcpInfo } from '../model/tcp-info.js';
+import { countTransitions } from '../model/transitions.js';
+import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
+import {
+  buildGroupTableView,
+  buildHeaderView,
+  buildSocketTableView,
+  buildStateBarsView,
+  sortGroups,
+  type HeaderView,
+  type RefreshCost,
+  type StateBarView,
+  type TableView,
+} from './dashboard-view.js';
+import { buildDetailsView, wrap, type DetailLine } from './details-view.js';
+import { footerKeys, helpLines } from './help.js';
+import { buildCompareView, buildFindingsView } from './insight-views.js';
+import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
+import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
+import { formatDuration } from './text.js';
+import { VIEW_TITLE, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
+
+export interface FrameTheme {
+  readonly ascii: boolean;
+}
+
+/** The last known record of the socket in the details pane: readable after it closes. */
+export interface DetailsMemory {
+  readonly key: string;
+  readonly record: SocketRecord;
+  readonly closedAtMs: number | null;
+}
+
+/** What the frame needs besides the session and the UI state. */
+export interface FrameContext {
+  /** Replaces "live" in the header (a replay's position and speed), or null. */
+  readonly modeLabel: string | null;
+  readonly cost: RefreshCost | null;
+  readonly scopeLabel: string | null;
+  readonly timeZoneOffsetMin: number;
+  /** Replaying a recording: the replay keys are in the footer and help. */
+  readonly replay: boolean;
+  readonly tcpInfo: { readonly key: string; readonly value: TcpInfo | 'pending' | 'unavailable' } | null;
+  readonly details: DetailsMemory | null;
+}
+
+export interface HistorySeriesView {
+  readonly title: string;
+  readonly values: readonly number[];
+  readonly color: StateColor;
+}
+
+export type MainPanel =
+  | { readonly kind: 'table'; readonly rect: Rect; readonly title: string; readonly table: TableView; readonly notes: readonly string[]; readonly closedRows: number }
+  | { readonly kind: 'diagram'; readonly rect: Rect; readonly title: string; readonly lines: readonly DiagramLine[]; readonly selected: TcpState; readonly explanation: readonly string[] };
+
+export interface OverlayView<Line> {
+  readonly rect: Rect;
+  readonly title: string;
+  /** Only the lines that fit, from `scroll` on. */
+  readonly lines: readonly Line[];
+  readonly scroll: number;
+  readonly maxScroll: number;
+  readonly totalLines: number;
+}
+
+export interface Frame {
+  readonly width: number;
+  readonly height: number;
+  /** "Terminal too small" text, or null: nothing else is drawn when set. */
+  readonly tooSmall: string | null;
+  /** Before the first snapshot: only the header line and the footer. */
+  readonly loading: boolean;
+  readonly layout: Layout;
+  readonly header: HeaderView | null;
+  readonly bars: { readonly rect: Rect; readonly rows: readonly StateBarView[] } | null;
+  readonly chart: { readonly rect: Rect; readonly series: readonly HistorySeriesView[]; readonly xLabels: readonly string[] } | null;
+  readonly main: MainPanel | null;
+  readonly footer: { readonly rect: Rect; readonly keys: readonly (readonly [string, string])[] };
+  readonly prompt: { readonly rect: Rect; readonly title: string; readonly text: string; readonly error: string | null } | null;
+  readonly details: (OverlayView<DetailLine> & { readonly memory: DetailsMemory | null }) | null;
+  readonly help: OverlayView<string> | null;
+  /** Keys of the rows listed now, in order (movement actions need them). */
+  rowKeys(): readonly string[];
+  /** Rows per page of the table. */
+  readonly pageSize: number;
+  /** The row the selection is on now (under the current filter), or null when none is listed. */
+  readonly selectedKey: string | null;
+  /** The record of the selected socket row (view 1), or of the details socket. */
+  readonly selectedRecord: SocketRecord | null;
+  readonly findings: readonly Finding[];
+  /** Sockets matching the filter (live, tombstones not counted) and all sockets read. */
+  readonly counts: { readonly matched: number; readonly total: number };
+}
+
+const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<PromptKind, string>;
+
+const TOP_HISTORY_STATES = 5;
+/** The history chart: 24 groups of 5 refreshes (2 minutes at 1 s). */
+const HISTORY_BUCKETS = 24;
+const HISTORY_BUCKET_SIZE = 5;
+
+/**
+ * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
+ * their inputs: the same inputs give the same result, so it never changes what a frame shows.
+ */
+export class FrameCache {
+  private readonly slots = new Map<'rows' | 'counts' | 'groups' | 'backlogs', { readonly key: readonly unknown[]; readonly value: unknown }>();
+
+  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'backlogs', key: readonly unknown[], make: () => T): T {
+    const old = this.slots.get(slot);
+    if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
+    const value = make();
+    this.slots.set(slot, { key, value });
+    return value;
+  }
+}
+
+export interface FrameInput {
+  readonly session: SessionState;
+  readonly ui: UiState;
+  readonly size: { readonly width: number; readonly height: number };
+  readonly theme: FrameTheme;
+  /** The UI state's filterText compiled once (null: everything). */
+  readonly filter: CompiledFilter | null;
+  readonly context: FrameContext;
+  readonly cache?: FrameCache;
+}
+
+const groupTotals = (c: CountsByGroup): Record<ProtocolGroup, number> => ({ tcp: totalOf(c.tcp), udp: totalOf(c.udp), raw: totalOf(c.raw), unix: totalOf(c.unix) });
+const sumOf = (t: Record<ProtocolGroup, number>): number => t.tcp + t.udp + t.raw + t.unix;
+
+/** Exact backlogs (from ss) of LISTEN sockets by socket key, for the Send-Q column. */
+function exactBacklogs(listeners: readonly ListenerHealth[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of listeners) if (l.backlogSource === 'ss' && l.backlog !== null) out.set(l.key, l.backlog);
+  return out;
+}
+
+function clampIndex(i: number, n: number): number {
+  return n === 0 ? 0 : Math.max(0, Math.min(n - 1, i));
+}
+
+export function buildFrame(input: FrameInput): Frame {
+  const { session, ui, theme, filter, context } = input;
+  const { width, height } = input.size;
+  const cache = input.cache ?? new FrameCache();
+  const layout = computeLayout(width, height, 6);
+  const picture = shownPicture(session);
+  const replay = context.replay;
+  const empty = { rowKeys: () => [] as string[], pageSize: 1, selectedKey: null, selectedRecord: null, findings: [] as Finding[], counts: { matched: 0, total: 0 } };
+  const overlayRect: Rect = { top: layout.header.height, left: 0, width, height: Math.max(3, height - layout.header.height - 1) };
+
+  if (layout.tooSmall) {
+    return {
+      width,
+      height,
+      tooSmall: `Terminal too small: ${width}x${height}.\nsockscope needs at least ${MIN_WIDTH}x${MIN_HEIGHT}.\nEnlarge the window, or press q to quit.`,
+      loading: false,
+      layout,
+      header: null,
+      bars: null,
+      chart: null,
+      main: null,
+      footer: { rect: layout.footer, keys: [] },
+      prompt: null,
+      details: null,
+      help: null,
+      ...empty,
+    };
+  }
+  const help = ui.help ? overlay(overlayRect, 'Help — ? or Esc to close', helpLines(width - 2, replay), ui.overlayScroll) : null;
+  if (picture === null) {
+    return {
+      width,
+      height,
+      tooSmall: null,
+      loading: true,
+      layout,
+      header: null,
+      bars: null,
+      chart: null,
+      main: null,
+      footer: { rect: layout.footer, keys: [['q', 'quit']] },
+      prompt: null,
+      details: null,
+      help,
+      ...empty,
+    };
+  }
+
+  const snapshot = picture.snapshot;
+  const filterText = filter === null ? '' : ui.filterText;
+  // Counts under the filter: the store's when it counted the same filter, else once here.
+  const matchedCounts =
+    filter === null
+      ? picture.counts
+      : picture.matched?.filterText === filterText
+        ? picture.matched.counts
+        : cache.memo('counts', [picture, filterText], () => countByState(snapshot.sockets.filter(filter)));
+  const totals = groupTotals(picture.counts);
+  const matchedTotals = groupTotals(matchedCounts);
+  const matched = sumOf(matchedTotals);
+  const total = sumOf(totals);
+
+  // The state diagram shows every count itself: it takes the bars' place when they stack.
+  const diagramOnly = ui.view === 'states' && layout.bars !== null && layout.history === null;
+  const tableRect: Rect = diagramOnly && layout.bars !== null ? { ...layout.table, top: layout.bars.top, height: layout.table.height + layout.bars.height } : layout.table;
+  const innerWidth = tableRect.width - 2;
+  const pageSize = Math.max(1, tableRect.height - 3);
+
+  const withTombstones = !session.paused;
+  const socketRows = (): SocketRow[] => {
+    const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
+    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs], () =>
+      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs }),
+    );
+  };
+  const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
+    cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending], () => {
+      const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
+      const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
+      return sortGroups(raw, ui.groupSort);
+    });
+  const comparison = (): ReturnType<typeof compareWithMarker> | null => {
+    const marker = session.markers.at(-1);
+    return marker === undefined ? null : compareWithMarker(marker, snapshot);
+  };
+
+  const view = ui.view;
+  const title = titleOf(view, tableRect.width);
+  let main: MainPanel;
+  let rowKeys: () => readonly string[];
+  let selectedKey: string | null;
+  let selectedRecord: SocketRecord | null = null;
+  if (view === 'states') {
+    const i = ui.selectedKey === null ? -1 : DIAGRAM_STATES.indexOf(ui.selectedKey as TcpState);
+    const index = i >= 0 ? i : clampIndex(ui.selectedIndex, DIAGRAM_STATES.length);
+    const selected = DIAGRAM_STATES[index] ?? 'ESTABLISHED';
+    main = { kind: 'diagram', rect: tableRect, title, lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii), selected, explanation: diagramExplanation(selected, innerWidth) };
+    rowKeys = () => DIAGRAM_STATES;
+    selectedKey = selected;
+  } else {
+    let table: TableView;
+    let notes: string[] = [];
+    let closedRows = 0;
+    if (view === 'sockets') {
+      const rows = socketRows();
+      table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
+      for (const r of rows) if (r.closedAtMs !== null) closedRows++;
+      rowKeys = () => rows.map((r) => r.key);
+      const row = rows[table.selectedIndex];
+      selectedKey = row?.key ?? null;
+      selectedRecord = row?.record ?? null;
+    } else if (view === 'findings') {
+      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, { width: innerWidth, height: Math.max(1, pageSize - 4) });
+      const f = picture.findings[table.selectedIndex];
+      selectedKey = f?.id ?? null;
+      if (f !== undefined) notes = [...wrap(f.detail, innerWidth, ''), `Enter: show these sockets (${f.filter})`];
+      rowKeys = () => picture.findings.map((x) => x.id);
+    } else if (view === 'compare') {
+      const c = comparison();
+      table = buildCompareView(c, ui, { width: innerWidth, height: pageSize });
+      const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
+      rowKeys = keys;
+      selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
+    } else if (isGroupView(view)) {
+      const g = groups(view);
+      table = buildGroupTableView(view, g, ui, { width: innerWidth, height: pageSize }, view === 'ports' ? picture.listenerSummary : null);
+      rowKeys = () => g.map((x) => x.key);
+      selectedKey = g[table.selectedIndex]?.key ?? null;
+    } else {
+      throw new Error(`unknown view ${String(view)}`);
+    }
+    main = { kind: 'table', rect: tableRect, title, table, notes, closedRows };
+  }
+
+  const transitions = picture.diff === null ? null : countTransitions(picture.diff, filter ?? undefined);
+  const header = buildHeaderView({
+    host: snapshot.host,
+    takenAtMs: snapshot.takenAtMs,
+    intervalMs: ui.intervalMs,
+    paused: ui.paused,
+    mode: context.modeLabel,
+    totals,
+    shown: matched,
+    matchedTotals: filter === null ? null : matchedTotals,
+    rates: picture.rates,
+    openedPerSec: transitions?.openedPerSec ?? 0,
+    closedPerSec: transitions?.closedPerSec ?? 0,
+    filterText: ui.filterText,
+    notice: picture.notice,
+    scope: context.scopeLabel,
+    findingsList: picture.findings,
+    transitions: (transitions?.transitions ?? []).filter((t) => t.perSec > 0 && t.from !== t.to).map((t) => [t.label, t.perSec] as const),
+    cost: context.cost,
+    timeZoneOffsetMin: context.timeZoneOffsetMin,
+  });
+
+  let bars: Frame['bars'] = null;
+  if (layout.bars !== null && !diagramOnly) {
+    const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
+    const history = filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
+    bars = { rect: layout.bars, rows: buildStateBarsView(matchedCounts.tcp, history ?? emptyHistory(), inner, theme.ascii, layout.history === null) };
+  }
+  let chart: Frame['chart'] = null;
+  if (layout.history !== null) {
+    const history = filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
+    if (history !== null) chart = { rect: layout.history, series: historySeries(history, matchedCounts.tcp), xLabels: historyLabels(ui.intervalMs) };
+  }
+
+  const prompt = ui.prompt;
+  const promptView: Frame['prompt'] = prompt === null ? null : { rect: { top: layout.footer.top - 3, left: 0, width, height: 3 }, title: PROMPT_TITLE[prompt.kind], text: prompt.text, error: prompt.error };
+
+  let details: Frame['details'] = null;
+  if (ui.detailsKey !== null) {
+    const memory = resolveDetails(ui.detailsKey, view === 'sockets' ? socketRows() : null, picture, context.details, snapshot.takenAtMs);
+    const info = context.tcpInfo !== null && context.tcpInfo.key === ui.detailsKey ? context.tcpInfo.value : null;
+    const lines: DetailLine[] =
+      memory === null
+        ? [{ text: 'This socket is gone.', style: 'muted', color: null }]
+        : buildDetailsView({
+            record: memory.record,
+            info: session.tracker.infoOf(ui.detailsKey),
+            closedAtMs: memory.closedAtMs,
+            samples: session.tracker.queueSamples(),
+            tcpInfo: info,
+            nowMs: snapshot.takenAtMs,
+            width: width - 4,
+            ascii: theme.ascii,
+            listener: memory.record.state === 'LISTEN' ? (picture.listeners.find((l) => l.key === memory.record.key) ?? null) : null,
+          });
+    details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
+    selectedRecord = memory?.record ?? null;
+  }
+
+  const footer = {
+    rect: layout.footer,
+    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, { helpOpen: ui.help, replay, hasFindings: picture.findings.length > 0 }),
+  };
+  return {
+    width,
+    height,
+    tooSmall: null,
+    loading: false,
+    layout,
+    header,
+    bars,
+    chart,
+    main,
+    footer,
+    prompt: promptView,
+    details,
+    help,
+    rowKeys,
+    pageSize,
+    selectedKey,
+    selectedRecord,
+    findings: picture.findings,
+    counts: { matched, total },
+  };
+}
+
+/** The view tabs only while the label fits on the border: blessed wraps a longer label. */
+function titleOf(view: ViewName, width: number): string {
+  const tabs = `${VIEW_TITLE[view]}  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states · 6 findings · 7 compare]`;
+  // Room for " title 12345/12345, 9999 closed ".
+  return tabs.length + 26 <= width - 4 ? tabs : VIEW_TITLE[view];
+}
+
+function overlay<Line>(rect: Rect, title: string, all: readonly Line[], scroll: number): OverlayView<Line> {
+  const room = Math.max(1, rect.height - 2);
+  const maxScroll = Math.max(0, all.length - room);
+  const from = Math.max(0, Math.min(maxScroll, scroll));
+  const to = Math.min(all.length, from + room);
+  const position = all.length > room ? ` ${from + 1}-${to}/${all.length}` : '';
+  return { rect, title: `${title}${position}`, lines: all.slice(from, to), scroll: from, maxScroll, totalLines: all.length };
+}
+
+/** The details socket now: its row, else the live record, else the last one known, marked closed. */
+function resolveDetails(key: string, rows: readonly SocketRow[] | null, picture: SessionPicture, last: DetailsMemory | null, nowMs: number): DetailsMemory | null {
+  const row = rows?.find((r) => r.key === key);
+  if (row !== undefined) return { key, record: row.record, closedAtMs: row.closedAtMs };
+  const live = picture.snapshot.sockets.find((s) => s.key === key);
+  if (live !== undefined) return { key, record: live, closedAtMs: null };
+  if (last === null || last.key !== key) return null;
+  return last.closedAtMs === null ? { ...last, closedAtMs: nowMs } : last;
+}
+
+function diagramExplanation(state: TcpState, width: number): string[] {
+  const e = explainState('tcp', state);
+  return [
+    `${TCP_STATE_SHORT[state]}: ${e.meaning}`,
+    `Side: ${e.side}. ${e.typicalDuration}`,
+    `Many of them: ${e.pileUp}`,
+    ...(e.action === undefined ? [] : [`What to do: ${e.action}`]),
+    'Enter: list these sockets · ↑↓ another state',
+  ].flatMap((l) => wrap(l, width, ''));
+}
+
+/** The chart's series: the busiest states, as maxima of fixed 5-sample groups (see bucketMax). */
+function historySeries(history: StateHistory, tcp: Partial<Record<string, number>>): HistorySeriesView[] {
+  const series = (s: TcpState): number[] => history.bucketMax(s, HISTORY_BUCKETS, HISTORY_BUCKET_SIZE);
+  const ranked = [...TCP_STATES].filter((s) => (tcp[s] ?? 0) > 0 || series(s).some((v) => v > 0));
+  ranked.sort((a, b) => (tcp[b] ?? 0) - (tcp[a] ?? 0));
+  return ranked.slice(0, TOP_HISTORY_STATES).map((s) => ({ title: TCP_STATE_SHORT[s], values: series(s), color: STATE_COLOR[s] }));
+}
+
+/** x-axis labels of the chart: constant unless the interval changes. */
+function historyLabels(intervalMs: number): string[] {
+  const step = (HISTORY_BUCKET_SIZE * intervalMs) / 1000;
+  return Array.from({ length: HISTORY_BUCKETS }, (_, i) => (i === HISTORY_BUCKETS - 1 ? 'now' : `-${formatDuration((HISTORY_BUCKETS - 1 - i) * step * 1000)}`));
+}
+
+/** Bars under a filter with no history yet (none kept for it): trends are blank. */
+const NO_HISTORY = new StateHistory(1);
+function emptyHistory(): StateHistory {
+  return NO_HISTORY;
+}

@@ -1,0 +1,238 @@
+// Frame-level tests: (session state, UI state, size, theme) → everything one screen shows.
+// Each defect of "one truthful screen" has its regression here; test/frame-render.test.ts
+// checks that what is in a frame reaches the screen.
+
+import { describe, expect, it } from 'vitest';
+import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
+import { SessionStore, UNKNOWN_SYSCTLS } from '../src/model/session-store.js';
+import type { SocketRecord } from '../src/model/types.js';
+import { buildFrame, type Frame, type FrameContext } from '../src/view/frame.js';
+import { helpLines } from '../src/view/help.js';
+import { KEY_MAP, resolveKey } from '../src/view/key-map.js';
+import { VIEWS, initialUiState, reduceUi, type UiState } from '../src/view/ui-state.js';
+import { rec } from './helpers/records.js';
+import { makeSnapshot } from './helpers/snapshots.js';
+
+const T0 = 1_700_000_000_000;
+const SYSCTLS = { ...UNKNOWN_SYSCTLS, somaxconn: 4096 };
+const CONTEXT: FrameContext = { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null };
+const py = { pid: 4242, command: 'python3' };
+
+// A troubled server: listen(1) on :8080 with 2 finished handshakes waiting (full), 3
+// connections in CLOSE_WAIT on :9090, two ESTABLISHED, a UDP socket.
+const listener = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0, recvQ: 2, owner: py, inode: 1 });
+const listener9090 = rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 9090, remoteAddress: '0.0.0.0', remotePort: 0, owner: py, inode: 2 });
+const closeWaits = [0, 1, 2].map((i) => rec({ state: 'CLOSE_WAIT', localPort: 9090, remotePort: 50000 + i, owner: py, inode: 10 + i }));
+const estabs = [0, 1].map((i) => rec({ localPort: 51000 + i, remotePort: 8080, inode: 20 + i }));
+const udp = rec({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', remotePort: 0, inode: 30 });
+const SCENE: SocketRecord[] = [listener, listener9090, ...closeWaits, ...estabs, udp];
+
+function troubled(): SessionStore {
+  const store = new SessionStore();
+  store.setEnvironment({ sysctls: SYSCTLS, backlogs: new Map([['127.0.0.1:8080', 1], ['0.0.0.0:9090', 128]]) });
+  store.ingest(makeSnapshot(SCENE, { takenAtMs: T0 }));
+  return store;
+}
+
+function compiled(text: string): CompiledFilter | null {
+  if (text === '') return null;
+  const c = compileFilter(text);
+  if (!c.ok) throw new Error(text);
+  return c.filter;
+}
+
+function frameOf(store: SessionStore, ui: UiState, size = { width: 120, height: 30 }, context: FrameContext = CONTEXT): Frame {
+  const filter = compiled(ui.filterText);
+  if (filter !== null) store.setFilter({ text: ui.filterText, matches: filter });
+  else store.setFilter(null);
+  return buildFrame({ session: store.state, ui, size, theme: { ascii: false }, filter, context });
+}
+
+const ui0 = (over: Partial<UiState> = {}): UiState => ({ ...initialUiState({ intervalMs: 1000 }), ...over });
+const tableOf = (f: Frame) => {
+  if (f.main?.kind !== 'table') throw new Error('no table');
+  return f.main;
+};
+const rowTexts = (f: Frame): string[] => tableOf(f).table.rows.map((r) => r.cells.map((c) => c.text).join(' '));
+
+describe('findings are announced on every view (2)', () => {
+  it('the header badge counts findings by severity and names the worst, in each of the seven views', () => {
+    const store = troubled();
+    for (const view of VIEWS) {
+      const f = frameOf(store, ui0({ view }));
+      expect(f.header?.findings, view).toMatch(/^\d+ (crit|warn)/);
+      expect(f.header?.worstFinding, view).toMatch(/^Accept queue full on port 8080: python3 \(pid 4242\)/);
+      expect(f.header?.findingsColor, view).not.toBeNull();
+      expect(f.footer.keys, view).toContainEqual(['!', 'worst']);
+    }
+  });
+
+  it('no findings: no badge, and the footer does not offer the jump', () => {
+    const store = new SessionStore();
+    store.ingest(makeSnapshot([udp], { takenAtMs: T0 }));
+    const f = frameOf(store, ui0());
+    expect(f.header?.findings).toBe('');
+    expect(f.footer.keys.map(([k]) => k)).not.toContain('!');
+  });
+
+  it('! is a key of the key map, documented in the help, that works in every view and over the details', () => {
+    for (const scope of [{ detailsOpen: false, helpOpen: false, replay: false }, { detailsOpen: true, helpOpen: false, replay: true }]) {
+      expect(resolveKey({ ch: '!' }, scope)?.action).toBe('worstFinding');
+    }
+    expect(helpLines(100).join('\n')).toMatch(/!\s+jump to the worst finding/);
+  });
+});
+
+describe('accept queue health (3, 4)', () => {
+  it('the by-port view keeps !2/1 through environment readings that have no backlogs yet', () => {
+    const store = troubled();
+    for (let i = 1; i <= 12; i++) {
+      store.setEnvironment({ sysctls: SYSCTLS, backlogs: null });
+      store.ingest(makeSnapshot(SCENE, { takenAtMs: T0 + i * 1000 }));
+      const f = frameOf(store, ui0({ view: 'ports' }));
+      const row = tableOf(f).table.rows.find((r) => r.key === '8080');
+      expect(row?.cells.at(-1)?.text.trim()).toBe('!2/1');
+      expect(f.findings.find((x) => x.rule === 'accept-queue-full')?.holding).toBe(true);
+    }
+  });
+
+  it('LISTEN rows show the backlog in Send-Q as ss -ltn does; details say "full"', () => {
+    const store = troubled();
+    const f = frameOf(store, ui0());
+    const row = rowTexts(f).find((t) => /LISTEN/.test(t) && t.includes('127.0.0.1:8080'));
+    expect(row).toMatch(/LISTEN\s+2\s+1 127\.0\.0\.1:8080/);
+    const row9090 = rowTexts(f).find((t) => /LISTEN/.test(t) && t.includes(':9090'));
+    expect(row9090).toMatch(/LISTEN\s+0\s+128 /);
+    const d = frameOf(store, ui0({ detailsKey: listener.key }), { width: 120, height: 60 });
+    const text = d.details?.lines.map((l) => l.text).join('\n') ?? '';
+    expect(text).toMatch(/Recv-Q \/ Send-Q\s+2 \/ 1 \(accept queue \/ backlog/);
+    expect(text).toMatch(/accept queue\s+2 waiting for accept\(\) of backlog 1: full/);
+  });
+});
+
+describe('Enter, P, D and the details pane (5)', () => {
+  it('after a new filter the selection is on a row listed under it, not the old one', () => {
+    const store = troubled();
+    // The 2nd LISTEN row selected, details opened and closed.
+    let ui = ui0();
+    let f = frameOf(store, ui);
+    ui = reduceUi(ui, { type: 'move', delta: 1, rows: { keys: f.rowKeys(), pageSize: f.pageSize } });
+    const tcpKey = ui.selectedKey;
+    expect(tcpKey).toBe(listener9090.key);
+    ui = reduceUi(ui, { type: 'openDetails', key: tcpKey ?? '' });
+    ui = reduceUi(ui, { type: 'escape' });
+    ui = reduceUi(ui, { type: 'openPrompt', kind: 'filter' });
+    ui = reduceUi(ui, { type: 'promptInput', text: 'udp' });
+    ui = reduceUi(ui, { type: 'promptSubmit' });
+    f = frameOf(store, ui);
+    expect(f.selectedKey).toBe(udp.key);
+    expect(f.selectedRecord?.protocol).toBe('udp');
+    // Even a selection key left over from elsewhere is not used when it is not listed.
+    f = frameOf(store, { ...ui, selectedKey: tcpKey });
+    expect(f.selectedKey).toBe(udp.key);
+  });
+
+  it('details open at the top, scroll within their lines, and the label says where', () => {
+    const store = troubled();
+    let ui = reduceUi(ui0({ overlayScroll: 7 }), { type: 'openDetails', key: listener.key });
+    expect(ui.overlayScroll).toBe(0);
+    let f = frameOf(store, ui, { width: 80, height: 24 });
+    expect(f.details?.scroll).toBe(0);
+    expect(f.details?.lines[0]?.text).toMatch(/^tcp\s+127\.0\.0\.1:8080/);
+    expect(f.details?.title).toMatch(/^Details 1-\d+\/\d+$/);
+    const max = f.details?.maxScroll ?? 0;
+    expect(max).toBeGreaterThan(0);
+    ui = reduceUi(ui, { type: 'scrollOverlay', delta: 1000, maxScroll: max });
+    expect(ui.overlayScroll).toBe(max);
+    ui = reduceUi(ui, { type: 'scrollOverlay', to: 'first', maxScroll: max });
+    f = frameOf(store, ui, { width: 80, height: 24 });
+    expect(f.details?.scroll).toBe(0);
+    // g and Home mean "to the top" in an overlay.
+    for (const key of [{ ch: 'g' }, { full: 'home' }]) expect(resolveKey(key, { detailsOpen: true, helpOpen: false, replay: false })?.action).toBe('first');
+  });
+});
+
+describe('one filter for everything on the screen (6, 7)', () => {
+  it('bars, diagram, header counts and transitions follow the filter; the header says N of M', () => {
+    const store = troubled();
+    const ui = ui0({ filterText: 'state close-wait' });
+    const f = frameOf(store, ui);
+    const bar = (label: string) => f.bars?.rows.find((b) => b.label.trim() === label)?.count.trim();
+    expect(bar('CLOSE-WAIT')).toBe('3');
+    expect(bar('ESTAB')).toBe('0');
+    expect(bar('LISTEN')).toBe('0');
+    expect(f.header?.totals).toMatch(/shown 3 of 8$/);
+    expect(f.counts).toEqual({ matched: 3, total: 8 });
+    expect(tableOf(f).table.total).toBe(3);
+    const states = frameOf(store, { ...ui, view: 'states' });
+    const boxes = states.main?.kind === 'diagram' ? states.main.lines.flat().filter((s) => s.state !== null).map((s) => s.text.replace(/\s+/g, ' ')) : [];
+    expect(boxes).toContain('[CLOSE-WAIT 3]');
+    expect(boxes).toContain('[ESTAB 0]');
+    // Without a filter: no "of".
+    expect(frameOf(store, ui0()).header?.totals).toMatch(/shown 8$/);
+  });
+
+  it('the chart under a filter plots counts under it', () => {
+    const store = troubled();
+    const ui = ui0({ filterText: 'state close-wait' });
+    frameOf(store, ui);
+    store.ingest(makeSnapshot(SCENE, { takenAtMs: T0 + 1000 }));
+    const f = frameOf(store, ui, { width: 160, height: 45 });
+    expect(f.chart?.series.map((s) => s.title)).toEqual(['CLOSE-WAIT']);
+  });
+
+  it('closed rows are listed muted but never counted, and never match a state filter', () => {
+    const store = troubled();
+    // The three CLOSE_WAIT sockets close: tombstones for a few seconds.
+    store.ingest(makeSnapshot(SCENE.filter((s) => s.state !== 'CLOSE_WAIT'), { takenAtMs: T0 + 1000 }));
+    const cw = frameOf(store, ui0({ filterText: 'state close-wait' }));
+    expect(tableOf(cw).table.total).toBe(0);
+    expect(tableOf(cw).closedRows).toBe(0);
+    expect(cw.header?.totals).toMatch(/shown 0 of 5$/);
+    const port = frameOf(store, ui0({ filterText: 'sport 9090' }));
+    expect(tableOf(port).closedRows).toBe(3);
+    expect(tableOf(port).table.total).toBe(4);
+    expect(tableOf(port).table.rows.filter((r) => r.closed)).toHaveLength(3);
+    expect(port.header?.totals).toMatch(/shown 1 of 5$/);
+    expect(port.counts.matched).toBe(1);
+  });
+});
+
+describe('the replay keys are in the footer and the help (17)', () => {
+  it('footer and help list step, seek and speed when replaying, and not when live', () => {
+    const store = troubled();
+    const replay = frameOf(store, ui0(), { width: 200, height: 30 }, { ...CONTEXT, replay: true });
+    expect(replay.footer.keys).toEqual(expect.arrayContaining([['.,', 'step'], ['][', 'seek'], ['+-', 'speed']]));
+    const live = frameOf(store, ui0(), { width: 200, height: 30 });
+    expect(live.footer.keys.map(([k]) => k)).not.toContain('.,');
+    const help = helpLines(100, true).join('\n');
+    expect(help).toMatch(/\. ,\s+replay: next \/ previous frame/);
+    expect(help).toMatch(/\] \[\s+replay: jump a tenth/);
+    expect(helpLines(100, false).join('\n')).not.toMatch(/replay:/);
+    // Every key the help documents resolves to its binding.
+    for (const b of KEY_MAP) {
+      const k = b.keys[0] ?? '';
+      const press = k === 'space' ? { ch: ' ' } : k.length === 1 ? { ch: k } : { full: k };
+      const scope = { detailsOpen: b.context === 'overlay' || b.context === 'details', helpOpen: false, replay: b.context === 'replay' };
+      expect(resolveKey(press, scope)?.action, k).toBe(b.action);
+    }
+  });
+});
+
+describe('the selection follows the connection (9)', () => {
+  it('ESTABLISHED → TIME_WAIT changes the key; the rekey action moves selection and details with it', () => {
+    const store = new SessionStore();
+    const conn = rec({ localPort: 45000, remotePort: 8080, inode: 77 });
+    const other = rec({ localPort: 45001, remotePort: 8080, inode: 78 });
+    store.ingest(makeSnapshot([conn, other], { takenAtMs: T0 }));
+    let ui = ui0({ selectedKey: conn.key, detailsKey: conn.key });
+    const tw = rec({ state: 'TIME_WAIT', localPort: 45000, remotePort: 8080, inode: 0 });
+    const s = store.ingest(makeSnapshot([tw, other], { takenAtMs: T0 + 1000 }));
+    ui = reduceUi(ui, { type: 'rekey', keys: s.live?.rekeyed ?? new Map() });
+    expect(ui.selectedKey).toBe(tw.key);
+    expect(ui.detailsKey).toBe(tw.key);
+    const f = frameOf(store, { ...ui, detailsKey: null });
+    expect(f.selectedRecord?.state).toBe('TIME_WAIT');
+    expect(f.selectedRecord?.localPort).toBe(45000);
+  });
+});
