@@ -26,6 +26,7 @@ const LIVE_TESTS = [
   'test/loadgen.test.ts', // the benchmark's socket populations (worker processes)
   'test/netns.test.ts', // unshare, a listener in another namespace
   'test/owner-source.test.ts', // the built owner worker on this machine's /proc
+  'test/proc-tree-limits.test.ts', // spawns bin/sockscope over hostile proc trees
   'test/read-owners.test.ts', // owner scans of this machine's /proc, a child as nobody
   'test/serve.test.ts', // spawns `sockscope serve`, scrapes it over HTTP
   'test/serve-hardening.test.ts', // spawns `sockscope serve`, idle and hostile connections

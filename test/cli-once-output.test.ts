@@ -166,6 +166,27 @@ describe.skipIf(!hasSs)('--once on this machine: a listener backlog as ss shows 
   });
 });
 
+describe.skipIf(!hasSs)('--once on this machine: a dual-stack wildcard listener ss prints as *:port', () => {
+  const server = net.createServer();
+  let port = 0;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '::', backlog: 9 }, resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
+
+  it('its row shows the backlog ss reports for *:port', async () => {
+    const ss = spawnSync('ss', ['-Hltn', 'sport', `= :${port}`], { encoding: 'utf8' });
+    expect(ss.stdout.trim().split(/\s+/).slice(0, 4)).toEqual(['LISTEN', '0', '9', `*:${port}`]);
+    const table = await run(['--once', '-n', '-f', `state listen and sport ${port}`]);
+    const rows = table.stdout.trimEnd().split('\n').slice(1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(new RegExp(`^tcp6\\s+LISTEN\\s+0\\s+9 \\*:${port}\\s`));
+  });
+});
+
 describe('options', () => {
   it('--help gives the interval default in seconds', async () => {
     const r = await run(['--help']);

@@ -146,7 +146,7 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
 
     // Details of the listener: "full", as ss says Recv-Q 2 of Send-Q 1.
     await s.sendKeys('1');
-    await s.waitFor(listenRe);
+    await s.waitFor((sc) => socketTableRows(sc).some((r) => listenRe.test(r)));
     await s.sendKeys('Enter');
     const details = await s.waitFor(/accept queue\s+2 waiting for accept\(\) of backlog 1: full/, 60_000);
     expect(details.split('\n').filter((l) => l.includes(' Details '))).toHaveLength(1);

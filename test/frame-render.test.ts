@@ -159,3 +159,47 @@ describe('the selection follows its connection (9)', () => {
     expect(h.lines().find((l) => l.includes('TIME-WAIT') && l.includes(':45001'))).toBeDefined();
   });
 });
+
+describe('replay keys (17)', () => {
+  it('the footer and help list them; . ] , + act on the recording through the key map', async () => {
+    const h = createHeadless({ width: 120, height: 30, replay: true });
+    open.push(h);
+    const frames = Array.from({ length: 20 }, (_, i) => makeSnapshot(SCENE.slice(0, 2 + (i % 8)), { takenAtMs: T0 + i * 1000 }));
+    const recording = { header: { version: 1, host: 'testhost', startedAtMs: T0 } as never, frames: frames.length, snapshotAt: (i: number) => frames[i]!, timeAt: (i: number) => T0 + i * 1000 };
+    const labels: string[] = [];
+    const { ReplayFeed } = await import('../src/ui/replay-feed.js');
+    const feed = new ReplayFeed(recording, {
+      show: (snapshot, jumped) => {
+        if (jumped) h.dashboard.resetSession();
+        h.dashboard.onSnapshot(snapshot);
+        h.dashboard.showLatestWhilePaused();
+      },
+      label: (text) => {
+        labels.push(text);
+        h.dashboard.setModeLabel(text);
+        h.dashboard.render();
+      },
+      isPaused: () => h.dashboard.ui.paused,
+      fail: (message) => {
+        throw new Error(`replay failed: ${message}`);
+      },
+    });
+    h.replay = feed;
+    await h.press(' '); // paused before playback starts: only keys move it
+    feed.start();
+    await h.press('');
+    expect(h.lines().at(-1)).toMatch(/\., step {2}\]\[ seek {2}\+- speed/);
+    await h.press('.');
+    expect(labels.at(-1)).toMatch(/frame 2\/20/);
+    await h.press(']');
+    expect(labels.at(-1)).toMatch(/frame 4\/20/);
+    await h.press(',');
+    expect(labels.at(-1)).toMatch(/frame 3\/20/);
+    await h.press('+');
+    expect(labels.at(-1)).toMatch(/×2/);
+    expect(h.lines()[0]).toContain('REPLAY');
+    await h.press('?');
+    expect(h.text()).toMatch(/\. ,\s+replay: next \/ previous frame/);
+    feed.stop();
+  });
+});

@@ -84,6 +84,20 @@ describe('findings are announced on every view (2)', () => {
 });
 
 describe('accept queue health (3, 4)', () => {
+  it('a finding whose condition stopped stays listed and counted through its hold-down, saying since when', () => {
+    const store = troubled();
+    const drained = SCENE.map((x) => (x === listener ? { ...listener, recvQ: 0 } : x));
+    store.ingest(makeSnapshot(drained, { takenAtMs: T0 + 3000 }));
+    const f = frameOf(store, ui0({ view: 'findings' }));
+    const row = rowTexts(f).find((t) => t.includes('Accept queue full on port 8080'));
+    expect(row).toMatch(/\(not seen for 3s\)/);
+    expect(row).not.toMatch(/cleared/);
+    expect(f.header?.findings).toMatch(/^1 (crit|warn)$/);
+    store.ingest(makeSnapshot(drained, { takenAtMs: T0 + 3000 + store.holdDownMs }));
+    expect(frameOf(store, ui0()).header?.findings).toBe('');
+  });
+
+
   it('the by-port view keeps !2/1 through environment readings that have no backlogs yet', () => {
     const store = troubled();
     for (let i = 1; i <= 12; i++) {

@@ -87,7 +87,7 @@ describe('fuzz: filter language', () => {
         }
         expectEvaluates(text);
       }),
-      { numRuns: fuzzRuns(300) },
+      { numRuns: fuzzRuns(200) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -96,7 +96,7 @@ describe('fuzz: filter language', () => {
       fc.property(sentenceArb, (text) => {
         expectEvaluates(text);
       }),
-      { numRuns: fuzzRuns(600) },
+      { numRuns: fuzzRuns(300) },
     );
   }, FUZZ_TIMEOUT_MS);
 

@@ -13,6 +13,7 @@ import type { SocketEntry } from '../src/model/types.js';
 import { parsePortRange, parseSnmpTable, parseSockstat } from '../src/proc/parse-counters.js';
 import { countTcpStatesFast, parseInetTable, TCP_STATES, type InetProtocol } from '../src/proc/parse-inet.js';
 import { parseUnixTable } from '../src/proc/parse-unix.js';
+import { parseSsListenBacklogs, parseSsListenLine } from '../src/proc/read-backlogs.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutatedText } from './helpers/fuzz.js';
 import { REPO_ROOT } from './helpers/tmux.js';
 
@@ -66,7 +67,7 @@ describe('fuzz: /proc parsers', () => {
           expect(Object.values(fast.counts).reduce((a, b) => a + b, 0)).toBe(fast.total);
         },
       ),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -93,7 +94,7 @@ describe('fuzz: /proc parsers', () => {
         expect(parsed.sockets.length + parsed.skipped).toBeLessThanOrEqual(lines.length);
         parsedSome += parsed.sockets.length;
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
     expect(parsedSome).toBeGreaterThan(0); // the generator reaches the parser's inner paths
   }, FUZZ_TIMEOUT_MS);
@@ -110,7 +111,7 @@ describe('fuzz: /proc parsers', () => {
         }
         expect(parsed.sockets.length + parsed.skipped).toBeLessThanOrEqual(lineCount(text));
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -127,7 +128,34 @@ describe('fuzz: /proc parsers', () => {
         const range = parsePortRange(text);
         if (range !== null) expect(isPort(range.low) && isPort(range.high) && range.low <= range.high).toBe(true);
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
+    );
+  }, FUZZ_TIMEOUT_MS);
+
+  it('`ss -ltnH` output (the listen backlogs of --once and the dashboard), mutated: integer ports 1–65535 and queues, keys as listener health looks them up', () => {
+    const listenLines = [
+      'LISTEN 0      4096   127.0.0.53%lo:53        0.0.0.0:*',
+      'LISTEN 0      128    0.0.0.0:22             0.0.0.0:*',
+      'LISTEN 3      9      [::1]:8080             [::]:*',
+      'LISTEN 0      511    *:9464                 *:*',
+      '0      5      127.0.0.1:57135 0.0.0.0:*',
+      'LISTEN 0      128    [fe80::1%eth0]:443     [::]:*',
+    ].join('\n');
+    fc.assert(
+      fc.property(fc.oneof(mutatedText(fc.constant(listenLines)), mutatedText(fc.constant(read(path.join(REPO_ROOT, 'test/fixtures/ss-output'), 'bbr-listener.txt'))), fc.string({ maxLength: 80 })), (text) => {
+        for (const line of text.split('\n')) {
+          const l = parseSsListenLine(line);
+          if (l === null) continue;
+          expect(isPort(l.port) && l.port > 0, line).toBe(true);
+          expect(isCount(l.recvQ) && isCount(l.sendQ), line).toBe(true);
+          expect(l.address).not.toBe('');
+        }
+        for (const [key, backlog] of parseSsListenBacklogs(text)) {
+          expect(key).toMatch(/^(?:\[[^\]]+\]|[^:[\]]+):\d+$/);
+          expect(isCount(backlog)).toBe(true);
+        }
+      }),
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 
@@ -138,7 +166,7 @@ describe('fuzz: /proc parsers', () => {
         parseUnixTable(text);
         countTcpStatesFast(text);
       }),
-      { numRuns: fuzzRuns(200) },
+      { numRuns: fuzzRuns(120) },
     );
   }, FUZZ_TIMEOUT_MS);
 });

@@ -156,7 +156,7 @@ describe('fuzz: recording reader', () => {
           fs.rmSync(file, { force: true });
         }
       }),
-      { numRuns: fuzzRuns(250) },
+      { numRuns: fuzzRuns(150) },
     );
     // Both ways out were taken: the mutations reach the reader's inner paths.
     expect(outcomes.ok).toBeGreaterThan(0);

@@ -428,8 +428,8 @@ describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
   const table = (rows: readonly string[]): string =>
     [header, ...rows.map((r, i) => r.replace(/^\s*\d+:/, `${String(i).padStart(4)}:`))].join('\n');
 
-  const first = parseInetTableReusing(TCP, 'tcp', new Map());
-  const previous = new Map(first.lines.map((l, i) => [l, first.sockets[i]!] as const));
+  const first = parseInetTableReusing(TCP, 'tcp', { lines: [], entries: [] });
+  const previous = { lines: first.lines, entries: first.sockets };
 
   it('with nothing to reuse it parses like parseInetTable, one line key per socket', () => {
     expect(first.sockets).toEqual(parseInetTable(TCP, 'tcp').sockets);
@@ -459,6 +459,23 @@ describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
     }
     // Every socket is what a fresh parse gives.
     expect(next.sockets).toEqual(parseInetTable(table(rows), 'tcp').sockets);
+  });
+
+  it('a line found nowhere near its old place is parsed again: same result, another object', () => {
+    // Reverse the order: only lines near the middle stay within reach.
+    const rows = [...body].reverse();
+    const next = parseInetTableReusing(table(rows), 'tcp', previous);
+    expect(next.sockets).toEqual(parseInetTable(table(rows), 'tcp').sockets);
+    expect(next.reused).toBeLessThan(body.length);
+  });
+
+  it('a line listed twice reuses the old object once', () => {
+    const rows = [...body.slice(0, 6), body[5]!, ...body.slice(6)];
+    const next = parseInetTableReusing(table(rows), 'tcp', previous);
+    expect(next.sockets[5]).toBe(first.sockets[5]);
+    expect(next.sockets[6]).not.toBe(first.sockets[5]);
+    expect(next.sockets[6]).toEqual(first.sockets[5]);
+    expect(next.reused).toBe(body.length);
   });
 });
 

@@ -35,7 +35,9 @@ function startServe(args: readonly string[]): Promise<Served> {
     child.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /serving metrics on http:\/\/\S+:(\d+)\/metrics\n/.exec(err);
-      if (m !== null && (!args.includes('--listen') || !/^(?:0\.0\.0\.0|:)/.test(args[args.indexOf('--listen') + 1] ?? '') || err.includes('warning'))) {
+      // Off loopback a warning line follows: wait for it too.
+      const loopback = m !== null && /^http:\/\/(?:127\.|\[::1\])/.test(/serving metrics on (\S+)/.exec(err)?.[1] ?? '');
+      if (m !== null && (loopback || /warning: .*\n/.test(err))) {
         clearTimeout(timer);
         resolve({ child, port: Number(m[1]), exit, stderr: () => err });
       }

@@ -350,3 +350,37 @@ describe('escape, details and drill-down', () => {
     expect(reduceUi(start({ help: true }), { type: 'openDetails', key: 'k' })).toMatchObject({ detailsKey: 'k', help: false });
   });
 });
+
+describe('overlays, rekeys and jumps', () => {
+  it('scrollOverlay stays within 0..maxScroll; details and help open at the top, Esc resets', () => {
+    let s = run(start(), { type: 'openDetails', key: 'k' }, { type: 'scrollOverlay', delta: 50, maxScroll: 12 });
+    expect(s.overlayScroll).toBe(12);
+    expect(run(s, { type: 'scrollOverlay', delta: -100, maxScroll: 12 }).overlayScroll).toBe(0);
+    expect(run(s, { type: 'scrollOverlay', to: 'first', maxScroll: 12 }).overlayScroll).toBe(0);
+    s = run(s, { type: 'escape' });
+    expect(s.overlayScroll).toBe(0);
+    expect(run(start({ overlayScroll: 9 }), { type: 'openDetails', key: 'x' }).overlayScroll).toBe(0);
+    expect(run(start({ overlayScroll: 9 }), { type: 'toggleHelp' }).overlayScroll).toBe(0);
+  });
+
+  it('rekey moves the selection and the details to the new key; other keys are left alone', () => {
+    const keys = new Map([['old', 'new']]);
+    expect(run(start({ selectedKey: 'old', detailsKey: 'old' }), { type: 'rekey', keys })).toMatchObject({ selectedKey: 'new', detailsKey: 'new' });
+    const other = start({ selectedKey: 'b' });
+    expect(run(other, { type: 'rekey', keys })).toBe(other);
+  });
+
+  it('a submitted filter that changes what is listed drops the old selection key', () => {
+    const s = run(start({ selectedKey: 'tcp-listener', selectedIndex: 4 }), { type: 'openPrompt', kind: 'filter' }, { type: 'promptInput', text: 'udp' }, { type: 'promptSubmit' });
+    expect(s).toMatchObject({ filterText: 'udp', selectedKey: null, selectedIndex: 0 });
+  });
+
+  it('jumpTo shows a view with one row selected, overlays closed', () => {
+    expect(run(start({ detailsKey: 'k', help: true }), { type: 'jumpTo', view: 'findings', key: 'accept-queue-full:x' })).toMatchObject({
+      view: 'findings',
+      selectedKey: 'accept-queue-full:x',
+      detailsKey: null,
+      help: false,
+    });
+  });
+});

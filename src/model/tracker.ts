@@ -151,6 +151,9 @@ export class SocketTracker {
         continue;
       }
       entry.seen = mark;
+      // The same record object: its line did not change since the last snapshot (the collector
+      // reuses it), so neither did its state or queues.
+      if (entry.record === s) continue;
       if (entry.record.state !== s.state) {
         changed.push({ before: entry.record, after: s });
         this.recordChange(entry, now, entry.record.state, s.state);

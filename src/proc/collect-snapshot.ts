@@ -12,7 +12,8 @@ import type {
   SocketRecord,
 } from '../model/types.js';
 import { describeReadError, readTextResultAsync, type ProcFs } from './proc-fs.js';
-import { parseInetTableReusing } from './parse-inet.js';
+import { InodeIndex } from './inode-index.js';
+import { parseInetTableReusing, type PreviousTable } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
@@ -108,14 +109,25 @@ interface TableText {
 }
 
 /**
- * Records of the previous snapshot per inet table, by their line's text after "sl:" (see
+ * Records of the previous snapshot per inet table with their lines' text after "sl:" (see
  * parseInetTableReusing). Kept per ProcFs (one per proc root / namespace view), so every caller
  * that collects repeatedly (dashboard, serve, streams) reuses without a new parameter. Only a
  * cache: a record is reused when its line is byte-for-byte the same and its owner unchanged.
  */
-type TableMemory = Partial<Record<Protocol, Map<string, SocketRecord>>>;
+interface TableMemoryBuilder {
+  readonly lines: string[];
+  readonly entries: SocketRecord[];
+}
+type TableMemory = Partial<Record<Protocol, PreviousTable<SocketRecord>>>;
 const memories = new WeakMap<ProcFs, TableMemory>();
-const EMPTY_MEMORY: ReadonlyMap<string, SocketRecord> = new Map();
+const EMPTY_MEMORY: PreviousTable<SocketRecord> = { lines: [], entries: [] };
+
+/** Rough number of lines in a table text (tcp lines are 150 characters), to size the index. */
+function estimatedLines(texts: readonly TableText[]): number {
+  let chars = 0;
+  for (const t of texts) if (t.text !== null) chars += t.text.length;
+  return Math.ceil(chars / 100);
+}
 
 interface ParsedTables {
   /** Fresh entries, or records reused from the previous snapshot (they have `owner`). */
@@ -162,7 +174,7 @@ function parseTables(texts: readonly TableText[], memory: TableMemory | null): P
   const lines: (string | null)[] = [];
   const files: Record<string, number> = {};
   const unreadable: Record<string, string> = {};
-  const byInode = new Map<number, number>();
+  const byInode = new InodeIndex(estimatedLines(texts));
   const byKey = new Map<string, number>();
   let skippedLines = 0;
   let duplicates = 0;
@@ -187,15 +199,18 @@ function parseTables(texts: readonly TableText[], memory: TableMemory | null): P
     for (let i = 0; i < sockets.length; i++) {
       const e = sockets[i]!;
       const line = tableLines === null ? null : tableLines[i]!;
-      const earlier = e.inode !== 0 ? byInode.get(e.inode) : byKey.get(e.key);
-      if (earlier !== undefined) {
+      let earlier: number;
+      if (e.inode !== 0) earlier = byInode.getOrSet(e.inode, entries.length);
+      else {
+        earlier = byKey.get(e.key) ?? -1;
+        if (earlier < 0) byKey.set(e.key, entries.length);
+      }
+      if (earlier >= 0) {
         entries[earlier] = e;
         lines[earlier] = line;
         duplicates++;
         continue;
       }
-      if (e.inode !== 0) byInode.set(e.inode, entries.length);
-      else byKey.set(e.key, entries.length);
       entries.push(e);
       lines.push(line);
     }
@@ -223,7 +238,7 @@ function assemble(
 ): Snapshot {
   const { entries, lines } = parsed;
   const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
-  const memory: TableMemory = {};
+  const memory: Partial<Record<Protocol, TableMemoryBuilder>> = {};
   let reused = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
@@ -237,7 +252,11 @@ function assemble(
     } else record = toRecord(e, owner, sharedBy, deps.userName);
     sockets[i] = record;
     const line = lines[i]!;
-    if (line !== null) (memory[record.protocol] ??= new Map()).set(line, record);
+    if (line !== null) {
+      const table = (memory[record.protocol] ??= { lines: [], entries: [] });
+      table.lines.push(line);
+      table.entries.push(record);
+    }
   }
   memories.set(deps.procFs, memory);
   const unreadable = Object.keys(parsed.unreadable).length > 0 ? { unreadable: parsed.unreadable } : {};

@@ -17,6 +17,7 @@
 // Assumes a little-endian host (x86, arm64, …), as the address words are printed in host order.
 
 import type { DatagramState, Protocol, SocketEntry, TcpState, TimerKind } from '../model/types.js';
+import { InodeIndex } from './inode-index.js';
 
 export type InetProtocol = Exclude<Protocol, 'unix'>;
 
@@ -257,11 +258,17 @@ export function parseInetTable(text: string, protocol: InetProtocol): ParsedTabl
   return { sockets, skipped };
 }
 
+/** The previous parse of a table, for parseInetTableReusing: lines[i] is entries[i]'s line. */
+export interface PreviousTable<T extends SocketEntry> {
+  readonly lines: readonly string[];
+  readonly entries: readonly T[];
+}
+
 /** A parse that reused what did not change: see parseInetTableReusing. */
 export interface ReusingParsedTable<T extends SocketEntry> {
   /** Entries in table order: objects of `previous` where the line is unchanged, new ones otherwise. */
   readonly sockets: (SocketEntry | T)[];
-  /** lines[i]: the text of sockets[i]'s line after its "sl:" column (the key for next time). */
+  /** lines[i]: the text of sockets[i]'s line after its "sl:" column (for the next refresh). */
   readonly lines: string[];
   /** How many entries came from `previous`. */
   readonly reused: number;
@@ -273,21 +280,68 @@ export interface ReusingParsedTable<T extends SocketEntry> {
  * position and shifts when an earlier socket closes) is the same as in `previous` — typically
  * most lines, between two refreshes a second apart — is not parsed again: its object from
  * `previous` is returned as is, so nothing is rebuilt and consumers can compare by identity.
+ *
+ * Matching needs no hashing: the kernel lists sockets in hash-bucket order, so lines that stay
+ * keep their order and a line is looked for near where it is expected in the previous table
+ * (REUSE_WINDOW lines either side of the position after the last match, shifted by the lines
+ * not matched since). A line found nowhere near is parsed: reuse only saves work, it never
+ * changes a result.
  */
 export function parseInetTableReusing<T extends SocketEntry>(
   text: string,
   protocol: InetProtocol,
-  previous: ReadonlyMap<string, T>,
+  previous: PreviousTable<T>,
 ): ReusingParsedTable<T> {
   const lines: string[] = [];
-  const result = parseInet<T>(text, protocol, { previous, lines, reused: 0 });
+  const result = parseInet<T>(text, protocol, { previous, lines, reused: 0, next: 0, misses: 0 });
   return { sockets: result.sockets, lines, reused: result.reuse!.reused, skipped: result.skipped };
 }
 
+/** Lines looked at either side of the expected position in the previous table. */
+const REUSE_WINDOW = 4;
+
 interface ReuseState<T extends SocketEntry> {
-  readonly previous: ReadonlyMap<string, T>;
+  readonly previous: PreviousTable<T>;
   readonly lines: string[];
   reused: number;
+  /** Index in previous.lines after the last match. */
+  next: number;
+  /** Lines not matched since the last match (changed in place, or new). */
+  misses: number;
+  /** previous.entries by inode, built on the first line that the window cannot place. */
+  byInode?: InodeIndex;
+}
+
+/** Row of `inode` in the previous table, or -1 (builds the index once per parse). */
+function previousRowOf<T extends SocketEntry>(reuse: ReuseState<T>, inode: number): number {
+  if (reuse.byInode === undefined) {
+    const { entries } = reuse.previous;
+    const index = new InodeIndex(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.inode !== 0) index.getOrSet(e.inode, i);
+    }
+    reuse.byInode = index;
+  }
+  return reuse.byInode.get(inode);
+}
+
+/** Index of `line` in previous.lines near the expected position, or -1. */
+function findPrevious<T extends SocketEntry>(reuse: ReuseState<T>, line: string): number {
+  const prev = reuse.previous.lines;
+  const n = prev.length;
+  if (n === 0) return -1;
+  const expected = reuse.next + reuse.misses;
+  // The expected line first, then outwards; strings of unequal length fail at once, unequal
+  // sockets within the first few characters (addresses, ports).
+  for (let d = 0; d <= REUSE_WINDOW; d++) {
+    const after = expected + d;
+    if (after < n && prev[after] === line) return after;
+    const before = expected - d;
+    if (d > 0 && before >= reuse.next && before < n && prev[before] === line) return before;
+  }
+  if (reuse.next < expected && prev[reuse.next] === line) return reuse.next;
+  return -1;
 }
 
 function parseInet<T extends SocketEntry>(
@@ -347,10 +401,12 @@ function parseInet<T extends SocketEntry>(
       let colon = first;
       while (colon < eol && text.charCodeAt(colon) !== 58) colon++;
       const line = text.slice(colon + 1, eol);
-      const known = reuse.previous.get(line);
-      if (known !== undefined) {
+      const at = findPrevious(reuse, line);
+      if (at >= 0) {
         reuse.reused++;
-        sockets.push(known);
+        reuse.next = at + 1;
+        reuse.misses = 0;
+        sockets.push(reuse.previous.entries[at]!);
         reuse.lines.push(line);
         continue;
       }
@@ -360,6 +416,13 @@ function parseInet<T extends SocketEntry>(
         sockets.push(entry);
         reuse.lines.push(line);
       }
+      // Re-synchronise on a socket that was there before (its line changed: a timer, a queue);
+      // otherwise assume the line replaced one (changed in place) or was inserted.
+      const row = entry === null || entry.inode === 0 ? -1 : previousRowOf(reuse, entry.inode);
+      if (row >= 0) {
+        reuse.next = row + 1;
+        reuse.misses = 0;
+      } else reuse.misses++;
       continue;
     }
     const entry = parseLine(first, eol);

@@ -55,7 +55,11 @@ export interface TextReadResult {
  */
 export const MAX_TEXT_BYTES = 500_000_000;
 
-/** Bytes asked per read(2): a seq_file restarts its walk of the socket hash at every read, so fewer, larger reads are cheaper and see fewer sockets twice. */
+/**
+ * First buffer for a file of unknown size (procfs reports 0), bytes; doubled as needed. A procfs
+ * table answers each read(2) with about a page whatever is asked (seq_file), so this sets only
+ * how often the buffer grows.
+ */
 const READ_CHUNK_BYTES = 1 << 20;
 
 /** errno-like codes for the two refusals of a bounded read. */
@@ -74,7 +78,7 @@ function refusal(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
-/** Read a whole regular file, at most maxBytes, in chunks (procfs files report st_size 0). */
+/** Read a whole regular file, at most maxBytes, into one growing buffer (procfs files report st_size 0). */
 export function readBoundedSync(file: string, maxBytes: number): string {
   const fd = fs.openSync(file, OPEN_FLAGS);
   try {
@@ -91,7 +95,7 @@ export function readBoundedSync(file: string, maxBytes: number): string {
         buf.copy(bigger, 0, 0, length);
         buf = bigger;
       }
-      const n = fs.readSync(fd, buf, length, Math.min(buf.length - length, READ_CHUNK_BYTES), null);
+      const n = fs.readSync(fd, buf, length, buf.length - length, null);
       if (n === 0) break;
       length += n;
     }
@@ -109,17 +113,23 @@ export async function readBoundedAsync(file: string, maxBytes: number): Promise<
     const st = await handle.stat();
     if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
     if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    const chunks: Buffer[] = [];
+    // One buffer, doubled as needed: a procfs table answers a read(2) with about one page
+    // (seq_file), so a fresh chunk per read would allocate thousands of them.
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : READ_CHUNK_BYTES));
     let length = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(st.size > 0 ? Math.min(st.size + 1, maxBytes + 1) : READ_CHUNK_BYTES);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (length === buf.length) {
+        if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, buf.length * 2));
+        buf.copy(bigger, 0, 0, length);
+        buf = bigger;
+      }
+      const { bytesRead } = await handle.read(buf, length, buf.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-      chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
     }
-    return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8');
+    if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+    return buf.toString('utf8', 0, length);
   } finally {
     await handle.close();
   }

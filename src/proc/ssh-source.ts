@@ -332,9 +332,11 @@ class RemoteSession implements RemoteShell {
     if (this.used + chunk.length > this.buf.length) {
       let size = this.buf.length * 2;
       while (size < this.used + chunk.length) size *= 2;
-      // Never more than the cap and one chunk (see the check after drain()).
-      size = Math.min(size, Math.max(this.used + chunk.length, this.maxReplyBytes + INITIAL_BUFFER_BYTES));
-      const grown = Buffer.alloc(size);
+      // Never more than the cap and one chunk (see the check after drain()): the step that would
+      // reach the cap goes straight there, so at most one large copy is ever made.
+      if (size >= this.maxReplyBytes) size = Math.max(this.used + chunk.length, this.maxReplyBytes + INITIAL_BUFFER_BYTES);
+      // Uninitialised: only buf[0, used) is ever read, and untouched pages cost no memory.
+      const grown = Buffer.allocUnsafe(size);
       this.buf.copy(grown, 0, 0, this.used);
       this.buf = grown;
     }

@@ -166,7 +166,9 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     const sysctls = readNetSysctls(ctx.procFs);
     // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
-    if (useSs) void readListenBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+    // A generous timeout: a refresh of a large table blocks this thread for seconds, and a
+    // timeout that fires before ss's output is read would throw the answer away every time.
+    if (useSs) void readListenBacklogs(15_000).then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
 
   return new Promise<number>((resolve) => {

@@ -121,8 +121,9 @@ const HISTORY_BUCKET_SIZE = 5;
  * their inputs: the same inputs give the same result, so it never changes what a frame shows.
  */
 export class FrameCache {
-  private readonly slots = new Map<'rows' | 'counts' | 'groups' | 'backlogs', { readonly key: readonly unknown[]; readonly value: unknown }>();
+  private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
+  /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
   memo<T>(slot: 'rows' | 'counts' | 'groups' | 'backlogs', key: readonly unknown[], make: () => T): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;

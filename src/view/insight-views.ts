@@ -22,7 +22,7 @@ export function buildFindingsView(input: FindingsViewInput, ui: UiState, size: {
   const columns: ColumnSpec<Finding>[] = [
     { id: 'sev', title: 'Sev', width: 4, flex: 0, priority: 0, align: 'left', cell: (f) => ({ text: SEVERITY_LABEL[f.severity], color: SEVERITY_COLOR[f.severity] }) },
     { id: 'since', title: 'Since', width: 7, flex: 0, priority: 1, align: 'right', cell: (f) => plain(formatDuration(input.nowMs - f.sinceMs)) },
-    { id: 'title', title: 'Finding', width: 24, flex: 2, priority: 0, align: 'left', cell: (f) => plain(`${safeText(f.title, 200)}${f.holding ? '' : ` (not seen for ${formatDuration(input.nowMs - f.lastHeldMs)})`}`) },
+    { id: 'title', title: 'Finding', width: 24, flex: 2, priority: 0, align: 'left', cell: (f) => plain(`${f.holding ? '' : `(not seen for ${formatDuration(input.nowMs - f.lastHeldMs)}) `}${safeText(f.title, 200)}`) },
     { id: 'filter', title: 'Shows', width: 14, flex: 1, priority: 2, align: 'left', cell: (f) => plain(safeText(f.filter, 200)) },
   ];
   return buildTable(columns, input.findings, (f) => f.id, (f) => ({ isNew: false, closed: !f.holding }), {

@@ -90,7 +90,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'back', keys: ['backspace'], context: 'overlay', label: 'Backspace', help: '' },
   { action: 'processOfDetails', keys: ['P'], context: 'details', label: 'P (in details)', help: 'all sockets of this process', footer: 'process' },
   { action: 'peerOfDetails', keys: ['D'], context: 'details', label: 'D (in details)', help: 'all sockets to this peer', footer: 'peer' },
-  { action: 'up', keys: ['up', 'k'], context: 'overlay', label: '↑ ↓, PgUp PgDn (in details/help)', help: 'scroll; g/Home to the top, G/End to the end', footer: 'scroll' },
+  { action: 'up', keys: ['up', 'k'], context: 'overlay', label: '↑ ↓ PgUp PgDn g G', help: 'in details and help: scroll, to the top, to the end', footer: 'scroll' },
   { action: 'down', keys: ['down', 'j'], context: 'overlay', label: '↓', help: '' },
   { action: 'pageUp', keys: ['pageup'], context: 'overlay', label: 'PgUp', help: '' },
   { action: 'pageDown', keys: ['pagedown'], context: 'overlay', label: 'PgDn', help: '' },

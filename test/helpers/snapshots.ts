@@ -6,7 +6,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import blessed from 'blessed';
 import { Dashboard, type DashboardOptions } from '../../src/ui/dashboard.js';
-import { handleKey } from '../../src/ui/keys.js';
+import { handleKey, type ReplayControls } from '../../src/ui/keys.js';
 import type { Theme } from '../../src/ui/widgets.js';
 import { displayWidth } from '../../src/view/text.js';
 import type { KernelCounters, Snapshot, SocketRecord } from '../../src/model/types.js';
@@ -61,6 +61,8 @@ export interface HeadlessOptions {
   readonly height?: number;
   readonly theme?: Theme;
   readonly filterText?: string;
+  /** Replaying a recording: the footer and help list the replay keys (set `replay` on the result). */
+  readonly replay?: boolean;
 }
 
 /** One screen cell as blessed keeps it: [attributes, character]. */
@@ -81,6 +83,8 @@ export interface Headless {
   press(data: string): Promise<void>;
   resize(width: number, height: number): Promise<void>;
   quits: number;
+  /** Where replay keys go (a ReplayFeed), as run-dashboard wires it; null when live. */
+  replay: ReplayControls | null;
   destroy(): void;
 }
 
@@ -122,9 +126,12 @@ export function createHeadless(options: HeadlessOptions = {}): Headless {
     onQuit: () => {
       headless.quits++;
     },
+    replay: options.replay ?? false,
   };
   const dashboard = new Dashboard(screen, dashboardOptions);
-  screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) => handleKey(dashboard, ch, key));
+  screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) =>
+    handleKey(dashboard, ch, key, headless.replay),
+  );
   screen.on('resize', () => dashboard.render());
   dashboard.render();
   const cells = (): readonly (readonly Cell[])[] => (screen as unknown as { lines: Cell[][] }).lines;
@@ -156,6 +163,7 @@ export function createHeadless(options: HeadlessOptions = {}): Headless {
       await settle();
     },
     quits: 0,
+    replay: null,
     destroy() {
       dashboard.destroy();
       screen.destroy();
