@@ -4,7 +4,7 @@
 // `ss -ltnH`, the interval default in --help, and serve's options given a value starting with "-".
 // Build first: `npx tsc -p tsconfig.json`.
 
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -89,9 +89,23 @@ describe('counts follow the filter, totals cover everything read', () => {
   });
 
   it('streaming --json --summary -f: every line counts the filtered sockets', async () => {
-    const r = await run(['--json', '--summary', '-n', '-i', '0.1', '--proc-root', procRoot, '-f', 'sport 18010'], 1500);
-    const lines = r.stdout.split('\n').filter((l) => l !== '');
-    expect(lines.length).toBeGreaterThan(0);
+    // Read two documents, then SIGINT (no timing: however slow the machine is to start).
+    const env = { ...process.env };
+    for (const v of ['PROC_ROOT', 'NO_COLOR', 'SOCKSCOPE_DEBUG', 'SOCKSCOPE_STATS_FILE']) delete env[v];
+    const child = spawn(process.execPath, ['bin/sockscope', '--json', '--summary', '-n', '-i', '0.1', '--proc-root', procRoot, '-f', 'sport 18010'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split('\n').length > 2) resolve();
+      });
+      child.on('close', () => resolve());
+    });
+    child.kill('SIGINT');
+    expect(await code).toBe(0);
+    const lines = out.split('\n').slice(0, 2);
+    expect(lines).toHaveLength(2);
     for (const l of lines) {
       const doc = JSON.parse(l) as Doc;
       expect(sumAll(doc.counts)).toBe(SPORT_18010.length);
@@ -149,18 +163,19 @@ describe.skipIf(!hasSs)('--once on this machine: a listener backlog as ss shows 
     await new Promise((r) => server.close(r));
   });
 
-  it('Send-Q of the LISTEN row and JSON backlog equal ss -ltnH Send-Q (7)', async () => {
+  // Reads this machine's tables (owners skipped): slow on a busy machine, hence the timeout.
+  it('Send-Q of the LISTEN row and JSON backlog equal ss -ltnH Send-Q (7)', { timeout: 240_000 }, async () => {
     const ss = spawnSync('ss', ['-Hltn', 'sport', `= :${port}`], { encoding: 'utf8' });
     const ssFields = ss.stdout.trim().split(/\s+/);
     expect(ssFields.slice(0, 3)).toEqual(['LISTEN', '0', '7']);
     const filter = `state listen and src 127.0.0.1 and sport ${port}`;
-    const table = await run(['--once', '-f', filter]);
+    const table = await run(['--once', '-n', '-f', filter], 120_000);
     expect(table.code).toBe(0);
     const rows = table.stdout.trimEnd().split('\n');
     expect(rows[0]).toMatch(/^Proto\s+State\s+Recv-Q\s+Send-Q\s/);
     expect(rows.slice(1)).toHaveLength(1);
     expect(rows[1]).toMatch(new RegExp(`^tcp\\s+LISTEN\\s+0\\s+7 127\\.0\\.0\\.1:${port}\\s`));
-    const doc = JSON.parse((await run(['--once', '--json', '-f', filter])).stdout) as Doc;
+    const doc = JSON.parse((await run(['--once', '--json', '-n', '-f', filter], 120_000)).stdout) as Doc;
     expect(doc.sockets).toHaveLength(1);
     expect(doc.sockets[0]).toMatchObject({ state: 'LISTEN', sendQ: 0, backlog: 7 });
   });
@@ -177,10 +192,10 @@ describe.skipIf(!hasSs)('--once on this machine: a dual-stack wildcard listener 
     await new Promise((r) => server.close(r));
   });
 
-  it('its row shows the backlog ss reports for *:port', async () => {
+  it('its row shows the backlog ss reports for *:port', { timeout: 120_000 }, async () => {
     const ss = spawnSync('ss', ['-Hltn', 'sport', `= :${port}`], { encoding: 'utf8' });
     expect(ss.stdout.trim().split(/\s+/).slice(0, 4)).toEqual(['LISTEN', '0', '9', `*:${port}`]);
-    const table = await run(['--once', '-n', '-f', `state listen and sport ${port}`]);
+    const table = await run(['--once', '-n', '-f', `state listen and sport ${port}`], 120_000);
     const rows = table.stdout.trimEnd().split('\n').slice(1);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(new RegExp(`^tcp6\\s+LISTEN\\s+0\\s+9 \\*:${port}\\s`));

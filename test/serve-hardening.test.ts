@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVE_LIMITS, allowedHostsFor, createMetricsServer, exposureWarning, isLoopbackAddress, requestPath, type MetricsSource } from '../src/cli/serve.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const FIXTURES = path.join(here, 'fixtures/proc-text/recorded');
+
+/**
+ * A recorded /proc (net/* from the fixtures) for the binary to serve: a scrape then reads a few
+ * dozen lines instead of this machine's tables, so a busy machine does not slow every request.
+ */
+function recordedTree(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-serve-'));
+  fs.mkdirSync(path.join(root, 'net'));
+  for (const name of ['tcp', 'tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat']) fs.copyFileSync(path.join(FIXTURES, name), path.join(root, 'net', name));
+  return root;
+}
+let tree = '';
+beforeAll(() => {
+  tree = recordedTree();
+  return () => fs.rmSync(tree, { recursive: true, force: true });
+});
 const bin = path.join(here, '..', 'bin', 'sockscope');
 const built = fs.existsSync(path.join(here, '..', 'dist', 'src', 'main.js'));
 
@@ -26,7 +44,7 @@ interface Served {
 }
 
 function startServe(args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--proc-root', tree, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
