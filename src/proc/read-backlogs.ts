@@ -18,7 +18,7 @@ export interface SsListenLine {
   readonly sendQ: number;
 }
 
-const LOCAL = /^(?:\[([^\]]+)\]|([^\s\[\]]*?))(?:%[^:\s]+)?:(\d{1,5}|\*)$/;
+const LOCAL = /^(?:\[([^\]]+)\]|([^\s[\]]*?))(?:%[^:\s]+)?:(\d{1,5}|\*)$/;
 const NUMBER = /^\d+$/;
 
 /**
