@@ -2,6 +2,8 @@
 // numbers (used by the filter's evaluator on every socket, so: no allocation, no regex), and the
 // "addr:port" forms shown to people and used as map keys. Pure.
 
+import type { Protocol } from './types.js';
+
 
 /** Dotted-quad IPv4 in text[start, end) → unsigned 32-bit value, or -1 when it is not one. */
 export function parseIpv4(text: string, start = 0, end = text.length): number {
@@ -98,4 +100,24 @@ export function parseIpv6Into(text: string, out: Int32Array): boolean {
   }
   for (let w = 0; w < 4; w++) out[w] = ((g[2 * w] as number) << 16) | (g[2 * w + 1] as number);
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints as text
+
+/** Map key for an endpoint, as ss prints it: "127.0.0.1:80", "[::1]:80", "*:80". */
+export function endpointKey(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** "::ffff:1.2.3.4" → "1.2.3.4" (how /proc shows IPv4 peers of dual-stack sockets); else unchanged. */
+export function unmapIpv4(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** For people: "1.2.3.4:80", "[::1]:443", "*:*" for unbound; '' for unix sockets (no address). */
+export function formatEndpoint(address: string, port: number, protocol: Protocol): string {
+  if (protocol === 'unix') return '';
+  const host = address === '0.0.0.0' || address === '::' ? '*' : address.includes(':') ? `[${address}]` : address;
+  return `${host}:${port === 0 ? '*' : String(port)}`;
 }

@@ -1,6 +1,6 @@
 // Findings rule: Retransmitted segments rising as a share of segments sent.
 
-import { unmapIpv4 } from '../../listener-health.js';
+import { unmapIpv4 } from '../../address.js';
 import type { FindingThresholds } from '../thresholds.js';
 import type { FindingRule } from '../types.js';
 import { isTcp, fmt, pct, topKey } from './shared.js';

@@ -1,7 +1,7 @@
 // Helpers shared by the findings rules: TCP sockets, listening ports, owner tallies, groups of
 // sockets by port, and number formats for the texts. Pure.
 
-import { unmapIpv4 } from '../../listener-health.js';
+import { unmapIpv4 } from '../../address.js';
 import type { Snapshot, SocketOwner, SocketRecord, TcpState } from '../../types.js';
 import { safeText } from '../../safe-text.js';
 import type { FindingSubject } from '../types.js';

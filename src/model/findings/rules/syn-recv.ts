@@ -1,6 +1,6 @@
 // Findings rule: Half-open connections (SYN_RECV) piling up on a listener: a SYN flood or a slow accept.
 
-import { unmapIpv4 } from '../../listener-health.js';
+import { unmapIpv4 } from '../../address.js';
 import type { FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
 import { isTcp, proc, newTally, tallyOwner, topOwner } from './shared.js';

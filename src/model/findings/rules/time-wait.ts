@@ -1,6 +1,6 @@
 // Findings rule: TIME_WAIT using up the ephemeral ports towards one peer.
 
-import { endpointKey, unmapIpv4 } from '../../listener-health.js';
+import { endpointKey, unmapIpv4 } from '../../address.js';
 import { DEFAULT_EPHEMERAL_RANGE, type FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
 import { isTcp, pct } from './shared.js';
