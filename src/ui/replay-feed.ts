@@ -42,33 +42,54 @@ export class ReplayFeed {
 
   /** One frame forward (.) or back (,). */
   step(frames: 1 | -1): void {
-    this.showFrame(this.index + frames, frames < 0);
+    this.guard(() => this.showFrame(this.index + frames, frames < 0));
   }
 
   /** A tenth of the recording forward (]) or back ([). */
   seek(direction: 1 | -1): void {
-    this.showFrame(this.index + direction * Math.max(1, Math.round(this.recording.frames / 10)), true);
+    this.guard(() => this.showFrame(this.index + direction * Math.max(1, Math.round(this.recording.frames / 10)), true));
   }
 
   /** Play faster (+) or slower (-). */
   changeSpeed(direction: 1 | -1): void {
-    this.speedIndex = Math.max(0, Math.min(REPLAY_SPEEDS.length - 1, this.speedIndex + direction));
-    this.publishLabel();
-    this.scheduleNext();
+    this.guard(() => {
+      this.speedIndex = Math.max(0, Math.min(REPLAY_SPEEDS.length - 1, this.speedIndex + direction));
+      this.publishLabel();
+      this.scheduleNext();
+    });
   }
 
   /** The dashboard resumed: play on from here. */
   resume(): void {
-    this.scheduleNext();
+    this.guard(() => this.scheduleNext());
   }
 
-  /** Replay keys: . , step; [ ] seek by a tenth; + - speed; Home/End-like g/G stay table keys. */
+  /** Replay keys by character (the dashboard's key map sends its actions to the methods above). */
   handleKey(ch: string | undefined): boolean {
-    let handled = false;
-    this.guard(() => {
-      handled = this.applyKey(ch);
-    });
-    return handled;
+    switch (ch) {
+      case '.':
+        this.step(1);
+        return true;
+      case ',':
+        this.step(-1);
+        return true;
+      case ']':
+        this.seek(1);
+        return true;
+      case '[':
+        this.seek(-1);
+        return true;
+      case '+':
+      case '=':
+        this.changeSpeed(1);
+        return true;
+      case '-':
+      case '_':
+        this.changeSpeed(-1);
+        return true;
+      default:
+        return false;
+    }
   }
 
   /**
@@ -82,42 +103,6 @@ export class ReplayFeed {
     } catch (err) {
       this.stop();
       this.target.fail(err instanceof Error ? err.message : String(err));
-    }
-  }
-
-  private applyKey(ch: string | undefined): boolean {
-    const n = this.recording.frames;
-    switch (ch) {
-      case '.':
-        this.showFrame(this.index + 1, false);
-        return true;
-      case ',':
-        this.showFrame(this.index - 1, true);
-        return true;
-      case ']':
-        this.showFrame(this.index + Math.max(1, Math.round(n / 10)), true);
-        return true;
-      case '[':
-        this.showFrame(this.index - Math.max(1, Math.round(n / 10)), true);
-        return true;
-      case '+':
-      case '=':
-        this.speedIndex = Math.min(REPLAY_SPEEDS.length - 1, this.speedIndex + 1);
-        this.publishLabel();
-        this.scheduleNext();
-        return true;
-      case '-':
-      case '_':
-        this.speedIndex = Math.max(0, this.speedIndex - 1);
-        this.publishLabel();
-        this.scheduleNext();
-        return true;
-      case ' ':
-        // The dashboard toggles its pause; resume playback from here when it resumes.
-        setImmediate(() => this.guard(() => this.scheduleNext()));
-        return false;
-      default:
-        return false;
     }
   }
 
