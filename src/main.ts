@@ -14,7 +14,7 @@ import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recording } from './cli/recording-file.js';
-import type { SshProcFs } from './proc/ssh-source.js';
+import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
 import type { RunCommand } from './proc/read-ss-info.js';
 import { readBoundedText, readServices, type ReadBoundedText } from './proc/read-services.js';
@@ -178,7 +178,8 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   // /etc/passwd too); the local /proc is not used. A failure to connect is one line, exit 1.
   let remote: RemoteContext | null = null;
   if (options.ssh !== null) {
-    const { openSshProcFs, SshError } = await import('./proc/ssh-source.js');
+    const { openSshProcFs } = await import('./proc/ssh/proc-fs.js');
+    const { SshError } = await import('./proc/ssh/errors.js');
     const { createRemoteOwnerSource } = await import('./proc/remote-owners.js');
     const { NET_SYSCTL_PATHS } = await import('./proc/read-sysctl.js');
     let sshFs: SshProcFs;

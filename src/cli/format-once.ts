@@ -3,7 +3,7 @@
 
 import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
 import { totalOf } from '../model/aggregate.js';
-import { endpointKey, unmapIpv4 } from '../model/listener-health.js';
+import { endpointKey, formatEndpoint, unmapIpv4 } from '../model/address.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
@@ -20,13 +20,6 @@ export interface SocketExtras {
 export function formatUnixPeer(p: UnixPeer): string {
   const who = p.peerPid === null ? '' : ` ${p.peerPid}/${safeText(p.peerProcess ?? '', 64)}`;
   return `${safeText(p.peerPath ?? '*', 120)} ${p.peerInode}${who}`;
-}
-
-/** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
-export function formatEndpoint(address: string, port: number, protocol: SocketRecord['protocol']): string {
-  if (protocol === 'unix') return '';
-  const host = address === '0.0.0.0' || address === '::' ? '*' : address.includes(':') ? `[${address}]` : address;
-  return `${host}:${port === 0 ? '*' : String(port)}`;
 }
 
 export function localEndpoint(s: SocketRecord): string {
