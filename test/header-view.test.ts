@@ -77,7 +77,7 @@ describe('header layout by priority', () => {
 
   it('the rates line starts with its label, never a bare "/s", at every width', () => {
     for (const width of [60, 80, 120, 200]) {
-      const [, , rates] = lines(input({}), width);
+      const [, , rates = ''] = lines(input({}), width);
       expect([width, rates.split(/\s+/)[0]]).toEqual([width, 'per']);
       expect([width, rates.startsWith('/s')]).toEqual([width, false]);
     }
