@@ -2,7 +2,8 @@
 // A troubled server on loopback, for screenshots/capture.sh (not part of the tests):
 //  - a listener with listen(1) that never accepts (a perl child: Node always accepts) and more
 //    clients than its accept queue holds: the queue stays full and the kernel drops the later
-//    SYNs, so those clients stay in SYN-SENT (they retry for ~2 min: net.ipv4.tcp_syn_retries 6);
+//    SYNs, so those clients stay in SYN-SENT (the kernel retries for ~2 min, net.ipv4.tcp_syn_retries 6;
+//    then the client connects again);
 //  - a server that never closes what it accepted: its clients connect and close, leaving a
 //    CLOSE_WAIT pile on one port that grows by CLOSE_WAIT_PER_SEC up to CLOSE_WAIT_TOTAL;
 //  - ESTABLISHED connections to an echo server with a little traffic;
@@ -49,11 +50,13 @@ function startStuckListener() {
 
 async function main() {
   const stuckPort = await startStuckListener();
-  for (let i = 0; i < STUCK_CLIENTS; i++) {
+  // A client whose SYNs all went unanswered (ETIMEDOUT after ~2 min) tries again, as clients do.
+  const stuckClient = () => {
     const c = net.connect({ port: stuckPort, host: HOST });
-    c.on('error', () => {});
+    c.on('error', () => setTimeout(stuckClient, 100));
     held.push(c);
-  }
+  };
+  for (let i = 0; i < STUCK_CLIENTS; i++) stuckClient();
 
   // The leaky server: half-open allowed, never ends or destroys what it accepted.
   const leaky = net.createServer({ allowHalfOpen: true }, (s) => { held.push(s); s.on('error', () => {}); s.resume(); });
