@@ -309,6 +309,29 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     });
   }
 
+  it('packOwners gives the rows and processes of lookup and sharedBy, shared sockets included', () => {
+    fake.addProcess(150, { comm: 'nginx', argv: ['nginx: worker process'], uid: 33, start: 1500 }).socket(150, 3, 1001);
+    const r = createOwnerScanner(createProcFs(fake.root)).scan(new Set([1001, 1002, 2001, 9999]));
+    const packed = r.packOwners([2001, 9999, 1001, 1002]);
+    const rows: number[][] = [];
+    for (let i = 0; i < packed.rows.length; i += 4) rows.push([...packed.rows.subarray(i, i + 4)]);
+    expect(rows).toEqual([
+      [2001, 200, 5, 0],
+      [1001, 100, 3, 1],
+      [1002, 100, 4, 0],
+    ]);
+    for (const [inode, pid, fd, shared] of rows) {
+      expect(r.lookup(inode!)).toMatchObject({ pid, fd });
+      expect(r.sharedBy(inode!)).toBe(shared);
+    }
+    expect(new Map(packed.processes)).toEqual(
+      new Map([
+        [200, { command: 'sshd', commandLine: '/usr/sbin/sshd -D', uid: 0 }],
+        [100, { command: 'nginx', commandLine: 'nginx: master process /usr/sbin/nginx -g daemon on;', uid: 33 }],
+      ]),
+    );
+  });
+
   it('a prime (scan(null)) counts as the wider pass: the next scan lists no directory for a kernel socket', () => {
     const spy = spiedProcFs(fake.root, { fdCount: true });
     const scanner = createOwnerScanner(spy.procFs, { reverifyEveryScans: 4, fullPassMinGapScans: 3 });

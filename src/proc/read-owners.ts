@@ -87,6 +87,18 @@ export interface OwnerScanResult {
   lookup(inode: number): SocketOwner | null;
   /** How many other (pid, fd) pairs hold the same socket inode. */
   sharedBy(inode: number): number;
+  /**
+   * lookup + sharedBy for many inodes without an object per socket: rows of 4 (inode, pid, fd,
+   * sharedBy) for the inodes with a holder, and the process fields of the pids in them (the
+   * owner worker's reply). Same answers as lookup/sharedBy; same lifetime.
+   */
+  packOwners(inodes: ArrayLike<number>): PackedOwners;
+}
+
+/** See OwnerScanResult.packOwners. */
+export interface PackedOwners {
+  readonly rows: Float64Array;
+  readonly processes: [number, { command: string; commandLine: string; uid: number }][];
 }
 
 /** Process fields shown with an owner, read once per process (and again on re-verification). */
@@ -312,7 +324,39 @@ export class OwnerScanner {
       detail,
       lookup: (inode) => this.lookup(inode),
       sharedBy: (inode) => this.sharedBy(inode),
+      packOwners: (inodes) => this.packOwners(inodes),
     };
+  }
+
+  private packOwners(inodes: ArrayLike<number>): PackedOwners {
+    const rows = new Float64Array(inodes.length * 4);
+    const processes: PackedOwners['processes'] = [];
+    const listed = new Set<number>();
+    let n = 0;
+    for (let i = 0; i < inodes.length; i++) {
+      const inode = inodes[i]!;
+      const held = this.holders.get(inode);
+      if (held === undefined) continue;
+      let key: number;
+      let others = 0;
+      if (typeof held === 'number') key = held;
+      else {
+        key = Math.min(...held);
+        others = held.length - 1;
+      }
+      const pid = Math.floor(key / FD_SPAN);
+      rows[n] = inode;
+      rows[n + 1] = pid;
+      rows[n + 2] = key - pid * FD_SPAN;
+      rows[n + 3] = others;
+      n += 4;
+      if (!listed.has(pid)) {
+        listed.add(pid);
+        const info = this.pids.get(pid)?.info ?? NO_INFO;
+        processes.push([pid, { command: info.command, commandLine: info.commandLine, uid: info.uid }]);
+      }
+    }
+    return { rows: n === rows.length ? rows : rows.slice(0, n), processes };
   }
 
   private lookup(inode: number): SocketOwner | null {
