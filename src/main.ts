@@ -14,7 +14,10 @@ import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recording } from './cli/recording-file.js';
-import type { SshProcFs } from './proc/ssh-source.js';
+import type { SshProcFs } from './proc/ssh/proc-fs.js';
+import type { ServiceTable } from './proc/parse-services.js';
+import type { RunCommand } from './proc/read-ss-info.js';
+import { readBoundedText, readServices, type ReadBoundedText } from './proc/read-services.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
 
@@ -41,6 +44,10 @@ export interface Services {
   readonly createProcFs: (root: string) => ProcFs;
   /** Where process-wide signals are subscribed (process by default). */
   readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
+  /** Bounded reads of files outside /proc (/etc/services); absent: the real file system. */
+  readonly readBoundedText?: ReadBoundedText;
+  /** Runs `ss` (no shell); absent: the real one. */
+  readonly runCommand?: RunCommand;
 }
 
 export function defaultServices(): Services {
@@ -62,6 +69,7 @@ export function defaultServices(): Services {
     },
     createProcFs,
     signals: process,
+    readBoundedText,
   };
 }
 
@@ -100,6 +108,8 @@ export interface AppContext {
    * the same session. The modes then collect with collectSnapshotAsync. Absent or null: this machine.
    */
   readonly remote?: RemoteContext | null;
+  /** /etc/services, read on first use (service names in the filter and next to ports). */
+  readonly serviceTable?: () => ServiceTable;
   /**
    * --pid: a one-line message once that process is gone (its /proc/PID/net cannot be read, or
    * its pid now lives in another namespace), else null. Absent or null without --pid.
@@ -149,10 +159,14 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     return 1;
   }
 
+  // /etc/services, read once on first use: `port http` in filters, names next to ports.
+  let serviceTableRead: ServiceTable | null = null;
+  const serviceTable = (): ServiceTable => (serviceTableRead ??= readServices(services.readBoundedText));
+
   let filter: CompiledFilter | null = null;
   if (options.filter !== null && options.filter.trim() !== '') {
     const { compileFilter, formatFilterError } = await import('./filter/index.js');
-    const compiled = compileFilter(options.filter);
+    const compiled = compileFilter(options.filter, { servicePort: (name) => serviceTable().portOf.get(name) });
     if (!compiled.ok) {
       services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
       return 2;
@@ -164,7 +178,8 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   // /etc/passwd too); the local /proc is not used. A failure to connect is one line, exit 1.
   let remote: RemoteContext | null = null;
   if (options.ssh !== null) {
-    const { openSshProcFs, SshError } = await import('./proc/ssh-source.js');
+    const { openSshProcFs } = await import('./proc/ssh/proc-fs.js');
+    const { SshError } = await import('./proc/ssh/errors.js');
     const { createRemoteOwnerSource } = await import('./proc/remote-owners.js');
     const { NET_SYSCTL_PATHS } = await import('./proc/read-sysctl.js');
     let sshFs: SshProcFs;
@@ -228,7 +243,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     now: services.now,
     monotonicMs: services.monotonicMs,
   };
-  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote, targetGone };
+  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote, targetGone, serviceTable };
 
   // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
   services.stdout.on?.('error', () => undefined);

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 
 import type { SocketEntry } from '../src/model/types.js';
 import { parsePortRange, parseSnmpTable, parseSockstat } from '../src/proc/parse-counters.js';
-import { countTcpStatesFast, parseInetTable, TCP_STATES, type InetProtocol } from '../src/proc/parse-inet.js';
+import { countTcpStatesFast, parseInetTable, type InetProtocol } from '../src/proc/parse-inet.js';
+import { TCP_STATES } from '../src/model/state-info.js';
 import { parseUnixTable } from '../src/proc/parse-unix.js';
 import { parseSsListenBacklogs, parseSsListenLine } from '../src/proc/read-backlogs.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutatedText } from './helpers/fuzz.js';
@@ -151,7 +152,7 @@ describe('fuzz: /proc parsers', () => {
           expect(l.address).not.toBe('');
         }
         for (const [key, backlog] of parseSsListenBacklogs(text)) {
-          expect(key).toMatch(/^(?:\[[^\]]+\]|[^:\[\]]+):\d+$/);
+          expect(key).toMatch(/^(?:\[[^\]]+\]|[^:[\]]+):\d+$/);
           expect(isCount(backlog)).toBe(true);
         }
       }),

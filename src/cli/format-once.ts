@@ -3,24 +3,33 @@
 
 import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
 import { totalOf } from '../model/aggregate.js';
-import { endpointKey, unmapIpv4 } from '../model/listener-health.js';
+import { endpointKey, formatEndpoint, unmapIpv4 } from '../model/address.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
+import type { ConnRate } from '../model/conn-rates.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 
-/** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
-export function formatEndpoint(address: string, port: number, protocol: SocketRecord['protocol']): string {
-  if (protocol === 'unix') return '';
-  const host = address === '0.0.0.0' || address === '::' ? '*' : address.includes(':') ? `[${address}]` : address;
-  return `${host}:${port === 0 ? '*' : String(port)}`;
+/** What `ss` adds to a snapshot, when it could be read: UNIX peers by inode, TCP rates by socket key. */
+export interface SocketExtras {
+  readonly unixPeers?: ReadonlyMap<number, UnixPeer>;
+  readonly rates?: ReadonlyMap<string, ConnRate>;
+}
+
+/** A UNIX socket's other end: "PATH INODE" like ss ("*" when unnamed), then "PID/PROCESS" when known. */
+export function formatUnixPeer(p: UnixPeer): string {
+  const who = p.peerPid === null ? '' : ` ${p.peerPid}/${safeText(p.peerProcess ?? '', 64)}`;
+  return `${safeText(p.peerPath ?? '*', 120)} ${p.peerInode}${who}`;
 }
 
 export function localEndpoint(s: SocketRecord): string {
   return s.protocol === 'unix' ? safeText(s.path ?? '*', 200) : formatEndpoint(s.localAddress, s.localPort, s.protocol);
 }
 
-export function peerEndpoint(s: SocketRecord): string {
-  return s.protocol === 'unix' ? '*' : formatEndpoint(s.remoteAddress, s.remotePort, s.protocol);
+export function peerEndpoint(s: SocketRecord, extras: SocketExtras = {}): string {
+  if (s.protocol !== 'unix') return formatEndpoint(s.remoteAddress, s.remotePort, s.protocol);
+  const peer = extras.unixPeers?.get(s.inode);
+  return peer === undefined ? '*' : formatUnixPeer(peer);
 }
 
 /** "1234/nginx", plus "+2" when the socket is shared with other processes; "-" when unknown. */
@@ -60,7 +69,7 @@ const RIGHT_ALIGNED = new Set([2, 3]);
  * (its accept queue is Recv-Q): from `backlogs` when given, "-" when it is not known (/proc's
  * tx_queue is always 0 for a listener).
  */
-export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null = null): string {
+export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null = null, extras: SocketExtras = {}): string {
   const rows: string[][] = [[...HEADERS]];
   for (const s of sockets) {
     rows.push([
@@ -69,7 +78,7 @@ export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: Li
       String(s.recvQ),
       isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : String(s.sendQ),
       localEndpoint(s),
-      peerEndpoint(s),
+      peerEndpoint(s, extras),
       safeText(s.user, 32),
       formatOwner(s),
     ]);
@@ -111,8 +120,8 @@ export function formatSummary(counts: CountsByGroup): string {
  * names (ESTABLISHED, TIME_WAIT); `backlog` is a TCP listener's backlog limit (from `ss -ltnH`),
  * null for other sockets or when unknown.
  */
-export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = null): Record<string, unknown> {
-  return {
+export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = null, extras: SocketExtras = {}): Record<string, unknown> {
+  const json: Record<string, unknown> = {
     protocol: s.protocol,
     state: s.state,
     localAddress: s.localAddress,
@@ -141,6 +150,25 @@ export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = 
     path: s.path,
     unixType: s.unixType,
   };
+  // Present when ss could be read: a UNIX socket's peer (null fields when it has none or the
+  // peer's holder is unknown), a TCP connection's rates (null until it was seen twice).
+  if (extras.unixPeers !== undefined && s.protocol === 'unix') {
+    const p = extras.unixPeers.get(s.inode);
+    json['peerInode'] = p?.peerInode ?? null;
+    json['peerPid'] = p?.peerPid ?? null;
+    json['peerProcess'] = p?.peerProcess ?? null;
+  }
+  if (extras.rates !== undefined && (s.protocol === 'tcp' || s.protocol === 'tcp6')) {
+    const r = extras.rates.get(s.key);
+    json['sendBytesPerSec'] = r?.sendBytesPerSec ?? null;
+    json['recvBytesPerSec'] = r?.recvBytesPerSec ?? null;
+    json['retransPerSec'] = r?.retransPerSec ?? null;
+    json['rttMs'] = r?.rttMs ?? null;
+    json['rttVarMs'] = r?.rttVarMs ?? null;
+    json['bytesAcked'] = r?.bytesAcked ?? null;
+    json['bytesReceived'] = r?.bytesReceived ?? null;
+  }
+  return json;
 }
 
 export interface JsonDocumentInput {
@@ -153,6 +181,9 @@ export interface JsonDocumentInput {
   readonly backlogs?: ListenBacklogs | null;
   readonly filter: string | null;
   readonly warnings: readonly string[];
+  readonly extras?: SocketExtras;
+  /** When the counters behind the rates were read, ms since epoch (older than takenAt when spaced out). */
+  readonly ratesAsOfMs?: number | null;
 }
 
 /**
@@ -179,6 +210,7 @@ export function formatJsonDocument(input: JsonDocumentInput): string {
     counters,
     skippedLines: snapshot.issues.skippedLines,
     warnings: input.warnings,
-    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null)),
+    ...(input.ratesAsOfMs == null ? {} : { ratesAsOf: new Date(input.ratesAsOfMs).toISOString() }),
+    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null, input.extras)),
   });
 }

@@ -5,17 +5,21 @@
 import fs from 'node:fs';
 import blessed from 'blessed';
 import type { AppContext } from '../main.js';
+import type { Snapshot } from '../model/types.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
-import { createWorkerOwnerSource } from '../proc/owner-source.js';
+import { createInlineOwnerSource, createWorkerOwnerSource } from '../proc/owner-source.js';
 import { createOwnerScanner } from '../proc/read-owners.js';
 import { readTcpInfo } from '../proc/read-tcp-info.js';
 import { Dashboard } from './dashboard.js';
+import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
 import { ReplayFeed } from './replay-feed.js';
 import { createRecorder, type Recorder, type Recording } from '../cli/recording-file.js';
-import { createInlineOwnerSource } from '../proc/owner-source.js';
 import { readNetSysctls } from '../proc/read-sysctl.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
+import { collectUnixPeers, createConnRatesSource } from '../proc/collect-conn-rates.js';
+import { portsOfShownConnections, totalRates } from '../model/conn-rates.js';
+import { ssContext } from '../cli/run-once.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
 export function chooseTerminal(term: string | undefined): string {
@@ -36,25 +40,6 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
 }
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
-
-/** One ASCII cell for the symbols the views use, where blessed would print '?' (no UTF-8). */
-const ASCII_FALLBACK: Readonly<Record<string, string>> = {
-  '▲': '^',
-  '▼': 'v',
-  '►': '>',
-  '◄': '<',
-  '→': '>',
-  '←': '<',
-  '↑': '^',
-  '↓': 'v',
-  '…': '~',
-  '—': '-',
-  '–': '-',
-  '†': '+',
-  '█': '#',
-  '·': '.',
-  '×': 'x',
-};
 
 /** A refresh may use at most this share of one core before the poller backs off. */
 export const MAX_CORE_SHARE = 0.25;
@@ -172,6 +157,32 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     if (useSs) void readListenBacklogs(15_000).then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
 
+  // Per-connection rates (ss -tinH, inside --pid through nsenter) on their own cadence: at most
+  // 10% of the time, only the filter's ports when it shows few connections, never two at once.
+  const ss = recording === null ? ssContext(ctx) : null;
+  const connRates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
+  let ratesInFlight = false;
+  // UNIX peers (ss -xH) every 5 s: who talks to whom changes slowly.
+  let peersAtMs = -Infinity;
+  const refreshUnixPeers = (dashboard: Dashboard, snapshot: Snapshot): void => {
+    if (ss === null || ss.unavailable !== null || services.monotonicMs() - peersAtMs < 5_000) return;
+    peersAtMs = services.monotonicMs();
+    void collectUnixPeers(ss.deps, ss.options, snapshot).then((r) => {
+      if (r.ok) dashboard.setUnixPeers(r.peers);
+    });
+  };
+  const refreshConnRates = (dashboard: Dashboard, snapshot: Snapshot): void => {
+    if (ss !== null && ss.unavailable !== null) return dashboard.setConnRates({ ok: false, message: ss.unavailable });
+    if (connRates === null || ratesInFlight) return;
+    ratesInFlight = true;
+    const filter = dashboard.currentFilter();
+    const ports = filter === null ? null : portsOfShownConnections(snapshot.sockets.filter(filter));
+    void connRates.refresh(snapshot, ports).then((status) => {
+      ratesInFlight = false;
+      dashboard.setConnRates(status.ok ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs } : status);
+    });
+  };
+
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let collecting = false;
@@ -265,6 +276,8 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
           const collected = services.monotonicMs();
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
+          refreshConnRates(dashboard, snapshot);
+          refreshUnixPeers(dashboard, snapshot);
           try {
             recorder?.write(snapshot);
           } catch (err) {
@@ -341,6 +354,14 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
+    // htop's mouse: click a row to select it (again to open it), a tab to switch views; the wheel scrolls. blessed turns
+    // on the terminal's mouse reporting (SGR and X10) for the 'mouse' event and off on destroy.
+    screen.enableMouse();
+    screen.on('mouse', (data: { action: string; x: number; y: number }) => {
+      if (data.action === 'mousedown') dashboard.clickAt(data.x, data.y);
+      else if (data.action === 'wheeldown') dashboard.wheel(1);
+      else if (data.action === 'wheelup') dashboard.wheel(-1);
+    });
 
     // An error here would be thrown inside this Promise's executor: nothing would restore the
     // terminal. End the way every other failure does.
