@@ -1,21 +1,13 @@
 // The binary's UNIX peers (--once table and --json) and per-connection rates (--json stream),
 // against a UNIX server and client in two processes and a paced loopback stream. Build first.
 
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/tmux.js';
-
-const hasSs = ((): boolean => {
-  try {
-    execFileSync('ss', ['-V'], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasSs, startPacedStream } from './helpers/paced-stream.js';
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-cli-peers-'));
@@ -99,16 +91,8 @@ describe.skipIf(!hasSs)('UNIX peers in --once and --json', () => {
 describe.skipIf(!hasSs)('--json stream carries per-connection rates', { timeout: 90_000 }, () => {
   it('a paced 1 MB/s stream reads within 20% of 1 MB/s once the counters were read twice', async () => {
     const RATE = 1_000_000;
-    const stream = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const net=require('net');const s=net.createServer(c=>c.on('data',()=>{})).listen(0,'127.0.0.1',()=>{const c=net.connect(s.address().port,'127.0.0.1',()=>{const t0=Date.now();let sent=0;setInterval(()=>{const due=Math.floor(${RATE}*(Date.now()-t0)/1000)-sent;if(due>0){c.write(Buffer.alloc(due,120));sent+=due}},20);console.log(s.address().port)})});setTimeout(()=>{},90000)`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const { child: stream, port: serverPort } = await startPacedStream(RATE, 90000);
     children.push(stream);
-    const serverPort = await new Promise<number>((resolve) => stream.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
     // A filter showing only the stream: ss is then asked for those ports only (cheap even when
     // the machine holds 100k other connections).
     const child = spawn(process.execPath, ['bin/sockscope', '--json', '--interval', '1.5', '--filter', `port ${serverPort}`], {

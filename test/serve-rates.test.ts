@@ -1,7 +1,7 @@
 // `sockscope serve` exports bytes/s per listening port and per process: a paced loopback stream
 // of known rate in a child process, scraped until the rates (deltas between scrapes) appear.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -10,19 +10,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildRateMetricFamilies } from '../src/model/rate-metrics.js';
 import { renderFamily } from '../src/model/metrics.js';
 import { parseExposition, sampleValue } from './helpers/prometheus-text.js';
+import { hasSs, startPacedStream } from './helpers/paced-stream.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bin = path.join(here, '..', 'bin', 'sockscope');
 const built = fs.existsSync(path.join(here, '..', 'dist', 'src', 'main.js'));
-const hasSs = ((): boolean => {
-  try {
-    execFileSync('ss', ['-V'], { stdio: 'ignore', timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const group = (key: string, send: number, recv: number, pid: number | null = null, proc: string | null = null) => ({
   key,
   label: key,
@@ -78,16 +70,8 @@ function get(url: string): Promise<string> {
 describe.skipIf(!built || !hasSs)('serve: bytes/s per port and per process (real binary)', { timeout: 120_000 }, () => {
   it('a paced 1 MB/s stream shows within 20% on its port and its process', async () => {
     const RATE = 1_000_000;
-    const stream = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const net=require('net');const s=net.createServer(c=>c.on('data',()=>{})).listen(0,'127.0.0.1',()=>{const c=net.connect(s.address().port,'127.0.0.1',()=>{const t0=Date.now();let sent=0;setInterval(()=>{const due=Math.floor(${RATE}*(Date.now()-t0)/1000)-sent;if(due>0){c.write(Buffer.alloc(due,120));sent+=due}},20);console.log(s.address().port)})});setTimeout(()=>{},120000)`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const { child: stream, port: port } = await startPacedStream(RATE, 120000);
     children.push(stream);
-    const port = await new Promise<number>((resolve) => stream.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
     const serve = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--interval', '0.5', '--filter', `port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(serve);
     const url = await new Promise<string>((resolve) => {
