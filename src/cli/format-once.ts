@@ -7,28 +7,7 @@ import { endpointKey, unmapIpv4 } from '../model/listener-health.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
-
-/** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
-export function formatEndpoint(address: string, port: number, protocol: SocketRecord['protocol']): string {
-  if (protocol === 'unix') return '';
-  const host = address === '0.0.0.0' || address === '::' ? '*' : address.includes(':') ? `[${address}]` : address;
-  return `${host}:${port === 0 ? '*' : String(port)}`;
-}
-
-export function localEndpoint(s: SocketRecord): string {
-  return s.protocol === 'unix' ? safeText(s.path ?? '*', 200) : formatEndpoint(s.localAddress, s.localPort, s.protocol);
-}
-
-export function peerEndpoint(s: SocketRecord): string {
-  return s.protocol === 'unix' ? '*' : formatEndpoint(s.remoteAddress, s.remotePort, s.protocol);
-}
-
-/** "1234/nginx", plus "+2" when the socket is shared with other processes; "-" when unknown. */
-export function formatOwner(s: SocketRecord): string {
-  if (s.owner === null) return '-';
-  const shared = s.sharedBy > 0 ? ` +${s.sharedBy}` : '';
-  return `${s.owner.pid}/${safeText(s.owner.command, 64)}${shared}`;
-}
+import { formatOwner, localEndpoint, peerEndpoint } from '../view/presenters.js';
 
 /** Listen backlogs by endpointKey ("127.0.0.1:80", "[::1]:80", "*:80" for ss's dual-stack any), from `ss -ltnH`. */
 export type ListenBacklogs = ReadonlyMap<string, number>;

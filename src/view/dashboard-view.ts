@@ -10,7 +10,7 @@ import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketRecord, SocketState, TcpState } from '../model/types.js';
-import { formatOwner, localEndpoint, peerEndpoint } from '../cli/format-once.js';
+import { formatOwner, localEndpoint, peerEndpoint } from './presenters.js';
 import { shownSendQ, type SocketRow } from './socket-rows.js';
 import { fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
