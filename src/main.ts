@@ -13,7 +13,7 @@ import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './pro
 import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
-import type { Recording } from './cli/recording-file.js';
+import type { Recording } from './model/recording.js';
 import type { SshProcFs } from './proc/ssh-source.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
