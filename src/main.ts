@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
-import { parseCli, type CliOptions } from './cli/options.js';
+import { parseCli } from './cli/options.js';
+import type { AppContext, RemoteContext, Services } from './cli/context.js';
 import { runOnce, runStream } from './cli/run-once.js';
 import type { CompiledFilter } from './filter/index.js';
-import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './proc/proc-fs.js';
-import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc/collect-snapshot.js';
+import { checkProcRoot, createProcFs, resolveProcRoot } from './proc/proc-fs.js';
+import { collectSnapshot, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recording } from './model/recording.js';
@@ -18,30 +19,8 @@ import type { SshProcFs } from './proc/ssh-source.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
 
-export interface OutputStream {
-  write(chunk: string): boolean;
-  isTTY?: boolean;
-  columns?: number;
-  rows?: number;
-  on?(event: string, listener: (...args: unknown[]) => void): unknown;
-  off?(event: string, listener: (...args: unknown[]) => void): unknown;
-}
-
-export interface Services {
-  readonly stdout: OutputStream;
-  readonly stderr: OutputStream;
-  readonly stdin: NodeJS.ReadableStream;
-  readonly env: NodeJS.ProcessEnv;
-  readonly platform: NodeJS.Platform;
-  readonly now: () => number;
-  readonly monotonicMs: () => number;
-  readonly hostname: () => string;
-  /** Text of /etc/passwd for user names (not under /proc), or null. */
-  readonly readPasswd: () => string | null;
-  readonly createProcFs: (root: string) => ProcFs;
-  /** Where process-wide signals are subscribed (process by default). */
-  readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
-}
+// What callers of main(argv, overrides) may inject.
+export type { OutputStream, Services } from './cli/context.js';
 
 export function defaultServices(): Services {
   return {
@@ -80,38 +59,6 @@ export function packageVersion(): string {
     }
   }
   return '0.0.0';
-}
-
-/** Everything a mode needs, built once. */
-export interface AppContext {
-  readonly options: CliOptions;
-  readonly services: Services;
-  readonly procFs: ProcFs;
-  readonly collectDeps: CollectDeps;
-  readonly filterText: string | null;
-  readonly filter: CompiledFilter | null;
-  /**
-   * Which network namespace is shown, for the dashboard header: null for sockscope's own,
-   * "net:[4026532281] via pid 1234 (nginx)" with --pid (the process name is untrusted text).
-   */
-  readonly scopeLabel: string | null;
-  /**
-   * --ssh: the remote host's /proc (only its async reads work) and the owner source reading over
-   * the same session. The modes then collect with collectSnapshotAsync. Absent or null: this machine.
-   */
-  readonly remote?: RemoteContext | null;
-  /**
-   * --pid: a one-line message once that process is gone (its /proc/PID/net cannot be read, or
-   * its pid now lives in another namespace), else null. Absent or null without --pid.
-   */
-  readonly targetGone?: (() => string | null) | null;
-}
-
-/** What --ssh adds to the context (see AppContext.remote). */
-export interface RemoteContext {
-  readonly procFs: SshProcFs;
-  /** null with --no-processes. */
-  readonly owners: AsyncOwnerSource | null;
 }
 
 /** Print one line to stderr, prefixed with the program name. */
@@ -234,7 +181,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   services.stdout.on?.('error', () => undefined);
   if (options.serve !== null) {
     const { runServe } = await import('./cli/serve.js');
-    return runServe(ctx, packageVersion());
+    return runServe(ctx, options.serve, packageVersion());
   }
   if (options.allNetns) {
     const { runAllNetns } = await import('./cli/all-netns.js');

@@ -8,7 +8,7 @@ import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh-source.js';
-import type { AppContext } from '../main.js';
+import type { AppContext } from './context.js';
 import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import blessed from 'blessed';
-import type { AppContext } from '../main.js';
+import type { AppContext } from '../cli/context.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { createOwnerScanner } from '../proc/read-owners.js';
