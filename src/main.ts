@@ -11,11 +11,12 @@ import type { AppContext, RemoteContext, Services } from './cli/context.js';
 import { runOnce, runStream } from './cli/run-once.js';
 import type { CompiledFilter } from './filter/index.js';
 import { checkProcRoot, createProcFs, resolveProcRoot } from './proc/proc-fs.js';
-import { collectSnapshot, type CollectDeps } from './proc/collect-snapshot.js';
+import { collectSnapshot, collectSnapshotAsync, type AsyncCollectDeps, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
-import type { Recording } from './model/recording.js';
+import type { Recorder, Recording } from './model/recording.js';
 import type { SshProcFs } from './proc/ssh-source.js';
+import type { DashboardDeps, LiveFeed } from './ui/run-dashboard.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
 
@@ -41,6 +42,7 @@ export function defaultServices(): Services {
     },
     createProcFs,
     signals: process,
+    raiseSignal: (signal) => process.kill(process.pid, signal),
   };
 }
 
@@ -208,6 +210,88 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     complain(services, 'the dashboard needs a terminal; for scripts use --once, --once --json or --once --summary');
     return 2;
   }
+  // --record first: a file that cannot be created is one line and exit 1 before anything else
+  // (screen, owner worker) is started that would have to be torn down.
+  let recorder: Recorder | null = null;
+  if (options.record !== null) {
+    const { createRecorder } = await import('./cli/recording-file.js');
+    try {
+      recorder = createRecorder(options.record, services.hostname(), services.now(), { force: options.force });
+    } catch (err) {
+      complain(services, err instanceof Error ? err.message : String(err));
+      return 1;
+    }
+  }
   const { runDashboard } = await import('./ui/run-dashboard.js');
-  return runDashboard(ctx, recording);
+  return runDashboard(await buildDashboardDeps(ctx, recording, recorder));
+}
+
+/**
+ * What the dashboard is given: the streams, signals and clock; live collection (or the
+ * recording to play); the readers of the slowly changing environment; ss for one connection's
+ * details; the stats file. The readers are imported here, when the dashboard runs.
+ */
+async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, recorder: Recorder | null): Promise<DashboardDeps> {
+  const { services, options } = ctx;
+  const { createInlineOwnerSource, createWorkerOwnerSource } = await import('./proc/owner-source.js');
+  const { readNetSysctls } = await import('./proc/read-sysctl.js');
+  const { readListenBacklogs } = await import('./proc/read-backlogs.js');
+  const { readTcpInfo } = await import('./proc/read-tcp-info.js');
+  // ss reports our own namespace, so it is not asked for recorded trees, --pid or --ssh.
+  const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
+  const openLive = (): LiveFeed => {
+    // Owners in a worker thread; with --pid the scanner is restricted to one namespace's
+    // processes, which only the scanner built in run() knows: run that one in this thread.
+    // --ssh (ctx.remote): owners are listed over the ssh session run() opened (main closes it);
+    // no local worker.
+    const owners = !options.processes
+      ? null
+      : ctx.remote != null
+        ? ctx.remote.owners
+        : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
+          ? createInlineOwnerSource(ctx.collectDeps.owners)
+          : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
+    const collectDeps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+    return {
+      prime: () => owners?.prime?.(),
+      collect: () => collectSnapshotAsync(collectDeps),
+      targetGone: () => ctx.targetGone?.() ?? null,
+      readSysctls: () => readNetSysctls(ctx.procFs),
+      // A generous timeout: a refresh of a large table blocks the main thread for seconds, and a
+      // timeout that fires before ss's output is read would throw the answer away every time.
+      readBacklogs: useSs ? () => readListenBacklogs(15_000) : null,
+      close: () => owners?.close() ?? Promise.resolve(),
+    };
+  };
+  // SOCKSCOPE_STATS_FILE: the dashboard's own figures for `npm run bench` and the soak test.
+  const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
+  return {
+    stdin: services.stdin,
+    stdout: services.stdout,
+    stderr: services.stderr,
+    env: services.env,
+    signals: services.signals,
+    raiseSignal: services.raiseSignal,
+    monotonicMs: services.monotonicMs,
+    timeZoneOffsetMin: new Date(services.now()).getTimezoneOffset(),
+    intervalMs: options.intervalMs,
+    color: options.color,
+    filterText: ctx.filterText ?? '',
+    scopeLabel: ctx.scopeLabel,
+    source: recording !== null ? { kind: 'replay', recording } : { kind: 'live', open: openLive },
+    // ss asks the local kernel: over --ssh it would describe another machine's sockets.
+    fetchTcpInfo: (s) => (ctx.remote != null ? Promise.resolve(null) : readTcpInfo(s)),
+    recorder,
+    writeStats:
+      statsFile === undefined || statsFile === ''
+        ? null
+        : (stats) => {
+            try {
+              const memory = process.memoryUsage();
+              fs.writeFileSync(statsFile, JSON.stringify({ ...stats, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed }));
+            } catch {
+              // best effort: a measuring aid only
+            }
+          },
+  };
 }

@@ -31,6 +31,8 @@ export interface Services {
   readonly createProcFs: (root: string) => ProcFs;
   /** Where process-wide signals are subscribed (process by default). */
   readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
+  /** Send a signal to this process (the dashboard's Ctrl-Z stops it this way). */
+  readonly raiseSignal: (signal: NodeJS.Signals) => void;
 }
 
 /** Everything a mode needs, built once. */
