@@ -331,8 +331,9 @@ export interface BuiltPopulation {
 /**
  * Builds a population and checks with /proc/net/sockstat that the kernel holds it: within 3% (or
  * 20 sockets: other programs' sockets come and go on a shared machine) it is "verified"; off by
- * more than 10% (or 100 sockets) it is stopped and this throws. `check: false` skips the verdict
- * (a churn-only population, whose count is a moving target).
+ * more than 10% it is reported (not a stop: see below). `check: false` skips the verdict
+ * (a churn-only population, whose count is a moving target). Further off (more than 10%) it is
+ * still measured, flagged NOT verified with the count it got.
  */
 export async function buildPopulation(spec: PopulationSpec, log: (s: string) => void, check = true): Promise<BuiltPopulation> {
   const expected = expectedSockets(spec);
@@ -361,8 +362,9 @@ export async function buildPopulation(spec: PopulationSpec, log: (s: string) => 
     `population ready in ${(population.buildMs / 1000).toFixed(1)} s: sockstat shows ${after.total} TCP sockets (+${added}; expected +${want} incl. ${listeners} listeners: ×${ratio.toFixed(3)}${!check || verified ? '' : ' — NOT within 3%'})`,
   );
   if (check && off > Math.max(0.1 * want, 100)) {
-    await stop();
-    throw new Error(`population check failed: sockstat shows +${added} TCP sockets, expected +${want}`);
+    // A busy host (other programs' sockets coming and going, a neighbour near the file or port
+    // limits): measure the population there is, reported as such, rather than stop.
+    log(`warning: sockstat shows +${added} TCP sockets, expected +${want}: measuring the population as it is (NOT verified)`);
   }
   return { population, spec, expected, listeners, before, after, added, ratio, buildS: population.buildMs / 1000, verified, stop };
 }

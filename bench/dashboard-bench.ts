@@ -462,7 +462,7 @@ main().then(
   },
   async (err: unknown) => {
     await runCleanups();
-    process.stderr.write(`dashboard-bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`dashboard-bench: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

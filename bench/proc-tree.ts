@@ -40,7 +40,9 @@ function socketLine(i: number, v6: boolean, listeners: number): { body: string; 
   if (i < listeners) {
     return { body: `${addr(i)}:${hex(10_000 + i, 4)} ${v6 ? '0'.repeat(32) : '00000000'}:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`, short: false };
   }
-  const local = `${addr(i)}:${hex(10_000 + (i % listeners), 4)}`;
+  // Unique endpoints per socket (tcp6 has one address, so the local port also moves every
+  // 60,000 sockets, when the remote port wraps).
+  const local = `${addr(i)}:${hex(10_000 + ((i + Math.floor(i / 60_000)) % listeners), 4)}`;
   const remote = `${addr(i + 1)}:${hex(1024 + (i % 60_000), 4)}`;
   if (r < 2) {
     // TIME_WAIT: a short timewait line, inode 0, the timer counting down

@@ -31,6 +31,7 @@ import { createProcFs } from '../src/proc/proc-fs.js';
 import { createOwnerScanner } from '../src/proc/read-owners.js';
 import { createUserNames } from '../src/proc/read-users.js';
 import type { Snapshot } from '../src/model/types.js';
+import { SocketTracker } from '../src/model/tracker.js';
 import {
   SOCKSCOPE_BIN,
   buildPopulation,
@@ -84,6 +85,11 @@ interface CaseSamples {
   linksRead: number[];
   scannedProcesses: number[];
   rows: number[];
+  /** tracker.ingest of the snapshot, ms (the dashboard's next stage). */
+  trackMs: number[];
+  reusedRows: number[];
+  /** Resident memory after the snapshot was tracked, MB. */
+  rssMB: number[];
 }
 
 interface InProcessCaseResult {
@@ -96,6 +102,10 @@ interface InProcessCaseResult {
   readonly linksRead: number;
   readonly scannedProcesses: number;
   readonly rows: number;
+  /** Optional: results written before these were measured lack them. */
+  readonly trackMs?: number;
+  readonly reusedRows?: number;
+  readonly rssMB?: number;
 }
 
 type InProcessResult = Partial<Record<InProcessCase, InProcessCaseResult>>;
@@ -119,15 +129,25 @@ function inProcessMain(request: InProcessRequest): InProcessResult {
   const steady = createOwnerScanner(procFs);
   const samples = new Map<InProcessCase, CaseSamples>();
   for (const c of request.cases) {
-    samples.set(c, { wallS: [], cpuS: [], readMs: [], parseMs: [], ownersMs: [], linksRead: [], scannedProcesses: [], rows: [] });
+    samples.set(c, { wallS: [], cpuS: [], readMs: [], parseMs: [], ownersMs: [], linksRead: [], scannedProcesses: [], rows: [], trackMs: [], reusedRows: [], rssMB: [] });
   }
+  // The steady case keeps one ProcFs (the collector reuses the records of unchanged lines per
+  // ProcFs) and one tracker, as the dashboard does; the others start afresh, as --once does.
+  const tracker = new SocketTracker();
   const measure = (c: InProcessCase, record: boolean): void => {
     const owners = c === 'noOwners' ? null : c === 'ownersCold' ? createOwnerScanner(procFs) : steady;
+    const caseProcFs = c === 'ownersSteady' ? procFs : createProcFs('/proc');
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    let snapshot: Snapshot | null = collectSnapshot({ ...base, owners });
+    let snapshot: Snapshot | null = collectSnapshot({ ...base, procFs: caseProcFs, owners });
     const wallS = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    let trackMs = Number.NaN;
+    if (c === 'ownersSteady') {
+      const t1 = performance.now();
+      tracker.ingest(snapshot);
+      trackMs = performance.now() - t1;
+    }
     if (!record) return;
     const s = samples.get(c)!;
     s.wallS.push(wallS);
@@ -138,6 +158,9 @@ function inProcessMain(request: InProcessRequest): InProcessResult {
     s.linksRead.push(snapshot.owners.linksRead);
     s.scannedProcesses.push(snapshot.owners.scannedProcesses);
     s.rows.push(snapshot.cost.rows);
+    s.trackMs.push(trackMs);
+    s.reusedRows.push(snapshot.cost.reusedRows ?? 0);
+    s.rssMB.push(process.memoryUsage().rss / 1e6);
     snapshot = null;
   };
   // Warm-up round (JIT, page cache, passwd): not recorded. It is also the steady scanner's first scan.
@@ -155,6 +178,9 @@ function inProcessMain(request: InProcessRequest): InProcessResult {
       linksRead: median(s.linksRead),
       scannedProcesses: median(s.scannedProcesses),
       rows: median(s.rows),
+      trackMs: round(median(s.trackMs), 1),
+      reusedRows: median(s.reusedRows),
+      rssMB: round(median(s.rssMB), 0),
     };
   }
   return out;
@@ -419,7 +445,11 @@ function printSize(r: SizeResult): void {
   console.log(formatTable(TABLE_HEADERS, rowsOf(r).map(tableRow)));
   const ip = r.inProcess;
   const split = (name: string, v: InProcessCaseResult | undefined): string =>
-    v === undefined ? '' : `  ${name}: read ${v.readMs} ms, parse ${v.parseMs} ms, owners ${v.ownersMs} ms (${v.linksRead} links, ${v.scannedProcesses} processes), ${v.rows} rows`;
+    v === undefined
+      ? ''
+      : `  ${name}: read ${v.readMs} ms, parse ${v.parseMs} ms, owners ${v.ownersMs} ms (${v.linksRead} links, ${v.scannedProcesses} processes)` +
+        `${v.trackMs !== undefined && Number.isFinite(v.trackMs) ? `, track ${v.trackMs} ms` : ''}, ${v.rows} rows` +
+        `${v.reusedRows ? ` (${v.reusedRows} reused)` : ''}${v.rssMB !== undefined ? `, RSS ${v.rssMB} MB` : ''}`;
   console.log(['\nwhere the in-process time goes (medians of the snapshot cost split):', split('no owners', ip.noOwners), split('owners cold', ip.ownersCold), split('owners steady', ip.ownersSteady)]
     .concat(r.churn === null ? [] : [split(`churn ${r.churn.perSec}/s owners steady`, r.churn.inProcess.ownersSteady)])
     .filter((l) => l !== '')
@@ -454,8 +484,14 @@ async function main(): Promise<number> {
   const results: SizeResult[] = [];
   try {
     for (const size of sizes) {
-      results.push(await benchSize(size, profileWanted && size === Math.max(...sizes)));
-      printSize(results.at(-1)!);
+      try {
+        results.push(await benchSize(size, profileWanted && size === Math.max(...sizes)));
+        printSize(results.at(-1)!);
+      } catch (err) {
+        // A busy host can refuse a population (ports, files, memory, a build timeout): say so
+        // and go on with the next size.
+        log(`${sizeLabel(size)} skipped: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   } finally {
     await runCleanups();
@@ -496,7 +532,7 @@ if (process.argv[2] === '--in-process') {
     },
     async (err: unknown) => {
       await runCleanups();
-      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 1;
     },
   );

@@ -169,7 +169,10 @@ describe('refreshes reuse the records of unchanged lines', () => {
     const { header, rows } = tcpRows();
     const root = tree({ tcp: [header, ...rows].join('\n') });
     const d = deps(root); // one ProcFs across refreshes, as the dashboard keeps
+    // The first snapshot of a ProcFs keeps nothing (a one-shot --once would not use it).
+    expect(collectSnapshot(d).cost.reusedRows).toBe(0);
     const a = collectSnapshot(d);
+    expect(a.cost.reusedRows).toBe(0);
     const b = collectSnapshot(d);
     expect(b.cost.reusedRows).toBe(rows.length);
     for (let i = 0; i < a.sockets.length; i++) expect(b.sockets[i]).toBe(a.sockets[i]);
@@ -201,6 +204,7 @@ describe('refreshes reuse the records of unchanged lines', () => {
       }),
     };
     const d = { ...deps(root), procFs, owners: owners as never };
+    collectSnapshot(d);
     const a = collectSnapshot(d);
     pid = 200;
     const b = collectSnapshot(d);

@@ -42,8 +42,8 @@ afterEach(() => {
 
 /** Table rows on screen (inside the table box): "│tcp …", "│unix …". */
 const tableRows = (h: Headless): string[] => h.lines().filter((l) => /^[│|](tcp6?|udp6?|raw6?|unix)\s/.test(l));
-/** "Sockets … 3/120": the table label's position. */
-const position = (h: Headless): string | undefined => /\s(\d+\/\d+|0) ─*┐?$/.exec(h.lines().find((l) => /^┌─ (Sockets|By port|By peer|By process)/.test(l)) ?? '')?.[1];
+/** "Sockets … 3/120 · sort: State ▲": the table label's position. */
+const position = (h: Headless): string | undefined => /\s(\d+\/\d+|0)(?: · sort: [^─]*)? ─*┐?$/.exec(h.lines().find((l) => /^┌─ (Sockets|By port|By peer|By process)/.test(l)) ?? '')?.[1];
 
 // A small, fixed population: two listeners, three connections, one UDP, two UNIX sockets.
 const T0 = 1_700_000_000_000;
@@ -86,6 +86,8 @@ describe('first snapshot', () => {
     expect(rows.find((r) => /\/run\/app\.sock/.test(r))).toMatch(/^│unix\s+LISTEN\s+0\s+0 \/run\/app\.sock/);
     expect(rows.find((r) => /^│udp/.test(r))).toMatch(/UNCONN\s+0\s+0 127\.0\.0\.53:53/);
     expect(position(h)).toBe('1/8');
+    // The sort is named in the panel title.
+    expect(h.lines().find((l) => l.startsWith('┌─ Sockets'))).toContain('1/8 · sort: State ▲');
     // The first row is the selection bar.
     expect(inverseRows(h).map((r) => r.text)).toEqual([rows[0]]);
   });

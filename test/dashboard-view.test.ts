@@ -85,19 +85,36 @@ describe('buildSocketTableView', () => {
 
   it.each<[number, string[], string[]]>([
     [200, ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Process', 'User', 'Age'], []],
-    [94, ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Process', 'User', 'Age'], []],
-    [93, ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Process', 'Age'], ['User']],
-    [78, ['Proto', 'State', 'Local Address:Port', 'Peer Address:Port', 'Process'], ['User', 'Age']],
-    [76, ['State', 'Recv-Q', 'Local Address:Port', 'Peer Address:Port', 'Process'], ['Proto', 'User', 'Age']],
-    [58, ['State', 'Local Address:Port', 'Peer Address:Port', 'Process'], ['Proto', 'Recv-Q', 'Send-Q', 'User', 'Age']],
-    [40, ['State', 'Local Address:Port', 'Process'], ['Peer Address:Port', 'Recv-Q']],
+    [92, ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Process', 'User', 'Age'], []],
+    [91, ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Process', 'Age'], ['User']],
+    // 80 columns: everything but User and Age.
+    [78, ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'Process'], ['User', 'Age']],
+    // Send-Q goes before Recv-Q (a listener's accept queue) and Proto.
+    [70, ['Proto', 'State', 'Recv-Q', 'Local Address:Port', 'Peer Address:Port', 'Process'], ['Send-Q', 'User', 'Age']],
+    // The narrowest dashboard (60 columns): Process goes before them too.
+    [58, ['Proto', 'State', 'Recv-Q', 'Local Address:Port', 'Peer Address:Port'], ['Send-Q', 'Process', 'User', 'Age']],
+    [40, ['State', 'Local Address:Port'], ['Peer Address:Port', 'Recv-Q', 'Proto']],
   ])('width %d: low-priority columns are dropped first', (width, shown, dropped) => {
     const view = buildSocketTableView(rows, ui(), { width, height: 10 });
-    // Titles are matched by their first 9 characters: at minimum width the 17-cell address
-    // columns cut their 18-character titles ("Local Address:Po…").
+    // Titles are matched by their first 9 characters: at minimum width the 16-cell address
+    // columns cut their 18-character titles ("Local Address:P…").
     const has = (title: string): boolean => view.header.includes(title.slice(0, 9));
     for (const title of shown) expect([width, title, has(title)]).toEqual([width, title, true]);
     for (const title of dropped) expect([width, title, has(title)]).toEqual([width, title, false]);
+  });
+
+  it('the sorted column is visible: its title whole with ▲/▼, the sort named for the panel title, kept when narrow', () => {
+    for (const width of [58, 78, 120, 248]) {
+      for (const [key, title] of [['recvq', 'Recv-Q'], ['proto', 'Proto'], ['sendq', 'Send-Q'], ['user', 'User'], ['age', 'Age']] as const) {
+        const view = buildSocketTableView(rows, ui({ socketSort: { key, descending: true } }), { width, height: 10 });
+        expect([width, key, view.header.includes(`${title}▼`)]).toEqual([width, key, true]);
+        expect(view.sortLabel).toBe(`sort: ${title} ▼`);
+        expect(view.sortKeys).toContain(key);
+        expect(displayWidth(view.header)).toBe(width);
+      }
+    }
+    // The columns on screen at 80x24, left to right: what < and > step through.
+    expect(buildSocketTableView(rows, ui(), { width: 78, height: 10 }).sortKeys).toEqual(['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process']);
   });
 
   it('the header and every row are exactly the table width, at every width', () => {

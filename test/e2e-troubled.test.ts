@@ -151,7 +151,8 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
     const details = await s.waitFor(/accept queue\s+2 waiting for accept\(\) of backlog 1: full/, 60_000);
     expect(details.split('\n').filter((l) => l.includes(' Details '))).toHaveLength(1);
     await s.sendKeys('Escape');
-    await s.waitFor((sc) => !sc.includes('┌─ Details'));
+    // Closed before the next test types: an Escape followed at once by a key reads as Meta-key.
+    await s.waitFor((sc) => !sc.includes(' Details '));
   });
 
   it('one filter for bars, table and header (N of M = ss); Enter and P act on the row listed under it; closed rows are not counted', { timeout: 300_000 }, async () => {
@@ -166,7 +167,7 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
     const screen = await s.waitFor((sc) => new RegExp(`shown ${expected} of \\d`).test(sc) && socketTableRows(sc).length === expected, 60_000);
     expect(screen).toMatch(new RegExp(`│CLOSE-WAIT\\s+${expected} `));
     expect(screen).toMatch(/│ESTAB\s+0 /);
-    expect(screen).toMatch(new RegExp(`┌─ Sockets.* 1/${expected} ─`));
+    expect(screen).toMatch(new RegExp(`┌─ Sockets.* 1/${expected}( · sort: [^─]*)? ─`));
 
     // Enter opens the first row listed under this filter; P lists that process's sockets.
     await s.sendKeys('Enter');

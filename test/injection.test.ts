@@ -315,7 +315,7 @@ describe('a live process with a hostile name', () => {
 
       await s.sendKeys('Enter');
       screen = await s.waitFor(/┌─ Details [\s\S]*command line/, 10_000);
-      expect(screen).toContain(`pid / command    ${pid} / \\x1b]0;pwned\\x07{red-`);
+      expect(screen).toContain(`pid / command       ${pid} / \\x1b]0;pwned\\x07{red-`);
       expect(screen).toContain('\\x1b]0;pwned\\x07{red-fg}evil');
       expect(s.display('#{pane_title}')).not.toContain('pwned');
       // The literal "{red-fg}" text is not drawn red, and nothing cleared the screen.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline } from '../src/view/text.js';
+import { displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline, layoutLine, truncateText } from '../src/view/text.js';
 
 describe('displayWidth', () => {
   it.each([
@@ -189,5 +189,75 @@ describe('formatAge (table cells change at most once a minute after the first)',
     [3_600_000, '1h00m'],
   ])('%d ms → %s', (ms, text) => {
     expect(formatAge(ms)).toBe(text);
+  });
+});
+
+describe('truncateText', () => {
+  it.each<[string, number, string]>([
+    ['opened 10', 20, 'opened 10'],
+    ['opened 10', 9, 'opened 10'],
+    ['opened 10', 8, 'opened …'],
+    ['slowed to every 1.75s', 10, 'slowed to…'],
+    ['日本語テキスト', 6, '日本…'],
+    ['abc', 1, '…'],
+    ['abc', 0, ''],
+  ])('%j in %d cells → %j', (text, width, out) => {
+    expect(truncateText(text, width)).toBe(out);
+    expect(displayWidth(truncateText(text, width))).toBeLessThanOrEqual(width);
+  });
+});
+
+describe('layoutLine (priority layout of header segments)', () => {
+  const seg = (text: string, priority: number, minWidth?: number) => (minWidth === undefined ? { text, priority } : { text, priority, minWidth });
+  const line = (l: ReturnType<typeof layoutLine>): string => l.segments.map((s) => s.text).join('  ') + (l.dropped > 0 ? ' …' : '');
+
+  it('keeps everything when it fits', () => {
+    const l = layoutLine([seg('in 10', 1), seg('opened 10', 1), seg('closed 3', 2)], 40);
+    expect(line(l)).toBe('in 10  opened 10  closed 3');
+    expect(l.dropped).toBe(0);
+    expect(l.width).toBe(26);
+  });
+
+  it('drops whole segments, least important first, and marks the drop: a number never loses its label', () => {
+    const segments = [seg('in 10', 1), seg('opened 10', 2), seg('closed 3', 3), seg('ESTAB→CLOSE-WAIT 2', 4)];
+    // From 7 cells ("in 10 …") up; below that the last segment itself is cut (next test).
+    for (let width = 7; width <= 50; width++) {
+      const l = layoutLine(segments, width);
+      const text = line(l);
+      expect(displayWidth(text)).toBeLessThanOrEqual(width);
+      expect(l.width).toBe(displayWidth(text));
+      // Every kept segment is whole (none has a minWidth).
+      for (const s of l.segments) expect(segments.map((x) => x.text)).toContain(s.text);
+    }
+    expect(line(layoutLine(segments, 30))).toBe('in 10  opened 10  closed 3 …');
+    expect(line(layoutLine(segments, 27))).toBe('in 10  opened 10 …');
+  });
+
+  it('on a tie the later segment goes first', () => {
+    expect(line(layoutLine([seg('aaaa', 1), seg('bbbb', 1), seg('cccc', 1)], 13))).toBe('aaaa  bbbb …');
+  });
+
+  it('cuts a segment with minWidth (with …) before dropping it', () => {
+    const segments = [seg('every 1.75s', 0), seg('(slowed: refresh costs 120 ms)', 3, 10), seg('live', 0)];
+    expect(line(layoutLine(segments, 60))).toBe('every 1.75s  (slowed: refresh costs 120 ms)  live');
+    const cut = layoutLine(segments, 40);
+    expect(line(cut)).toBe('every 1.75s  (slowed: refresh cos…  live');
+    expect(cut.segments[1]?.cut).toBe(true);
+    expect(line(layoutLine(segments, 25))).toBe('every 1.75s  live …');
+  });
+
+  it('cuts the last segment to the width when even it does not fit', () => {
+    const l = layoutLine([seg('filter: sport 8080 and state estab', 0, 12)], 20);
+    expect(line(l)).toBe('filter: sport 8080 …');
+    expect(displayWidth(line(l))).toBe(20);
+  });
+});
+
+describe('layoutLine quiet segments', () => {
+  it('a quiet segment goes without the drop mark', () => {
+    const l = layoutLine([{ text: 'every 1s', priority: 0 }, { text: 'live', priority: 0 }, { text: '12 rows read 3ms', priority: 9, quiet: true }], 20);
+    expect(l.segments.map((s) => s.text)).toEqual(['every 1s', 'live']);
+    expect(l.dropped).toBe(0);
+    expect(l.width).toBe(14);
   });
 });

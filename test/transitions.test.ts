@@ -59,6 +59,18 @@ describe('countTransitions', () => {
     expect(countTransitions(t.ingest(s1))).toEqual(countTransitions(diff));
   });
 
+  it('a reconnection on the same endpoints (new inode, same state) is one closed and one opened, not ESTABLISHED→ESTABLISHED', () => {
+    const old = rec({ localPort: 40_000, remotePort: 8080, inode: 111 });
+    const other = rec({ localPort: 40_001, remotePort: 8080, inode: 222 });
+    const again = withChanges(old, { inode: 333 });
+    const d = diffSnapshots(snap(1000, [old, other]), snap(2000, [again, withChanges(other, { state: 'CLOSE_WAIT', key: other.key })]));
+    expect(d.changed.some((c) => c.before.state === c.after.state)).toBe(true); // the tracker pairs them (it follows the flow)
+    const r = countTransitions(d);
+    expect(r.transitions.map((t) => t.label)).toEqual(['ESTABLISHED→CLOSE_WAIT']);
+    expect(r).toMatchObject({ opened: 1, closed: 1 });
+    expect(countTransitions(d, (s) => s.localPort === 40_000)).toMatchObject({ transitions: [], opened: 1, closed: 1 });
+  });
+
   it('transitionLabel uses kernel names', () => {
     expect(transitionLabel('FIN_WAIT2', 'TIME_WAIT')).toBe('FIN_WAIT2→TIME_WAIT');
   });

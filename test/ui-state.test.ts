@@ -164,11 +164,12 @@ describe('sorting', () => {
       s = reduceUi(s, { type: 'sortNext', delta: 1 });
       seen.push([s.socketSort.key, s.socketSort.descending]);
     }
+    // Left to right in the table's column order.
     expect(seen).toEqual([
-      ['local', false],
-      ['peer', false],
       ['recvq', true],
       ['sendq', true],
+      ['local', false],
+      ['peer', false],
       ['process', false],
       ['user', false],
       ['age', true],
@@ -177,6 +178,27 @@ describe('sorting', () => {
     ]);
     expect(reduceUi(start(), { type: 'sortNext', delta: -1 }).socketSort.key).toBe('proto');
     expect(s.groupSort).toEqual(start().groupSort);
+  });
+
+  it('with the columns on screen, < and > step left to right through those only (80x24 hides User and Age)', () => {
+    const columns = ['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process'];
+    let s = start();
+    const seen: string[] = [];
+    for (let i = 0; i < columns.length; i++) {
+      s = reduceUi(s, { type: 'sortNext', delta: 1, columns });
+      seen.push(s.socketSort.key);
+    }
+    expect(seen).toEqual(['recvq', 'sendq', 'local', 'peer', 'process', 'proto', 'state']);
+    expect(reduceUi(start(), { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('proto');
+    expect(reduceUi(reduceUi(start(), { type: 'sortNext', delta: -1, columns }), { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('process');
+    // Sorted by a column that is no longer on screen: > starts at the left, < at the right.
+    const byUser = start({ socketSort: { key: 'user', descending: false } });
+    expect(reduceUi(byUser, { type: 'sortNext', delta: 1, columns }).socketSort.key).toBe('proto');
+    expect(reduceUi(byUser, { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('process');
+    // Grouped views: the same, over their columns.
+    const ports = start({ view: 'ports' });
+    expect(reduceUi(ports, { type: 'sortNext', delta: 1, columns: ['key', 'total', 'established', 'closewait', 'queue'] }).groupSort.key).toBe('established');
+    expect(reduceUi(ports, { type: 'sortNext', delta: 1, columns: [] })).toBe(ports);
   });
 
   it('in grouped views sortNext cycles the group keys; only the key sorts ascending', () => {

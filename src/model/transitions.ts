@@ -45,7 +45,16 @@ const perSec = (count: number, intervalMs: number): number => (intervalMs > 0 ? 
  */
 export function countTransitions(diff: SnapshotDiff, include?: (s: SocketRecord) => boolean): TransitionRates {
   const counts = new Map<string, { from: SocketState; to: SocketState; count: number }>();
+  // The tracker pairs a closed socket with a new one on the same endpoints (the inode changed).
+  // In the same state that is no transition but a reconnection: one closed, one opened.
+  let reopened = 0;
+  let reclosed = 0;
   for (const { before, after } of diff.changed) {
+    if (before.state === after.state) {
+      if (include === undefined || include(after)) reopened++;
+      if (include === undefined || include(before)) reclosed++;
+      continue;
+    }
     if (include !== undefined && !include(after) && !include(before)) continue;
     const label = transitionLabel(before.state, after.state);
     const c = counts.get(label);
@@ -53,8 +62,8 @@ export function countTransitions(diff: SnapshotDiff, include?: (s: SocketRecord)
     else c.count++;
   }
   const first = diff.intervalMs <= 0;
-  const opened = first ? 0 : include === undefined ? diff.opened.length : diff.opened.filter(include).length;
-  const closed = include === undefined ? diff.closed.length : diff.closed.filter(include).length;
+  const opened = first ? 0 : reopened + (include === undefined ? diff.opened.length : diff.opened.filter(include).length);
+  const closed = reclosed + (include === undefined ? diff.closed.length : diff.closed.filter(include).length);
   const transitions = [...counts.entries()]
     .map(([label, c]) => ({ from: c.from, to: c.to, label, count: c.count, perSec: perSec(c.count, diff.intervalMs) }))
     .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));

@@ -13,7 +13,7 @@ import type {
 } from '../model/types.js';
 import { describeReadError, readTextResultAsync, type ProcFs } from './proc-fs.js';
 import { InodeIndex } from './inode-index.js';
-import { parseInetTableReusing, type PreviousTable } from './parse-inet.js';
+import { parseInetTable, parseInetTableReusing, type PreviousTable } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
@@ -113,6 +113,8 @@ interface TableText {
  * parseInetTableReusing). Kept per ProcFs (one per proc root / namespace view), so every caller
  * that collects repeatedly (dashboard, serve, streams) reuses without a new parameter. Only a
  * cache: a record is reused when its line is byte-for-byte the same and its owner unchanged.
+ * The first snapshot of a ProcFs keeps nothing (it only marks the ProcFs as seen): a one-shot
+ * `--once` then pays neither the line keys nor the table text they would keep alive.
  */
 interface TableMemoryBuilder {
   readonly lines: string[];
@@ -190,8 +192,12 @@ function parseTables(texts: readonly TableText[], memory: TableMemory | null): P
       const parsed = parseUnixTable(text);
       sockets = parsed.sockets;
       skipped = parsed.skipped;
+    } else if (memory === null) {
+      const parsed = parseInetTable(text, protocol);
+      sockets = parsed.sockets;
+      skipped = parsed.skipped;
     } else {
-      const parsed = parseInetTableReusing(text, protocol, memory?.[protocol] ?? EMPTY_MEMORY);
+      const parsed = parseInetTableReusing(text, protocol, memory[protocol] ?? EMPTY_MEMORY);
       sockets = parsed.sockets;
       tableLines = parsed.lines;
       skipped = parsed.skipped;
@@ -239,6 +245,7 @@ function assemble(
   const { entries, lines } = parsed;
   const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
   const memory: Partial<Record<Protocol, TableMemoryBuilder>> = {};
+  const remember = memories.has(deps.procFs); // see TableMemory: not on the first snapshot
   let reused = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
@@ -251,8 +258,8 @@ function assemble(
       reused++;
     } else record = toRecord(e, owner, sharedBy, deps.userName);
     sockets[i] = record;
-    const line = lines[i]!;
-    if (line !== null) {
+    const line = lines[i] ?? null;
+    if (line !== null && remember) {
       const table = (memory[record.protocol] ??= { lines: [], entries: [] });
       table.lines.push(line);
       table.entries.push(record);

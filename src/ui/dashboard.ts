@@ -64,7 +64,6 @@ export class Dashboard {
   private tcpInfo: { key: string; value: TcpInfo | 'pending' | 'unavailable' } | null = null;
   /** Last known record of the socket in the details pane: it stays readable after it closes. */
   private detailsMemory: DetailsMemory | null = null;
-  private lastSize = { width: 0, height: 0 };
   private destroyed = false;
 
   constructor(
@@ -128,6 +127,12 @@ export class Dashboard {
     this.frame = frame;
     if (frame.details?.memory != null) this.detailsMemory = frame.details.memory;
     return frame;
+  }
+
+  /** Sort keys of the table columns on screen, left to right (for < and >). */
+  sortColumns(): readonly string[] | undefined {
+    const main = this.currentFrame().main;
+    return main?.kind === 'table' ? main.table.sortKeys : undefined;
   }
 
   /** Keys of the rows listed now, for movement actions. */
@@ -267,11 +272,9 @@ export class Dashboard {
   private draw(frame: Frame): void {
     const { theme } = this.options;
     const w = this.widgets;
-    const sizeChanged = frame.width !== this.lastSize.width || frame.height !== this.lastSize.height;
-    this.lastSize = { width: frame.width, height: frame.height };
     if (frame.tooSmall !== null) {
       for (const el of [w.header, w.bars, w.table, w.footer, w.prompt, w.details, w.help]) el.hide();
-      renderHistory(this.screen, w, null, [], [], theme, sizeChanged);
+      renderHistory(w.history, null, null, theme);
       w.message.show();
       w.message.setContent(frame.tooSmall);
       this.screen.render();
@@ -282,7 +285,7 @@ export class Dashboard {
     if (frame.loading || frame.header === null || frame.main === null) {
       w.table.hide();
       w.bars.hide();
-      renderHistory(this.screen, w, null, [], [], theme, sizeChanged);
+      renderHistory(w.history, null, null, theme);
       renderFooter(w.footer, frame.footer.rect, frame.footer.keys);
       w.header.setContent('sockscope: reading sockets…');
       renderHelp(w.help, frame.help?.rect ?? null, frame.help?.lines ?? [], frame.help?.title);
@@ -291,7 +294,7 @@ export class Dashboard {
     }
     renderHeader(w.header, frame.layout.header, frame.header, theme);
     renderBars(w.bars, frame.bars?.rect ?? null, frame.bars?.rows ?? [], theme);
-    renderHistory(this.screen, w, frame.chart?.rect ?? null, frame.chart?.series ?? [], frame.chart?.xLabels ?? [], theme, sizeChanged);
+    renderHistory(w.history, frame.chart?.rect ?? null, frame.chart, theme);
     const main = frame.main;
     if (main.kind === 'diagram') renderDiagram(w.table, main.rect, main.title, main.lines, main.selected, main.explanation, theme);
     else renderTable(w.table, main.rect, main.title, main.table, theme, main.notes, main.closedRows);

@@ -68,9 +68,9 @@ function perform(d: Dashboard, action: KeyAction, ch: string | undefined, replay
       return view === undefined ? undefined : d.dispatch({ type: 'setView', view });
     }
     case 'sortPrevious':
-      return d.dispatch({ type: 'sortNext', delta: -1 });
+      return d.dispatch({ type: 'sortNext', delta: -1, columns: d.sortColumns() });
     case 'sortNext':
-      return d.dispatch({ type: 'sortNext', delta: 1 });
+      return d.dispatch({ type: 'sortNext', delta: 1, columns: d.sortColumns() });
     case 'sortReverse':
       return d.dispatch({ type: 'sortReverse' });
     case 'enter':

@@ -2,10 +2,10 @@
 // the clock. Every piece of text is escaped for blessed tags before it is placed.
 
 import blessed from 'blessed';
-import contrib from 'blessed-contrib';
 import type { DetailLine } from '../view/details-view.js';
 import type { DiagramLine } from '../view/state-diagram.js';
-import type { HeaderView, StateBarView, TableView } from '../view/dashboard-view.js';
+import { layoutHeaderView, type HeaderPart, type HeaderView, type StateBarView, type TableView } from '../view/dashboard-view.js';
+import type { HistoryChartView } from '../view/history-chart.js';
 import type { Rect } from '../view/layout.js';
 import type { StateColor } from '../model/state-info.js';
 import { displayWidth } from '../view/text.js';
@@ -96,13 +96,15 @@ export interface Widgets {
   readonly details: blessed.Widgets.BoxElement;
   readonly help: blessed.Widgets.BoxElement;
   readonly message: blessed.Widgets.BoxElement;
-  history: contrib.Widgets.LineElement | null;
+  /** The history chart's box (history-chart.ts composes its text). */
+  readonly history: blessed.Widgets.BoxElement;
 }
 
 export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Widgets {
   const header = blessed.box({ parent: screen, tags: true, wrap: false, top: 0, left: 0, width: '100%', height: 3 });
   const bars = blessed.box({ parent: screen, ...boxStyle(theme), label: ' TCP states ' });
   const table = blessed.box({ parent: screen, ...boxStyle(theme) });
+  const history = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true, label: ' TCP states over time ' });
   const footer = blessed.box({ parent: screen, tags: true, wrap: false, height: 1, style: theme.color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
   const prompt = blessed.box({ parent: screen, tags: true, hidden: true, height: 3, border: { type: 'line' }, style: theme.color ? { border: { fg: 'yellow' } } : {} });
   const details = blessed.box({
@@ -118,37 +120,37 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
     label: ' Help — ? or Esc to close ',
   });
   const message = blessed.box({ parent: screen, tags: false, hidden: true, top: 0, left: 0, width: '100%', height: '100%' });
-  return { header, bars, table, footer, prompt, details, help, message, history: null };
+  return { header, bars, table, footer, prompt, details, help, message, history };
 }
 
+/** One header part as blessed tags: colours only with a colour theme, emphasis in both. */
+function headerPart(p: HeaderPart, theme: Theme): string {
+  switch (p.style) {
+    case 'bold':
+      return `{bold}${colored(p.text, p.color, theme)}{/bold}`;
+    case 'muted':
+      return muted(p.text, theme);
+    case 'paused':
+      return theme.color ? `{black-fg}{yellow-bg}${escapeTags(p.text)}{/yellow-bg}{/black-fg}` : `{inverse}${escapeTags(p.text)}{/inverse}`;
+    case 'filter':
+      return theme.color ? `{yellow-fg}${escapeTags(p.text)}{/yellow-fg}` : `{underline}${escapeTags(p.text)}{/underline}`;
+    case 'badge': {
+      const tag = p.color === null || !theme.color ? '' : colorTag(p.color);
+      return tag === '' ? `{inverse}${escapeTags(p.text)}{/inverse}` : `{black-fg}{${tag}-bg}${escapeTags(p.text)}{/${tag}-bg}{/black-fg}`;
+    }
+    case 'plain':
+      return colored(p.text, p.color, theme);
+  }
+}
+
+/** The header's three lines, laid out by priority for this width (layoutHeaderView). */
 export function renderHeader(el: blessed.Widgets.BoxElement, r: Rect, view: HeaderView, theme: Theme): void {
   place(el, r);
-  const status = view.paused && theme.color ? `{black-fg}{yellow-bg} ${escapeTags(view.status)} {/yellow-bg}{/black-fg}` : escapeTags(view.status);
-  const bold = (s: string): string => `{bold}${escapeTags(s)}{/bold}`;
-  const left = `${view.title}  ${view.status}`;
-  // The findings badge follows the status on every view ("2 crit 1 warn" in the worst one's
-  // colour, then its title while it fits); the cost meter goes right-aligned when there is room.
-  let badge = '';
-  let used = left.length;
-  if (view.findings !== '') {
-    const counts = ` ${view.findings} `;
-    const tag = view.findingsColor === null || !theme.color ? '' : colorTag(view.findingsColor);
-    badge = `  ${tag === '' ? `{inverse}${escapeTags(counts)}{/inverse}` : `{black-fg}{${tag}-bg}${escapeTags(counts)}{/${tag}-bg}{/black-fg}`}`;
-    used += 2 + counts.length;
-    const room = r.width - used - 2;
-    if (view.worstFinding !== '' && room >= 12) {
-      const text = view.worstFinding.length <= room ? view.worstFinding : `${view.worstFinding.slice(0, room - 1)}…`;
-      badge += ` ${tag === '' ? escapeTags(text) : `{${tag}-fg}${escapeTags(text)}{/${tag}-fg}`}`;
-      used += 1 + text.length;
-    }
-  }
-  const room = r.width - used - 2;
-  const cost = view.cost !== '' && room >= view.cost.length ? `${' '.repeat(room - view.cost.length + 2)}${muted(view.cost, theme)}` : '';
-  const line1 = `${bold(view.title)}  ${status}${badge}${cost}`;
-  const filter = view.filter === '' ? '' : `  filter: ${theme.color ? '{yellow-fg}' : '{underline}'}${escapeTags(view.filter)}${theme.color ? '{/yellow-fg}' : '{/underline}'}`;
-  const line2 = `${escapeTags(view.totals)}${filter}`;
-  const line3 = `${escapeTags(view.rates)}${view.notice === '' ? '' : `  ${theme.color ? '{red-fg}' : ''}${escapeTags(view.notice)}${theme.color ? '{/red-fg}' : ''}`}`;
-  el.setContent([line1, line2, line3].join('\n'));
+  el.setContent(
+    layoutHeaderView(view, r.width)
+      .map((line) => line.map((p) => headerPart(p, theme)).join(''))
+      .join('\n'),
+  );
 }
 
 export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars: readonly StateBarView[], theme: Theme): void {
@@ -165,7 +167,10 @@ export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: stri
   place(el, r);
   // Closed rows (tombstones) are listed, muted, but not counted as sockets: the label says so.
   const position = `${view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`}${closedRows > 0 ? `, ${closedRows} closed` : ''}`;
-  el.setLabel(` ${escapeTags(title)} ${position} `);
+  // The sort goes in the label when it fits on the border (blessed wraps a longer label).
+  const sort = view.sortLabel ?? '';
+  const withSort = ` ${title} ${position} · ${sort} `;
+  el.setLabel(sort !== '' && displayWidth(withSort) <= r.width - 4 ? escapeTags(withSort) : ` ${escapeTags(title)} ${position} `);
   const lines = [theme.color ? `{bold}{cyan-fg}${escapeTags(view.header)}{/cyan-fg}{/bold}` : `{bold}${escapeTags(view.header)}{/bold}`];
   if (view.rows.length === 0) lines.push(escapeTags(view.emptyText));
   for (const row of view.rows) {
@@ -265,55 +270,15 @@ export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines
   el.setFront();
 }
 
-export interface HistorySeries {
-  readonly title: string;
-  readonly values: readonly number[];
-  readonly color: StateColor;
-}
-
 /**
- * History line chart (blessed-contrib line). Created lazily and recreated on resize: contrib
- * charts keep their old canvas size otherwise. Guards its known crashes (empty data, tiny sizes).
+ * The history chart: a plain box drawing the lines its view composed (history-chart.ts), each
+ * span in its state's colour. Hidden when there is no room (r or chart null).
  */
-export function renderHistory(screen: blessed.Widgets.Screen, widgets: Widgets, r: Rect | null, series: readonly HistorySeries[], xLabels: readonly string[], theme: Theme, sizeChanged: boolean): void {
-  if (r === null || r.width < 30 || r.height < 8 || series.length === 0 || theme.ascii) {
-    if (widgets.history !== null) {
-      widgets.history.detach();
-      widgets.history = null;
-    }
+export function renderHistory(el: blessed.Widgets.BoxElement, r: Rect | null, chart: HistoryChartView | null, theme: Theme): void {
+  if (chart === null || !showAt(el, r)) {
+    el.hide();
     return;
   }
-  if (widgets.history !== null && sizeChanged) {
-    widgets.history.detach();
-    widgets.history = null;
-  }
-  if (widgets.history === null) {
-    widgets.history = contrib.line({
-      top: r.top,
-      left: r.left,
-      width: r.width,
-      height: r.height,
-      label: ' TCP states over time ',
-      showLegend: true,
-      legend: { width: 14 },
-      wholeNumbersOnly: true,
-      border: { type: 'line' },
-      // 'normal': no colour code at all in the monochrome theme (NO_COLOR, --no-color).
-      style: { line: theme.color ? 'white' : 'normal', text: theme.color ? 'white' : 'normal', baseline: theme.color ? 'white' : 'normal', border: theme.color ? { fg: 'blue' } : {} },
-    } as contrib.Widgets.LineOptions);
-    screen.append(widgets.history);
-  }
-  const length = Math.max(2, xLabels.length, ...series.map((s) => s.values.length));
-  const x = Array.from({ length }, (_, i) => xLabels[i - (length - xLabels.length)] ?? '');
-  widgets.history.setData(
-    series.map((s) => {
-      const padded = [...Array<number>(Math.max(0, length - s.values.length)).fill(0), ...s.values];
-      return { title: s.title, x, y: padded, style: { line: theme.color ? s.color : 'normal' } };
-    }),
-  );
-  // contrib recreates its legend on every setData with a blue text and a black border built in.
-  const legend = (widgets.history as unknown as { legend?: blessed.Widgets.BoxElement }).legend;
-  if (!theme.color && legend !== undefined) legend.style = { border: {} };
-  // Its black border vanishes on a dark terminal: draw it like the other panels.
-  else if (legend !== undefined) legend.style = { ...legend.style, border: { fg: 'blue' } };
+  el.setLabel(escapeTags(chart.label));
+  el.setContent(chart.lines.map((spans) => spans.map((s) => colored(s.text, s.color, theme)).join('')).join('\n'));
 }

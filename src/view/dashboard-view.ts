@@ -9,10 +9,10 @@ import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
 import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
-import type { ProtocolGroup, SocketRecord, SocketState, TcpState } from '../model/types.js';
+import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint } from './presenters.js';
 import { shownSendQ, type SocketRow } from './socket-rows.js';
-import { fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline } from './text.js';
+import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
@@ -32,6 +32,10 @@ export interface TableRowView {
 export interface TableView {
   /** Header line, already fitted to the width. */
   readonly header: string;
+  /** Sort keys of the visible columns, left to right (what < and > step through). */
+  readonly sortKeys?: readonly string[];
+  /** "sort: Recv-Q ▼" for the panel's title, or '' when the table is not sorted by a column. */
+  readonly sortLabel?: string;
   /** Only the visible rows (virtualised), each cell fitted to its column. */
   readonly rows: readonly TableRowView[];
   readonly total: number;
@@ -85,13 +89,21 @@ export function buildTable<Row>(
   flags: (row: Row) => { isNew: boolean; closed: boolean },
   opts: { width: number; height: number; selectedKey: string | null; selectedIndex: number; sortId: string; descending: boolean; emptyText: string },
 ): TableView {
-  const cols = layoutColumns(specs, opts.width);
+  // The sorted column stays on screen and wide enough for its title and the ▲/▼ mark.
+  const sorted = specs.find((c) => c.sortKey !== undefined && c.sortKey === opts.sortId);
+  const cols = layoutColumns(
+    specs.map((c) => (c === sorted ? { ...c, priority: 0, width: Math.max(c.width, displayWidth(c.title) + 1) } : c)),
+    opts.width,
+  );
+  const arrow = opts.descending ? '▼' : '▲';
   const header = cols
     .map(({ spec, width }) => {
-      const mark = spec.sortKey === opts.sortId ? (opts.descending ? '▼' : '▲') : '';
+      const mark = spec.sortKey === opts.sortId ? arrow : '';
       return fitText(spec.title + mark, width, spec.align);
     })
     .join(' ');
+  const sortKeys = cols.flatMap(({ spec }) => (spec.sortKey === undefined ? [] : [spec.sortKey]));
+  const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
   let selected = -1;
   if (opts.selectedKey !== null) {
     for (let i = 0; i < rows.length; i++) {
@@ -118,11 +130,13 @@ export function buildTable<Row>(
       ...flags(row),
     });
   }
-  return { header, rows: visible, total: rows.length, offset, selectedIndex: rows.length === 0 ? -1 : selected, emptyText: opts.emptyText };
+  return { header, sortKeys, sortLabel, rows: visible, total: rows.length, offset, selectedIndex: rows.length === 0 ? -1 : selected, emptyText: opts.emptyText };
 }
 
 const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
-  { id: 'proto', title: 'Proto', width: 5, flex: 0, priority: 3, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
+  // Priorities: a narrow table keeps State, the endpoints, Recv-Q (the accept queue of a
+  // listener) and Proto; Send-Q goes before them, then Process.
+  { id: 'proto', title: 'Proto', width: 5, flex: 0, priority: 1, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
   {
     id: 'state',
     title: 'State',
@@ -133,11 +147,11 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
     sortKey: 'state',
     cell: (r) => ({ text: r.closedAtMs !== null ? 'CLOSED' : stateLabel(r.record.protocol, r.record.state), color: r.closedAtMs !== null ? null : STATE_COLOR[r.record.state] }),
   },
-  { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
-  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 2, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
-  { id: 'local', title: 'Local Address:Port', width: 17, flex: 3, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
-  { id: 'peer', title: 'Peer Address:Port', width: 17, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
-  { id: 'process', title: 'Process', width: 10, flex: 2, priority: 1, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
+  { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
+  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
+  { id: 'local', title: 'Local Address:Port', width: 16, flex: 4, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
+  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
+  { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
   { id: 'user', title: 'User', width: 8, flex: 0, priority: 5, align: 'left', sortKey: 'user', cell: (r) => plain(safeText(r.record.user, 32)) },
   {
     id: 'age',
@@ -322,6 +336,22 @@ export function buildStateBarsView(
 
 // ---- Header --------------------------------------------------------------------------------
 
+/** One styled piece of header text. */
+export interface HeaderPart {
+  readonly text: string;
+  readonly color: StateColor | null;
+  /** bold: the title; muted: the cost meter; paused: the PAUSED badge; filter: the filter text; badge: the findings badge (colour as background). */
+  readonly style: 'plain' | 'bold' | 'muted' | 'paused' | 'filter' | 'badge';
+}
+
+/** One unit of the header: shown whole, cut with "…" (minWidth), or left out by priority. */
+export interface HeaderSegment extends LineSegment {
+  readonly id: string;
+  readonly parts: readonly HeaderPart[];
+  /** Pushed to the right edge (the cost meter). */
+  readonly alignRight?: boolean;
+}
+
 export interface HeaderView {
   readonly title: string;
   readonly status: string;
@@ -337,6 +367,8 @@ export interface HeaderView {
   readonly findingsColor: StateColor | null;
   /** The worst finding's one line, shown after the badge when there is room, or ''. */
   readonly worstFinding: string;
+  /** The three header lines as segments by priority; layoutHeaderView fits them to a width. */
+  readonly segments: readonly (readonly HeaderSegment[])[];
 }
 
 /** What the last refresh cost (the cost meter). */
@@ -348,6 +380,8 @@ export interface RefreshCost {
   readonly rows: number;
   /** Set when the poller stretched the interval because refreshing cost too much. */
   readonly backedOffToMs: number | null;
+  /** Why it was stretched, for the header (refresh-budget's reason), e.g. "a refresh costs 0.62 s cpu (max 50% of a core)". */
+  readonly backoffReason?: string;
 }
 
 export interface HeaderInput {
@@ -357,7 +391,10 @@ export interface HeaderInput {
   readonly paused: boolean;
   /** Shown instead of "live" (a replay's position), or null. */
   readonly mode?: string | null;
+  /** Sockets read, per protocol group (everything, before the filter). */
   readonly totals: Readonly<Record<ProtocolGroup, number>>;
+  /** Sockets the filter matches, per protocol group: with a filter the header says "N of M". */
+  readonly matched?: Readonly<Record<ProtocolGroup, number>> | null;
   readonly shown: number;
   readonly rates: CounterRates;
   readonly openedPerSec: number;
@@ -374,7 +411,7 @@ export interface HeaderInput {
   readonly findingsList?: readonly Finding[];
   /** Sockets per protocol group under the filter, or null without a filter ("N of M"). */
   readonly matchedTotals?: Readonly<Record<ProtocolGroup, number>> | null;
-  /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]. */
+  /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]; self transitions are left out. */
   readonly transitions?: readonly (readonly [string, number])[];
 }
 
@@ -391,7 +428,22 @@ function clock(ms: number, offsetMin: number): string {
   return d.toISOString().slice(11, 19);
 }
 
+/** 1000 → "1s", 1750 → "1.75s", 500 → "0.5s". */
+export function formatInterval(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
 const BADGE_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Finding['severity'], StateColor>;
+
+const part = (text: string, color: StateColor | null = null, style: HeaderPart['style'] = 'plain'): HeaderPart => ({ text, color, style });
+function segment(id: string, priority: number, parts: readonly HeaderPart[], extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean } = {}): HeaderSegment {
+  return { id, priority, parts, text: parts.map((p) => p.text).join(''), ...extra };
+}
+
+/** Kernel state names in prose (a finding's title) written the way ss writes them: CLOSE_WAIT → CLOSE-WAIT. */
+export function withSsStateNames(text: string): string {
+  return text.replace(/\b(NEW_SYN_RECV|SYN_SENT|SYN_RECV|FIN_WAIT1|FIN_WAIT2|TIME_WAIT|CLOSE_WAIT|LAST_ACK)\b/g, (name) => TCP_STATE_SHORT[name as TcpState]);
+}
 
 /** The badge of every finding on screen: counts by severity, the worst one's title. */
 function findingsBadge(findings: readonly Finding[]): { text: string; color: StateColor | null; worst: string } {
@@ -402,27 +454,89 @@ function findingsBadge(findings: readonly Finding[]): { text: string; color: Sta
     .map((k) => `${n[k]} ${k}`)
     .join(' ');
   const worst = findings[0];
-  return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : safeText(worst.title, 200) };
+  return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : withSsStateNames(safeText(worst.title, 200)) };
 }
 
 export function buildHeaderView(input: HeaderInput): HeaderView {
-  const badge = input.findingsList === undefined ? null : findingsBadge(input.findingsList);
-  const all = input.totals.tcp + input.totals.udp + input.totals.unix + input.totals.raw;
-  const shown = input.matchedTotals != null && input.shown < all ? `shown ${formatCount(input.shown)} of ${formatCount(all)}` : `shown ${formatCount(input.shown)}`;
-  const interval = input.intervalMs % 1000 === 0 ? `${input.intervalMs / 1000}s` : `${input.intervalMs / 1000}s`;
-  const rates = HEADLINE_COUNTERS.filter((c) => ['in', 'out', 'reset', 'retrans', 'overflow', 'drop'].includes(c.label))
-    .map((c) => `${c.label} ${formatRate(input.rates[c.key] ?? 0)}`)
-    .join('  ');
+  const rateCounters = HEADLINE_COUNTERS.filter((c) => ['in', 'out', 'reset', 'retrans', 'overflow', 'drop'].includes(c.label));
+  const rates = rateCounters.map((c) => `${c.label} ${formatRate(input.rates[c.key] ?? 0)}`).join('  ');
   const t = input.totals;
+  const all = t.tcp + t.udp + t.unix + t.raw;
+  // "N of M" when a filter hides sockets.
+  const shown = input.matchedTotals != null && input.shown < all ? `shown ${formatCount(input.shown)} of ${formatCount(all)}` : `shown ${formatCount(input.shown)}`;
+  // The interval in effect, once: the poller's backed-off one when it slowed down.
+  const backedOff = input.cost?.backedOffToMs ?? null;
+  const interval = `every ${formatInterval(backedOff ?? input.intervalMs)}`;
+  const slowed =
+    backedOff === null || input.cost === null
+      ? ''
+      : `(slowed from ${formatInterval(input.intervalMs)}: ${input.cost.backoffReason ?? `refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms`})`;
+  const clockText = clock(input.takenAtMs, input.timeZoneOffsetMin);
+  const title = `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`;
+  const live = input.mode != null ? `${input.mode}${input.paused ? '  PAUSED' : ''}` : input.paused ? 'PAUSED' : 'live';
+  const cost =
+    input.cost === null
+      ? ''
+      : `${formatCount(input.cost.rows)} rows  read ${Math.round(input.cost.readMs)}ms  parse ${Math.round(input.cost.parseMs)}ms  owners ${Math.round(input.cost.ownersMs)}ms  draw ${Math.round(input.cost.drawMs)}ms`;
+  const transitions = (input.transitions ?? []).filter(([label]) => {
+    const [from, to] = label.split('→');
+    return from !== to;
+  });
+  const badge = input.findingsList === undefined ? null : findingsBadge(input.findingsList);
+  const badgeText = badge?.text ?? input.findings?.text ?? '';
+  const badgeColor = badge?.color ?? input.findings?.color ?? null;
+  const findings: HeaderSegment[] =
+    badgeText === ''
+      ? []
+      : [
+          // The badge in its worst finding's colour; then where to read them (view 6, left out
+          // first and quietly: the footer lists the keys too); then the worst one's line.
+          segment('findings', 1, [part(` ${badgeText} `, badgeColor, 'badge')]),
+          ...(badge === null || badge.worst === '' ? [] : [segment('worst', 4, [part(badge.worst, badgeColor)], { minWidth: 16 })]),
+        ];
+
+  const line1: HeaderSegment[] = [
+    // The host is cut before the findings badge goes; the badge before the worst finding's line.
+    segment('title', 0, [part(title, null, 'bold')], { minWidth: 20, cutPriority: 2 }),
+    segment('clock', 0, [part(clockText)]),
+    ...(input.mode != null ? [] : [segment('interval', 0, [part(interval)])]),
+    ...(slowed === '' || input.mode != null ? [] : [segment('slowed', 3, [part(slowed, 'red')], { minWidth: 10 })]),
+    segment('status', 0, [part(live, null, input.paused ? 'paused' : 'plain')], input.mode != null ? { minWidth: 12 } : {}),
+    ...findings,
+    ...(cost === '' ? [] : [segment('cost', 9, [part(cost, null, 'muted')], { quiet: true, alignRight: true })]),
+  ];
+  const protocols: [ProtocolGroup, string, number][] = [
+    ['tcp', 'TCP', 1],
+    ['udp', 'UDP', 2],
+    ['unix', 'UNIX', 2],
+    ['raw', 'RAW', 3],
+  ];
+  const line2: HeaderSegment[] = [
+    ...protocols
+      .filter(([g]) => g !== 'raw' || t.raw > 0)
+      .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
+    segment('shown', 0, [part(shown)]),
+    ...(input.filterText === '' ? [] : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),
+  ];
+  const line3: HeaderSegment[] = [
+    segment('per-sec', 0, [part('/s')]),
+    // Counters at zero say least; among equals the later ones go first.
+    ...rateCounters.map((c) => {
+      const v = input.rates[c.key] ?? 0;
+      return segment(`rate-${c.label}`, c.label === 'in' || c.label === 'out' || v === 0 ? 2 : 1, [part(`${c.label} ${formatRate(v)}`)]);
+    }),
+    segment('opened', 1, [part(`opened ${formatRate(input.openedPerSec)}`)]),
+    segment('closed', 1, [part(`closed ${formatRate(input.closedPerSec)}`)]),
+    ...transitions.slice(0, 2).map(([label, perSec], i) => segment(`transition-${i}`, 3 + i, [part(`${shortTransition(label)} ${formatRate(perSec)}`)])),
+    ...(input.notice === '' ? [] : [segment('notice', 0, [part(input.notice, 'red')], { minWidth: 20 })]),
+  ];
+
   return {
-    title: `sockscope  ${safeText(input.host, 40)}${input.scope == null ? '' : `  ${safeText(input.scope, 80)}`}`,
-    status:
-      input.mode != null
-        ? `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  ${input.mode}${input.paused ? '  PAUSED' : ''}`
-        : `${clock(input.takenAtMs, input.timeZoneOffsetMin)}  every ${interval}  ${input.paused ? 'PAUSED' : 'live'}`,
+    title,
+    status: input.mode != null ? `${clockText}  ${live}` : `${clockText}  ${interval}${slowed === '' ? '' : ` ${slowed}`}  ${live}`,
     paused: input.paused,
-    totals: `TCP ${formatCount(t.tcp)}  UDP ${formatCount(t.udp)}  UNIX ${formatCount(t.unix)}${t.raw > 0 ? `  RAW ${formatCount(t.raw)}` : ''}  ${shown}`,
-    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${(input.transitions ?? [])
+    totals: line2.filter((x) => x.id !== 'filter').map((x) => x.text).join('  '),
+    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${transitions
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
       .join('')}`,
@@ -430,13 +544,47 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     findingsColor: badge?.color ?? input.findings?.color ?? null,
     worstFinding: badge?.worst ?? '',
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
-    notice:
-      input.cost?.backedOffToMs != null
-        ? `refresh costs ${Math.round(input.cost.parseMs + input.cost.ownersMs + input.cost.drawMs)} ms: slowed to every ${input.cost.backedOffToMs / 1000}s${input.notice === '' ? '' : `; ${input.notice}`}`
-        : input.notice,
-    cost:
-      input.cost === null
-        ? ''
-        : `${formatCount(input.cost.rows)} rows  read ${Math.round(input.cost.readMs)}ms  parse ${Math.round(input.cost.parseMs)}ms  owners ${Math.round(input.cost.ownersMs)}ms  draw ${Math.round(input.cost.drawMs)}ms`,
+    notice: input.notice,
+    cost,
+    segments: [line1, line2, line3],
   };
+}
+
+/** Map a cut text back onto the parts it came from (the cut keeps a prefix and adds "…"). */
+function cutParts(parts: readonly HeaderPart[], text: string): HeaderPart[] {
+  const out: HeaderPart[] = [];
+  let rest = text.endsWith('…') ? text.slice(0, -1) : text;
+  for (const p of parts) {
+    if (rest === '') break;
+    const take = rest.startsWith(p.text) ? p.text : rest;
+    out.push({ ...p, text: take });
+    rest = rest.slice(take.length);
+  }
+  if (text.endsWith('…')) {
+    const last = out.at(-1);
+    if (last === undefined) out.push(part('…'));
+    else out[out.length - 1] = { ...last, text: `${last.text}…` };
+  }
+  return out;
+}
+
+/**
+ * The header's lines fitted to `width`: segments by priority (layoutLine), two spaces apart,
+ * " …" where something was left out, the cost meter pushed right. Each line's parts hold exactly
+ * what is drawn.
+ */
+export function layoutHeaderView(view: HeaderView, width: number): HeaderPart[][] {
+  return view.segments.map((segments) => {
+    const laid = layoutLine(segments, width);
+    const out: HeaderPart[] = [];
+    laid.segments.forEach((seg, i) => {
+      if (i > 0) {
+        const pad = seg.alignRight === true ? Math.max(2, width - laid.width + 2) : 2;
+        out.push(part(' '.repeat(pad)));
+      }
+      out.push(...(seg.cut ? cutParts(seg.parts, seg.text) : seg.parts));
+    });
+    if (laid.dropped > 0) out.push(part(DROP_MARK));
+    return out;
+  });
 }

@@ -16,7 +16,9 @@ export interface DetailLine {
 }
 
 const line = (text: string, style: DetailLine['style'] = 'normal', color: StateColor | null = null): DetailLine => ({ text, style, color });
-const field = (name: string, value: string): DetailLine => line(`  ${name.padEnd(16)} ${value}`);
+/** Cells of the label column: the longest label, tcp_info's "retrans (cur/total)", fits. */
+const LABEL_WIDTH = 19;
+const field = (name: string, value: string): DetailLine => line(`  ${name.padEnd(LABEL_WIDTH)} ${value}`);
 
 /** Wrap prose to `width` columns on spaces. */
 export function wrap(text: string, width: number, indent = '  '): string[] {
@@ -68,7 +70,7 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
   out.push(line(''));
 
   out.push(line('Socket', 'heading'));
-  out.push(field('state', `${s.state}${input.closedAtMs !== null ? `, gone ${when(input.closedAtMs, nowMs)}` : ''}`));
+  out.push(field('state', `${label}${input.closedAtMs !== null ? `, gone ${when(input.closedAtMs, nowMs)}` : ''}`));
   const l = input.listener ?? null;
   if (s.state === 'LISTEN' && l !== null && input.closedAtMs === null) {
     const shownSendQ = l.backlog !== null && !l.backlogIsEstimate ? l.backlog : s.sendQ;
@@ -82,7 +84,7 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
   if (s.rtoMs !== null) out.push(field('rto / ato', `${s.rtoMs} ms / ${s.atoMs ?? '?'} ms`));
   if (s.cwnd !== null) out.push(field('cwnd / ssthresh', `${s.cwnd} / ${s.ssthresh === -1 ? 'initial (slow start)' : String(s.ssthresh ?? '?')}`));
   if (s.drops !== null) out.push(field('drops', String(s.drops)));
-  out.push(field('inode', s.inode === 0 ? '0 (no file: TIME_WAIT, orphaned or request socket)' : String(s.inode)));
+  out.push(field('inode', s.inode === 0 ? '0 (no file: TIME-WAIT, orphaned or request socket)' : String(s.inode)));
   out.push(field('uid / user', `${s.uid} / ${safeText(s.user, 64)}`));
   out.push(line(''));
 
@@ -105,13 +107,13 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
   else {
     out.push(field('first seen', `${info.presentAtStart ? 'already open when sockscope started, ' : ''}${when(info.firstSeenMs, nowMs)}`));
     for (const c of info.changes.slice(-6)) {
-      out.push(field('', `${when(c.atMs, nowMs).padEnd(10)} ${c.from === null ? 'appeared as' : `${c.from} →`} ${c.to}`));
+      out.push(field('', `${when(c.atMs, nowMs).padEnd(10)} ${c.from === null ? 'appeared as' : `${stateLabel(s.protocol, c.from)} →`} ${stateLabel(s.protocol, c.to)}`));
     }
     if (info.peakRecvQ > 0 || info.peakSendQ > 0) out.push(field('peak queues', `Recv-Q ${info.peakRecvQ}, Send-Q ${info.peakSendQ}`));
   }
   if (input.samples.length > 1) {
     // As wide as the samples (up to the room there is), so the trend starts beside its label.
-    const w = Math.max(2, Math.min(input.samples.length, 60, width - 22));
+    const w = Math.max(2, Math.min(input.samples.length, 60, width - LABEL_WIDTH - 6));
     out.push(field('Recv-Q trend', sparkline(input.samples.map((q) => q.recvQ), w, input.ascii)));
     out.push(field('Send-Q trend', sparkline(input.samples.map((q) => q.sendQ), w, input.ascii)));
   }

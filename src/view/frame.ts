@@ -12,7 +12,7 @@ import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
 import { shownPicture, type SessionPicture, type SessionState } from '../model/session-store.js';
 import { StateHistory } from '../model/state-history.js';
-import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, explainState, type StateColor } from '../model/state-info.js';
+import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
@@ -32,12 +32,14 @@ import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
-import { formatDuration } from './text.js';
 import { VIEW_TITLE, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
 
 export interface FrameTheme {
   readonly ascii: boolean;
+  /** Colours on screen (the chart draws markers without them); true when absent. */
+  readonly color?: boolean;
 }
 
 /** The last known record of the socket in the details pane: readable after it closes. */
@@ -58,12 +60,6 @@ export interface FrameContext {
   readonly replay: boolean;
   readonly tcpInfo: { readonly key: string; readonly value: TcpInfo | 'pending' | 'unavailable' } | null;
   readonly details: DetailsMemory | null;
-}
-
-export interface HistorySeriesView {
-  readonly title: string;
-  readonly values: readonly number[];
-  readonly color: StateColor;
 }
 
 export type MainPanel =
@@ -90,7 +86,8 @@ export interface Frame {
   readonly layout: Layout;
   readonly header: HeaderView | null;
   readonly bars: { readonly rect: Rect; readonly rows: readonly StateBarView[] } | null;
-  readonly chart: { readonly rect: Rect; readonly series: readonly HistorySeriesView[]; readonly xLabels: readonly string[] } | null;
+  /** The history chart (history-chart.ts), composed for its box; null when there is no room. */
+  readonly chart: (HistoryChartView & { readonly rect: Rect }) | null;
   readonly main: MainPanel | null;
   readonly footer: { readonly rect: Rect; readonly keys: readonly (readonly [string, string])[] };
   readonly prompt: { readonly rect: Rect; readonly title: string; readonly text: string; readonly error: string | null } | null;
@@ -111,10 +108,6 @@ export interface Frame {
 
 const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<PromptKind, string>;
 
-const TOP_HISTORY_STATES = 5;
-/** The history chart: 24 groups of 5 refreshes (2 minutes at 1 s). */
-const HISTORY_BUCKETS = 24;
-const HISTORY_BUCKET_SIZE = 5;
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -289,7 +282,8 @@ export function buildFrame(input: FrameInput): Frame {
     } else {
       throw new Error(`unknown view ${String(view)}`);
     }
-    main = { kind: 'table', rect: tableRect, title, table, notes, closedRows };
+    // The sort is named in the label (renderTable adds it): it goes before the view tabs.
+    main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
   }
 
   const transitions = picture.diff === null ? null : countTransitions(picture.diff, filter ?? undefined);
@@ -323,7 +317,19 @@ export function buildFrame(input: FrameInput): Frame {
   let chart: Frame['chart'] = null;
   if (layout.history !== null) {
     const history = filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
-    if (history !== null) chart = { rect: layout.history, series: historySeries(history, matchedCounts.tcp), xLabels: historyLabels(ui.intervalMs) };
+    const view =
+      history === null
+        ? null
+        : buildHistoryChartView({
+            samples: history.all(),
+            nowMs: snapshot.takenAtMs,
+            intervalMs: ui.intervalMs,
+            width: layout.history.width - 2,
+            height: layout.history.height - 2,
+            color: theme.color ?? true,
+            ascii: theme.ascii,
+          });
+    if (view !== null) chart = { ...view, rect: layout.history };
   }
 
   const prompt = ui.prompt;
@@ -379,10 +385,11 @@ export function buildFrame(input: FrameInput): Frame {
 }
 
 /** The view tabs only while the label fits on the border: blessed wraps a longer label. */
-function titleOf(view: ViewName, width: number): string {
+function titleOf(view: ViewName, width: number, sortLabel = ''): string {
   const tabs = `${VIEW_TITLE[view]}  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states · 6 findings · 7 compare]`;
-  // Room for " title 12345/12345, 9999 closed ".
-  return tabs.length + 26 <= width - 4 ? tabs : VIEW_TITLE[view];
+  // Room for " title 12345/12345, 9999 closed · sort: … ".
+  const sortRoom = sortLabel === '' ? 0 : sortLabel.length + 3;
+  return tabs.length + 26 + sortRoom <= width - 4 ? tabs : VIEW_TITLE[view];
 }
 
 function overlay<Line>(rect: Rect, title: string, all: readonly Line[], scroll: number): OverlayView<Line> {
@@ -413,20 +420,6 @@ function diagramExplanation(state: TcpState, width: number): string[] {
     ...(e.action === undefined ? [] : [`What to do: ${e.action}`]),
     'Enter: list these sockets · ↑↓ another state',
   ].flatMap((l) => wrap(l, width, ''));
-}
-
-/** The chart's series: the busiest states, as maxima of fixed 5-sample groups (see bucketMax). */
-function historySeries(history: StateHistory, tcp: Partial<Record<string, number>>): HistorySeriesView[] {
-  const series = (s: TcpState): number[] => history.bucketMax(s, HISTORY_BUCKETS, HISTORY_BUCKET_SIZE);
-  const ranked = [...TCP_STATES].filter((s) => (tcp[s] ?? 0) > 0 || series(s).some((v) => v > 0));
-  ranked.sort((a, b) => (tcp[b] ?? 0) - (tcp[a] ?? 0));
-  return ranked.slice(0, TOP_HISTORY_STATES).map((s) => ({ title: TCP_STATE_SHORT[s], values: series(s), color: STATE_COLOR[s] }));
-}
-
-/** x-axis labels of the chart: constant unless the interval changes. */
-function historyLabels(intervalMs: number): string[] {
-  const step = (HISTORY_BUCKET_SIZE * intervalMs) / 1000;
-  return Array.from({ length: HISTORY_BUCKETS }, (_, i) => (i === HISTORY_BUCKETS - 1 ? 'now' : `-${formatDuration((HISTORY_BUCKETS - 1 - i) * step * 1000)}`));
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */

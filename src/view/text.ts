@@ -116,3 +116,88 @@ export function logBarLength(n: number, max: number, width: number): number {
   const len = Math.round((width * Math.log10(1 + n)) / Math.log10(1 + max));
   return Math.max(1, Math.min(width, len));
 }
+
+/**
+ * At most `width` cells: the text itself, or its start cut with "…" (one cell; blessed prints
+ * it as "~" without UTF-8). Never padded.
+ */
+export function truncateText(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (displayWidth(text) <= width) return text;
+  // fitText pads after "…" only when a wide character did not fit: drop that padding.
+  return fitText(text, width).trimEnd();
+}
+
+/** One piece of a line laid out by priority: kept whole, cut with "…" down to minWidth, or dropped. */
+export interface LineSegment {
+  readonly text: string;
+  /** Lower numbers are kept longest (0 = must stay). */
+  readonly priority: number;
+  /** When set, the segment may be cut (with "…") to this many cells before it is dropped. */
+  readonly minWidth?: number;
+  /** Cut down to minWidth at this priority instead (e.g. a long host name before a badge goes). */
+  readonly cutPriority?: number;
+  /** Extra information (a cost meter): left out without the " …" mark. */
+  readonly quiet?: boolean;
+}
+
+export interface LaidOutLine<S extends LineSegment> {
+  /** Kept segments in their original order; `text` is the (maybe cut) text to draw. */
+  readonly segments: readonly (S & { readonly cut: boolean })[];
+  /** Segments left out for lack of room, quiet ones not counted (the line ends with " …" then). */
+  readonly dropped: number;
+  /** Cells used by the segments and separators, plus the " …" drop mark when present. */
+  readonly width: number;
+}
+
+export const DROP_MARK = ' …';
+
+/**
+ * Fit segments on one line of `width` cells, separated by `separator`. While they do not fit,
+ * the least important segment (highest priority number; the later one on a tie) is cut down to
+ * its minWidth if it has one, else left out, and the line keeps room for a " …" mark saying
+ * something was left out. A segment is never split from its number: each is one unit ("opened 10").
+ * When even the most important segment alone is too wide it is cut to the width.
+ */
+export function layoutLine<S extends LineSegment>(segments: readonly S[], width: number, separator = '  '): LaidOutLine<S> {
+  const sepWidth = displayWidth(separator);
+  const items = segments.map((s, index) => ({ s, index, text: s.text, cut: false, dropped: false }));
+  const used = (): number => {
+    const kept = items.filter((i) => !i.dropped);
+    return kept.reduce((n, i) => n + displayWidth(i.text), 0) + Math.max(0, kept.length - 1) * sepWidth;
+  };
+  const anyDropped = (): boolean => items.some((i) => i.dropped && i.s.quiet !== true);
+  const limit = (): number => width - (anyDropped() ? displayWidth(DROP_MARK) : 0);
+  while (used() > limit()) {
+    const kept = items.filter((i) => !i.dropped);
+    if (kept.length === 0) break;
+    // The least important step that can still give room: cutting a segment (at its cutPriority)
+    // or leaving one out (at its priority).
+    const canCut = (i: (typeof items)[number]): boolean => i.s.minWidth !== undefined && displayWidth(i.text) > i.s.minWidth;
+    const rank = (i: (typeof items)[number]): number => (canCut(i) ? (i.s.cutPriority ?? i.s.priority) : i.s.priority);
+    const candidate = kept.reduce((worst, i) => (rank(i) >= rank(worst) ? i : worst));
+    const over = used() - limit();
+    const min = candidate.s.minWidth;
+    const current = displayWidth(candidate.text);
+    if (kept.length === 1) {
+      // Alone and still too wide: cut it to what is left.
+      candidate.text = truncateText(candidate.text, Math.max(0, limit()));
+      candidate.cut = true;
+      if (displayWidth(candidate.text) === 0) candidate.dropped = true;
+      break;
+    }
+    if (min !== undefined && current > min) {
+      candidate.text = truncateText(candidate.s.text, Math.max(min, current - over));
+      candidate.cut = true;
+      continue;
+    }
+    candidate.dropped = true;
+  }
+  const kept = items.filter((i) => !i.dropped);
+  const dropped = items.filter((i) => i.dropped && i.s.quiet !== true).length;
+  return {
+    segments: kept.map((i) => ({ ...i.s, text: i.text, cut: i.cut })),
+    dropped,
+    width: used() + (dropped > 0 ? displayWidth(DROP_MARK) : 0),
+  };
+}

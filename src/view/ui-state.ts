@@ -24,8 +24,8 @@ export const VIEW_TITLE = {
   compare: 'Compare',
 } as const satisfies Record<ViewName, string>;
 
-/** Sortable columns of the socket table. */
-export const SOCKET_SORT_KEYS = ['proto', 'state', 'local', 'peer', 'recvq', 'sendq', 'process', 'user', 'age'] as const;
+/** Sortable columns of the socket table, in the table's column order (left to right). */
+export const SOCKET_SORT_KEYS = ['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process', 'user', 'age'] as const;
 export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
 
 /** Sortable columns of the grouped tables. */
@@ -112,7 +112,11 @@ export type UiAction =
   | { readonly type: 'page'; readonly delta: 1 | -1; readonly rows: RowContext }
   | { readonly type: 'jump'; readonly to: 'first' | 'last'; readonly rows: RowContext }
   | { readonly type: 'select'; readonly key: string; readonly rows: RowContext }
-  | { readonly type: 'sortNext'; readonly delta: 1 | -1 }
+  /**
+   * Sort by the next column to the right (1) or left (-1). `columns`: the sort keys of the columns
+   * on screen, left to right (TableView#sortKeys), so a hidden column is never chosen.
+   */
+  | { readonly type: 'sortNext'; readonly delta: 1 | -1; readonly columns?: readonly string[] }
   | { readonly type: 'sortReverse' }
   | { readonly type: 'openPrompt'; readonly kind: PromptKind }
   | { readonly type: 'promptInput'; readonly text: string }
@@ -127,6 +131,19 @@ export type UiAction =
   | { readonly type: 'rekey'; readonly keys: ReadonlyMap<string, string> }
   /** Show one row of a view (the worst finding): selection on it, overlays closed. */
   | { readonly type: 'jumpTo'; readonly view: ViewName; readonly key: string };
+
+/**
+ * The sort key one column right (delta 1) or left (-1) of `current`, wrapping around, among the
+ * columns on screen when they are known. From a column not on screen, > starts at the left and
+ * < at the right.
+ */
+function nextSortKey<K extends string>(all: readonly K[], current: K, delta: 1 | -1, columns: readonly string[] | undefined): K {
+  const order = columns === undefined ? all : all.filter((k) => columns.includes(k)).sort((a, b) => columns.indexOf(a) - columns.indexOf(b));
+  if (order.length === 0) return current;
+  const i = order.indexOf(current);
+  if (i < 0) return (delta > 0 ? order[0] : order.at(-1)) ?? current;
+  return order[(i + delta + order.length) % order.length] ?? current;
+}
 
 /** A port as typed in the quick port prompt: "5432" or ":5432". */
 function portFilter(text: string): string | { error: string } {
@@ -236,13 +253,11 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
     }
     case 'sortNext': {
       if (state.view === 'sockets') {
-        const i = SOCKET_SORT_KEYS.indexOf(state.socketSort.key);
-        const key = SOCKET_SORT_KEYS[(i + action.delta + SOCKET_SORT_KEYS.length) % SOCKET_SORT_KEYS.length] ?? 'state';
-        return { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' } };
+        const key = nextSortKey(SOCKET_SORT_KEYS, state.socketSort.key, action.delta, action.columns);
+        return key === state.socketSort.key ? state : { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' } };
       }
-      const i = GROUP_SORT_KEYS.indexOf(state.groupSort.key);
-      const key = GROUP_SORT_KEYS[(i + action.delta + GROUP_SORT_KEYS.length) % GROUP_SORT_KEYS.length] ?? 'total';
-      return { ...state, groupSort: { key, descending: key !== 'key' } };
+      const key = nextSortKey(GROUP_SORT_KEYS, state.groupSort.key, action.delta, action.columns);
+      return key === state.groupSort.key ? state : { ...state, groupSort: { key, descending: key !== 'key' } };
     }
     case 'sortReverse':
       return state.view === 'sockets'
