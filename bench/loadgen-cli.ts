@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 
-import { startPopulation, type LoopbackHost, type Population, type PopulationSpec } from './loadgen.js';
+import { startPopulation, type LoopbackHost, type PopulationSpec } from './loadgen.js';
 
 const USAGE = `usage: loadgen-cli [options]
   --established N     ESTABLISHED connections (pairs: 2 sockets each)
@@ -81,7 +81,6 @@ async function main(): Promise<number> {
   const holdSeconds = int('hold', values.hold);
   const statsSeconds = int('stats', values.stats);
 
-  let population: Population | undefined;
   let interrupted = false;
   const onSignal = (): void => {
     interrupted = true;
@@ -91,7 +90,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  population = await startPopulation(spec);
+  const population = await startPopulation(spec);
   const s = population.stats();
   process.stdout.write(
     `${JSON.stringify({

@@ -165,7 +165,8 @@ module.exports = unavailable; module.exports.fork = unavailable;`,
       if (list === null) throw new Error('build-bundle: widget.classes not found in blessed/lib/widget.js');
       const files = [...list[1].matchAll(/'(\w+)'/g)].map((m) => m[1].toLowerCase());
       for (const f of files) {
-        if (!fs.existsSync(path.join(path.dirname(args.path), 'widgets', `${f}.js`))) throw new Error(`build-bundle: blessed widget ${f}.js missing`);
+        if (!fs.existsSync(path.join(path.dirname(args.path), 'widgets', `${f}.js`)))
+          throw new Error(`build-bundle: blessed widget ${f}.js missing`);
       }
       const cases = files.map((f) => `    case ${JSON.stringify(f)}: return require(${JSON.stringify(`./widgets/${f}`)});`).join('\n');
       const staticRequire = `function __sockscopeWidget(file) {\n  switch (file) {\n${cases}\n    default: throw new Error('unknown blessed widget ' + file);\n  }\n}\n`;

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { parseCli } from './cli/options.js';
 import type { AppContext, RemoteContext, Services } from './cli/context.js';
-import { runOnce, runStream } from './cli/run-once.js';
+import { runOnce, runStream, ssContext } from './cli/run-once.js';
 import type { CompiledFilter } from './filter/index.js';
 import { checkProcRoot, createProcFs, resolveProcRoot } from './proc/proc-fs.js';
 import { collectSnapshot, collectSnapshotAsync, type AsyncCollectDeps, type CollectDeps } from './proc/collect-snapshot.js';
@@ -16,6 +16,8 @@ import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recorder, Recording } from './model/recording.js';
 import type { SshProcFs } from './proc/ssh-source.js';
+import type { ServiceTable } from './proc/parse-services.js';
+import { readBoundedText, readServices } from './proc/read-services.js';
 import type { DashboardDeps, LiveFeed } from './ui/run-dashboard.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
@@ -43,6 +45,7 @@ export function defaultServices(): Services {
     createProcFs,
     signals: process,
     raiseSignal: (signal) => process.kill(process.pid, signal),
+    readBoundedText,
   };
 }
 
@@ -98,10 +101,14 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     return 1;
   }
 
+  // /etc/services, read once on first use: `port http` in filters, names next to ports.
+  let serviceTableRead: ServiceTable | null = null;
+  const serviceTable = (): ServiceTable => (serviceTableRead ??= readServices(services.readBoundedText));
+
   let filter: CompiledFilter | null = null;
   if (options.filter !== null && options.filter.trim() !== '') {
     const { compileFilter, formatFilterError } = await import('./filter/index.js');
-    const compiled = compileFilter(options.filter);
+    const compiled = compileFilter(options.filter, { servicePort: (name) => serviceTable().portOf.get(name) });
     if (!compiled.ok) {
       services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
       return 2;
@@ -177,7 +184,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     now: services.now,
     monotonicMs: services.monotonicMs,
   };
-  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote, targetGone };
+  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote, targetGone, serviceTable };
 
   // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
   services.stdout.on?.('error', () => undefined);
@@ -237,6 +244,8 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
   const { readNetSysctls } = await import('./proc/read-sysctl.js');
   const { readListenBacklogs } = await import('./proc/read-backlogs.js');
   const { readTcpInfo } = await import('./proc/read-tcp-info.js');
+  const { collectUnixPeers, createConnRatesSource } = await import('./proc/collect-conn-rates.js');
+  const { totalRates } = await import('./model/conn-rates.js');
   // ss reports our own namespace, so it is not asked for recorded trees, --pid or --ssh.
   const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
   const openLive = (): LiveFeed => {
@@ -252,6 +261,12 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
           ? createInlineOwnerSource(ctx.collectDeps.owners)
           : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
     const collectDeps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+    // Per-connection rates (ss -tinH, at most 10% of the time) and UNIX peers (ss -xH): the live
+    // kernel only, inside --pid through nsenter.
+    const ss = ssContext(ctx);
+    const unavailable = ss?.unavailable ?? null;
+    const ssReady = ss !== null && unavailable === null ? ss : null;
+    const connRates = ssReady === null ? null : createConnRatesSource(ssReady.deps, ssReady.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
     return {
       prime: () => owners?.prime?.(),
       collect: () => collectSnapshotAsync(collectDeps),
@@ -260,6 +275,19 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
       // A generous timeout: a refresh of a large table blocks the main thread for seconds, and a
       // timeout that fires before ss's output is read would throw the answer away every time.
       readBacklogs: useSs ? () => readListenBacklogs(15_000) : null,
+      // ss unavailable here (not root for --pid's nsenter, no ss): the rates say why, every refresh.
+      readConnRates:
+        unavailable !== null
+          ? () => Promise.resolve({ ok: false, message: unavailable })
+          : connRates === null
+            ? null
+            : (snapshot, ports) =>
+                connRates
+                  .refresh(snapshot, ports)
+                  .then((status) =>
+                    status.ok ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs } : status,
+                  ),
+      readUnixPeers: ssReady === null ? null : (snapshot) => collectUnixPeers(ssReady.deps, ssReady.options, snapshot).then((r) => (r.ok ? r.peers : null)),
       close: () => owners?.close() ?? Promise.resolve(),
     };
   };

@@ -232,7 +232,7 @@ describe.skipIf(!hasTmux).each([
     await s.sendKeys('?');
     const screen = await s.waitFor('Help — ? or Esc to close');
     expect(screen).toMatch(/^│Keys/m);
-    expect(screen).toMatch(/q, Ctrl-C\s+quit/);
+    expect(screen).toMatch(/q, Ctrl-C, F10\s+quit/);
     expect(screen).toMatch(/^│\s+p\s+quick filter by port/m);
     expect(screen).toContain('(and, or, not)'); // long descriptions wrap instead of being cut
     await s.sendKeys('Escape');

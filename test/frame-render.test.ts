@@ -188,7 +188,7 @@ describe('replay keys (17)', () => {
     await h.press(' '); // paused before playback starts: only keys move it
     feed.start();
     await h.press('');
-    expect(h.lines().at(-1)).toMatch(/\.\, step {2}\]\[ seek {2}\+- speed/);
+    expect(h.lines().at(-1)).toMatch(/\., step {2}\]\[ seek {2}\+- speed/);
     await h.press('.');
     expect(labels.at(-1)).toMatch(/frame 2\/20/);
     await h.press(']');

@@ -151,7 +151,7 @@ describe('fuzz: /proc parsers', () => {
           expect(l.address).not.toBe('');
         }
         for (const [key, backlog] of parseSsListenBacklogs(text)) {
-          expect(key).toMatch(/^(?:\[[^\]]+\]|[^:\[\]]+):\d+$/);
+          expect(key).toMatch(/^(?:\[[^\]]+\]|[^:[\]]+):\d+$/);
           expect(isCount(backlog)).toBe(true);
         }
       }),

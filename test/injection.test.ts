@@ -212,7 +212,7 @@ describe('hostile strings, unit level', () => {
 const TITLE = '\x1b]0;pwned\x07{red-fg}evil';
 const UNIX_NAME = '\x1b[2J{bold}.sock';
 /** Abstract UNIX name (the child adds the leading NUL: argv cannot carry one). */
-const ABSTRACT_NAME = '\x1b]0;pwned\x07{red-fg}abs';
+const ABSTRACT_NAME = `\x1b]0;pwned\x07{red-fg}abs-${process.pid}`;
 
 // Runs in the child (node -e): sets its own title (comm and cmdline), listens, reports.
 const CHILD = `

@@ -1,13 +1,13 @@
 // Recordings: frames carry only what changed, replay rebuilds the same sockets and counters as
 // were recorded (timer countdowns aside), seeking works across keyframes, and a file cut short
-// still opens.
+// still opens. The live run (this machine's /proc recorded and replayed) is in live-recording.test.ts.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRecorder, openRecording } from '../src/cli/recording-file.js';
 import { FrameDecoder, FrameEncoder, KEYFRAME_EVERY } from '../src/model/recording.js';
 import type { Snapshot, SocketRecord } from '../src/model/types.js';
@@ -24,12 +24,23 @@ function sequence(n: number): Snapshot[] {
   for (let i = 0; i < n; i++) {
     // every step: one new connection, the oldest non-listener closes every third step, one queue moves
     live = [...live, rec({ localPort: 8080, remotePort: 50_000 + i, owner: { pid: 42, command: 'nginx' } })];
-    if (i % 3 === 2) live = live.filter((s, j) => j !== 1);
+    if (i % 3 === 2) live = live.filter((_s, j) => j !== 1);
     if (live[1] !== undefined) live[1] = withChanges(live[1], { recvQ: i * 10, key: live[1].key });
     out.push({ ...snap(1_000 * i, live), counters: { 'Tcp.ActiveOpens': i, 'Tcp.MaxConn': -1 } });
   }
   return out;
 }
+
+/** Folders this file creates under the temp dir, removed when it ends. */
+const tmpDirs: string[] = [];
+function makeTmpDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 describe('frame encoding', () => {
   it('replays exactly what was recorded, frame by frame', () => {
@@ -64,7 +75,7 @@ describe('frame encoding', () => {
 });
 
 describe('recording file', () => {
-  const tmp = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-rec-')), 'session.rec');
+  const tmp = (): string => path.join(makeTmpDir('sockscope-rec-'), 'session.rec');
 
   it('round-trips through a file and seeks backwards and across keyframes', () => {
     const file = tmp();
@@ -110,7 +121,7 @@ function handmadeRecording(records: readonly Buffer[]): Buffer {
 const HEADER = Buffer.from(JSON.stringify({ sockscope: 'recording', version: 1, host: 'h', startedAtMs: 0 }));
 
 describe('replay limits: every input has a size', () => {
-  const dir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-rec-limits-'));
+  const dir = (): string => makeTmpDir('sockscope-rec-limits-');
   const MIB = 1024 * 1024;
 
   it('a record is unpacked up to the per-record limit and no further (a gzip bomb)', () => {
@@ -183,7 +194,7 @@ describe('replay limits: every input has a size', () => {
 });
 
 describe('--record refuses to follow symlinks or overwrite files', () => {
-  const dir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-rec-create-'));
+  const dir = (): string => makeTmpDir('sockscope-rec-create-');
   const record = (file: string, force = false): void => {
     const r = createRecorder(file, 'h', 0, { force });
     r.write(sequence(1)[0] as Snapshot);
@@ -233,53 +244,5 @@ describe('--record refuses to follow symlinks or overwrite files', () => {
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     expect(() => record(fifo, true)).toThrow(`--record ${fifo} exists and is not a regular file: not overwriting it`);
     expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
-  });
-});
-
-describe('recording a live run', () => {
-  it('replays the same counts per state that the live snapshots had', async () => {
-    const { collectSnapshot } = await import('../src/proc/collect-snapshot.js');
-    const { createProcFs } = await import('../src/proc/proc-fs.js');
-    const { createOwnerScanner } = await import('../src/proc/read-owners.js');
-    const { countByState } = await import('../src/model/aggregate.js');
-    const net = await import('node:net');
-    const procFs = createProcFs('/proc');
-    const deps = {
-      procFs,
-      owners: createOwnerScanner(procFs),
-      userName: String,
-      hostname: () => 'live',
-      now: () => Date.now(),
-      monotonicMs: () => performance.now(),
-    };
-    // Some movement between frames: a listener and connections opening and closing.
-    const server = net.createServer((c) => c.on('end', () => c.end()));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as import('node:net').AddressInfo).port;
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-live-rec-')), 'live.rec');
-    const recorder = createRecorder(file, 'live', Date.now());
-    const seen: Snapshot[] = [];
-    const clients: import('node:net').Socket[] = [];
-    try {
-      for (let i = 0; i < 4; i++) {
-        clients.push(net.connect(port, '127.0.0.1'));
-        if (i === 2) clients.shift()?.end();
-        await new Promise((r) => setTimeout(r, 100));
-        const s = collectSnapshot(deps);
-        seen.push(s);
-        recorder.write(s);
-      }
-    } finally {
-      recorder.close();
-      for (const c of clients) c.destroy();
-      server.close();
-    }
-    const replay = openRecording(file);
-    expect(replay.frames).toBe(seen.length);
-    for (let i = 0; i < seen.length; i++) {
-      const back = replay.snapshotAt(i);
-      expect(countByState(back.sockets), `frame ${i}`).toEqual(countByState((seen[i] as Snapshot).sockets));
-      expect(back.counters).toEqual((seen[i] as Snapshot).counters);
-    }
   });
 });

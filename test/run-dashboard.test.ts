@@ -90,6 +90,8 @@ function harness(options: HarnessOptions = {}): Harness {
         live.backlogReads++;
         return Promise.resolve(new Map([['127.0.0.1:54321', 77]]));
       },
+      readConnRates: null,
+      readUnixPeers: null,
       close: () => {
         live.closed++;
         return Promise.resolve();

@@ -75,7 +75,7 @@ describe('sorting: every key, ascending and descending', () => {
   });
 
   it('covers every sort key the UI offers', () => {
-    expect([...SOCKET_SORT_KEYS].sort()).toEqual(['age', 'local', 'peer', 'process', 'proto', 'recvq', 'sendq', 'state', 'user']);
+    expect([...SOCKET_SORT_KEYS].sort()).toEqual(['age', 'in', 'local', 'out', 'peer', 'process', 'proto', 'recvq', 'rtt', 'sendq', 'state', 'user']);
   });
 
   it('state order puts listeners first and waiting states after established (problems near the top)', () => {

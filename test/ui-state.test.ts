@@ -173,6 +173,9 @@ describe('sorting', () => {
       ['process', false],
       ['user', false],
       ['age', true],
+      ['out', true],
+      ['in', true],
+      ['rtt', true],
       ['proto', false],
       ['state', false],
     ]);

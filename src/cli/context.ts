@@ -4,7 +4,10 @@
 
 import type { CompiledFilter } from '../filter/index.js';
 import type { AsyncOwnerSource, CollectDeps } from '../proc/collect-snapshot.js';
+import type { ServiceTable } from '../proc/parse-services.js';
 import type { ProcFs } from '../proc/proc-fs.js';
+import type { ReadBoundedText } from '../proc/read-services.js';
+import type { RunCommand } from '../proc/read-ss-info.js';
 import type { SshProcFs } from '../proc/ssh-source.js';
 import type { CliOptions } from './options.js';
 
@@ -33,6 +36,10 @@ export interface Services {
   readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
   /** Send a signal to this process (the dashboard's Ctrl-Z stops it this way). */
   readonly raiseSignal: (signal: NodeJS.Signals) => void;
+  /** Bounded reads of files outside /proc (/etc/services); absent: the real file system. */
+  readonly readBoundedText?: ReadBoundedText;
+  /** Runs `ss` (no shell); absent: the real one. */
+  readonly runCommand?: RunCommand;
 }
 
 /** Everything a mode needs, built once. */
@@ -53,6 +60,8 @@ export interface AppContext {
    * the same session. The modes then collect with collectSnapshotAsync. Absent or null: this machine.
    */
   readonly remote?: RemoteContext | null;
+  /** /etc/services, read on first use (service names in the filter and next to ports). */
+  readonly serviceTable?: () => ServiceTable;
   /**
    * --pid: a one-line message once that process is gone (its /proc/PID/net cannot be read, or
    * its pid now lives in another namespace), else null. Absent or null without --pid.

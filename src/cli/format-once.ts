@@ -7,7 +7,7 @@ import { endpointKey, unmapIpv4 } from '../model/listener-health.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
-import { formatOwner, localEndpoint, peerEndpoint } from '../view/presenters.js';
+import { formatOwner, localEndpoint, peerEndpoint, type SocketExtras } from '../view/presenters.js';
 
 /** Listen backlogs by endpointKey ("127.0.0.1:80", "[::1]:80", "*:80" for ss's dual-stack any), from `ss -ltnH`. */
 export type ListenBacklogs = ReadonlyMap<string, number>;
@@ -39,7 +39,7 @@ const RIGHT_ALIGNED = new Set([2, 3]);
  * (its accept queue is Recv-Q): from `backlogs` when given, "-" when it is not known (/proc's
  * tx_queue is always 0 for a listener).
  */
-export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null = null): string {
+export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null = null, extras: SocketExtras = {}): string {
   const rows: string[][] = [[...HEADERS]];
   for (const s of sockets) {
     rows.push([
@@ -48,7 +48,7 @@ export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: Li
       String(s.recvQ),
       isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : String(s.sendQ),
       localEndpoint(s),
-      peerEndpoint(s),
+      peerEndpoint(s, extras),
       safeText(s.user, 32),
       formatOwner(s),
     ]);
@@ -90,8 +90,8 @@ export function formatSummary(counts: CountsByGroup): string {
  * names (ESTABLISHED, TIME_WAIT); `backlog` is a TCP listener's backlog limit (from `ss -ltnH`),
  * null for other sockets or when unknown.
  */
-export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = null): Record<string, unknown> {
-  return {
+export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = null, extras: SocketExtras = {}): Record<string, unknown> {
+  const json: Record<string, unknown> = {
     protocol: s.protocol,
     state: s.state,
     localAddress: s.localAddress,
@@ -120,6 +120,25 @@ export function socketToJson(s: SocketRecord, backlogs: ListenBacklogs | null = 
     path: s.path,
     unixType: s.unixType,
   };
+  // Present when ss could be read: a UNIX socket's peer (null fields when it has none or the
+  // peer's holder is unknown), a TCP connection's rates (null until it was seen twice).
+  if (extras.unixPeers !== undefined && s.protocol === 'unix') {
+    const p = extras.unixPeers.get(s.inode);
+    json['peerInode'] = p?.peerInode ?? null;
+    json['peerPid'] = p?.peerPid ?? null;
+    json['peerProcess'] = p?.peerProcess ?? null;
+  }
+  if (extras.rates !== undefined && (s.protocol === 'tcp' || s.protocol === 'tcp6')) {
+    const r = extras.rates.get(s.key);
+    json['sendBytesPerSec'] = r?.sendBytesPerSec ?? null;
+    json['recvBytesPerSec'] = r?.recvBytesPerSec ?? null;
+    json['retransPerSec'] = r?.retransPerSec ?? null;
+    json['rttMs'] = r?.rttMs ?? null;
+    json['rttVarMs'] = r?.rttVarMs ?? null;
+    json['bytesAcked'] = r?.bytesAcked ?? null;
+    json['bytesReceived'] = r?.bytesReceived ?? null;
+  }
+  return json;
 }
 
 export interface JsonDocumentInput {
@@ -132,6 +151,9 @@ export interface JsonDocumentInput {
   readonly backlogs?: ListenBacklogs | null;
   readonly filter: string | null;
   readonly warnings: readonly string[];
+  readonly extras?: SocketExtras;
+  /** When the counters behind the rates were read, ms since epoch (older than takenAt when spaced out). */
+  readonly ratesAsOfMs?: number | null;
 }
 
 /**
@@ -158,6 +180,7 @@ export function formatJsonDocument(input: JsonDocumentInput): string {
     counters,
     skippedLines: snapshot.issues.skippedLines,
     warnings: input.warnings,
-    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null)),
+    ...(input.ratesAsOfMs == null ? {} : { ratesAsOf: new Date(input.ratesAsOfMs).toISOString() }),
+    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null, input.extras)),
   });
 }

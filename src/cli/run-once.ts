@@ -10,6 +10,10 @@ import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh-source.js';
 import type { AppContext } from './context.js';
 import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
+import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
+import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
+import { portsOfShownConnections } from '../model/conn-rates.js';
+import type { SocketExtras } from '../view/presenters.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;
 
@@ -56,11 +60,79 @@ function sshFailure(ctx: AppContext, err: unknown): number {
   return 1;
 }
 
+/** What ss adds to one snapshot, and what could not be read (a warning). */
+export interface Enrichment {
+  readonly extras: SocketExtras;
+  readonly ratesAsOfMs: number | null;
+  readonly warnings: readonly string[];
+}
+
+const NO_ENRICHMENT: Enrichment = { extras: {}, ratesAsOfMs: null, warnings: [] };
+
+/**
+ * ss for this context: the live kernel only (not a recorded --proc-root, not over ssh), inside
+ * the --pid namespace through nsenter. null when ss does not apply here.
+ */
+export function ssContext(ctx: AppContext): { deps: SsDeps; options: SsOptions; unavailable: string | null } | null {
+  const { services } = ctx;
+  const netnsPid = ctx.options.pid;
+  const reason = ssUnavailableReason({
+    procRoot: ctx.procFs.root,
+    remote: ctx.remote != null,
+    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+    netnsPid,
+  });
+  // A recorded tree or ssh: the tables are not this kernel's, nothing to join ss output with.
+  if (ctx.remote != null || ctx.procFs.root !== '/proc') return null;
+  return {
+    deps: { run: services.runCommand ?? runCommand, now: services.now, monotonicMs: services.monotonicMs },
+    options: { ...DEFAULT_SS_OPTIONS, netnsPid },
+    unavailable: reason,
+  };
+}
+
+/**
+ * UNIX peers (one `ss -xH`) and, with a rates source (streams), per-connection rates for one
+ * snapshot. A failure is a warning: the document is still written without those fields.
+ */
+export async function enrichSnapshot(ctx: AppContext, snapshot: Snapshot, rates: ConnRatesSource | null): Promise<Enrichment> {
+  const ss = ssContext(ctx);
+  if (ss === null || ctx.options.summary) return NO_ENRICHMENT;
+  if (ss.unavailable !== null) return { ...NO_ENRICHMENT, warnings: [`UNIX peers and TCP rates unavailable: ${ss.unavailable}`] };
+  const warnings: string[] = [];
+  const extras: { unixPeers?: SocketExtras['unixPeers']; rates?: SocketExtras['rates'] } = {};
+  let ratesAsOfMs: number | null = null;
+  // ss -xH only when a UNIX socket is shown (a filter like `port 80` needs no peers).
+  const shownSockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
+  if (shownSockets.some((s) => s.protocol === 'unix')) {
+    const peers = await collectUnixPeers(ss.deps, ss.options, snapshot);
+    if (peers.ok) extras.unixPeers = peers.peers;
+    else warnings.push(`UNIX peers unavailable: ${peers.message}`);
+  }
+  if (rates !== null) {
+    const shown = ctx.filter === null ? null : portsOfShownConnections(shownSockets);
+    const r = await rates.refresh(snapshot, shown);
+    if (r.ok) {
+      extras.rates = r.rates.rates;
+      ratesAsOfMs = r.rates.asOfMs;
+      if (r.truncated) warnings.push('ss printed more than the output cap: some connections have no rates');
+    } else warnings.push(`TCP rates unavailable: ${r.message}`);
+  }
+  return { extras, ratesAsOfMs, warnings };
+}
+
+/** A rates source for streams: ss on its own cadence (at most 10% of the time). */
+function ratesSourceFor(ctx: AppContext): ConnRatesSource | null {
+  const ss = ssContext(ctx);
+  if (ss === null || ss.unavailable !== null || ctx.options.summary) return null;
+  return createConnRatesSource(ss.deps, ss.options, { intervalMs: ctx.options.intervalMs, budgetFraction: 0.1 });
+}
+
 /**
  * The document for one snapshot. `counts` follow the filter (what is shown), `totals` cover
  * everything read; `backlogs` (from `ss -ltnH`) fill LISTEN rows' Send-Q and JSON `backlog`.
  */
-function render(ctx: AppContext, snapshot: Snapshot, json: boolean, backlogs: ListenBacklogs | null = null): string {
+function render(ctx: AppContext, snapshot: Snapshot, json: boolean, backlogs: ListenBacklogs | null = null, enrichment: Enrichment = NO_ENRICHMENT): string {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
@@ -71,11 +143,13 @@ function render(ctx: AppContext, snapshot: Snapshot, json: boolean, backlogs: Li
       sockets: ctx.options.summary ? [] : sockets,
       backlogs,
       filter: ctx.filterText,
-      warnings: snapshotWarnings(snapshot),
+      warnings: [...snapshotWarnings(snapshot), ...enrichment.warnings],
+      extras: enrichment.extras,
+      ratesAsOfMs: enrichment.ratesAsOfMs,
     });
   }
   if (ctx.options.summary) return formatSummary(counts);
-  return formatSocketTable(sockets, backlogs);
+  return formatSocketTable(sockets, backlogs, enrichment.extras);
 }
 
 /**
@@ -113,11 +187,16 @@ function runFastSummary(ctx: AppContext): number {
 }
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const print = (snapshot: Snapshot, backlogs: ListenBacklogs | null = null): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs)}\n`);
-    for (const w of snapshotWarnings(snapshot)) ctx.services.stderr.write(`sockscope: ${w}\n`);
+  const printWith = (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): number => {
+    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs, enrichment)}\n`);
+    for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
+  // The table and --json show UNIX peers (one ss -xH after the snapshot); a summary does not.
+  const print = (snapshot: Snapshot, backlogs: ListenBacklogs | null = null): number | Promise<number> =>
+    ssContext(ctx) === null || ctx.options.summary
+      ? printWith(snapshot, backlogs, NO_ENRICHMENT)
+      : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
   if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then((s) => print(s), (err: unknown) => sshFailure(ctx, err));
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
   const deps = depsFor(ctx);
@@ -156,6 +235,7 @@ export function formatSkippedSummary(skipped: number): string {
 export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
   const deps = depsFor(ctx);
   const { services } = ctx;
+  const rates = ratesSourceFor(ctx);
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let stopped = false; // an ssh collection may still be under way when stopped
@@ -187,12 +267,12 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     const write = (text: string): void => {
       if (!services.stdout.write(text)) blocked = true;
     };
-    const show = (snapshot: Snapshot): void => {
+    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void => {
       if (stopped) return;
       if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
       skipped = 0;
-      write(`${render(ctx, snapshot, ctx.options.json)}\n${ctx.options.json ? '' : '\n'}`);
-      for (const w of snapshotWarnings(snapshot)) {
+      write(`${render(ctx, snapshot, ctx.options.json, null, enrichment)}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
@@ -221,7 +301,18 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      if (!(got instanceof Promise)) return show(got);
+      if (!(got instanceof Promise)) {
+        // --json streams carry UNIX peers and per-connection rates (ss, on its own cadence).
+        if (ctx.options.json && ssContext(ctx) !== null) {
+          const snapshot = got;
+          enrichSnapshot(ctx, snapshot, rates).then(
+            (e) => show(snapshot, e),
+            () => show(snapshot),
+          );
+          return;
+        }
+        return show(got);
+      }
       // Over ssh: a lost connection ends the stream with one line, exit 1.
       got.then(show, (err: unknown) => {
         if (stopped) return;

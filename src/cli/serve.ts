@@ -12,6 +12,11 @@ import { collectNetnsCounts } from '../proc/netns.js';
 import { createInlineOwnerSource } from '../proc/owner-source.js';
 import type { AppContext } from './context.js';
 import type { ServeOptions } from './options.js';
+import { renderFamily } from '../model/metrics.js';
+import { portsOfShownConnections, sumRatesByLocalPort, sumRatesByProcess, totalRates } from '../model/conn-rates.js';
+import { buildRateMetricFamilies } from '../model/rate-metrics.js';
+import { createConnRatesSource } from '../proc/collect-conn-rates.js';
+import { ssContext } from './run-once.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -35,8 +40,11 @@ export interface MetricsSource {
 
 export function createMetricsSource(ctx: AppContext, serve: ServeOptions, version: string): MetricsSource {
   const { services, options } = ctx;
-  // Owners are only needed when the filter asks about processes or users; metrics never show them.
-  const scanner = ctx.filter !== null ? ctx.collectDeps.owners : null;
+  // Bytes/s per port and per process from ss (live kernel only): deltas between scrapes.
+  const ss = ssContext(ctx);
+  const rates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.25 });
+  // Owners are needed when the filter asks about processes or users, and for bytes/s per process.
+  const scanner = ctx.filter !== null || rates !== null ? ctx.collectDeps.owners : null;
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners: scanner === null ? null : createInlineOwnerSource(scanner) };
   let cached: { readonly text: string; readonly atMs: number } | null = null;
   let inflight: Promise<string> | null = null;
@@ -52,9 +60,12 @@ export function createMetricsSource(ctx: AppContext, serve: ServeOptions, versio
     if (options.allNetns) {
       namespaces = collectNetnsCounts(ctx.procFs).map((r) => ({ netns: r.netns.id, process: r.command, counts: r.counts }));
     }
+    const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
+    // With a filter, ss is asked only for the ports of what it shows (cheap at 100k connections).
+    const rateStatus = rates === null ? null : await rates.refresh(snapshot, ctx.filter === null ? null : portsOfShownConnections(sockets));
     const collectSeconds = (services.monotonicMs() - t0) / 1000;
     const text = renderMetrics({
-      sockets: ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter),
+      sockets,
       counters: snapshot.counters,
       takenAtMs: snapshot.takenAtMs,
       collectSeconds,
@@ -62,8 +73,20 @@ export function createMetricsSource(ctx: AppContext, serve: ServeOptions, versio
       version,
       namespaces,
     });
-    cached = { text, atMs: t0 };
-    return text;
+    let rateText = '';
+    if (rateStatus?.ok === true) {
+      const r = rateStatus.rates.rates;
+      const families = buildRateMetricFamilies({
+        byPort: sumRatesByLocalPort(sockets, r),
+        byProcess: sumRatesByProcess(sockets, r),
+        total: totalRates(r, sockets.map((s) => s.key)),
+        asOfMs: rateStatus.rates.asOfMs,
+        maxGroups: serve.maxPorts,
+      });
+      rateText = `${families.map(renderFamily).join('\n')}\n`;
+    }
+    cached = { text: text + rateText, atMs: t0 };
+    return text + rateText;
   };
 
   return {

@@ -2,7 +2,7 @@
 // tokenizeFilter (lexer.ts) → parseFilter (parser.ts) → compileFilterAst (evaluate.ts).
 
 import type { FilterError } from './lexer.js';
-import { parseFilter, type FilterNode } from './parser.js';
+import { parseFilter, type FilterNode, type ParseOptions } from './parser.js';
 import { compileFilterAst, type CompiledFilter } from './evaluate.js';
 
 export { describeToken, quoteInput, tokenizeFilter, type CompareSymbol, type FilterError, type Token, type TokenKind, type TokenizeResult } from './lexer.js';
@@ -15,6 +15,7 @@ export {
   parseFilter,
   parseFilterTokens,
   type FilterNode,
+  type ParseOptions,
   type ParseResult,
   type PortOp,
   type ProtoName,
@@ -30,8 +31,8 @@ export type CompileFilterResult =
   | { readonly ok: false; readonly error: FilterError };
 
 /** Filter text → predicate over SocketRecord. Empty or blank text matches every socket. */
-export function compileFilter(text: string): CompileFilterResult {
-  const parsed = parseFilter(text);
+export function compileFilter(text: string, options: ParseOptions = {}): CompileFilterResult {
+  const parsed = parseFilter(text, options);
   if (!parsed.ok) return parsed;
   return { ok: true, filter: compileFilterAst(parsed.ast), ast: parsed.ast };
 }

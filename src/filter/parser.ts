@@ -441,6 +441,15 @@ function negateIf(negate: boolean, node: FilterNode): FilterNode {
   return negate ? { kind: 'not', operand: node } : node;
 }
 
+/** What the parser may look up outside the text. */
+export interface ParseOptions {
+  /** Service name → port (from /etc/services), for `port http`; absent: names are not ports. */
+  readonly servicePort?: (name: string) => number | undefined;
+}
+
+/** A word that can only be a service name ("http", "postgresql", "http-alt"). */
+const SERVICE_NAME = /^[a-z][a-z0-9._+-]*$/i;
+
 /**
  * Most levels of '(' and 'not' one inside another. Parsing, compiling and describing recurse once
  * per level, so deeper input would exhaust the stack; nobody types 100 levels by hand.
@@ -452,7 +461,10 @@ class Parser {
   /** Levels of '(' and 'not' open at the current token. */
   private depth = 0;
 
-  constructor(private readonly tokens: readonly Token[]) {}
+  constructor(
+    private readonly tokens: readonly Token[],
+    private readonly options: ParseOptions = {},
+  ) {}
 
   private peek(): Token {
     return this.tokens[this.index] as Token;
@@ -531,6 +543,7 @@ class Parser {
     const t = this.next();
     const lower = t.value.toLowerCase();
     if ((FILTER_KEYWORDS as readonly string[]).includes(lower)) return this.parseKeyword(lower as Keyword, t);
+    if (lower === 'p') return this.parseKeyword('port', t); // short for port (`p 5432`, `p postgresql`)
     if (Object.hasOwn(PROTOCOLS_OF_WORD, lower)) return { kind: 'proto', name: lower as ProtoName };
 
     const port = parsePortValue(t.value);
@@ -570,6 +583,15 @@ class Parser {
     return op;
   }
 
+  /** A service name as a port (`port http` → 80), or null when the word is not a name. */
+  private servicePort(v: Token): PortValue {
+    const lookup = this.options.servicePort;
+    if (lookup === undefined || !SERVICE_NAME.test(v.value)) return null;
+    const port = lookup(v.value.toLowerCase());
+    if (port === undefined) fail(v.column, `unknown service '${quoteInput(v.text)}': not a port number nor a name in /etc/services`);
+    return { low: port, high: port };
+  }
+
   private parseKeyword(keyword: Keyword, t: Token): FilterNode {
     switch (keyword) {
       case 'port':
@@ -578,7 +600,7 @@ class Parser {
         const side = PORT_SIDE[keyword];
         const op = this.comparison(t, true);
         const v = this.value(t, `a port number`);
-        const port = parsePortValue(v.value);
+        const port = parsePortValue(v.value) ?? this.servicePort(v);
         if (port === null) fail(v.column, `expected a port number after '${quoteInput(t.text)}', got ${describeToken(v)}`);
         if ('bad' in port) fail(v.column, port.bad);
         if (port.low !== port.high) {
@@ -680,9 +702,9 @@ class Parser {
 }
 
 /** Parse a token list (from tokenizeFilter) into an AST. */
-export function parseFilterTokens(tokens: readonly Token[]): ParseResult {
+export function parseFilterTokens(tokens: readonly Token[], options: ParseOptions = {}): ParseResult {
   try {
-    return { ok: true, ast: new Parser(tokens).parseAll() };
+    return { ok: true, ast: new Parser(tokens, options).parseAll() };
   } catch (e) {
     if (e instanceof FilterSyntaxError) return { ok: false, error: e.filterError };
     throw e;
@@ -690,9 +712,9 @@ export function parseFilterTokens(tokens: readonly Token[]): ParseResult {
 }
 
 /** Parse filter text into an AST; empty or blank text gives `{ kind: 'all' }`. */
-export function parseFilter(text: string): ParseResult {
+export function parseFilter(text: string, options: ParseOptions = {}): ParseResult {
   const lexed = tokenizeFilter(text);
-  return lexed.ok ? parseFilterTokens(lexed.tokens) : lexed;
+  return lexed.ok ? parseFilterTokens(lexed.tokens, options) : lexed;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -127,3 +127,35 @@ export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
   }
   return [...groups.values()].sort(byTotal);
 }
+
+/**
+ * Group outbound sockets by the remote port they go to: client-side TCP/UDP sockets whose local
+ * port nobody here listens on (ephemeral ports), TIME_WAIT included, so "1,200 TIME_WAIT towards
+ * :5432" shows up even when the backend runs elsewhere. Keys are "to:PORT" (apart from
+ * countByLocalPort's "PORT"); pid/process are set when every owned socket of the group has the
+ * same owner.
+ */
+export function countByRemotePort(sockets: readonly SocketRecord[]): GroupRow[] {
+  const listeningPorts = new Set<number>();
+  for (const s of sockets) {
+    if (s.protocol === 'unix') continue;
+    if (s.state === 'LISTEN' || (s.state === 'UNCONN' && s.protocol.startsWith('udp'))) listeningPorts.add(s.localPort);
+  }
+  const groups = new Map<string, MutableGroup>();
+  const mixedOwners = new Set<string>();
+  for (const s of sockets) {
+    if (s.protocol === 'unix' || s.remotePort === 0 || s.state === 'LISTEN' || listeningPorts.has(s.localPort)) continue;
+    const key = `to:${s.remotePort}`;
+    const g = bump(groups, key, `→:${s.remotePort}`, s);
+    if (s.owner === null || mixedOwners.has(key)) continue;
+    if (g.pid === null) {
+      g.pid = s.owner.pid;
+      g.process = s.owner.command;
+    } else if (g.pid !== s.owner.pid) {
+      mixedOwners.add(key);
+      g.pid = null;
+      g.process = null;
+    }
+  }
+  return [...groups.values()].sort(byTotal);
+}

@@ -5,6 +5,8 @@
 // Pure: no clock (time is each snapshot's takenAtMs), no /proc, no terminal. Pause keeps a
 // copy of the picture while ingest goes on; a replay jump resets the memory.
 
+import type { ConnRate, RateTotals } from './conn-rates.js';
+import type { UnixPeer } from './unix-peers.js';
 import { countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
 import { buildListenerHealth, summarizeListenersByPort, type ListenerHealth, type NetSysctls, type PortListenerSummary } from './listener-health.js';
@@ -69,9 +71,18 @@ export interface SessionState {
   readonly filteredHistory: { readonly filterText: string; readonly history: StateHistory } | null;
   readonly markers: readonly Marker[];
   readonly environment: SessionEnvironment;
+  /** Per-connection rates from ss (on their own cadence), or why there are none; null before the first read. */
+  readonly connRates: SessionConnRates | null;
+  /** UNIX socket inode → its peer (from ss -xH, every few seconds), or null before the first read. */
+  readonly unixPeers: ReadonlyMap<number, UnixPeer> | null;
   /** Incremented by every change, for caches keyed on the state. */
   readonly version: number;
 }
+
+/** What the last `ss -tinH` read gave: rates by socket key and their host total, or why not. */
+export type SessionConnRates =
+  | { readonly ok: true; readonly rates: ReadonlyMap<string, ConnRate>; readonly total: RateTotals; readonly asOfMs: number }
+  | { readonly ok: false; readonly message: string };
 
 /** The picture a screen shows: the frozen copy while paused, else the live one. */
 export function shownPicture(state: SessionState): SessionPicture | null {
@@ -121,6 +132,8 @@ export class SessionStore {
       filteredHistory: null,
       markers: [],
       environment: { sysctls: UNKNOWN_SYSCTLS, backlogs: null },
+      connRates: null,
+      unixPeers: null,
       version: 0,
     };
   }
@@ -177,6 +190,15 @@ export class SessionStore {
    * failed) keeps the last known ones: a listener's limit does not flip to the somaxconn
    * estimate and back every few seconds.
    */
+  /** Rates of the last ss read (they arrive apart from snapshots, on their own cadence). */
+  setConnRates(connRates: SessionConnRates): SessionState {
+    return this.replace({ ...this.current, connRates });
+  }
+
+  setUnixPeers(unixPeers: ReadonlyMap<number, UnixPeer>): SessionState {
+    return this.replace({ ...this.current, unixPeers });
+  }
+
   setEnvironment(environment: SessionEnvironment): SessionState {
     const s = this.current;
     const backlogs = environment.backlogs ?? s.environment.backlogs;

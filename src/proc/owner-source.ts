@@ -75,7 +75,7 @@ export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource
  */
 let workerPathOverride: string | null = null;
 
-/** Used only by the single-file bundle's entry (see above). */
+/** Used only by the single-file bundle's entry (see above). @public */
 export function setOwnerWorkerPath(path: string | null): void {
   workerPathOverride = path;
 }

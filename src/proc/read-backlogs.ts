@@ -18,7 +18,7 @@ export interface SsListenLine {
   readonly sendQ: number;
 }
 
-const LOCAL = /^(?:\[([^\]]+)\]|([^\s\[\]]*?))(?:%[^:\s]+)?:(\d{1,5}|\*)$/;
+const LOCAL = /^(?:\[([^\]]+)\]|([^\s[\]]*?))(?:%[^:\s]+)?:(\d{1,5}|\*)$/;
 const NUMBER = /^\d+$/;
 
 /**
@@ -62,7 +62,7 @@ export function parseSsListenBacklogs(text: string): Map<string, number> {
  * Backlog limits of this namespace's TCP listeners from `ss -ltnH`; an empty map when ss is not
  * installed, fails or times out (callers then fall back to somaxconn as an upper bound).
  */
-export function readListenBacklogs(timeoutMs = 2000, command = 'ss'): Promise<Map<string, number>> {
+export function readListenBacklogs(timeoutMs = 10_000, command = 'ss'): Promise<Map<string, number>> {
   return new Promise((resolve) => {
     execFile(command, ['-ltnH'], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, shell: false }, (err, stdout) => {
       resolve(err ? new Map() : parseSsListenBacklogs(stdout));

@@ -5,14 +5,15 @@
 
 import type blessed from 'blessed';
 import { compileFilter, type CompiledFilter } from '../filter/index.js';
-import { SessionStore, type SessionEnvironment } from '../model/session-store.js';
+import { SessionStore, type SessionConnRates, type SessionEnvironment } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { groupDrillFilter } from '../view/dashboard-view.js';
 import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
-import { initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
+import { VIEWS, initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
 import {
   createWidgets,
   renderBars,
@@ -129,6 +130,48 @@ export class Dashboard {
     return frame;
   }
 
+  /**
+   * A mouse click at screen cell (x, y), 0-based: on a view tab of the panel's border, switch to
+   * that view; on a table row, select it (a second click on the selected row opens it, as
+   * Enter). The table's first inner line is its header.
+   */
+  clickAt(x: number, y: number): void {
+    if (this.ui.prompt !== null || this.ui.help || this.ui.detailsKey !== null) return;
+    const main = this.frame?.main;
+    if (main == null) return;
+    // The panel's top border carries the view tabs ("Sockets  [1 sockets · 2 ports · …]"),
+    // drawn from two cells right of the corner after one blank.
+    if (y === main.rect.top) {
+      const column = x - (main.rect.left + 3);
+      const tabs = /\[(.*)\]/.exec(main.title);
+      if (tabs === null || column < 0) return;
+      let at = tabs.index + 1;
+      for (const tab of (tabs[1] ?? '').split(' · ')) {
+        const m = /^(\d) /.exec(tab);
+        if (m !== null && column >= at && column < at + tab.length) {
+          const view = VIEWS[Number(m[1]) - 1];
+          if (view !== undefined) this.dispatch({ type: 'setView', view });
+          return;
+        }
+        at += tab.length + 3;
+      }
+      return;
+    }
+    if (main.kind !== 'table') return;
+    const line = y - (main.rect.top + 1) - 1; // border, then the header line
+    const row = main.table.rows[line];
+    if (row === undefined) return;
+    if (row.selected) return this.enter();
+    this.dispatch({ type: 'select', key: row.key, rows: this.rowContext() });
+  }
+
+  /** The mouse wheel: three rows per notch, or three lines in an overlay. */
+  wheel(direction: 1 | -1): void {
+    if (this.ui.prompt !== null) return;
+    if (this.ui.help || this.ui.detailsKey !== null) return this.scrollOverlay(3 * direction);
+    this.dispatch({ type: 'move', delta: 3 * direction, rows: this.rowContext() });
+  }
+
   /** Sort keys of the table columns on screen, left to right (for < and >). */
   sortColumns(): readonly string[] | undefined {
     const main = this.currentFrame().main;
@@ -232,6 +275,23 @@ export class Dashboard {
   /** Sysctls and listen backlogs (from ss), refreshed by the poller every few seconds. */
   setEnvironment(environment: DashboardEnvironment): void {
     this.store.setEnvironment(environment);
+  }
+
+  /** The compiled filter in force (null: everything is shown), for readers restricted to what is shown. */
+  currentFilter(): CompiledFilter | null {
+    return this.filter;
+  }
+
+  /** UNIX peers from the last ss -xH read. */
+  setUnixPeers(peers: ReadonlyMap<number, UnixPeer>): void {
+    this.store.setUnixPeers(peers);
+    this.render();
+  }
+
+  /** Rates from the last ss read (they arrive apart from snapshots, on their own cadence). */
+  setConnRates(value: SessionConnRates): void {
+    this.store.setConnRates(value);
+    this.render();
   }
 
   /** While paused, show the latest snapshot anyway (a replay stepping frame by frame). */

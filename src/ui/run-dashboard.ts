@@ -5,10 +5,13 @@
 // file, the stats file, signals, the clock) comes in DashboardDeps, built by src/main.ts.
 
 import blessed from 'blessed';
+import { portsOfShownConnections } from '../model/conn-rates.js';
 import type { NetSysctls } from '../model/listener-health.js';
 import type { Recorder, Recording } from '../model/recording.js';
+import type { SessionConnRates } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
 import { handleKey } from './keys.js';
 import { ReplayFeed } from './replay-feed.js';
@@ -110,6 +113,14 @@ export interface LiveFeed {
   readSysctls(): NetSysctls;
   /** Listen backlogs by endpointKey (ss -ltn); null where ss does not describe these sockets. */
   readonly readBacklogs: (() => Promise<ReadonlyMap<string, number>>) | null;
+  /**
+   * Per-connection rates (ss -tinH) for this snapshot, ss restricted to `ports` (null: every
+   * port); the source keeps its own cadence and gives the last rates between reads, or why there
+   * are none. null where ss does not describe these sockets.
+   */
+  readonly readConnRates: ((snapshot: Snapshot, ports: readonly number[] | null) => Promise<SessionConnRates>) | null;
+  /** UNIX sockets' peers by inode (ss -xH), null when they could not be read; null where ss does not apply. */
+  readonly readUnixPeers: ((snapshot: Snapshot) => Promise<ReadonlyMap<number, UnixPeer> | null>) | null;
   /** Stop what open() started (the owner worker, the ssh owner source). */
   close(): Promise<void>;
 }
@@ -207,6 +218,31 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     if (live.readBacklogs !== null) void live.readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
 
+  // Per-connection rates (ss -tinH, inside --pid through nsenter) on the feed's own cadence: only
+  // the filter's ports when it shows few connections, never two reads at once.
+  let ratesInFlight = false;
+  // UNIX peers (ss -xH) every 5 s: who talks to whom changes slowly.
+  let peersAtMs = -Infinity;
+  const refreshUnixPeers = (dashboard: Dashboard, snapshot: Snapshot): void => {
+    const readUnixPeers = live?.readUnixPeers ?? null;
+    if (readUnixPeers === null || deps.monotonicMs() - peersAtMs < 5_000) return;
+    peersAtMs = deps.monotonicMs();
+    void readUnixPeers(snapshot).then((peers) => {
+      if (peers !== null) dashboard.setUnixPeers(peers);
+    });
+  };
+  const refreshConnRates = (dashboard: Dashboard, snapshot: Snapshot): void => {
+    const readConnRates = live?.readConnRates ?? null;
+    if (readConnRates === null || ratesInFlight) return;
+    ratesInFlight = true;
+    const filter = dashboard.currentFilter();
+    const ports = filter === null ? null : portsOfShownConnections(snapshot.sockets.filter(filter));
+    void readConnRates(snapshot, ports).then((rates) => {
+      ratesInFlight = false;
+      dashboard.setConnRates(rates);
+    });
+  };
+
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let collecting = false;
@@ -291,6 +327,8 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           const collected = deps.monotonicMs();
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
+          refreshConnRates(dashboard, snapshot);
+          refreshUnixPeers(dashboard, snapshot);
           try {
             recorder?.write(snapshot);
           } catch (err) {
@@ -367,6 +405,14 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
+    // htop's mouse: click a row to select it (again to open it), a tab to switch views; the wheel scrolls. blessed turns
+    // on the terminal's mouse reporting (SGR and X10) for the 'mouse' event and off on destroy.
+    screen.enableMouse();
+    screen.on('mouse', (data: { action: string; x: number; y: number }) => {
+      if (data.action === 'mousedown') dashboard.clickAt(data.x, data.y);
+      else if (data.action === 'wheeldown') dashboard.wheel(1);
+      else if (data.action === 'wheelup') dashboard.wheel(-1);
+    });
 
     // An error here would be thrown inside this Promise's executor: nothing would restore the
     // terminal. End the way every other failure does.

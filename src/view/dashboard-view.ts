@@ -2,6 +2,7 @@
 // widgets. Pure: no blessed, no clock (times come in), no /proc. Every string that came from the
 // system is made inert here with safeText before it is placed in a cell.
 
+import { formatBytesPerSec, formatRttMs } from './rate-text.js';
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
 import type { Finding } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
@@ -10,9 +11,9 @@ import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
-import { formatOwner, localEndpoint, peerEndpoint } from './presenters.js';
+import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
 import { shownSendQ, type SocketRow } from './socket-rows.js';
-import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
+import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
@@ -150,7 +151,7 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
   { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
   { id: 'local', title: 'Local Address:Port', width: 16, flex: 4, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
-  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(peerEndpoint(r.record)) },
+  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(r.peer != null ? formatUnixPeer(r.peer) : peerEndpoint(r.record)) },
   { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
   { id: 'user', title: 'User', width: 8, flex: 0, priority: 5, align: 'left', sortKey: 'user', cell: (r) => plain(safeText(r.record.user, 32)) },
   {
@@ -165,8 +166,16 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   },
 ];
 
+/** Bytes/s out and in and RTT (from ss): shown only when some row has rates, dropped first when narrow. */
+const RATE_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
+  { id: 'out', title: 'Out/s', width: 10, flex: 0, priority: 6, align: 'right', sortKey: 'out', cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.sendBytesPerSec)) },
+  { id: 'in', title: 'In/s', width: 10, flex: 0, priority: 6, align: 'right', sortKey: 'in', cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.recvBytesPerSec)) },
+  { id: 'rtt', title: 'RTT', width: 9, flex: 0, priority: 7, align: 'right', sortKey: 'rtt', cell: (r) => plain(r.rate == null ? '' : formatRttMs(r.rate.rttMs)) },
+];
+
 export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, size: { width: number; height: number }): TableView {
-  return buildTable(SOCKET_COLUMNS, rows, (r) => r.key, (r) => ({ isNew: r.isNew, closed: r.closedAtMs !== null }), {
+  const columns = rows.some((r) => r.rate != null) ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
+  return buildTable(columns, rows, (r) => r.key, (r) => ({ isNew: r.isNew, closed: r.closedAtMs !== null }), {
     ...size,
     selectedKey: ui.selectedKey,
     selectedIndex: ui.selectedIndex,
@@ -385,6 +394,8 @@ export interface RefreshCost {
 }
 
 export interface HeaderInput {
+  /** TCP bytes/s over every connection with tcp_info (from ss), and how much older than the snapshot; absent or null: none. */
+  readonly throughput?: { readonly sendBytesPerSec: number; readonly recvBytesPerSec: number; readonly ageMs: number } | null;
   readonly host: string;
   readonly takenAtMs: number;
   readonly intervalMs: number;
@@ -455,6 +466,13 @@ function findingsBadge(findings: readonly Finding[]): { text: string; color: Sta
     .join(' ');
   const worst = findings[0];
   return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : withSsStateNames(safeText(worst.title, 200)) };
+}
+
+/** "  tx 1.95 MB/s rx 2.00 MB/s", with "(rates 6s old)" when ss runs on a slower cadence than the refresh. */
+function throughputText(t: HeaderInput['throughput'] | null): string {
+  if (t == null) return '';
+  const age = t.ageMs >= 1500 ? ` (rates ${formatDuration(t.ageMs)} old)` : '';
+  return `  tx ${formatBytesPerSec(t.sendBytesPerSec)} rx ${formatBytesPerSec(t.recvBytesPerSec)}${age}`;
 }
 
 export function buildHeaderView(input: HeaderInput): HeaderView {
@@ -528,6 +546,8 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     segment('opened', 1, [part(`opened ${formatRate(input.openedPerSec)}`)]),
     segment('closed', 1, [part(`closed ${formatRate(input.closedPerSec)}`)]),
     ...transitions.slice(0, 2).map(([label, perSec], i) => segment(`transition-${i}`, 3 + i, [part(`${shortTransition(label)} ${formatRate(perSec)}`)])),
+    // TCP bytes/s from ss (tx acknowledged by peers, rx received), with their age when older.
+    ...(input.throughput == null ? [] : [segment('throughput', 1, [part(throughputText(input.throughput).trim())])]),
     ...(input.notice === '' ? [] : [segment('notice', 0, [part(input.notice, 'red')], { minWidth: 20 })]),
   ];
 
@@ -539,7 +559,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${transitions
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
-      .join('')}`,
+      .join('')}${throughputText(input.throughput ?? null)}`,
     findings: badge?.text ?? input.findings?.text ?? '',
     findingsColor: badge?.color ?? input.findings?.color ?? null,
     worstFinding: badge?.worst ?? '',

@@ -5,6 +5,7 @@
 // One filter, compiled once by the caller, is applied here to everything drawn: bars, chart,
 // table or grouped view, diagram, counts and transitions. The header says "shown N of M".
 
+import { formatBytesPerSec, formatPerSec, formatRttMs } from './rate-text.js';
 import type { CompiledFilter } from '../filter/index.js';
 import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type CountsByGroup, type GroupRow } from '../model/aggregate.js';
 import type { Finding } from '../model/findings.js';
@@ -222,8 +223,10 @@ export function buildFrame(input: FrameInput): Frame {
   const withTombstones = !session.paused;
   const socketRows = (): SocketRow[] => {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
-    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs], () =>
-      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs }),
+    const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
+    const unixPeers = session.unixPeers ?? undefined;
+    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs, rates, unixPeers], () =>
+      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs, rates, unixPeers }),
     );
   };
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
@@ -287,7 +290,12 @@ export function buildFrame(input: FrameInput): Frame {
   }
 
   const transitions = picture.diff === null ? null : countTransitions(picture.diff, filter ?? undefined);
+  const conn = session.connRates;
   const header = buildHeaderView({
+    throughput:
+      conn !== null && conn.ok && conn.total.withRate > 0
+        ? { sendBytesPerSec: conn.total.sendBytesPerSec, recvBytesPerSec: conn.total.recvBytesPerSec, ageMs: Math.max(0, snapshot.takenAtMs - conn.asOfMs) }
+        : null,
     host: snapshot.host,
     takenAtMs: snapshot.takenAtMs,
     intervalMs: ui.intervalMs,
@@ -353,6 +361,16 @@ export function buildFrame(input: FrameInput): Frame {
             ascii: theme.ascii,
             listener: memory.record.state === 'LISTEN' ? (picture.listeners.find((l) => l.key === memory.record.key) ?? null) : null,
           });
+    // Rates from ss (tcp_info deltas) under the title line, when this connection has them.
+    const rate = memory === null || session.connRates === null || !session.connRates.ok ? undefined : session.connRates.rates.get(memory.record.key);
+    if (rate !== undefined && lines.length >= 2) {
+      const rtt = rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
+      lines.splice(2, 0, {
+        text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
+        style: 'normal',
+        color: null,
+      });
+    }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
     selectedRecord = memory?.record ?? null;
   }

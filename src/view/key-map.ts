@@ -62,10 +62,10 @@ export interface KeyBinding {
 
 /** In the order the help lists them; the footer keeps this order too. */
 export const KEY_MAP: readonly KeyBinding[] = [
-  { action: 'quit', keys: ['q', 'C-c'], context: 'screen', label: 'q, Ctrl-C', help: 'quit', footer: 'quit' },
-  { action: 'help', keys: ['?', 'f1'], context: 'screen', label: '?', help: 'this help (Esc closes)', footer: 'help' },
+  { action: 'quit', keys: ['q', 'C-c', 'f10'], context: 'screen', label: 'q, Ctrl-C, F10', help: 'quit', footer: 'quit' },
+  { action: 'help', keys: ['?', 'f1', 'h'], context: 'screen', label: '?, F1, h', help: 'this help (Esc closes)', footer: 'help' },
   { action: 'worstFinding', keys: ['!'], context: 'screen', label: '!', help: 'jump to the worst finding (view 6)', footer: 'worst' },
-  { action: 'filter', keys: ['/'], context: 'screen', label: '/', help: 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)', footer: 'filter' },
+  { action: 'filter', keys: ['/', 'f3', 'f4'], context: 'screen', label: '/, F3, F4', help: 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)', footer: 'filter' },
   { action: 'portFilter', keys: ['p'], context: 'screen', label: 'p', help: 'quick filter by port', footer: 'port' },
   { action: 'stateFilter', keys: ['s'], context: 'screen', label: 's', help: 'quick filter by state: estab, tw, cw, listen, syn-recv, … (several: "cw tw")', footer: 'state' },
   { action: 'clearFilter', keys: ['c'], context: 'table', label: 'c', help: 'clear the filter' },
@@ -81,6 +81,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'last', keys: ['end', 'G'], context: 'table', label: 'End, G', help: '' },
   { action: 'sortPrevious', keys: ['<'], context: 'table', label: '< >', help: 'sort by the previous / next column (the sorted column is marked ▲▼)', footer: 'sort' },
   { action: 'sortNext', keys: ['>'], context: 'table', label: '>', help: '' },
+  { action: 'sortNext', keys: ['f6'], context: 'table', label: 'F6', help: 'sort by the next column (as >)' },
   // , and . sort too while live (in a replay they step).
   { action: 'sortPrevious', keys: [','], context: 'tableLive', label: ',', help: '' },
   { action: 'sortNext', keys: ['.'], context: 'tableLive', label: '.', help: '' },

@@ -3,6 +3,8 @@
 
 import type { CompiledFilter } from '../filter/index.js';
 import type { SocketTracker } from '../model/tracker.js';
+import type { ConnRate } from '../model/conn-rates.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 import type { SocketRecord, SocketState } from '../model/types.js';
 import type { SocketSortKey } from './ui-state.js';
 
@@ -21,6 +23,10 @@ export interface SocketRow {
    * Send-Q; null when unknown or not a listener.
    */
   readonly backlog: number | null;
+  /** Rates from ss (tcp_info deltas), null when this socket has none. */
+  readonly rate?: ConnRate | null;
+  /** UNIX sockets: the other end (from ss), when known. */
+  readonly peer?: UnixPeer | null;
 }
 
 /** Send-Q as ss shows it: a listener's backlog, else the bytes not yet acknowledged. */
@@ -104,6 +110,12 @@ function comparator(key: SocketSortKey): (a: SocketRow, b: SocketRow) => number 
       return (a, b) => a.record.user.localeCompare(b.record.user);
     case 'age':
       return (a, b) => (a.ageMs ?? -1) - (b.ageMs ?? -1);
+    case 'out':
+      return (a, b) => (a.rate?.sendBytesPerSec ?? -1) - (b.rate?.sendBytesPerSec ?? -1);
+    case 'in':
+      return (a, b) => (a.rate?.recvBytesPerSec ?? -1) - (b.rate?.recvBytesPerSec ?? -1);
+    case 'rtt':
+      return (a, b) => (a.rate?.rttMs ?? -1) - (b.rate?.rttMs ?? -1);
   }
 }
 
@@ -117,6 +129,10 @@ export interface SocketRowsInput {
   readonly tombstones: boolean;
   /** Backlog limits of LISTEN sockets by socket key (only exact ones, from ss). */
   readonly backlogs?: ReadonlyMap<string, number>;
+  /** Per-connection rates by socket key (from ss), when read. */
+  readonly rates?: ReadonlyMap<string, ConnRate>;
+  /** UNIX peers by inode (from ss), when read. */
+  readonly unixPeers?: ReadonlyMap<number, UnixPeer>;
 }
 
 export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
@@ -135,6 +151,8 @@ export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
       isNew: info !== undefined && !info.presentAtStart && ageMs !== null && ageMs < newMs,
       ageAtLeast: info?.presentAtStart ?? false,
       backlog: s.state === 'LISTEN' ? (input.backlogs?.get(s.key) ?? null) : null,
+      ...(input.rates === undefined ? {} : { rate: input.rates.get(s.key) ?? null }),
+      ...(input.unixPeers === undefined || s.protocol !== 'unix' ? {} : { peer: input.unixPeers.get(s.inode) ?? null }),
     });
   }
   if (input.tombstones) {

@@ -96,6 +96,3 @@ export function buildStateDiagramView(counts: Readonly<Partial<Record<TcpState, 
     return out;
   });
 }
-
-export const DIAGRAM_WIDTH = 72;
-export const DIAGRAM_HEIGHT = TEMPLATE.length;

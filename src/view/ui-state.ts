@@ -24,8 +24,11 @@ export const VIEW_TITLE = {
   compare: 'Compare',
 } as const satisfies Record<ViewName, string>;
 
-/** Sortable columns of the socket table, in the table's column order (left to right). */
-export const SOCKET_SORT_KEYS = ['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process', 'user', 'age'] as const;
+/**
+ * Sortable columns of the socket table, in the table's column order (left to right); out / in:
+ * bytes/s sent and received, rtt: smoothed RTT (from ss; shown only when rates exist).
+ */
+export const SOCKET_SORT_KEYS = ['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process', 'user', 'age', 'out', 'in', 'rtt'] as const;
 export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
 
 /** Sortable columns of the grouped tables. */
@@ -254,7 +257,7 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
     case 'sortNext': {
       if (state.view === 'sockets') {
         const key = nextSortKey(SOCKET_SORT_KEYS, state.socketSort.key, action.delta, action.columns);
-        return key === state.socketSort.key ? state : { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' } };
+        return key === state.socketSort.key ? state : { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt' } };
       }
       const key = nextSortKey(GROUP_SORT_KEYS, state.groupSort.key, action.delta, action.columns);
       return key === state.groupSort.key ? state : { ...state, groupSort: { key, descending: key !== 'key' } };

@@ -132,7 +132,11 @@ export function parseExposition(text: string): ParsedFamily[] {
 }
 
 /** The value of the one sample of `name` whose labels include `labels`, or undefined. */
-export function sampleValue(families: readonly ParsedFamily[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+export function sampleValue(
+  families: readonly ParsedFamily[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
   const f = families.find((x) => x.name === name);
   const s = f?.samples.find((x) => Object.entries(labels).every(([k, v]) => x.labels[k] === v));
   return s?.value;

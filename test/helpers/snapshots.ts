@@ -129,12 +129,20 @@ export function createHeadless(options: HeadlessOptions = {}): Headless {
     replay: options.replay ?? false,
   };
   const dashboard = new Dashboard(screen, dashboardOptions);
-  screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) => handleKey(dashboard, ch, key, headless.replay));
+  screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) =>
+    handleKey(dashboard, ch, key, headless.replay),
+  );
   screen.on('resize', () => dashboard.render());
   dashboard.render();
   const cells = (): readonly (readonly Cell[])[] => (screen as unknown as { lines: Cell[][] }).lines;
   // '\x03' fills the second cell of a wide character (blessed's placeholder, never drawn).
-  const lines = (): string[] => cells().map((row) => row.map((cell) => (cell[1] === '\x03' ? '' : cell[1])).join('').trimEnd());
+  const lines = (): string[] =>
+    cells().map((row) =>
+      row
+        .map((cell) => (cell[1] === '\x03' ? '' : cell[1]))
+        .join('')
+        .trimEnd(),
+    );
   const headless: Headless = {
     screen,
     cells,
@@ -171,9 +179,6 @@ export function cellFlags(attr: number): number {
 export function cellFg(attr: number): number {
   return (attr >> 9) & 0x1ff;
 }
-export function cellBg(attr: number): number {
-  return attr & 0x1ff;
-}
 
 /**
  * Columns a terminal advances for one screen row: each cell's character at its display width
@@ -191,7 +196,13 @@ export function inverseRows(h: Headless): { row: number; text: string }[] {
     // The selection bar starts right after the left border.
     const first = cells[1];
     if (first !== undefined && cells[0]?.[1] === '│' && (cellFlags(first[0]) & 8) !== 0) {
-      out.push({ row, text: cells.map((c) => c[1]).join('').trimEnd() });
+      out.push({
+        row,
+        text: cells
+          .map((c) => c[1])
+          .join('')
+          .trimEnd(),
+      });
     }
   });
   return out;

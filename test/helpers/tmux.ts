@@ -65,17 +65,7 @@ export class TmuxSession {
     const socket = `sockscope-e2e-${process.pid}-${++sessions}-${Math.random().toString(36).slice(2, 8)}`;
     const session = new TmuxSession(socket);
     const command = options.command ?? TmuxSession.sockscopeCommand(options.args, options.env);
-    session.tmux(
-      'new-session',
-      '-d',
-      '-x',
-      String(options.width ?? 80),
-      '-y',
-      String(options.height ?? 24),
-      '-c',
-      REPO_ROOT,
-      command,
-    );
+    session.tmux('new-session', '-d', '-x', String(options.width ?? 80), '-y', String(options.height ?? 24), '-c', REPO_ROOT, command);
     return session;
   }
 
@@ -83,7 +73,11 @@ export class TmuxSession {
   tmux(...args: string[]): string {
     const env = { ...process.env };
     delete env['TMUX']; // a test run from inside tmux must not talk to the user's server
-    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
+      encoding: 'utf8',
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 
   /**
@@ -115,7 +109,11 @@ export class TmuxSession {
    */
   async waitFor(predicate: ScreenPredicate, timeoutMs = 15_000, options: { escapes?: boolean } = {}): Promise<string> {
     const test =
-      typeof predicate === 'function' ? predicate : typeof predicate === 'string' ? (s: string) => s.includes(predicate) : (s: string) => predicate.test(s);
+      typeof predicate === 'function'
+        ? predicate
+        : typeof predicate === 'string'
+          ? (s: string) => s.includes(predicate)
+          : (s: string) => predicate.test(s);
     const deadline = Date.now() + timeoutMs;
     let screen = '';
     for (;;) {
@@ -141,10 +139,17 @@ export class TmuxSession {
     const shell = this.panePid();
     let children: string[] = [];
     try {
-      children = fs.readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '');
+      children = fs
+        .readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter((p) => p !== '');
     } catch {
       const r = spawnSync('pgrep', ['-P', String(shell)], { encoding: 'utf8' });
-      children = (r.stdout ?? '').trim().split(/\s+/).filter((p) => p !== '');
+      children = (r.stdout ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((p) => p !== '');
     }
     for (const pid of children) {
       try {

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+
+import { countByLocalPort, countByRemotePort } from '../src/model/aggregate.js';
+import { rec } from './helpers/records.js';
+
+describe('countByRemotePort: client-side sockets per remote port', () => {
+  const listener = rec({ state: 'LISTEN', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0, owner: { pid: 1, command: 'app' } });
+  const inbound = rec({ localPort: 8080, remoteAddress: '10.0.0.9', remotePort: 51000, owner: { pid: 1, command: 'app' } });
+  const toDb = [
+    rec({ localPort: 40001, remoteAddress: '10.0.0.5', remotePort: 5432, owner: { pid: 1, command: 'app' } }),
+    rec({ state: 'TIME_WAIT', localPort: 40002, remoteAddress: '10.0.0.5', remotePort: 5432, inode: 0 }),
+    rec({ state: 'TIME_WAIT', localPort: 40003, remoteAddress: '10.0.0.6', remotePort: 5432, inode: 0 }),
+  ];
+  const toWeb = [
+    rec({ localPort: 40004, remoteAddress: '1.1.1.1', remotePort: 443, owner: { pid: 1, command: 'app' } }),
+    rec({ localPort: 40005, remoteAddress: '1.1.1.1', remotePort: 443, owner: { pid: 2, command: 'curl' } }),
+  ];
+  const udpDns = rec({ protocol: 'udp', state: 'ESTABLISHED', localPort: 40006, remoteAddress: '10.0.0.53', remotePort: 53 });
+  const unix = rec({ protocol: 'unix' });
+  const sockets = [listener, inbound, ...toDb, ...toWeb, udpDns, unix];
+
+  it('counts per remote port with states, TIME_WAIT included; the inbound side and listeners left out', () => {
+    const rows = countByRemotePort(sockets);
+    expect(rows.map((r) => [r.key, r.label, r.total, r.states])).toEqual([
+      ['to:5432', '→:5432', 3, { ESTABLISHED: 1, TIME_WAIT: 2 }],
+      ['to:443', '→:443', 2, { ESTABLISHED: 2 }],
+      ['to:53', '→:53', 1, { ESTABLISHED: 1 }],
+    ]);
+  });
+
+  it('one owner → that owner; mixed owners → none', () => {
+    const rows = countByRemotePort(sockets);
+    expect(rows.find((r) => r.key === 'to:5432')).toMatchObject({ pid: 1, process: 'app', listening: false });
+    expect(rows.find((r) => r.key === 'to:443')).toMatchObject({ pid: null, process: null });
+  });
+
+  it('the server side of the same port stays with countByLocalPort', () => {
+    const local = countByLocalPort(sockets);
+    expect(local.map((r) => r.key)).toEqual(['8080']);
+    expect(countByRemotePort(sockets).some((r) => r.key === 'to:51000')).toBe(false);
+  });
+});

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+import { parseSsEndpoint, parseSsTcpTable } from '../src/proc/parse-ss-tcp.js';
+import { canonicalAddress, tcpTupleKey } from '../src/model/conn-rates.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/ss-output/${name}`, import.meta.url), 'utf8');
+
+describe('parseSsTcpTable on recorded `ss -tinH` (loopback stream, IPv4, IPv6, v4-mapped)', () => {
+  const table = parseSsTcpTable(fixture('tin-loopback.txt'));
+
+  it('reads every connection and skips nothing', () => {
+    expect(table.skipped).toBe(0);
+    expect(table.connections).toHaveLength(7);
+  });
+
+  it.each([
+    // local, lport, remote, rport, sent, acked, received, rtt, rttvar
+    ['127.0.0.1', 43868, '127.0.0.1', 33455, 2000, 2001, 0, 0.006, 0.003],
+    ['192.0.2.2', 45956, '203.0.113.80', 443, 59486, 59487, 37471468, 0.331, 0.037],
+    ['127.0.0.1', 52520, '127.0.0.1', 42565, 100000, 100001, 5000, 0.142, 0.23],
+    ['127.0.0.1', 42565, '127.0.0.1', 52520, 5000, 5000, 100000, 0.02, 0.009],
+    ['::1', 44945, '::1', 42456, 0, 0, 3000, 0.011, 0.005],
+    ['::1', 42456, '::1', 44945, 3000, 3001, 0, 0.014, 0.007],
+    ['::ffff:127.0.0.1', 33455, '::ffff:127.0.0.1', 43868, 0, 0, 2000, 0.007, 0.003],
+  ])('%s:%i → %s:%i', (la, lp, ra, rp, sent, acked, received, rtt, rttVar) => {
+    const c = table.connections.find((x) => x.localAddress === la && x.localPort === lp);
+    expect(c).toBeDefined();
+    expect(c).toMatchObject({
+      state: 'ESTAB',
+      remoteAddress: ra,
+      remotePort: rp,
+      bytesSent: sent,
+      bytesAcked: acked,
+      bytesReceived: received,
+      rttMs: rtt,
+      rttVarMs: rttVar,
+      retransTotal: 0,
+    });
+  });
+
+  it('does not take rtt from the bbr:(…mrtt:…) block or rcv_rtt', () => {
+    const c = table.connections.find((x) => x.localPort === 43868);
+    expect(c?.rttMs).toBe(0.006);
+    expect(c?.minRttMs).toBe(0.005);
+    expect(c?.deliveryRateBitsPerSec).toBeGreaterThan(1e9);
+  });
+});
+
+describe('parseSsTcpTable on handmade edge cases', () => {
+  const table = parseSsTcpTable(fixture('tin-handmade.txt'));
+  const at = (port: number) => table.connections.find((c) => c.localPort === port);
+
+  it('drops the scope of link-local IPv6 and the Netid column, reads users: after the tuple', () => {
+    expect(at(22)).toMatchObject({
+      state: 'ESTAB',
+      localAddress: 'fe80::1',
+      remoteAddress: 'fe80::2',
+      remotePort: 50000,
+      bytesSent: 1000,
+      bytesAcked: 900,
+      bytesReceived: 555,
+      bytesRetrans: 2896,
+      retransCurrent: 1,
+      retransTotal: 7,
+      rttMs: 18.5,
+      rttVarMs: 4.25,
+      minRttMs: 16.2,
+      deliveryRateBitsPerSec: 1.5e6,
+      cwnd: 10,
+    });
+  });
+
+  it('keys are whole words: rcv_rtt, bbr mrtt, cwnd_gain and bytes_retrans are not rtt, cwnd, retrans', () => {
+    const t = parseSsTcpTable('ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n\t bbr bbr:(bw:1bps,mrtt:3,cwnd_gain:2) rcv_rtt:5 bytes_retrans:700\n');
+    expect(t.connections[0]).toMatchObject({ rttMs: null, cwnd: null, retransTotal: 0, bytesRetrans: 700 });
+  });
+
+  it('drops an IPv4 interface scope', () => {
+    expect(at(443)).toMatchObject({ localAddress: '10.0.0.5', remoteAddress: '10.0.0.9', rttMs: 2, bytesAcked: 0 });
+  });
+
+  it('reads counters beyond 2^32 exactly', () => {
+    expect(at(80)).toMatchObject({ bytesAcked: 12345678901234, bytesReceived: 98765432109876, retransTotal: 3, retransCurrent: 0 });
+  });
+
+  it('a socket line without a state column (ss given one state) still parses', () => {
+    expect(at(8080)).toMatchObject({ state: '', bytesReceived: 42, rttMs: 0.1 });
+  });
+
+  it('TIME-WAIT with an empty info line and a last line without one get zero counters, null rtt', () => {
+    expect(at(40001)).toMatchObject({ state: 'TIME-WAIT', bytesAcked: 0, rttMs: null });
+    expect(at(81)).toMatchObject({ state: 'ESTAB', bytesReceived: 0, rttMs: null });
+    expect(at(40000)).toMatchObject({ state: 'SYN-SENT', remotePort: 5432 });
+  });
+
+  it('skips a port out of range and a non-numeric queue', () => {
+    expect(table.skipped).toBe(2);
+    expect(table.connections.map((c) => c.localPort).sort((a, b) => a - b)).toEqual([22, 80, 81, 443, 8080, 40000, 40001]);
+  });
+
+  it('skips the header of `ss -tin` and survives a cut last line', () => {
+    const header = 'State Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n';
+    const text = fixture('tin-loopback.txt');
+    expect(parseSsTcpTable(header + text).connections).toHaveLength(7);
+    const cut = text.slice(0, text.indexOf('bytes_acked:59487') + 'bytes_ac'.length);
+    const part = parseSsTcpTable(cut);
+    expect(part.connections).toHaveLength(2);
+    expect(part.connections[1]).toMatchObject({ bytesSent: 59486, bytesAcked: 0 });
+  });
+});
+
+describe('endpoints and tuple keys', () => {
+  it.each([
+    ['127.0.0.1:80', '127.0.0.1', 80],
+    ['[::1]:443', '::1', 443],
+    ['[::ffff:127.0.0.1]:5432', '::ffff:127.0.0.1', 5432],
+    ['[FE80::1]%eth0:22', 'fe80::1', 22],
+    ['0.0.0.0:*', '0.0.0.0', 0],
+    ['*:*', '0.0.0.0', 0],
+  ])('%s', (text, address, port) => {
+    expect(parseSsEndpoint(text)).toEqual({ address, port });
+  });
+
+  it.each(['127.0.0.1', '[::1:80', '1.2.3.4:65536', 'host.example:80', ':80'])('rejects %s', (text) => {
+    expect(parseSsEndpoint(text)).toBeNull();
+  });
+
+  it('one canonical text per IPv6 spelling, v4-mapped included', () => {
+    expect(canonicalAddress('::1')).toBe(canonicalAddress('0:0:0:0:0:0:0:1'));
+    expect(canonicalAddress('::ffff:127.0.0.1')).toBe(canonicalAddress('::ffff:7f00:1'));
+    expect(canonicalAddress('2001:DB8::1')).toBe(canonicalAddress('2001:db8:0:0::1'));
+    expect(canonicalAddress('::ffff:127.0.0.1')).not.toBe(canonicalAddress('127.0.0.1'));
+    expect(canonicalAddress('10.1.2.3')).toBe('10.1.2.3');
+    expect(tcpTupleKey('::1', 1, '::1', 2)).not.toBe(tcpTupleKey('::1', 2, '::1', 1));
+  });
+});

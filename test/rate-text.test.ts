@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+
+import { appendRateHistory, EMPTY_RATE_HISTORY } from '../src/model/rate-history.js';
+import { formatBytesPerSec, formatPerSec, formatRttMs, portWithService } from '../src/view/rate-text.js';
+
+describe('rate text', () => {
+  it.each([
+    [null, '-'],
+    [0, '0 B/s'],
+    [999.4, '999 B/s'],
+    [1950, '1.95 kB/s'],
+    [2_000_000, '2.00 MB/s'],
+    [12_345_678, '12.3 MB/s'],
+    [987_000_000, '987 MB/s'],
+    [3.2e12, '3.20 TB/s'],
+    [-5, '0 B/s'],
+  ])('%s bytes/s → %s', (v, text) => {
+    expect(formatBytesPerSec(v)).toBe(text);
+  });
+
+  it('rtt and per-second counts', () => {
+    expect(formatRttMs(null)).toBe('-');
+    expect(formatRttMs(0.021)).toBe('0.021 ms');
+    expect(formatRttMs(3.25)).toBe('3.25 ms');
+    expect(formatRttMs(180.4)).toBe('180 ms');
+    expect(formatPerSec(0)).toBe('0');
+    expect(formatPerSec(0.5)).toBe('0.5/s');
+    expect(formatPerSec(12.4)).toBe('12/s');
+    expect(formatPerSec(null)).toBe('-');
+  });
+
+  it('service names next to registered ports, not ephemeral ones', () => {
+    const names = new Map([
+      [5432, 'postgresql'],
+      [60000, 'x11-ish'],
+    ]);
+    expect(portWithService(5432, names)).toBe('5432 postgresql');
+    expect(portWithService(60000, names)).toBe('60000');
+    expect(portWithService(8081, names)).toBe('8081');
+    expect(portWithService(5432, null)).toBe('5432');
+  });
+});
+
+describe('appendRateHistory', () => {
+  const rate = (send: number | null, recv: number | null) => ({
+    sendBytesPerSec: send,
+    recvBytesPerSec: recv,
+    retransPerSec: null,
+    rttMs: null,
+    rttVarMs: null,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    retransTotal: 0,
+  });
+  const total = (n: number) => ({ connections: 1, withRate: 1, sendBytesPerSec: n, recvBytesPerSec: 0, retransPerSec: 0 });
+
+  it('appends each read once, keeps the last N, forgets closed connections, skips rate-less ones', () => {
+    let h = appendRateHistory(EMPTY_RATE_HISTORY, new Map([['a', rate(10, 5)], ['b', rate(null, null)]]), total(15), 1000, 3);
+    h = appendRateHistory(h, new Map([['a', rate(20, 0)]]), total(20), 1000, 3); // same read: ignored
+    expect(h.perConnection.get('a')).toEqual([15]);
+    expect(h.perConnection.has('b')).toBe(false);
+    for (const [t, v] of [
+      [2000, 1],
+      [3000, 2],
+      [4000, 3],
+    ] as const) {
+      h = appendRateHistory(h, new Map([['a', rate(v, 0)]]), total(v), t, 3);
+    }
+    expect(h.perConnection.get('a')).toEqual([1, 2, 3]);
+    expect(h.host).toEqual([1, 2, 3]);
+    h = appendRateHistory(h, new Map(), total(0), 5000, 3);
+    expect(h.perConnection.size).toBe(0);
+  });
+});
