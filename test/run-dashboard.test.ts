@@ -46,6 +46,8 @@ interface HarnessOptions {
   readonly collect?: () => Promise<Snapshot>;
   readonly targetGone?: () => string | null;
   readonly recording?: Recording;
+  readonly readConnRates?: LiveFeed['readConnRates'];
+  readonly readUnixPeers?: LiveFeed['readUnixPeers'];
 }
 
 const started: { readonly h: Harness; readonly exit: Promise<number> }[] = [];
@@ -90,8 +92,8 @@ function harness(options: HarnessOptions = {}): Harness {
         live.backlogReads++;
         return Promise.resolve(new Map([['127.0.0.1:54321', 77]]));
       },
-      readConnRates: null,
-      readUnixPeers: null,
+      readConnRates: options.readConnRates ?? null,
+      readUnixPeers: options.readUnixPeers ?? null,
       close: () => {
         live.closed++;
         return Promise.resolve();
@@ -158,7 +160,13 @@ afterEach(async () => {
 describe('runDashboard with injected deps', () => {
   it('draws the feed’s snapshot, records it, reads the environment, and on q closes what it opened and exits 0', async () => {
     const listener = rec({ state: 'LISTEN', localPort: 54321, remoteAddress: '0.0.0.0', remotePort: 0, inode: 901 });
-    const conn = rec({ localPort: 40404, remoteAddress: '10.9.8.7', remotePort: 5432, inode: 902, owner: { pid: 4242, command: 'fakecollectd' } });
+    const conn = rec({
+      localPort: 40404,
+      remoteAddress: '10.9.8.7',
+      remotePort: 5432,
+      inode: 902,
+      owner: { pid: 4242, command: 'fakecollectd' },
+    });
     const h = harness({ snapshot: makeSnapshot([listener, conn]) });
     const exit = run(h);
     await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
@@ -220,8 +228,29 @@ describe('runDashboard with injected deps', () => {
     expect(await exit).toBe(0);
   });
 
+  it('UNIX peers and connection rates come from the feed: the peer is drawn, rates are asked for every port with no filter', async () => {
+    const unix = rec({ protocol: 'unix', state: 'ESTABLISHED', path: null, inode: 777 });
+    const ratePorts: (readonly number[] | null)[] = [];
+    const h = harness({
+      snapshot: makeSnapshot([unix]),
+      readUnixPeers: () =>
+        Promise.resolve(new Map([[777, { peerInode: 778, peerPid: 99, peerProcess: 'peerd', peerPath: '/run/fakepeer.sock' }]])),
+      readConnRates: (_snapshot, ports) => {
+        ratePorts.push(ports);
+        return Promise.resolve({ ok: false, message: 'ss is not there' });
+      },
+    });
+    const exit = run(h);
+    await until(() => h.text().includes('/run/fakepeer.sock'), 'the UNIX peer drawn');
+    expect(ratePorts[0]).toBeNull();
+    h.input.write('q');
+    expect(await exit).toBe(0);
+  });
+
   it('a replay source plays the recording and never opens a live feed', async () => {
-    const frames = [40001, 40002].map((port, i) => makeSnapshot([rec({ localPort: port, inode: 950 + i })], { takenAtMs: 1_700_000_000_000 + i * 1000 }));
+    const frames = [40001, 40002].map((port, i) =>
+      makeSnapshot([rec({ localPort: port, inode: 950 + i })], { takenAtMs: 1_700_000_000_000 + i * 1000 }),
+    );
     const recording: Recording = {
       header: { sockscope: 'recording', version: 1, host: 'recorded', startedAtMs: 1_700_000_000_000 },
       frames: frames.length,
