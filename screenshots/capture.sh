@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the README screenshots: builds sockscope, starts a small socket population on
 # loopback, runs the dashboard in tmux, drives it with send-keys to four states and renders each
-# capture (tmux capture-pane -e → aha → headless Chromium) to a PNG in screenshots/.
+# capture (tmux capture-pane -e → aha → headless Chromium) to a PNG in screenshots/. Then it
+# adds a troubled server (screenshots/troubled-scene.cjs: a full accept queue with clients left in
+# SYN-SENT, a CLOSE_WAIT pile on one port, ESTABLISHED traffic, TIME_WAIT churn), lets three
+# dashboards watch it for TROUBLED_SECONDS (default 45) so the history chart has real samples and
+# the findings fire, and captures them in colour, in monochrome (NO_COLOR=1) and at 80x24.
 #
-#   screenshots/capture.sh            # needs tmux, aha, chromium (Debian packages) and Node 20
+#   screenshots/capture.sh            # needs tmux, aha, chromium (Debian packages), perl, Node 20
 #
-# Everything it starts (tmux server, load generator, Chromium profile) is stopped on exit.
+# Not part of npm test. Everything it starts (tmux server, load generator, troubled scene and its
+# perl listener, Chromium profile) is stopped on exit.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +18,9 @@ OUT=$ROOT/screenshots
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sockscope-shots.XXXXXX")
 SOCKET=sockscope-shots-$$
 LOAD_PID=
+SCENE_PID=
+NETNS_PID=
+TROUBLED_SECONDS=${TROUBLED_SECONDS:-45}
 
 cleanup() {
   tmux -L "$SOCKET" kill-server 2>/dev/null || true
@@ -20,12 +28,20 @@ cleanup() {
     kill -TERM "$LOAD_PID" 2>/dev/null || true
     wait "$LOAD_PID" 2>/dev/null || true
   fi
+  if [[ -n $SCENE_PID ]]; then
+    kill -TERM "$SCENE_PID" 2>/dev/null || true # it stops its perl listener itself
+    wait "$SCENE_PID" 2>/dev/null || true
+  fi
+  if [[ -n $NETNS_PID ]]; then
+    kill -TERM "$NETNS_PID" 2>/dev/null || true
+    wait "$NETNS_PID" 2>/dev/null || true
+  fi
   [[ -n ${KEEP_WORK:-} ]] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for tool in tmux aha chromium node; do
+for tool in tmux aha chromium node perl ss; do
   command -v "$tool" >/dev/null || { echo "capture.sh: $tool is not installed" >&2; exit 1; }
 done
 
@@ -33,12 +49,30 @@ cd "$ROOT"
 echo "building…"
 npx tsc -p tsconfig.json
 
+# ---- a network namespace of its own ----------------------------------------------------------
+# Loopback sockets of other programs (test suites, benchmarks) would crowd the screenshots and
+# slow the refresh: when it may (root), the script runs the population, the scenes, the
+# dashboards and its ss checks in a fresh network namespace whose only interface is lo.
+IN_NS=()
+if unshare -n -- true 2>/dev/null && command -v nsenter >/dev/null && command -v ip >/dev/null; then
+  unshare -n -- sh -c 'ip link set lo up && exec sleep 86400' &
+  NETNS_PID=$!
+  for _ in $(seq 1 50); do
+    [[ $(readlink "/proc/$NETNS_PID/ns/net" 2>/dev/null) != "$(readlink /proc/self/ns/net)" ]] && break
+    sleep 0.1
+  done
+  IN_NS=(nsenter "--net=/proc/$NETNS_PID/ns/net" --)
+  echo "running in a network namespace of its own"
+else
+  echo "capture.sh: cannot make a network namespace (not root?): other loopback sockets will show" >&2
+fi
+
 # ---- a small, varied socket population on loopback ----------------------------------------
 if [[ -f dist/bench/loadgen-cli.js ]]; then
-  node dist/bench/loadgen-cli.js --established 300 --close-wait 40 --time-wait 60 --churn 10 >"$WORK/load.json" 2>"$WORK/load.err" &
+  "${IN_NS[@]}" node dist/bench/loadgen-cli.js --established 300 --close-wait 40 --time-wait 60 --churn 10 >"$WORK/load.json" 2>"$WORK/load.err" &
 else
   # Fallback: one listener, 50 connections, 5 of them half-closed (CLOSE_WAIT / FIN_WAIT2).
-  node -e '
+  "${IN_NS[@]}" node -e '
     const net = require("node:net");
     const held = [];
     const server = net.createServer({ allowHalfOpen: true }, (s) => { held.push(s); s.resume(); });
@@ -71,18 +105,37 @@ echo "load ready; its ESTABLISHED connections go to port $PORT"
 # ---- tmux driving -------------------------------------------------------------------------
 t() { tmux -L "$SOCKET" -f /dev/null "$@"; }
 
-start() { # cols rows
+TARGET=shots # the tmux session that wait_for, keys and shot act on
+
+stop_tmux() { # kill-server returns before the server has gone: a new-session meanwhile fails
   t kill-server 2>/dev/null || true
-  t new-session -d -x "$1" -y "$2" -c "$ROOT" \
-    "env -u LC_ALL -u NO_COLOR TERM=xterm-256color LANG=C.UTF-8 NCURSES_NO_UTF8_ACS=1 node bin/sockscope; sleep 60"
+  for _ in $(seq 1 50); do
+    t list-sessions >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  sleep 0.3
+}
+
+start() { # cols rows [session [extra env assignments…]]: a fresh tmux server, one dashboard
+  stop_tmux
+  add "$@"
+}
+
+add() { # cols rows [session [extra env assignments…]]: one more dashboard on the same server
+  local cols=$1 rows=$2 name=${3:-shots}
+  shift 2
+  (($# > 0)) && shift
+  t new-session -d -s "$name" -x "$cols" -y "$rows" -c "$ROOT" \
+    "${IN_NS[*]} env -u LC_ALL -u NO_COLOR TERM=xterm-256color LANG=C.UTF-8 NCURSES_NO_UTF8_ACS=1 $* node bin/sockscope; sleep 60"
+  TARGET=$name
 }
 
 wait_for() { # extended regexp, [timeout seconds]
   local deadline=$((SECONDS + ${2:-30}))
-  until t capture-pane -p | grep -Eq -- "$1"; do
+  until t capture-pane -p -t "$TARGET" | grep -Eq -- "$1"; do
     if ((SECONDS > deadline)); then
       echo "capture.sh: timed out waiting for /$1/; the screen was:" >&2
-      t capture-pane -p >&2
+      t capture-pane -p -t "$TARGET" >&2
       exit 1
     fi
     sleep 0.1
@@ -93,8 +146,8 @@ keys() { # tmux key names or literal text, one at a time (Escape must not merge 
   local k
   for k in "$@"; do
     case $k in
-      Escape | Enter | Tab | BTab | Space | Up | Down | NPage | PPage | C-?) t send-keys "$k" ;;
-      *) t send-keys -l "$k" ;;
+      Escape | Enter | Tab | BTab | Space | Up | Down | NPage | PPage | C-?) t send-keys -t "$TARGET" "$k" ;;
+      *) t send-keys -t "$TARGET" -l "$k" ;;
     esac
     sleep 0.15
   done
@@ -102,7 +155,7 @@ keys() { # tmux key names or literal text, one at a time (Escape must not merge 
 
 shot() { # name cols rows
   local name=$1 cols=$2 rows=$3
-  t capture-pane -e -p >"$WORK/$name.ans"
+  t capture-pane -e -p -t "$TARGET" >"$WORK/$name.ans"
   # aha draws reverse video as white on black (invisible here) and keeps a stale foreground
   # under it: spell the selection bar out as black on light grey first. Then a terminal-like
   # palette instead of aha's HTML colour names, and braille (the history chart), which DejaVu
@@ -165,6 +218,38 @@ start 80 24
 wait_for 'shown [0-9]'
 sleep 5
 shot main-80x24 80 24
+stop_tmux
 
-t send-keys q
+# ---- a troubled server --------------------------------------------------------------------
+# (If this script is killed without running its trap, the scene notices and stops itself.)
+"${IN_NS[@]}" node screenshots/troubled-scene.cjs >"$WORK/scene.json" 2>"$WORK/scene.err" &
+SCENE_PID=$!
+for _ in $(seq 1 300); do
+  [[ -s $WORK/scene.json ]] && break
+  kill -0 "$SCENE_PID" 2>/dev/null || { echo "capture.sh: the troubled scene stopped:" >&2; cat "$WORK/scene.err" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -s $WORK/scene.json ]] || { echo "capture.sh: the troubled scene did not get ready" >&2; exit 1; }
+port_of() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).ports[process.argv[2]])' "$WORK/scene.json" "$1"; }
+STUCK=$(port_of stuck)
+LEAKY=$(port_of leaky)
+echo "troubled scene ready: full accept queue on port $STUCK, CLOSE_WAIT pile on port $LEAKY"
+
+# Three dashboards watch the same scene from the start, so each has the same history.
+start 160 45 troubled
+add 160 45 troubled-mono NO_COLOR=1
+add 80 24 troubled-80x24
+sleep "$TROUBLED_SECONDS"
+echo "ss: $("${IN_NS[@]}" ss -Htn state syn-sent "( dport = :$STUCK )" | wc -l) SYN-SENT to $STUCK," \
+  "$("${IN_NS[@]}" ss -Htn state close-wait "( sport = :$LEAKY )" | wc -l) CLOSE_WAIT on $LEAKY;" \
+  "accept queue: $("${IN_NS[@]}" ss -Hltn "( sport = :$STUCK )" | awk '{print $2 "/" $3}')"
+for TARGET in troubled troubled-mono troubled-80x24; do
+  wait_for 'shown [0-9]'
+  wait_for 'CLOSE.WAIT' 30
+done
+TARGET=troubled && shot troubled 160 45
+TARGET=troubled-mono && shot troubled-mono 160 45
+TARGET=troubled-80x24 && shot troubled-80x24 80 24
+
+t kill-server 2>/dev/null || true
 echo done

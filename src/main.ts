@@ -15,7 +15,7 @@ import { collectSnapshot, collectSnapshotAsync, type AsyncCollectDeps, type Coll
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recorder, Recording } from './model/recording.js';
-import type { SshProcFs } from './proc/ssh-source.js';
+import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
 import { readBoundedText, readServices } from './proc/read-services.js';
 import type { DashboardDeps, LiveFeed } from './ui/run-dashboard.js';
@@ -120,7 +120,8 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   // /etc/passwd too); the local /proc is not used. A failure to connect is one line, exit 1.
   let remote: RemoteContext | null = null;
   if (options.ssh !== null) {
-    const { openSshProcFs, SshError } = await import('./proc/ssh-source.js');
+    const { openSshProcFs } = await import('./proc/ssh/proc-fs.js');
+    const { SshError } = await import('./proc/ssh/errors.js');
     const { createRemoteOwnerSource } = await import('./proc/remote-owners.js');
     const { NET_SYSCTL_PATHS } = await import('./proc/read-sysctl.js');
     let sshFs: SshProcFs;

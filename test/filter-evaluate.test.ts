@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { SS_STATE_OF, STATE_GROUP_MEMBERS, compileFilterAst, statesMatching } from '../src/filter/evaluate.js';
 import { compileFilter, describeFilter } from '../src/filter/index.js';
-import { STATE_WORDS, type StateName } from '../src/filter/parser.js';
+import { STATE_WORDS, type StateName } from '../src/filter/ast.js';
 import type { Protocol, SocketOwner, SocketRecord, SocketState } from '../src/model/types.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  MAX_FILTER_DEPTH,
-  closestWords,
-  describeFilter,
-  editDistance,
-  parseFilter,
-  parseIpv4,
-  parseIpv6Into,
-  type FilterNode,
-} from '../src/filter/parser.js';
+import type { FilterNode } from '../src/filter/ast.js';
+import { MAX_FILTER_DEPTH, parseFilter } from '../src/filter/parser.js';
+import { describeFilter } from '../src/filter/print.js';
+import { closestWords, editDistance } from '../src/filter/suggest.js';
+import { parseIpv4, parseIpv6Into } from '../src/model/address.js';
 import { compileFilter, formatFilterError } from '../src/filter/index.js';
 
 function ast(text: string): FilterNode {

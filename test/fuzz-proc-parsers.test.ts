@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 
 import type { SocketEntry } from '../src/model/types.js';
 import { parsePortRange, parseSnmpTable, parseSockstat } from '../src/proc/parse-counters.js';
-import { countTcpStatesFast, parseInetTable, TCP_STATES, type InetProtocol } from '../src/proc/parse-inet.js';
+import { countTcpStatesFast, parseInetTable, type InetProtocol } from '../src/proc/parse-inet.js';
+import { TCP_STATES } from '../src/model/state-info.js';
 import { parseUnixTable } from '../src/proc/parse-unix.js';
 import { parseSsListenBacklogs, parseSsListenLine } from '../src/proc/read-backlogs.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutatedText } from './helpers/fuzz.js';

@@ -70,9 +70,17 @@ describe('header layout by priority', () => {
 
   it('80 columns: what does not fit is left out whole and the line ends with …', () => {
     const [, , rates] = lines(input({ transitions: [['ESTABLISHED→CLOSE_WAIT', 3.2]] }), 80);
-    expect(rates).toBe('/s  out 88  in 120  reset 3  retrans 13  overflow 0  opened 10  closed 9 …');
+    expect(rates).toBe('per s:  out 88  in 120  reset 3  retrans 13  overflow 0  opened 10  closed 9 …');
     const [, , wide] = lines(input({ transitions: [['ESTABLISHED→CLOSE_WAIT', 3.2]] }), 120);
-    expect(wide).toBe('/s  out 88  in 120  reset 3  retrans 13  overflow 0  drop 0  opened 10  closed 9  ESTAB→CLOSE-WAIT 3.2');
+    expect(wide).toBe('per s:  out 88  in 120  reset 3  retrans 13  overflow 0  drop 0  opened 10  closed 9  ESTAB→CLOSE-WAIT 3.2');
+  });
+
+  it('the rates line starts with its label, never a bare "/s", at every width', () => {
+    for (const width of [60, 80, 120, 200]) {
+      const [, , rates = ''] = lines(input({}), width);
+      expect([width, rates.split(/\s+/)[0]]).toEqual([width, 'per']);
+      expect([width, rates.startsWith('/s')]).toEqual([width, false]);
+    }
   });
 
   it('self transitions (a flow reused with the same state) are not shown', () => {

@@ -117,6 +117,26 @@ describe('buildHistoryChartView', () => {
     }
   });
 
+  it('a state left out of a cut legend is not plotted: every marker on the plot is explained', () => {
+    // The 120x36 troubled screen: TIME-WAIT 360 and CLOSE-WAIT 320 share the top row, SYN-SENT 4
+    // and LISTEN 4 a lower one; the legend of a 60-column chart has no room for LISTEN ("#").
+    const s = samples(60, T0, () => ({ TIME_WAIT: 360, CLOSE_WAIT: 320, ESTABLISHED: 84, SYN_SENT: 4, LISTEN: 4 }));
+    for (const color of [false, true]) {
+      const v = view({ samples: s, width: 60, height: 9, color, ascii: true });
+      const legend = textOf(v.lines.at(-1) ?? []);
+      expect(legend).not.toContain('LISTEN');
+      expect(v.series.map((x) => x.title)).not.toContain('LISTEN');
+      for (const x of v.series) expect([color, legend]).toEqual([color, expect.stringContaining(`${x.title} ${x.current}`)]);
+      if (!color) {
+        const drawn = new Set(plotColumns(v).join('').replace(/ /g, ''));
+        for (const m of drawn) expect(v.series.map((x) => x.marker)).toContain(m);
+        expect(drawn.has('#')).toBe(false);
+      }
+    }
+    // With room for all five, all five are plotted.
+    expect(view({ samples: s, width: 120, height: 9, color: false, ascii: true }).series).toHaveLength(5);
+  });
+
   it('a log scale: 3 SYN-SENT next to 20k ESTAB is off the zero row', () => {
     const v = view({ samples: samples(60, T0, () => ({ ESTABLISHED: 20_000, SYN_SENT: 3 })), color: false });
     const rows = plotColumns(v);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildListenerHealth, endpointKey, summarizeListenersByPort, type NetSysctls } from '../src/model/listener-health.js';
+import { endpointKey } from '../src/model/address.js';
+import { buildListenerHealth, summarizeListenersByPort, type NetSysctls } from '../src/model/listener-health.js';
 import { parseSsListenBacklogs, parseSsListenLine, readListenBacklogs } from '../src/proc/read-backlogs.js';
 import { UNKNOWN_SYSCTLS } from '../src/proc/read-sysctl.js';
 import { rec, snap, type RecordOverrides } from './helpers/records.js';

@@ -7,8 +7,8 @@ import {
   parseInetTable,
   parseInetTableReusing,
   socketKey,
-  TCP_STATES,
 } from '../src/proc/parse-inet.js';
+import { TCP_STATES } from '../src/model/state-info.js';
 import type { SocketEntry, TcpState } from '../src/model/types.js';
 
 const fixture = (name: string): string =>

@@ -15,7 +15,7 @@ import {
   type RemoteProcessInfo,
   type SocketFdListing,
 } from '../src/proc/remote-owners.js';
-import type { RemoteReply, RemoteShell } from '../src/proc/ssh-source.js';
+import type { RemoteReply, RemoteShell } from '../src/proc/ssh/protocol.js';
 import type { OwnerScanStats } from '../src/model/types.js';
 
 // Recorded with GNU findutils 4.9 (Debian 12) as root; the U lines as user nobody.

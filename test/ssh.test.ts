@@ -12,16 +12,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SshError,
-  SshSyncReadError,
-  checkSshOption,
-  checkSshTarget,
-  openSshProcFs,
-  sshArgs,
-  sshFailureLine,
-  type SshProcFs,
-} from '../src/proc/ssh-source.js';
+import { checkSshOption, checkSshTarget, sshArgs } from '../src/proc/ssh/args.js';
+import { SshError, SshSyncReadError } from '../src/proc/ssh/errors.js';
+import { openSshProcFs, type SshProcFs } from '../src/proc/ssh/proc-fs.js';
+import { sshFailureLine } from '../src/proc/ssh/protocol.js';
 import { createRemoteOwnerSource } from '../src/proc/remote-owners.js';
 import { createOwnerScanner } from '../src/proc/read-owners.js';
 import { createProcFs } from '../src/proc/proc-fs.js';

@@ -8,7 +8,7 @@ import type { ServiceTable } from '../proc/parse-services.js';
 import type { ProcFs } from '../proc/proc-fs.js';
 import type { ReadBoundedText } from '../proc/read-services.js';
 import type { RunCommand } from '../proc/read-ss-info.js';
-import type { SshProcFs } from '../proc/ssh-source.js';
+import type { SshProcFs } from '../proc/ssh/proc-fs.js';
 import type { CliOptions } from './options.js';
 
 export interface OutputStream {

@@ -3,7 +3,7 @@
 
 import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
 import { totalOf } from '../model/aggregate.js';
-import { endpointKey, unmapIpv4 } from '../model/listener-health.js';
+import { endpointKey, unmapIpv4 } from '../model/address.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
 import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';

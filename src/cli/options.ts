@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { checkSshOption, checkSshTarget } from '../proc/ssh-source.js';
+import { checkSshOption, checkSshTarget } from '../proc/ssh/args.js';
 
 export interface CliOptions {
   readonly once: boolean;

@@ -7,7 +7,7 @@ import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../p
 import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
-import { SshError } from '../proc/ssh-source.js';
+import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext } from './context.js';
 import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';

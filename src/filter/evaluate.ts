@@ -5,7 +5,8 @@
 // and no string comparison beyond what the predicate itself needs.
 
 import type { Protocol, SocketRecord, SocketState } from '../model/types.js';
-import { PROTOCOLS_OF_WORD, parseIpv4, parseIpv6Into, type FilterNode, type PortOp, type Side, type SsState, type StateGroup, type StateName } from './parser.js';
+import { parseIpv4, parseIpv6Into } from '../model/address.js';
+import { PROTOCOLS_OF_WORD, type FilterNode, type PortOp, type Side, type SsState, type StateGroup, type StateName } from './ast.js';
 
 /** A compiled filter: true when the socket matches. */
 export type CompiledFilter = (s: SocketRecord) => boolean;

@@ -1,29 +1,27 @@
 // The filter language used by `--filter EXPR` and the dashboard's `/` prompt:
-// tokenizeFilter (lexer.ts) → parseFilter (parser.ts) → compileFilterAst (evaluate.ts).
+// tokenizeFilter (lexer.ts) → parseFilter (parser.ts) → compileFilterAst (evaluate.ts); the AST
+// and vocabulary in ast.ts, "did you mean" in suggest.ts, AST → text in print.ts.
 
 import type { FilterError } from './lexer.js';
-import { parseFilter, type FilterNode, type ParseOptions } from './parser.js';
+import type { FilterNode } from './ast.js';
+import { parseFilter, type ParseOptions } from './parser.js';
 import { compileFilterAst, type CompiledFilter } from './evaluate.js';
 
 export { describeToken, quoteInput, tokenizeFilter, type CompareSymbol, type FilterError, type Token, type TokenKind, type TokenizeResult } from './lexer.js';
 export {
   FILTER_KEYWORDS,
-  MAX_FILTER_DEPTH,
   PROTOCOLS_OF_WORD,
   STATE_WORDS,
-  describeFilter,
-  parseFilter,
-  parseFilterTokens,
   type FilterNode,
-  type ParseOptions,
-  type ParseResult,
   type PortOp,
   type ProtoName,
   type Side,
   type SsState,
   type StateGroup,
   type StateName,
-} from './parser.js';
+} from './ast.js';
+export { MAX_FILTER_DEPTH, parseFilter, parseFilterTokens, type ParseOptions, type ParseResult } from './parser.js';
+export { describeFilter } from './print.js';
 export { SS_STATE_OF, STATE_GROUP_MEMBERS, compileFilterAst, statesMatching, type CompiledFilter } from './evaluate.js';
 
 export type CompileFilterResult =

@@ -12,136 +12,15 @@
 //   cmp       := = | == | != | < | > | <= | >= | eq | neq | ne | gt | lt | ge | le
 //   eq        := = | == | !=                  ('!=' wraps the predicate in `not`)
 
-import type { Protocol } from '../model/types.js';
 import { safeText } from '../model/safe-text.js';
+import { parseIpv4, parseIpv6Into } from '../model/address.js';
+import { FILTER_KEYWORDS, PROTOCOLS_OF_WORD, PROTO_NAMES, STATE_WORDS, type FilterKeyword, type FilterNode, type PortOp, type ProtoName, type Side } from './ast.js';
 import { describeToken, quoteInput, tokenizeFilter, type FilterError, type Token } from './lexer.js';
-
-// ---------------------------------------------------------------------------------------------
-// AST
-
-/** Which end of a socket a predicate looks at: local (src/sport), remote (dst/dport) or either. */
-export type Side = 'local' | 'remote' | 'either';
-
-/** Port comparisons; `!=` is parsed as `not (… = …)`. */
-export type PortOp = '=' | '<' | '>' | '<=' | '>=';
-
-/** ss's socket states (its lower-case names; `listen` rather than ss's `listening`). */
-export type SsState =
-  | 'established'
-  | 'syn-sent'
-  | 'syn-recv'
-  | 'fin-wait-1'
-  | 'fin-wait-2'
-  | 'time-wait'
-  | 'closed'
-  | 'close-wait'
-  | 'last-ack'
-  | 'listen'
-  | 'closing';
-
-/** ss's state groups (ss(8) "STATE-FILTER"). */
-export type StateGroup = 'all' | 'connected' | 'synchronized' | 'bucket' | 'big';
-
-/** Canonical state name in the AST; every accepted spelling is turned into one of these. */
-export type StateName = SsState | StateGroup;
-
-export type ProtoName = 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'raw' | 'raw6' | 'unix' | 'inet' | 'inet6';
-
-export type FilterNode =
-  /** The empty filter: matches every socket. Only ever the whole AST. */
-  | { readonly kind: 'all' }
-  | { readonly kind: 'and'; readonly operands: readonly FilterNode[] }
-  | { readonly kind: 'or'; readonly operands: readonly FilterNode[] }
-  | { readonly kind: 'not'; readonly operand: FilterNode }
-  | { readonly kind: 'port'; readonly side: Side; readonly op: PortOp; readonly port: number }
-  /** Inclusive range, low ≤ high. */
-  | { readonly kind: 'port-range'; readonly side: Side; readonly low: number; readonly high: number }
-  | { readonly kind: 'state'; readonly name: StateName }
-  /**
-   * IP address or CIDR. `address` is the address as typed (lower-cased, without brackets, prefix
-   * or port); `prefixLength` is 32 / 128 when none was given; `port` comes from `1.2.3.4:80`.
-   */
-  | {
-      readonly kind: 'address';
-      readonly side: Side;
-      readonly family: 'ipv4' | 'ipv6';
-      readonly address: string;
-      readonly prefixLength: number;
-      readonly port: number | null;
-    }
-  /** UNIX socket path (exact or glob), from `src /run/*.sock` or `host @abstract`. */
-  | { readonly kind: 'path'; readonly pattern: string }
-  /** Owner command name (/proc/<pid>/comm), exact or glob with `*` and `?`. */
-  | { readonly kind: 'proc'; readonly pattern: string }
-  | { readonly kind: 'pid'; readonly pid: number }
-  | { readonly kind: 'user'; readonly name: string }
-  | { readonly kind: 'uid'; readonly uid: number }
-  | { readonly kind: 'proto'; readonly name: ProtoName };
+import { closestWords, quoteList } from './suggest.js';
 
 export type ParseResult =
   | { readonly ok: true; readonly ast: FilterNode }
   | { readonly ok: false; readonly error: FilterError };
-
-// ---------------------------------------------------------------------------------------------
-// Vocabulary
-
-/** Which /proc/net tables each protocol word selects. */
-export const PROTOCOLS_OF_WORD = {
-  tcp: ['tcp', 'tcp6'],
-  tcp6: ['tcp6'],
-  udp: ['udp', 'udp6'],
-  udp6: ['udp6'],
-  raw: ['raw', 'raw6'],
-  raw6: ['raw6'],
-  unix: ['unix'],
-  inet: ['tcp', 'udp', 'raw'],
-  inet6: ['tcp6', 'udp6', 'raw6'],
-} as const satisfies Record<ProtoName, readonly Protocol[]>;
-
-const PROTO_NAMES = Object.keys(PROTOCOLS_OF_WORD) as ProtoName[];
-
-/**
- * Every spelling `state` accepts, after lower-casing and turning '_' into '-' (so the kernel's
- * SYN_SENT and FIN_WAIT1 arrive as syn-sent and fin-wait1). Kernel names, ss names, ss groups
- * and short forms. UNIX kernel names map the way ss maps UNIX states (CONNECTING → syn-sent,
- * DISCONNECTING → closing, UNCONNECTED → closed). What each canonical name matches is decided
- * by SS_STATE_OF in evaluate.ts.
- */
-export const STATE_WORDS: ReadonlyMap<string, StateName> = new Map<string, StateName>([
-  ['established', 'established'],
-  ['estab', 'established'],
-  ['syn-sent', 'syn-sent'],
-  ['connecting', 'syn-sent'],
-  ['syn-recv', 'syn-recv'],
-  ['new-syn-recv', 'syn-recv'],
-  ['fin-wait-1', 'fin-wait-1'],
-  ['fin-wait1', 'fin-wait-1'],
-  ['fin-wait-2', 'fin-wait-2'],
-  ['fin-wait2', 'fin-wait-2'],
-  ['time-wait', 'time-wait'],
-  ['timewait', 'time-wait'],
-  ['tw', 'time-wait'],
-  ['closed', 'closed'],
-  ['close', 'closed'],
-  ['unconn', 'closed'],
-  ['unconnected', 'closed'],
-  ['close-wait', 'close-wait'],
-  ['cw', 'close-wait'],
-  ['last-ack', 'last-ack'],
-  ['listen', 'listen'],
-  ['listening', 'listen'],
-  ['closing', 'closing'],
-  ['disconnecting', 'closing'],
-  ['all', 'all'],
-  ['connected', 'connected'],
-  ['synchronized', 'synchronized'],
-  ['bucket', 'bucket'],
-  ['big', 'big'],
-]);
-
-/** Keywords that start a predicate. */
-export const FILTER_KEYWORDS = ['port', 'sport', 'dport', 'state', 'host', 'src', 'dst', 'proc', 'pid', 'user', 'proto'] as const;
-type Keyword = (typeof FILTER_KEYWORDS)[number];
 
 const PORT_SIDE: Readonly<Record<'port' | 'sport' | 'dport', Side>> = { port: 'either', sport: 'local', dport: 'remote' };
 const ADDRESS_SIDE: Readonly<Record<'host' | 'src' | 'dst', Side>> = { host: 'either', src: 'local', dst: 'remote' };
@@ -164,161 +43,7 @@ const COMPARISONS: ReadonlyMap<string, PortOp | '!='> = new Map<string, PortOp |
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Suggestions
-
-/**
- * Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), where a swap of
- * two adjacent letters costs only 0.5: it is the commonest typo, so 'prot' is nearer 'port'
- * (0.5) than 'proc' or 'proto' (1).
- */
-export function editDistance(a: string, b: string): number {
-  const rows: number[][] = [];
-  for (let i = 0; i <= a.length; i++) {
-    const row: number[] = [i];
-    for (let j = 1; j <= b.length; j++) {
-      if (i === 0) {
-        row.push(j);
-        continue;
-      }
-      const prev = rows[i - 1] as number[];
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, ((rows[i - 2] as number[])[j - 2] as number) + 0.5);
-      }
-      row.push(d);
-    }
-    rows.push(row);
-  }
-  return (rows[a.length] as number[])[b.length] as number;
-}
-
-/**
- * The candidates closest to `word`: at most 2 edits (1 for words of 3 letters or fewer). Among
- * equally close ones, those of the same length as the word win (a swapped or wrong letter is a
- * likelier typo than a missing one), so 'prot' suggests 'port' rather than 'proto'.
- */
-export function closestWords(word: string, candidates: Iterable<string>): string[] {
-  const w = word.toLowerCase();
-  const limit = w.length <= 3 ? 1 : 2;
-  let best: { distance: number; lengthDiff: number } = { distance: limit + 1, lengthDiff: 0 };
-  let found: string[] = [];
-  for (const c of candidates) {
-    const distance = editDistance(w, c);
-    const lengthDiff = Math.abs(c.length - w.length);
-    if (distance < best.distance || (distance === best.distance && lengthDiff < best.lengthDiff)) {
-      best = { distance, lengthDiff };
-      found = [c];
-    } else if (distance === best.distance && lengthDiff === best.lengthDiff && !found.includes(c)) {
-      found.push(c);
-    }
-  }
-  return found.slice(0, 3);
-}
-
-function quoteList(words: readonly string[]): string {
-  const quoted = words.map((w) => `'${w}'`);
-  return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Numbers and addresses (also used by the evaluator on every socket, so: no allocation, no regex)
-
-/** Dotted-quad IPv4 in text[start, end) → unsigned 32-bit value, or -1 when it is not one. */
-export function parseIpv4(text: string, start = 0, end = text.length): number {
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      octet = octet * 10 + (c - 48);
-      digits += 1;
-      if (digits > 3 || octet > 255) return -1;
-    } else if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots += 1;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + octet;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** Scratch for parseIpv6Into: the eight 16-bit groups. Only used synchronously inside one call. */
-const IPV6_GROUPS = new Uint16Array(8);
-
-/**
- * Textual IPv6 (full, '::'-compressed, or with a dotted IPv4 tail like ::ffff:1.2.3.4) → four
- * 32-bit words, most significant first, written into `out`. Returns false (out undefined) when the
- * text is not an IPv6 address. No zone ids ("%eth0"): /proc never shows them.
- */
-export function parseIpv6Into(text: string, out: Int32Array): boolean {
-  const len = text.length;
-  const g = IPV6_GROUPS;
-  let n = 0;
-  let gap = -1;
-  let i = 0;
-  if (len < 2) return false;
-  if (text.charCodeAt(0) === 58 /* : */) {
-    if (text.charCodeAt(1) !== 58) return false;
-    gap = 0;
-    i = 2;
-  }
-  while (i < len) {
-    if (n === 8) return false;
-    let value = 0;
-    let j = i;
-    for (; j < len; j++) {
-      const d = hexDigit(text.charCodeAt(j));
-      if (d < 0) break;
-      value = value * 16 + d;
-    }
-    if (j < len && text.charCodeAt(j) === 46 /* . */) {
-      if (n > 6) return false;
-      const v4 = parseIpv4(text, i, len);
-      if (v4 < 0) return false;
-      g[n++] = Math.floor(v4 / 65536);
-      g[n++] = v4 % 65536;
-      i = len;
-      break;
-    }
-    if (j === i || j - i > 4) return false;
-    g[n++] = value;
-    i = j;
-    if (i === len) break;
-    if (text.charCodeAt(i) !== 58) return false;
-    i += 1;
-    if (i === len) return false;
-    if (text.charCodeAt(i) === 58) {
-      if (gap >= 0) return false;
-      gap = n;
-      i += 1;
-    }
-  }
-  if (gap < 0) {
-    if (n !== 8) return false;
-  } else {
-    if (n > 7) return false;
-    const tail = n - gap;
-    for (let k = 0; k < tail; k++) g[7 - k] = g[n - 1 - k] as number;
-    for (let k = gap; k < 8 - tail; k++) g[k] = 0;
-  }
-  for (let w = 0; w < 4; w++) out[w] = ((g[2 * w] as number) << 16) | (g[2 * w + 1] as number);
-  return true;
-}
+// Values after keywords
 
 /** 0–65535 from decimal digits only; -1 otherwise. */
 function parsePortNumber(text: string): number {
@@ -333,9 +58,6 @@ function parseId(text: string, max: number): number {
   const n = Number(text);
   return n <= max ? n : -1;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Parser
 
 /** Thrown inside the parser only; parseFilter turns it into a ParseResult. */
 class FilterSyntaxError extends Error {
@@ -411,7 +133,10 @@ function parseAddressValue(raw: string): AddressValue | null {
   return { kind: 'address', family: isV6 ? 'ipv6' : 'ipv4', address: addr, prefixLength, port };
 }
 
-/** `N`, `:N`, `N-M`, `:N-M`. */
+/**
+ * A port value as typed after port/sport/dport or bare: `N`, `:N`, `N-M`, `:N-M` → an inclusive
+ * range. The one place port values are resolved (both the keyword and the bare form call it).
+ */
 type PortValue = { readonly low: number; readonly high: number } | { readonly bad: string } | null;
 
 function parsePortValue(text: string): PortValue {
@@ -427,6 +152,9 @@ function parsePortValue(text: string): PortValue {
   if (high < low) return { bad: `port range ${low}-${high} is backwards; write ${high}-${low}` };
   return { low, high };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Parser
 
 function flatten(kind: 'and' | 'or', operands: readonly FilterNode[]): FilterNode {
   const flat: FilterNode[] = [];
@@ -542,7 +270,7 @@ class Parser {
   private parseWord(): FilterNode {
     const t = this.next();
     const lower = t.value.toLowerCase();
-    if ((FILTER_KEYWORDS as readonly string[]).includes(lower)) return this.parseKeyword(lower as Keyword, t);
+    if ((FILTER_KEYWORDS as readonly string[]).includes(lower)) return this.parseKeyword(lower as FilterKeyword, t);
     if (lower === 'p') return this.parseKeyword('port', t); // short for port (`p 5432`, `p postgresql`)
     if (Object.hasOwn(PROTOCOLS_OF_WORD, lower)) return { kind: 'proto', name: lower as ProtoName };
 
@@ -592,7 +320,7 @@ class Parser {
     return { low: port, high: port };
   }
 
-  private parseKeyword(keyword: Keyword, t: Token): FilterNode {
+  private parseKeyword(keyword: FilterKeyword, t: Token): FilterNode {
     switch (keyword) {
       case 'port':
       case 'sport':
@@ -719,57 +447,3 @@ export function parseFilter(text: string, options: ParseOptions = {}): ParseResu
 
 // ---------------------------------------------------------------------------------------------
 // AST → text
-
-const PORT_KEYWORD: Readonly<Record<Side, string>> = { either: 'port', local: 'sport', remote: 'dport' };
-const ADDRESS_KEYWORD: Readonly<Record<Side, string>> = { either: 'host', local: 'src', remote: 'dst' };
-
-/** A value as it must be typed to come back as one word: quoted when it would not lex as one. */
-function quoteValue(value: string): string {
-  const plain = value !== '' && /^[^\s()!=<>&|"']+$/.test(value) && !['and', 'or', 'not'].includes(value.toLowerCase());
-  if (plain) return value;
-  return value.includes('"') ? `'${value}'` : `"${value}"`;
-}
-
-/**
- * Normalised text of an AST, for showing the active filter: canonical keywords and state names,
- * `not` for `!=`, parentheses only where precedence needs them. Parsing the result gives the same
- * AST back. The empty filter describes as ''.
- */
-export function describeFilter(node: FilterNode): string {
-  switch (node.kind) {
-    case 'all':
-      return '';
-    case 'and':
-      return node.operands.map((o) => (o.kind === 'or' ? `(${describeFilter(o)})` : describeFilter(o))).join(' and ');
-    case 'or':
-      return node.operands.map(describeFilter).join(' or ');
-    case 'not': {
-      const inner = describeFilter(node.operand);
-      return node.operand.kind === 'and' || node.operand.kind === 'or' ? `not (${inner})` : `not ${inner}`;
-    }
-    case 'port':
-      return node.op === '=' ? `${PORT_KEYWORD[node.side]} ${node.port}` : `${PORT_KEYWORD[node.side]} ${node.op} ${node.port}`;
-    case 'port-range':
-      return `${PORT_KEYWORD[node.side]} ${node.low}-${node.high}`;
-    case 'state':
-      return `state ${node.name}`;
-    case 'address': {
-      const full = node.family === 'ipv4' ? 32 : 128;
-      const cidr = node.prefixLength === full ? node.address : `${node.address}/${node.prefixLength}`;
-      const text = node.port === null ? cidr : node.family === 'ipv6' ? `[${cidr}]:${node.port}` : `${cidr}:${node.port}`;
-      return `${ADDRESS_KEYWORD[node.side]} ${text}`;
-    }
-    case 'path':
-      return `src ${quoteValue(node.pattern)}`;
-    case 'proc':
-      return `proc ${quoteValue(node.pattern)}`;
-    case 'pid':
-      return `pid ${node.pid}`;
-    case 'user':
-      return `user ${quoteValue(node.name)}`;
-    case 'uid':
-      return `user ${node.uid}`;
-    case 'proto':
-      return `proto ${node.name}`;
-  }
-}

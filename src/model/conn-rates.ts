@@ -71,12 +71,6 @@ export function tcpTupleKey(localAddress: string, localPort: number, remoteAddre
   return `${canonicalAddress(localAddress)} ${localPort} ${canonicalAddress(remoteAddress)} ${remotePort}`;
 }
 
-/** The tuple key of a snapshot socket (tcp and tcp6 only), or null. */
-export function socketTupleKey(s: SocketRecord): string | null {
-  if (PROTOCOL_GROUP[s.protocol] !== 'tcp') return null;
-  return tcpTupleKey(s.localAddress, s.localPort, s.remoteAddress, s.remotePort);
-}
-
 /** Same address, whatever the spelling: equal text first (the usual case), canonical form else. */
 function sameAddress(a: string, b: string): boolean {
   return a === b || (a.includes(':') && b.includes(':') && canonicalAddress(a) === canonicalAddress(b));

@@ -12,6 +12,7 @@
 //     The kernel counts an overflow when sk_ack_backlog > sk_max_ack_backlog, so a full queue
 //     holds backlog + 1 connections and the fill ratio can exceed 1.
 
+import { endpointKey, unmapIpv4 } from './address.js';
 import type { CounterRates } from './rates.js';
 import type { Snapshot, SocketOwner, SocketRecord } from './types.js';
 
@@ -77,16 +78,6 @@ export interface ListenerHealthThresholds {
 }
 
 export const DEFAULT_LISTENER_THRESHOLDS: ListenerHealthThresholds = { fillingRatio: 0.5, fullRatio: 1 };
-
-/** Map key for a listener endpoint, as ss prints it: "127.0.0.1:80", "[::1]:80", "*:80". */
-export function endpointKey(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/** "::ffff:1.2.3.4" → "1.2.3.4" (how /proc shows IPv4 peers of dual-stack sockets); else unchanged. */
-export function unmapIpv4(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
 
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::' || address === '*';
 const isIpv4 = (address: string): boolean => !address.includes(':');

@@ -16,6 +16,7 @@
 //
 // Assumes a little-endian host (x86, arm64, …), as the address words are printed in host order.
 
+import { hexDigit } from '../model/address.js';
 import type { DatagramState, Protocol, SocketEntry, TcpState, TimerKind } from '../model/types.js';
 import { InodeIndex } from './inode-index.js';
 
@@ -43,11 +44,6 @@ const TCP_STATE_BY_CODE: readonly (TcpState | undefined)[] = [
   'CLOSING', // 0x0B
   'NEW_SYN_RECV', // 0x0C
 ];
-
-/** All TCP states in kernel order, for exhaustive counting. */
-export const TCP_STATES: readonly TcpState[] = TCP_STATE_BY_CODE.filter(
-  (s): s is TcpState => s !== undefined,
-);
 
 /** tr column → timer kind (get_tcp4_sock: 1 retransmit/loss probe, 2 keepalive, 3 timewait, 4 zero-window probe). */
 const TIMER_BY_CODE: readonly TimerKind[] = ['off', 'on', 'keepalive', 'timewait', 'probe'];
@@ -85,14 +81,6 @@ function portText(port: number): string {
 
 // ---------------------------------------------------------------------------------------------
 // Character-level helpers: they read char codes in place, so no substring is allocated per field.
-
-/** Value of one hex digit char code, or -1. */
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48; // 0-9
-  const l = c | 32; // fold to lower case
-  if (l >= 97 && l <= 102) return l - 87; // a-f
-  return -1;
-}
 
 /** Decimal strings of 0..255, so dotted quads are built without number formatting. */
 const BYTE_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));

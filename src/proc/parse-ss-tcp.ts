@@ -72,25 +72,6 @@ function pair(text: string | undefined): [number, number] | null {
   return Number.isFinite(a) && Number.isFinite(b) && a >= 0 && b >= 0 ? [a, b] : null;
 }
 
-/** Keys ss prints as "key value" with a space (the rest are key:value). */
-const SPACED = new Set(['send', 'pacing_rate', 'delivery_rate']);
-
-/** The tcp_info line's fields, raw text. Nested blocks such as "bbr:(bw:…)" are skipped. */
-export function parseSsInfoFields(line: string): Map<string, string> {
-  const raw = new Map<string, string>();
-  const tokens = line.trim().split(/\s+/);
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (SPACED.has(t) && i + 1 < tokens.length) {
-      raw.set(t, tokens[++i]!);
-      continue;
-    }
-    const colon = t.indexOf(':');
-    if (colon > 0 && t[colon + 1] !== '(') raw.set(t.slice(0, colon), t.slice(colon + 1));
-  }
-  return raw;
-}
-
 function bitsPerSec(text: string | undefined): number | null {
   if (text === undefined) return null;
   const m = /^(\d+(?:\.\d+)?)([kKMGT]?)bps$/.exec(text);

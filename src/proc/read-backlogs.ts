@@ -5,7 +5,7 @@
 // namespace: callers reading another namespace or a recorded tree should not use this.
 
 import { execFile } from 'node:child_process';
-import { endpointKey } from '../model/listener-health.js';
+import { endpointKey } from '../model/address.js';
 
 /** One LISTEN line of `ss -ltnH`. */
 export interface SsListenLine {

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { OwnerScanStats, SocketOwner } from '../model/types.js';
 import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
 import { parseCmdline, parseStatusUid } from './read-owners.js';
-import type { RemoteShell } from './ssh-source.js';
+import type { RemoteShell } from './ssh/protocol.js';
 
 /** One socket fd of a remote process. */
 export interface SocketFd {

@@ -13,6 +13,7 @@ import type { TcpInfo } from '../model/tcp-info.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
+import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
 import { ReplayFeed } from './replay-feed.js';
 
@@ -35,25 +36,6 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
 }
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
-
-/** One ASCII cell for the symbols the views use, where blessed would print '?' (no UTF-8). */
-const ASCII_FALLBACK: Readonly<Record<string, string>> = {
-  '▲': '^',
-  '▼': 'v',
-  '►': '>',
-  '◄': '<',
-  '→': '>',
-  '←': '<',
-  '↑': '^',
-  '↓': 'v',
-  '…': '~',
-  '—': '-',
-  '–': '-',
-  '†': '+',
-  '█': '#',
-  '·': '.',
-  '×': 'x',
-};
 
 /** A refresh may use at most this share of one core before the poller backs off. */
 export const MAX_CORE_SHARE = 0.25;

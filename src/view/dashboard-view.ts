@@ -537,7 +537,8 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     ...(input.filterText === '' ? [] : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),
   ];
   const line3: HeaderSegment[] = [
-    segment('per-sec', 0, [part('/s')]),
+    // A label, not a bare unit: "/s" alone at the start of a line read as a stray fragment.
+    segment('per-sec', 0, [part('per s:')]),
     // Counters at zero say least; among equals the later ones go first.
     ...rateCounters.map((c) => {
       const v = input.rates[c.key] ?? 0;
@@ -556,7 +557,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     status: input.mode != null ? `${clockText}  ${live}` : `${clockText}  ${interval}${slowed === '' ? '' : ` ${slowed}`}  ${live}`,
     paused: input.paused,
     totals: line2.filter((x) => x.id !== 'filter').map((x) => x.text).join('  '),
-    rates: `/s  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${transitions
+    rates: `per s:  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${transitions
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
       .join('')}${throughputText(input.throughput ?? null)}`,

@@ -1,6 +1,6 @@
 // buildDetailsView: everything known about one socket, as lines for the details pane. Pure.
 
-import { formatEndpoint } from './presenters.js';
+import { formatEndpoint } from '../model/address.js';
 import { safeText } from '../model/safe-text.js';
 import { STATE_COLOR, TIMER_LABEL, explainState, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ListenerHealth } from '../model/listener-health.js';

@@ -180,6 +180,12 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
     current: s.current,
     slots: s.slots,
   }));
+  // Legend on its own line: "ESTAB 228" in its colour (braille), "* ESTAB 228" with markers.
+  // Only the states whose entry fits are plotted: a line or marker the legend does not explain
+  // (and which, drawn last, would hide the busier ones) says nothing.
+  const entries = series.map((s, i) => ({ text: mode === 'braille' ? `${s.title} ${formatCount(s.current)}` : `${s.marker} ${s.title} ${formatCount(s.current)}`, priority: i, color: s.color }));
+  const legend = layoutLine(entries, width - 1);
+  series.splice(legend.segments.length);
   const yMax = Math.max(1, ...series.map((s) => peak(s.slots)));
 
   // The plot: a grid of cells, each with its braille bits or marker and the colour of the last
@@ -255,9 +261,6 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
   }
   lines.push([{ text: `${' '.repeat(yLabelWidth)}${input.ascii ? '+' : '└'}${axisCells.join('')}`, color: null }]);
 
-  // Legend on its own line: "ESTAB 228" in its colour (braille), "* ESTAB 228" with markers.
-  const entries = series.map((s, i) => ({ text: mode === 'braille' ? `${s.title} ${formatCount(s.current)}` : `${s.marker} ${s.title} ${formatCount(s.current)}`, priority: i, color: s.color }));
-  const legend = layoutLine(entries, width - 1);
   const legendSpans: ChartSpan[] = [{ text: ' ', color: null }];
   legend.segments.forEach((e, i) => {
     if (i > 0) legendSpans.push({ text: '  ', color: null });

@@ -1,6 +1,7 @@
 // Presenters shared by the dashboard and the non-interactive outputs (`--once` table, details):
 // one socket's endpoints and owner as text. Strings from the system pass through safeText here.
 
+import { formatEndpoint } from '../model/address.js';
 import type { ConnRate } from '../model/conn-rates.js';
 import { safeText } from '../model/safe-text.js';
 import type { SocketRecord } from '../model/types.js';
@@ -16,13 +17,6 @@ export interface SocketExtras {
 export function formatUnixPeer(p: UnixPeer): string {
   const who = p.peerPid === null ? '' : ` ${p.peerPid}/${safeText(p.peerProcess ?? '', 64)}`;
   return `${safeText(p.peerPath ?? '*', 120)} ${p.peerInode}${who}`;
-}
-
-/** "1.2.3.4:80", "[::1]:443", "*:*" for unbound, the path (or "*") for unix sockets. */
-export function formatEndpoint(address: string, port: number, protocol: SocketRecord['protocol']): string {
-  if (protocol === 'unix') return '';
-  const host = address === '0.0.0.0' || address === '::' ? '*' : address.includes(':') ? `[${address}]` : address;
-  return `${host}:${port === 0 ? '*' : String(port)}`;
 }
 
 export function localEndpoint(s: SocketRecord): string {

@@ -5,6 +5,7 @@
 import { STATE_COLOR, TCP_STATE_SHORT, type StateColor } from '../model/state-info.js';
 import type { TcpState } from '../model/types.js';
 import { fitText, formatCount } from './text.js';
+import { toAscii } from './ascii-fallback.js';
 
 export interface DiagramSegment {
   readonly text: string;
@@ -15,7 +16,7 @@ export interface DiagramSegment {
 
 export type DiagramLine = readonly DiagramSegment[];
 
-// Arrows and lines in Unicode; ascii() maps them for non-UTF-8 terminals.
+// Arrows and lines in Unicode; toAscii() maps them for non-UTF-8 terminals.
 const TEMPLATE: readonly string[] = [
   ' active open (client)                             passive open (server)',
   '                      ┌──────────── CLOSED ───────────┐',
@@ -51,24 +52,6 @@ export const DIAGRAM_STATES: readonly TcpState[] = [
   'TIME_WAIT',
 ];
 
-const ASCII_MAP: Readonly<Record<string, string>> = {
-  '─': '-',
-  '│': '|',
-  '┌': '+',
-  '┐': '+',
-  '└': '+',
-  '┘': '+',
-  '▼': 'v',
-  '►': '>',
-  '◄': '<',
-  '→': '>',
-  '←': '<',
-};
-
-function ascii(text: string): string {
-  return text.replace(/[─│┌┐└┘▼►◄→←]/g, (c) => ASCII_MAP[c] ?? c);
-}
-
 /** "[ESTAB      12.3k]": label left, count right, brackets, `width` wide. */
 function box(state: TcpState, count: number, width: number): string {
   const inner = width - 2;
@@ -81,7 +64,7 @@ function box(state: TcpState, count: number, width: number): string {
 export function buildStateDiagramView(counts: Readonly<Partial<Record<TcpState, number>>>, useAscii: boolean): DiagramLine[] {
   return TEMPLATE.map((row) => {
     const out: DiagramSegment[] = [];
-    let rest = useAscii ? ascii(row) : row;
+    let rest = useAscii ? toAscii(row) : row;
     for (;;) {
       const m = /\{([A-Z_0-9]+)\.*\}/.exec(rest);
       if (m === null) break;
