@@ -309,6 +309,66 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     });
   }
 
+  it('packOwners gives the rows and processes of lookup and sharedBy, shared sockets included', () => {
+    fake.addProcess(150, { comm: 'nginx', argv: ['nginx: worker process'], uid: 33, start: 1500 }).socket(150, 3, 1001);
+    const r = createOwnerScanner(createProcFs(fake.root)).scan(new Set([1001, 1002, 2001, 9999]));
+    const packed = r.packOwners([2001, 9999, 1001, 1002]);
+    const rows: number[][] = [];
+    for (let i = 0; i < packed.rows.length; i += 4) rows.push([...packed.rows.subarray(i, i + 4)]);
+    expect(rows).toEqual([
+      [2001, 200, 5, 0],
+      [1001, 100, 3, 1],
+      [1002, 100, 4, 0],
+    ]);
+    for (const [inode, pid, fd, shared] of rows) {
+      expect(r.lookup(inode!)).toMatchObject({ pid, fd });
+      expect(r.sharedBy(inode!)).toBe(shared);
+    }
+    expect(new Map(packed.processes)).toEqual(
+      new Map([
+        [200, { command: 'sshd', commandLine: '/usr/sbin/sshd -D', uid: 0 }],
+        [100, { command: 'nginx', commandLine: 'nginx: master process /usr/sbin/nginx -g daemon on;', uid: 33 }],
+      ]),
+    );
+  });
+
+  it('a prime (scan(null)) counts as the wider pass: the next scan lists no directory for a kernel socket', () => {
+    const spy = spiedProcFs(fake.root, { fdCount: true });
+    const scanner = createOwnerScanner(spy.procFs, { reverifyEveryScans: 4, fullPassMinGapScans: 3 });
+    const prime = scanner.scan(null);
+    expect(prime.stats.linksRead).toBe(6);
+    // 9999 has no holder (a kernel socket): nothing changed, so nothing is listed or read again.
+    const wanted = new Set([1001, 1002, 2001, 9999]);
+    const next = scanner.scan(wanted);
+    expect(next.detail.dirsListed).toBe(0);
+    expect(next.stats.linksRead).toBe(0);
+    expect(ownerOf(next, 1002)).toEqual([100, 4]);
+    expect(next.lookup(9999)).toBeNull();
+    // A socket opened after the prime in a process whose fd count moved is still found at once.
+    fake.socket(200, 7, 2002);
+    const opened = scanner.scan(new Set([...wanted, 2002]));
+    expect(ownerOf(opened, 2002)).toEqual([200, 7]);
+    // Three scans after the prime the wider pass may run again: it re-reads the suspect links.
+    const third = scanner.scan(new Set([...wanted, 2002]));
+    expect(third.detail.pass).toBe('all');
+    expect(third.detail.dirsListed).toBe(3);
+  });
+
+  it('after a prime, an fd reused behind an unchanged count is still corrected within the re-verification bound', () => {
+    const spy = spiedProcFs(fake.root, { fdCount: true });
+    const n = 3;
+    const scanner = createOwnerScanner(spy.procFs, { reverifyEveryScans: n });
+    scanner.scan(null);
+    // Same fd count: pid 100's fd 4 now points to a file and 1002 moved to pid 200 (fd 0 closed).
+    fake.link(100, 4, '/var/log/nginx/access.log').socket(200, 6, 1002).close(200, 0);
+    const wanted = new Set([1001, 1002, 2001]);
+    let last: OwnerScanResult | null = null;
+    for (let i = 0; i < 2 * n; i += 1) last = scanner.scan(wanted);
+    if (last === null) throw new Error('unreachable');
+    expect(ownerOf(last, 1002)).toEqual([200, 6]);
+    expect(last.sharedBy(1002)).toBe(0);
+  });
+
   it('rolling re-verification ends a stale owner that change detection cannot see', () => {
     const spy = spiedProcFs(fake.root, { fdCount: true });
     const scanner = createOwnerScanner(spy.procFs, { reverifyEveryScans: 3 });

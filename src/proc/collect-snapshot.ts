@@ -13,7 +13,7 @@ import type {
 } from '../model/types.js';
 import { describeReadError, readTextResultAsync, type ProcFs } from './proc-fs.js';
 import { InodeIndex } from './inode-index.js';
-import { parseInetTable, parseInetTableReusing, type PreviousTable } from './parse-inet.js';
+import { isPendingRecord, parseInetTable, parseInetTableReusing, type PreviousTable } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
@@ -123,6 +123,8 @@ interface TableMemoryBuilder {
 type TableMemory = Partial<Record<Protocol, PreviousTable<SocketRecord>>>;
 const memories = new WeakMap<ProcFs, TableMemory>();
 const EMPTY_MEMORY: PreviousTable<SocketRecord> = { lines: [], entries: [] };
+/** inet entries are parsed in the record's shape and joined in place (no second object per socket). */
+const PENDING = { pendingRecords: true } as const;
 
 /** Rough number of lines in a table text (tcp lines are 150 characters), to size the index. */
 function estimatedLines(texts: readonly TableText[]): number {
@@ -193,11 +195,11 @@ function parseTables(texts: readonly TableText[], memory: TableMemory | null): P
       sockets = parsed.sockets;
       skipped = parsed.skipped;
     } else if (memory === null) {
-      const parsed = parseInetTable(text, protocol);
+      const parsed = parseInetTable(text, protocol, PENDING);
       sockets = parsed.sockets;
       skipped = parsed.skipped;
     } else {
-      const parsed = parseInetTableReusing(text, protocol, memory[protocol] ?? EMPTY_MEMORY);
+      const parsed = parseInetTableReusing(text, protocol, memory[protocol] ?? EMPTY_MEMORY, PENDING);
       sockets = parsed.sockets;
       tableLines = parsed.lines;
       skipped = parsed.skipped;
@@ -253,7 +255,14 @@ function assemble(
     const sharedBy = owners === null || e.inode === 0 ? 0 : owners.sharedBy(e.inode);
     const known = (e as Partial<SocketRecord>).owner;
     let record: SocketRecord;
-    if (known !== undefined && sameOwner(known, owner) && (e as SocketRecord).sharedBy === sharedBy) {
+    if (isPendingRecord(e)) {
+      // Parsed this time and not published yet: join in place (same result as toRecord).
+      if (e.uid < 0 && owner !== null) e.uid = owner.uid;
+      e.owner = owner;
+      e.sharedBy = sharedBy;
+      e.user = e.uid >= 0 ? deps.userName(e.uid) : '';
+      record = e;
+    } else if (known !== undefined && sameOwner(known, owner) && (e as SocketRecord).sharedBy === sharedBy) {
       record = e as SocketRecord;
       reused++;
     } else record = toRecord(e, owner, sharedBy, deps.userName);

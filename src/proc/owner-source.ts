@@ -31,15 +31,9 @@ export const OWNER_WORKER_MARK = 'sockscope-owner-worker';
 /** Run one scan and pack the answer (used by the worker, and directly in tests). */
 export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest): OwnerScanReply {
   const result = scanner.scan(request.prime === true ? null : new Set(request.inodes));
-  const rows: number[] = [];
-  const processes = new Map<number, { command: string; commandLine: string; uid: number }>();
-  for (const inode of request.inodes) {
-    const owner = result.lookup(inode);
-    if (owner === null) continue;
-    rows.push(inode, owner.pid, owner.fd, result.sharedBy(inode));
-    if (!processes.has(owner.pid)) processes.set(owner.pid, { command: owner.command, commandLine: owner.commandLine, uid: owner.uid });
-  }
-  return { id: request.id, rows: Float64Array.from(rows), processes: [...processes], stats: result.stats };
+  // No SocketOwner object per inode: rows written straight into the transferred array.
+  const { rows, processes } = result.packOwners(request.inodes);
+  return { id: request.id, rows, processes, stats: result.stats };
 }
 
 /** Turn a packed reply back into lookups. Owners of one process share their strings. */

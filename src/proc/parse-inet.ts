@@ -17,7 +17,7 @@
 // Assumes a little-endian host (x86, arm64, …), as the address words are printed in host order.
 
 import { hexDigit } from '../model/address.js';
-import type { DatagramState, Protocol, SocketEntry, TcpState, TimerKind } from '../model/types.js';
+import type { DatagramState, Protocol, SocketEntry, SocketRecord, TcpState, TimerKind } from '../model/types.js';
 import { InodeIndex } from './inode-index.js';
 
 export type InetProtocol = Exclude<Protocol, 'unix'>;
@@ -241,9 +241,34 @@ function skipField(text: string, p: number, end: number): number {
  * hex, numbers beyond 2^53, unknown TCP states) are skipped and counted. The header and blank
  * lines are neither parsed nor counted.
  */
-export function parseInetTable(text: string, protocol: InetProtocol): ParsedTable {
-  const { sockets, skipped } = parseInet(text, protocol, null);
+export function parseInetTable(text: string, protocol: InetProtocol, options: InetParseOptions = {}): ParsedTable {
+  const { sockets, skipped } = parseInet(text, protocol, null, options.pendingRecords === true);
   return { sockets, skipped };
+}
+
+export interface InetParseOptions {
+  /**
+   * Build every new entry in the shape of a SocketRecord not yet joined with its owner (`owner`
+   * null, `sharedBy` PENDING_JOIN, `user` ''), so that the collector fills those three fields
+   * in place instead of copying every socket into a second object (see isPendingRecord).
+   */
+  readonly pendingRecords?: boolean;
+}
+
+/** sharedBy of a record that parsing built and the owner join has not filled in yet. */
+export const PENDING_JOIN = -1;
+
+/** A SocketRecord built by the parser, not yet joined: its three join fields may be written once. */
+export interface PendingRecord extends SocketEntry {
+  owner: SocketRecord['owner'];
+  sharedBy: number;
+  user: string;
+  uid: number;
+}
+
+/** Whether an entry is a parsed record still waiting for its join (never true once published). */
+export function isPendingRecord(e: SocketEntry | SocketRecord): e is PendingRecord {
+  return (e as Partial<SocketRecord>).sharedBy === PENDING_JOIN;
 }
 
 /** The previous parse of a table, for parseInetTableReusing: lines[i] is entries[i]'s line. */
@@ -279,9 +304,10 @@ export function parseInetTableReusing<T extends SocketEntry>(
   text: string,
   protocol: InetProtocol,
   previous: PreviousTable<T>,
+  options: InetParseOptions = {},
 ): ReusingParsedTable<T> {
   const lines: string[] = [];
-  const result = parseInet<T>(text, protocol, { previous, lines, reused: 0, next: 0, misses: 0 });
+  const result = parseInet<T>(text, protocol, { previous, lines, reused: 0, next: 0, misses: 0 }, options.pendingRecords === true);
   return { sockets: result.sockets, lines, reused: result.reuse!.reused, skipped: result.skipped };
 }
 
@@ -336,6 +362,7 @@ function parseInet<T extends SocketEntry>(
   text: string,
   protocol: InetProtocol,
   reuse: ReuseState<T> | null,
+  pending: boolean,
 ): { sockets: (SocketEntry | T)[]; skipped: number; reuse: ReuseState<T> | null } {
   const isTcp = protocol === 'tcp' || protocol === 'tcp6';
   const isV6 = protocol === 'tcp6' || protocol === 'udp6' || protocol === 'raw6';
@@ -521,13 +548,27 @@ function parseInet<T extends SocketEntry>(
     const remoteAddress = readAddress(rs);
     if (localAddress === null || remoteAddress === null) return null;
 
+    // Same text as socketKey(). join() builds one flat string; a template literal builds a tree
+    // of ~9 cons strings per line that survives into old space and is flattened again when the
+    // key is first hashed (measured ~2x slower). Keys are still ~40% of the parse time.
+    const key = [
+      protocol, ' ', localAddress, ':', portText(localPort), ' ', remoteAddress, ':', portText(remotePort), ' ', inode,
+    ].join('');
+    const timer = TIMER_BY_CODE[tr] ?? 'off';
+    const timerMs = ticks * MS_PER_TICK;
+    // Like ss: the retrnsmt column for the retransmit timer, probes sent for the others.
+    const retransmits = tr === 1 ? retrnsmt : probes;
+    if (pending) {
+      // The record's own shape (one object per socket, no copy in the join): see PendingRecord.
+      const record: PendingRecord = {
+        key, protocol, state, localAddress, localPort, remoteAddress, remotePort, recvQ, sendQ, timer, timerMs,
+        retransmits, uid, inode, rtoMs, atoMs, cwnd, ssthresh, drops, path: null, unixType: null,
+        owner: null, sharedBy: PENDING_JOIN, user: '',
+      };
+      return record;
+    }
     return {
-      // Same text as socketKey(). join() builds one flat string; a template literal builds a tree
-      // of ~9 cons strings per line that survives into old space and is flattened again when the
-      // key is first hashed (measured ~2x slower). Keys are still ~40% of the parse time.
-      key: [
-        protocol, ' ', localAddress, ':', portText(localPort), ' ', remoteAddress, ':', portText(remotePort), ' ', inode,
-      ].join(''),
+      key,
       protocol,
       state,
       localAddress,
@@ -536,10 +577,9 @@ function parseInet<T extends SocketEntry>(
       remotePort,
       recvQ,
       sendQ,
-      timer: TIMER_BY_CODE[tr] ?? 'off',
-      timerMs: ticks * MS_PER_TICK,
-      // Like ss: the retrnsmt column for the retransmit timer, probes sent for the others.
-      retransmits: tr === 1 ? retrnsmt : probes,
+      timer,
+      timerMs,
+      retransmits,
       uid,
       inode,
       rtoMs,

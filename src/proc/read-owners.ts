@@ -87,6 +87,18 @@ export interface OwnerScanResult {
   lookup(inode: number): SocketOwner | null;
   /** How many other (pid, fd) pairs hold the same socket inode. */
   sharedBy(inode: number): number;
+  /**
+   * lookup + sharedBy for many inodes without an object per socket: rows of 4 (inode, pid, fd,
+   * sharedBy) for the inodes with a holder, and the process fields of the pids in them (the
+   * owner worker's reply). Same answers as lookup/sharedBy; same lifetime.
+   */
+  packOwners(inodes: ArrayLike<number>): PackedOwners;
+}
+
+/** See OwnerScanResult.packOwners. */
+export interface PackedOwners {
+  readonly rows: Float64Array;
+  readonly processes: [number, { command: string; commandLine: string; uid: number }][];
 }
 
 /** Process fields shown with an owner, read once per process (and again on re-verification). */
@@ -98,6 +110,8 @@ interface ProcessInfo {
 
 interface PidEntry {
   readonly pid: number;
+  /** "<pid>/fd/": built once, so a link's path is one concatenation. */
+  readonly fdPrefix: string;
   /** fd number → socket inode, 0 when the fd is not a socket. */
   readonly fds: Map<number, number>;
   socketFds: number;
@@ -172,6 +186,8 @@ export class OwnerScanner {
   private verifyQueue: number[] = [];
   private verifyPos = 0;
   private verifyBudget = 0;
+  /** First scan allowed to start a re-verification round (set by a full scan). */
+  private verifyFromScan = 0;
   /** fds that the last listFds call found new (and read). */
   private lastAdded: number[] = [];
 
@@ -202,6 +218,20 @@ export class OwnerScanner {
       linked: full ? null : new Set(),
     };
     let pass: OwnerScanPass = full ? 'full' : 'incremental';
+    if (wanted === null) {
+      // scan(null) (a prime: --once and the dashboard start one in the owner worker while the
+      // tables are read) reads every link: it is an "all" pass (step 4 waits fullPassMinGapScans
+      // after it) and a whole re-verification round (step 3 starts its next round N scans
+      // later, so no link goes unread for more than 2N scans). Without this, the scan for the
+      // wanted inodes right after it listed every fd directory again for the few inodes nobody
+      // holds (kernel sockets) and re-read 1/N of the links just read: 60–75% of the prime's CPU.
+      // A first scan *with* a wanted set keeps the wider passes at once: nothing was read
+      // between the snapshot's tables and it.
+      this.lastAllPassScan = scanNo;
+      this.verifyQueue = [];
+      this.verifyPos = 0;
+      this.verifyFromScan = scanNo + this.reverifyEveryScans;
+    }
 
     // 1. Every numeric entry of /proc: identity, change detection, new fds.
     const names = this.procFs.readDir('') ?? [];
@@ -294,7 +324,39 @@ export class OwnerScanner {
       detail,
       lookup: (inode) => this.lookup(inode),
       sharedBy: (inode) => this.sharedBy(inode),
+      packOwners: (inodes) => this.packOwners(inodes),
     };
+  }
+
+  private packOwners(inodes: ArrayLike<number>): PackedOwners {
+    const rows = new Float64Array(inodes.length * 4);
+    const processes: PackedOwners['processes'] = [];
+    const listed = new Set<number>();
+    let n = 0;
+    for (let i = 0; i < inodes.length; i++) {
+      const inode = inodes[i]!;
+      const held = this.holders.get(inode);
+      if (held === undefined) continue;
+      let key: number;
+      let others = 0;
+      if (typeof held === 'number') key = held;
+      else {
+        key = Math.min(...held);
+        others = held.length - 1;
+      }
+      const pid = Math.floor(key / FD_SPAN);
+      rows[n] = inode;
+      rows[n + 1] = pid;
+      rows[n + 2] = key - pid * FD_SPAN;
+      rows[n + 3] = others;
+      n += 4;
+      if (!listed.has(pid)) {
+        listed.add(pid);
+        const info = this.pids.get(pid)?.info ?? NO_INFO;
+        processes.push([pid, { command: info.command, commandLine: info.commandLine, uid: info.uid }]);
+      }
+    }
+    return { rows: n === rows.length ? rows : rows.slice(0, n), processes };
   }
 
   private lookup(inode: number): SocketOwner | null {
@@ -408,6 +470,19 @@ export class OwnerScanner {
     entry.listedScan = this.scanNo;
     entry.fdCount = entry.statSize;
     work.dirsListed += 1;
+    if (entry.fds.size === 0) {
+      // Nothing cached (a new pid, the common case of a cold scan): every fd is new.
+      const added: number[] = [];
+      for (const name of names) {
+        const fd = parseDecimal(name);
+        if (fd < 0) continue;
+        added.push(fd);
+        this.readFd(entry, fd, work, name);
+      }
+      if (added.length > 0) entry.changedScan = this.scanNo;
+      this.lastAdded = added;
+      return names.length;
+    }
     let known = 0;
     const added: number[] = [];
     const present: number[] = [];
@@ -453,6 +528,7 @@ export class OwnerScanner {
   private reverify(work: ScanWork): void {
     if (this.reverifyEveryScans === 0) return;
     if (this.verifyPos >= this.verifyQueue.length) {
+      if (this.scanNo < this.verifyFromScan) return;
       const queue: number[] = [];
       for (const entry of this.pids.values()) {
         const base = entry.pid * FD_SPAN;
@@ -502,12 +578,12 @@ export class OwnerScanner {
   // ---- cache primitives ---------------------------------------------------------------------
 
   /** readlink /proc/<pid>/fd/<fd>: a vanished fd (closed since the listing) is dropped. */
-  private readFd(entry: PidEntry, fd: number, work: ScanWork): void {
+  private readFd(entry: PidEntry, fd: number, work: ScanWork, name?: string): void {
     work.linksRead += 1;
     work.linksByStep[work.step] += 1;
     work.linked?.add(entry.pid * FD_SPAN + fd);
     this.touch(entry, work);
-    const target = this.procFs.readLink(`${entry.pid}/fd/${fd}`);
+    const target = this.procFs.readLink(entry.fdPrefix + (name ?? fd));
     if (target === null) {
       if (!entry.fds.has(fd)) return; // listed, then closed before the readlink
       this.deleteFd(entry, fd);
@@ -607,6 +683,7 @@ export class OwnerScanner {
 function newPidEntry(pid: number): PidEntry {
   return {
     pid,
+    fdPrefix: `${pid}/fd/`,
     fds: new Map(),
     socketFds: 0,
     fdCount: -1,
