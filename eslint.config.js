@@ -23,47 +23,18 @@ const LAYERS = {
   cli: ['model', 'filter', 'proc', 'view'],
 };
 
-/**
- * Imports that go the wrong way today, one entry per file and imported module. They are allowed
- * here only until the files move (issue 13: presenters into view/, the recording codec below ui/,
- * run-dashboard's services built in main.ts). Do not add to this list: fix the import instead.
- */
-const KNOWN_VIOLATIONS = {
-  // Presenters shared by the CLI and the dashboard still live in cli/format-once.ts.
-  'src/view/dashboard-view.ts': ['src/cli/format-once.ts'],
-  // The recording codec still lives in cli/; run-dashboard still builds its own services.
-  'src/ui/replay-feed.ts': ['src/cli/recording-file.ts'],
-  // Each mode still takes one AppContext bag defined in main.ts (a type-only cycle back to the root).
-  'src/cli/all-netns.ts': ['src/main.ts'],
-  'src/cli/run-once.ts': ['src/main.ts'],
-  'src/cli/serve.ts': ['src/main.ts'],
-  'src/ui/run-dashboard.ts': [
-    'src/main.ts',
-    'src/cli/recording-file.ts',
-    'src/proc/collect-snapshot.ts',
-    'src/proc/owner-source.ts',
-    'src/proc/read-owners.ts',
-    'src/proc/read-tcp-info.ts',
-    'src/proc/read-sysctl.ts',
-    'src/proc/read-backlogs.ts',
-    'src/proc/collect-conn-rates.ts',
-    'src/cli/run-once.ts',
-  ],
-};
-
-/** no-restricted-paths zones for one file of `layer`, allowing `allowed` (repo-relative files). */
-function layerZones(layer, allowed = []) {
+/** no-restricted-paths zones for the files of `layer`: every other layer it may not import, and main.ts. */
+function layerZones(layer) {
   const forbidden = [...Object.keys(LAYERS).filter((other) => other !== layer && !LAYERS[layer].includes(other)), 'main.ts'];
   return forbidden.map((other) => {
     const from = other === 'main.ts' ? 'src/main.ts' : `src/${other}`;
-    const except = allowed.filter((file) => file === from || file.startsWith(`${from}/`)).map((file) => `./${path.relative(from, file)}`);
     const message = `src/${layer} may import only ${LAYERS[layer].length > 0 ? LAYERS[layer].join(', ') : 'node: modules'} (README "How it is built").`;
-    return except.length > 0 ? { target: `src/${layer}`, from, except, message } : { target: `src/${layer}`, from, message };
+    return { target: `src/${layer}`, from, message };
   });
 }
 
-function layerRule(layer, allowed) {
-  return ['error', { basePath: root, zones: layerZones(layer, allowed) }];
+function layerRule(layer) {
+  return ['error', { basePath: root, zones: layerZones(layer) }];
 }
 
 const BLESSED_ONLY_IN_UI = [
@@ -100,15 +71,11 @@ export default tseslint.config(
   ...Object.keys(LAYERS).map((layer) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: {
-      'import-x/no-restricted-paths': layerRule(layer, []),
+      'import-x/no-restricted-paths': layerRule(layer),
       ...(layer === 'ui' ? {} : { 'no-restricted-imports': BLESSED_ONLY_IN_UI }),
     },
   })),
   { files: ['src/main.ts'], rules: { 'no-restricted-imports': BLESSED_ONLY_IN_UI } },
-  ...Object.entries(KNOWN_VIOLATIONS).map(([file, allowed]) => ({
-    files: [file],
-    rules: { 'import-x/no-restricted-paths': layerRule(file.split('/')[1], allowed) },
-  })),
   {
     files: ['test/**/*.ts'],
     rules: {

@@ -6,49 +6,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
-import { parseCli, type CliOptions } from './cli/options.js';
-import { runOnce, runStream } from './cli/run-once.js';
+import { parseCli } from './cli/options.js';
+import type { AppContext, RemoteContext, Services } from './cli/context.js';
+import { runOnce, runStream, ssContext } from './cli/run-once.js';
 import type { CompiledFilter } from './filter/index.js';
-import { checkProcRoot, createProcFs, resolveProcRoot, type ProcFs } from './proc/proc-fs.js';
-import { collectSnapshot, type AsyncOwnerSource, type CollectDeps } from './proc/collect-snapshot.js';
+import { checkProcRoot, createProcFs, resolveProcRoot } from './proc/proc-fs.js';
+import { collectSnapshot, collectSnapshotAsync, type AsyncCollectDeps, type CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
-import type { Recording } from './cli/recording-file.js';
+import type { Recorder, Recording } from './model/recording.js';
 import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
-import type { RunCommand } from './proc/read-ss-info.js';
-import { readBoundedText, readServices, type ReadBoundedText } from './proc/read-services.js';
+import { readBoundedText, readServices } from './proc/read-services.js';
+import type { DashboardDeps, LiveFeed } from './ui/run-dashboard.js';
 // Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
 // start-up is most of the cost of `--once --summary`.
 
-export interface OutputStream {
-  write(chunk: string): boolean;
-  isTTY?: boolean;
-  columns?: number;
-  rows?: number;
-  on?(event: string, listener: (...args: unknown[]) => void): unknown;
-  off?(event: string, listener: (...args: unknown[]) => void): unknown;
-}
-
-export interface Services {
-  readonly stdout: OutputStream;
-  readonly stderr: OutputStream;
-  readonly stdin: NodeJS.ReadableStream;
-  readonly env: NodeJS.ProcessEnv;
-  readonly platform: NodeJS.Platform;
-  readonly now: () => number;
-  readonly monotonicMs: () => number;
-  readonly hostname: () => string;
-  /** Text of /etc/passwd for user names (not under /proc), or null. */
-  readonly readPasswd: () => string | null;
-  readonly createProcFs: (root: string) => ProcFs;
-  /** Where process-wide signals are subscribed (process by default). */
-  readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
-  /** Bounded reads of files outside /proc (/etc/services); absent: the real file system. */
-  readonly readBoundedText?: ReadBoundedText;
-  /** Runs `ss` (no shell); absent: the real one. */
-  readonly runCommand?: RunCommand;
-}
+// What callers of main(argv, overrides) may inject.
+export type { OutputStream, Services } from './cli/context.js';
 
 export function defaultServices(): Services {
   return {
@@ -69,6 +44,7 @@ export function defaultServices(): Services {
     },
     createProcFs,
     signals: process,
+    raiseSignal: (signal) => process.kill(process.pid, signal),
     readBoundedText,
   };
 }
@@ -88,40 +64,6 @@ export function packageVersion(): string {
     }
   }
   return '0.0.0';
-}
-
-/** Everything a mode needs, built once. */
-export interface AppContext {
-  readonly options: CliOptions;
-  readonly services: Services;
-  readonly procFs: ProcFs;
-  readonly collectDeps: CollectDeps;
-  readonly filterText: string | null;
-  readonly filter: CompiledFilter | null;
-  /**
-   * Which network namespace is shown, for the dashboard header: null for sockscope's own,
-   * "net:[4026532281] via pid 1234 (nginx)" with --pid (the process name is untrusted text).
-   */
-  readonly scopeLabel: string | null;
-  /**
-   * --ssh: the remote host's /proc (only its async reads work) and the owner source reading over
-   * the same session. The modes then collect with collectSnapshotAsync. Absent or null: this machine.
-   */
-  readonly remote?: RemoteContext | null;
-  /** /etc/services, read on first use (service names in the filter and next to ports). */
-  readonly serviceTable?: () => ServiceTable;
-  /**
-   * --pid: a one-line message once that process is gone (its /proc/PID/net cannot be read, or
-   * its pid now lives in another namespace), else null. Absent or null without --pid.
-   */
-  readonly targetGone?: (() => string | null) | null;
-}
-
-/** What --ssh adds to the context (see AppContext.remote). */
-export interface RemoteContext {
-  readonly procFs: SshProcFs;
-  /** null with --no-processes. */
-  readonly owners: AsyncOwnerSource | null;
 }
 
 /** Print one line to stderr, prefixed with the program name. */
@@ -249,7 +191,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   services.stdout.on?.('error', () => undefined);
   if (options.serve !== null) {
     const { runServe } = await import('./cli/serve.js');
-    return runServe(ctx, packageVersion());
+    return runServe(ctx, options.serve, packageVersion());
   }
   if (options.allNetns) {
     const { runAllNetns } = await import('./cli/all-netns.js');
@@ -276,6 +218,109 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     complain(services, 'the dashboard needs a terminal; for scripts use --once, --once --json or --once --summary');
     return 2;
   }
+  // --record first: a file that cannot be created is one line and exit 1 before anything else
+  // (screen, owner worker) is started that would have to be torn down.
+  let recorder: Recorder | null = null;
+  if (options.record !== null) {
+    const { createRecorder } = await import('./cli/recording-file.js');
+    try {
+      recorder = createRecorder(options.record, services.hostname(), services.now(), { force: options.force });
+    } catch (err) {
+      complain(services, err instanceof Error ? err.message : String(err));
+      return 1;
+    }
+  }
   const { runDashboard } = await import('./ui/run-dashboard.js');
-  return runDashboard(ctx, recording);
+  return runDashboard(await buildDashboardDeps(ctx, recording, recorder));
+}
+
+/**
+ * What the dashboard is given: the streams, signals and clock; live collection (or the
+ * recording to play); the readers of the slowly changing environment; ss for one connection's
+ * details; the stats file. The readers are imported here, when the dashboard runs.
+ */
+async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, recorder: Recorder | null): Promise<DashboardDeps> {
+  const { services, options } = ctx;
+  const { createInlineOwnerSource, createWorkerOwnerSource } = await import('./proc/owner-source.js');
+  const { readNetSysctls } = await import('./proc/read-sysctl.js');
+  const { readListenBacklogs } = await import('./proc/read-backlogs.js');
+  const { readTcpInfo } = await import('./proc/read-tcp-info.js');
+  const { collectUnixPeers, createConnRatesSource } = await import('./proc/collect-conn-rates.js');
+  const { totalRates } = await import('./model/conn-rates.js');
+  // ss reports our own namespace, so it is not asked for recorded trees, --pid or --ssh.
+  const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
+  const openLive = (): LiveFeed => {
+    // Owners in a worker thread; with --pid the scanner is restricted to one namespace's
+    // processes, which only the scanner built in run() knows: run that one in this thread.
+    // --ssh (ctx.remote): owners are listed over the ssh session run() opened (main closes it);
+    // no local worker.
+    const owners = !options.processes
+      ? null
+      : ctx.remote != null
+        ? ctx.remote.owners
+        : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
+          ? createInlineOwnerSource(ctx.collectDeps.owners)
+          : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
+    const collectDeps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+    // Per-connection rates (ss -tinH, at most 10% of the time) and UNIX peers (ss -xH): the live
+    // kernel only, inside --pid through nsenter.
+    const ss = ssContext(ctx);
+    const unavailable = ss?.unavailable ?? null;
+    const ssReady = ss !== null && unavailable === null ? ss : null;
+    const connRates = ssReady === null ? null : createConnRatesSource(ssReady.deps, ssReady.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
+    return {
+      prime: () => owners?.prime?.(),
+      collect: () => collectSnapshotAsync(collectDeps),
+      targetGone: () => ctx.targetGone?.() ?? null,
+      readSysctls: () => readNetSysctls(ctx.procFs),
+      // A generous timeout: a refresh of a large table blocks the main thread for seconds, and a
+      // timeout that fires before ss's output is read would throw the answer away every time.
+      readBacklogs: useSs ? () => readListenBacklogs(15_000) : null,
+      // ss unavailable here (not root for --pid's nsenter, no ss): the rates say why, every refresh.
+      readConnRates:
+        unavailable !== null
+          ? () => Promise.resolve({ ok: false, message: unavailable })
+          : connRates === null
+            ? null
+            : (snapshot, ports) =>
+                connRates
+                  .refresh(snapshot, ports)
+                  .then((status) =>
+                    status.ok ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs } : status,
+                  ),
+      readUnixPeers: ssReady === null ? null : (snapshot) => collectUnixPeers(ssReady.deps, ssReady.options, snapshot).then((r) => (r.ok ? r.peers : null)),
+      close: () => owners?.close() ?? Promise.resolve(),
+    };
+  };
+  // SOCKSCOPE_STATS_FILE: the dashboard's own figures for `npm run bench` and the soak test.
+  const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
+  return {
+    stdin: services.stdin,
+    stdout: services.stdout,
+    stderr: services.stderr,
+    env: services.env,
+    signals: services.signals,
+    raiseSignal: services.raiseSignal,
+    monotonicMs: services.monotonicMs,
+    timeZoneOffsetMin: new Date(services.now()).getTimezoneOffset(),
+    intervalMs: options.intervalMs,
+    color: options.color,
+    filterText: ctx.filterText ?? '',
+    scopeLabel: ctx.scopeLabel,
+    source: recording !== null ? { kind: 'replay', recording } : { kind: 'live', open: openLive },
+    // ss asks the local kernel: over --ssh it would describe another machine's sockets.
+    fetchTcpInfo: (s) => (ctx.remote != null ? Promise.resolve(null) : readTcpInfo(s)),
+    recorder,
+    writeStats:
+      statsFile === undefined || statsFile === ''
+        ? null
+        : (stats) => {
+            try {
+              const memory = process.memoryUsage();
+              fs.writeFileSync(statsFile, JSON.stringify({ ...stats, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed }));
+            } catch {
+              // best effort: a measuring aid only
+            }
+          },
+  };
 }

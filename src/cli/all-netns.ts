@@ -6,7 +6,7 @@ import { totalOf, type StateCounts } from '../model/aggregate.js';
 import { safeText } from '../model/safe-text.js';
 import { stringifyForTerminal } from './format-once.js';
 import type { TcpState } from '../model/types.js';
-import type { AppContext } from '../main.js';
+import type { AppContext } from './context.js';
 import { collectNetnsCounts, listNetworkNamespaces, type NetnsCounts } from '../proc/netns.js';
 
 /** TCP columns: one state each, or several states summed. */

@@ -4,7 +4,17 @@
 
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { FrameDecoder, FrameEncoder, KEYFRAME_EVERY, RECORDING_VERSION, checkFrame, type Frame, type RecordingHeader } from '../model/recording.js';
+import {
+  FrameDecoder,
+  FrameEncoder,
+  KEYFRAME_EVERY,
+  RECORDING_VERSION,
+  checkFrame,
+  type Frame,
+  type Recorder,
+  type Recording,
+  type RecordingHeader,
+} from '../model/recording.js';
 import type { Snapshot } from '../model/types.js';
 
 const MAGIC = 'SOCKSCOPE-REC1\n';
@@ -14,12 +24,6 @@ function record(doc: unknown): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(body.length);
   return Buffer.concat([len, body]);
-}
-
-export interface Recorder {
-  write(snapshot: Snapshot): void;
-  close(): void;
-  readonly bytesWritten: number;
 }
 
 export interface RecorderOptions {
@@ -93,15 +97,6 @@ export function createRecorder(file: string, host: string, startedAtMs: number, 
       return bytes;
     },
   };
-}
-
-export interface Recording {
-  readonly header: RecordingHeader;
-  readonly frames: number;
-  /** The snapshot at frame i (0-based), decoded from the nearest keyframe before it. */
-  snapshotAt(i: number): Snapshot;
-  /** takenAtMs of frame i without decoding it fully (cached after first decode). */
-  timeAt(i: number): number;
 }
 
 /** Largest recording file read (bytes): the whole file is held in memory while it plays. */

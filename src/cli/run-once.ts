@@ -8,11 +8,12 @@ import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
-import type { AppContext } from '../main.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs, type SocketExtras } from './format-once.js';
+import type { AppContext } from './context.js';
+import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
+import type { SocketExtras } from '../view/presenters.js';
 
 type Collect = (deps: CollectDeps) => Snapshot;
 

@@ -10,7 +10,7 @@ import { safeText } from '../model/safe-text.js';
 import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
 import { collectNetnsCounts } from '../proc/netns.js';
 import { createInlineOwnerSource } from '../proc/owner-source.js';
-import type { AppContext } from '../main.js';
+import type { AppContext } from './context.js';
 import type { ServeOptions } from './options.js';
 import { renderFamily } from '../model/metrics.js';
 import { portsOfShownConnections, sumRatesByLocalPort, sumRatesByProcess, totalRates } from '../model/conn-rates.js';
@@ -38,9 +38,8 @@ export interface MetricsSource {
   text(): Promise<string>;
 }
 
-export function createMetricsSource(ctx: AppContext, version: string): MetricsSource {
+export function createMetricsSource(ctx: AppContext, serve: ServeOptions, version: string): MetricsSource {
   const { services, options } = ctx;
-  const serve = options.serve as ServeOptions;
   // Bytes/s per port and per process from ss (live kernel only): deltas between scrapes.
   const ss = ssContext(ctx);
   const rates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.25 });
@@ -275,10 +274,9 @@ function listenProblem(err: NodeJS.ErrnoException): string {
  * ("sockscope: serving metrics on http://127.0.0.1:9464/metrics"), so `--listen :0` users and
  * tests can find the port. A listen failure is one line and exit 1.
  */
-export function runServe(ctx: AppContext, version: string): Promise<number> {
+export function runServe(ctx: AppContext, serve: ServeOptions, version: string): Promise<number> {
   const { services } = ctx;
-  const serve = ctx.options.serve as ServeOptions;
-  const source = createMetricsSource(ctx, version);
+  const source = createMetricsSource(ctx, serve, version);
   const complained = new Set<string>();
   const onError = (message: string): void => {
     if (!complained.has(message)) services.stderr.write(`sockscope: collection failed: ${message}\n`);

@@ -17,6 +17,23 @@ export interface RecordingHeader {
   readonly startedAtMs: number;
 }
 
+/** Writes a session's snapshots as frames (cli/recording-file.ts writes them to a file). */
+export interface Recorder {
+  write(snapshot: Snapshot): void;
+  close(): void;
+  readonly bytesWritten: number;
+}
+
+/** A recording opened for playing (cli/recording-file.ts reads one from a file). */
+export interface Recording {
+  readonly header: RecordingHeader;
+  readonly frames: number;
+  /** The snapshot at frame i (0-based), decoded from the nearest keyframe before it. */
+  snapshotAt(i: number): Snapshot;
+  /** takenAtMs of frame i without decoding it fully (cached after first decode). */
+  timeAt(i: number): number;
+}
+
 /** A socket as a positional array: ~3x smaller than an object in JSON. */
 type PackedOwner = [pid: number, command: string, commandLine: string, uid: number, fd: number];
 type PackedSocket = [

@@ -1,7 +1,7 @@
 // Plays a recording into the dashboard: frames at their recorded pace times a speed, with
 // step, seek and pause. Replaces the live poller in `sockscope replay FILE`.
 
-import type { Recording } from '../cli/recording-file.js';
+import type { Recording } from '../model/recording.js';
 import type { Snapshot } from '../model/types.js';
 import { formatDuration } from '../view/text.js';
 

@@ -1,25 +1,21 @@
 // Starts the full-screen dashboard: one blessed screen over the injected streams, one poller
 // that collects a snapshot per interval and hands it over whole, key bindings that become
 // reducer actions, and a terminal that is always restored (quit, signals, errors).
+// Everything it reads or starts outside the terminal (collection, owners, ss, the recording
+// file, the stats file, signals, the clock) comes in DashboardDeps, built by src/main.ts.
 
-import fs from 'node:fs';
 import blessed from 'blessed';
-import type { AppContext } from '../main.js';
-import type { Snapshot } from '../model/types.js';
-import { collectSnapshotAsync, type AsyncCollectDeps } from '../proc/collect-snapshot.js';
-import { createInlineOwnerSource, createWorkerOwnerSource } from '../proc/owner-source.js';
-import { createOwnerScanner } from '../proc/read-owners.js';
-import { readTcpInfo } from '../proc/read-tcp-info.js';
+import { portsOfShownConnections } from '../model/conn-rates.js';
+import type { NetSysctls } from '../model/listener-health.js';
+import type { Recorder, Recording } from '../model/recording.js';
+import type { SessionConnRates } from '../model/session-store.js';
+import type { TcpInfo } from '../model/tcp-info.js';
+import type { Snapshot, SocketRecord } from '../model/types.js';
+import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
 import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
 import { ReplayFeed } from './replay-feed.js';
-import { createRecorder, type Recorder, type Recording } from '../cli/recording-file.js';
-import { readNetSysctls } from '../proc/read-sysctl.js';
-import { readListenBacklogs } from '../proc/read-backlogs.js';
-import { collectUnixPeers, createConnRatesSource } from '../proc/collect-conn-rates.js';
-import { portsOfShownConnections, totalRates } from '../model/conn-rates.js';
-import { ssContext } from '../cli/run-once.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
 export function chooseTerminal(term: string | undefined): string {
@@ -77,25 +73,86 @@ export function backedOffIntervalMs(chosenMs: number, refreshCostMs: number): nu
   return needed <= chosenMs ? chosenMs : Math.min(30_000, Math.ceil(needed / 250) * 250);
 }
 
-/** `recording`: play it instead of reading /proc (`sockscope replay FILE`). */
-export function runDashboard(ctx: AppContext, recording: Recording | null = null): Promise<number> {
-  const { services, options } = ctx;
-  // --record first: a file that cannot be created is one line and exit 1 before anything else
-  // (screen, owner worker) is started that would have to be torn down.
-  let recorder: Recorder | null = null;
-  if (options.record !== null) {
-    try {
-      recorder = createRecorder(options.record, services.hostname(), services.now(), { force: options.force });
-    } catch (err) {
-      services.stderr.write(`sockscope: ${err instanceof Error ? err.message : String(err)}\n`);
-      return Promise.resolve(1);
-    }
-  }
-  const utf8 = isUtf8Locale(services.env);
+/** The terminal's output stream (process.stdout, or a test's stream with columns/rows/isTTY). */
+export interface TerminalOutput {
+  write(chunk: string): boolean;
+  isTTY?: boolean;
+  columns?: number;
+  rows?: number;
+  on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  off?(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** Live collection, opened when the screen is up and closed once when the dashboard ends. */
+export interface LiveFeed {
+  /** Optional: start the slow part now (the first full fd scan overlaps the first table read). */
+  prime?(): void;
+  /** One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). */
+  collect(): Promise<Snapshot>;
+  /** --pid: a one-line message once the shown process is gone, else null (asked before each snapshot). */
+  targetGone(): string | null;
+  /** net.* sysctls for listener health (read every few seconds). */
+  readSysctls(): NetSysctls;
+  /** Listen backlogs by endpointKey (ss -ltn); null where ss does not describe these sockets. */
+  readonly readBacklogs: (() => Promise<ReadonlyMap<string, number>>) | null;
+  /**
+   * Per-connection rates (ss -tinH) for this snapshot, ss restricted to `ports` (null: every
+   * port); the source keeps its own cadence and gives the last rates between reads, or why there
+   * are none. null where ss does not describe these sockets.
+   */
+  readonly readConnRates: ((snapshot: Snapshot, ports: readonly number[] | null) => Promise<SessionConnRates>) | null;
+  /** UNIX sockets' peers by inode (ss -xH), null when they could not be read; null where ss does not apply. */
+  readonly readUnixPeers: ((snapshot: Snapshot) => Promise<ReadonlyMap<number, UnixPeer> | null>) | null;
+  /** Stop what open() started (the owner worker, the ssh owner source). */
+  close(): Promise<void>;
+}
+
+/** Where snapshots come from: the live system, or a recording (`sockscope replay FILE`). */
+export type DashboardSource = { readonly kind: 'live'; open(): LiveFeed } | { readonly kind: 'replay'; readonly recording: Recording };
+
+/** What the dashboard's stats file holds (SOCKSCOPE_STATS_FILE), before the writer adds memory figures. */
+export interface DashboardStatsDocument extends DashboardStats {
+  readonly tracked: ReturnType<Dashboard['stats']>;
+}
+
+/** Everything the dashboard uses outside its screen, built by the composition root (src/main.ts). */
+export interface DashboardDeps {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: TerminalOutput;
+  readonly stderr: { write(chunk: string): boolean };
+  /** TERM, the locale (LANG, LC_ALL, LC_CTYPE) and NO_COLOR. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Where process-wide signals are subscribed. */
+  readonly signals: Pick<NodeJS.Process, 'on' | 'off' | 'once'>;
+  /** Send a signal to this process (Ctrl-Z: SIGTSTP, then SIGSTOP to stop). */
+  readonly raiseSignal: (signal: 'SIGTSTP' | 'SIGSTOP') => void;
+  readonly monotonicMs: () => number;
+  /** Minutes to add to local time to get UTC (Date#getTimezoneOffset), for the chart's clock. */
+  readonly timeZoneOffsetMin: number;
+  readonly intervalMs: number;
+  /** --color (false with --no-color); NO_COLOR and the terminal may still turn colours off. */
+  readonly color: boolean;
+  readonly filterText: string;
+  /** Which network namespace or host is shown, for the header; null for sockscope's own. */
+  readonly scopeLabel: string | null;
+  readonly source: DashboardSource;
+  /** `ss -ti` for one connection in the details; resolves null when it cannot be known. */
+  readonly fetchTcpInfo: (s: SocketRecord) => Promise<TcpInfo | null>;
+  /** --record: already open (a file that cannot be created is refused before the screen). */
+  readonly recorder: Pick<Recorder, 'write' | 'close'> | null;
+  /** SOCKSCOPE_STATS_FILE: rewritten every 10 refreshes and on exit; null when not asked for. */
+  readonly writeStats: ((stats: DashboardStatsDocument) => void) | null;
+}
+
+/** Run the dashboard until quit, a signal or a failure; resolves with the exit code. */
+export function runDashboard(deps: DashboardDeps): Promise<number> {
+  const recording = deps.source.kind === 'replay' ? deps.source.recording : null;
+  const recorder = deps.recorder;
+  const utf8 = isUtf8Locale(deps.env);
   const screen = blessed.screen({
-    input: services.stdin as never,
-    output: services.stdout as never,
-    terminal: chooseTerminal(services.env['TERM']),
+    input: deps.stdin as never,
+    output: deps.stdout as never,
+    terminal: chooseTerminal(deps.env['TERM']),
     smartCSR: true,
     useBCE: true,
     fullUnicode: utf8,
@@ -114,7 +171,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     const tput = (screen as unknown as { tput?: { utoa?: Record<string, string> } }).tput;
     if (tput !== undefined) tput.utoa = { ...tput.utoa, ...ASCII_FALLBACK };
   }
-  const theme = { color: wantsColor(services.env, options.color) && termColors >= 8, ascii: !utf8, colors256: termColors >= 256 };
+  const theme = { color: wantsColor(deps.env, deps.color) && termColors >= 8, ascii: !utf8, colors256: termColors >= 256 };
   const stats: DashboardStats = {
     snapshots: 0,
     bytesWritten: 0,
@@ -123,70 +180,55 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     lastFrameMs: 0,
     frameMs: [],
     collectMs: [],
-    effectiveIntervalMs: options.intervalMs,
+    effectiveIntervalMs: deps.intervalMs,
   };
-  countBytes(services.stdout, stats);
-  // Owners in a worker thread; with --pid the scanner is restricted to one namespace's processes,
-  // which only the scanner built by main knows: run that one in this thread.
-  // --ssh (ctx.remote): owners are listed over the ssh session main opened (and closes); no
-  // local worker.
-  const owners =
-    !options.processes || recording !== null
-      ? null
-      : ctx.remote != null
-        ? ctx.remote.owners
-        : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
-          ? createInlineOwnerSource(ctx.collectDeps.owners)
-          : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
-  // The first, full fd scan starts now and overlaps the first read of the tables.
-  owners?.prime?.();
-  const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
-  // Sysctls and listen backlogs (ss -ltn) change slowly: read them every few seconds. ss reports
-  // our own namespace, so it is not asked for recorded trees or --pid.
-  const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
+  countBytes(deps.stdout, stats);
+  // The live feed (owner worker, ssh owner source) starts now; its first, full fd scan overlaps
+  // the first read of the tables.
+  const live = deps.source.kind === 'live' ? deps.source.open() : null;
+  live?.prime?.();
+  // Sysctls and listen backlogs (ss -ltn) change slowly: read them every few seconds. The feed
+  // has no backlog reader where ss would describe other sockets (recorded trees, --pid, --ssh).
   let environmentAtMs = -Infinity;
   const refreshEnvironment = (dashboard: Dashboard): void => {
-    const now = services.monotonicMs();
-    if (recording !== null || now - environmentAtMs < 5_000) return;
+    const now = deps.monotonicMs();
+    if (live === null || now - environmentAtMs < 5_000) return;
     environmentAtMs = now;
-    const sysctls = readNetSysctls(ctx.procFs);
+    const sysctls = live.readSysctls();
     // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
-    // A generous timeout: a refresh of a large table blocks this thread for seconds, and a
-    // timeout that fires before ss's output is read would throw the answer away every time.
-    if (useSs) void readListenBacklogs(15_000).then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+    if (live.readBacklogs !== null) void live.readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
 
-  // Per-connection rates (ss -tinH, inside --pid through nsenter) on their own cadence: at most
-  // 10% of the time, only the filter's ports when it shows few connections, never two at once.
-  const ss = recording === null ? ssContext(ctx) : null;
-  const connRates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
+  // Per-connection rates (ss -tinH, inside --pid through nsenter) on the feed's own cadence: only
+  // the filter's ports when it shows few connections, never two reads at once.
   let ratesInFlight = false;
   // UNIX peers (ss -xH) every 5 s: who talks to whom changes slowly.
   let peersAtMs = -Infinity;
   const refreshUnixPeers = (dashboard: Dashboard, snapshot: Snapshot): void => {
-    if (ss === null || ss.unavailable !== null || services.monotonicMs() - peersAtMs < 5_000) return;
-    peersAtMs = services.monotonicMs();
-    void collectUnixPeers(ss.deps, ss.options, snapshot).then((r) => {
-      if (r.ok) dashboard.setUnixPeers(r.peers);
+    const readUnixPeers = live?.readUnixPeers ?? null;
+    if (readUnixPeers === null || deps.monotonicMs() - peersAtMs < 5_000) return;
+    peersAtMs = deps.monotonicMs();
+    void readUnixPeers(snapshot).then((peers) => {
+      if (peers !== null) dashboard.setUnixPeers(peers);
     });
   };
   const refreshConnRates = (dashboard: Dashboard, snapshot: Snapshot): void => {
-    if (ss !== null && ss.unavailable !== null) return dashboard.setConnRates({ ok: false, message: ss.unavailable });
-    if (connRates === null || ratesInFlight) return;
+    const readConnRates = live?.readConnRates ?? null;
+    if (readConnRates === null || ratesInFlight) return;
     ratesInFlight = true;
     const filter = dashboard.currentFilter();
     const ports = filter === null ? null : portsOfShownConnections(snapshot.sockets.filter(filter));
-    void connRates.refresh(snapshot, ports).then((status) => {
+    void readConnRates(snapshot, ports).then((rates) => {
       ratesInFlight = false;
-      dashboard.setConnRates(status.ok ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs } : status);
+      dashboard.setConnRates(rates);
     });
   };
 
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let collecting = false;
-    let intervalMs = options.intervalMs;
+    let intervalMs = deps.intervalMs;
     let finished = false;
 
     const finish = (code: number, message?: string): void => {
@@ -196,45 +238,35 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
       dashboard.destroy();
       replay?.stop();
       recorder?.close();
-      void owners?.close();
-      for (const [sig, fn] of handlers) services.signals.off(sig, fn);
+      void live?.close();
+      for (const [sig, fn] of handlers) deps.signals.off(sig, fn);
       try {
         screen.destroy();
       } catch {
         // the terminal may already be gone (SIGHUP): nothing left to restore
       }
-      if (message !== undefined) services.stderr.write(`sockscope: ${message}\n`);
+      if (message !== undefined) deps.stderr.write(`sockscope: ${message}\n`);
       writeStats();
       resolve(code);
     };
 
     // SOCKSCOPE_STATS_FILE: the dashboard's own figures for `npm run bench` and the soak test,
     // rewritten every 10 refreshes and on exit.
-    const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
-    const writeStats = (): void => {
-      if (statsFile === undefined || statsFile === '') return;
-      try {
-        const memory = process.memoryUsage();
-        fs.writeFileSync(statsFile, JSON.stringify({ ...stats, tracked: dashboard.stats(), rssBytes: memory.rss, heapUsedBytes: memory.heapUsed }));
-      } catch {
-        // best effort: a measuring aid only
-      }
-    };
+    const writeStats = (): void => deps.writeStats?.({ ...stats, tracked: dashboard.stats() });
 
     let replay: ReplayFeed | null = null;
     const dashboard = new Dashboard(screen, {
       intervalMs,
-      filterText: ctx.filterText ?? '',
+      filterText: deps.filterText,
       theme,
-      timeZoneOffsetMin: new Date().getTimezoneOffset(),
-      // ss asks the local kernel: over --ssh it would describe another machine's sockets.
-      fetchTcpInfo: (s) => (ctx.remote != null ? Promise.resolve(null) : readTcpInfo(s)),
+      timeZoneOffsetMin: deps.timeZoneOffsetMin,
+      fetchTcpInfo: deps.fetchTcpInfo,
       onIntervalChange: (ms) => {
         intervalMs = ms;
         schedule(ms);
       },
       onQuit: () => finish(0),
-      scopeLabel: ctx.scopeLabel,
+      scopeLabel: deps.scopeLabel,
       replay: recording !== null,
       onPauseChange: (paused) => {
         if (!paused) replay?.resume();
@@ -261,19 +293,20 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
     // refreshes never overlap however long a busy machine takes.
     const tick = (): void => {
       timer = undefined;
+      if (live === null) return;
       // --pid: once the process is gone its namespace's tables read as empty: say so and stop.
-      const gone = ctx.targetGone?.() ?? null;
+      const gone = live.targetGone();
       if (gone !== null) {
         finish(1, gone);
         return;
       }
       collecting = true;
-      const started = services.monotonicMs();
-      collectSnapshotAsync(deps).then(
+      const started = deps.monotonicMs();
+      live.collect().then(
         (snapshot) => {
           collecting = false;
           if (finished) return;
-          const collected = services.monotonicMs();
+          const collected = deps.monotonicMs();
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
           refreshConnRates(dashboard, snapshot);
@@ -284,7 +317,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
             finish(1, `recording failed: ${err instanceof Error ? err.message : String(err)}`);
             return;
           }
-          const drawn = services.monotonicMs();
+          const drawn = deps.monotonicMs();
           stats.snapshots++;
           if (stats.snapshots % 10 === 0) writeStats();
           stats.lastCollectMs = collected - started;
@@ -303,7 +336,7 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
             rows: snapshot.cost.rows,
             backedOffToMs: stats.effectiveIntervalMs > intervalMs ? stats.effectiveIntervalMs : null,
           });
-          schedule(Math.max(0, stats.effectiveIntervalMs - (services.monotonicMs() - started)));
+          schedule(Math.max(0, stats.effectiveIntervalMs - (deps.monotonicMs() - started)));
         },
         (err: unknown) => finish(1, `collecting sockets failed: ${err instanceof Error ? err.message : String(err)}`),
       );
@@ -332,22 +365,22 @@ export function runDashboard(ctx: AppContext, recording: Recording | null = null
           program.useBuffer = false;
           const resume = program.pause();
           program.useBuffer = true;
-          services.signals.once('SIGCONT', () => {
+          deps.signals.once('SIGCONT', () => {
             resume();
             screen.alloc();
             dashboard.render();
           });
-          process.kill(process.pid, 'SIGSTOP');
+          deps.raiseSignal('SIGSTOP');
         },
       ],
     ];
-    for (const [sig, fn] of handlers) services.signals.on(sig, fn);
-    services.stdout.on?.('error', () => finish(0));
+    for (const [sig, fn] of handlers) deps.signals.on(sig, fn);
+    deps.stdout.on?.('error', () => finish(0));
 
     screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) => {
       if (key?.full === 'C-z') {
         // Raw mode turns Ctrl-Z into a key: stop the way a terminal would (handled above).
-        process.kill(process.pid, 'SIGTSTP');
+        deps.raiseSignal('SIGTSTP');
         return;
       }
       // The key map decides: replay keys (step, seek, speed) go to the replay when there is one.
