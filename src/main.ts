@@ -302,6 +302,10 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
     signals: services.signals,
     raiseSignal: services.raiseSignal,
     monotonicMs: services.monotonicMs,
+    cpuMs: () => {
+      const used = process.cpuUsage();
+      return (used.user + used.system) / 1000;
+    },
     timeZoneOffsetMin: new Date(services.now()).getTimezoneOffset(),
     intervalMs: options.intervalMs,
     color: options.color,

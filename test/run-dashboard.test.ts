@@ -48,6 +48,7 @@ interface HarnessOptions {
   readonly recording?: Recording;
   readonly readConnRates?: LiveFeed['readConnRates'];
   readonly readUnixPeers?: LiveFeed['readUnixPeers'];
+  readonly cpuMs?: () => number;
 }
 
 const started: { readonly h: Harness; readonly exit: Promise<number> }[] = [];
@@ -110,6 +111,7 @@ function harness(options: HarnessOptions = {}): Harness {
       raised.push(signal);
     },
     monotonicMs: () => performance.now(),
+    ...(options.cpuMs === undefined ? {} : { cpuMs: options.cpuMs }),
     timeZoneOffsetMin: 0,
     intervalMs: 1000,
     color: false,
@@ -184,6 +186,25 @@ describe('runDashboard with injected deps', () => {
     expect(h.signals.eventNames()).toEqual([]);
     // The terminal is given back: the alternate screen is left.
     expect(h.raw()).toContain(`${ESC}[?1049l`);
+  });
+
+  it('the back-off budgets the whole process’s CPU per refresh and the header says why it slowed', async () => {
+    // A process clock that advances 1.5 s of CPU per reading: every refresh "costs" at least
+    // that, which at most half a core allows every 3 s, not every 1 s.
+    let cpu = 0;
+    const h = harness({
+      cpuMs: () => {
+        cpu += 1500;
+        return cpu;
+      },
+    });
+    const exit = run(h);
+    // Screen updates are diffs (only changed cells are written): compare without blanks.
+    const drawn = (): string => h.text().replace(/\s+/g, '');
+    await until(() => drawn().includes('slowedfrom1s:arefreshcosts1.50scpu(max50%ofacore)'), 'the header saying why it slowed');
+    h.input.write('q');
+    expect(await exit).toBe(0);
+    expect(h.stats.at(-1)?.effectiveIntervalMs).toBe(3000);
   });
 
   it('--pid gone: the feed’s message ends the dashboard with exit 1 before collecting', async () => {

@@ -8,6 +8,7 @@ import blessed from 'blessed';
 import { portsOfShownConnections } from '../model/conn-rates.js';
 import type { NetSysctls } from '../model/listener-health.js';
 import type { Recorder, Recording } from '../model/recording.js';
+import { budgetRefreshInterval } from '../model/refresh-budget.js';
 import type { SessionConnRates } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
@@ -37,9 +38,6 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
 
-/** A refresh may use at most this share of one core before the poller backs off. */
-export const MAX_CORE_SHARE = 0.25;
-
 /** What the dashboard costs, for the cost meter and `npm run bench` (SOCKSCOPE_STATS_FILE). */
 export interface DashboardStats {
   snapshots: number;
@@ -62,15 +60,6 @@ function countBytes(out: { write: (chunk: string) => boolean }, stats: Dashboard
     stats.bytesWritten += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     return write(chunk, ...rest);
   }) as typeof out.write;
-}
-
-/**
- * Back off when a refresh costs more than MAX_CORE_SHARE of a core at the chosen interval:
- * the next interval is stretched so the share stays under the limit (capped at 30 s).
- */
-export function backedOffIntervalMs(chosenMs: number, refreshCostMs: number): number {
-  const needed = refreshCostMs / MAX_CORE_SHARE;
-  return needed <= chosenMs ? chosenMs : Math.min(30_000, Math.ceil(needed / 250) * 250);
 }
 
 /** The terminal's output stream (process.stdout, or a test's stream with columns/rows/isTTY). */
@@ -127,6 +116,12 @@ export interface DashboardDeps {
   /** Send a signal to this process (Ctrl-Z: SIGTSTP, then SIGSTOP to stop). */
   readonly raiseSignal: (signal: 'SIGTSTP' | 'SIGSTOP') => void;
   readonly monotonicMs: () => number;
+  /**
+   * CPU time of the whole process so far, ms (every thread: main, libuv's pool reading /proc,
+   * the owner worker, GC): the poller budgets a refresh's share of a core with it. Absent: the
+   * refresh's own stage times stand in.
+   */
+  readonly cpuMs?: () => number;
   /** Minutes to add to local time to get UTC (Date#getTimezoneOffset), for the chart's clock. */
   readonly timeZoneOffsetMin: number;
   readonly intervalMs: number;
@@ -302,6 +297,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       }
       collecting = true;
       const started = deps.monotonicMs();
+      const cpuAtStart = deps.cpuMs?.() ?? null;
       live.collect().then(
         (snapshot) => {
           collecting = false;
@@ -325,16 +321,22 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           stats.collectMs = [...stats.collectMs.slice(-59), stats.lastCollectMs];
           stats.frameMs = [...stats.frameMs.slice(-59), stats.lastFrameMs];
           stats.firstFrameAtMs ??= drawn;
-          // CPU spent on this thread: parsing, joining, drawing (reads and owners run elsewhere
-          // but are real work too, so count the whole collection).
-          stats.effectiveIntervalMs = backedOffIntervalMs(intervalMs, snapshot.cost.parseMs + snapshot.cost.ownersMs + stats.lastFrameMs);
+          // The refresh's CPU time, all threads (reading, parsing, owners, drawing); without a
+          // process clock, the stage times stand in.
+          const cpuMs =
+            cpuAtStart !== null && deps.cpuMs !== undefined
+              ? deps.cpuMs() - cpuAtStart
+              : snapshot.cost.parseMs + snapshot.cost.ownersMs + stats.lastFrameMs;
+          const budget = budgetRefreshInterval(intervalMs, cpuMs);
+          stats.effectiveIntervalMs = budget.intervalMs;
           dashboard.setCost({
             readMs: snapshot.cost.readMs,
             parseMs: snapshot.cost.parseMs,
             ownersMs: snapshot.cost.ownersMs,
             drawMs: stats.lastFrameMs,
             rows: snapshot.cost.rows,
-            backedOffToMs: stats.effectiveIntervalMs > intervalMs ? stats.effectiveIntervalMs : null,
+            backedOffToMs: budget.backedOff ? budget.intervalMs : null,
+            backoffReason: budget.backedOff ? budget.reason : undefined,
           });
           schedule(Math.max(0, stats.effectiveIntervalMs - (deps.monotonicMs() - started)));
         },
