@@ -18,7 +18,7 @@ export interface HistoryChartInput {
   readonly samples: readonly HistorySample[];
   /** Time of the picture shown: the right edge of the chart. */
   readonly nowMs: number;
-  /** Refresh interval now; sets the time per column (one cell holds about 10 refreshes). */
+  /** Refresh interval now; with the span of history it sets the time per column (cellStepMs). */
   readonly intervalMs: number;
   /** Inner size of the chart's box (without border). */
   readonly width: number;
@@ -68,7 +68,7 @@ const QUIET_STATES: readonly TcpState[] = ['LISTEN', 'FIN_WAIT1', 'FIN_WAIT2', '
 
 /** Time per cell column, chosen from round values so the axis reads well. */
 const CELL_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400].map((s) => s * 1000);
-/** Refreshes per cell column: about 10, so the chart shifts once every ~5 refreshes in braille. */
+/** Refreshes per cell column at most: about 10, so a long history shifts once every ~5 refreshes in braille. */
 const REFRESHES_PER_CELL = 10;
 
 /** "-30s", "-5m", "-1h30m": a tick label. */
@@ -81,9 +81,18 @@ export function formatAgo(ms: number): string {
   return m % 60 === 0 ? `-${m / 60}h` : `-${Math.floor(m / 60)}h${m % 60}m`;
 }
 
-export function cellStepMs(intervalMs: number): number {
-  const want = Math.max(1, intervalMs) * REFRESHES_PER_CELL;
-  return CELL_STEPS_MS.find((s) => s >= want) ?? (CELL_STEPS_MS.at(-1) as number);
+/**
+ * Time per cell column, ms: the finest round step of at least one refresh under which the
+ * history collected so far (spanMs) fits in `columns`, so a young history fills the plot
+ * instead of its right end; it coarsens along CELL_STEPS_MS (1s, 2s, 5s, 10s...) as history
+ * grows, up to about 10 refreshes per column. Slots stay aligned on absolute time, so within
+ * one step a finished column never changes.
+ */
+export function cellStepMs(intervalMs: number, spanMs: number, columns: number): number {
+  const last = CELL_STEPS_MS.at(-1) as number;
+  const finest = CELL_STEPS_MS.find((s) => s >= Math.max(1, intervalMs)) ?? last;
+  const coarsest = CELL_STEPS_MS.find((s) => s >= Math.max(1, intervalMs) * REFRESHES_PER_CELL) ?? last;
+  return CELL_STEPS_MS.find((s) => s >= finest && (s >= coarsest || spanMs < s * Math.max(1, columns))) ?? coarsest;
 }
 
 /** Log scale: 0 → level 0, max → top level, any count > 0 at least level 1. */
@@ -130,8 +139,6 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
   const latest = samples.at(-1);
   const dotsX = mode === 'braille' ? 2 : 1;
   const dotsY = mode === 'braille' ? 4 : 1;
-  const cellMs = cellStepMs(input.intervalMs);
-  const slotMs = cellMs / dotsX;
 
   // y labels need the scale, the scale needs the slots, the slots need the plot width, which
   // needs the label width: take the label width for the largest count in any sample (≤ 6 cells).
@@ -139,6 +146,8 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
   for (const s of samples) for (const v of Object.values(s.counts)) if ((v ?? 0) > anyMax) anyMax = v ?? 0;
   const yLabelWidth = Math.max(1, displayWidth(formatCount(anyMax)));
   const plotWidth = width - yLabelWidth - 1;
+  const cellMs = cellStepMs(input.intervalMs, input.nowMs - (samples[0]?.atMs ?? input.nowMs), plotWidth);
+  const slotMs = cellMs / dotsX;
   const slotCount = plotWidth * dotsX;
   const lastSlot = Math.floor(input.nowMs / slotMs);
   const firstSlot = lastSlot - slotCount + 1;
