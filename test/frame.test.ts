@@ -250,3 +250,16 @@ describe('the selection follows the connection (9)', () => {
     expect(f.selectedRecord?.localPort).toBe(45000);
   });
 });
+
+describe('view tabs read as keys, not counts (issue 10)', () => {
+  it('each tab is "digit:name", the current view in brackets, in every view; no "6 findings" next to the badge', () => {
+    const store = troubled();
+    const names = ['sockets', 'ports', 'peers', 'procs', 'states', 'findings', 'compare'];
+    for (const [i, view] of VIEWS.entries()) {
+      const title = frameOf(store, ui0({ view }), { width: 200, height: 40 }).main?.title ?? '';
+      const tabs = names.map((n, j) => (j === i ? `[${j + 1}:${n}]` : `${j + 1}:${n}`)).join(' ');
+      expect([view, title.endsWith(tabs)]).toEqual([view, true]);
+      expect(title).not.toMatch(/\d [a-z]/);
+    }
+  });
+});

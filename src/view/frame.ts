@@ -35,7 +35,7 @@ import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
-import { VIEW_TITLE, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
+import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
 
 export interface FrameTheme {
   readonly ascii: boolean;
@@ -402,9 +402,13 @@ export function buildFrame(input: FrameInput): Frame {
   };
 }
 
+/** Short view names for the tabs in the table's border. */
+const VIEW_TAB: Record<ViewName, string> = { sockets: 'sockets', ports: 'ports', peers: 'peers', processes: 'procs', states: 'states', findings: 'findings', compare: 'compare' };
+
 /** The view tabs only while the label fits on the border: blessed wraps a longer label. */
 function titleOf(view: ViewName, width: number, sortLabel = ''): string {
-  const tabs = `${VIEW_TITLE[view]}  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states · 6 findings · 7 compare]`;
+  // "1:sockets": the digit reads as the key, not as a count; the current view in brackets.
+  const tabs = `${VIEW_TITLE[view]}  ${VIEWS.map((v, i) => (v === view ? `[${i + 1}:${VIEW_TAB[v]}]` : `${i + 1}:${VIEW_TAB[v]}`)).join(' ')}`;
   // Room for " title 12345/12345, 9999 closed · sort: … ".
   const sortRoom = sortLabel === '' ? 0 : sortLabel.length + 3;
   return tabs.length + 26 + sortRoom <= width - 4 ? tabs : VIEW_TITLE[view];
