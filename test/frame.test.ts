@@ -263,3 +263,17 @@ describe('view tabs read as keys, not counts (issue 10)', () => {
     }
   });
 });
+
+describe('the state diagram without UTF-8 (issue 10)', () => {
+  it('the explanation and its key hint are plain ASCII: "^v another state", no raw arrows', () => {
+    const store = troubled();
+    for (const ascii of [true, false]) {
+      store.setFilter(null);
+      const f = buildFrame({ session: store.state, ui: ui0({ view: 'states' }), size: { width: 120, height: 40 }, theme: { ascii }, filter: null, context: CONTEXT });
+      if (f.main?.kind !== 'diagram') throw new Error('no diagram');
+      const text = f.main.explanation.join('\n');
+      expect(text).toContain(ascii ? '^v another state' : '↑↓ another state');
+      if (ascii) expect(text).toMatch(/^[\x20-\x7e\n]*$/);
+    }
+  });
+});

@@ -33,6 +33,7 @@ import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { toAscii } from './ascii-fallback.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
 import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
@@ -250,7 +251,7 @@ export function buildFrame(input: FrameInput): Frame {
     const i = ui.selectedKey === null ? -1 : DIAGRAM_STATES.indexOf(ui.selectedKey as TcpState);
     const index = i >= 0 ? i : clampIndex(ui.selectedIndex, DIAGRAM_STATES.length);
     const selected = DIAGRAM_STATES[index] ?? 'ESTABLISHED';
-    main = { kind: 'diagram', rect: tableRect, title, lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii), selected, explanation: diagramExplanation(selected, innerWidth) };
+    main = { kind: 'diagram', rect: tableRect, title, lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii), selected, explanation: diagramExplanation(selected, innerWidth, theme.ascii) };
     rowKeys = () => DIAGRAM_STATES;
     selectedKey = selected;
   } else {
@@ -433,15 +434,17 @@ function resolveDetails(key: string, rows: readonly SocketRow[] | null, picture:
   return last.closedAtMs === null ? { ...last, closedAtMs: nowMs } : last;
 }
 
-function diagramExplanation(state: TcpState, width: number): string[] {
+/** Without UTF-8 every line goes through toAscii: blessed would print '↑' raw and lose the border. */
+function diagramExplanation(state: TcpState, width: number, ascii: boolean): string[] {
   const e = explainState('tcp', state);
-  return [
+  const lines = [
     `${TCP_STATE_SHORT[state]}: ${e.meaning}`,
     `Side: ${e.side}. ${e.typicalDuration}`,
     `Many of them: ${e.pileUp}`,
     ...(e.action === undefined ? [] : [`What to do: ${e.action}`]),
     'Enter: list these sockets · ↑↓ another state',
-  ].flatMap((l) => wrap(l, width, ''));
+  ];
+  return (ascii ? lines.map(toAscii) : lines).flatMap((l) => wrap(l, width, ''));
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */
