@@ -169,6 +169,24 @@ describe('buildHistoryChartView', () => {
     expect(textOf(v.lines[0] ?? [])).toMatch(/^20\.0k┤/);
   });
 
+  it('equal counts: the earlier series is drawn and the legend says which one the hidden one is under', () => {
+    const s = samples(120, T0, (i) => ({ ESTABLISHED: 684, CLOSE_WAIT: 360, FIN_WAIT2: 360, SYN_SENT: 4 + (i % 2) }));
+    for (const color of [false, true]) {
+      const v = view({ samples: s, width: 100, color });
+      const legend = textOf(v.lines.at(-1) ?? []);
+      expect(legend).toContain('FIN-WAIT-2 360 (= CLOSE-WAIT)');
+      expect(legend).not.toMatch(/CLOSE-WAIT 360 \(=/);
+      if (!color) {
+        const cw = v.series.find((x) => x.state === 'CLOSE_WAIT')?.marker ?? '?';
+        const fw = v.series.find((x) => x.state === 'FIN_WAIT2')?.marker ?? '?';
+        const plot = plotColumns(v).join('');
+        expect([plot.includes(cw), plot.includes(fw)]).toEqual([true, false]);
+      }
+    }
+    // Distinct counts: no "(=".
+    expect(textOf(view({ samples: samples(60, T0, () => ({ ESTABLISHED: 684, CLOSE_WAIT: 360, FIN_WAIT2: 12 })), width: 100 }).lines.at(-1) ?? [])).not.toContain('(=');
+  });
+
   it('handshake and pile-up states are plotted before listeners and short closing states, whatever their count', () => {
     const v = view({ samples: samples(60, T0, () => ({ LISTEN: 40, FIN_WAIT2: 30, LAST_ACK: 20, ESTABLISHED: 300, TIME_WAIT: 50, SYN_SENT: 2, CLOSE_WAIT: 1 })) });
     expect(v.series.map((x) => x.state)).toEqual(['ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'CLOSE_WAIT', 'LISTEN']);
