@@ -69,10 +69,7 @@ function layerRule(layer, allowed) {
 const BLESSED_ONLY_IN_UI = [
   'error',
   {
-    paths: [
-      { name: 'blessed', message: 'blessed is used only in src/ui: the other layers stay testable without a terminal.' },
-      { name: 'blessed-contrib', message: 'blessed-contrib is used only in src/ui.' },
-    ],
+    paths: [{ name: 'blessed', message: 'blessed is used only in src/ui: the other layers stay testable without a terminal.' }],
   },
 ];
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Single-file build: dist/sockscope.mjs, the whole program (dashboard included) in one ESM file
 // that runs with just `node` (>= 20) — no node_modules, nothing beside it. `npm run build` runs
-// this after tsc. What it takes to make blessed and blessed-contrib fit in one file:
+// this after tsc. What it takes to make blessed fit in one file:
 //
 //  - blessed/lib/widget.js requires its widgets dynamically (`require('./widgets/' + file)`):
 //    rewritten to a switch of static requires, same order, same laziness.
@@ -15,8 +15,6 @@
 //    BigText is created: pointed at the same virtual directory, where the fonts are NOT embedded
 //    (640 KB; sockscope does not use BigText): it would fail with ENOENT, never at load.
 //  - term.js / pty.js (optional, only for blessed's Terminal widget) are stubs that throw if used.
-//  - blessed-contrib loads every widget at require time; all of that is plain static requires
-//    (incl. JSON data) which esbuild bundles; the dashboard only uses contrib.line.
 //  - The owner-mapping worker (src/proc/owner-worker.ts) runs on the bundle itself: the entry
 //    below checks workerData first, and tells owner-source.ts to start workers on this file.
 //  - package.json's version is injected with `define` (src/main.ts packageVersion()).

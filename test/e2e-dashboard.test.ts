@@ -211,7 +211,8 @@ describe.skipIf(!hasTmux).each([
     expect(socketTableRows(screen)).toHaveLength(TCP_STATE_COUNTS.get('CLOSE-WAIT') ?? 0);
 
     await s.sendKeys('Enter');
-    screen = await s.waitFor('Details');
+    // The whole frame: a capture can land while the terminal is still drawing it.
+    screen = await s.waitFor((sc) => sc.includes('Details') && sc.includes('Esc back') && /state\s+CLOSE-WAIT/.test(sc));
     expect(screen).toContain('127.0.0.1:18010  →  127.0.0.1:18012');
     expect(screen).toMatch(/state\s+CLOSE-WAIT/); // ss's names on screen, as in the title
     expect(screen).toContain('Esc back');
