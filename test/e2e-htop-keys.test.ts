@@ -104,10 +104,10 @@ describe.skipIf(!hasTmux)("htop's keys and mouse", () => {
     await s.waitFor(/─ Details/);
     await s.sendKeys('Escape');
 
-    // A click on "3 peers" in the panel's border switches to that view.
+    // A click on "3:peers" in the panel's border switches to that view.
     const screen = await s.waitFor((sc) => !/─ Details/.test(sc));
-    const border = screen.split('\n').findIndex((l) => l.includes('3 peers'));
-    const x = screen.split('\n')[border]!.indexOf('3 peers') + 2;
+    const border = screen.split('\n').findIndex((l) => l.includes('3:peers'));
+    const x = screen.split('\n')[border]!.indexOf('3:peers') + 2;
     await s.sendKeys(press(0, x, border + 1), release(0, x, border + 1));
     await s.waitFor(/By peer/);
   });

@@ -171,10 +171,10 @@ describe('CLOSE_WAIT pile that stays', () => {
     for (let i = 0; i < 6; i++) expect(at(i)).toBeUndefined(); // 0..25 s
     const f = at(6)!; // 30 s
     expect(f).toMatchObject({ id: 'close-wait-rising:sport 8080', severity: 'warn', sinceMs: T0 + 30_000, subject: { port: 8080, pid: 4242, process: 'api-server' } });
-    expect(f.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 30 s: api-server (pid 4242) is not closing sockets');
-    expect(f.detail).toMatch(/^400 connections on port 8080 are in CLOSE_WAIT \(at least 20 in every refresh for 30 s, 400 now\)/);
+    expect(f.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 30s: api-server (pid 4242) is not closing sockets');
+    expect(f.detail).toMatch(/^400 connections on port 8080 are in CLOSE_WAIT \(at least 20 in every refresh for 30s, 400 now\)/);
     const last = at(36)!;
-    expect(last.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 3 min: api-server (pid 4242) is not closing sockets');
+    expect(last.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 3m00s: api-server (pid 4242) is not closing sockets');
     expect(last).toMatchObject({ holding: true, sinceMs: T0 + 30_000 });
     expectFilterSelects(last, run.snapshots[36]!, cw);
   });
@@ -182,7 +182,7 @@ describe('CLOSE_WAIT pile that stays', () => {
   it('at any refresh interval: 100 ms refreshes over more snapshots than the engine remembers', () => {
     const run = runSequence(Array.from({ length: 320 }, () => pile(50)), { stepMs: 100 });
     expect(cwOf(run.findings[299]!)).toBeUndefined(); // 29.9 s
-    expect(cwOf(run.findings[300]!)?.title).toMatch(/^CLOSE_WAIT pile of 50 staying on port 8080 for 30 s: /);
+    expect(cwOf(run.findings[300]!)?.title).toMatch(/^CLOSE_WAIT pile of 50 staying on port 8080 for 30s: /);
   });
 
   it('a dip below minCount starts the clock again; crit at critCount', () => {
@@ -192,7 +192,7 @@ describe('CLOSE_WAIT pile that stays', () => {
     // 10 → 400 → 400 is a rise; then a plateau; the pile counts from 30 s, so 30 s later at 60 s.
     expect(cwOf(run.findings[7]!)?.title).toMatch(/^CLOSE_WAIT rising on port 8080, 10 → 400: /);
     expect(cwOf(run.findings[11]!)?.title).toMatch(/^CLOSE_WAIT still at 400 on port 8080: /);
-    expect(cwOf(run.findings[12]!)?.title).toMatch(/^CLOSE_WAIT pile of 400 staying on port 8080 for 30 s: /);
+    expect(cwOf(run.findings[12]!)?.title).toMatch(/^CLOSE_WAIT pile of 400 staying on port 8080 for 30s: /);
     const crit = runSequence(Array.from({ length: 7 }, () => pile(400)), { stepMs: 5000, thresholds: { closeWait: { critCount: 400 } } });
     expect(cwOf(crit.findings[6]!)?.severity).toBe('crit');
   });

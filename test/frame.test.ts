@@ -250,3 +250,30 @@ describe('the selection follows the connection (9)', () => {
     expect(f.selectedRecord?.localPort).toBe(45000);
   });
 });
+
+describe('view tabs read as keys, not counts (issue 10)', () => {
+  it('each tab is "digit:name", the current view in brackets, in every view; no "6 findings" next to the badge', () => {
+    const store = troubled();
+    const names = ['sockets', 'ports', 'peers', 'procs', 'states', 'findings', 'compare'];
+    for (const [i, view] of VIEWS.entries()) {
+      const title = frameOf(store, ui0({ view }), { width: 200, height: 40 }).main?.title ?? '';
+      const tabs = names.map((n, j) => (j === i ? `[${j + 1}:${n}]` : `${j + 1}:${n}`)).join(' ');
+      expect([view, title.endsWith(tabs)]).toEqual([view, true]);
+      expect(title).not.toMatch(/\d [a-z]/);
+    }
+  });
+});
+
+describe('the state diagram without UTF-8 (issue 10)', () => {
+  it('the explanation and its key hint are plain ASCII: "^v another state", no raw arrows', () => {
+    const store = troubled();
+    for (const ascii of [true, false]) {
+      store.setFilter(null);
+      const f = buildFrame({ session: store.state, ui: ui0({ view: 'states' }), size: { width: 120, height: 40 }, theme: { ascii }, filter: null, context: CONTEXT });
+      if (f.main?.kind !== 'diagram') throw new Error('no diagram');
+      const text = f.main.explanation.join('\n');
+      expect(text).toContain(ascii ? '^v another state' : '↑↓ another state');
+      if (ascii) expect(text).toMatch(/^[\x20-\x7e\n]*$/);
+    }
+  });
+});

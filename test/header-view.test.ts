@@ -102,13 +102,16 @@ describe('header layout by priority', () => {
     expect(first).toMatch(/ every 1\.75s {2}\(slowed from 1s: refresh costs 420 ms\) {2}live /);
     expect(first).not.toMatch(/every 1s/);
     expect(lines(i, 200).join('\n').match(/every/g)).toHaveLength(1);
-    // Narrow: the reason is cut with … (or left out), never the interval.
+    // Narrow: the reason is left out whole ("(slowed from 1s)"), then the note; never cut mid-word,
+    // never the interval.
     for (let width = 60; width <= 120; width++) {
       const [l1] = lines(i, width);
       expect([width, l1]).toEqual([width, expect.stringContaining('every 1.75s')]);
       expect(l1).not.toMatch(/slowed to eve|every 1s/);
+      const note = /\(slowed[^)]*\)?/.exec(l1 ?? '')?.[0];
+      expect([width, note === undefined || note === '(slowed from 1s: refresh costs 420 ms)' || note === '(slowed from 1s)']).toEqual([width, true]);
     }
-    expect(lines(i, 80)[0]).toMatch(/every 1\.75s {2}\(slowed.*… {2}live/);
+    expect(lines(input({ host: 'vm', cost: i.cost }), 80)[0]).toMatch(/every 1\.75s {2}\(slowed from 1s\) {2}live/);
     const reason = input({ cost: { readMs: 1, parseMs: 1, ownersMs: 1, drawMs: 1, rows: 1, backedOffToMs: 1250, backoffReason: 'a refresh costs 0.62 s cpu (max 50% of a core)' } });
     expect(lines(reason, 200)[0]).toContain('every 1.25s  (slowed from 1s: a refresh costs 0.62 s cpu (max 50% of a core))  live');
     expect(formatInterval(1000)).toBe('1s');
@@ -156,6 +159,24 @@ describe('findings badge', () => {
     expect(view.findings).toBe('2 crit 2 warn 1 info');
     expect(view.worstFinding).toBe('Accept queue full on :9000 (nginx)');
     expect(view.findingsColor).toBe('red');
+  });
+
+  it('the worst line is cut to no less than 16 cells or left out quietly: never a lone … after the badge', () => {
+    const i = input({ findingsList: findings });
+    let seenCut = false;
+    for (let width = 60; width <= 200; width++) {
+      const [l1] = lines(i, width);
+      const after = (l1 ?? '').split(' 2 crit 2 warn 1 info ')[1] ?? '';
+      const worst = after.trim();
+      // Whole, cut with at least 16 cells, or absent (the cost meter may follow, right-aligned).
+      if (worst.startsWith('Accept')) {
+        const cut = /^Accept[^…]*…/.exec(worst)?.[0];
+        if (cut !== undefined) seenCut = true;
+        expect([width, cut === undefined || displayWidth(cut) >= 16]).toEqual([width, true]);
+      } else expect([width, worst.startsWith('…')]).toEqual([width, false]);
+    }
+    expect(seenCut).toBe(true);
+    expect(lines(i, 80)[0]).toMatch(/ 2 crit 2 warn 1 info $/);
   });
 
   it('the worst line writes states the way ss does (one naming on screen)', () => {

@@ -39,15 +39,35 @@ describe('buildHistoryChartView', () => {
     }
   });
 
-  it('draws nothing before the first sample: 20 s of history fill only the right end of the plot', () => {
-    const v = view({ samples: samples(20, T0, () => ({ ESTABLISHED: 50 })) });
-    // 1 s interval: 10 s per cell, so 20 samples take the last 2-3 cells; the rest is blank, not a zero line.
-    expect(cellStepMs(1000)).toBe(10_000);
-    const cols = plotColumns(v);
-    const width = cols[0]?.length ?? 0;
-    for (const row of cols) expect(row.slice(0, width - 3).trim()).toBe('');
-    expect(cols.join('').replace(/ /g, '')).not.toBe('');
-    expect(v.series[0]?.slots.slice(0, -6).every((x) => x === null)).toBe(true);
+  it('a young history fills the plot: 45 s at a 1 s interval take most of the width, nothing drawn before the first sample', () => {
+    for (const color of [true, false]) {
+      const v = view({ samples: samples(45, T0, () => ({ ESTABLISHED: 50 })), width: 80, color });
+      const slots = v.series[0]?.slots ?? [];
+      const firstFilled = slots.findIndex((x) => x !== null);
+      // Blank (not a zero line) before the first sample, and the samples cover over a third of the plot.
+      expect(slots.slice(0, firstFilled).every((x) => x === null)).toBe(true);
+      expect([color, (slots.length - firstFilled) / slots.length > 0.35]).toEqual([color, true]);
+      const cols = plotColumns(v);
+      expect(cols.map((r) => r.slice(0, Math.floor(r.length / 3)).trim()).join('')).toBe('');
+      expect(cols.map((r) => r.slice(Math.floor(r.length / 2)).trim()).join('')).not.toBe('');
+    }
+  });
+
+  it('the time per column starts at about one refresh and coarsens in round steps as history grows, up to ~10 refreshes', () => {
+    expect(cellStepMs(1000, 0, 60)).toBe(1000);
+    expect(cellStepMs(1000, 45_000, 60)).toBe(1000);
+    expect(cellStepMs(1000, 100_000, 60)).toBe(2000);
+    expect(cellStepMs(1000, 200_000, 60)).toBe(5000);
+    expect(cellStepMs(1000, 3_600_000, 60)).toBe(10_000);
+    expect(cellStepMs(2000, 10_000, 60)).toBe(2000);
+    expect(cellStepMs(500, 10_000, 60)).toBe(1000);
+    // Never finer as the span grows (a finished column keeps its place within one step).
+    let prev = 0;
+    for (let spanMs = 0; spanMs < 2_000_000; spanMs += 7_000) {
+      const step = cellStepMs(1000, spanMs, 60);
+      expect(step).toBeGreaterThanOrEqual(prev);
+      prev = step;
+    }
   });
 
   it('places samples where their time is: a gap in the samples is a gap in the line', () => {
@@ -56,8 +76,10 @@ describe('buildHistoryChartView', () => {
     const v = view({ samples: s, color: false });
     const slots = v.series[0]?.slots ?? [];
     const filled = slots.map((x) => (x === null ? '.' : '#')).join('');
-    // 10 s per slot in marker mode: 6 slots, 18 empty, 6 slots (allowing one slot of alignment).
-    expect(filled).toMatch(/#{6,7}\.{17,18}#{6,7}$/);
+    // 300 s of history in ~61 columns: 5 s per slot in marker mode: 12 slots, 36 empty, 12 slots
+    // (allowing one slot of alignment).
+    expect(v.slotMs).toBe(5000);
+    expect(filled).toMatch(/#{12,13}\.{35,36}#{12,13}$/);
   });
 
   it('the time axis is true to the sample times whatever the interval: "+"/"-" do not relabel old points', () => {
@@ -98,7 +120,7 @@ describe('buildHistoryChartView', () => {
     const v = view({ samples: samples(120, T0, () => ({ ESTABLISHED: 300, TIME_WAIT: 40 })) });
     for (const row of plotColumns(v)) expect(row).not.toMatch(/[A-Za-z]/);
     expect(textOf(v.lines.at(-1) ?? [])).toMatch(/^ ESTAB 300 {2}TIME-WAIT 40 +$/);
-    expect(textOf(v.lines.at(-2) ?? [])).toMatch(/└.*-2m.*now$/);
+    expect(textOf(v.lines.at(-2) ?? [])).toMatch(/└.*-1m.*now$/);
   });
 
   it('monochrome and ASCII: one distinct marker per state, named in the legend', () => {
@@ -145,6 +167,24 @@ describe('buildHistoryChartView', () => {
     expect(row).toBeGreaterThan(0);
     expect(row).toBeLessThan(rows.length - 1);
     expect(textOf(v.lines[0] ?? [])).toMatch(/^20\.0k┤/);
+  });
+
+  it('equal counts: the earlier series is drawn and the legend says which one the hidden one is under', () => {
+    const s = samples(120, T0, (i) => ({ ESTABLISHED: 684, CLOSE_WAIT: 360, FIN_WAIT2: 360, SYN_SENT: 4 + (i % 2) }));
+    for (const color of [false, true]) {
+      const v = view({ samples: s, width: 100, color });
+      const legend = textOf(v.lines.at(-1) ?? []);
+      expect(legend).toContain('FIN-WAIT-2 360 (= CLOSE-WAIT)');
+      expect(legend).not.toMatch(/CLOSE-WAIT 360 \(=/);
+      if (!color) {
+        const cw = v.series.find((x) => x.state === 'CLOSE_WAIT')?.marker ?? '?';
+        const fw = v.series.find((x) => x.state === 'FIN_WAIT2')?.marker ?? '?';
+        const plot = plotColumns(v).join('');
+        expect([plot.includes(cw), plot.includes(fw)]).toEqual([true, false]);
+      }
+    }
+    // Distinct counts: no "(=".
+    expect(textOf(view({ samples: samples(60, T0, () => ({ ESTABLISHED: 684, CLOSE_WAIT: 360, FIN_WAIT2: 12 })), width: 100 }).lines.at(-1) ?? [])).not.toContain('(=');
   });
 
   it('handshake and pile-up states are plotted before listeners and short closing states, whatever their count', () => {

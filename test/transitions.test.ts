@@ -29,7 +29,8 @@ describe('countTransitions', () => {
       { from: 'ESTABLISHED', to: 'CLOSE_WAIT', label: 'ESTABLISHED→CLOSE_WAIT', count: 3, perSec: 1.5 },
       { from: 'ESTABLISHED', to: 'TIME_WAIT', label: 'ESTABLISHED→TIME_WAIT', count: 1, perSec: 0.5 },
     ]);
-    expect(r).toMatchObject({ opened: 1, closed: 1, openedPerSec: 0.5, closedPerSec: 0.5 });
+    // Closed: `gone` vanished while ESTABLISHED, `c` entered TIME_WAIT.
+    expect(r).toMatchObject({ opened: 1, closed: 2, openedPerSec: 0.5, closedPerSec: 1 });
   });
 
   it('restricted by a predicate (per port when filtered)', () => {
@@ -38,7 +39,7 @@ describe('countTransitions', () => {
       ['ESTABLISHED→CLOSE_WAIT', 2],
       ['ESTABLISHED→TIME_WAIT', 1],
     ]);
-    expect(r).toMatchObject({ opened: 1, closed: 0 });
+    expect(r).toMatchObject({ opened: 1, closed: 1 });
   });
 
   it('a change counts when the socket matches before or after it', () => {
@@ -69,6 +70,44 @@ describe('countTransitions', () => {
     expect(r.transitions.map((t) => t.label)).toEqual(['ESTABLISHED→CLOSE_WAIT']);
     expect(r).toMatchObject({ opened: 1, closed: 1 });
     expect(countTransitions(d, (s) => s.localPort === 40_000)).toMatchObject({ transitions: [], opened: 1, closed: 1 });
+  });
+
+  it('steady churn reads opened = closed: TIME_WAIT counts once when entered (or first seen), never when it expires', () => {
+    // Loopback clients to port 8080, 6 connections a second, TIME_WAIT lasting 60 s (sampled
+    // every second for 80 s). Even connections are seen ESTABLISHED on both sides for one sample,
+    // then the client is in TIME_WAIT and the server socket is gone; odd ones open and close
+    // between samples: only the client's TIME_WAIT is ever seen.
+    type Conn = { client: ReturnType<typeof rec>; server: ReturnType<typeof rec>; t: number; seen: boolean };
+    const conns: Conn[] = [];
+    let port = 30_000;
+    const at = (t: number): ReturnType<typeof snap> => {
+      for (let i = 0; i < 6 && t < 80; i++) {
+        const p = port++;
+        conns.push({ client: rec({ localPort: p, remotePort: 8080 }), server: rec({ localPort: 8080, remotePort: p }), t, seen: i % 2 === 0 });
+      }
+      const sockets = conns.flatMap((c) => {
+        const age = t - c.t;
+        if (age === 0) return c.seen ? [c.client, c.server] : [];
+        if (age <= 60) return [withChanges(c.client, { state: 'TIME_WAIT', inode: 0 })];
+        return [];
+      });
+      return snap(t * 1000, sockets);
+    };
+    const rates = [];
+    let prev = at(0);
+    for (let t = 1; t <= 80; t++) {
+      const next = at(t);
+      rates.push({ t, all: countTransitions(diffSnapshots(prev, next)), server: countTransitions(diffSnapshots(prev, next), (s) => s.localPort === 8080) });
+      prev = next;
+    }
+    // Before any TIME_WAIT expires (the old count said "closed 3/s" then, against 9/s opened)...
+    const early = mergeTransitionRates(rates.filter((r) => r.t >= 10 && r.t < 15).map((r) => r.all));
+    expect(early).toMatchObject({ openedPerSec: 9, closedPerSec: 9 });
+    // ...and after they start expiring (no double count: it would read 15/s).
+    const late = mergeTransitionRates(rates.filter((r) => r.t >= 70 && r.t < 75).map((r) => r.all));
+    expect(late).toMatchObject({ openedPerSec: 9, closedPerSec: 9 });
+    // The include filter still selects sockets: the server side opens and closes 3 a second.
+    expect(mergeTransitionRates(rates.filter((r) => r.t >= 10 && r.t < 15).map((r) => r.server))).toMatchObject({ openedPerSec: 3, closedPerSec: 3 });
   });
 
   it('transitionLabel uses kernel names', () => {

@@ -1,7 +1,15 @@
 // count*: state transitions per second from one SnapshotDiff ("ESTABLISHED→CLOSE_WAIT 12/s"),
 // plus sockets opened and closed per second. Pure. Transitions are what two samples show: a
 // socket that went ESTABLISHED → FIN_WAIT1 → FIN_WAIT2 between samples counts once, as
-// ESTABLISHED→FIN_WAIT2; a socket that opened and closed between samples is not seen at all.
+// ESTABLISHED→FIN_WAIT2; a socket that opened and closed between samples is not seen at all
+// unless it is still in TIME_WAIT.
+//
+// Opened and closed count connections, so that steady churn reads opened ≈ closed:
+// - opened: sockets seen for the first time (including those first seen already in TIME_WAIT);
+// - closed: connections that ended during the interval: sockets that vanished while not in
+//   TIME_WAIT, transitions into TIME_WAIT or CLOSE from another state, and sockets first seen
+//   already in TIME_WAIT (they opened and closed between samples). A TIME_WAIT socket that
+//   vanishes was counted when it entered TIME_WAIT (it lingers 60 s): it counts zero times.
 
 import type { SnapshotDiff } from './tracker.js';
 import type { SocketRecord, SocketState } from './types.js';
@@ -34,6 +42,9 @@ export function transitionLabel(from: SocketState, to: SocketState): string {
   return `${from}${TRANSITION_ARROW}${to}`;
 }
 
+/** States a connection is over in: entering one of them from another state closes it. */
+const ENDED_STATES: ReadonlySet<SocketState> = new Set<SocketState>(['TIME_WAIT', 'CLOSE']);
+
 const perSec = (count: number, intervalMs: number): number => (intervalMs > 0 ? (count * 1000) / intervalMs : 0);
 
 /**
@@ -49,21 +60,27 @@ export function countTransitions(diff: SnapshotDiff, include?: (s: SocketRecord)
   // In the same state that is no transition but a reconnection: one closed, one opened.
   let reopened = 0;
   let reclosed = 0;
+  const accepts = (s: SocketRecord): boolean => include === undefined || include(s);
   for (const { before, after } of diff.changed) {
     if (before.state === after.state) {
-      if (include === undefined || include(after)) reopened++;
-      if (include === undefined || include(before)) reclosed++;
+      if (accepts(after)) reopened++;
+      if (accepts(before) && before.state !== 'TIME_WAIT') reclosed++;
+      if (accepts(after) && after.state === 'TIME_WAIT') reclosed++;
       continue;
     }
-    if (include !== undefined && !include(after) && !include(before)) continue;
+    if (!accepts(after) && !accepts(before)) continue;
+    if (ENDED_STATES.has(after.state) && !ENDED_STATES.has(before.state)) reclosed++;
     const label = transitionLabel(before.state, after.state);
     const c = counts.get(label);
     if (c === undefined) counts.set(label, { from: before.state, to: after.state, count: 1 });
     else c.count++;
   }
   const first = diff.intervalMs <= 0;
-  const opened = first ? 0 : reopened + (include === undefined ? diff.opened.length : diff.opened.filter(include).length);
-  const closed = reclosed + (include === undefined ? diff.closed.length : diff.closed.filter(include).length);
+  const openedNow = diff.opened.filter(accepts);
+  const opened = first ? 0 : reopened + openedNow.length;
+  const closed = first
+    ? 0
+    : reclosed + diff.closed.filter((s) => accepts(s) && s.state !== 'TIME_WAIT').length + openedNow.filter((s) => s.state === 'TIME_WAIT').length;
   const transitions = [...counts.entries()]
     .map(([label, c]) => ({ from: c.from, to: c.to, label, count: c.count, perSec: perSec(c.count, diff.intervalMs) }))
     .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));

@@ -139,21 +139,16 @@ export class Dashboard {
     if (this.ui.prompt !== null || this.ui.help || this.ui.detailsKey !== null) return;
     const main = this.frame?.main;
     if (main == null) return;
-    // The panel's top border carries the view tabs ("Sockets  [1 sockets · 2 ports · …]"),
+    // The panel's top border carries the view tabs ("Sockets  [1:sockets] 2:ports 3:peers …"),
     // drawn from two cells right of the corner after one blank.
     if (y === main.rect.top) {
       const column = x - (main.rect.left + 3);
-      const tabs = /\[(.*)\]/.exec(main.title);
-      if (tabs === null || column < 0) return;
-      let at = tabs.index + 1;
-      for (const tab of (tabs[1] ?? '').split(' · ')) {
-        const m = /^(\d) /.exec(tab);
-        if (m !== null && column >= at && column < at + tab.length) {
-          const view = VIEWS[Number(m[1]) - 1];
+      for (const tab of main.title.matchAll(/\[?(\d):[a-z]+\]?/g)) {
+        if (column >= tab.index && column < tab.index + tab[0].length) {
+          const view = VIEWS[Number(tab[1]) - 1];
           if (view !== undefined) this.dispatch({ type: 'setView', view });
           return;
         }
-        at += tab.length + 3;
       }
       return;
     }

@@ -447,7 +447,7 @@ export function formatInterval(ms: number): string {
 const BADGE_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Finding['severity'], StateColor>;
 
 const part = (text: string, color: StateColor | null = null, style: HeaderPart['style'] = 'plain'): HeaderPart => ({ text, color, style });
-function segment(id: string, priority: number, parts: readonly HeaderPart[], extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean } = {}): HeaderSegment {
+function segment(id: string, priority: number, parts: readonly HeaderPart[], extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean; short?: string } = {}): HeaderSegment {
   return { id, priority, parts, text: parts.map((p) => p.text).join(''), ...extra };
 }
 
@@ -510,7 +510,9 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
           // The badge in its worst finding's colour; then where to read them (view 6, left out
           // first and quietly: the footer lists the keys too); then the worst one's line.
           segment('findings', 1, [part(` ${badgeText} `, badgeColor, 'badge')]),
-          ...(badge === null || badge.worst === '' ? [] : [segment('worst', 4, [part(badge.worst, badgeColor)], { minWidth: 16 })]),
+          // Left out quietly when under 16 cells fit: the badge and "!" already say there is one,
+          // and a lone " …" after the badge read as the finding cut to nothing.
+          ...(badge === null || badge.worst === '' ? [] : [segment('worst', 4, [part(badge.worst, badgeColor)], { minWidth: 16, quiet: true })]),
         ];
 
   const line1: HeaderSegment[] = [
@@ -518,7 +520,8 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     segment('title', 0, [part(title, null, 'bold')], { minWidth: 20, cutPriority: 2 }),
     segment('clock', 0, [part(clockText)]),
     ...(input.mode != null ? [] : [segment('interval', 0, [part(interval)])]),
-    ...(slowed === '' || input.mode != null ? [] : [segment('slowed', 3, [part(slowed, 'red')], { minWidth: 10 })]),
+    // Without room for its reason, "(slowed from 1s)" whole, never a reason cut mid-word.
+    ...(slowed === '' || input.mode != null ? [] : [segment('slowed', 3, [part(slowed, 'red')], { short: `(slowed from ${formatInterval(input.intervalMs)})` })]),
     segment('status', 0, [part(live, null, input.paused ? 'paused' : 'plain')], input.mode != null ? { minWidth: 12 } : {}),
     ...findings,
     ...(cost === '' ? [] : [segment('cost', 9, [part(cost, null, 'muted')], { quiet: true, alignRight: true })]),

@@ -33,9 +33,10 @@ import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { toAscii } from './ascii-fallback.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
-import { VIEW_TITLE, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
+import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
 
 export interface FrameTheme {
   readonly ascii: boolean;
@@ -250,7 +251,7 @@ export function buildFrame(input: FrameInput): Frame {
     const i = ui.selectedKey === null ? -1 : DIAGRAM_STATES.indexOf(ui.selectedKey as TcpState);
     const index = i >= 0 ? i : clampIndex(ui.selectedIndex, DIAGRAM_STATES.length);
     const selected = DIAGRAM_STATES[index] ?? 'ESTABLISHED';
-    main = { kind: 'diagram', rect: tableRect, title, lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii), selected, explanation: diagramExplanation(selected, innerWidth) };
+    main = { kind: 'diagram', rect: tableRect, title, lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii), selected, explanation: diagramExplanation(selected, innerWidth, theme.ascii) };
     rowKeys = () => DIAGRAM_STATES;
     selectedKey = selected;
   } else {
@@ -402,9 +403,13 @@ export function buildFrame(input: FrameInput): Frame {
   };
 }
 
+/** Short view names for the tabs in the table's border. */
+const VIEW_TAB: Record<ViewName, string> = { sockets: 'sockets', ports: 'ports', peers: 'peers', processes: 'procs', states: 'states', findings: 'findings', compare: 'compare' };
+
 /** The view tabs only while the label fits on the border: blessed wraps a longer label. */
 function titleOf(view: ViewName, width: number, sortLabel = ''): string {
-  const tabs = `${VIEW_TITLE[view]}  [1 sockets · 2 ports · 3 peers · 4 processes · 5 states · 6 findings · 7 compare]`;
+  // "1:sockets": the digit reads as the key, not as a count; the current view in brackets.
+  const tabs = `${VIEW_TITLE[view]}  ${VIEWS.map((v, i) => (v === view ? `[${i + 1}:${VIEW_TAB[v]}]` : `${i + 1}:${VIEW_TAB[v]}`)).join(' ')}`;
   // Room for " title 12345/12345, 9999 closed · sort: … ".
   const sortRoom = sortLabel === '' ? 0 : sortLabel.length + 3;
   return tabs.length + 26 + sortRoom <= width - 4 ? tabs : VIEW_TITLE[view];
@@ -429,15 +434,17 @@ function resolveDetails(key: string, rows: readonly SocketRow[] | null, picture:
   return last.closedAtMs === null ? { ...last, closedAtMs: nowMs } : last;
 }
 
-function diagramExplanation(state: TcpState, width: number): string[] {
+/** Without UTF-8 every line goes through toAscii: blessed would print '↑' raw and lose the border. */
+function diagramExplanation(state: TcpState, width: number, ascii: boolean): string[] {
   const e = explainState('tcp', state);
-  return [
+  const lines = [
     `${TCP_STATE_SHORT[state]}: ${e.meaning}`,
     `Side: ${e.side}. ${e.typicalDuration}`,
     `Many of them: ${e.pileUp}`,
     ...(e.action === undefined ? [] : [`What to do: ${e.action}`]),
     'Enter: list these sockets · ↑↓ another state',
-  ].flatMap((l) => wrap(l, width, ''));
+  ];
+  return (ascii ? lines.map(toAscii) : lines).flatMap((l) => wrap(l, width, ''));
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */

@@ -18,7 +18,7 @@ export interface HistoryChartInput {
   readonly samples: readonly HistorySample[];
   /** Time of the picture shown: the right edge of the chart. */
   readonly nowMs: number;
-  /** Refresh interval now; sets the time per column (one cell holds about 10 refreshes). */
+  /** Refresh interval now; with the span of history it sets the time per column (cellStepMs). */
   readonly intervalMs: number;
   /** Inner size of the chart's box (without border). */
   readonly width: number;
@@ -68,7 +68,7 @@ const QUIET_STATES: readonly TcpState[] = ['LISTEN', 'FIN_WAIT1', 'FIN_WAIT2', '
 
 /** Time per cell column, chosen from round values so the axis reads well. */
 const CELL_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400].map((s) => s * 1000);
-/** Refreshes per cell column: about 10, so the chart shifts once every ~5 refreshes in braille. */
+/** Refreshes per cell column at most: about 10, so a long history shifts once every ~5 refreshes in braille. */
 const REFRESHES_PER_CELL = 10;
 
 /** "-30s", "-5m", "-1h30m": a tick label. */
@@ -81,9 +81,18 @@ export function formatAgo(ms: number): string {
   return m % 60 === 0 ? `-${m / 60}h` : `-${Math.floor(m / 60)}h${m % 60}m`;
 }
 
-export function cellStepMs(intervalMs: number): number {
-  const want = Math.max(1, intervalMs) * REFRESHES_PER_CELL;
-  return CELL_STEPS_MS.find((s) => s >= want) ?? (CELL_STEPS_MS.at(-1) as number);
+/**
+ * Time per cell column, ms: the finest round step of at least one refresh under which the
+ * history collected so far (spanMs) fits in `columns`, so a young history fills the plot
+ * instead of its right end; it coarsens along CELL_STEPS_MS (1s, 2s, 5s, 10s...) as history
+ * grows, up to about 10 refreshes per column. Slots stay aligned on absolute time, so within
+ * one step a finished column never changes.
+ */
+export function cellStepMs(intervalMs: number, spanMs: number, columns: number): number {
+  const last = CELL_STEPS_MS.at(-1) as number;
+  const finest = CELL_STEPS_MS.find((s) => s >= Math.max(1, intervalMs)) ?? last;
+  const coarsest = CELL_STEPS_MS.find((s) => s >= Math.max(1, intervalMs) * REFRESHES_PER_CELL) ?? last;
+  return CELL_STEPS_MS.find((s) => s >= finest && (s >= coarsest || spanMs < s * Math.max(1, columns))) ?? coarsest;
 }
 
 /** Log scale: 0 → level 0, max → top level, any count > 0 at least level 1. */
@@ -130,8 +139,6 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
   const latest = samples.at(-1);
   const dotsX = mode === 'braille' ? 2 : 1;
   const dotsY = mode === 'braille' ? 4 : 1;
-  const cellMs = cellStepMs(input.intervalMs);
-  const slotMs = cellMs / dotsX;
 
   // y labels need the scale, the scale needs the slots, the slots need the plot width, which
   // needs the label width: take the label width for the largest count in any sample (≤ 6 cells).
@@ -139,6 +146,8 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
   for (const s of samples) for (const v of Object.values(s.counts)) if ((v ?? 0) > anyMax) anyMax = v ?? 0;
   const yLabelWidth = Math.max(1, displayWidth(formatCount(anyMax)));
   const plotWidth = width - yLabelWidth - 1;
+  const cellMs = cellStepMs(input.intervalMs, input.nowMs - (samples[0]?.atMs ?? input.nowMs), plotWidth);
+  const slotMs = cellMs / dotsX;
   const slotCount = plotWidth * dotsX;
   const lastSlot = Math.floor(input.nowMs / slotMs);
   const firstSlot = lastSlot - slotCount + 1;
@@ -180,47 +189,90 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
     current: s.current,
     slots: s.slots,
   }));
+  const levels = plotHeight * dotsY;
+  // The plot: a grid of cells, each with its braille bits or marker and the colour of the last
+  // series drawn there. The busiest state is drawn first, so the small ones stay on top; but a
+  // dot another series already has (equal counts) keeps the earlier one. A series left with no
+  // cell of its own is named in the legend as "(= the one drawn there)".
+  const plot = (shown: readonly HistorySeriesView[]) => {
+    const yMax = Math.max(1, ...shown.map((s) => peak(s.slots)));
+    const bits = Array.from({ length: plotHeight }, () => new Array<number>(plotWidth).fill(0));
+    const marks = Array.from({ length: plotHeight }, () => new Array<string>(plotWidth).fill(' '));
+    const colors = Array.from({ length: plotHeight }, () => new Array<StateColor | null>(plotWidth).fill(null));
+    const owners = Array.from({ length: plotHeight }, () => new Array<number>(plotWidth).fill(-1));
+    const cellsOf = shown.map(() => [] as [number, number][]);
+    const dotOwner = new Map<number, number>();
+    const dotsOf = shown.map(() => [] as number[]);
+    const setDot = (x: number, level: number, i: number): void => {
+      const s = shown[i] as HistorySeriesView;
+      const yDot = levels - 1 - level;
+      const row = Math.floor(yDot / dotsY);
+      const col = Math.floor(x / dotsX);
+      const bitsRow = bits[row];
+      const marksRow = marks[row];
+      const colorsRow = colors[row];
+      const ownersRow = owners[row];
+      if (bitsRow === undefined || marksRow === undefined || colorsRow === undefined || ownersRow === undefined) return;
+      if (mode === 'braille') bitsRow[col] = (bitsRow[col] ?? 0) | (BRAILLE_BITS[x % 2]?.[yDot % 4] ?? 0);
+      cellsOf[i]?.push([row, col]);
+      const dot = x * levels + level;
+      dotsOf[i]?.push(dot);
+      if ((dotOwner.get(dot) ?? i) !== i) return;
+      dotOwner.set(dot, i);
+      if (mode !== 'braille') marksRow[col] = s.marker;
+      colorsRow[col] = input.color ? s.color : null;
+      ownersRow[col] = i;
+    };
+    shown.forEach((s, i) => {
+      let prevLevel: number | null = null;
+      s.slots.forEach((v, x) => {
+        if (v === null) {
+          prevLevel = null;
+          return;
+        }
+        const level = levelOf(v, yMax, levels);
+        // Braille: join to the previous column with a vertical run so the line reads as one.
+        const from = mode === 'braille' && prevLevel !== null ? Math.min(prevLevel, level) : level;
+        const to = mode === 'braille' && prevLevel !== null ? Math.max(prevLevel, level) : level;
+        for (let l = from; l <= to; l++) setDot(x, l, i);
+        prevLevel = level;
+      });
+    });
+    // Hidden: in braille, every dot of the series belongs to an earlier one (the dots are shared,
+    // so the line shows; a cell's colour is the last series drawn there); with markers, no cell
+    // shows its marker.
+    const hiddenBy = shown.map((_, i) => {
+      const dots = dotsOf[i] ?? [];
+      if (dots.length === 0) return null;
+      const ownsDot = dots.some((d) => dotOwner.get(d) === i);
+      const ownsCell = (cellsOf[i] ?? []).some(([r, c]) => owners[r]?.[c] === i);
+      if (mode === 'braille' ? ownsDot : ownsCell) return null;
+      const [r, c] = (cellsOf[i] ?? [])[0] ?? [0, 0];
+      const by = mode === 'braille' ? dotOwner.get(dots[0] as number) : owners[r]?.[c];
+      return shown[by ?? -1]?.title ?? null;
+    });
+    return { yMax, bits, marks, colors, hiddenBy };
+  };
   // Legend on its own line: "ESTAB 228" in its colour (braille), "* ESTAB 228" with markers.
   // Only the states whose entry fits are plotted: a line or marker the legend does not explain
   // (and which, drawn last, would hide the busier ones) says nothing.
-  const entries = series.map((s, i) => ({ text: mode === 'braille' ? `${s.title} ${formatCount(s.current)}` : `${s.marker} ${s.title} ${formatCount(s.current)}`, priority: i, color: s.color }));
-  const legend = layoutLine(entries, width - 1);
+  const entryOf = (s: HistorySeriesView, i: number, hiddenBy: string | null) => ({
+    text: `${mode === 'braille' ? '' : `${s.marker} `}${s.title} ${formatCount(s.current)}${hiddenBy === null ? '' : ` (= ${hiddenBy})`}`,
+    priority: i,
+    color: s.color,
+  });
+  let legend = layoutLine(series.map((s, i) => entryOf(s, i, null)), width - 1);
   series.splice(legend.segments.length);
-  const yMax = Math.max(1, ...series.map((s) => peak(s.slots)));
-
-  // The plot: a grid of cells, each with its braille bits or marker and the colour of the last
-  // series drawn there. The busiest state is drawn first, so the small ones stay on top.
-  const levels = plotHeight * dotsY;
-  const bits = Array.from({ length: plotHeight }, () => new Array<number>(plotWidth).fill(0));
-  const marks = Array.from({ length: plotHeight }, () => new Array<string>(plotWidth).fill(' '));
-  const colors = Array.from({ length: plotHeight }, () => new Array<StateColor | null>(plotWidth).fill(null));
-  const setDot = (x: number, level: number, s: HistorySeriesView): void => {
-    const yDot = levels - 1 - level;
-    const row = Math.floor(yDot / dotsY);
-    const col = Math.floor(x / dotsX);
-    const bitsRow = bits[row];
-    const marksRow = marks[row];
-    const colorsRow = colors[row];
-    if (bitsRow === undefined || marksRow === undefined || colorsRow === undefined) return;
-    if (mode === 'braille') bitsRow[col] = (bitsRow[col] ?? 0) | (BRAILLE_BITS[x % 2]?.[yDot % 4] ?? 0);
-    else marksRow[col] = s.marker;
-    colorsRow[col] = input.color ? s.color : null;
-  };
-  for (const s of series) {
-    let prevLevel: number | null = null;
-    s.slots.forEach((v, x) => {
-      if (v === null) {
-        prevLevel = null;
-        return;
-      }
-      const level = levelOf(v, yMax, levels);
-      // Braille: join to the previous column with a vertical run so the line reads as one.
-      const from = mode === 'braille' && prevLevel !== null ? Math.min(prevLevel, level) : level;
-      const to = mode === 'braille' && prevLevel !== null ? Math.max(prevLevel, level) : level;
-      for (let l = from; l <= to; l++) setDot(x, l, s);
-      prevLevel = level;
-    });
+  let drawn = plot(series);
+  for (;;) {
+    const hidden = drawn.hiddenBy;
+    if (hidden.every((h) => h === null)) break;
+    legend = layoutLine(series.map((s, i) => entryOf(s, i, hidden[i] ?? null)), width - 1);
+    if (legend.segments.length >= series.length) break;
+    series.splice(legend.segments.length);
+    drawn = plot(series);
   }
+  const { yMax, bits, marks, colors } = drawn;
 
   // y labels: the top, the bottom (0) and, with room, the middle row.
   const yLabels = new Map<number, string>([[0, formatCount(yMax)], [plotHeight - 1, '0']]);

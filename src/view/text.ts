@@ -139,6 +139,8 @@ export interface LineSegment {
   readonly cutPriority?: number;
   /** Extra information (a cost meter): left out without the " …" mark. */
   readonly quiet?: boolean;
+  /** A shorter whole form tried before the segment is cut or dropped (a note without its reason). */
+  readonly short?: string;
 }
 
 export interface LaidOutLine<S extends LineSegment> {
@@ -155,7 +157,7 @@ export const DROP_MARK = ' …';
 /**
  * Fit segments on one line of `width` cells, separated by `separator`. While they do not fit,
  * the least important segment (highest priority number; the later one on a tie) is cut down to
- * its minWidth if it has one, else left out, and the line keeps room for a " …" mark saying
+ * its short form or its minWidth if it has one, else left out, and the line keeps room for a " …" mark saying
  * something was left out. A segment is never split from its number: each is one unit ("opened 10").
  * When even the most important segment alone is too wide it is cut to the width.
  */
@@ -173,7 +175,8 @@ export function layoutLine<S extends LineSegment>(segments: readonly S[], width:
     if (kept.length === 0) break;
     // The least important step that can still give room: cutting a segment (at its cutPriority)
     // or leaving one out (at its priority).
-    const canCut = (i: (typeof items)[number]): boolean => i.s.minWidth !== undefined && displayWidth(i.text) > i.s.minWidth;
+    const canShorten = (i: (typeof items)[number]): boolean => i.s.short !== undefined && displayWidth(i.text) > displayWidth(i.s.short) && !i.cut;
+    const canCut = (i: (typeof items)[number]): boolean => canShorten(i) || (i.s.minWidth !== undefined && displayWidth(i.text) > i.s.minWidth);
     const rank = (i: (typeof items)[number]): number => (canCut(i) ? (i.s.cutPriority ?? i.s.priority) : i.s.priority);
     const candidate = kept.reduce((worst, i) => (rank(i) >= rank(worst) ? i : worst));
     const over = used() - limit();
@@ -186,8 +189,14 @@ export function layoutLine<S extends LineSegment>(segments: readonly S[], width:
       if (displayWidth(candidate.text) === 0) candidate.dropped = true;
       break;
     }
+    if (canShorten(candidate)) {
+      candidate.text = candidate.s.short ?? candidate.text;
+      candidate.cut = true;
+      continue;
+    }
     if (min !== undefined && current > min) {
-      candidate.text = truncateText(candidate.s.text, Math.max(min, current - over));
+      // A segment with a short form was shortened first: cut that.
+      candidate.text = truncateText(candidate.s.short ?? candidate.s.text, Math.max(min, current - over));
       candidate.cut = true;
       continue;
     }

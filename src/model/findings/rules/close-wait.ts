@@ -30,13 +30,18 @@ function risingAt(series: readonly number[], end: number, n: number): boolean {
   return (series[end] as number) > (series[start] as number);
 }
 
-/** "45 s", "3 min 20 s", "2 h 5 min". */
+/**
+ * "45s", "3m20s", "2h05m": the format of the views' formatDuration (src/view/text.ts), so a
+ * finding's text and the findings table's "Since" column read alike (the model cannot import it).
+ */
 function formatDuration(ms: number): string {
-  const sec = Math.max(0, Math.floor(ms / 1000));
-  if (sec < 60) return `${sec} s`;
-  const min = Math.floor(sec / 60);
-  if (min < 60) return sec % 60 === 0 ? `${min} min` : `${min} min ${sec % 60} s`;
-  return min % 60 === 0 ? `${Math.floor(min / 60)} h` : `${Math.floor(min / 60)} h ${min % 60} min`;
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
 /**
