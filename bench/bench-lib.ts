@@ -115,7 +115,10 @@ export function readStatFields(statPath: string): string[] | null {
     return null;
   }
   // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).trim().split(' ');
+  const rest = text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(' ');
   return ['', '', '', ...rest]; // index = field number: rest[0] is field 3 (state)
 }
 
@@ -409,7 +412,12 @@ export interface MachineInfo {
 function firstLine(file: string, args: string[]): string | null {
   const r = spawnSync(file, args, { encoding: 'utf8' });
   if (r.status !== 0 && (r.stdout ?? '') === '') return null;
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? null;
+  return (
+    `${r.stdout ?? ''}${r.stderr ?? ''}`
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? null
+  );
 }
 
 export function machineInfo(): MachineInfo {
@@ -484,7 +492,10 @@ export function formatMarkdownTable(headers: readonly string[], rows: readonly (
 /** Writes `<prefix>-<ISO time>.json` and `<latestName>` in bench/results/; returns the dated path. */
 export function writeResults(prefix: string, latestName: string, data: unknown): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
   const file = path.join(RESULTS_DIR, `${prefix}-${stamp}.json`);
   const text = `${JSON.stringify(data, null, 2)}\n`;
   fs.writeFileSync(file, text);
@@ -521,7 +532,13 @@ export function summarizeCpuProfile(file: string, top = 12): { totalMs: number; 
   const frameOf = new Map<number, string>();
   for (const n of profile.nodes) {
     const { functionName, url, lineNumber } = n.callFrame;
-    const where = url === '' ? '' : ` ${url.replace(/^file:\/\//, '').replace(`${REPO_ROOT}/`, '').replace(/^.*node_modules\//, '')}:${lineNumber + 1}`;
+    const where =
+      url === ''
+        ? ''
+        : ` ${url
+            .replace(/^file:\/\//, '')
+            .replace(`${REPO_ROOT}/`, '')
+            .replace(/^.*node_modules\//, '')}:${lineNumber + 1}`;
     frameOf.set(n.id, `${functionName === '' ? '(anonymous)' : functionName}${where}`);
   }
   const selfUs = new Map<string, number>();

@@ -209,7 +209,8 @@ async function benchDashboard(size: number): Promise<DashboardResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-dash-'));
   const statsFile = path.join(tmp, 'stats.json');
   const paneLog = path.join(tmp, 'pane.bytes');
-  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const tmux = (...args: string[]): string =>
+    execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const killServer = (): void => {
     spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -233,7 +234,19 @@ async function benchDashboard(size: number): Promise<DashboardResult> {
       .map(shellQuote)
       .join(' ');
     const spawnedAt = performance.now();
-    tmux('-f', '/dev/null', 'new-session', '-d', '-x', String(WIDTH), '-y', String(HEIGHT), '-c', REPO_ROOT, `${command}; echo "[exit=$?]"; sleep 30`);
+    tmux(
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-x',
+      String(WIDTH),
+      '-y',
+      String(HEIGHT),
+      '-c',
+      REPO_ROOT,
+      `${command}; echo "[exit=$?]"; sleep 30`,
+    );
     const panePid = Number(tmux('list-panes', '-F', '#{pane_pid}').trim());
 
     // Start-up: poll the pane until a frame with the table is on it.
@@ -432,7 +445,9 @@ async function main(): Promise<number> {
     await runCleanups();
   }
   const loadAfter = loadAverage();
-  console.log(`\n## Dashboard at ${WIDTH}x${HEIGHT}, -i ${results[0]?.intervalS ?? 1} (steady state over ${results[0]?.measureS ?? '?'} s after ${results[0]?.settleS ?? '?'} s)\n`);
+  console.log(
+    `\n## Dashboard at ${WIDTH}x${HEIGHT}, -i ${results[0]?.intervalS ?? 1} (steady state over ${results[0]?.measureS ?? '?'} s after ${results[0]?.settleS ?? '?'} s)\n`,
+  );
   console.log(formatTable(HEADERS, results.map(rowOf)));
   for (const r of results) {
     console.log(`\nwhere the bytes go at ${sizeLabel(r.size)} (pane rows with the most bytes/s):`);

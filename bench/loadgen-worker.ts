@@ -82,10 +82,13 @@ function stats(): WorkerStats {
 let statsTimer: NodeJS.Timeout | undefined;
 function reportSoon(): void {
   if (statsTimer !== undefined || stopping) return;
-  statsTimer = setTimeout(() => {
-    statsTimer = undefined;
-    send({ type: 'stats', stats: stats() });
-  }, populationReady ? 1000 : 50);
+  statsTimer = setTimeout(
+    () => {
+      statsTimer = undefined;
+      send({ type: 'stats', stats: stats() });
+    },
+    populationReady ? 1000 : 50,
+  );
 }
 
 function reportNow(): void {
@@ -376,7 +379,10 @@ function startSteadyState(): void {
       const deficit = p.timeWait - liveTimeWait() - timeWaitPending;
       const tw = p.targets['time-wait'];
       if (deficit > 0 && tw.length > 0) {
-        enqueue('time-wait', Array.from({ length: deficit }, () => tw[timeWaitTargetSeq++ % tw.length]!));
+        enqueue(
+          'time-wait',
+          Array.from({ length: deficit }, () => tw[timeWaitTargetSeq++ % tw.length]!),
+        );
         pump();
       }
     }, 250).unref();

@@ -193,14 +193,22 @@ export interface WorkerRunPlan {
 }
 
 export type ParentMessage =
-  | { readonly type: 'listen'; readonly index: number; readonly backlog: number; readonly listeners: ReadonlyArray<{ readonly kind: ListenerKind; readonly host: string }> }
+  | {
+      readonly type: 'listen';
+      readonly index: number;
+      readonly backlog: number;
+      readonly listeners: ReadonlyArray<{ readonly kind: ListenerKind; readonly host: string }>;
+    }
   | { readonly type: 'run'; readonly plan: WorkerRunPlan }
   /** The whole population is complete: report at a relaxed pace from now on. */
   | { readonly type: 'ready' }
   | { readonly type: 'stop' };
 
 export type WorkerMessage =
-  | { readonly type: 'listening'; readonly listeners: ReadonlyArray<{ readonly kind: ListenerKind; readonly host: string; readonly port: number }> }
+  | {
+      readonly type: 'listening';
+      readonly listeners: ReadonlyArray<{ readonly kind: ListenerKind; readonly host: string; readonly port: number }>;
+    }
   | { readonly type: 'stats'; readonly stats: WorkerStats }
   | { readonly type: 'failed'; readonly error: string; readonly stats: WorkerStats };
 
@@ -376,7 +384,16 @@ export function planPopulation(spec: PopulationSpec, limits: KernelLimits = read
     if (closeWait > 0) add('half-close', h, 1);
     if (timeWait > 0) add('time-wait', split(timeWait, serversN, w), 1);
     if (churnPerSec > 0) add('churn', 0, 1);
-    plans.push({ role: 'server', established: 0, finWait2: 0, orphanCloseWait: 0, timeWait: 0, churnPerSec: 0, listeners, heldSockets: e + h });
+    plans.push({
+      role: 'server',
+      established: 0,
+      finWait2: 0,
+      orphanCloseWait: 0,
+      timeWait: 0,
+      churnPerSec: 0,
+      listeners,
+      heldSockets: e + h,
+    });
   }
   for (let c = 0; c < clients; c++) {
     const e = split(established, clients, c);
@@ -454,10 +471,9 @@ export function assignConnections(
  */
 export function resolveWorkerPath(explicit?: string): string {
   if (explicit !== undefined) return explicit;
-  const candidates = [
-    new URL('./loadgen-worker.js', import.meta.url),
-    new URL('../dist/bench/loadgen-worker.js', import.meta.url),
-  ].map((u) => fileURLToPath(u));
+  const candidates = [new URL('./loadgen-worker.js', import.meta.url), new URL('../dist/bench/loadgen-worker.js', import.meta.url)].map(
+    (u) => fileURLToPath(u),
+  );
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) {
     throw new Error(`loadgen: compiled worker not found (looked in ${candidates.join(', ')}); run \`npx tsc -p tsconfig.json\``);
@@ -656,10 +672,19 @@ export async function startPopulation(spec: PopulationSpec): Promise<Population>
         };
         const clientIdx = plan.workers.flatMap((wp, w) => (wp.role === 'client' ? [w] : []));
         const demand = (f: (wp: WorkerPlan) => number): number[] => clientIdx.map((w) => f(plan.workers[w]!));
-        const est = assignConnections(demand((wp) => wp.established), slots('established'));
+        const est = assignConnections(
+          demand((wp) => wp.established),
+          slots('established'),
+        );
         // FIN_WAIT2 pairs and orphaned ones share the half-close listeners: assign them together.
-        const half = assignConnections(demand((wp) => wp.finWait2 + wp.orphanCloseWait), slots('half-close'));
-        const tw = assignConnections(demand((wp) => wp.timeWait), slots('time-wait'));
+        const half = assignConnections(
+          demand((wp) => wp.finWait2 + wp.orphanCloseWait),
+          slots('half-close'),
+        );
+        const tw = assignConnections(
+          demand((wp) => wp.timeWait),
+          slots('time-wait'),
+        );
         const churnTargets = slots('churn').map((l) => ({ host: l.host, port: l.port, count: 0 }));
         handles.forEach((h, w) => {
           const p = plan.workers[w]!;
@@ -714,7 +739,8 @@ export async function startPopulation(spec: PopulationSpec): Promise<Population>
           }
         });
         h.child.once('exit', (code, signal) => {
-          if (!stopped) fail(new Error(`loadgen: worker ${w} (pid ${h.child.pid}) exited (code ${code}, signal ${signal}) during the build`));
+          if (!stopped)
+            fail(new Error(`loadgen: worker ${w} (pid ${h.child.pid}) exited (code ${code}, signal ${signal}) during the build`));
         });
         h.child.once('error', (err) => fail(new Error(`loadgen: worker ${w}: ${err.message}`)));
         sendTo(h, { type: 'listen', index: w, backlog: Math.min(limits.somaxconn, 65535), listeners: plan.workers[w]!.listeners });

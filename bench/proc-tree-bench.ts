@@ -106,7 +106,11 @@ function runLibrary(root: string): Promise<LibraryResult | null> {
 function commandsFor(root: string): CommandSpec[] {
   const node = process.execPath;
   const tcp = path.join(root, 'net', 'tcp');
-  const sockscope = (name: string, ...args: string[]): CommandSpec => ({ name, file: node, args: [SOCKSCOPE_BIN, '--proc-root', root, ...args] });
+  const sockscope = (name: string, ...args: string[]): CommandSpec => ({
+    name,
+    file: node,
+    args: [SOCKSCOPE_BIN, '--proc-root', root, ...args],
+  });
   return [
     { name: 'cat net/tcp net/tcp6', file: 'cat', args: [tcp, `${tcp}6`] },
     sockscope('sockscope --once --summary', '--once', '--summary'),
@@ -135,7 +139,9 @@ async function main(): Promise<number> {
     process.stderr.write(`proc tree of ${sizeLabel(sockets)} sockets: writing…\n`);
     const tree = writeSyntheticProcTree(parent, { sockets });
     onCleanup(() => fs.rmSync(tree.root, { recursive: true, force: true }));
-    process.stderr.write(`  ${(tree.tcpBytes / 1e6).toFixed(0)} MB of tcp text; ${reps} rounds of ${commandsFor(tree.root).length} commands…\n`);
+    process.stderr.write(
+      `  ${(tree.tcpBytes / 1e6).toFixed(0)} MB of tcp text; ${reps} rounds of ${commandsFor(tree.root).length} commands…\n`,
+    );
     const commands = await runAlternating(commandsFor(tree.root), reps, 1);
     const library = await runLibrary(tree.root);
     fs.rmSync(tree.root, { recursive: true, force: true });
@@ -156,14 +162,36 @@ async function main(): Promise<number> {
       return [fmt(ok ? c.wallS.median : NaN), fmt(cpu), fmt((cpu / r.sockets) * 100_000)];
     }),
   ]);
-  const libHeaders = ['sockets', 'tcp MB', 'cold snapshot ms', 'cold cpu ms', 'steady snapshot ms', 'steady cpu ms', 'track ms', 'reused rows', 'RSS MB'];
+  const libHeaders = [
+    'sockets',
+    'tcp MB',
+    'cold snapshot ms',
+    'cold cpu ms',
+    'steady snapshot ms',
+    'steady cpu ms',
+    'track ms',
+    'reused rows',
+    'RSS MB',
+  ];
   const libRows = results.map((r) => {
     const l = r.library;
     return l === null
       ? [sizeLabel(r.sockets), r.tcpMB.toFixed(0), 'failed', '', '', '', '', '', '']
-      : [sizeLabel(r.sockets), r.tcpMB.toFixed(0), l.coldMs.toFixed(0), l.coldCpuMs.toFixed(0), l.steadyMs.toFixed(0), l.steadyCpuMs.toFixed(0), l.trackMs.toFixed(0), `${l.reusedRows} of ${l.rows}`, l.rssMB.toFixed(0)];
+      : [
+          sizeLabel(r.sockets),
+          r.tcpMB.toFixed(0),
+          l.coldMs.toFixed(0),
+          l.coldCpuMs.toFixed(0),
+          l.steadyMs.toFixed(0),
+          l.steadyCpuMs.toFixed(0),
+          l.trackMs.toFixed(0),
+          `${l.reusedRows} of ${l.rows}`,
+          l.rssMB.toFixed(0),
+        ];
   });
-  const failures = results.flatMap((r) => r.commands.filter((c) => c.failures > 0).map((c) => `${sizeLabel(r.sockets)} ${c.name}: ${c.failures} failed (${c.lastError ?? ''})`));
+  const failures = results.flatMap((r) =>
+    r.commands.filter((c) => c.failures > 0).map((c) => `${sizeLabel(r.sockets)} ${c.name}: ${c.failures} failed (${c.lastError ?? ''})`),
+  );
   process.stdout.write(`${describeMachine(machine, loadBefore)}\n\n${formatTable(headers, rows)}\n\n${formatTable(libHeaders, libRows)}\n`);
   for (const f of failures) process.stdout.write(`${f}\n`);
   const file = writeResults('proc-tree', 'proc-tree-latest.json', {

@@ -38,7 +38,10 @@ function socketLine(i: number, v6: boolean, listeners: number): { body: string; 
   const inode = 1_000_000 + i;
   const r = i % 20;
   if (i < listeners) {
-    return { body: `${addr(i)}:${hex(10_000 + i, 4)} ${v6 ? '0'.repeat(32) : '00000000'}:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`, short: false };
+    return {
+      body: `${addr(i)}:${hex(10_000 + i, 4)} ${v6 ? '0'.repeat(32) : '00000000'}:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`,
+      short: false,
+    };
   }
   // Unique endpoints per socket (tcp6 has one address, so the local port also moves every
   // 60,000 sockets, when the remote port wraps).
@@ -46,10 +49,16 @@ function socketLine(i: number, v6: boolean, listeners: number): { body: string; 
   const remote = `${addr(i + 1)}:${hex(1024 + (i % 60_000), 4)}`;
   if (r < 2) {
     // TIME_WAIT: a short timewait line, inode 0, the timer counting down
-    return { body: `${local} ${remote} 06 00000000:00000000 03:${hex(100 + (i % 5900), 8)} 00000000     0        0 0 3 0000000000000000`, short: true };
+    return {
+      body: `${local} ${remote} 06 00000000:00000000 03:${hex(100 + (i % 5900), 8)} 00000000     0        0 0 3 0000000000000000`,
+      short: true,
+    };
   }
   const st = r === 2 ? '08' : r === 3 ? '05' : '01';
-  return { body: `${local} ${remote} ${st} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 20 4 30 10 -1`, short: false };
+  return {
+    body: `${local} ${remote} ${st} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 20 4 30 10 -1`,
+    short: false,
+  };
 }
 
 function writeTable(file: string, header: string, from: number, to: number, v6: boolean, listeners: number): number {

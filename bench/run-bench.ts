@@ -129,7 +129,19 @@ function inProcessMain(request: InProcessRequest): InProcessResult {
   const steady = createOwnerScanner(procFs);
   const samples = new Map<InProcessCase, CaseSamples>();
   for (const c of request.cases) {
-    samples.set(c, { wallS: [], cpuS: [], readMs: [], parseMs: [], ownersMs: [], linksRead: [], scannedProcesses: [], rows: [], trackMs: [], reusedRows: [], rssMB: [] });
+    samples.set(c, {
+      wallS: [],
+      cpuS: [],
+      readMs: [],
+      parseMs: [],
+      ownersMs: [],
+      linksRead: [],
+      scannedProcesses: [],
+      rows: [],
+      trackMs: [],
+      reusedRows: [],
+      rssMB: [],
+    });
   }
   // The steady case keeps one ProcFs (the collector reuses the records of unchanged lines per
   // ProcFs) and one tracker, as the dashboard does; the others start afresh, as --once does.
@@ -272,7 +284,12 @@ async function profileOnce(args: readonly string[]): Promise<ProfileResult | nul
     const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) return null;
     const summary = summarizeCpuProfile(path.join(dir, file));
-    return { command: `node --cpu-prof bin/sockscope ${args.join(' ')}`, wallS: round(t.wallS), totalMs: summary.totalMs, top: summary.entries };
+    return {
+      command: `node --cpu-prof bin/sockscope ${args.join(' ')}`,
+      wallS: round(t.wallS),
+      totalMs: summary.totalMs,
+      top: summary.entries,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     unregister();
@@ -386,7 +403,8 @@ function rowsOf(r: SizeResult): Row[] {
   if (r.churn !== null) {
     const cp = r.churn.inProcess;
     if (cp.noOwners !== undefined) rows.push(row(`in-process, churn ${r.churn.perSec}/s: no owners`, cp.noOwners.wallS, cp.noOwners.cpuS));
-    if (cp.ownersSteady !== undefined) rows.push(row(`in-process, churn ${r.churn.perSec}/s: owners steady`, cp.ownersSteady.wallS, cp.ownersSteady.cpuS));
+    if (cp.ownersSteady !== undefined)
+      rows.push(row(`in-process, churn ${r.churn.perSec}/s: owners steady`, cp.ownersSteady.wallS, cp.ownersSteady.cpuS));
   }
   return rows;
 }
@@ -427,12 +445,24 @@ function targetsOf(r: SizeResult): Target[] {
     t('in-process snapshot with owners (cold) / ss -tanp', w(ip.ownersCold) / wall(SSP), c(ip.ownersCold) / cpu(SSP), 0.2),
     t('in-process snapshot with owners (steady) / ss -tanp', w(ip.ownersSteady) / wall(SSP), c(ip.ownersSteady) / cpu(SSP), 0.2),
     t('sockscope --once (whole process) / ss -tanp', wall('sockscope --once') / wall(SSP), cpu('sockscope --once') / cpu(SSP), 0.2),
-    t('sockscope --once --summary / cat floor', wall('sockscope --once --summary') / wall(CAT), cpu('sockscope --once --summary') / cpu(CAT), 1.5),
+    t(
+      'sockscope --once --summary / cat floor',
+      wall('sockscope --once --summary') / wall(CAT),
+      cpu('sockscope --once --summary') / cpu(CAT),
+      1.5,
+    ),
     t('owners steady / no owners (in-process)', w(ip.ownersSteady) / w(ip.noOwners), c(ip.ownersSteady) / c(ip.noOwners), 1.25),
   ];
   const cp = r.churn?.inProcess;
   if (cp?.ownersSteady !== undefined && cp.noOwners !== undefined) {
-    out.push(t(`owners steady / no owners, churn ${r.churn!.perSec}/s`, w(cp.ownersSteady) / w(cp.noOwners), c(cp.ownersSteady) / c(cp.noOwners), 1.25));
+    out.push(
+      t(
+        `owners steady / no owners, churn ${r.churn!.perSec}/s`,
+        w(cp.ownersSteady) / w(cp.noOwners),
+        c(cp.ownersSteady) / c(cp.noOwners),
+        1.25,
+      ),
+    );
   }
   return out;
 }
@@ -450,10 +480,17 @@ function printSize(r: SizeResult): void {
       : `  ${name}: read ${v.readMs} ms, parse ${v.parseMs} ms, owners ${v.ownersMs} ms (${v.linksRead} links, ${v.scannedProcesses} processes)` +
         `${v.trackMs !== undefined && Number.isFinite(v.trackMs) ? `, track ${v.trackMs} ms` : ''}, ${v.rows} rows` +
         `${v.reusedRows ? ` (${v.reusedRows} reused)` : ''}${v.rssMB !== undefined ? `, RSS ${v.rssMB} MB` : ''}`;
-  console.log(['\nwhere the in-process time goes (medians of the snapshot cost split):', split('no owners', ip.noOwners), split('owners cold', ip.ownersCold), split('owners steady', ip.ownersSteady)]
-    .concat(r.churn === null ? [] : [split(`churn ${r.churn.perSec}/s owners steady`, r.churn.inProcess.ownersSteady)])
-    .filter((l) => l !== '')
-    .join('\n'));
+  console.log(
+    [
+      '\nwhere the in-process time goes (medians of the snapshot cost split):',
+      split('no owners', ip.noOwners),
+      split('owners cold', ip.ownersCold),
+      split('owners steady', ip.ownersSteady),
+    ]
+      .concat(r.churn === null ? [] : [split(`churn ${r.churn.perSec}/s owners steady`, r.churn.inProcess.ownersSteady)])
+      .filter((l) => l !== '')
+      .join('\n'),
+  );
   for (const p of r.profiles) {
     console.log(`\n${p.command}: ${p.wallS} s wall, ${p.totalMs} ms sampled; top self time:`);
     for (const e of p.top) console.log(`  ${String(e.percent).padStart(5)}%  ${String(e.selfMs).padStart(7)} ms  ${e.frame}`);
@@ -477,7 +514,7 @@ async function main(): Promise<number> {
   const loadBefore = loadAverage();
   const startedAt = new Date().toISOString();
   log(`machine: ${describeMachine(machine, loadBefore)}`);
-  if (machine.uid !== 0) log('not root: owners of other users\' processes are not visible to sockscope, ss -p or netstat -p');
+  if (machine.uid !== 0) log("not root: owners of other users' processes are not visible to sockscope, ss -p or netstat -p");
   if (machine.ss === null) log('ss not installed: no ss rows, ratios to ss -tanp are n/a');
   if (machine.netstat === null) log('netstat not installed: no netstat rows');
   const profileWanted = process.env['BENCH_PROFILE'] !== '0';
@@ -502,7 +539,9 @@ async function main(): Promise<number> {
   console.log(`\nmachine: ${describeMachine(machine, loadBefore)} → load after ${loadAfter.join(' ')}`);
 
   const markdown = results
-    .map((r) => `**${sizeLabel(r.size)} TCP sockets** (${r.rounds} rounds)\n\n${formatMarkdownTable(TABLE_HEADERS, rowsOf(r).map(tableRow))}`)
+    .map(
+      (r) => `**${sizeLabel(r.size)} TCP sockets** (${r.rounds} rounds)\n\n${formatMarkdownTable(TABLE_HEADERS, rowsOf(r).map(tableRow))}`,
+    )
     .join('\n\n');
   const file = writeResults('bench', 'latest.json', {
     kind: 'sockscope-bench',

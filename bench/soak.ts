@@ -122,7 +122,9 @@ async function main(): Promise<number> {
   const rssGrowth = median(late.map((s) => s.rssMb)) / median(early.map((s) => s.rssMb));
   const trackedGrowth = median(late.map((s) => s.trackedSockets)) / Math.max(1, median(early.map((s) => s.trackedSockets)));
   const stalled = samples.some((s, i) => i > 0 && s.snapshots <= (samples[i - 1]?.snapshots ?? 0));
-  console.log(`rss growth ×${rssGrowth.toFixed(2)}, tracked sockets ×${trackedGrowth.toFixed(2)}, refreshes ${stalled ? 'STALLED' : 'kept going'}`);
+  console.log(
+    `rss growth ×${rssGrowth.toFixed(2)}, tracked sockets ×${trackedGrowth.toFixed(2)}, refreshes ${stalled ? 'STALLED' : 'kept going'}`,
+  );
   const ok = rssGrowth < 1.25 && trackedGrowth < 1.25 && !stalled;
   console.log(ok ? 'soak: PASS' : 'soak: FAIL');
   return ok ? 0 : 1;

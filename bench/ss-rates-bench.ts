@@ -122,7 +122,9 @@ async function main(): Promise<void> {
   for (const size of sizes) {
     const r = await measure(size, reps, (s) => console.error(`[${sizeLabel(size)}] ${s}`));
     results.push(r);
-    console.error(`[${sizeLabel(size)}] ss -tin ${(r.ssTinS * 1000).toFixed(0)} ms, sockscope read ${(r.readS * 1000).toFixed(0)} ms (parse ${(r.parseS * 1000).toFixed(0)} ms), join+rates ${(r.joinRatesS * 1000).toFixed(0)} ms, ${r.connectionsRead} connections`);
+    console.error(
+      `[${sizeLabel(size)}] ss -tin ${(r.ssTinS * 1000).toFixed(0)} ms, sockscope read ${(r.readS * 1000).toFixed(0)} ms (parse ${(r.parseS * 1000).toFixed(0)} ms), join+rates ${(r.joinRatesS * 1000).toFixed(0)} ms, ${r.connectionsRead} connections`,
+    );
   }
   const rows = results.map((r) => [
     sizeLabel(r.size),
@@ -136,10 +138,21 @@ async function main(): Promise<void> {
     `×${(r.readS / r.ssTinS).toFixed(2)}`,
   ]);
   console.log(
-    formatTable(['size', 'tcp sockets', 'ss conns', 'ss output', 'ss -tin', 'sockscope read', 'of which parse', 'join+rates', 'read / ss'], rows),
+    formatTable(
+      ['size', 'tcp sockets', 'ss conns', 'ss output', 'ss -tin', 'sockscope read', 'of which parse', 'join+rates', 'read / ss'],
+      rows,
+    ),
   );
   console.log(`load average ${loadAverage().join(' ')}; medians of ${reps} rounds`);
-  writeResults('ss-rates', 'ss-rates-latest.json', { sizes: results.map((r) => ({ ...r, ssTinS: round(r.ssTinS), readS: round(r.readS), parseS: round(r.parseS), joinRatesS: round(r.joinRatesS) })) });
+  writeResults('ss-rates', 'ss-rates-latest.json', {
+    sizes: results.map((r) => ({
+      ...r,
+      ssTinS: round(r.ssTinS),
+      readS: round(r.readS),
+      parseS: round(r.parseS),
+      joinRatesS: round(r.joinRatesS),
+    })),
+  });
 }
 
 main()

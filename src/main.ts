@@ -126,7 +126,11 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     const { NET_SYSCTL_PATHS } = await import('./proc/read-sysctl.js');
     let sshFs: SshProcFs;
     try {
-      sshFs = await openSshProcFs(options.ssh, { sshOptions: options.sshOptions, preload: Object.values(NET_SYSCTL_PATHS), readPasswd: true });
+      sshFs = await openSshProcFs(options.ssh, {
+        sshOptions: options.sshOptions,
+        preload: Object.values(NET_SYSCTL_PATHS),
+        readPasswd: true,
+      });
     } catch (err) {
       if (!(err instanceof SshError)) throw err;
       complain(services, err.message);
@@ -185,7 +189,18 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     now: services.now,
     monotonicMs: services.monotonicMs,
   };
-  const ctx: AppContext = { options, services, procFs, collectDeps, filterText: options.filter, filter, scopeLabel, remote, targetGone, serviceTable };
+  const ctx: AppContext = {
+    options,
+    services,
+    procFs,
+    collectDeps,
+    filterText: options.filter,
+    filter,
+    scopeLabel,
+    remote,
+    targetGone,
+    serviceTable,
+  };
 
   // A reader that goes away (`| head`) is not an error: stop writing, exit quietly.
   services.stdout.on?.('error', () => undefined);
@@ -267,7 +282,10 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
     const ss = ssContext(ctx);
     const unavailable = ss?.unavailable ?? null;
     const ssReady = ss !== null && unavailable === null ? ss : null;
-    const connRates = ssReady === null ? null : createConnRatesSource(ssReady.deps, ssReady.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
+    const connRates =
+      ssReady === null
+        ? null
+        : createConnRatesSource(ssReady.deps, ssReady.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
     return {
       prime: () => owners?.prime?.(),
       collect: () => collectSnapshotAsync(collectDeps),
@@ -286,9 +304,14 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
                 connRates
                   .refresh(snapshot, ports)
                   .then((status) =>
-                    status.ok ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs } : status,
+                    status.ok
+                      ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs }
+                      : status,
                   ),
-      readUnixPeers: ssReady === null ? null : (snapshot) => collectUnixPeers(ssReady.deps, ssReady.options, snapshot).then((r) => (r.ok ? r.peers : null)),
+      readUnixPeers:
+        ssReady === null
+          ? null
+          : (snapshot) => collectUnixPeers(ssReady.deps, ssReady.options, snapshot).then((r) => (r.ok ? r.peers : null)),
       close: () => owners?.close() ?? Promise.resolve(),
     };
   };

@@ -67,7 +67,16 @@ describe('countByLocalPort', () => {
   const sockets: SocketRecord[] = [
     // Port 80: two listeners (v4 and v6; the lowest pid is reported) and three inbound connections.
     rec({ state: 'LISTEN', localPort: 80, ...any4, recvQ: 2, owner: nginxWorker }),
-    rec({ protocol: 'tcp6', state: 'LISTEN', localAddress: '::', localPort: 80, remoteAddress: '::', remotePort: 0, recvQ: 1, owner: nginx }),
+    rec({
+      protocol: 'tcp6',
+      state: 'LISTEN',
+      localAddress: '::',
+      localPort: 80,
+      remoteAddress: '::',
+      remotePort: 0,
+      recvQ: 1,
+      owner: nginx,
+    }),
     rec({ localPort: 80, remotePort: 50001, owner: nginxWorker }),
     rec({ localPort: 80, remotePort: 50002, owner: nginxWorker }),
     rec({ localPort: 80, remotePort: 50003, state: 'TIME_WAIT', inode: 0 }),

@@ -85,7 +85,10 @@ describe('single-file bundle, alone in a temp directory', () => {
     const r = runCopy(['--once', '--json', '-f', `port ${port}`]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const doc = JSON.parse(r.stdout) as { counts: Record<string, Record<string, number>>; sockets: { state: string; localPort: number; pid: number | null }[] };
+    const doc = JSON.parse(r.stdout) as {
+      counts: Record<string, Record<string, number>>;
+      sockets: { state: string; localPort: number; pid: number | null }[];
+    };
     expect(doc.sockets.length).toBeGreaterThanOrEqual(3); // listener and both ends of the connection
     const listener = doc.sockets.find((s) => s.state === 'LISTEN' && s.localPort === port);
     expect(listener?.pid).toBe(process.pid);
@@ -143,7 +146,16 @@ describe.skipIf(!hasTmux)('single-file bundle: the dashboard in tmux', () => {
       const stderrFile = path.join(dir, `stderr-${term}.txt`);
       const words = ['env', '-u', 'LC_ALL', '-u', 'LC_CTYPE', '-u', 'NO_COLOR', '-u', 'NODE_PATH', '-u', 'NODE_OPTIONS', '-u', 'PROC_ROOT'];
       // NODE_DEBUG=worker: Node logs on stderr which file each worker thread was started on.
-      words.push(`TERM=${term}`, 'LANG=C.UTF-8', 'NCURSES_NO_UTF8_ACS=1', 'NODE_DEBUG=worker', process.execPath, copy, '-f', `port ${port}`);
+      words.push(
+        `TERM=${term}`,
+        'LANG=C.UTF-8',
+        'NCURSES_NO_UTF8_ACS=1',
+        'NODE_DEBUG=worker',
+        process.execPath,
+        copy,
+        '-f',
+        `port ${port}`,
+      );
       const command = `cd ${shellQuote(dir)} && ${words.map(shellQuote).join(' ')} 2>${shellQuote(stderrFile)}; echo "[exit=$?]"; sleep 60`;
       const session = TmuxSession.start({ command, width: 80, height: 24 });
       sessions.push(session);
@@ -161,7 +173,9 @@ describe.skipIf(!hasTmux)('single-file bundle: the dashboard in tmux', () => {
       expect(session.display('#{alternate_on}')).toBe('0');
       const stderr = fs.readFileSync(stderrFile, 'utf8').split('\n');
       // The owner worker ran on the bundle itself (no owner-worker.js exists beside it).
-      expect(stderr.some((l) => /^WORKER \d+: .*create new worker/.test(l) && l.includes(copy) && l.includes('sockscope-owner-worker'))).toBe(true);
+      expect(
+        stderr.some((l) => /^WORKER \d+: .*create new worker/.test(l) && l.includes(copy) && l.includes('sockscope-owner-worker')),
+      ).toBe(true);
       // Apart from Node's worker log: nothing (no blessed terminfo junk, no errors).
       expect(stderr.filter((l) => l !== '' && !/^WORKER \d+: /.test(l))).toEqual([]);
     }, 60_000);

@@ -27,9 +27,14 @@ function run(args: readonly string[], timeout = 30_000): Promise<Result> {
   const env = { ...process.env };
   for (const v of ['PROC_ROOT', 'NO_COLOR', 'SOCKSCOPE_DEBUG', 'SOCKSCOPE_STATS_FILE']) delete env[v];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/sockscope', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/sockscope', ...args],
+      { cwd: REPO_ROOT, env, encoding: 'utf8', timeout, maxBuffer: 256 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,7 +55,13 @@ const dataLines = (file: string): string[] =>
     .slice(1)
     .filter((l) => l.trim() !== '');
 const TCP_LINES = [...dataLines('tcp'), ...dataLines('tcp6')];
-const ALL_LINES = TCP_LINES.length + dataLines('udp').length + dataLines('udp6').length + dataLines('raw').length + dataLines('raw6').length + dataLines('unix').length;
+const ALL_LINES =
+  TCP_LINES.length +
+  dataLines('udp').length +
+  dataLines('udp6').length +
+  dataLines('raw').length +
+  dataLines('raw6').length +
+  dataLines('unix').length;
 /** Lines of tcp/tcp6 with local port 18010 (0x465A). */
 const SPORT_18010 = TCP_LINES.filter((l) => /^\s*\d+: [0-9A-F]+:465A /.test(l));
 const stateOf = (l: string): string => l.trim().split(/\s+/)[3] as string;
@@ -92,7 +103,11 @@ describe('counts follow the filter, totals cover everything read', () => {
     // Read two documents, then SIGINT (no timing: however slow the machine is to start).
     const env = { ...process.env };
     for (const v of ['PROC_ROOT', 'NO_COLOR', 'SOCKSCOPE_DEBUG', 'SOCKSCOPE_STATS_FILE']) delete env[v];
-    const child = spawn(process.execPath, ['bin/sockscope', '--json', '--summary', '-n', '-i', '0.1', '--proc-root', procRoot, '-f', 'sport 18010'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['bin/sockscope', '--json', '--summary', '-n', '-i', '0.1', '--proc-root', procRoot, '-f', 'sport 18010'],
+      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     const code = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     await new Promise<void>((resolve) => {
@@ -125,7 +140,13 @@ describe('counts follow the filter, totals cover everything read', () => {
 describe('--once table: ss state names, kernel names in JSON', () => {
   it('every TCP row shows the ss name of its state; JSON keeps the kernel name', async () => {
     const SS_NAME: Record<string, string> = { '01': 'ESTAB', '05': 'FIN-WAIT-2', '06': 'TIME-WAIT', '08': 'CLOSE-WAIT', '0A': 'LISTEN' };
-    const KERNEL_NAME: Record<string, string> = { '01': 'ESTABLISHED', '05': 'FIN_WAIT2', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '0A': 'LISTEN' };
+    const KERNEL_NAME: Record<string, string> = {
+      '01': 'ESTABLISHED',
+      '05': 'FIN_WAIT2',
+      '06': 'TIME_WAIT',
+      '08': 'CLOSE_WAIT',
+      '0A': 'LISTEN',
+    };
     const table = await run(['--once', '-n', '--proc-root', procRoot, '-f', 'proto tcp or proto tcp6']);
     expect(table.code).toBe(0);
     const rows = table.stdout.trimEnd().split('\n').slice(1);
@@ -210,7 +231,10 @@ describe('options', () => {
   });
 
   it.each([
-    [['serve', '--max-ports', '-1'], /^sockscope: option '--max-ports <n>' argument '-1' is invalid\. expected a number of ports between 0 and 100000$/],
+    [
+      ['serve', '--max-ports', '-1'],
+      /^sockscope: option '--max-ports <n>' argument '-1' is invalid\. expected a number of ports between 0 and 100000$/,
+    ],
     [['serve', '--listen', '-1'], /^sockscope: option '--listen <addr:port>' argument '-1' is invalid/],
     [['serve', '--max-ports=-1'], /^sockscope: option '--max-ports <n>' argument '-1' is invalid/],
   ])('%j: one usage line naming the value, exit 2', async (args, pattern) => {

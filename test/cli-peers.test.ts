@@ -30,9 +30,14 @@ function startNode(script: string, args: string[]): Promise<ChildProcess> {
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/sockscope', ...args], { cwd: REPO_ROOT, env: env(), encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/sockscope', ...args],
+      { cwd: REPO_ROOT, env: env(), encoding: 'utf8', maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -55,8 +60,13 @@ interface JsonSocket {
 describe.skipIf(!hasSs)('UNIX peers in --once and --json', () => {
   it("the client's socket names the server's inode and pid; the table shows it in the Peer column", async () => {
     const sock = path.join(dir, 'app.sock');
-    const server = await startNode("require('net').createServer(()=>{}).listen(process.argv[1],()=>console.log('up'));setTimeout(()=>{},60000)", [sock]);
-    const client = await startNode("const c=require('net').connect(process.argv[1],()=>console.log('up'));setTimeout(()=>{},60000)", [sock]);
+    const server = await startNode(
+      "require('net').createServer(()=>{}).listen(process.argv[1],()=>console.log('up'));setTimeout(()=>{},60000)",
+      [sock],
+    );
+    const client = await startNode("const c=require('net').connect(process.argv[1],()=>console.log('up'));setTimeout(()=>{},60000)", [
+      sock,
+    ]);
 
     const r = await run(['--once', '--json', '--filter', 'unix']);
     expect(r.code).toBe(0);
@@ -69,7 +79,9 @@ describe.skipIf(!hasSs)('UNIX peers in --once and --json', () => {
     expect(clientEnd).toMatchObject({ pid: client.pid, peerInode: serverEnd?.inode, peerPid: server.pid, peerProcess: 'node' });
 
     const table = await run(['--once', '--filter', 'unix']);
-    const line = table.stdout.split('\n').find((l) => l.includes(` ${client.pid}/node`) && l.includes(`${sock} ${serverEnd?.inode} ${server.pid}/node`));
+    const line = table.stdout
+      .split('\n')
+      .find((l) => l.includes(` ${client.pid}/node`) && l.includes(`${sock} ${serverEnd?.inode} ${server.pid}/node`));
     expect(line, table.stdout).toBeDefined();
   });
 
@@ -104,7 +116,8 @@ describe.skipIf(!hasSs)('--json stream carries per-connection rates', { timeout:
     // ss runs on its own cadence (spaced when it is slow on a busy machine): read documents
     // until one carries a rate for the stream's sender, at most 15.
     const docs: { sockets: JsonSocket[]; ratesAsOf?: string }[] = [];
-    const hasRate = (doc: { sockets: JsonSocket[] }): boolean => doc.sockets.some((s) => s.pid === stream.pid && (s.sendBytesPerSec ?? 0) > 0);
+    const hasRate = (doc: { sockets: JsonSocket[] }): boolean =>
+      doc.sockets.some((s) => s.pid === stream.pid && (s.sendBytesPerSec ?? 0) > 0);
     await new Promise<void>((resolve) => {
       let buf = '';
       child.stdout?.on('data', (d: Buffer) => {
@@ -124,7 +137,9 @@ describe.skipIf(!hasSs)('--json stream carries per-connection rates', { timeout:
     expect(sender, JSON.stringify(last.sockets.filter((s) => s.pid === stream.pid))).toBeDefined();
     expect(sender!.sendBytesPerSec).toBeGreaterThan(RATE * 0.8);
     expect(sender!.sendBytesPerSec).toBeLessThan(RATE * 1.2);
-    const receiver = last.sockets.find((s) => s.pid === stream.pid && s.localPort === sender!.remotePort && s.remotePort === sender!.localPort);
+    const receiver = last.sockets.find(
+      (s) => s.pid === stream.pid && s.localPort === sender!.remotePort && s.remotePort === sender!.localPort,
+    );
     expect(receiver!.recvBytesPerSec).toBeGreaterThan(RATE * 0.8);
     expect(receiver!.recvBytesPerSec).toBeLessThan(RATE * 1.2);
     // The first document has counters but no rate yet.

@@ -31,10 +31,15 @@ interface Result {
 /** Run `node bin/sockscope ARGS`; resolves whatever the exit code. */
 function run(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/sockscope', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/sockscope', ...args],
+      { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 256 << 20 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -113,7 +118,9 @@ beforeAll(async () => {
   const lines = [header];
   for (let i = 0; i < 30_000; i++) {
     const port = (1024 + i).toString(16).toUpperCase().padStart(4, '0');
-    lines.push(`${String(i).padStart(4)}: 0100007F:${port} 0200007F:0050 01 00000000:00000000 00:00000000 00000000     0        0 ${100_000 + i} 1 0000000000000000 20 4 30 10 -1`);
+    lines.push(
+      `${String(i).padStart(4)}: 0100007F:${port} 0200007F:0050 01 00000000:00000000 00:00000000 00000000     0        0 ${100_000 + i} 1 0000000000000000 20 4 30 10 -1`,
+    );
   }
   fs.writeFileSync(path.join(bigProcRoot, 'net', 'tcp'), `${lines.join('\n')}\n`);
 
@@ -155,7 +162,9 @@ describe('--once on this machine', () => {
     expect(lines[0]).toMatch(/^Proto\s+State\s+Recv-Q\s+Send-Q\s+Local Address:Port\s+Peer Address:Port\s+User\s+Process$/);
     const mine = lines.find((l) => l.includes(`127.0.0.1:${listenPort} `));
     // Send-Q of a listener is its backlog, as ss prints it (node listens with 511, capped by somaxconn).
-    expect(mine).toMatch(new RegExp(`^tcp\\s+LISTEN\\s+0\\s+${NODE_BACKLOG} 127\\.0\\.0\\.1:${listenPort}\\s+\\*:\\*\\s+\\S+\\s+${process.pid}/`));
+    expect(mine).toMatch(
+      new RegExp(`^tcp\\s+LISTEN\\s+0\\s+${NODE_BACKLOG} 127\\.0\\.0\\.1:${listenPort}\\s+\\*:\\*\\s+\\S+\\s+${process.pid}/`),
+    );
   });
 
   it('--once --json: one document with the documented fields; counts and sockets follow the filter, totals cover everything', async () => {
@@ -247,8 +256,12 @@ describe('PROC_ROOT: a recorded tree', () => {
     expect(sum(doc.counts.unix)).toBe(FIXTURE_TOTALS.unix);
     expect(sum(doc.counts.raw)).toBe(FIXTURE_TOTALS.raw);
     expect(doc.sockets).toHaveLength(FIXTURE_TOTALS.tcp + FIXTURE_TOTALS.udp + FIXTURE_TOTALS.unix + FIXTURE_TOTALS.raw);
-    expect(doc.sockets).toContainEqual(expect.objectContaining({ protocol: 'tcp', state: 'LISTEN', localAddress: '127.0.0.1', localPort: 18010 }));
-    expect(doc.sockets).toContainEqual(expect.objectContaining({ protocol: 'tcp6', state: 'LISTEN', localAddress: '::1', localPort: 18020 }));
+    expect(doc.sockets).toContainEqual(
+      expect.objectContaining({ protocol: 'tcp', state: 'LISTEN', localAddress: '127.0.0.1', localPort: 18010 }),
+    );
+    expect(doc.sockets).toContainEqual(
+      expect.objectContaining({ protocol: 'tcp6', state: 'LISTEN', localAddress: '::1', localPort: 18020 }),
+    );
     expect(doc.sockets).toContainEqual(expect.objectContaining({ protocol: 'unix', path: '/tmp/sockscope-fixture/with space.sock' }));
     // Counters come from the tree's snmp/netstat.
     expect(typeof doc.counters['Tcp.ActiveOpens']).toBe('number');
@@ -340,7 +353,11 @@ describe('bad input: one clear line, a non-zero exit, no stack trace', () => {
 describe('a reader that goes away (--once | head -1)', () => {
   for (const args of [['--once'], ['--once', '--json']]) {
     it(`${args.join(' ')}: stdout closed after the first chunk → quiet exit, no EPIPE trace`, async () => {
-      const child = spawn(process.execPath, ['bin/sockscope', ...args, '--proc-root', bigProcRoot], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['bin/sockscope', ...args, '--proc-root', bigProcRoot], {
+        cwd: REPO_ROOT,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       let first = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -348,7 +365,9 @@ describe('a reader that goes away (--once | head -1)', () => {
         first = d.toString();
         child.stdout.destroy();
       });
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
       expect(first.length).toBeGreaterThan(0);
       expect(signal).toBeNull();
       expect(code).toBe(0);

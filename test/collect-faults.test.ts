@@ -83,7 +83,9 @@ describe('collecting from a damaged /proc', () => {
 });
 
 const tcpRows = (): { header: string; rows: string[] } => {
-  const lines = recorded('tcp').split('\n').filter((l) => l.trim() !== '');
+  const lines = recorded('tcp')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return { header: lines[0]!, rows: lines.slice(1) };
 };
 

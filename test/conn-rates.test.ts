@@ -41,7 +41,13 @@ describe('joinTcpInfo', () => {
   it('joins by tuple across address spellings: IPv4, ::1, v4-mapped', () => {
     const v4 = rec({ localAddress: '127.0.0.1', localPort: 5000, remoteAddress: '127.0.0.1', remotePort: 80 });
     const v6 = rec({ protocol: 'tcp6', localAddress: '::1', localPort: 5001, remoteAddress: '::1', remotePort: 80 });
-    const mapped = rec({ protocol: 'tcp6', localAddress: '::ffff:127.0.0.1', localPort: 80, remoteAddress: '::ffff:127.0.0.1', remotePort: 5002 });
+    const mapped = rec({
+      protocol: 'tcp6',
+      localAddress: '::ffff:127.0.0.1',
+      localPort: 80,
+      remoteAddress: '::ffff:127.0.0.1',
+      remotePort: 5002,
+    });
     const joined = joinTcpInfo(
       [v4, v6, mapped],
       [
@@ -63,18 +69,32 @@ describe('joinTcpInfo', () => {
     const dup = rec({ localPort: 6002 });
     const joined = joinTcpInfo(
       [listen, tw, udp, dup],
-      [info('127.0.0.1', 80, '0.0.0.0', 0), info('127.0.0.1', 6000, '127.0.0.1', 80), info('127.0.0.1', 6001, '127.0.0.1', 80), info('127.0.0.1', 6002, '127.0.0.1', 80), info('127.0.0.1', 6002, '127.0.0.1', 80)],
+      [
+        info('127.0.0.1', 80, '0.0.0.0', 0),
+        info('127.0.0.1', 6000, '127.0.0.1', 80),
+        info('127.0.0.1', 6001, '127.0.0.1', 80),
+        info('127.0.0.1', 6002, '127.0.0.1', 80),
+        info('127.0.0.1', 6002, '127.0.0.1', 80),
+      ],
     );
     expect(joined.size).toBe(0);
   });
 });
 
 describe('computeConnRates', () => {
-  const a = new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 1000, bytesReceived: 500, retransTotal: 1, rttMs: 3, rttVarMs: 1 })]]);
+  const a = new Map([
+    ['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 1000, bytesReceived: 500, retransTotal: 1, rttMs: 3, rttVarMs: 1 })],
+  ]);
 
   it('a connection seen once has counters but no rate yet', () => {
     const r = computeConnRates(null, a, 10_000);
-    expect(r.rates.get('k')).toMatchObject({ sendBytesPerSec: null, recvBytesPerSec: null, retransPerSec: null, rttMs: 3, bytesAcked: 1000 });
+    expect(r.rates.get('k')).toMatchObject({
+      sendBytesPerSec: null,
+      recvBytesPerSec: null,
+      retransPerSec: null,
+      rttMs: 3,
+      bytesAcked: 1000,
+    });
     expect(r.intervalSec).toBeNull();
     expect(r.asOfMs).toBe(10_000);
   });
@@ -92,7 +112,11 @@ describe('computeConnRates', () => {
     const b = new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 10, bytesReceived: 9000 })]]);
     const second = computeConnRates(first.state, b, 11_000);
     expect(second.rates.get('k')?.sendBytesPerSec).toBeNull();
-    const third = computeConnRates(second.state, new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 1010, bytesReceived: 9000 })]]), 12_000);
+    const third = computeConnRates(
+      second.state,
+      new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 1010, bytesReceived: 9000 })]]),
+      12_000,
+    );
     expect(third.rates.get('k')?.sendBytesPerSec).toBe(1000);
   });
 
@@ -105,7 +129,13 @@ describe('computeConnRates', () => {
 });
 
 describe('sums per process, port, peer and host', () => {
-  const listener = rec({ state: 'LISTEN', localPort: 5432, remoteAddress: '0.0.0.0', remotePort: 0, owner: { pid: 10, command: 'postgres' } });
+  const listener = rec({
+    state: 'LISTEN',
+    localPort: 5432,
+    remoteAddress: '0.0.0.0',
+    remotePort: 0,
+    owner: { pid: 10, command: 'postgres' },
+  });
   const in1 = rec({ localPort: 5432, remoteAddress: '10.0.0.1', remotePort: 40001, owner: { pid: 11, command: 'postgres' } });
   const in2 = rec({ localPort: 5432, remoteAddress: '10.0.0.2', remotePort: 40002, owner: { pid: 11, command: 'postgres' } });
   const out = rec({ localPort: 50000, remoteAddress: '10.0.0.1', remotePort: 443, owner: { pid: 20, command: 'curl' } });
@@ -140,7 +170,16 @@ describe('sums per process, port, peer and host', () => {
   it('per listening port, with the listener as owner; outbound connections left out', () => {
     const rows = sumRatesByLocalPort(sockets, rates);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ key: '5432', sendBytesPerSec: 300, recvBytesPerSec: 30, retransPerSec: 2, connections: 3, withRate: 2, pid: 10, process: 'postgres' });
+    expect(rows[0]).toMatchObject({
+      key: '5432',
+      sendBytesPerSec: 300,
+      recvBytesPerSec: 30,
+      retransPerSec: 2,
+      connections: 3,
+      withRate: 2,
+      pid: 10,
+      process: 'postgres',
+    });
     expect(rows[0]?.rttMedianMs).toBe(2);
     expect(rows[0]?.rttWorstMs).toBe(3);
   });
@@ -154,7 +193,13 @@ describe('sums per process, port, peer and host', () => {
 
   it('host total, and a total over only some keys (what a filter shows)', () => {
     expect(totalRates(rates)).toEqual({ connections: 4, withRate: 3, sendBytesPerSec: 1300, recvBytesPerSec: 5030, retransPerSec: 3 });
-    expect(totalRates(rates, [in1.key, listener.key])).toEqual({ connections: 1, withRate: 1, sendBytesPerSec: 100, recvBytesPerSec: 10, retransPerSec: 1 });
+    expect(totalRates(rates, [in1.key, listener.key])).toEqual({
+      connections: 1,
+      withRate: 1,
+      sendBytesPerSec: 100,
+      recvBytesPerSec: 10,
+      retransPerSec: 1,
+    });
   });
 
   it('median of odd and even counts', () => {

@@ -43,18 +43,51 @@ afterEach(() => {
 /** Table rows on screen (inside the table box): "│tcp …", "│unix …". */
 const tableRows = (h: Headless): string[] => h.lines().filter((l) => /^[│|](tcp6?|udp6?|raw6?|unix)\s/.test(l));
 /** "Sockets … 3/120 · sort: State ▲": the table label's position. */
-const position = (h: Headless): string | undefined => /\s(\d+\/\d+|0)(?: · sort: [^─]*)? ─*┐?$/.exec(h.lines().find((l) => /^┌─ (Sockets|By port|By peer|By process)/.test(l)) ?? '')?.[1];
+const position = (h: Headless): string | undefined =>
+  /\s(\d+\/\d+|0)(?: · sort: [^─]*)? ─*┐?$/.exec(h.lines().find((l) => /^┌─ (Sockets|By port|By peer|By process)/.test(l)) ?? '')?.[1];
 
 // A small, fixed population: two listeners, three connections, one UDP, two UNIX sockets.
 const T0 = 1_700_000_000_000;
 const nginx = { pid: 101, command: 'nginx' };
 const pg = { pid: 202, command: 'postgres' };
-const listener80 = rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0, owner: nginx, inode: 11 });
-const listener5432 = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 5432, remoteAddress: '0.0.0.0', remotePort: 0, owner: pg, inode: 12 });
+const listener80 = rec({
+  state: 'LISTEN',
+  localAddress: '0.0.0.0',
+  localPort: 80,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  owner: nginx,
+  inode: 11,
+});
+const listener5432 = rec({
+  state: 'LISTEN',
+  localAddress: '127.0.0.1',
+  localPort: 5432,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  owner: pg,
+  inode: 12,
+});
 const estab = rec({ localPort: 80, remoteAddress: '192.0.2.7', remotePort: 51000, owner: nginx, inode: 13 });
-const closeWait = rec({ state: 'CLOSE_WAIT', localPort: 80, remoteAddress: '192.0.2.8', remotePort: 51001, owner: nginx, inode: 14, recvQ: 17 });
+const closeWait = rec({
+  state: 'CLOSE_WAIT',
+  localPort: 80,
+  remoteAddress: '192.0.2.8',
+  remotePort: 51001,
+  owner: nginx,
+  inode: 14,
+  recvQ: 17,
+});
 const timeWait = rec({ state: 'TIME_WAIT', localPort: 40001, remoteAddress: '127.0.0.1', remotePort: 5432, inode: 0 });
-const dns = rec({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', remotePort: 0, inode: 15 });
+const dns = rec({
+  protocol: 'udp',
+  state: 'UNCONN',
+  localAddress: '127.0.0.53',
+  localPort: 53,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  inode: 15,
+});
 const unixListen = rec({ protocol: 'unix', state: 'LISTENING', path: '/run/app.sock', inode: 16, owner: pg });
 const unixConn = rec({ protocol: 'unix', state: 'CONNECTED', path: null, inode: 17 });
 const SMALL = [listener80, listener5432, estab, closeWait, timeWait, dns, unixListen, unixConn];
@@ -124,7 +157,9 @@ describe('100,000 sockets', () => {
       const bar = inverseRows(h);
       expect(bar).toHaveLength(1);
       const { local, peer } = manyRowText(k);
-      expect(bar[0]?.text).toMatch(new RegExp(`^│tcp\\s+ESTAB\\s+0\\s+0 ${local.replace(/\./g, '\\.')}\\s+${peer.replace(/\./g, '\\.')}\\s`));
+      expect(bar[0]?.text).toMatch(
+        new RegExp(`^│tcp\\s+ESTAB\\s+0\\s+0 ${local.replace(/\./g, '\\.')}\\s+${peer.replace(/\./g, '\\.')}\\s`),
+      );
       expect(tableRows(h)).toContain(bar[0]?.text);
     };
 
@@ -278,7 +313,11 @@ describe('views and details', () => {
     expect(text).toMatch(/│  pid \/ command\s+101 \/ nginx/);
     expect(text).toContain('What CLOSE-WAIT means');
     // The explanation itself, as wrapped prose (compare without the line breaks).
-    const prose = h.lines().map((l) => l.replace(/^│\s*/, '').replace(/\s*[│█]$/, '')).join(' ').replace(/\s+/g, ' ');
+    const prose = h
+      .lines()
+      .map((l) => l.replace(/^│\s*/, '').replace(/\s*[│█]$/, ''))
+      .join(' ')
+      .replace(/\s+/g, ' ');
     const e = explainState('tcp', 'CLOSE_WAIT');
     expect(prose).toContain(e.meaning.replace(/\s+/g, ' '));
     expect(prose).toContain(`Side: ${e.side}.`);

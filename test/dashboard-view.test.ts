@@ -76,7 +76,14 @@ describe('layoutColumns', () => {
 
 describe('buildSocketTableView', () => {
   const records = [
-    rec({ state: 'LISTEN', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0, owner: { pid: 10, command: 'nginx' }, user: 'www-data' }),
+    rec({
+      state: 'LISTEN',
+      localPort: 80,
+      remoteAddress: '0.0.0.0',
+      remotePort: 0,
+      owner: { pid: 10, command: 'nginx' },
+      user: 'www-data',
+    }),
     rec({ localPort: 80, remoteAddress: '10.0.0.7', remotePort: 51234, recvQ: 12_345, owner: { pid: 10, command: 'nginx' } }),
     rec({ protocol: 'tcp6', localAddress: '::1', localPort: 5432, remoteAddress: '::1', remotePort: 40000, state: 'CLOSE_WAIT' }),
     rec({ protocol: 'unix', path: '/run/postgresql/.s.PGSQL.5432', state: 'LISTENING' }),
@@ -105,7 +112,13 @@ describe('buildSocketTableView', () => {
 
   it('the sorted column is visible: its title whole with ▲/▼, the sort named for the panel title, kept when narrow', () => {
     for (const width of [58, 78, 120, 248]) {
-      for (const [key, title] of [['recvq', 'Recv-Q'], ['proto', 'Proto'], ['sendq', 'Send-Q'], ['user', 'User'], ['age', 'Age']] as const) {
+      for (const [key, title] of [
+        ['recvq', 'Recv-Q'],
+        ['proto', 'Proto'],
+        ['sendq', 'Send-Q'],
+        ['user', 'User'],
+        ['age', 'Age'],
+      ] as const) {
         const view = buildSocketTableView(rows, ui({ socketSort: { key, descending: true } }), { width, height: 10 });
         expect([width, key, view.header.includes(`${title}▼`)]).toEqual([width, key, true]);
         expect(view.sortLabel).toBe(`sort: ${title} ▼`);
@@ -114,7 +127,15 @@ describe('buildSocketTableView', () => {
       }
     }
     // The columns on screen at 80x24, left to right: what < and > step through.
-    expect(buildSocketTableView(rows, ui(), { width: 78, height: 10 }).sortKeys).toEqual(['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process']);
+    expect(buildSocketTableView(rows, ui(), { width: 78, height: 10 }).sortKeys).toEqual([
+      'proto',
+      'state',
+      'recvq',
+      'sendq',
+      'local',
+      'peer',
+      'process',
+    ]);
   });
 
   it('the header and every row are exactly the table width, at every width', () => {
@@ -138,7 +159,11 @@ describe('buildSocketTableView', () => {
 
   it('closed rows, new rows and age marks', () => {
     const view = buildSocketTableView(
-      [row(records[1]!, { closedAtMs: 1000 }), row(records[2]!, { isNew: true, ageMs: 1000 }), row(records[0]!, { ageMs: 192_000, ageAtLeast: true })],
+      [
+        row(records[1]!, { closedAtMs: 1000 }),
+        row(records[2]!, { isNew: true, ageMs: 1000 }),
+        row(records[0]!, { ageMs: 192_000, ageAtLeast: true }),
+      ],
       ui({ socketSort: { key: 'age', descending: true } }),
       { width: 200, height: 10 },
     );
@@ -151,12 +176,19 @@ describe('buildSocketTableView', () => {
   });
 
   it('empty table: no rows, selection -1, and the empty text names the filter', () => {
-    expect(buildSocketTableView([], ui(), { width: 80, height: 5 })).toMatchObject({ rows: [], total: 0, selectedIndex: -1, emptyText: 'no sockets' });
+    expect(buildSocketTableView([], ui(), { width: 80, height: 5 })).toMatchObject({
+      rows: [],
+      total: 0,
+      selectedIndex: -1,
+      emptyText: 'no sockets',
+    });
     expect(buildSocketTableView([], ui({ filterText: 'port 5' }), { width: 80, height: 5 }).emptyText).toBe('no sockets match: port 5');
   });
 
   describe('virtualisation over 100,000 rows', () => {
-    const many = Array.from({ length: 100_000 }, (_, i) => row(rec({ localPort: i % 65536, remotePort: 1 + Math.floor(i / 65536), inode: i + 1 })));
+    const many = Array.from({ length: 100_000 }, (_, i) =>
+      row(rec({ localPort: i % 65536, remotePort: 1 + Math.floor(i / 65536), inode: i + 1 })),
+    );
     const height = 20;
 
     it.each<[string, Partial<UiState>, number, number]>([
@@ -245,22 +277,38 @@ describe('buildSocketTableView', () => {
           }),
           { columns: 240, rows: 10, isTTY: true },
         );
-        screen = blessed.screen({ input: input as never, output: output as never, terminal: 'xterm-256color', warnings: false, fullUnicode: true });
+        screen = blessed.screen({
+          input: input as never,
+          output: output as never,
+          terminal: 'xterm-256color',
+          warnings: false,
+          fullUnicode: true,
+        });
         const box = blessed.box({ parent: screen, tags: true, border: { type: 'line' } });
         for (const color of [true, false]) {
           for (const selectedIndex of [0, 1]) {
             const v = buildSocketTableView([row(evil), row(rec())], ui({ selectedIndex }), { width: 236, height: 5 });
             renderTable(box, { top: 0, left: 0, width: 240, height: 8 }, 'Sockets {red-fg}', v, { color, ascii: false, colors256: true });
             screen.render();
-            const text = cellsOf(screen).map((l) => l.map((c) => c[1]).join('')).join('\n');
+            const text = cellsOf(screen)
+              .map((l) => l.map((c) => c[1]).join(''))
+              .join('\n');
             expect(text).toContain('666/{red-fg}evil\\x1b[2J');
             expect(text).toContain('{bold}sock');
             expect(text).toContain('Sockets {red-fg}');
             expect(text).not.toContain(ESC);
             // The evil row is not drawn red: the literal tag did not become a colour.
-            const evilRow = cellsOf(screen).findIndex((l) => l.map((c) => c[1]).join('').includes('evil'));
+            const evilRow = cellsOf(screen).findIndex((l) =>
+              l
+                .map((c) => c[1])
+                .join('')
+                .includes('evil'),
+            );
             const cells = cellsOf(screen)[evilRow] ?? [];
-            const start = cells.map((c) => c[1]).join('').indexOf('evil');
+            const start = cells
+              .map((c) => c[1])
+              .join('')
+              .indexOf('evil');
             const attr = cells[start]?.[0] ?? 0;
             const fg = (attr >> 9) & 0x1ff;
             expect([color, selectedIndex, fg]).not.toEqual([color, selectedIndex, 1]); // 1 = red
@@ -277,7 +325,13 @@ describe('buildGroupTableView and sortGroups', () => {
     ...Array.from({ length: 12 }, (_, i) => rec({ localPort: 80, remoteAddress: '10.0.0.7', remotePort: 50_000 + i })),
     rec({ localPort: 80, remoteAddress: '10.0.0.8', remotePort: 50_100, state: 'TIME_WAIT', inode: 0 }),
     rec({ state: 'LISTEN', localPort: 5432, remoteAddress: '0.0.0.0', remotePort: 0, owner: { pid: 20, command: '{red-fg}pg\x1b[2J' } }),
-    rec({ localPort: 5432, remoteAddress: '10.0.0.8', remotePort: 40_000, state: 'CLOSE_WAIT', owner: { pid: 20, command: '{red-fg}pg\x1b[2J' } }),
+    rec({
+      localPort: 5432,
+      remoteAddress: '10.0.0.8',
+      remotePort: 40_000,
+      state: 'CLOSE_WAIT',
+      owner: { pid: 20, command: '{red-fg}pg\x1b[2J' },
+    }),
     rec({ localPort: 44_000, remoteAddress: '10.0.0.9', remotePort: 443, state: 'SYN_SENT' }),
   ];
 
@@ -357,7 +411,7 @@ describe('groupDrillFilter', () => {
     ['ports', countByLocalPort],
     ['peers', countByRemoteHost],
     ['processes', countByProcess],
-  ] as const)('every %s row drills into a valid filter that lists exactly that group\'s sockets', (view, count) => {
+  ] as const)("every %s row drills into a valid filter that lists exactly that group's sockets", (view, count) => {
     for (const g of count(sockets)) {
       const text = groupDrillFilter(view, g.key);
       const compiled = compileFilter(text);

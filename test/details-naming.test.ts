@@ -26,7 +26,9 @@ describe('details: one naming on screen, labels inside their column', () => {
       width: 100,
       ascii: false,
     }).map((l) => l.text);
-  const TCP_INFO = parseSsTcpInfo('ESTAB 0 0 127.0.0.1:8080 127.0.0.1:51000\n\t cubic wscale:7,7 rto:204 rtt:0.05/0.025 mss:32768 cwnd:10 bytes_sent:100 bytes_retrans:5 retrans:0/3 rcv_space:65483');
+  const TCP_INFO = parseSsTcpInfo(
+    'ESTAB 0 0 127.0.0.1:8080 127.0.0.1:51000\n\t cubic wscale:7,7 rto:204 rtt:0.05/0.025 mss:32768 cwnd:10 bytes_sent:100 bytes_retrans:5 retrans:0/3 rcv_space:65483',
+  );
 
   it('states are written the way ss writes them (CLOSE-WAIT, ESTAB), under a CLOSE-WAIT title', () => {
     const text = lines();
@@ -35,7 +37,10 @@ describe('details: one naming on screen, labels inside their column', () => {
     expect(text.join('\n')).toMatch(/ESTAB → CLOSE-WAIT/);
     expect(text.join('\n')).toMatch(/appeared as ESTAB/);
     // Only the prose explanation at the end may quote the kernel's names; the fields never do.
-    const fields = text.slice(0, text.findIndex((l) => l.startsWith('What ')));
+    const fields = text.slice(
+      0,
+      text.findIndex((l) => l.startsWith('What ')),
+    );
     expect(fields.join('\n')).not.toMatch(/CLOSE_WAIT|ESTABLISHED|TIME_WAIT/);
   });
 

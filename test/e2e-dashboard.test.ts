@@ -69,7 +69,12 @@ afterAll(() => {
 
 /** Start the dashboard on the recorded tree and wait for the first snapshot on screen. */
 async function startDashboard(width: number, height: number, options: Omit<StartOptions, 'width' | 'height'> = {}): Promise<TmuxSession> {
-  const session = TmuxSession.start({ width, height, ...options, args: ['--proc-root', procRoot, '--no-processes', ...(options.args ?? [])] });
+  const session = TmuxSession.start({
+    width,
+    height,
+    ...options,
+    args: ['--proc-root', procRoot, '--no-processes', ...(options.args ?? [])],
+  });
   sessions.push(session);
   const screen = await session.waitFor((sc) => (/shown \d+/.test(sc) && socketTableRows(sc).length > 0) || /\[exit=\d+\]/.test(sc), 20_000);
   if (/\[exit=\d+\]/.test(screen)) throw new Error(`sockscope exited at start (is dist/ built?):\n${screen}`);
@@ -244,7 +249,8 @@ describe.skipIf(!hasTmux).each([
     const s = await startDashboard(width, height);
     // The header says the interval in effect: the one asked for, or (on a loaded machine) the
     // one the poller slowed to, naming the one asked for.
-    const every = (asked: string, status: string): RegExp => new RegExp(`every (${asked}|[\\d.]+s {2}\\(slowed from ${asked}: [^)]*\\)) {2}${status}`);
+    const every = (asked: string, status: string): RegExp =>
+      new RegExp(`every (${asked}|[\\d.]+s {2}\\(slowed from ${asked}: [^)]*\\)) {2}${status}`);
     await s.sendKeys('Space');
     await s.waitFor(every('1s', 'PAUSED'));
     await s.sendKeys('Space');
@@ -355,7 +361,12 @@ describe('dashboard without a terminal', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-e2e-out-'));
     try {
       const out = fs.openSync(path.join(dir, 'out.txt'), 'w');
-      const r = spawnSync(process.execPath, ['bin/sockscope'], { cwd: REPO_ROOT, stdio: ['ignore', out, 'pipe'], encoding: 'utf8', timeout: 20_000 });
+      const r = spawnSync(process.execPath, ['bin/sockscope'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', out, 'pipe'],
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       fs.closeSync(out);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('--once');

@@ -42,9 +42,14 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 function run(args: readonly string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/sockscope', ...args], { cwd: REPO_ROOT, env: cleanEnv(), encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/sockscope', ...args],
+      { cwd: REPO_ROOT, env: cleanEnv(), encoding: 'utf8', timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -68,7 +73,8 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-exits-'));
   tree = path.join(dir, 'proc');
   fs.mkdirSync(path.join(tree, 'net'), { recursive: true });
-  for (const name of ['tcp', 'tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat']) fs.copyFileSync(path.join(FIXTURES, name), path.join(tree, 'net', name));
+  for (const name of ['tcp', 'tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat'])
+    fs.copyFileSync(path.join(FIXTURES, name), path.join(tree, 'net', name));
   return () => fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -155,7 +161,10 @@ describe.skipIf(!hasTmux || !isLinux)('dashboard error paths in tmux: exit 1, me
   it('replay of a recording whose third frame is damaged, met while stepping', async () => {
     const frame = (t: number): string => JSON.stringify({ t, k: t === 0, u: [], r: [], c: {}, host: 'h' });
     const file = path.join(dir, 'damaged-third.rec');
-    fs.writeFileSync(file, handmadeRecording([HEADER, frame(0), frame(1000), '{"t": 2000, "k": false, "u": 5, "r": [], "c": {}, "host": "h"}']));
+    fs.writeFileSync(
+      file,
+      handmadeRecording([HEADER, frame(0), frame(1000), '{"t": 2000, "k": false, "u": 5, "r": [], "c": {}, "host": "h"}']),
+    );
     const s = start(['replay', file]);
     // The label reads the last frame's time: the damage is found at once or at the first step.
     await s.sendKeys(' ');

@@ -116,7 +116,8 @@ describe.skipIf(!hasTmux || process.platform !== 'linux')('signals and terminal 
       [90, 26],
       [50, 12],
       [80, 24],
-    ] as const) s.resize(w, h);
+    ] as const)
+      s.resize(w, h);
     const screen = await s.waitFor((sc) => /Sockets/.test(sc) && !/too small/.test(sc), 15_000);
     const lines = screen.split('\n');
     for (const l of lines) expect([...l].length).toBeLessThanOrEqual(80);

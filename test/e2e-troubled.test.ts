@@ -84,7 +84,14 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
       clients.push(c);
     }
     const deadline = Date.now() + 20_000;
-    while (ss(['state', 'close-wait', `( sport = :${pilePort} )`]).length < 12 || Number(ss(['-l', `( sport = :${queuePort} )`])[0]?.trim().split(/\s+/)[1] ?? 0) < 2) {
+    while (
+      ss(['state', 'close-wait', `( sport = :${pilePort} )`]).length < 12 ||
+      Number(
+        ss(['-l', `( sport = :${queuePort} )`])[0]
+          ?.trim()
+          .split(/\s+/)[1] ?? 0,
+      ) < 2
+    ) {
       if (Date.now() > deadline) throw new Error('the troubled scene did not form');
       await sleep(100);
     }
@@ -99,91 +106,107 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
     pile?.kill();
   });
 
-  it('announces the findings on every view, ! jumps to the worst; the accept queue stays full and its backlog is Send-Q, as in ss', { timeout: 300_000 }, async () => {
-    session = TmuxSession.start({ width: 160, height: 45, args: ['-i', '0.5'] });
-    const s = session;
-    // The accept-queue finding needs the backlog from ss (read every 5 s) and an overflow.
-    await s.waitFor((sc) => /^sockscope .*\b\d+ (crit|warn)\b/.test(sc.split('\n')[0] ?? ''), 60_000);
-    for (const key of ['2', '3', '5', '7', '1']) {
-      await s.sendKeys(key);
-      const sc = await s.waitFor((x) => /\b\d+ (crit|warn)\b/.test(x.split('\n')[0] ?? ''));
-      expect(sc.split('\n')[0], `view ${key}`).toMatch(/\b\d+ (crit|warn)\b/);
-    }
-    await s.sendKeys('!');
-    const findings = await s.waitFor(/┌─ Findings/);
-    expect(findings).toMatch(/Enter: show these sockets/);
-    // Ours is there once a refresh has the backlog from ss (a busy machine refreshes slowly).
-    await s.waitFor(`Accept queue full on port ${queuePort}`, 90_000);
+  it(
+    'announces the findings on every view, ! jumps to the worst; the accept queue stays full and its backlog is Send-Q, as in ss',
+    { timeout: 300_000 },
+    async () => {
+      session = TmuxSession.start({ width: 160, height: 45, args: ['-i', '0.5'] });
+      const s = session;
+      // The accept-queue finding needs the backlog from ss (read every 5 s) and an overflow.
+      await s.waitFor((sc) => /^sockscope .*\b\d+ (crit|warn)\b/.test(sc.split('\n')[0] ?? ''), 60_000);
+      for (const key of ['2', '3', '5', '7', '1']) {
+        await s.sendKeys(key);
+        const sc = await s.waitFor((x) => /\b\d+ (crit|warn)\b/.test(x.split('\n')[0] ?? ''));
+        expect(sc.split('\n')[0], `view ${key}`).toMatch(/\b\d+ (crit|warn)\b/);
+      }
+      await s.sendKeys('!');
+      const findings = await s.waitFor(/┌─ Findings/);
+      expect(findings).toMatch(/Enter: show these sockets/);
+      // Ours is there once a refresh has the backlog from ss (a busy machine refreshes slowly).
+      await s.waitFor(`Accept queue full on port ${queuePort}`, 90_000);
 
-    // The LISTEN row, as ss -ltn shows it: Recv-Q 2 (backlog + 1), Send-Q 1 (the backlog).
-    await s.sendKeys('p');
-    await s.waitFor('Port — Enter apply');
-    await s.sendKeys(String(queuePort), 'Enter');
-    const listenRe = new RegExp(`^│tcp\\s+LISTEN\\s+(\\d+)\\s+(\\d+) 127\\.0\\.0\\.1:${queuePort}\\s`);
-    const table = await s.waitFor((sc) => socketTableRows(sc).some((r) => listenRe.test(r)), 60_000);
-    const [, recvQ, sendQ] = listenRe.exec(socketTableRows(table).find((r) => listenRe.test(r)) ?? '') ?? [];
-    const ssRow = ss(['-l', `( sport = :${queuePort} )`])[0]?.trim().split(/\s+/) ?? [];
-    expect([recvQ, sendQ]).toEqual([ssRow[1], ssRow[2]]);
-    expect(sendQ).toBe('1');
+      // The LISTEN row, as ss -ltn shows it: Recv-Q 2 (backlog + 1), Send-Q 1 (the backlog).
+      await s.sendKeys('p');
+      await s.waitFor('Port — Enter apply');
+      await s.sendKeys(String(queuePort), 'Enter');
+      const listenRe = new RegExp(`^│tcp\\s+LISTEN\\s+(\\d+)\\s+(\\d+) 127\\.0\\.0\\.1:${queuePort}\\s`);
+      const table = await s.waitFor((sc) => socketTableRows(sc).some((r) => listenRe.test(r)), 60_000);
+      const [, recvQ, sendQ] = listenRe.exec(socketTableRows(table).find((r) => listenRe.test(r)) ?? '') ?? [];
+      const ssRow =
+        ss(['-l', `( sport = :${queuePort} )`])[0]
+          ?.trim()
+          .split(/\s+/) ?? [];
+      expect([recvQ, sendQ]).toEqual([ssRow[1], ssRow[2]]);
+      expect(sendQ).toBe('1');
 
-    // Over three environment refreshes (every 5 s) the by-port view never flips to the
-    // somaxconn estimate.
-    await s.sendKeys('2');
-    const portRow = new RegExp(`^│\\s*${queuePort}\\s.*\\s(\\S+)│$`);
-    const seen = new Set<string>();
-    const until = Date.now() + 16_000;
-    while (Date.now() < until) {
-      const sc = s.capture();
-      const row = sc.split('\n').find((l) => portRow.test(l));
-      if (row !== undefined) seen.add(portRow.exec(row)?.[1] ?? '');
-      await sleep(250);
-    }
-    expect([...seen]).toEqual(['!2/1']);
-    // The finding held all along: never shown as "not seen".
-    await s.sendKeys('6');
-    const ours = (await s.waitFor(`Accept queue full on port ${queuePort}`)).split('\n').find((l) => l.includes(`Accept queue full on port ${queuePort}`));
-    expect(ours).not.toMatch(/not seen/);
+      // Over three environment refreshes (every 5 s) the by-port view never flips to the
+      // somaxconn estimate.
+      await s.sendKeys('2');
+      const portRow = new RegExp(`^│\\s*${queuePort}\\s.*\\s(\\S+)│$`);
+      const seen = new Set<string>();
+      const until = Date.now() + 16_000;
+      while (Date.now() < until) {
+        const sc = s.capture();
+        const row = sc.split('\n').find((l) => portRow.test(l));
+        if (row !== undefined) seen.add(portRow.exec(row)?.[1] ?? '');
+        await sleep(250);
+      }
+      expect([...seen]).toEqual(['!2/1']);
+      // The finding held all along: never shown as "not seen".
+      await s.sendKeys('6');
+      const ours = (await s.waitFor(`Accept queue full on port ${queuePort}`))
+        .split('\n')
+        .find((l) => l.includes(`Accept queue full on port ${queuePort}`));
+      expect(ours).not.toMatch(/not seen/);
 
-    // Details of the listener: "full", as ss says Recv-Q 2 of Send-Q 1.
-    await s.sendKeys('1');
-    await s.waitFor((sc) => socketTableRows(sc).some((r) => listenRe.test(r)));
-    await s.sendKeys('Enter');
-    const details = await s.waitFor(/accept queue\s+2 waiting for accept\(\) of backlog 1: full/, 60_000);
-    expect(details.split('\n').filter((l) => l.includes(' Details '))).toHaveLength(1);
-    await s.sendKeys('Escape');
-    // Closed before the next test types: an Escape followed at once by a key reads as Meta-key.
-    await s.waitFor((sc) => !sc.includes(' Details '));
-  });
+      // Details of the listener: "full", as ss says Recv-Q 2 of Send-Q 1.
+      await s.sendKeys('1');
+      await s.waitFor((sc) => socketTableRows(sc).some((r) => listenRe.test(r)));
+      await s.sendKeys('Enter');
+      const details = await s.waitFor(/accept queue\s+2 waiting for accept\(\) of backlog 1: full/, 60_000);
+      expect(details.split('\n').filter((l) => l.includes(' Details '))).toHaveLength(1);
+      await s.sendKeys('Escape');
+      // Closed before the next test types: an Escape followed at once by a key reads as Meta-key.
+      await s.waitFor((sc) => !sc.includes(' Details '));
+    },
+  );
 
-  it('one filter for bars, table and header (N of M = ss); Enter and P act on the row listed under it; closed rows are not counted', { timeout: 300_000 }, async () => {
-    const s = session ?? TmuxSession.start({ width: 160, height: 45, args: ['-i', '0.5'] });
-    session = s;
-    await s.sendKeys('c', '1');
-    await s.sendKeys('/');
-    await s.waitFor('Filter — Enter apply');
-    await s.sendKeys('C-u', `state close-wait and sport ${pilePort}`, 'Enter');
-    const expected = ss(['state', 'close-wait', `( sport = :${pilePort} )`]).length;
-    expect(expected).toBe(12);
-    const screen = await s.waitFor((sc) => new RegExp(`shown ${expected} of \\d`).test(sc) && socketTableRows(sc).length === expected, 60_000);
-    expect(screen).toMatch(new RegExp(`│CLOSE-WAIT\\s+${expected} `));
-    expect(screen).toMatch(/│ESTAB\s+0 /);
-    expect(screen).toMatch(new RegExp(`┌─ Sockets.* 1/${expected}( · sort: [^─]*)? ─`));
+  it(
+    'one filter for bars, table and header (N of M = ss); Enter and P act on the row listed under it; closed rows are not counted',
+    { timeout: 300_000 },
+    async () => {
+      const s = session ?? TmuxSession.start({ width: 160, height: 45, args: ['-i', '0.5'] });
+      session = s;
+      await s.sendKeys('c', '1');
+      await s.sendKeys('/');
+      await s.waitFor('Filter — Enter apply');
+      await s.sendKeys('C-u', `state close-wait and sport ${pilePort}`, 'Enter');
+      const expected = ss(['state', 'close-wait', `( sport = :${pilePort} )`]).length;
+      expect(expected).toBe(12);
+      const screen = await s.waitFor(
+        (sc) => new RegExp(`shown ${expected} of \\d`).test(sc) && socketTableRows(sc).length === expected,
+        60_000,
+      );
+      expect(screen).toMatch(new RegExp(`│CLOSE-WAIT\\s+${expected} `));
+      expect(screen).toMatch(/│ESTAB\s+0 /);
+      expect(screen).toMatch(new RegExp(`┌─ Sockets.* 1/${expected}( · sort: [^─]*)? ─`));
 
-    // Enter opens the first row listed under this filter; P lists that process's sockets.
-    await s.sendKeys('Enter');
-    const details = await s.waitFor(/┌─ Details/);
-    expect(details).toMatch(new RegExp(`127\\.0\\.0\\.1:${pilePort}\\s+→\\s+127\\.0\\.0\\.1:\\d+\\s+CLOSE-WAIT`));
-    await s.sendKeys('P');
-    const byPid = await s.waitFor(new RegExp(`filter: pid ${pile?.pid ?? 0}`), 60_000);
-    expect(socketTableRows(byPid).every((r) => r.includes(`${pile?.pid ?? 0}/`))).toBe(true);
-    await s.sendKeys('Escape');
-    await s.waitFor((sc) => sc.includes(`filter: state close-wait and sport ${pilePort}`) && !sc.includes('┌─ Details'));
+      // Enter opens the first row listed under this filter; P lists that process's sockets.
+      await s.sendKeys('Enter');
+      const details = await s.waitFor(/┌─ Details/);
+      expect(details).toMatch(new RegExp(`127\\.0\\.0\\.1:${pilePort}\\s+→\\s+127\\.0\\.0\\.1:\\d+\\s+CLOSE-WAIT`));
+      await s.sendKeys('P');
+      const byPid = await s.waitFor(new RegExp(`filter: pid ${pile?.pid ?? 0}`), 60_000);
+      expect(socketTableRows(byPid).every((r) => r.includes(`${pile?.pid ?? 0}/`))).toBe(true);
+      await s.sendKeys('Escape');
+      await s.waitFor((sc) => sc.includes(`filter: state close-wait and sport ${pilePort}`) && !sc.includes('┌─ Details'));
 
-    // 4 of the pile close: under the state filter the closed ones are neither listed nor counted.
-    pile?.stdin?.write('close 4\n');
-    const after = await s.waitFor((sc) => new RegExp(`shown 8 of \\d`).test(sc) && socketTableRows(sc).length === 8, 60_000);
-    expect(ss(['state', 'close-wait', `( sport = :${pilePort} )`])).toHaveLength(8);
-    expect(after).toMatch(/│CLOSE-WAIT\s+8 /);
-    expect(socketTableRows(after).some((r) => /CLOSED/.test(r))).toBe(false);
-  });
+      // 4 of the pile close: under the state filter the closed ones are neither listed nor counted.
+      pile?.stdin?.write('close 4\n');
+      const after = await s.waitFor((sc) => new RegExp(`shown 8 of \\d`).test(sc) && socketTableRows(sc).length === 8, 60_000);
+      expect(ss(['state', 'close-wait', `( sport = :${pilePort} )`])).toHaveLength(8);
+      expect(after).toMatch(/│CLOSE-WAIT\s+8 /);
+      expect(socketTableRows(after).some((r) => /CLOSED/.test(r))).toBe(false);
+    },
+  );
 });

@@ -44,8 +44,23 @@ function socket(fields: Partial<SocketRecord> & { protocol: Protocol; state: Soc
   return { ...s, key: `${s.protocol} ${s.localAddress}:${s.localPort} ${s.remoteAddress}:${s.remotePort} ${s.inode}` };
 }
 
-const tcp = (state: SocketState, local: string, lport: number, remote: string, rport: number, more: Partial<SocketRecord> = {}): SocketRecord =>
-  socket({ protocol: local.includes(':') ? 'tcp6' : 'tcp', state, localAddress: local, localPort: lport, remoteAddress: remote, remotePort: rport, ...more });
+const tcp = (
+  state: SocketState,
+  local: string,
+  lport: number,
+  remote: string,
+  rport: number,
+  more: Partial<SocketRecord> = {},
+): SocketRecord =>
+  socket({
+    protocol: local.includes(':') ? 'tcp6' : 'tcp',
+    state,
+    localAddress: local,
+    localPort: lport,
+    remoteAddress: remote,
+    remotePort: rport,
+    ...more,
+  });
 
 /** Named sockets; the tables below list which names a filter must select. */
 const ZOO = {
@@ -53,17 +68,37 @@ const ZOO = {
   sshd: tcp('LISTEN', '0.0.0.0', 22, '0.0.0.0', 0, { owner: owner(1, 'sshd') }),
   ssh_in: tcp('ESTABLISHED', '10.0.0.5', 22, '192.168.1.9', 50022, { owner: owner(2, 'sshd') }),
   pg6: tcp('LISTEN', '::', 5432, '::', 0, { owner: owner(300, 'postgres', 114), uid: 114, user: 'postgres' }),
-  node_mapped: tcp('ESTABLISHED', '::ffff:10.1.2.3', 8080, '::ffff:192.168.1.20', 51000, { owner: owner(400, 'node', 1001), uid: 1001, user: '1001' }),
+  node_mapped: tcp('ESTABLISHED', '::ffff:10.1.2.3', 8080, '::ffff:192.168.1.20', 51000, {
+    owner: owner(400, 'node', 1001),
+    uid: 1001,
+    user: '1001',
+  }),
   tw: tcp('TIME_WAIT', '127.0.0.1', 8000, '127.0.0.1', 40000, { inode: 0 }),
   synrecv: tcp('NEW_SYN_RECV', '10.0.0.5', 443, '203.0.113.7', 61000, { inode: 0 }),
   synsent: tcp('SYN_SENT', '10.0.0.5', 50000, '1.1.1.1', 443, { owner: owner(100, 'curl', 1000), uid: 1000, user: 'alice' }),
   cw6: tcp('CLOSE_WAIT', 'fe80::1', 9000, 'fe80::2', 33000, { owner: owner(500, 'nginx: worker', 33), uid: 33, user: 'www-data' }),
   finwait: tcp('FIN_WAIT2', '2001:db8::5', 443, '2001:db8:1::9', 40001, { owner: owner(501, 'nginx', 33), uid: 33, user: 'www-data' }),
-  dns: socket({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', owner: owner(600, 'systemd-resolve', 990), uid: 990, user: 'systemd-resolve' }),
+  dns: socket({
+    protocol: 'udp',
+    state: 'UNCONN',
+    localAddress: '127.0.0.53',
+    localPort: 53,
+    remoteAddress: '0.0.0.0',
+    owner: owner(600, 'systemd-resolve', 990),
+    uid: 990,
+    user: 'systemd-resolve',
+  }),
   mdns6: socket({ protocol: 'udp6', state: 'ESTABLISHED', localAddress: '::1', localPort: 5353, remoteAddress: '::1', remotePort: 6000 }),
   ping: socket({ protocol: 'raw', state: 'UNCONN', localAddress: '0.0.0.0', localPort: 1, remoteAddress: '0.0.0.0' }),
   docker: socket({ protocol: 'unix', state: 'LISTENING', path: '/run/docker.sock', unixType: 'stream', owner: owner(700, 'dockerd') }),
-  web_unix: socket({ protocol: 'unix', state: 'CONNECTED', unixType: 'stream', owner: owner(800, 'Web Content', 1000), uid: 1000, user: 'alice' }),
+  web_unix: socket({
+    protocol: 'unix',
+    state: 'CONNECTED',
+    unixType: 'stream',
+    owner: owner(800, 'Web Content', 1000),
+    uid: 1000,
+    user: 'alice',
+  }),
   journal: socket({ protocol: 'unix', state: 'UNCONNECTED', path: '@/org/journal', unixType: 'dgram' }),
 } satisfies Record<string, SocketRecord>;
 
@@ -262,8 +297,7 @@ describe('state mapping', () => {
 
   const ALL_STATES = Object.keys(SS_STATE_OF) as SocketState[];
   const set = (name: StateName): Set<SocketState> => new Set(statesMatching(name));
-  const minus = (a: Set<SocketState>, ...bs: Set<SocketState>[]): SocketState[] =>
-    [...a].filter((s) => !bs.some((b) => b.has(s))).sort();
+  const minus = (a: Set<SocketState>, ...bs: Set<SocketState>[]): SocketState[] => [...a].filter((s) => !bs.some((b) => b.has(s))).sort();
 
   it('all matches every record state', () => {
     expect([...set('all')].sort()).toEqual([...ALL_STATES].sort());

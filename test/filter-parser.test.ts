@@ -170,14 +170,8 @@ describe('parseFilter: AST table', () => {
     ['tcp not port 22', and(proto('tcp'), not(port('either', 22)))],
     ['tcp and (udp and unix)', and(proto('tcp'), proto('udp'), proto('unix'))],
     ['((port 1))', port('either', 1)],
-    [
-      'dport 443 and not host 10.0.0.0/8',
-      and(port('remote', 443), not(v4('either', '10.0.0.0', 8))),
-    ],
-    [
-      'state close-wait and proc nginx',
-      and(state('close-wait'), { kind: 'proc', pattern: 'nginx' }),
-    ],
+    ['dport 443 and not host 10.0.0.0/8', and(port('remote', 443), not(v4('either', '10.0.0.0', 8)))],
+    ['state close-wait and proc nginx', and(state('close-wait'), { kind: 'proc', pattern: 'nginx' })],
   ];
   it.each(cases)('%j', (text, expected) => {
     expect(ast(text)).toEqual(expected);
@@ -210,7 +204,7 @@ describe('parseFilter: error column table', () => {
     ['state foo', 7, "unknown state 'foo' (states include established, listen"],
     ['state toString', 7, "unknown state 'toString'"],
     ['state < listen', 7, "'<' only works with port, sport and dport"],
-    ['host', 5, "expected an IPv4 or IPv6 address or CIDR"],
+    ['host', 5, 'expected an IPv4 or IPv6 address or CIDR'],
     ['host 10.0.0.0/33', 6, 'an IPv4 prefix length is 0-32'],
     ['host ::/129', 6, 'an IPv6 prefix length is 0-128'],
     ['host 10.0.0.0/x', 6, 'prefix length'],
@@ -292,7 +286,7 @@ describe('describeFilter: normalised text, and parsing it gives the same AST', (
     ['src *:80', 'sport 80'],
     ['host /run/*.sock', 'src /run/*.sock'],
     ['proc "Web Content"', 'proc "Web Content"'],
-    ["proc 'say \"hi\"'", "proc 'say \"hi\"'"],
+    ['proc \'say "hi"\'', 'proc \'say "hi"\''],
     ['proc "and"', 'proc "and"'],
     ['proc 42', 'pid 42'],
     ['user 0', 'user 0'],
@@ -407,7 +401,10 @@ describe('nesting depth is bounded (a clean error, not a stack overflow)', () =>
     const r = parseFilter(text);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.error).toEqual({ column, message: `filter nested too deeply: at most ${MAX_FILTER_DEPTH} levels of '(' and 'not' inside one another` });
+    expect(r.error).toEqual({
+      column,
+      message: `filter nested too deeply: at most ${MAX_FILTER_DEPTH} levels of '(' and 'not' inside one another`,
+    });
   });
 
   it(`${MAX_FILTER_DEPTH} levels parse, compile and describe; one more does not`, () => {

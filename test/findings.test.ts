@@ -44,7 +44,14 @@ interface Run {
 /** Feed a snapshot sequence through tracker → rates → listener health → engine, as the dashboard would. */
 function runSequence(
   steps: readonly Step[],
-  opts: { thresholds?: FindingThresholdOverrides; engine?: Partial<FindingsEngineOptions>; sysctls?: NetSysctls; backlogs?: Map<string, number>; rules?: readonly FindingRule[]; stepMs?: number } = {},
+  opts: {
+    thresholds?: FindingThresholdOverrides;
+    engine?: Partial<FindingsEngineOptions>;
+    sysctls?: NetSysctls;
+    backlogs?: Map<string, number>;
+    rules?: readonly FindingRule[];
+    stepMs?: number;
+  } = {},
 ): Run {
   const engine = new FindingsEngine(opts.rules ?? createDefaultRules(opts.thresholds), opts.engine);
   const tracker = new SocketTracker();
@@ -70,7 +77,10 @@ const ofRule = (fs: readonly Finding[], rule: Finding['rule']): Finding[] => fs.
 function expectFilterSelects(f: Finding, snapshot: Snapshot, expected: readonly SocketRecord[]): void {
   const compiled = compileFilter(f.filter);
   if (!compiled.ok) throw new Error(`filter '${f.filter}' does not compile: ${compiled.error.message}`);
-  const selected = snapshot.sockets.filter(compiled.filter).map((s) => s.key).sort();
+  const selected = snapshot.sockets
+    .filter(compiled.filter)
+    .map((s) => s.key)
+    .sort();
   expect(selected).toEqual(expected.map((s) => s.key).sort());
 }
 
@@ -87,8 +97,19 @@ describe('CLOSE_WAIT rising', () => {
   const api = { pid: 4242, command: 'api-server' };
   const lst = listener(8080, { owner: api });
   const other = listener(9000, { owner: { pid: 7, command: 'other' } });
-  const cw = range(60, (i) => rec({ state: 'CLOSE_WAIT', localAddress: '10.0.0.1', localPort: 8080, remoteAddress: '10.1.0.2', remotePort: 40000 + i, owner: i < 50 ? api : { pid: 99, command: 'worker' } }));
-  const otherCw = range(3, (i) => rec({ state: 'CLOSE_WAIT', localPort: 9000, remotePort: 41000 + i, owner: { pid: 7, command: 'other' } }));
+  const cw = range(60, (i) =>
+    rec({
+      state: 'CLOSE_WAIT',
+      localAddress: '10.0.0.1',
+      localPort: 8080,
+      remoteAddress: '10.1.0.2',
+      remotePort: 40000 + i,
+      owner: i < 50 ? api : { pid: 99, command: 'worker' },
+    }),
+  );
+  const otherCw = range(3, (i) =>
+    rec({ state: 'CLOSE_WAIT', localPort: 9000, remotePort: 41000 + i, owner: { pid: 7, command: 'other' } }),
+  );
   const est = range(5, (i) => rec({ state: 'ESTABLISHED', localPort: 8080, remotePort: 42000 + i, owner: api }));
   const step = (n: number): Step => ({ sockets: [lst, other, ...cw.slice(0, n), ...otherCw, ...est] });
 
@@ -123,7 +144,9 @@ describe('CLOSE_WAIT rising', () => {
 
   it('client side: groups by remote port when the local port is not a listener', () => {
     const app = { pid: 5, command: 'app' };
-    const db = range(30, (i) => rec({ state: 'CLOSE_WAIT', localPort: 50000 + i, remoteAddress: '10.2.0.9', remotePort: 5432, owner: app }));
+    const db = range(30, (i) =>
+      rec({ state: 'CLOSE_WAIT', localPort: 50000 + i, remoteAddress: '10.2.0.9', remotePort: 5432, owner: app }),
+    );
     const run = runSequence([{ sockets: db.slice(0, 5) }, { sockets: db.slice(0, 15) }, { sockets: db }]);
     const [f] = ofRule(run.findings[2]!, 'close-wait-rising');
     expect(f).toMatchObject({ id: 'close-wait-rising:dport 5432', subject: { port: 5432, pid: 5, process: 'app', peer: '10.2.0.9' } });
@@ -159,7 +182,9 @@ describe('CLOSE_WAIT rising', () => {
 describe('CLOSE_WAIT pile that stays', () => {
   const api = { pid: 4242, command: 'api-server' };
   const lst = listener(8080, { owner: api });
-  const cw = range(400, (i) => rec({ state: 'CLOSE_WAIT', localAddress: '10.0.0.1', localPort: 8080, remoteAddress: '10.1.0.2', remotePort: 20000 + i, owner: api }));
+  const cw = range(400, (i) =>
+    rec({ state: 'CLOSE_WAIT', localAddress: '10.0.0.1', localPort: 8080, remoteAddress: '10.1.0.2', remotePort: 20000 + i, owner: api }),
+  );
   const pile = (n: number): Step => ({ sockets: [lst, ...cw.slice(0, n)] });
   const cwOf = (fs: readonly Finding[]) => ofRule(fs, 'close-wait-rising')[0];
 
@@ -170,7 +195,12 @@ describe('CLOSE_WAIT pile that stays', () => {
     const at = (i: number) => cwOf(run.findings[i]!);
     for (let i = 0; i < 6; i++) expect(at(i)).toBeUndefined(); // 0..25 s
     const f = at(6)!; // 30 s
-    expect(f).toMatchObject({ id: 'close-wait-rising:sport 8080', severity: 'warn', sinceMs: T0 + 30_000, subject: { port: 8080, pid: 4242, process: 'api-server' } });
+    expect(f).toMatchObject({
+      id: 'close-wait-rising:sport 8080',
+      severity: 'warn',
+      sinceMs: T0 + 30_000,
+      subject: { port: 8080, pid: 4242, process: 'api-server' },
+    });
     expect(f.title).toBe('CLOSE_WAIT pile of 400 staying on port 8080 for 30s: api-server (pid 4242) is not closing sockets');
     expect(f.detail).toMatch(/^400 connections on port 8080 are in CLOSE_WAIT \(at least 20 in every refresh for 30s, 400 now\)/);
     const last = at(36)!;
@@ -180,7 +210,10 @@ describe('CLOSE_WAIT pile that stays', () => {
   });
 
   it('at any refresh interval: 100 ms refreshes over more snapshots than the engine remembers', () => {
-    const run = runSequence(Array.from({ length: 320 }, () => pile(50)), { stepMs: 100 });
+    const run = runSequence(
+      Array.from({ length: 320 }, () => pile(50)),
+      { stepMs: 100 },
+    );
     expect(cwOf(run.findings[299]!)).toBeUndefined(); // 29.9 s
     expect(cwOf(run.findings[300]!)?.title).toMatch(/^CLOSE_WAIT pile of 50 staying on port 8080 for 30s: /);
   });
@@ -193,7 +226,10 @@ describe('CLOSE_WAIT pile that stays', () => {
     expect(cwOf(run.findings[7]!)?.title).toMatch(/^CLOSE_WAIT rising on port 8080, 10 → 400: /);
     expect(cwOf(run.findings[11]!)?.title).toMatch(/^CLOSE_WAIT still at 400 on port 8080: /);
     expect(cwOf(run.findings[12]!)?.title).toMatch(/^CLOSE_WAIT pile of 400 staying on port 8080 for 30s: /);
-    const crit = runSequence(Array.from({ length: 7 }, () => pile(400)), { stepMs: 5000, thresholds: { closeWait: { critCount: 400 } } });
+    const crit = runSequence(
+      Array.from({ length: 7 }, () => pile(400)),
+      { stepMs: 5000, thresholds: { closeWait: { critCount: 400 } } },
+    );
     expect(cwOf(crit.findings[6]!)?.severity).toBe('crit');
   });
 
@@ -204,7 +240,13 @@ describe('CLOSE_WAIT pile that stays', () => {
     for (const fs of run.findings) {
       const f = cwOf(fs);
       if (f === undefined) continue;
-      const kind = f.title.startsWith('CLOSE_WAIT rising') ? 'rising' : f.title.startsWith('CLOSE_WAIT still at') ? 'still' : f.title.startsWith('CLOSE_WAIT pile of') ? 'pile' : 'other';
+      const kind = f.title.startsWith('CLOSE_WAIT rising')
+        ? 'rising'
+        : f.title.startsWith('CLOSE_WAIT still at')
+          ? 'still'
+          : f.title.startsWith('CLOSE_WAIT pile of')
+            ? 'pile'
+            : 'other';
       seen.add(kind);
       expect(kind).not.toBe('other');
       if (kind === 'rising') expect(f.detail).toMatch(/\(grew from \d+ to \d+/);
@@ -219,9 +261,15 @@ describe('CLOSE_WAIT pile that stays', () => {
 describe('TIME_WAIT towards one peer', () => {
   const narrow: NetSysctls = { ...SYSCTLS, ephemeralPortRange: { low: 40000, high: 40099 } }; // 100 ports
   const tw = (n: number, peer = '10.0.0.5', port = 443, base = 40000): SocketRecord[] =>
-    range(n, (i) => rec({ state: 'TIME_WAIT', inode: 0, localAddress: '10.0.0.1', localPort: base + i, remoteAddress: peer, remotePort: port }));
+    range(n, (i) =>
+      rec({ state: 'TIME_WAIT', inode: 0, localAddress: '10.0.0.1', localPort: base + i, remoteAddress: peer, remotePort: port }),
+    );
   // Distractors: another peer, the same peer on another port, server-side TIME_WAIT on port 443.
-  const noise = [...tw(10, '10.0.0.6'), ...tw(5, '10.0.0.5', 80), rec({ state: 'TIME_WAIT', inode: 0, localPort: 443, remoteAddress: '10.0.0.5', remotePort: 443 })];
+  const noise = [
+    ...tw(10, '10.0.0.6'),
+    ...tw(5, '10.0.0.5', 80),
+    rec({ state: 'TIME_WAIT', inode: 0, localPort: 443, remoteAddress: '10.0.0.5', remotePort: 443 }),
+  ];
 
   it.each([
     { n: 60, severity: 'warn' },
@@ -238,8 +286,28 @@ describe('TIME_WAIT towards one peer', () => {
   });
 
   it('v4-mapped peers count with their IPv4 form; IPv6 peers get brackets', () => {
-    const mapped = range(30, (i) => rec({ protocol: 'tcp6', state: 'TIME_WAIT', inode: 0, localAddress: '::ffff:10.0.0.1', localPort: 40100 - 1 - i, remoteAddress: '::ffff:10.0.0.5', remotePort: 443 }));
-    const v6 = range(60, (i) => rec({ protocol: 'tcp6', state: 'TIME_WAIT', inode: 0, localAddress: '::1', localPort: 40000 + i, remoteAddress: '::1', remotePort: 8443 }));
+    const mapped = range(30, (i) =>
+      rec({
+        protocol: 'tcp6',
+        state: 'TIME_WAIT',
+        inode: 0,
+        localAddress: '::ffff:10.0.0.1',
+        localPort: 40100 - 1 - i,
+        remoteAddress: '::ffff:10.0.0.5',
+        remotePort: 443,
+      }),
+    );
+    const v6 = range(60, (i) =>
+      rec({
+        protocol: 'tcp6',
+        state: 'TIME_WAIT',
+        inode: 0,
+        localAddress: '::1',
+        localPort: 40000 + i,
+        remoteAddress: '::1',
+        remotePort: 8443,
+      }),
+    );
     const plain = tw(30);
     const run = runSequence([{ sockets: [...plain, ...mapped, ...v6] }], { sysctls: narrow });
     const fs = ofRule(run.findings[0]!, 'time-wait-exhaustion');
@@ -253,13 +321,18 @@ describe('TIME_WAIT towards one peer', () => {
   });
 
   it('does not fire below half the range, nor for sockets outside the ephemeral range', () => {
-    const outside = range(80, (i) => rec({ state: 'TIME_WAIT', inode: 0, localPort: 30000 + i, remoteAddress: '10.0.0.5', remotePort: 443 }));
+    const outside = range(80, (i) =>
+      rec({ state: 'TIME_WAIT', inode: 0, localPort: 30000 + i, remoteAddress: '10.0.0.5', remotePort: 443 }),
+    );
     const run = runSequence([{ sockets: [...tw(40), ...outside, ...noise] }], { sysctls: narrow });
     expect(ofRule(run.findings[0]!, 'time-wait-exhaustion')).toEqual([]);
   });
 
   it('assumes the Linux default range when the sysctl is unknown, and says so', () => {
-    const run = runSequence([{ sockets: tw(60) }], { sysctls: { ...SYSCTLS, ephemeralPortRange: null }, thresholds: { timeWait: { warnShare: 0.001 } } });
+    const run = runSequence([{ sockets: tw(60) }], {
+      sysctls: { ...SYSCTLS, ephemeralPortRange: null },
+      thresholds: { timeWait: { warnShare: 0.001 } },
+    });
     expect(ofRule(run.findings[0]!, 'time-wait-exhaustion')[0]?.detail).toMatch(/32768-60999 \(28232 ports\) \(Linux default/);
   });
 });
@@ -267,13 +340,29 @@ describe('TIME_WAIT towards one peer', () => {
 describe('SYN_RECV pile-up', () => {
   const web = { pid: 80, command: 'nginx' };
   const half = (n: number, sources: number): SocketRecord[] =>
-    range(n, (i) => rec({ state: 'SYN_RECV', inode: 0, localAddress: '10.0.0.1', localPort: 80, remoteAddress: `198.51.${(i % sources) >> 8}.${(i % sources) & 255}`, remotePort: 1024 + i }));
+    range(n, (i) =>
+      rec({
+        state: 'SYN_RECV',
+        inode: 0,
+        localAddress: '10.0.0.1',
+        localPort: 80,
+        remoteAddress: `198.51.${(i % sources) >> 8}.${(i % sources) & 255}`,
+        remotePort: 1024 + i,
+      }),
+    );
 
   it('many sources: a SYN flood, with the syncookies setting and the listener process', () => {
     const syn = half(150, 150);
-    const run = runSequence([{ sockets: [listener(80, { owner: web }), ...syn, rec({ state: 'SYN_RECV', inode: 0, localPort: 81, remotePort: 5 })] }]);
+    const run = runSequence([
+      { sockets: [listener(80, { owner: web }), ...syn, rec({ state: 'SYN_RECV', inode: 0, localPort: 81, remotePort: 5 })] },
+    ]);
     const [f] = ofRule(run.findings[0]!, 'syn-recv-pileup');
-    expect(f).toMatchObject({ id: 'syn-recv-pileup:sport 80', severity: 'warn', subject: { port: 80, pid: 80, process: 'nginx' }, state: 'SYN_RECV' });
+    expect(f).toMatchObject({
+      id: 'syn-recv-pileup:sport 80',
+      severity: 'warn',
+      subject: { port: 80, pid: 80, process: 'nginx' },
+      state: 'SYN_RECV',
+    });
     expect(f!.detail).toMatch(/150 different addresses, which looks like a SYN flood/);
     expect(f!.detail).toMatch(/tcp_syncookies is 1/);
     expect(f!.detail).toMatch(/tcp_max_syn_backlog = 2048/);
@@ -281,7 +370,9 @@ describe('SYN_RECV pile-up', () => {
   });
 
   it('few sources and a full accept queue: a slow accept loop', () => {
-    const run = runSequence([{ sockets: [listener(80, { owner: web, recvQ: 9 }), ...half(120, 2)] }], { backlogs: new Map([['0.0.0.0:80', 8]]) });
+    const run = runSequence([{ sockets: [listener(80, { owner: web, recvQ: 9 }), ...half(120, 2)] }], {
+      backlogs: new Map([['0.0.0.0:80', 8]]),
+    });
     expect(ofRule(run.findings[0]!, 'syn-recv-pileup')[0]?.detail).toMatch(/accept queue of this listener is full/);
   });
 
@@ -296,12 +387,22 @@ describe('accept queue full / listen overflows', () => {
   const target = listener(80, { owner: app, recvQ: 9 });
   const otherPort = listener(81, { owner: app, recvQ: 0 });
   const v6 = listener(80, { protocol: 'tcp6', localAddress: '::', remoteAddress: '::', owner: app, recvQ: 0 });
-  const backlogs = new Map([['0.0.0.0:80', 8], ['0.0.0.0:81', 8], ['[::]:80', 8]]);
+  const backlogs = new Map([
+    ['0.0.0.0:80', 8],
+    ['0.0.0.0:81', 8],
+    ['[::]:80', 8],
+  ]);
   const counters = (overflows: number) => ({ 'TcpExt.ListenOverflows': overflows, 'TcpExt.ListenDrops': overflows });
 
   it('fires from listener health, crit while overflows rise, says the counters are machine-wide', () => {
     const sockets = [target, otherPort, v6];
-    const run = runSequence([{ sockets, counters: counters(100) }, { sockets, counters: counters(130) }], { backlogs });
+    const run = runSequence(
+      [
+        { sockets, counters: counters(100) },
+        { sockets, counters: counters(130) },
+      ],
+      { backlogs },
+    );
     const [f] = ofRule(run.findings[1]!, 'accept-queue-full');
     expect(f).toMatchObject({
       id: 'accept-queue-full:tcp 0.0.0.0:80',
@@ -329,14 +430,26 @@ describe('accept queue full / listen overflows', () => {
     const full = runSequence([{ sockets: [listener(80, { recvQ: 8 })] }], { backlogs });
     expect(ofRule(full.findings[0]!, 'accept-queue-full')[0]?.severity).toBe('warn');
     const filling = runSequence([{ sockets: [listener(80, { recvQ: 5 })] }], { backlogs });
-    expect(ofRule(filling.findings[0]!, 'accept-queue-full')[0]).toMatchObject({ severity: 'info', title: expect.stringMatching(/filling/) });
-    const quiet = runSequence([{ sockets: [listener(80, { recvQ: 5 })] }], { backlogs, thresholds: { acceptQueue: { reportFilling: false } } });
+    expect(ofRule(filling.findings[0]!, 'accept-queue-full')[0]).toMatchObject({
+      severity: 'info',
+      title: expect.stringMatching(/filling/),
+    });
+    const quiet = runSequence([{ sockets: [listener(80, { recvQ: 5 })] }], {
+      backlogs,
+      thresholds: { acceptQueue: { reportFilling: false } },
+    });
     expect(ofRule(quiet.findings[0]!, 'accept-queue-full')).toEqual([]);
   });
 
   it('overflows with every queue empty: one unattributed finding', () => {
     const sockets = [listener(80)];
-    const run = runSequence([{ sockets, counters: counters(1) }, { sockets, counters: counters(5) }], { backlogs });
+    const run = runSequence(
+      [
+        { sockets, counters: counters(1) },
+        { sockets, counters: counters(5) },
+      ],
+      { backlogs },
+    );
     const fs = ofRule(run.findings[1]!, 'accept-queue-full');
     expect(fs.map((f) => f.id)).toEqual(['accept-queue-full:unattributed']);
     expect(fs[0]!.detail).toMatch(/machine-wide/);
@@ -345,7 +458,13 @@ describe('accept queue full / listen overflows', () => {
 
   it('healthy listeners with steady counters: nothing', () => {
     const sockets = [listener(80, { recvQ: 1 }), otherPort];
-    const run = runSequence([{ sockets, counters: counters(7) }, { sockets, counters: counters(7) }], { backlogs });
+    const run = runSequence(
+      [
+        { sockets, counters: counters(7) },
+        { sockets, counters: counters(7) },
+      ],
+      { backlogs },
+    );
     expect(run.findings.flat()).toEqual([]);
   });
 });
@@ -393,7 +512,9 @@ describe('retransmits rising', () => {
   ];
 
   it('fires above the share threshold and names the peer with unrecovered retransmits', () => {
-    const lossy = range(3, (i) => rec({ state: 'ESTABLISHED', remoteAddress: '10.0.0.77', remotePort: 443, localPort: 45000 + i, retransmits: 2, timer: 'on' }));
+    const lossy = range(3, (i) =>
+      rec({ state: 'ESTABLISHED', remoteAddress: '10.0.0.77', remotePort: 443, localPort: 45000 + i, retransmits: 2, timer: 'on' }),
+    );
     const fine = range(2, (i) => rec({ state: 'ESTABLISHED', remoteAddress: '10.0.0.78', remotePort: 443, localPort: 46000 + i }));
     const run = runSequence(seq(1000, 50, [...lossy, ...fine]));
     const [f] = ofRule(run.findings[1]!, 'retransmits-rising');
@@ -411,12 +532,25 @@ describe('retransmits rising', () => {
 });
 
 describe('FIN_WAIT2 piling up', () => {
-  const fw2 = range(120, (i) => rec({ state: 'FIN_WAIT2', localPort: 50000 + i, remoteAddress: '10.0.0.9', remotePort: 8443, inode: i < 70 ? 0 : 900_000 + i, owner: i < 70 ? null : { pid: 12, command: 'client' } }));
+  const fw2 = range(120, (i) =>
+    rec({
+      state: 'FIN_WAIT2',
+      localPort: 50000 + i,
+      remoteAddress: '10.0.0.9',
+      remotePort: 8443,
+      inode: i < 70 ? 0 : 900_000 + i,
+      owner: i < 70 ? null : { pid: 12, command: 'client' },
+    }),
+  );
 
   it('fires with the fin_timeout, orphans and holders', () => {
     const run = runSequence([{ sockets: [...fw2, rec({ state: 'FIN_WAIT2', localPort: 51000, remotePort: 8444 })] }]);
     const [f] = ofRule(run.findings[0]!, 'fin-wait2-pileup');
-    expect(f).toMatchObject({ id: 'fin-wait2-pileup:dport 8443', severity: 'warn', subject: { port: 8443, peer: '10.0.0.9', pid: 12, process: 'client' } });
+    expect(f).toMatchObject({
+      id: 'fin-wait2-pileup:dport 8443',
+      severity: 'warn',
+      subject: { port: 8443, peer: '10.0.0.9', pid: 12, process: 'client' },
+    });
     expect(f!.detail).toMatch(/70 are orphaned/);
     expect(f!.detail).toMatch(/tcp_fin_timeout = 60 s; 50 are still held by a process/);
     expectFilterSelects(f!, run.snapshots[0]!, fw2);
@@ -429,7 +563,9 @@ describe('FIN_WAIT2 piling up', () => {
 
 describe('FindingsEngine', () => {
   it('a healthy sequence raises nothing', () => {
-    const conns = range(50, (i) => rec({ state: i % 10 === 0 ? 'TIME_WAIT' : 'ESTABLISHED', localPort: 40000 + i, remoteAddress: '10.0.0.5', remotePort: 443 }));
+    const conns = range(50, (i) =>
+      rec({ state: i % 10 === 0 ? 'TIME_WAIT' : 'ESTABLISHED', localPort: 40000 + i, remoteAddress: '10.0.0.5', remotePort: 443 }),
+    );
     const steps: Step[] = range(10, () => rec()).map((_, i) => ({
       sockets: [listener(80, { recvQ: i % 2 }), ...conns],
       counters: { 'Tcp.OutSegs': 1000 * i, 'Tcp.RetransSegs': 2 * i, 'Tcp.EstabResets': i, 'Tcp.OutRsts': i, 'TcpExt.ListenOverflows': 3 },
@@ -439,8 +575,18 @@ describe('FindingsEngine', () => {
 
   it('orders by severity then age, and ids are rule + subject', () => {
     const rules: FindingRule[] = [
-      { id: 'reset-burst', evaluate: (input) => (input.snapshot.takenAtMs > T0 ? [{ key: 'b', severity: 'warn', title: 'b', detail: '', subject: {}, filter: 'tcp' }] : []) },
-      { id: 'retransmits-rising', evaluate: () => [{ key: 'a', severity: 'warn', title: 'a', detail: '', subject: {}, filter: 'tcp' }, { key: 'c', severity: 'crit', title: 'c', detail: '', subject: {}, filter: 'tcp' }] },
+      {
+        id: 'reset-burst',
+        evaluate: (input) =>
+          input.snapshot.takenAtMs > T0 ? [{ key: 'b', severity: 'warn', title: 'b', detail: '', subject: {}, filter: 'tcp' }] : [],
+      },
+      {
+        id: 'retransmits-rising',
+        evaluate: () => [
+          { key: 'a', severity: 'warn', title: 'a', detail: '', subject: {}, filter: 'tcp' },
+          { key: 'c', severity: 'crit', title: 'c', detail: '', subject: {}, filter: 'tcp' },
+        ],
+      },
     ];
     const run = runSequence([{ sockets: [] }, { sockets: [] }], { rules });
     expect(run.findings[1]!.map((f) => f.id)).toEqual(['retransmits-rising:c', 'retransmits-rising:a', 'reset-burst:b']);
@@ -454,7 +600,14 @@ describe('FindingsEngine', () => {
         summarize: (input) => input.snapshot.takenAtMs,
         evaluate: (_input, history) => {
           seen = history.length;
-          return range(50, (i) => rec({ localPort: i })).map((_, i) => ({ key: String(i), severity: 'info' as const, title: '', detail: '', subject: {}, filter: 'tcp' }));
+          return range(50, (i) => rec({ localPort: i })).map((_, i) => ({
+            key: String(i),
+            severity: 'info' as const,
+            title: '',
+            detail: '',
+            subject: {},
+            filter: 'tcp',
+          }));
         },
       },
     ];
@@ -473,7 +626,9 @@ describe('FindingsEngine', () => {
     const engine = new FindingsEngine(createDefaultRules({ closeWait: { minCount: 1 } }));
     const tracker = new SocketTracker();
     for (let i = 0; i < 1000; i++) {
-      const sockets = range(i % 30, (k) => rec({ state: 'CLOSE_WAIT', localPort: 20000 + ((i + k) % 200), remotePort: 1000 + k, key: `cw ${i % 7} ${k}` }));
+      const sockets = range(i % 30, (k) =>
+        rec({ state: 'CLOSE_WAIT', localPort: 20000 + ((i + k) % 200), remotePort: 1000 + k, key: `cw ${i % 7} ${k}` }),
+      );
       const s = snap(T0 + i * 1000, sockets);
       engine.update({ snapshot: s, diff: tracker.ingest(s), rates: {}, sysctls: SYSCTLS, listeners: [] });
     }
@@ -483,7 +638,11 @@ describe('FindingsEngine', () => {
   });
 
   it('every rule has an info row; the threshold table is complete', () => {
-    expect(createDefaultRules().map((r) => r.id).sort()).toEqual(Object.keys(RULE_INFO).sort());
+    expect(
+      createDefaultRules()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(Object.keys(RULE_INFO).sort());
     expect(Object.keys(DEFAULT_FINDING_THRESHOLDS).length).toBe(7);
   });
 });

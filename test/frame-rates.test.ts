@@ -9,10 +9,25 @@ import { rec } from './helpers/records.js';
 import { makeSnapshot } from './helpers/snapshots.js';
 
 const T0 = 1_700_000_000_000;
-const CONTEXT: FrameContext = { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null };
+const CONTEXT: FrameContext = {
+  modeLabel: null,
+  cost: null,
+  scopeLabel: null,
+  timeZoneOffsetMin: 0,
+  replay: false,
+  tcpInfo: null,
+  details: null,
+};
 
 function headerRates(store: SessionStore): string {
-  const frame = buildFrame({ session: store.state, ui: initialUiState({ intervalMs: 1000 }), size: { width: 160, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+  const frame = buildFrame({
+    session: store.state,
+    ui: initialUiState({ intervalMs: 1000 }),
+    size: { width: 160, height: 40 },
+    theme: { ascii: false },
+    filter: null,
+    context: CONTEXT,
+  });
   return frame.header?.rates ?? '';
 }
 
@@ -36,20 +51,46 @@ describe('header throughput', () => {
   });
 
   it('no line while no connection has a rate yet (seen once)', () => {
-    store.setConnRates({ ok: true, rates: new Map(), total: { connections: 3, withRate: 0, sendBytesPerSec: 0, recvBytesPerSec: 0, retransPerSec: 0 }, asOfMs: T0 });
+    store.setConnRates({
+      ok: true,
+      rates: new Map(),
+      total: { connections: 3, withRate: 0, sendBytesPerSec: 0, recvBytesPerSec: 0, retransPerSec: 0 },
+      asOfMs: T0,
+    });
     expect(headerRates(store)).not.toContain('tx ');
   });
 });
 
 describe('details of a connection', () => {
-  it("show its bytes/s out and in, retransmits/s and RTT from ss", () => {
+  it('show its bytes/s out and in, retransmits/s and RTT from ss', () => {
     const sock = rec({ localPort: 40001, remotePort: 5432 });
     const store = new SessionStore();
     store.ingest(makeSnapshot([sock], { takenAtMs: T0 }));
-    const rate = { sendBytesPerSec: 2_000_000, recvBytesPerSec: 1950, retransPerSec: 0.5, rttMs: 0.021, rttVarMs: 0.01, bytesAcked: 0, bytesReceived: 0, retransTotal: 1 };
-    store.setConnRates({ ok: true, rates: new Map([[sock.key, rate]]), total: { connections: 1, withRate: 1, sendBytesPerSec: 2e6, recvBytesPerSec: 1950, retransPerSec: 0.5 }, asOfMs: T0 });
+    const rate = {
+      sendBytesPerSec: 2_000_000,
+      recvBytesPerSec: 1950,
+      retransPerSec: 0.5,
+      rttMs: 0.021,
+      rttVarMs: 0.01,
+      bytesAcked: 0,
+      bytesReceived: 0,
+      retransTotal: 1,
+    };
+    store.setConnRates({
+      ok: true,
+      rates: new Map([[sock.key, rate]]),
+      total: { connections: 1, withRate: 1, sendBytesPerSec: 2e6, recvBytesPerSec: 1950, retransPerSec: 0.5 },
+      asOfMs: T0,
+    });
     const ui = { ...initialUiState({ intervalMs: 1000 }), detailsKey: sock.key };
-    const frame = buildFrame({ session: store.state, ui, size: { width: 160, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+    const frame = buildFrame({
+      session: store.state,
+      ui,
+      size: { width: 160, height: 40 },
+      theme: { ascii: false },
+      filter: null,
+      context: CONTEXT,
+    });
     const texts = (frame.details?.lines ?? []).map((l) => l.text);
     expect(texts).toContain('  bytes/s          out 2.00 MB/s  in 1.95 kB/s  retrans 0.5/s  rtt 0.021 ms ± 0.010 ms');
   });
@@ -59,7 +100,16 @@ describe('socket table rate columns', () => {
   const slow = rec({ localPort: 40010, remotePort: 5432 });
   const fast = rec({ localPort: 40011, remotePort: 5432 });
   const idle = rec({ localPort: 40012, remotePort: 5432 });
-  const rate = (out: number, rtt: number) => ({ sendBytesPerSec: out, recvBytesPerSec: out / 2, retransPerSec: 0, rttMs: rtt, rttVarMs: 0, bytesAcked: 0, bytesReceived: 0, retransTotal: 0 });
+  const rate = (out: number, rtt: number) => ({
+    sendBytesPerSec: out,
+    recvBytesPerSec: out / 2,
+    retransPerSec: 0,
+    rttMs: rtt,
+    rttVarMs: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    retransTotal: 0,
+  });
   const frameWith = (withRates: boolean, sort: { key: 'out' | 'rtt' | 'state'; descending: boolean }) => {
     const store = new SessionStore();
     store.ingest(makeSnapshot([slow, fast, idle], { takenAtMs: T0 }));
@@ -75,7 +125,14 @@ describe('socket table rate columns', () => {
       });
     }
     const ui = { ...initialUiState({ intervalMs: 1000 }), socketSort: sort };
-    const frame = buildFrame({ session: store.state, ui, size: { width: 200, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+    const frame = buildFrame({
+      session: store.state,
+      ui,
+      size: { width: 200, height: 40 },
+      theme: { ascii: false },
+      filter: null,
+      context: CONTEXT,
+    });
     if (frame.main?.kind !== 'table') throw new Error('no table');
     return frame.main.table;
   };
@@ -113,9 +170,22 @@ describe('UNIX peers in the socket table', () => {
         [10, { peerInode: 11, peerPid: 200, peerProcess: 'curl', peerPath: null }],
       ]),
     );
-    const frame = buildFrame({ session: store.state, ui: initialUiState({ intervalMs: 1000 }), size: { width: 200, height: 40 }, theme: { ascii: false }, filter: null, context: CONTEXT });
+    const frame = buildFrame({
+      session: store.state,
+      ui: initialUiState({ intervalMs: 1000 }),
+      size: { width: 200, height: 40 },
+      theme: { ascii: false },
+      filter: null,
+      context: CONTEXT,
+    });
     if (frame.main?.kind !== 'table') throw new Error('no table');
-    const textOf = (key: string): string => frame.main?.kind === 'table' ? (frame.main.table.rows.find((r) => r.key === key)?.cells.map((c) => c.text).join(' ') ?? '') : '';
+    const textOf = (key: string): string =>
+      frame.main?.kind === 'table'
+        ? (frame.main.table.rows
+            .find((r) => r.key === key)
+            ?.cells.map((c) => c.text)
+            .join(' ') ?? '')
+        : '';
     expect(textOf(client.key)).toContain('/run/app.sock 10 100/appd');
     expect(textOf(server.key)).toContain('* 11 200/curl');
   });

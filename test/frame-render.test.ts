@@ -14,12 +14,39 @@ const ENTER = '\r';
 const ESC = '\x1b';
 const DOWN = '\x1b[B';
 const py = { pid: 4242, command: 'python3' };
-const listener = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0, recvQ: 2, owner: py, inode: 1 });
-const listener9090 = rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 9090, remoteAddress: '0.0.0.0', remotePort: 0, owner: py, inode: 2 });
-const closeWaits = [0, 1, 2].map((i) => rec({ state: 'CLOSE_WAIT', localPort: 9090, remotePort: 50000 + i, owner: py, inode: 10 + i, recvQ: 1 }));
+const listener = rec({
+  state: 'LISTEN',
+  localAddress: '127.0.0.1',
+  localPort: 8080,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  recvQ: 2,
+  owner: py,
+  inode: 1,
+});
+const listener9090 = rec({
+  state: 'LISTEN',
+  localAddress: '0.0.0.0',
+  localPort: 9090,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  owner: py,
+  inode: 2,
+});
+const closeWaits = [0, 1, 2].map((i) =>
+  rec({ state: 'CLOSE_WAIT', localPort: 9090, remotePort: 50000 + i, owner: py, inode: 10 + i, recvQ: 1 }),
+);
 const synSent = rec({ state: 'SYN_SENT', localPort: 52000, remoteAddress: '192.0.2.1', remotePort: 81, inode: 40 });
 const estabs = [0, 1].map((i) => rec({ localPort: 51000 + i, remotePort: 8080, inode: 20 + i }));
-const udp = rec({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', remotePort: 0, inode: 30 });
+const udp = rec({
+  protocol: 'udp',
+  state: 'UNCONN',
+  localAddress: '127.0.0.53',
+  localPort: 53,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  inode: 30,
+});
 const SCENE = [listener, listener9090, ...closeWaits, synSent, ...estabs, udp];
 
 const open: Headless[] = [];
@@ -165,7 +192,12 @@ describe('replay keys (17)', () => {
     const h = createHeadless({ width: 120, height: 30, replay: true });
     open.push(h);
     const frames = Array.from({ length: 20 }, (_, i) => makeSnapshot(SCENE.slice(0, 2 + (i % 8)), { takenAtMs: T0 + i * 1000 }));
-    const recording = { header: { version: 1, host: 'testhost', startedAtMs: T0 } as never, frames: frames.length, snapshotAt: (i: number) => frames[i]!, timeAt: (i: number) => T0 + i * 1000 };
+    const recording = {
+      header: { version: 1, host: 'testhost', startedAtMs: T0 } as never,
+      frames: frames.length,
+      snapshotAt: (i: number) => frames[i]!,
+      timeAt: (i: number) => T0 + i * 1000,
+    };
     const labels: string[] = [];
     const { ReplayFeed } = await import('../src/ui/replay-feed.js');
     const feed = new ReplayFeed(recording, {

@@ -15,21 +15,60 @@ import { makeSnapshot } from './helpers/snapshots.js';
 
 const T0 = 1_700_000_000_000;
 const SYSCTLS = { ...UNKNOWN_SYSCTLS, somaxconn: 4096 };
-const CONTEXT: FrameContext = { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null };
+const CONTEXT: FrameContext = {
+  modeLabel: null,
+  cost: null,
+  scopeLabel: null,
+  timeZoneOffsetMin: 0,
+  replay: false,
+  tcpInfo: null,
+  details: null,
+};
 const py = { pid: 4242, command: 'python3' };
 
 // A troubled server: listen(1) on :8080 with 2 finished handshakes waiting (full), 3
 // connections in CLOSE_WAIT on :9090, two ESTABLISHED, a UDP socket.
-const listener = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0, recvQ: 2, owner: py, inode: 1 });
-const listener9090 = rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 9090, remoteAddress: '0.0.0.0', remotePort: 0, owner: py, inode: 2 });
+const listener = rec({
+  state: 'LISTEN',
+  localAddress: '127.0.0.1',
+  localPort: 8080,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  recvQ: 2,
+  owner: py,
+  inode: 1,
+});
+const listener9090 = rec({
+  state: 'LISTEN',
+  localAddress: '0.0.0.0',
+  localPort: 9090,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  owner: py,
+  inode: 2,
+});
 const closeWaits = [0, 1, 2].map((i) => rec({ state: 'CLOSE_WAIT', localPort: 9090, remotePort: 50000 + i, owner: py, inode: 10 + i }));
 const estabs = [0, 1].map((i) => rec({ localPort: 51000 + i, remotePort: 8080, inode: 20 + i }));
-const udp = rec({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', remotePort: 0, inode: 30 });
+const udp = rec({
+  protocol: 'udp',
+  state: 'UNCONN',
+  localAddress: '127.0.0.53',
+  localPort: 53,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  inode: 30,
+});
 const SCENE: SocketRecord[] = [listener, listener9090, ...closeWaits, ...estabs, udp];
 
 function troubled(): SessionStore {
   const store = new SessionStore();
-  store.setEnvironment({ sysctls: SYSCTLS, backlogs: new Map([['127.0.0.1:8080', 1], ['0.0.0.0:9090', 128]]) });
+  store.setEnvironment({
+    sysctls: SYSCTLS,
+    backlogs: new Map([
+      ['127.0.0.1:8080', 1],
+      ['0.0.0.0:9090', 128],
+    ]),
+  });
   store.ingest(makeSnapshot(SCENE, { takenAtMs: T0 }));
   return store;
 }
@@ -76,7 +115,10 @@ describe('findings are announced on every view (2)', () => {
   });
 
   it('! is a key of the key map, documented in the help, that works in every view and over the details', () => {
-    for (const scope of [{ detailsOpen: false, helpOpen: false, replay: false }, { detailsOpen: true, helpOpen: false, replay: true }]) {
+    for (const scope of [
+      { detailsOpen: false, helpOpen: false, replay: false },
+      { detailsOpen: true, helpOpen: false, replay: true },
+    ]) {
       expect(resolveKey({ ch: '!' }, scope)?.action).toBe('worstFinding');
     }
     expect(helpLines(100).join('\n')).toMatch(/!\s+jump to the worst finding/);
@@ -96,7 +138,6 @@ describe('accept queue health (3, 4)', () => {
     store.ingest(makeSnapshot(drained, { takenAtMs: T0 + 3000 + store.holdDownMs }));
     expect(frameOf(store, ui0()).header?.findings).toBe('');
   });
-
 
   it('the by-port view keeps !2/1 through environment readings that have no backlogs yet', () => {
     const store = troubled();
@@ -162,7 +203,8 @@ describe('Enter, P, D and the details pane (5)', () => {
     f = frameOf(store, ui, { width: 80, height: 24 });
     expect(f.details?.scroll).toBe(0);
     // g and Home mean "to the top" in an overlay.
-    for (const key of [{ ch: 'g' }, { full: 'home' }]) expect(resolveKey(key, { detailsOpen: true, helpOpen: false, replay: false })?.action).toBe('first');
+    for (const key of [{ ch: 'g' }, { full: 'home' }])
+      expect(resolveKey(key, { detailsOpen: true, helpOpen: false, replay: false })?.action).toBe('first');
   });
 });
 
@@ -179,7 +221,13 @@ describe('one filter for everything on the screen (6, 7)', () => {
     expect(f.counts).toEqual({ matched: 3, total: 8 });
     expect(tableOf(f).table.total).toBe(3);
     const states = frameOf(store, { ...ui, view: 'states' });
-    const boxes = states.main?.kind === 'diagram' ? states.main.lines.flat().filter((s) => s.state !== null).map((s) => s.text.replace(/\s+/g, ' ')) : [];
+    const boxes =
+      states.main?.kind === 'diagram'
+        ? states.main.lines
+            .flat()
+            .filter((s) => s.state !== null)
+            .map((s) => s.text.replace(/\s+/g, ' '))
+        : [];
     expect(boxes).toContain('[CLOSE-WAIT 3]');
     expect(boxes).toContain('[ESTAB 0]');
     // Without a filter: no "of".
@@ -198,7 +246,12 @@ describe('one filter for everything on the screen (6, 7)', () => {
   it('closed rows are listed muted but never counted, and never match a state filter', () => {
     const store = troubled();
     // The three CLOSE_WAIT sockets close: tombstones for a few seconds.
-    store.ingest(makeSnapshot(SCENE.filter((s) => s.state !== 'CLOSE_WAIT'), { takenAtMs: T0 + 1000 }));
+    store.ingest(
+      makeSnapshot(
+        SCENE.filter((s) => s.state !== 'CLOSE_WAIT'),
+        { takenAtMs: T0 + 1000 },
+      ),
+    );
     const cw = frameOf(store, ui0({ filterText: 'state close-wait' }));
     expect(tableOf(cw).table.total).toBe(0);
     expect(tableOf(cw).closedRows).toBe(0);
@@ -216,7 +269,13 @@ describe('the replay keys are in the footer and the help (17)', () => {
   it('footer and help list step, seek and speed when replaying, and not when live', () => {
     const store = troubled();
     const replay = frameOf(store, ui0(), { width: 200, height: 30 }, { ...CONTEXT, replay: true });
-    expect(replay.footer.keys).toEqual(expect.arrayContaining([['.,', 'step'], ['][', 'seek'], ['+-', 'speed']]));
+    expect(replay.footer.keys).toEqual(
+      expect.arrayContaining([
+        ['.,', 'step'],
+        ['][', 'seek'],
+        ['+-', 'speed'],
+      ]),
+    );
     const live = frameOf(store, ui0(), { width: 200, height: 30 });
     expect(live.footer.keys.map(([k]) => k)).not.toContain('.,');
     const help = helpLines(100, true).join('\n');
@@ -269,7 +328,14 @@ describe('the state diagram without UTF-8 (issue 10)', () => {
     const store = troubled();
     for (const ascii of [true, false]) {
       store.setFilter(null);
-      const f = buildFrame({ session: store.state, ui: ui0({ view: 'states' }), size: { width: 120, height: 40 }, theme: { ascii }, filter: null, context: CONTEXT });
+      const f = buildFrame({
+        session: store.state,
+        ui: ui0({ view: 'states' }),
+        size: { width: 120, height: 40 },
+        theme: { ascii },
+        filter: null,
+        context: CONTEXT,
+      });
       if (f.main?.kind !== 'diagram') throw new Error('no diagram');
       const text = f.main.explanation.join('\n');
       expect(text).toContain(ascii ? '^v another state' : '↑↓ another state');

@@ -34,13 +34,16 @@ beforeAll(() => {
     rec({ protocol: 'unix', state: 'CONNECTED', path: '/run/x.sock' }),
   ];
   for (let i = 0; i < 6; i++) {
-    const now = [...sockets.slice(0, 1 + (i % 3)), rec({ localPort: 50000 + i, remotePort: 5432, state: i % 2 === 0 ? 'ESTABLISHED' : 'TIME_WAIT' })];
+    const now = [
+      ...sockets.slice(0, 1 + (i % 3)),
+      rec({ localPort: 50000 + i, remotePort: 5432, state: i % 2 === 0 ? 'ESTABLISHED' : 'TIME_WAIT' }),
+    ];
     recorder.write({ ...snap(1_700_000_000_000 + i * 1000, now), counters: { 'Tcp.ActiveOpens': i * 3, 'Tcp.OutRsts': i } });
   }
   recorder.close();
   base = fs.readFileSync(file);
   bodies = [];
-  for (let at = MAGIC_LENGTH; at + 4 <= base.length; ) {
+  for (let at = MAGIC_LENGTH; at + 4 <= base.length;) {
     const len = base.readUInt32BE(at);
     bodies.push([at + 4, at + 4 + len]);
     at += 4 + len;
@@ -74,13 +77,23 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
   fc.record({ kind: fc.constant('length' as const), record: fc.nat(6), value: fc.oneof(fc.nat(64), fc.constant(0xffffffff), fc.nat()) }),
-  fc.record({ kind: fc.constant('json-text' as const), record: fc.nat(6), text: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', '{', 'null', '[]', '{"t":1}', '"x"')) }),
+  fc.record({
+    kind: fc.constant('json-text' as const),
+    record: fc.nat(6),
+    text: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', '{', 'null', '[]', '{"t":1}', '"x"')),
+  }),
   fc.record({ kind: fc.constant('json-value' as const), record: fc.nat(6), value: fc.jsonValue({ maxDepth: 3 }) }),
   fc.record({
     kind: fc.constant('frame-field' as const),
     record: fc.integer({ min: 1, max: 6 }),
     field: fc.constantFrom('t', 'k', 'u', 'r', 'c', 'host'),
-    value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant([[1, 2, 3]]), fc.constant([['k', 'tcp']]), fc.constant([null]), fc.constant({ a: 'b' })),
+    value: fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constant([[1, 2, 3]]),
+      fc.constant([['k', 'tcp']]),
+      fc.constant([null]),
+      fc.constant({ a: 'b' }),
+    ),
   }),
 );
 
@@ -142,40 +155,48 @@ function readAll(file: string): { ok: true; frames: number } | { ok: false; mess
 }
 
 describe('fuzz: recording reader', () => {
-  it('damaged recordings: read completely, or a clean one-line error naming the file', () => {
-    let n = 0;
-    const outcomes = { ok: 0, error: 0 };
-    fc.assert(
-      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
-        const data = mutations.reduce(apply, base);
-        const file = path.join(dir, `m${n++}.rec`);
-        fs.writeFileSync(file, data);
-        try {
-          outcomes[readAll(file).ok ? 'ok' : 'error'] += 1;
-        } finally {
-          fs.rmSync(file, { force: true });
-        }
-      }),
-      { numRuns: fuzzRuns(150) },
-    );
-    // Both ways out were taken: the mutations reach the reader's inner paths.
-    expect(outcomes.ok).toBeGreaterThan(0);
-    expect(outcomes.error).toBeGreaterThan(0);
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'damaged recordings: read completely, or a clean one-line error naming the file',
+    () => {
+      let n = 0;
+      const outcomes = { ok: 0, error: 0 };
+      fc.assert(
+        fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+          const data = mutations.reduce(apply, base);
+          const file = path.join(dir, `m${n++}.rec`);
+          fs.writeFileSync(file, data);
+          try {
+            outcomes[readAll(file).ok ? 'ok' : 'error'] += 1;
+          } finally {
+            fs.rmSync(file, { force: true });
+          }
+        }),
+        { numRuns: fuzzRuns(150) },
+      );
+      // Both ways out were taken: the mutations reach the reader's inner paths.
+      expect(outcomes.ok).toBeGreaterThan(0);
+      expect(outcomes.error).toBeGreaterThan(0);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it('arbitrary bytes, with or without the magic line: a clean error, never a crash', () => {
-    let n = 0;
-    fc.assert(
-      fc.property(fc.boolean(), fc.uint8Array({ maxLength: 200 }), (magic, bytes) => {
-        const file = path.join(dir, `a${n++}.rec`);
-        fs.writeFileSync(file, Buffer.concat([magic ? base.subarray(0, MAGIC_LENGTH) : Buffer.alloc(0), Buffer.from(bytes)]));
-        try {
-          readAll(file);
-        } finally {
-          fs.rmSync(file, { force: true });
-        }
-      }),
-      { numRuns: fuzzRuns(150) },
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'arbitrary bytes, with or without the magic line: a clean error, never a crash',
+    () => {
+      let n = 0;
+      fc.assert(
+        fc.property(fc.boolean(), fc.uint8Array({ maxLength: 200 }), (magic, bytes) => {
+          const file = path.join(dir, `a${n++}.rec`);
+          fs.writeFileSync(file, Buffer.concat([magic ? base.subarray(0, MAGIC_LENGTH) : Buffer.alloc(0), Buffer.from(bytes)]));
+          try {
+            readAll(file);
+          } finally {
+            fs.rmSync(file, { force: true });
+          }
+        }),
+        { numRuns: fuzzRuns(150) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

@@ -14,7 +14,14 @@ const input = (over: Partial<HeaderInput> = {}): HeaderInput => ({
   paused: false,
   totals: { tcp: 12_345, udp: 12, unix: 301, raw: 0 },
   shown: 12_345,
-  rates: { 'Tcp.PassiveOpens': 120, 'Tcp.ActiveOpens': 88, 'Tcp.EstabResets': 3, 'Tcp.RetransSegs': 12.5, 'TcpExt.ListenOverflows': 0, 'TcpExt.ListenDrops': 0 },
+  rates: {
+    'Tcp.PassiveOpens': 120,
+    'Tcp.ActiveOpens': 88,
+    'Tcp.EstabResets': 3,
+    'Tcp.RetransSegs': 12.5,
+    'TcpExt.ListenOverflows': 0,
+    'TcpExt.ListenDrops': 0,
+  },
   openedPerSec: 10,
   closedPerSec: 9,
   filterText: '',
@@ -23,7 +30,8 @@ const input = (over: Partial<HeaderInput> = {}): HeaderInput => ({
   timeZoneOffsetMin: 0,
   ...over,
 });
-const lines = (i: HeaderInput, width: number): string[] => layoutHeaderView(buildHeaderView(i), width).map((l) => l.map((p) => p.text).join(''));
+const lines = (i: HeaderInput, width: number): string[] =>
+  layoutHeaderView(buildHeaderView(i), width).map((l) => l.map((p) => p.text).join(''));
 
 const finding = (over: Partial<Finding>): Finding => ({
   key: 'sport 8080',
@@ -109,17 +117,33 @@ describe('header layout by priority', () => {
       expect([width, l1]).toEqual([width, expect.stringContaining('every 1.75s')]);
       expect(l1).not.toMatch(/slowed to eve|every 1s/);
       const note = /\(slowed[^)]*\)?/.exec(l1 ?? '')?.[0];
-      expect([width, note === undefined || note === '(slowed from 1s: refresh costs 420 ms)' || note === '(slowed from 1s)']).toEqual([width, true]);
+      expect([width, note === undefined || note === '(slowed from 1s: refresh costs 420 ms)' || note === '(slowed from 1s)']).toEqual([
+        width,
+        true,
+      ]);
     }
     expect(lines(input({ host: 'vm', cost: i.cost }), 80)[0]).toMatch(/every 1\.75s {2}\(slowed from 1s\) {2}live/);
-    const reason = input({ cost: { readMs: 1, parseMs: 1, ownersMs: 1, drawMs: 1, rows: 1, backedOffToMs: 1250, backoffReason: 'a refresh costs 0.62 s cpu (max 50% of a core)' } });
+    const reason = input({
+      cost: {
+        readMs: 1,
+        parseMs: 1,
+        ownersMs: 1,
+        drawMs: 1,
+        rows: 1,
+        backedOffToMs: 1250,
+        backoffReason: 'a refresh costs 0.62 s cpu (max 50% of a core)',
+      },
+    });
     expect(lines(reason, 200)[0]).toContain('every 1.25s  (slowed from 1s: a refresh costs 0.62 s cpu (max 50% of a core))  live');
     expect(formatInterval(1000)).toBe('1s');
     expect(formatInterval(500)).toBe('0.5s');
   });
 
   it('a long filter is cut with …, never dropped; the host too', () => {
-    const i = input({ host: 'a-very-long-hostname-that-goes-on.example.internal', filterText: 'sport 8080 and state close-wait and not dst 10.0.0.0/8' });
+    const i = input({
+      host: 'a-very-long-hostname-that-goes-on.example.internal',
+      filterText: 'sport 8080 and state close-wait and not dst 10.0.0.0/8',
+    });
     for (const width of [60, 80, 100]) {
       const [l1, l2] = lines(i, width);
       expect(l2).toMatch(/filter: sport 8080/);
@@ -133,7 +157,8 @@ describe('header layout by priority', () => {
     const i = input({ filterText: 'state close-wait', matchedTotals: { tcp: 300, udp: 0, unix: 0, raw: 0 }, shown: 300 });
     expect(lines(i, 120)[1]).toBe('TCP 12.3k  UDP 12  UNIX 301  shown 300 of 12.7k  filter: state close-wait');
     // The number and its "of M" stay together; the filter is cut before they go.
-    for (let width = 60; width <= 120; width++) expect([width, lines(i, width)[1]]).toEqual([width, expect.stringContaining('shown 300 of 12.7k')]);
+    for (let width = 60; width <= 120; width++)
+      expect([width, lines(i, width)[1]]).toEqual([width, expect.stringContaining('shown 300 of 12.7k')]);
     expect(lines(input({ matchedTotals: null }), 120)[1]).toBe('TCP 12.3k  UDP 12  UNIX 301  shown 12.3k');
   });
 });
@@ -205,13 +230,29 @@ describe('findings badge', () => {
     it.each([true, false])('colour %s: every part reaches the screen, severities coloured, no raw tags', (color) => {
       const inputStream = Object.assign(new PassThrough(), { isTTY: true, setRawMode() {} });
       const output = Object.assign(new Writable({ write: (_c, _e, cb) => cb() }), { columns: 200, rows: 5, isTTY: true });
-      screen = blessed.screen({ input: inputStream as never, output: output as never, terminal: 'xterm-256color', warnings: false, fullUnicode: true });
+      screen = blessed.screen({
+        input: inputStream as never,
+        output: output as never,
+        terminal: 'xterm-256color',
+        warnings: false,
+        fullUnicode: true,
+      });
       const el = blessed.box({ parent: screen, tags: true, wrap: false });
-      const i = input({ findingsList: findings, filterText: '{red-fg}x', paused: true, cost: { readMs: 1, parseMs: 2, ownersMs: 3, drawMs: 4, rows: 5, backedOffToMs: null } });
+      const i = input({
+        findingsList: findings,
+        filterText: '{red-fg}x',
+        paused: true,
+        cost: { readMs: 1, parseMs: 2, ownersMs: 3, drawMs: 4, rows: 5, backedOffToMs: null },
+      });
       renderHeader(el, { top: 0, left: 0, width: 200, height: 3 }, buildHeaderView(i), { color, ascii: false, colors256: true });
       screen.render();
       const cells = (screen as unknown as { lines: [number, string][][] }).lines;
-      const text = cells.slice(0, 3).map((l) => l.map((c) => c[1]).join('').trimEnd());
+      const text = cells.slice(0, 3).map((l) =>
+        l
+          .map((c) => c[1])
+          .join('')
+          .trimEnd(),
+      );
       expect(text).toEqual(lines(i, 200).map((l) => l.trimEnd()));
       expect(text.join('\n')).toContain('filter: {red-fg}x');
       // The badge: black on red in colour, inverse without.

@@ -16,7 +16,15 @@ function samples(n: number, endMs: number, counts: (i: number) => Partial<Record
   return Array.from({ length: n }, (_, i) => ({ atMs: endMs - (n - 1 - i) * everyMs, counts: counts(i) }));
 }
 const view = (over: Partial<Parameters<typeof buildHistoryChartView>[0]> & { samples: readonly HistorySample[] }): HistoryChartView => {
-  const v = buildHistoryChartView({ nowMs: over.samples.at(-1)?.atMs ?? T0, intervalMs: 1000, width: 64, height: 10, color: true, ascii: false, ...over });
+  const v = buildHistoryChartView({
+    nowMs: over.samples.at(-1)?.atMs ?? T0,
+    intervalMs: 1000,
+    width: 64,
+    height: 10,
+    color: true,
+    ascii: false,
+    ...over,
+  });
   if (v === null) throw new Error('no chart');
   return v;
 };
@@ -30,11 +38,22 @@ const plotColumns = (v: HistoryChartView): string[] => {
 describe('buildHistoryChartView', () => {
   it('every line has exactly the inner width, in every mode and size', () => {
     const s = samples(300, T0, (i) => ({ ESTABLISHED: 1000 + i, SYN_SENT: i % 4, TIME_WAIT: 20_000 }));
-    for (const [color, ascii] of [[true, false], [false, false], [true, true], [false, true]] as const) {
-      for (const [width, height] of [[20, 4], [64, 10], [118, 14], [200, 20]] as const) {
+    for (const [color, ascii] of [
+      [true, false],
+      [false, false],
+      [true, true],
+      [false, true],
+    ] as const) {
+      for (const [width, height] of [
+        [20, 4],
+        [64, 10],
+        [118, 14],
+        [200, 20],
+      ] as const) {
         const v = view({ samples: s, width, height, color, ascii });
         expect(v.lines).toHaveLength(height);
-        for (const l of v.lines) expect([width, height, color, ascii, displayWidth(textOf(l))]).toEqual([width, height, color, ascii, width]);
+        for (const l of v.lines)
+          expect([width, height, color, ascii, displayWidth(textOf(l))]).toEqual([width, height, color, ascii, width]);
       }
     }
   });
@@ -104,7 +123,8 @@ describe('buildHistoryChartView', () => {
   it('slots are aligned on absolute time: a finished slot never changes, the chart shifts once per slot', () => {
     const counts = (i: number): Partial<Record<TcpState, number>> => ({ ESTABLISHED: 100 + ((i * 37) % 50) });
     const start = 1_700_000_000_000; // a multiple of 10 s
-    const at = (n: number): HistoryChartView => view({ samples: samples(n, start + (n - 1) * 1000, counts).map((x, i) => ({ ...x, counts: counts(i) })), color: false });
+    const at = (n: number): HistoryChartView =>
+      view({ samples: samples(n, start + (n - 1) * 1000, counts).map((x, i) => ({ ...x, counts: counts(i) })), color: false });
     const a = at(200); // newest sample at +199 s: slot [190 s, 200 s) not finished
     const b = at(201); // +200 s opens a new slot: everything shifts by one slot
     const c = at(205); // +204 s: same slot as b, only the last slot grows
@@ -184,11 +204,25 @@ describe('buildHistoryChartView', () => {
       }
     }
     // Distinct counts: no "(=".
-    expect(textOf(view({ samples: samples(60, T0, () => ({ ESTABLISHED: 684, CLOSE_WAIT: 360, FIN_WAIT2: 12 })), width: 100 }).lines.at(-1) ?? [])).not.toContain('(=');
+    expect(
+      textOf(
+        view({ samples: samples(60, T0, () => ({ ESTABLISHED: 684, CLOSE_WAIT: 360, FIN_WAIT2: 12 })), width: 100 }).lines.at(-1) ?? [],
+      ),
+    ).not.toContain('(=');
   });
 
   it('handshake and pile-up states are plotted before listeners and short closing states, whatever their count', () => {
-    const v = view({ samples: samples(60, T0, () => ({ LISTEN: 40, FIN_WAIT2: 30, LAST_ACK: 20, ESTABLISHED: 300, TIME_WAIT: 50, SYN_SENT: 2, CLOSE_WAIT: 1 })) });
+    const v = view({
+      samples: samples(60, T0, () => ({
+        LISTEN: 40,
+        FIN_WAIT2: 30,
+        LAST_ACK: 20,
+        ESTABLISHED: 300,
+        TIME_WAIT: 50,
+        SYN_SENT: 2,
+        CLOSE_WAIT: 1,
+      })),
+    });
     expect(v.series.map((x) => x.state)).toEqual(['ESTABLISHED', 'TIME_WAIT', 'SYN_SENT', 'CLOSE_WAIT', 'LISTEN']);
   });
 
@@ -227,7 +261,14 @@ describe('renderHistory on a headless blessed screen: every state colour, in col
       }),
       { columns: 80, rows: 16, isTTY: true },
     );
-    const s = blessed.screen({ input: input as never, output: output as never, terminal: 'xterm-256color', warnings: false, fullUnicode: true, smartCSR: true });
+    const s = blessed.screen({
+      input: input as never,
+      output: output as never,
+      terminal: 'xterm-256color',
+      warnings: false,
+      fullUnicode: true,
+      smartCSR: true,
+    });
     return { screen: s, written };
   };
 
@@ -248,7 +289,15 @@ describe('renderHistory on a headless blessed screen: every state colour, in col
     for (let i = 0; i < TCP_STATES.length; i += 4) {
       const states = TCP_STATES.slice(i, i + 4);
       const s = samples(200, T0, (k) => Object.fromEntries(states.map((st, j) => [st, ((k + j * 7) % 20) + j * 100 + 1])));
-      const chart = buildHistoryChartView({ samples: s, nowMs: T0, intervalMs: 1000, width: rect.width - 2, height: rect.height - 2, color, ascii });
+      const chart = buildHistoryChartView({
+        samples: s,
+        nowMs: T0,
+        intervalMs: 1000,
+        width: rect.width - 2,
+        height: rect.height - 2,
+        color,
+        ascii,
+      });
       renderHistory(widgets.history, rect, chart, theme);
       screen.render();
       await new Promise((r) => setImmediate(r));
@@ -261,7 +310,11 @@ describe('renderHistory on a headless blessed screen: every state colour, in col
       // Inside the border: columns 1..68 of rows 1..12; the border cells are line or ASCII glyphs.
       for (let y = 1; y < rect.height - 1; y++) {
         const row = rows[y] ?? '';
-        expect([y, row[0], row[rect.width - 1]]).toEqual([y, ascii ? expect.stringMatching(/[|│]/) : '│', ascii ? expect.stringMatching(/[|│]/) : '│']);
+        expect([y, row[0], row[rect.width - 1]]).toEqual([
+          y,
+          ascii ? expect.stringMatching(/[|│]/) : '│',
+          ascii ? expect.stringMatching(/[|│]/) : '│',
+        ]);
         expect(row.slice(rect.width).trim()).toBe('');
       }
       expect(rows[rect.height]?.trim() ?? '').toBe('');

@@ -90,7 +90,9 @@ function hostileRecords(): SocketRecord[] {
         owner: { pid, command: s, commandLine: `/usr/bin/${name} --title ${s} --end`, uid: 1000, fd: 3 },
       }),
     );
-    out.push(rec({ protocol: 'unix', state: 'LISTENING', path: `/tmp/${s}.sock`, owner: { pid, command: s, commandLine: s, uid: 1000, fd: 4 } }));
+    out.push(
+      rec({ protocol: 'unix', state: 'LISTENING', path: `/tmp/${s}.sock`, owner: { pid, command: s, commandLine: s, uid: 1000, fd: 4 } }),
+    );
   }
   out.push(rec({ protocol: 'unix', state: 'LISTENING', path: `@${HOSTILE['oscTitleBel']}{red-fg}abstract`, inode: 999 }));
   return out;
@@ -194,7 +196,9 @@ describe('hostile strings, unit level', () => {
     const out = formatJsonDocument({ snapshot, counts: countByState(records), sockets: records, filter: null, warnings: [] });
     expect(out).not.toMatch(RAW_CONTROL);
     expect(out).not.toContain('\x1b');
-    const doc = JSON.parse(out) as { sockets: { pid: number | null; process: string | null; commandLine: string | null; path: string | null; user: string }[] };
+    const doc = JSON.parse(out) as {
+      sockets: { pid: number | null; process: string | null; commandLine: string | null; path: string | null; user: string }[];
+    };
     expect(doc.sockets).toHaveLength(records.length);
     records.forEach((r, i) => {
       const s = doc.sockets[i];
@@ -271,21 +275,34 @@ describe('a live process with a hostile name', () => {
   });
 
   it('--once prints it escaped, with no control character', async () => {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['bin/sockscope', '--once', '-f', `pid ${pid}`], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['bin/sockscope', '--once', '-f', `pid ${pid}`], {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+    });
     expect(stdout).not.toMatch(RAW_CONTROL);
     expect(stderr).not.toMatch(RAW_CONTROL);
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^Proto\s+State\s+Recv-Q/);
     const comm = '\\x1b]0;pwned\\x07{red-';
-    expect(lines.find((l) => l.includes(`127.0.0.1:${port}`))).toMatch(new RegExp(`^tcp\\s+LISTEN\\s.*\\s${pid}/${comm.replace(/[\\[\]{}]/g, '\\$&')}$`));
+    expect(lines.find((l) => l.includes(`127.0.0.1:${port}`))).toMatch(
+      new RegExp(`^tcp\\s+LISTEN\\s.*\\s${pid}/${comm.replace(/[\\[\]{}]/g, '\\$&')}$`),
+    );
     expect(stdout).toContain(`${dir}/\\x1b[2J{bold}.sock`);
     expect(stdout).toContain('@\\x1b]0;pwned\\x07{red-fg}abs');
   });
 
   it('--once --json carries the exact strings, escaped as JSON', async () => {
-    const { stdout } = await execFileAsync(process.execPath, ['bin/sockscope', '--once', '--json', '-f', `pid ${pid}`], { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const { stdout } = await execFileAsync(process.execPath, ['bin/sockscope', '--once', '--json', '-f', `pid ${pid}`], {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     expect(stdout).not.toMatch(RAW_CONTROL);
-    const doc = JSON.parse(stdout) as { sockets: { protocol: string; localPort: number; pid: number; process: string; commandLine: string; path: string | null }[] };
+    const doc = JSON.parse(stdout) as {
+      sockets: { protocol: string; localPort: number; pid: number; process: string; commandLine: string; path: string | null }[];
+    };
     const tcp = doc.sockets.find((s) => s.protocol === 'tcp' && s.localPort === port);
     expect(tcp?.pid).toBe(pid);
     expect(tcp?.process).toBe(TITLE.slice(0, 15));

@@ -147,7 +147,8 @@ describe('invariants over every usable size', () => {
           if (l.table.height < Math.floor(body / 2)) found.push(`table ${l.table.height} < half of ${body}`);
           // The table reaches the footer: no dead rows.
           if (l.table.top + l.table.height !== l.footer.top) found.push('gap above footer');
-          if (l.history !== null && l.bars !== null && l.bars.width + l.history.width !== width) found.push('bars + history do not fill the width');
+          if (l.history !== null && l.bars !== null && l.bars.width + l.history.width !== width)
+            found.push('bars + history do not fill the width');
           for (const f of found) bad.push(`${width}x${height} rows=${barRows}: ${f}`);
         }
       }

@@ -34,7 +34,8 @@ beforeAll(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-imports-'));
   procRoot = path.join(base, 'proc');
   fs.mkdirSync(path.join(procRoot, 'net'), { recursive: true });
-  for (const f of ['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix']) fs.copyFileSync(path.join(FIXTURE_DIR, f), path.join(procRoot, 'net', f));
+  for (const f of ['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix'])
+    fs.copyFileSync(path.join(FIXTURE_DIR, f), path.join(procRoot, 'net', f));
 });
 afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 

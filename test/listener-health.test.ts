@@ -9,7 +9,16 @@ import { rec, snap, type RecordOverrides } from './helpers/records.js';
 const SYSCTLS: NetSysctls = { ...UNKNOWN_SYSCTLS, somaxconn: 4096, ephemeralPortRange: { low: 32768, high: 60999 } };
 
 const listener = (port: number, recvQ: number, extra: RecordOverrides = {}) =>
-  rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: port, remoteAddress: '0.0.0.0', remotePort: 0, recvQ, owner: { pid: 10, command: 'nginx' }, ...extra });
+  rec({
+    state: 'LISTEN',
+    localAddress: '0.0.0.0',
+    localPort: port,
+    remoteAddress: '0.0.0.0',
+    remotePort: 0,
+    recvQ,
+    owner: { pid: 10, command: 'nginx' },
+    ...extra,
+  });
 const conn = (port: number, state: RecordOverrides['state'], i: number, extra: RecordOverrides = {}) =>
   rec({ state, localAddress: '10.0.0.1', localPort: port, remoteAddress: '10.9.0.1', remotePort: 40000 + i, ...extra });
 
@@ -36,7 +45,13 @@ describe('parseSsListenLine', () => {
 
 describe('parseSsListenBacklogs', () => {
   it('keys by endpoint as endpointKey builds it, keeping the largest of SO_REUSEPORT siblings', () => {
-    const text = ['LISTEN 0 128 0.0.0.0:22 0.0.0.0:*', 'LISTEN 0 511 [::]:22 [::]:*', 'LISTEN 0 64 0.0.0.0:80 0.0.0.0:*', 'LISTEN 0 256 0.0.0.0:80 0.0.0.0:*', ''].join('\n');
+    const text = [
+      'LISTEN 0 128 0.0.0.0:22 0.0.0.0:*',
+      'LISTEN 0 511 [::]:22 [::]:*',
+      'LISTEN 0 64 0.0.0.0:80 0.0.0.0:*',
+      'LISTEN 0 256 0.0.0.0:80 0.0.0.0:*',
+      '',
+    ].join('\n');
     const m = parseSsListenBacklogs(text);
     expect([...m.entries()]).toEqual([
       ['0.0.0.0:22', 128],
@@ -91,8 +106,20 @@ describe('buildListenerHealth', () => {
     { name: 'half full: filling', recvQ: 4, backlog: 8, rates: {}, flags: ['queue-filling'] },
     { name: 'at the limit: full', recvQ: 8, backlog: 8, rates: {}, flags: ['queue-full'] },
     { name: 'over the limit (backlog + 1): full', recvQ: 9, backlog: 8, rates: {}, flags: ['queue-full'] },
-    { name: 'overflows rising, queue non-empty: dropping', recvQ: 2, backlog: 8, rates: { 'TcpExt.ListenOverflows': 5, 'TcpExt.ListenDrops': 5 }, flags: ['dropping'] },
-    { name: 'overflows rising, queue full: full and dropping', recvQ: 9, backlog: 8, rates: { 'TcpExt.ListenOverflows': 5 }, flags: ['queue-full', 'dropping'] },
+    {
+      name: 'overflows rising, queue non-empty: dropping',
+      recvQ: 2,
+      backlog: 8,
+      rates: { 'TcpExt.ListenOverflows': 5, 'TcpExt.ListenDrops': 5 },
+      flags: ['dropping'],
+    },
+    {
+      name: 'overflows rising, queue full: full and dropping',
+      recvQ: 9,
+      backlog: 8,
+      rates: { 'TcpExt.ListenOverflows': 5 },
+      flags: ['queue-full', 'dropping'],
+    },
     { name: 'overflows rising but queue empty: not attributed', recvQ: 0, backlog: 8, rates: { 'TcpExt.ListenOverflows': 5 }, flags: [] },
     { name: 'drops only (no overflow) also count', recvQ: 1, backlog: 8, rates: { 'TcpExt.ListenDrops': 1 }, flags: ['dropping'] },
     { name: 'quiet', recvQ: 1, backlog: 8, rates: { 'TcpExt.ListenOverflows': 0 }, flags: [] },
@@ -125,7 +152,16 @@ describe('buildListenerHealth', () => {
       listener(81, 0, { protocol: 'tcp6', localAddress: '::1', remoteAddress: '::' }),
       listener(82, 0, { protocol: 'tcp6', localAddress: '::ffff:127.0.0.1', remoteAddress: '::' }),
     ]);
-    const rows = buildListenerHealth(s, {}, SYSCTLS, new Map([['*:80', 10], ['[::1]:81', 11], ['[::ffff:127.0.0.1]:82', 12]]));
+    const rows = buildListenerHealth(
+      s,
+      {},
+      SYSCTLS,
+      new Map([
+        ['*:80', 10],
+        ['[::1]:81', 11],
+        ['[::ffff:127.0.0.1]:82', 12],
+      ]),
+    );
     expect(rows.map((r) => [r.localPort, r.backlog, r.backlogSource])).toEqual([
       [80, 10, 'ss'],
       [81, 11, 'ss'],
@@ -169,7 +205,17 @@ describe('buildListenerHealth', () => {
       listener(443, 0),
       conn(80, 'SYN_RECV', 1, { inode: 0 }),
     ]);
-    const m = summarizeListenersByPort(buildListenerHealth(s, {}, SYSCTLS, new Map([['0.0.0.0:80', 8], ['0.0.0.0:443', 8]])));
+    const m = summarizeListenersByPort(
+      buildListenerHealth(
+        s,
+        {},
+        SYSCTLS,
+        new Map([
+          ['0.0.0.0:80', 8],
+          ['0.0.0.0:443', 8],
+        ]),
+      ),
+    );
     expect(m.get(80)).toEqual({ port: 80, acceptQueue: 10, backlog: 16, backlogIsEstimate: false, synRecv: 1, flags: ['queue-full'] });
     expect(m.get(443)?.flags).toEqual([]);
   });

@@ -110,9 +110,13 @@ describe('live: a CLOSE_WAIT pile that never grows while watched', () => {
       subject: { port, pid: process.pid, process: mine[0]!.owner!.command },
       filter: `state close-wait and sport ${port}`,
     });
-    expect(finding!.title).toMatch(new RegExp(`^CLOSE_WAIT pile of 25 staying on port ${port} for \\d+s: .* \\(pid ${process.pid}\\) is not closing sockets$`));
+    expect(finding!.title).toMatch(
+      new RegExp(`^CLOSE_WAIT pile of 25 staying on port ${port} for \\d+s: .* \\(pid ${process.pid}\\) is not closing sockets$`),
+    );
     expect(finding!.title).not.toMatch(/rising/);
-    expect(finding!.detail).toMatch(new RegExp(`^25 connections on port ${port} are in CLOSE_WAIT \\(at least 20 in every refresh for \\d+s, 25 now\\)`));
+    expect(finding!.detail).toMatch(
+      new RegExp(`^25 connections on port ${port} are in CLOSE_WAIT \\(at least 20 in every refresh for \\d+s, 25 now\\)`),
+    );
 
     const compiled = compileFilter(finding!.filter);
     if (!compiled.ok) throw new Error(compiled.error.message);

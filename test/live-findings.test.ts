@@ -153,7 +153,8 @@ describe('live: a server that never closes after the peer does', () => {
     });
     const engine = new FindingsEngine(createDefaultRules({ closeWait: { minCount: 5, risingSamples: 3 } }));
     const pipeline = new Pipeline(engine, null);
-    const ours = (s: Snapshot['sockets'][number]) => s.state === 'CLOSE_WAIT' && s.localPort === port && s.localAddress === '127.0.0.1' && s.remoteAddress === '127.0.0.1';
+    const ours = (s: Snapshot['sockets'][number]) =>
+      s.state === 'CLOSE_WAIT' && s.localPort === port && s.localAddress === '127.0.0.1' && s.remoteAddress === '127.0.0.1';
     const results: (readonly Finding[])[] = [pipeline.step(collectSnapshot(withOwners)).findings];
     let snapshot: Snapshot | null = null;
 
@@ -191,6 +192,11 @@ describe('live: a server that never closes after the peer does', () => {
 
     const compiled = compileFilter(last!.filter);
     if (!compiled.ok) throw new Error(compiled.error.message);
-    expect(snapshot!.sockets.filter(compiled.filter).map((s) => s.key).sort()).toEqual(mine.map((s) => s.key).sort());
+    expect(
+      snapshot!.sockets
+        .filter(compiled.filter)
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(mine.map((s) => s.key).sort());
   });
 });

@@ -60,7 +60,9 @@ describe.skipIf(!available)('live: retransmits through a lossy namespace loopbac
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(child);
-    const [pid, clientPort] = await new Promise<number[]>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim().split(' ').map(Number))));
+    const [pid, clientPort] = await new Promise<number[]>((resolve) =>
+      child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim().split(' ').map(Number))),
+    );
     // ip netns exec runs node in its own process (exec): pid is the one whose namespace we read.
     const procFs = createNetnsProcFs(createProcFs('/proc'), pid!);
     const deps = {
@@ -94,7 +96,10 @@ describe.skipIf(!available)('live: retransmits through a lossy namespace loopbac
     expect(rate?.sendBytesPerSec).toBeLessThan(2_000_000);
 
     // Oracle: ss itself, inside the namespace, prints a retrans total for the same tuple.
-    const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-tinH', 'src', `127.0.0.1:${clientPort}`], { encoding: 'utf8', timeout: 10_000 });
+    const out = execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ss', '-tinH', 'src', `127.0.0.1:${clientPort}`], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     const total = /retrans:\d+\/(\d+)/.exec(out);
     expect(Number(total?.[1])).toBeGreaterThanOrEqual(rate!.retransTotal);
   });

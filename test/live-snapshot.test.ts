@@ -68,9 +68,16 @@ describe('live loopback sockets', () => {
 
   beforeAll(async () => {
     // A listener owned by another process, with one connection from us.
-    child = spawn(process.execPath, ['-e', "const s=require('net').createServer(c=>{}).listen(0,'127.0.0.1',()=>{console.log(s.address().port)});setInterval(()=>{},1000)"], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const s=require('net').createServer(c=>{}).listen(0,'127.0.0.1',()=>{console.log(s.address().port)});setInterval(()=>{},1000)",
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     childPort = await new Promise<number>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
     sockets.push(await connect(childPort, '127.0.0.1'));
 
@@ -180,7 +187,10 @@ describe('live loopback sockets', () => {
   it('the async collector with owners behind the async interface agrees with the sync one', async () => {
     const async = await collectSnapshotAsync({ ...deps, owners: createInlineOwnerSource(createOwnerScanner(procFs)) });
     const pick = (s: Snapshot): string[] =>
-      s.sockets.filter((r) => onLo(r) && (r.localPort === estPort || r.remotePort === estPort)).map((r) => `${r.state} ${r.localPort} ${r.remotePort} ${r.owner?.pid}`).sort();
+      s.sockets
+        .filter((r) => onLo(r) && (r.localPort === estPort || r.remotePort === estPort))
+        .map((r) => `${r.state} ${r.localPort} ${r.remotePort} ${r.owner?.pid}`)
+        .sort();
     expect(pick(async)).toEqual(pick(snap));
   });
 
@@ -193,10 +203,18 @@ describe('live loopback sockets', () => {
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f.length >= 5 && ports.has(portOf(f[3] ?? '')) && (f[3] ?? '').startsWith('127.0.0.1:') && (f[4] ?? '').startsWith('127.0.0.1:'))
+      .filter(
+        (f) =>
+          f.length >= 5 && ports.has(portOf(f[3] ?? '')) && (f[3] ?? '').startsWith('127.0.0.1:') && (f[4] ?? '').startsWith('127.0.0.1:'),
+      )
       .map((f) => `${f[0]} ${portOf(f[3] ?? '')}`)
       .sort();
-    const SS_NAME: Record<string, string> = { ESTABLISHED: 'ESTAB', CLOSE_WAIT: 'CLOSE-WAIT', FIN_WAIT2: 'FIN-WAIT-2', TIME_WAIT: 'TIME-WAIT' };
+    const SS_NAME: Record<string, string> = {
+      ESTABLISHED: 'ESTAB',
+      CLOSE_WAIT: 'CLOSE-WAIT',
+      FIN_WAIT2: 'FIN-WAIT-2',
+      TIME_WAIT: 'TIME-WAIT',
+    };
     const fresh = collectSnapshot(deps);
     const ours = fresh.sockets
       .filter((r) => r.protocol === 'tcp' && onLo(r) && ports.has(r.localPort) && r.remoteAddress === '127.0.0.1' && r.state !== 'LISTEN')

@@ -142,7 +142,10 @@ describe.skipIf(!hasSs)('live: UNIX socket peers', () => {
     // connection is the one that carries the bound path (accepted sockets show it too).
     let snap = collectSnapshot(deps);
     const deadline = Date.now() + 10_000;
-    const serverEnd = () => snap.sockets.find((s) => s.protocol === 'unix' && s.owner?.pid === server.child.pid && s.state === 'CONNECTED' && s.path === sockPath);
+    const serverEnd = () =>
+      snap.sockets.find(
+        (s) => s.protocol === 'unix' && s.owner?.pid === server.child.pid && s.state === 'CONNECTED' && s.path === sockPath,
+      );
     while (serverEnd() === undefined && Date.now() < deadline) {
       await sleep(100);
       snap = collectSnapshot(deps);
@@ -156,6 +159,11 @@ describe.skipIf(!hasSs)('live: UNIX socket peers', () => {
     expect(toClient?.peerPid).toBe(client.child.pid);
     const clientSock = snap.sockets.find((s) => s.protocol === 'unix' && s.inode === toClient?.peerInode);
     expect(clientSock?.owner?.pid).toBe(client.child.pid);
-    expect(r.peers.get(clientSock!.inode)).toEqual({ peerInode: serverSock!.inode, peerPid: server.child.pid, peerProcess: 'node', peerPath: sockPath });
+    expect(r.peers.get(clientSock!.inode)).toEqual({
+      peerInode: serverSock!.inode,
+      peerPid: server.child.pid,
+      peerProcess: 'node',
+      peerPath: sockPath,
+    });
   });
 });

@@ -4,14 +4,7 @@ import { promisify } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import {
-  FD_BUDGET,
-  assignConnections,
-  planPopulation,
-  startPopulation,
-  type ListenerInfo,
-  type Population,
-} from '../bench/loadgen.js';
+import { FD_BUDGET, assignConnections, planPopulation, startPopulation, type ListenerInfo, type Population } from '../bench/loadgen.js';
 
 const execFileAsync = promisify(execFile);
 

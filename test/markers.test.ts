@@ -4,7 +4,8 @@ import { addMarker, compareWithMarker, createMarker, nextMarkerName } from '../s
 import type { Snapshot, SocketRecord } from '../src/model/types.js';
 import { rec, snap } from './helpers/records.js';
 
-const listen = (port: number): SocketRecord => rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: port, remoteAddress: '0.0.0.0', remotePort: 0 });
+const listen = (port: number): SocketRecord =>
+  rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: port, remoteAddress: '0.0.0.0', remotePort: 0 });
 const many = (n: number, port: number, state: SocketRecord['state']): SocketRecord[] =>
   Array.from({ length: n }, (_, i) => rec({ state, localPort: port, remotePort: 30000 + i }));
 const withCounters = (s: Snapshot, counters: Record<string, number>): Snapshot => ({ ...s, counters });
@@ -12,7 +13,14 @@ const withCounters = (s: Snapshot, counters: Record<string, number>): Snapshot =
 describe('createMarker', () => {
   it('keeps TCP state counts, the busiest service ports and the headline counters — not the sockets', () => {
     const s = withCounters(
-      snap(5000, [listen(80), ...many(3, 80, 'ESTABLISHED'), listen(22), ...many(1, 22, 'ESTABLISHED'), rec({ protocol: 'udp', state: 'UNCONN', remotePort: 0 }), rec({ protocol: 'unix' })]),
+      snap(5000, [
+        listen(80),
+        ...many(3, 80, 'ESTABLISHED'),
+        listen(22),
+        ...many(1, 22, 'ESTABLISHED'),
+        rec({ protocol: 'udp', state: 'UNCONN', remotePort: 0 }),
+        rec({ protocol: 'unix' }),
+      ]),
       { 'TcpExt.ListenOverflows': 7, 'Tcp.ActiveOpens': 100, 'Ip.Forwarding': 1 },
     );
     const m = createMarker('before', s, { topPorts: 1 });
@@ -56,7 +64,15 @@ describe('compareWithMarker', () => {
     'Tcp.EstabResets': 100,
   });
   const now = withCounters(
-    snap(61_000, [listen(80), ...many(4, 80, 'ESTABLISHED'), ...many(30, 80, 'CLOSE_WAIT'), listen(22), ...many(2, 22, 'ESTABLISHED'), listen(8080), ...many(5, 8080, 'TIME_WAIT')]),
+    snap(61_000, [
+      listen(80),
+      ...many(4, 80, 'ESTABLISHED'),
+      ...many(30, 80, 'CLOSE_WAIT'),
+      listen(22),
+      ...many(2, 22, 'ESTABLISHED'),
+      listen(8080),
+      ...many(5, 8080, 'TIME_WAIT'),
+    ]),
     { 'TcpExt.ListenOverflows': 12, 'Tcp.EstabResets': 90 },
   );
   const marker = createMarker('load start', then);

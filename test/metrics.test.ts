@@ -104,7 +104,9 @@ describe('renderMetrics', () => {
 
   it('every line is a comment or "name{labels} value"', () => {
     for (const line of text.trimEnd().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) sockscope_\w+ .+|sockscope_\w+(\{[a-z_]+="[^"\n]*"(,[a-z_]+="[^"\n]*")*\})? [-+0-9.eE]+|.*NaN|.*Inf)$/);
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) sockscope_\w+ .+|sockscope_\w+(\{[a-z_]+="[^"\n]*"(,[a-z_]+="[^"\n]*")*\})? [-+0-9.eE]+|.*NaN|.*Inf)$/,
+      );
     }
   });
 
@@ -162,7 +164,10 @@ describe('renderMetrics', () => {
 });
 
 describe('bounds', () => {
-  const many = Array.from({ length: 30 }, (_, i) => [listener(9000 + i, i), ...Array.from({ length: i }, (_, k) => inbound(9000 + i, 'ESTABLISHED', 40000 + k))]).flat();
+  const many = Array.from({ length: 30 }, (_, i) => [
+    listener(9000 + i, i),
+    ...Array.from({ length: i }, (_, k) => inbound(9000 + i, 'ESTABLISHED', 40000 + k)),
+  ]).flat();
 
   it('keeps only the busiest --max-ports ports and the fullest listeners', () => {
     const families = parseExposition(renderMetrics(input(many, { maxPorts: 3 })));
@@ -189,7 +194,11 @@ describe('per-namespace counts', () => {
     const text = renderMetrics(
       input([], {
         namespaces: [
-          { netns: 'net:[4026531840]', process: 'systemd', counts: { tcp: { LISTEN: 3, ESTABLISHED: 0 }, udp: {}, raw: {}, unix: { CONNECTED: 9 } } },
+          {
+            netns: 'net:[4026531840]',
+            process: 'systemd',
+            counts: { tcp: { LISTEN: 3, ESTABLISHED: 0 }, udp: {}, raw: {}, unix: { CONNECTED: 9 } },
+          },
           { netns: 'net:[4026532281]', process: 'evil"\\\nname', counts: { tcp: { LISTEN: 1 }, udp: {}, raw: {}, unix: {} } },
         ],
       }),

@@ -153,10 +153,25 @@ describe('namespaces on a hand-built tree', () => {
     expect(table[2]).toMatch(/^net:\[222\]\s+20\s+nginx\s+1\s+2\s+0\s+1\s+1\s+0\s/);
     expect(table.at(-1)).toBe('* the namespace sockscope runs in');
     const doc = JSON.parse(formatNetnsJson({ takenAtMs: 0, host: 'h', rows, unreadableProcesses: 2, warnings: ['w'] })) as {
-      namespaces: { netns: string; inode: number | null; pid: number; process: string; processes: number; totals: { tcp: number }; counts: { tcp: Record<string, number> } }[];
+      namespaces: {
+        netns: string;
+        inode: number | null;
+        pid: number;
+        process: string;
+        processes: number;
+        totals: { tcp: number };
+        counts: { tcp: Record<string, number> };
+      }[];
       unreadableProcesses: number;
     };
-    expect(doc.namespaces[1]).toMatchObject({ netns: 'net:[222]', inode: 222, pid: 20, process: 'nginx', processes: 1, totals: { tcp: 2 } });
+    expect(doc.namespaces[1]).toMatchObject({
+      netns: 'net:[222]',
+      inode: 222,
+      pid: 20,
+      process: 'nginx',
+      processes: 1,
+      totals: { tcp: 2 },
+    });
     expect(doc.namespaces[1]?.counts.tcp['LISTEN']).toBe(1);
     expect(doc.unreadableProcesses).toBe(2);
     expect(netnsWarnings(2, rows)[0]).toMatch(/2 processes could not be read/);
@@ -252,7 +267,9 @@ describe.skipIf(!hasUnshare)('live: processes in new network namespaces (unshare
   it('--pid shows only that namespace: its listener, owned by it, and not the host listener', () => {
     const r = runBin(['--pid', String(inner.pid), '--once', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout) as { sockets: { protocol: string; state: string; localPort: number; pid: number | null; process: string | null }[] };
+    const doc = JSON.parse(r.stdout) as {
+      sockets: { protocol: string; state: string; localPort: number; pid: number | null; process: string | null }[];
+    };
     const tcp = doc.sockets.filter((s) => s.protocol.startsWith('tcp'));
     expect(tcp).toEqual([expect.objectContaining({ state: 'LISTEN', localPort: inner.port, pid: inner.pid, process: 'node' })]);
     expect(doc.sockets.some((s) => s.localPort === hostPort)).toBe(false);
@@ -279,7 +296,16 @@ describe.skipIf(!hasUnshare)('live: processes in new network namespaces (unshare
   it('--all-netns --once --json lists both namespaces, labelled by their process, with one listener each', () => {
     const r = runBin(['--all-netns', '--once', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout) as { namespaces: { netns: string; pid: number; process: string; processes: number; current: boolean; counts: { tcp: Record<string, number> } }[] };
+    const doc = JSON.parse(r.stdout) as {
+      namespaces: {
+        netns: string;
+        pid: number;
+        process: string;
+        processes: number;
+        current: boolean;
+        counts: { tcp: Record<string, number> };
+      }[];
+    };
     for (const p of [inner, second]) {
       const id = fs.readlinkSync(`/proc/${p.pid}/ns/net`);
       const row = doc.namespaces.find((n) => n.netns === id);

@@ -14,7 +14,8 @@ const procFs = createProcFs('/proc');
 function ourInodes(port: number): number[] {
   const sockets = parseInetTable(procFs.readText('net/tcp') ?? '', 'tcp').sockets;
   // Both ends on 127.0.0.1: other programs may use the same port numbers on 127.0.0.x.
-  const lo = (s: (typeof sockets)[number]): boolean => s.localAddress === '127.0.0.1' && (s.remoteAddress === '127.0.0.1' || s.remoteAddress === '0.0.0.0');
+  const lo = (s: (typeof sockets)[number]): boolean =>
+    s.localAddress === '127.0.0.1' && (s.remoteAddress === '127.0.0.1' || s.remoteAddress === '0.0.0.0');
   return sockets.filter((s) => s.inode !== 0 && lo(s) && (s.localPort === port || s.remotePort === port)).map((s) => s.inode);
 }
 
@@ -54,7 +55,10 @@ describe('owner source', () => {
     // From sources there is no compiled worker file; the build (npm test runs it first) has one.
     const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
     expect(fs.existsSync(built), 'run npm run build first').toBe(true);
-    const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource; ownerWorkerPath: () => string | null };
+    const mod = (await import(built.href)) as {
+      createWorkerOwnerSource: typeof createWorkerOwnerSource;
+      ownerWorkerPath: () => string | null;
+    };
     expect(mod.ownerWorkerPath()).not.toBeNull();
     let fellBack = false;
     const source = mod.createWorkerOwnerSource('/proc', () => {

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePortRange, parseSnmpTable, parseSockstat } from '../src/proc/parse-counters.js';
 
 // Copied from this machine's /proc (Linux 6.18) while the fixture sockets were open.
-const fixture = (name: string): string =>
-  readFileSync(new URL(`./fixtures/proc-text/recorded/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/proc-text/recorded/${name}`, import.meta.url), 'utf8');
 
 describe('parseSnmpTable on recorded /proc/net/snmp', () => {
   const c = parseSnmpTable(fixture('snmp'));

@@ -11,8 +11,7 @@ import {
 import { TCP_STATES } from '../src/model/state-info.js';
 import type { SocketEntry, TcpState } from '../src/model/types.js';
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`./fixtures/proc-text/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/proc-text/${name}`, import.meta.url), 'utf8');
 
 // recorded/*: copied from this machine's /proc/net while a throwaway script held real loopback
 // sockets open (Linux 6.18, x86_64). handmade/*: lines written in the kernel's printf formats for
@@ -27,8 +26,7 @@ const TCP_ALL_STATES = fixture('handmade/tcp-all-states');
 const TCP6_ADDRESSES = fixture('handmade/tcp6-addresses');
 const TCP_MALFORMED = fixture('handmade/tcp-malformed');
 
-const HEADER4 =
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+const HEADER4 = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 
 function find(sockets: SocketEntry[], localPort: number, remotePort: number): SocketEntry {
   const hits = sockets.filter((s) => s.localPort === localPort && s.remotePort === remotePort);
@@ -104,17 +102,23 @@ describe('parseInetTable on recorded /proc/net/tcp', () => {
       18090,
       0,
       {
-        state: 'LISTEN', localAddress: '127.0.0.1', remoteAddress: '0.0.0.0', recvQ: 2, sendQ: 0,
-        inode: 35267, uid: 0, rtoMs: 1000, atoMs: 0, cwnd: 10, ssthresh: null, timer: 'off', timerMs: 0,
+        state: 'LISTEN',
+        localAddress: '127.0.0.1',
+        remoteAddress: '0.0.0.0',
+        recvQ: 2,
+        sendQ: 0,
+        inode: 35267,
+        uid: 0,
+        rtoMs: 1000,
+        atoMs: 0,
+        cwnd: 10,
+        ssthresh: null,
+        timer: 'off',
+        timerMs: 0,
         key: 'tcp 127.0.0.1:18090 0.0.0.0:0 35267',
       },
     ],
-    [
-      'listener on 0.0.0.0',
-      2024,
-      0,
-      { state: 'LISTEN', localAddress: '0.0.0.0', inode: 1065, recvQ: 0 },
-    ],
+    ['listener on 0.0.0.0', 2024, 0, { state: 'LISTEN', localAddress: '0.0.0.0', inode: 1065, recvQ: 0 }],
     [
       'accepted-by-kernel connection not yet accept()ed: no inode',
       18090,
@@ -132,35 +136,36 @@ describe('parseInetTable on recorded /proc/net/tcp', () => {
       18096,
       18095,
       {
-        state: 'ESTABLISHED', sendQ: 0x39b600, recvQ: 0, timer: 'probe', timerMs: 80, retransmits: 0,
-        cwnd: 16, ssthresh: -1, rtoMs: 200, inode: 35275,
+        state: 'ESTABLISHED',
+        sendQ: 0x39b600,
+        recvQ: 0,
+        timer: 'probe',
+        timerMs: 80,
+        retransmits: 0,
+        cwnd: 16,
+        ssthresh: -1,
+        rtoMs: 200,
+        inode: 35275,
       },
     ],
-    [
-      'keepalive timer (TCP_KEEPIDLE 75 s)',
-      18097,
-      18095,
-      { state: 'ESTABLISHED', timer: 'keepalive', timerMs: 0x1cfb * 10, inode: 35277 },
-    ],
-    [
-      'half-closed by us',
-      18012,
-      18010,
-      { state: 'FIN_WAIT2', inode: 36446, cwnd: 11, rtoMs: 200 },
-    ],
-    [
-      'half-closed by the peer',
-      18010,
-      18012,
-      { state: 'CLOSE_WAIT', inode: 36447, atoMs: 40 },
-    ],
+    ['keepalive timer (TCP_KEEPIDLE 75 s)', 18097, 18095, { state: 'ESTABLISHED', timer: 'keepalive', timerMs: 0x1cfb * 10, inode: 35277 }],
+    ['half-closed by us', 18012, 18010, { state: 'FIN_WAIT2', inode: 36446, cwnd: 11, rtoMs: 200 }],
+    ['half-closed by the peer', 18010, 18012, { state: 'CLOSE_WAIT', inode: 36447, atoMs: 40 }],
     [
       'active closer: short timewait line',
       18013,
       18010,
       {
-        state: 'TIME_WAIT', inode: 0, uid: -1, timer: 'timewait', timerMs: 0x1713 * 10, retransmits: 0,
-        rtoMs: null, atoMs: null, cwnd: null, ssthresh: null,
+        state: 'TIME_WAIT',
+        inode: 0,
+        uid: -1,
+        timer: 'timewait',
+        timerMs: 0x1713 * 10,
+        retransmits: 0,
+        rtoMs: null,
+        atoMs: null,
+        cwnd: null,
+        ssthresh: null,
         key: 'tcp 127.0.0.1:18013 127.0.0.1:18010 0',
       },
     ],
@@ -191,7 +196,10 @@ describe('parseInetTable on recorded /proc/net/tcp6', () => {
       18030,
       18031,
       {
-        state: 'ESTABLISHED', localAddress: '::ffff:127.0.0.1', remoteAddress: '::ffff:127.0.0.1', inode: 36457,
+        state: 'ESTABLISHED',
+        localAddress: '::ffff:127.0.0.1',
+        remoteAddress: '::ffff:127.0.0.1',
+        inode: 36457,
         key: 'tcp6 ::ffff:127.0.0.1:18030 ::ffff:127.0.0.1:18031 36457',
       },
     ],
@@ -210,11 +218,21 @@ describe('parseInetTable on recorded udp, udp6, raw, raw6', () => {
     expect(skipped).toBe(0);
     expect(sockets).toHaveLength(4);
     expect(find(sockets, 18040, 0)).toMatchObject({
-      ...noTcpExtras, protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.1', remoteAddress: '0.0.0.0',
-      inode: 36458, drops: 0, recvQ: 0,
+      ...noTcpExtras,
+      protocol: 'udp',
+      state: 'UNCONN',
+      localAddress: '127.0.0.1',
+      remoteAddress: '0.0.0.0',
+      inode: 36458,
+      drops: 0,
+      recvQ: 0,
     });
     expect(find(sockets, 18041, 18040)).toMatchObject({
-      ...noTcpExtras, state: 'ESTABLISHED', remoteAddress: '127.0.0.1', inode: 36459, drops: 0,
+      ...noTcpExtras,
+      state: 'ESTABLISHED',
+      remoteAddress: '127.0.0.1',
+      inode: 36459,
+      drops: 0,
     });
     expect(find(sockets, 18093, 0)).toMatchObject({ state: 'UNCONN', recvQ: 0x500, drops: 49, inode: 35270 });
   });
@@ -224,8 +242,16 @@ describe('parseInetTable on recorded udp, udp6, raw, raw6', () => {
     expect(skipped).toBe(0);
     expect(sockets).toEqual([
       expect.objectContaining({
-        ...noTcpExtras, protocol: 'udp6', state: 'UNCONN', localAddress: '::1', localPort: 18042,
-        remoteAddress: '::', remotePort: 0, inode: 36460, drops: 0, key: 'udp6 ::1:18042 :::0 36460',
+        ...noTcpExtras,
+        protocol: 'udp6',
+        state: 'UNCONN',
+        localAddress: '::1',
+        localPort: 18042,
+        remoteAddress: '::',
+        remotePort: 0,
+        inode: 36460,
+        drops: 0,
+        key: 'udp6 ::1:18042 :::0 36460',
       }),
     ]);
   });
@@ -267,23 +293,60 @@ describe('parseInetTable on every TCP state (hand-made)', () => {
   it('reads every line', () => {
     expect(skipped).toBe(0);
     expect(sockets.map((s) => s.state)).toEqual([
-      'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
-      'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
+      'ESTABLISHED',
+      'SYN_SENT',
+      'SYN_RECV',
+      'FIN_WAIT1',
+      'FIN_WAIT2',
+      'TIME_WAIT',
+      'CLOSE',
+      'CLOSE_WAIT',
+      'LAST_ACK',
+      'LISTEN',
+      'CLOSING',
+      'NEW_SYN_RECV',
     ]);
   });
 
   it.each<[number, Partial<SocketEntry>]>([
-    [0, {
-      localAddress: '10.0.2.15', localPort: 0xa1b2, remoteAddress: '93.184.216.34', remotePort: 443,
-      sendQ: 16, recvQ: 32, timer: 'on', timerMs: 200, retransmits: 0, uid: 1000, inode: 5001,
-      rtoMs: 210, atoMs: 40, cwnd: 10, ssthresh: 7,
-    }],
+    [
+      0,
+      {
+        localAddress: '10.0.2.15',
+        localPort: 0xa1b2,
+        remoteAddress: '93.184.216.34',
+        remotePort: 443,
+        sendQ: 16,
+        recvQ: 32,
+        timer: 'on',
+        timerMs: 200,
+        retransmits: 0,
+        uid: 1000,
+        inode: 5001,
+        rtoMs: 210,
+        atoMs: 40,
+        cwnd: 10,
+        ssthresh: 7,
+      },
+    ],
     [1, { timer: 'on', timerMs: 1000, retransmits: 2, rtoMs: 4000, cwnd: 1, ssthresh: -1, sendQ: 1 }],
     // get_openreq4: 12 fields, timer on, retrnsmt = SYN-ACK retransmits, uid of the listener, no inode
-    [2, {
-      localPort: 80, remotePort: 50000, timer: 'on', timerMs: 930, retransmits: 1, uid: 33, inode: 0,
-      rtoMs: null, atoMs: null, cwnd: null, ssthresh: null,
-    }],
+    [
+      2,
+      {
+        localPort: 80,
+        remotePort: 50000,
+        timer: 'on',
+        timerMs: 930,
+        retransmits: 1,
+        uid: 33,
+        inode: 0,
+        rtoMs: null,
+        atoMs: null,
+        cwnd: null,
+        ssthresh: null,
+      },
+    ],
     [3, { sendQ: 4096, timer: 'on', timerMs: 100, ssthresh: 2147483647 }],
     // FIN_WAIT2 as a timewait substate (orphaned): short line, timewait timer
     [4, { timer: 'timewait', timerMs: 30000, inode: 0, rtoMs: null, cwnd: null }],
@@ -399,8 +462,7 @@ describe('countTcpStatesFast', () => {
 
 describe('timewait socks have no uid', () => {
   // get_timewait4_sock prints uid 0 for every timewait sock: nobody owns it, it is not root's.
-  const line = (sl: number, st: string, tail: string): string =>
-    `  ${sl}: 0100007F:465D 0100007F:465A ${st} 00000000:00000000 ${tail}`;
+  const line = (sl: number, st: string, tail: string): string => `  ${sl}: 0100007F:465D 0100007F:465A ${st} 00000000:00000000 ${tail}`;
   const text = [
     HEADER4,
     line(0, '06', '03:00001713 00000000     0        0 0 3 0000000006954ff1'), // TIME_WAIT, short

@@ -25,14 +25,25 @@ describe('parseUnixTable on recorded /proc/net/unix', () => {
     expect(
       sockets.every(
         (s) =>
-          s.protocol === 'unix' && s.localAddress === '' && s.localPort === 0 && s.remoteAddress === '' &&
-          s.remotePort === 0 && s.uid === UNIX_UNKNOWN_UID && s.timer === 'off' && s.rtoMs === null && s.drops === null,
+          s.protocol === 'unix' &&
+          s.localAddress === '' &&
+          s.localPort === 0 &&
+          s.remoteAddress === '' &&
+          s.remotePort === 0 &&
+          s.uid === UNIX_UNKNOWN_UID &&
+          s.timer === 'off' &&
+          s.rtoMs === null &&
+          s.drops === null,
       ),
     ).toBe(true);
   });
 
   it.each<[string, number, Partial<SocketEntry>]>([
-    ['stream listener, path with a space', 36461, { state: 'LISTENING', unixType: 'stream', path: `${DIR}/with space.sock`, key: 'unix 36461' }],
+    [
+      'stream listener, path with a space',
+      36461,
+      { state: 'LISTENING', unixType: 'stream', path: `${DIR}/with space.sock`, key: 'unix 36461' },
+    ],
     ['accepted stream socket shares the listener path', 36463, { state: 'CONNECTED', unixType: 'stream', path: `${DIR}/with space.sock` }],
     ['unnamed connected stream client', 36462, { state: 'CONNECTED', unixType: 'stream', path: null }],
     ['abstract stream listener', 36464, { state: 'LISTENING', unixType: 'stream', path: NODE_ABSTRACT }],
@@ -98,7 +109,10 @@ describe('parseUnixTable on hand-written lines', () => {
   it('a path holding a newline spills onto a line that is skipped', () => {
     const text = `${HEADER}\n${line('00000000 0001 01 100 /tmp/a')}\nb.sock\n${line('00000000 0001 03 101')}\n`;
     const { sockets, skipped } = parseUnixTable(text);
-    expect(sockets.map((s) => [s.inode, s.path])).toEqual([[100, '/tmp/a'], [101, null]]);
+    expect(sockets.map((s) => [s.inode, s.path])).toEqual([
+      [100, '/tmp/a'],
+      [101, null],
+    ]);
     expect(skipped).toBe(1);
   });
 

@@ -55,7 +55,16 @@ describe('appendRateHistory', () => {
   const total = (n: number) => ({ connections: 1, withRate: 1, sendBytesPerSec: n, recvBytesPerSec: 0, retransPerSec: 0 });
 
   it('appends each read once, keeps the last N, forgets closed connections, skips rate-less ones', () => {
-    let h = appendRateHistory(EMPTY_RATE_HISTORY, new Map([['a', rate(10, 5)], ['b', rate(null, null)]]), total(15), 1000, 3);
+    let h = appendRateHistory(
+      EMPTY_RATE_HISTORY,
+      new Map([
+        ['a', rate(10, 5)],
+        ['b', rate(null, null)],
+      ]),
+      total(15),
+      1000,
+      3,
+    );
     h = appendRateHistory(h, new Map([['a', rate(20, 0)]]), total(20), 1000, 3); // same read: ignored
     expect(h.perConnection.get('a')).toEqual([15]);
     expect(h.perConnection.has('b')).toBe(false);

@@ -253,12 +253,16 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         expect(gone.detail.processes).toBe(2);
 
         // pid 100 exits and the pid is handed to a new process with the same fd layout.
-        fake.replaceProcess(100, { comm: 'redis-server', argv: ['redis-server *:6379'], uid: 999, start: 5000 }, {
-          0: '/dev/null',
-          1: 'pipe:[778]',
-          3: 'socket:[1001]',
-          4: 'socket:[1002]',
-        });
+        fake.replaceProcess(
+          100,
+          { comm: 'redis-server', argv: ['redis-server *:6379'], uid: 999, start: 5000 },
+          {
+            0: '/dev/null',
+            1: 'pipe:[778]',
+            3: 'socket:[1001]',
+            4: 'socket:[1002]',
+          },
+        );
         const reused = scanner.scan(new Set([1001, 1002]));
         expect(reused.lookup(1001)).toEqual({ pid: 100, command: 'redis-server', commandLine: 'redis-server *:6379', uid: 999, fd: 3 });
       });
@@ -605,7 +609,13 @@ describe('OwnerScanner on the live /proc', () => {
       const selfComm = fs.readFileSync('/proc/self/comm', 'utf8').trim();
       const selfCmdline = fs.readFileSync('/proc/self/cmdline', 'utf8').replaceAll('\0', ' ').trim();
       for (const s of mine) {
-        expect(r.lookup(s.inode)).toEqual({ pid: process.pid, command: selfComm, commandLine: selfCmdline, uid: process.getuid?.(), fd: s.fd });
+        expect(r.lookup(s.inode)).toEqual({
+          pid: process.pid,
+          command: selfComm,
+          commandLine: selfCmdline,
+          uid: process.getuid?.(),
+          fd: s.fd,
+        });
       }
       const owner = r.lookup(childListener.inode);
       expect(owner).toMatchObject({ pid: child.pid, fd: childListener.fd, uid: process.getuid?.() });
@@ -671,11 +681,11 @@ describe('OwnerScanner on the live /proc', () => {
         console.log(JSON.stringify({ first: first.stats, second: second.stats, uid: process.getuid() }));
       `;
       fs.writeFileSync(path.join(dir, 'runner.mjs'), runner, { mode: 0o644 });
-      const res = spawnSync(
-        setpriv,
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(dir, 'runner.mjs')],
-        { encoding: 'utf8', cwd: dir, timeout: 20_000 },
-      );
+      const res = spawnSync(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, path.join(dir, 'runner.mjs')], {
+        encoding: 'utf8',
+        cwd: dir,
+        timeout: 20_000,
+      });
       if (res.error !== undefined || (res.status !== 0 && /setpriv|Operation not permitted/.test(res.stderr))) {
         ctx.skip(); // setpriv not allowed here (e.g. no CAP_SETUID in a container)
         return;

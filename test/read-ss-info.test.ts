@@ -55,7 +55,25 @@ describe('ss command lines', () => {
 
   it('port filter arguments', () => {
     expect(ssPortFilterArgs([])).toEqual([]);
-    expect(ssPortFilterArgs([443, 80, 80, 70000])).toEqual(['(', 'sport', '=', ':80', 'or', 'dport', '=', ':80', 'or', 'sport', '=', ':443', 'or', 'dport', '=', ':443', ')']);
+    expect(ssPortFilterArgs([443, 80, 80, 70000])).toEqual([
+      '(',
+      'sport',
+      '=',
+      ':80',
+      'or',
+      'dport',
+      '=',
+      ':80',
+      'or',
+      'sport',
+      '=',
+      ':443',
+      'or',
+      'dport',
+      '=',
+      ':443',
+      ')',
+    ]);
   });
 
   it('says why rates are unavailable', () => {
@@ -93,7 +111,10 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
     let wall = 0;
     let mono = 0;
     const sock = rec({ localPort: 40000, remotePort: 80 });
-    const source = createConnRatesSource({ run, now: () => wall, monotonicMs: () => mono }, DEFAULT_SS_OPTIONS, { intervalMs: 1000, budgetFraction: 0.1 });
+    const source = createConnRatesSource({ run, now: () => wall, monotonicMs: () => mono }, DEFAULT_SS_OPTIONS, {
+      intervalMs: 1000,
+      budgetFraction: 0.1,
+    });
     const s1 = await source.refresh(snap(0, [sock]));
     expect(s1.ok && s1.rates.rates.get(sock.key)?.sendBytesPerSec).toBeNull();
     wall = mono = 1000;
@@ -110,7 +131,10 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
       mono += 600;
       return run(f, a, l);
     };
-    const slow = createConnRatesSource({ run: slowRun, now: () => wall, monotonicMs: () => mono }, DEFAULT_SS_OPTIONS, { intervalMs: 1000, budgetFraction: 0.1 });
+    const slow = createConnRatesSource({ run: slowRun, now: () => wall, monotonicMs: () => mono }, DEFAULT_SS_OPTIONS, {
+      intervalMs: 1000,
+      budgetFraction: 0.1,
+    });
     await slow.refresh(snap(3000, [sock]));
     mono = 5000;
     const again = await slow.refresh(snap(5000, [sock]));
@@ -124,7 +148,10 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
 
   it('a failed ss is reported, not thrown', async () => {
     const { run } = replay([]);
-    const source = createConnRatesSource({ run, now: () => 0, monotonicMs: () => 0 }, DEFAULT_SS_OPTIONS, { intervalMs: 1000, budgetFraction: 0.1 });
+    const source = createConnRatesSource({ run, now: () => 0, monotonicMs: () => 0 }, DEFAULT_SS_OPTIONS, {
+      intervalMs: 1000,
+      budgetFraction: 0.1,
+    });
     expect(await source.refresh(snap(0, []))).toEqual({ ok: false, message: 'ss exited with 1' });
   });
 });

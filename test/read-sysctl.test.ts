@@ -42,10 +42,25 @@ describe('parseNetSysctls', () => {
   });
   it.each([
     { name: 'missing files give null', texts: { ...all, somaxconn: null, ephemeralPortRange: null }, field: 'somaxconn', value: null },
-    { name: 'a malformed port range gives null', texts: { ...all, ephemeralPortRange: '60999 32768\n' }, field: 'ephemeralPortRange', value: null },
-    { name: 'a port range with one field gives null', texts: { ...all, ephemeralPortRange: '32768\n' }, field: 'ephemeralPortRange', value: null },
+    {
+      name: 'a malformed port range gives null',
+      texts: { ...all, ephemeralPortRange: '60999 32768\n' },
+      field: 'ephemeralPortRange',
+      value: null,
+    },
+    {
+      name: 'a port range with one field gives null',
+      texts: { ...all, ephemeralPortRange: '32768\n' },
+      field: 'ephemeralPortRange',
+      value: null,
+    },
     { name: 'a malformed integer gives null', texts: { ...all, tcpSyncookies: 'yes\n' }, field: 'tcpSyncookies', value: null },
-    { name: 'a narrow range with spaces', texts: { ...all, ephemeralPortRange: '1024 1100' }, field: 'ephemeralPortRange', value: { low: 1024, high: 1100 } },
+    {
+      name: 'a narrow range with spaces',
+      texts: { ...all, ephemeralPortRange: '1024 1100' },
+      field: 'ephemeralPortRange',
+      value: { low: 1024, high: 1100 },
+    },
   ] as const)('$name', ({ texts, field, value }) => {
     expect(parseNetSysctls(texts)[field]).toEqual(value);
   });

@@ -142,7 +142,9 @@ describe('replay limits: every input has a size', () => {
     // A bomb in the header is refused on opening.
     const headerBomb = path.join(d, 'header.rec');
     fs.writeFileSync(headerBomb, handmadeRecording([Buffer.alloc(2 * MIB)]));
-    expect(() => openRecording(headerBomb, { maxRecordBytes: MIB })).toThrow(`${headerBomb}: the header unpacks to more than the 1 MiB limit`);
+    expect(() => openRecording(headerBomb, { maxRecordBytes: MIB })).toThrow(
+      `${headerBomb}: the header unpacks to more than the 1 MiB limit`,
+    );
   });
 
   it('a file over the size limit is refused before it is read', () => {
@@ -153,7 +155,9 @@ describe('replay limits: every input has a size', () => {
     r.close();
     const size = fs.statSync(file).size;
     expect(openRecording(file, { maxFileBytes: size }).frames).toBe(5);
-    expect(() => openRecording(file, { maxFileBytes: size - 1 })).toThrow(`cannot read recording ${file}: ${size} bytes is more than the ${size - 1} bytes limit`);
+    expect(() => openRecording(file, { maxFileBytes: size - 1 })).toThrow(
+      `cannot read recording ${file}: ${size} bytes is more than the ${size - 1} bytes limit`,
+    );
   });
 
   it('refuses what is not a regular file: /dev/zero, a FIFO (without blocking on it), a directory', () => {

@@ -159,7 +159,12 @@ describe('processInfoScript / parseProcessInfoReply', () => {
   const cases: { name: string; text: string; expected: [number, RemoteProcessInfo][] }[] = [
     {
       name: 'comm, cmdline with NULs, Uid of status',
-      text: part(812, 'nginx\n', 'nginx: master process /usr/sbin/nginx\0-g\0daemon off;\0', 'Name:\tnginx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n'),
+      text: part(
+        812,
+        'nginx\n',
+        'nginx: master process /usr/sbin/nginx\0-g\0daemon off;\0',
+        'Name:\tnginx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n',
+      ),
       expected: [[812, { command: 'nginx', commandLine: 'nginx: master process /usr/sbin/nginx -g daemon off;', uid: 0 }]],
     },
     {
@@ -271,7 +276,7 @@ describe('createRemoteOwnerSource', () => {
   });
 
   it('falls back to the ls loop when find has no -printf (busybox)', async () => {
-    const { shell, asked } = scriptedShell([BUSYBOX_LS_OUTPUT], "find: unrecognized: -readable\n");
+    const { shell, asked } = scriptedShell([BUSYBOX_LS_OUTPUT], 'find: unrecognized: -readable\n');
     const source = createRemoteOwnerSource(shell);
     const lookup = await source.scan(new Set([8812]));
     expect(asked[1]).toBe(LS_LISTING);

@@ -13,7 +13,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SERVE_LIMITS, allowedHostsFor, createMetricsServer, exposureWarning, isLoopbackAddress, requestPath, type MetricsSource } from '../src/cli/serve.js';
+import {
+  SERVE_LIMITS,
+  allowedHostsFor,
+  createMetricsServer,
+  exposureWarning,
+  isLoopbackAddress,
+  requestPath,
+  type MetricsSource,
+} from '../src/cli/serve.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURES = path.join(here, 'fixtures/proc-text/recorded');
@@ -25,7 +33,8 @@ const FIXTURES = path.join(here, 'fixtures/proc-text/recorded');
 function recordedTree(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-serve-'));
   fs.mkdirSync(path.join(root, 'net'));
-  for (const name of ['tcp', 'tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat']) fs.copyFileSync(path.join(FIXTURES, name), path.join(root, 'net', name));
+  for (const name of ['tcp', 'tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat'])
+    fs.copyFileSync(path.join(FIXTURES, name), path.join(root, 'net', name));
   return root;
 }
 let tree = '';
@@ -103,8 +112,19 @@ describe('pure parts', () => {
   });
 
   it('allowedHostsFor: loopback names with the port; no restriction off loopback', () => {
-    expect([...(allowedHostsFor({ address: '127.0.0.1', family: 'IPv4', port: 9464 }) ?? [])].sort()).toEqual(['127.0.0.1:9464', '[::1]:9464', 'localhost:9464']);
-    expect([...(allowedHostsFor({ address: '::1', family: 'IPv6', port: 80 }) ?? [])].sort()).toEqual(['127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:80', 'localhost', 'localhost:80']);
+    expect([...(allowedHostsFor({ address: '127.0.0.1', family: 'IPv4', port: 9464 }) ?? [])].sort()).toEqual([
+      '127.0.0.1:9464',
+      '[::1]:9464',
+      'localhost:9464',
+    ]);
+    expect([...(allowedHostsFor({ address: '::1', family: 'IPv6', port: 80 }) ?? [])].sort()).toEqual([
+      '127.0.0.1',
+      '127.0.0.1:80',
+      '[::1]',
+      '[::1]:80',
+      'localhost',
+      'localhost:80',
+    ]);
     expect(allowedHostsFor({ address: '0.0.0.0', family: 'IPv4', port: 9464 })).toBeNull();
     expect(allowedHostsFor({ address: '::', family: 'IPv6', port: 9464 })).toBeNull();
   });
@@ -125,7 +145,9 @@ describe('pure parts', () => {
 
   it('exposureWarning: only off loopback, saying who can read what', () => {
     expect(exposureWarning({ address: '127.0.0.1', family: 'IPv4', port: 1 })).toBeNull();
-    expect(exposureWarning({ address: '0.0.0.0', family: 'IPv4', port: 9464 })).toMatch(/^warning: http:\/\/0\.0\.0\.0:9464 is not a loopback address: the metrics .* are readable by anyone who can reach this port/);
+    expect(exposureWarning({ address: '0.0.0.0', family: 'IPv4', port: 9464 })).toMatch(
+      /^warning: http:\/\/0\.0\.0\.0:9464 is not a loopback address: the metrics .* are readable by anyone who can reach this port/,
+    );
   });
 });
 
@@ -184,7 +206,9 @@ describe.skipIf(!built)('serve off loopback: a warning on stderr, any Host', () 
     try {
       const lines = served.stderr().trimEnd().split('\n');
       expect(lines[0]).toMatch(/^sockscope: serving metrics on http:\/\/\S+\/metrics$/);
-      expect(lines[1]).toMatch(/^sockscope: warning: http:\/\/\S+ is not a loopback address: the metrics .* are readable by anyone who can reach this port/);
+      expect(lines[1]).toMatch(
+        /^sockscope: warning: http:\/\/\S+ is not a loopback address: the metrics .* are readable by anyone who can reach this port/,
+      );
       const r = await get(served.port, '/metrics', `db1.example:${served.port}`);
       expect(r.status).toBe(200);
     } finally {
@@ -243,10 +267,12 @@ describe('connection cap and timeouts (the server runServe builds)', () => {
     expect(closed).toBe(total);
     expect(drops).toBe(extra);
     const reply = await new Promise<number>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
     expect(reply).toBe(200);
   }, 60_000);

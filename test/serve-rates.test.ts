@@ -72,7 +72,9 @@ describe.skipIf(!built || !hasSs)('serve: bytes/s per port and per process (real
     const RATE = 1_000_000;
     const { child: stream, port: port } = await startPacedStream(RATE, 120000);
     children.push(stream);
-    const serve = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--interval', '0.5', '--filter', `port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const serve = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--interval', '0.5', '--filter', `port ${port}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     children.push(serve);
     const url = await new Promise<string>((resolve) => {
       let err = '';

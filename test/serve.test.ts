@@ -150,18 +150,15 @@ describe.skipIf(!built || !onLinux)('serve: starting and stopping', () => {
     expect(s.stderr()).toBe(`sockscope: serving metrics on ${s.url}/metrics\n`);
   });
 
-  it.each([
-    ['127.0.0.1:99999'],
-    ['127.0.0.1'],
-    ['localhost:port'],
-    ['[nothex]:80'],
-    ['1.2.3.4:80:90'],
-  ])('--listen %j: one line, exit 2', (listenArg) => {
-    const r = spawnSync(process.execPath, [bin, 'serve', '--listen', listenArg], { encoding: 'utf8', timeout: 20_000 });
-    expect(r.status).toBe(2);
-    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^sockscope: .*--listen/);
-  });
+  it.each([['127.0.0.1:99999'], ['127.0.0.1'], ['localhost:port'], ['[nothex]:80'], ['1.2.3.4:80:90']])(
+    '--listen %j: one line, exit 2',
+    (listenArg) => {
+      const r = spawnSync(process.execPath, [bin, 'serve', '--listen', listenArg], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^sockscope: .*--listen/);
+    },
+  );
 
   it('a port in use: one line, exit 1', async () => {
     const busy = net.createServer();

@@ -17,7 +17,15 @@ function filterOf(text: string): ViewFilter {
 
 // A listener with listen(1) holding 2 finished handshakes (a full accept queue, as the kernel
 // shows it: backlog + 1), and one connection waiting in CLOSE_WAIT.
-const listener = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0, recvQ: 2, inode: 1 });
+const listener = rec({
+  state: 'LISTEN',
+  localAddress: '127.0.0.1',
+  localPort: 8080,
+  remoteAddress: '0.0.0.0',
+  remotePort: 0,
+  recvQ: 2,
+  inode: 1,
+});
 const estab = rec({ localPort: 40000, remotePort: 8080, inode: 2 });
 const cw = rec({ state: 'CLOSE_WAIT', localPort: 8080, remotePort: 40001, inode: 3 });
 
@@ -101,7 +109,11 @@ describe('pause, filter, reset', () => {
     store.ingest(makeSnapshot([listener, estab, cw], { takenAtMs: T0 }));
     let s = store.setFilter(filterOf('state close-wait'));
     expect(s.live?.matched).toEqual({ filterText: 'state close-wait', counts: expect.objectContaining({ tcp: { CLOSE_WAIT: 1 } }) });
-    s = store.ingest(makeSnapshot([listener, estab, cw, rec({ state: 'CLOSE_WAIT', localPort: 8080, remotePort: 40002, inode: 9 })], { takenAtMs: T0 + 1000 }));
+    s = store.ingest(
+      makeSnapshot([listener, estab, cw, rec({ state: 'CLOSE_WAIT', localPort: 8080, remotePort: 40002, inode: 9 })], {
+        takenAtMs: T0 + 1000,
+      }),
+    );
     expect(s.live?.matched?.counts.tcp).toEqual({ CLOSE_WAIT: 2 });
     expect(s.filteredHistory?.history.series('CLOSE_WAIT', 5)).toEqual([1, 2]);
     expect(s.history.series('CLOSE_WAIT', 5)).toEqual([1, 2]);

@@ -15,14 +15,90 @@ function filterOf(text: string): CompiledFilter {
 
 // Eight sockets, each with a distinct value for every sort key, named for readable expectations.
 const named: Record<string, SocketRecord> = {
-  web: rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0, recvQ: 3, owner: { pid: 10, command: 'nginx' }, user: 'root' }),
-  est: rec({ localAddress: '10.0.0.1', localPort: 80, remoteAddress: '10.0.0.7', remotePort: 50_000, recvQ: 10, sendQ: 0, owner: { pid: 11, command: 'nginx' }, user: 'www' }),
-  cw: rec({ state: 'CLOSE_WAIT', localAddress: '10.0.0.1', localPort: 5432, remoteAddress: '10.0.0.2', remotePort: 40_000, recvQ: 1, sendQ: 5, owner: { pid: 20, command: 'postgres' }, user: 'postgres' }),
-  tw: rec({ state: 'TIME_WAIT', localAddress: '10.0.0.1', localPort: 44_000, remoteAddress: '93.184.216.34', remotePort: 443, inode: 0, recvQ: 0, sendQ: 0, user: 'alice' }),
-  syn: rec({ state: 'SYN_SENT', localAddress: '10.0.0.1', localPort: 44_001, remoteAddress: '10.0.0.3', remotePort: 22, sendQ: 1, owner: { pid: 30, command: 'ssh' }, user: 'bob' }),
-  v6: rec({ protocol: 'tcp6', localAddress: '::1', localPort: 631, remoteAddress: '::1', remotePort: 50_001, recvQ: 300, sendQ: 2, owner: { pid: 40, command: 'cupsd' }, user: 'lp' }),
-  dns: rec({ protocol: 'udp', state: 'UNCONN', localAddress: '127.0.0.53', localPort: 53, remoteAddress: '0.0.0.0', remotePort: 0, sendQ: 7, recvQ: 2, owner: { pid: 50, command: 'resolved' }, user: 'systemd-resolve' }),
-  sock: rec({ protocol: 'unix', state: 'CONNECTED', path: '/run/dbus/system_bus_socket', recvQ: 4, sendQ: 3, owner: { pid: 60, command: 'dbus' }, user: 'messagebus' }),
+  web: rec({
+    state: 'LISTEN',
+    localAddress: '0.0.0.0',
+    localPort: 80,
+    remoteAddress: '0.0.0.0',
+    remotePort: 0,
+    recvQ: 3,
+    owner: { pid: 10, command: 'nginx' },
+    user: 'root',
+  }),
+  est: rec({
+    localAddress: '10.0.0.1',
+    localPort: 80,
+    remoteAddress: '10.0.0.7',
+    remotePort: 50_000,
+    recvQ: 10,
+    sendQ: 0,
+    owner: { pid: 11, command: 'nginx' },
+    user: 'www',
+  }),
+  cw: rec({
+    state: 'CLOSE_WAIT',
+    localAddress: '10.0.0.1',
+    localPort: 5432,
+    remoteAddress: '10.0.0.2',
+    remotePort: 40_000,
+    recvQ: 1,
+    sendQ: 5,
+    owner: { pid: 20, command: 'postgres' },
+    user: 'postgres',
+  }),
+  tw: rec({
+    state: 'TIME_WAIT',
+    localAddress: '10.0.0.1',
+    localPort: 44_000,
+    remoteAddress: '93.184.216.34',
+    remotePort: 443,
+    inode: 0,
+    recvQ: 0,
+    sendQ: 0,
+    user: 'alice',
+  }),
+  syn: rec({
+    state: 'SYN_SENT',
+    localAddress: '10.0.0.1',
+    localPort: 44_001,
+    remoteAddress: '10.0.0.3',
+    remotePort: 22,
+    sendQ: 1,
+    owner: { pid: 30, command: 'ssh' },
+    user: 'bob',
+  }),
+  v6: rec({
+    protocol: 'tcp6',
+    localAddress: '::1',
+    localPort: 631,
+    remoteAddress: '::1',
+    remotePort: 50_001,
+    recvQ: 300,
+    sendQ: 2,
+    owner: { pid: 40, command: 'cupsd' },
+    user: 'lp',
+  }),
+  dns: rec({
+    protocol: 'udp',
+    state: 'UNCONN',
+    localAddress: '127.0.0.53',
+    localPort: 53,
+    remoteAddress: '0.0.0.0',
+    remotePort: 0,
+    sendQ: 7,
+    recvQ: 2,
+    owner: { pid: 50, command: 'resolved' },
+    user: 'systemd-resolve',
+  }),
+  sock: rec({
+    protocol: 'unix',
+    state: 'CONNECTED',
+    path: '/run/dbus/system_bus_socket',
+    recvQ: 4,
+    sendQ: 3,
+    owner: { pid: 60, command: 'dbus' },
+    user: 'messagebus',
+  }),
 };
 const nameOf = new Map(Object.entries(named).map(([n, r]) => [r.key, n]));
 const names = (rows: readonly SocketRow[]): string[] =>
@@ -49,7 +125,15 @@ function trackerAt3000(): SocketTracker {
 
 const ALL = Object.values(named);
 const build = (sort: SocketSortKey, descending = false, over: Partial<Parameters<typeof buildSocketRows>[0]> = {}): SocketRow[] =>
-  buildSocketRows({ sockets: ALL, takenAtMs: 3000, tracker: trackerAt3000(), filter: null, sort: { key: sort, descending }, tombstones: true, ...over });
+  buildSocketRows({
+    sockets: ALL,
+    takenAtMs: 3000,
+    tracker: trackerAt3000(),
+    filter: null,
+    sort: { key: sort, descending },
+    tombstones: true,
+    ...over,
+  });
 
 describe('sorting: every key, ascending and descending', () => {
   it.each<[SocketSortKey, string[], string[] | null]>([
@@ -75,11 +159,37 @@ describe('sorting: every key, ascending and descending', () => {
   });
 
   it('covers every sort key the UI offers', () => {
-    expect([...SOCKET_SORT_KEYS].sort()).toEqual(['age', 'in', 'local', 'out', 'peer', 'process', 'proto', 'recvq', 'rtt', 'sendq', 'state', 'user']);
+    expect([...SOCKET_SORT_KEYS].sort()).toEqual([
+      'age',
+      'in',
+      'local',
+      'out',
+      'peer',
+      'process',
+      'proto',
+      'recvq',
+      'rtt',
+      'sendq',
+      'state',
+      'user',
+    ]);
   });
 
   it('state order puts listeners first and waiting states after established (problems near the top)', () => {
-    const order = ['LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'UNCONN'] as const;
+    const order = [
+      'LISTEN',
+      'SYN_SENT',
+      'SYN_RECV',
+      'ESTABLISHED',
+      'CLOSE_WAIT',
+      'FIN_WAIT1',
+      'FIN_WAIT2',
+      'CLOSING',
+      'LAST_ACK',
+      'TIME_WAIT',
+      'CLOSE',
+      'UNCONN',
+    ] as const;
     const ranks = order.map((s) => STATE_SORT_RANK[s]);
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
     expect(new Set(ranks).size).toBe(order.length);
@@ -87,7 +197,9 @@ describe('sorting: every key, ascending and descending', () => {
 });
 
 describe('ties are broken by key, in the same direction either way (stable, deterministic)', () => {
-  const same = Array.from({ length: 6 }, (_, i) => rec({ localPort: 1000 + ((i * 7) % 6), recvQ: 5, sendQ: 5, user: 'same', owner: { pid: 1, command: 'same' } }));
+  const same = Array.from({ length: 6 }, (_, i) =>
+    rec({ localPort: 1000 + ((i * 7) % 6), recvQ: 5, sendQ: 5, user: 'same', owner: { pid: 1, command: 'same' } }),
+  );
   const byKey = [...same].map((r) => r.key).sort();
   const tracker = new SocketTracker();
   tracker.ingest(snap(0, same));
@@ -117,8 +229,17 @@ describe('rows carry age, new and at-least flags from the tracker', () => {
 
   it('a socket the tracker never saw has no age and is not new', () => {
     const stranger = rec({ localPort: 9 });
-    const rows = buildSocketRows({ sockets: [stranger], takenAtMs: 3000, tracker: trackerAt3000(), filter: null, sort: { key: 'age', descending: false }, tombstones: false });
-    expect(rows).toEqual([{ key: stranger.key, record: stranger, closedAtMs: null, ageMs: null, isNew: false, ageAtLeast: false, backlog: null }]);
+    const rows = buildSocketRows({
+      sockets: [stranger],
+      takenAtMs: 3000,
+      tracker: trackerAt3000(),
+      filter: null,
+      sort: { key: 'age', descending: false },
+      tombstones: false,
+    });
+    expect(rows).toEqual([
+      { key: stranger.key, record: stranger, closedAtMs: null, ageMs: null, isNew: false, ageAtLeast: false, backlog: null },
+    ]);
   });
 });
 
@@ -133,7 +254,14 @@ describe('tombstones', () => {
 
   it('closed sockets are included with closedAtMs and a key of their own', () => {
     const { tracker, live } = closedTracker();
-    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: null, sort: { key: 'local', descending: false }, tombstones: true });
+    const rows = buildSocketRows({
+      sockets: live,
+      takenAtMs: 1000,
+      tracker,
+      filter: null,
+      sort: { key: 'local', descending: false },
+      tombstones: true,
+    });
     const closed = rows.filter((r) => r.closedAtMs !== null);
     expect(names(closed).sort()).toEqual(['†dns', '†est']);
     for (const r of closed) {
@@ -147,20 +275,41 @@ describe('tombstones', () => {
 
   it('are sorted among the live rows by the same key', () => {
     const { tracker, live } = closedTracker();
-    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: null, sort: { key: 'recvq', descending: true }, tombstones: true });
+    const rows = buildSocketRows({
+      sockets: live,
+      takenAtMs: 1000,
+      tracker,
+      filter: null,
+      sort: { key: 'recvq', descending: true },
+      tombstones: true,
+    });
     expect(names(rows)).toEqual(['v6', '†est', 'sock', 'web', '†dns', 'cw', 'syn', 'tw']);
   });
 
   it('are left out when asked (paused on an older copy)', () => {
     const { tracker, live } = closedTracker();
-    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: null, sort: { key: 'state', descending: false }, tombstones: false });
+    const rows = buildSocketRows({
+      sockets: live,
+      takenAtMs: 1000,
+      tracker,
+      filter: null,
+      sort: { key: 'state', descending: false },
+      tombstones: false,
+    });
     expect(rows.every((r) => r.closedAtMs === null)).toBe(true);
     expect(rows).toHaveLength(live.length);
   });
 
   it('the filter applies to tombstones too', () => {
     const { tracker, live } = closedTracker();
-    const rows = buildSocketRows({ sockets: live, takenAtMs: 1000, tracker, filter: filterOf('udp'), sort: { key: 'state', descending: false }, tombstones: true });
+    const rows = buildSocketRows({
+      sockets: live,
+      takenAtMs: 1000,
+      tracker,
+      filter: filterOf('udp'),
+      sort: { key: 'state', descending: false },
+      tombstones: true,
+    });
     expect(names(rows)).toEqual(['†dns']);
   });
 });

@@ -81,7 +81,10 @@ describe('argument checks', () => {
   });
 
   it.each([
-    ["Warning: Permanently added '[127.0.0.1]:2222' (ED25519) to the list of known hosts.\r\nroot@127.0.0.1: Permission denied (publickey).\r\n", 'root@127.0.0.1: Permission denied (publickey).'],
+    [
+      "Warning: Permanently added '[127.0.0.1]:2222' (ED25519) to the list of known hosts.\r\nroot@127.0.0.1: Permission denied (publickey).\r\n",
+      'root@127.0.0.1: Permission denied (publickey).',
+    ],
     ['ssh: connect to host 127.0.0.1 port 1: Connection refused\n', 'connect to host 127.0.0.1 port 1: Connection refused'],
     ['ssh: Could not resolve hostname nope: Name or service not known\n', 'Could not resolve hostname nope: Name or service not known'],
     ['Host key verification failed.\n', 'Host key verification failed.'],
@@ -148,13 +151,15 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
 
   it('a remote side that is not Linux is one clear error', async () => {
     const fakeCat = `cat() { if [ "$1" = /proc/sys/kernel/ostype ]; then echo Darwin; else command cat "$@"; fi; }`;
-    await expect(openSshProcFs('mac@host', { spawnShell: localShell(fakeCat) })).rejects.toThrow(/^ssh to mac@host failed: the remote host is not Linux/);
+    await expect(openSshProcFs('mac@host', { spawnShell: localShell(fakeCat) })).rejects.toThrow(
+      /^ssh to mac@host failed: the remote host is not Linux/,
+    );
   });
 
   it('a shell that exits before answering: the reason, not a hang', async () => {
-    await expect(openSshProcFs('nologin@host', { spawnShell: localShell("echo 'This account is currently not available.'; exit 1") })).rejects.toThrow(
-      'ssh to nologin@host failed: the remote shell ended with status 1: This account is currently not available.',
-    );
+    await expect(
+      openSshProcFs('nologin@host', { spawnShell: localShell("echo 'This account is currently not available.'; exit 1") }),
+    ).rejects.toThrow('ssh to nologin@host failed: the remote shell ended with status 1: This account is currently not available.');
   });
 
   it('a request without an answer times out, kills the shell, and every later request fails at once', async () => {
@@ -172,7 +177,9 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
 
   it('a connection that ends mid-session fails the pending and later requests with one line', async () => {
     const remote = await open();
-    await expect(remote.exec(() => 'exit 3')).rejects.toThrow('ssh connection to tester@localhost lost: the remote shell ended with status 3');
+    await expect(remote.exec(() => 'exit 3')).rejects.toThrow(
+      'ssh connection to tester@localhost lost: the remote shell ended with status 3',
+    );
     await expect(remote.readTextAsync('net/tcp')).rejects.toThrow(/lost/);
   });
 
@@ -193,10 +200,12 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
     received = 0; // the start-up's answers are not part of this one
     // `yes` never ends and every byte would re-arm the inactivity timer (exec: the "remote" sh
     // becomes yes, so killing it ends the flood as killing ssh would).
-    const outcome = await remote.exec(() => 'exec yes').then(
-      () => ({ message: 'answered', receivedBytes: received }),
-      (err: unknown) => ({ message: err instanceof Error ? err.message : String(err), receivedBytes: received }),
-    );
+    const outcome = await remote
+      .exec(() => 'exec yes')
+      .then(
+        () => ({ message: 'answered', receivedBytes: received }),
+        (err: unknown) => ({ message: err instanceof Error ? err.message : String(err), receivedBytes: received }),
+      );
     expect(outcome.message).toBe('the answer from flood@host over ssh was larger than 1 MiB: giving up');
     expect(outcome.receivedBytes).toBeGreaterThan(maxReplyBytes);
     expect(outcome.receivedBytes).toBeLessThanOrEqual(maxReplyBytes + 64 * 1024);
@@ -218,7 +227,9 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
   it('an answer that trickles in forever (re-arming the inactivity timer) meets its deadline', async () => {
     const remote = await openSshProcFs('trickle@host', { spawnShell: localShell(), timeoutMs: 30_000, replyDeadlineMs: 800 });
     opened.push(remote);
-    await expect(remote.exec(() => 'while :; do printf x; sleep 0.1; done')).rejects.toThrow(/^the answer from trickle@host over ssh took more than 1 s: giving up$/);
+    await expect(remote.exec(() => 'while :; do printf x; sleep 0.1; done')).rejects.toThrow(
+      /^the answer from trickle@host over ssh took more than 1 s: giving up$/,
+    );
   });
 
   it.skipIf(process.getuid?.() !== 0)('as another user, the processes it may not read are counted as unreadable', async () => {
@@ -278,7 +289,8 @@ async function freePort(): Promise<number> {
 async function startSshd(): Promise<Sshd | null> {
   if (SSHD === null || !hasSsh || !isLinux) return null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-sshd-'));
-  const keygen = (file: string): boolean => spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' }).status === 0;
+  const keygen = (file: string): boolean =>
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file], { stdio: 'ignore' }).status === 0;
   if (!keygen(path.join(dir, 'host_ed25519')) || !keygen(path.join(dir, 'client_ed25519'))) return null;
   fs.copyFileSync(path.join(dir, 'client_ed25519.pub'), path.join(dir, 'authorized_keys'));
   fs.writeFileSync(
@@ -334,7 +346,10 @@ async function startSshd(): Promise<Sshd | null> {
     'StrictHostKeyChecking=accept-new',
   ];
   // One login to be sure the keys work (root logins may be forbidden by the environment).
-  const probe = spawnSync('ssh', [...options.flatMap((o) => ['-o', o]), '-o', 'BatchMode=yes', '-T', `${user}@127.0.0.1`, 'true'], { encoding: 'utf8', timeout: 15_000 });
+  const probe = spawnSync('ssh', [...options.flatMap((o) => ['-o', o]), '-o', 'BatchMode=yes', '-T', `${user}@127.0.0.1`, 'true'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
   if (probe.status !== 0) {
     process.stderr.write(`ssh.test: cannot log in to the test sshd, skipping: ${(probe.stderr ?? '').trim()}\n`);
     stop();
@@ -361,9 +376,14 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 function run(args: readonly string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/sockscope', ...args], { cwd: REPO_ROOT, env: cleanEnv(), encoding: 'utf8', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/sockscope', ...args],
+      { cwd: REPO_ROOT, env: cleanEnv(), encoding: 'utf8', maxBuffer: 256 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -422,7 +442,8 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
     // (Only 127.0.0.1:port: other test files may use the same port number on 127.0.0.x.)
     const ours = (x: JsonSocket): boolean =>
       (x.localAddress === '127.0.0.1' && x.localPort === port) || (x.remoteAddress === '127.0.0.1' && x.remotePort === port);
-    const key = (x: JsonSocket): string => `${x.protocol} ${x.state} ${x.localAddress}:${x.localPort} ${x.remoteAddress}:${x.remotePort} ${x.inode} ${x.pid}`;
+    const key = (x: JsonSocket): string =>
+      `${x.protocol} ${x.state} ${x.localAddress}:${x.localPort} ${x.remoteAddress}:${x.remotePort} ${x.inode} ${x.pid}`;
     const remoteOurs = remoteDoc.sockets.filter(ours);
     expect(remoteOurs.map(key).sort()).toEqual(localDoc.sockets.filter(ours).map(key).sort());
     // The listener and both ends of the two connections, all held by this process.
@@ -435,7 +456,10 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
     expect(summary.code).toBe(0);
     expect(summary.stdout).toMatch(/^TCP\s+\d+/m);
 
-    const child = spawn(process.execPath, ['bin/sockscope', ...sshArgv(), '--json', '-i', '0.2', '-f', `sport = :${port}`], { cwd: REPO_ROOT, env: cleanEnv() });
+    const child = spawn(process.execPath, ['bin/sockscope', ...sshArgv(), '--json', '-i', '0.2', '-f', `sport = :${port}`], {
+      cwd: REPO_ROOT,
+      env: cleanEnv(),
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -447,14 +471,17 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
     expect(err).toBe('');
     const lines = out.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    for (const line of lines) expect((JSON.parse(line) as { sockets: JsonSocket[] }).sockets.some((x) => x.localPort === port && x.pid === process.pid)).toBe(true);
+    for (const line of lines)
+      expect((JSON.parse(line) as { sockets: JsonSocket[] }).sockets.some((x) => x.localPort === port && x.pid === process.pid)).toBe(true);
   });
 
   it('a port with no sshd, an unknown key or a bad option: one line, exit 1 (2 for usage), no stack trace', async () => {
     const refused = await run(['--ssh', `${s.user}@127.0.0.1`, '--ssh-option', `Port=${await freePort()}`, '--once', '--json']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toMatch(new RegExp(`^sockscope: ssh to ${s.user}@127\\.0\\.0\\.1 failed: connect to host 127\\.0\\.0\\.1 port \\d+: Connection refused\\n$`));
+    expect(refused.stderr).toMatch(
+      new RegExp(`^sockscope: ssh to ${s.user}@127\\.0\\.0\\.1 failed: connect to host 127\\.0\\.0\\.1 port \\d+: Connection refused\\n$`),
+    );
 
     const withoutKey = [`Port=${s.port}`, 'IdentitiesOnly=yes', `IdentityFile=${s.dir}/absent`, `UserKnownHostsFile=${s.dir}/known_hosts`];
     const noKey = await run(['--ssh', `${s.user}@127.0.0.1`, ...withoutKey.flatMap((o) => ['--ssh-option', o]), '--once']);
@@ -478,7 +505,10 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
       await t.sendKeys(String(port), 'Enter');
       const listenRe = new RegExp(`^│tcp\\s+LISTEN\\s+\\d+\\s+\\d+ 127\\.0\\.0\\.1:${port}\\s+\\*:\\*\\s+${process.pid}/`);
       // Owners come with the first refresh after the filter: wait for the listener's row under it.
-      const screen = await t.waitFor((sc) => sc.includes(`filter: port ${port}`) && socketTableRows(sc).some((r) => listenRe.test(r)), 20_000);
+      const screen = await t.waitFor(
+        (sc) => sc.includes(`filter: port ${port}`) && socketTableRows(sc).some((r) => listenRe.test(r)),
+        20_000,
+      );
       const rows = socketTableRows(screen);
       expect(rows.length).toBeGreaterThanOrEqual(5); // LISTEN and both ends of the two connections
       for (const row of rows) expect(row).toContain(`:${port} `);
@@ -494,7 +524,11 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
       sessions.push(t);
       await t.waitFor(/shown \d+/, 30_000);
       // Every connection of our sshd belongs to this dashboard now: end them on the server side.
-      const children = fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/children`, 'utf8').trim().split(/\s+/).filter((p) => p !== '');
+      const children = fs
+        .readFileSync(`/proc/${s.pid}/task/${s.pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter((p) => p !== '');
       expect(children.length).toBeGreaterThan(0);
       for (const pid of children) process.kill(Number(pid), 'SIGTERM');
       const after = await t.waitFor('[exit=1]', 30_000);

@@ -164,8 +164,7 @@ describe('explanations', () => {
     expect(explainState('unix', 'ESTABLISHED')).toBe(UNKNOWN_STATE_EXPLANATION);
   });
 
-  const text = (e: StateExplanation): string =>
-    [e.title, e.meaning, e.cause, e.typicalDuration, e.pileUp, e.action ?? ''].join(' ');
+  const text = (e: StateExplanation): string => [e.title, e.meaning, e.cause, e.typicalDuration, e.pileUp, e.action ?? ''].join(' ');
 
   it('TIME_WAIT: 60 s, fixed, port exhaustion, tcp_tw_reuse', () => {
     const e = TCP_STATE_EXPLANATION.TIME_WAIT;

@@ -180,7 +180,11 @@ describe('streams wait for a slow reader', () => {
   it('a reader that keeps up gets every interval and no marker', async () => {
     const reader = new StallingReader(Infinity, 4 * 1024);
     const run = await streamInto(['--json'], reader, 5);
-    const docs = run.reader.text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const docs = run.reader
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(docs.some((d) => 'skipped' in d)).toBe(false);
     expect(docs).toHaveLength(1 + 5 + 3);
   });

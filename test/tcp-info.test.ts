@@ -174,7 +174,10 @@ describe('rate formatting (send, pacing_rate, delivery_rate)', () => {
     for (const key of ['send', 'pacing_rate', 'delivery_rate']) {
       const info = parseSsTcpInfo(`ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n\t cubic ${key} ${value}\n`);
       expect(info?.raw[key]).toBe(value);
-      expect(Object.fromEntries(info?.fields ?? [])).toEqual({ 'congestion ctl': 'cubic', [{ send: 'send rate', pacing_rate: 'pacing rate', delivery_rate: 'delivery rate' }[key] ?? '']: expected });
+      expect(Object.fromEntries(info?.fields ?? [])).toEqual({
+        'congestion ctl': 'cubic',
+        [{ send: 'send rate', pacing_rate: 'pacing rate', delivery_rate: 'delivery rate' }[key] ?? '']: expected,
+      });
     }
   });
 

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
-import { displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, logBarLength, sparkline, layoutLine, truncateText } from '../src/view/text.js';
+import {
+  displayWidth,
+  fitText,
+  formatAge,
+  formatCount,
+  formatDuration,
+  formatRate,
+  logBarLength,
+  sparkline,
+  layoutLine,
+  truncateText,
+} from '../src/view/text.js';
 
 describe('displayWidth', () => {
   it.each([
@@ -208,7 +219,8 @@ describe('truncateText', () => {
 });
 
 describe('layoutLine (priority layout of header segments)', () => {
-  const seg = (text: string, priority: number, minWidth?: number) => (minWidth === undefined ? { text, priority } : { text, priority, minWidth });
+  const seg = (text: string, priority: number, minWidth?: number) =>
+    minWidth === undefined ? { text, priority } : { text, priority, minWidth };
   const line = (l: ReturnType<typeof layoutLine>): string => l.segments.map((s) => s.text).join('  ') + (l.dropped > 0 ? ' …' : '');
 
   it('keeps everything when it fits', () => {
@@ -255,7 +267,14 @@ describe('layoutLine (priority layout of header segments)', () => {
 
 describe('layoutLine quiet segments', () => {
   it('a quiet segment goes without the drop mark', () => {
-    const l = layoutLine([{ text: 'every 1s', priority: 0 }, { text: 'live', priority: 0 }, { text: '12 rows read 3ms', priority: 9, quiet: true }], 20);
+    const l = layoutLine(
+      [
+        { text: 'every 1s', priority: 0 },
+        { text: 'live', priority: 0 },
+        { text: '12 rows read 3ms', priority: 9, quiet: true },
+      ],
+      20,
+    );
     expect(l.segments.map((s) => s.text)).toEqual(['every 1s', 'live']);
     expect(l.dropped).toBe(0);
     expect(l.width).toBe(14);

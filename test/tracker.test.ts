@@ -8,8 +8,16 @@ const keys = (rs: readonly SocketRecord[]): string[] => rs.map((r) => r.key).sor
 
 describe('flowKey', () => {
   it.each([
-    ['tcp keeps endpoints, drops the inode', rec({ protocol: 'tcp', localPort: 5000, remotePort: 80, inode: 7 }), 'tcp 127.0.0.1:5000 127.0.0.1:80'],
-    ['tcp6', rec({ protocol: 'tcp6', localAddress: '::1', localPort: 443, remoteAddress: '::1', remotePort: 51000, inode: 9 }), 'tcp6 ::1:443 ::1:51000'],
+    [
+      'tcp keeps endpoints, drops the inode',
+      rec({ protocol: 'tcp', localPort: 5000, remotePort: 80, inode: 7 }),
+      'tcp 127.0.0.1:5000 127.0.0.1:80',
+    ],
+    [
+      'tcp6',
+      rec({ protocol: 'tcp6', localAddress: '::1', localPort: 443, remoteAddress: '::1', remotePort: 51000, inode: 9 }),
+      'tcp6 ::1:443 ::1:51000',
+    ],
     ['unix falls back to the full key', rec({ protocol: 'unix', inode: 4242 }), 'unix 4242'],
   ])('%s', (_name, record, expected) => {
     expect(flowKey(record)).toBe(expected);
@@ -38,7 +46,14 @@ describe('diffSnapshots', () => {
     expect(d.intervalMs).toBe(0);
   });
 
-  it.each<{ name: string; before: SocketRecord[]; after: SocketRecord[]; opened: SocketRecord[]; closed: SocketRecord[]; changed: [SocketRecord, SocketRecord][] }>([
+  it.each<{
+    name: string;
+    before: SocketRecord[];
+    after: SocketRecord[];
+    opened: SocketRecord[];
+    closed: SocketRecord[];
+    changed: [SocketRecord, SocketRecord][];
+  }>([
     { name: 'nothing changed', before: [est, listen, udp, unix], after: [est, listen, udp, unix], opened: [], closed: [], changed: [] },
     { name: 'one opened', before: [est, listen], after: [est, listen, newConn], opened: [newConn], closed: [], changed: [] },
     { name: 'one closed', before: [est, listen, unix], after: [listen, unix], opened: [], closed: [est], changed: [] },
@@ -184,7 +199,12 @@ describe('SocketTracker', () => {
     const a = rec();
     const t = new SocketTracker();
     t.ingest(snap(0, [a]));
-    for (const [i, [r, s]] of [[10, 0], [500, 3], [20, 90], [0, 0]].entries()) {
+    for (const [i, [r, s]] of [
+      [10, 0],
+      [500, 3],
+      [20, 90],
+      [0, 0],
+    ].entries()) {
       t.ingest(snap((i + 1) * 1000, [withChanges(a, { recvQ: r, sendQ: s })]));
     }
     expect(t.infoOf(a.key)).toMatchObject({ peakRecvQ: 500, peakSendQ: 90 });

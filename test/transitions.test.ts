@@ -83,7 +83,12 @@ describe('countTransitions', () => {
     const at = (t: number): ReturnType<typeof snap> => {
       for (let i = 0; i < 6 && t < 80; i++) {
         const p = port++;
-        conns.push({ client: rec({ localPort: p, remotePort: 8080 }), server: rec({ localPort: 8080, remotePort: p }), t, seen: i % 2 === 0 });
+        conns.push({
+          client: rec({ localPort: p, remotePort: 8080 }),
+          server: rec({ localPort: 8080, remotePort: p }),
+          t,
+          seen: i % 2 === 0,
+        });
       }
       const sockets = conns.flatMap((c) => {
         const age = t - c.t;
@@ -97,7 +102,11 @@ describe('countTransitions', () => {
     let prev = at(0);
     for (let t = 1; t <= 80; t++) {
       const next = at(t);
-      rates.push({ t, all: countTransitions(diffSnapshots(prev, next)), server: countTransitions(diffSnapshots(prev, next), (s) => s.localPort === 8080) });
+      rates.push({
+        t,
+        all: countTransitions(diffSnapshots(prev, next)),
+        server: countTransitions(diffSnapshots(prev, next), (s) => s.localPort === 8080),
+      });
       prev = next;
     }
     // Before any TIME_WAIT expires (the old count said "closed 3/s" then, against 9/s opened)...
@@ -107,7 +116,10 @@ describe('countTransitions', () => {
     const late = mergeTransitionRates(rates.filter((r) => r.t >= 70 && r.t < 75).map((r) => r.all));
     expect(late).toMatchObject({ openedPerSec: 9, closedPerSec: 9 });
     // The include filter still selects sockets: the server side opens and closes 3 a second.
-    expect(mergeTransitionRates(rates.filter((r) => r.t >= 10 && r.t < 15).map((r) => r.server))).toMatchObject({ openedPerSec: 3, closedPerSec: 3 });
+    expect(mergeTransitionRates(rates.filter((r) => r.t >= 10 && r.t < 15).map((r) => r.server))).toMatchObject({
+      openedPerSec: 3,
+      closedPerSec: 3,
+    });
   });
 
   it('transitionLabel uses kernel names', () => {

@@ -57,7 +57,9 @@ describe('toggles', () => {
 
   it('does not mutate the state it is given', () => {
     const s = Object.freeze(start());
-    expect(() => run(s, { type: 'togglePause' }, { type: 'move', delta: 2, rows: TEN }, { type: 'drill', filterText: 'pid 1' })).not.toThrow();
+    expect(() =>
+      run(s, { type: 'togglePause' }, { type: 'move', delta: 2, rows: TEN }, { type: 'drill', filterText: 'pid 1' }),
+    ).not.toThrow();
     expect(s).toEqual(start());
   });
 });
@@ -116,14 +118,55 @@ describe('movement', () => {
     ['down three', [{ type: 'move', delta: 3, rows: TEN }], 'd', 3],
     ['up from the top clamps', [{ type: 'move', delta: -1, rows: TEN }], 'a', 0],
     ['far past the end clamps to the last row', [{ type: 'move', delta: 100, rows: TEN }], 'j', 9],
-    ['down then up', [{ type: 'move', delta: 5, rows: TEN }, { type: 'move', delta: -2, rows: TEN }], 'd', 3],
+    [
+      'down then up',
+      [
+        { type: 'move', delta: 5, rows: TEN },
+        { type: 'move', delta: -2, rows: TEN },
+      ],
+      'd',
+      3,
+    ],
     ['page down moves pageSize-1 rows (one row of overlap)', [{ type: 'page', delta: 1, rows: TEN }], 'e', 4],
-    ['page down twice', [{ type: 'page', delta: 1, rows: TEN }, { type: 'page', delta: 1, rows: TEN }], 'i', 8],
-    ['page down past the end clamps', [{ type: 'page', delta: 1, rows: TEN }, { type: 'page', delta: 1, rows: TEN }, { type: 'page', delta: 1, rows: TEN }], 'j', 9],
-    ['page up from the middle', [{ type: 'move', delta: 6, rows: TEN }, { type: 'page', delta: -1, rows: TEN }], 'c', 2],
+    [
+      'page down twice',
+      [
+        { type: 'page', delta: 1, rows: TEN },
+        { type: 'page', delta: 1, rows: TEN },
+      ],
+      'i',
+      8,
+    ],
+    [
+      'page down past the end clamps',
+      [
+        { type: 'page', delta: 1, rows: TEN },
+        { type: 'page', delta: 1, rows: TEN },
+        { type: 'page', delta: 1, rows: TEN },
+      ],
+      'j',
+      9,
+    ],
+    [
+      'page up from the middle',
+      [
+        { type: 'move', delta: 6, rows: TEN },
+        { type: 'page', delta: -1, rows: TEN },
+      ],
+      'c',
+      2,
+    ],
     ['page with pageSize 1 still moves one row', [{ type: 'page', delta: 1, rows: rows('abc', 1) }], 'b', 1],
     ['jump to last', [{ type: 'jump', to: 'last', rows: TEN }], 'j', 9],
-    ['jump to first', [{ type: 'jump', to: 'last', rows: TEN }, { type: 'jump', to: 'first', rows: TEN }], 'a', 0],
+    [
+      'jump to first',
+      [
+        { type: 'jump', to: 'last', rows: TEN },
+        { type: 'jump', to: 'first', rows: TEN },
+      ],
+      'a',
+      0,
+    ],
     ['select by key', [{ type: 'select', key: 'g', rows: TEN }], 'g', 6],
     ['move on an empty table selects nothing', [{ type: 'move', delta: 1, rows: rows('') }], null, 0],
     ['jump last on an empty table selects nothing', [{ type: 'jump', to: 'last', rows: rows('') }], null, 0],
@@ -193,14 +236,18 @@ describe('sorting', () => {
     }
     expect(seen).toEqual(['recvq', 'sendq', 'local', 'peer', 'process', 'proto', 'state']);
     expect(reduceUi(start(), { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('proto');
-    expect(reduceUi(reduceUi(start(), { type: 'sortNext', delta: -1, columns }), { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('process');
+    expect(
+      reduceUi(reduceUi(start(), { type: 'sortNext', delta: -1, columns }), { type: 'sortNext', delta: -1, columns }).socketSort.key,
+    ).toBe('process');
     // Sorted by a column that is no longer on screen: > starts at the left, < at the right.
     const byUser = start({ socketSort: { key: 'user', descending: false } });
     expect(reduceUi(byUser, { type: 'sortNext', delta: 1, columns }).socketSort.key).toBe('proto');
     expect(reduceUi(byUser, { type: 'sortNext', delta: -1, columns }).socketSort.key).toBe('process');
     // Grouped views: the same, over their columns.
     const ports = start({ view: 'ports' });
-    expect(reduceUi(ports, { type: 'sortNext', delta: 1, columns: ['key', 'total', 'established', 'closewait', 'queue'] }).groupSort.key).toBe('established');
+    expect(
+      reduceUi(ports, { type: 'sortNext', delta: 1, columns: ['key', 'total', 'established', 'closewait', 'queue'] }).groupSort.key,
+    ).toBe('established');
     expect(reduceUi(ports, { type: 'sortNext', delta: 1, columns: [] })).toBe(ports);
   });
 
@@ -237,7 +284,10 @@ describe('prompts', () => {
 
   it('the filter prompt opens with the current filter; quick prompts open empty; help closes', () => {
     const s = start({ filterText: 'tcp', help: true });
-    expect(reduceUi(s, { type: 'openPrompt', kind: 'filter' })).toMatchObject({ help: false, prompt: { kind: 'filter', text: 'tcp', error: null } });
+    expect(reduceUi(s, { type: 'openPrompt', kind: 'filter' })).toMatchObject({
+      help: false,
+      prompt: { kind: 'filter', text: 'tcp', error: null },
+    });
     expect(reduceUi(s, { type: 'openPrompt', kind: 'port' }).prompt).toEqual({ kind: 'port', text: '', error: null });
     expect(reduceUi(s, { type: 'openPrompt', kind: 'state' }).prompt).toEqual({ kind: 'state', text: '', error: null });
   });
@@ -390,13 +440,21 @@ describe('overlays, rekeys and jumps', () => {
 
   it('rekey moves the selection and the details to the new key; other keys are left alone', () => {
     const keys = new Map([['old', 'new']]);
-    expect(run(start({ selectedKey: 'old', detailsKey: 'old' }), { type: 'rekey', keys })).toMatchObject({ selectedKey: 'new', detailsKey: 'new' });
+    expect(run(start({ selectedKey: 'old', detailsKey: 'old' }), { type: 'rekey', keys })).toMatchObject({
+      selectedKey: 'new',
+      detailsKey: 'new',
+    });
     const other = start({ selectedKey: 'b' });
     expect(run(other, { type: 'rekey', keys })).toBe(other);
   });
 
   it('a submitted filter that changes what is listed drops the old selection key', () => {
-    const s = run(start({ selectedKey: 'tcp-listener', selectedIndex: 4 }), { type: 'openPrompt', kind: 'filter' }, { type: 'promptInput', text: 'udp' }, { type: 'promptSubmit' });
+    const s = run(
+      start({ selectedKey: 'tcp-listener', selectedIndex: 4 }),
+      { type: 'openPrompt', kind: 'filter' },
+      { type: 'promptInput', text: 'udp' },
+      { type: 'promptSubmit' },
+    );
     expect(s).toMatchObject({ filterText: 'udp', selectedKey: null, selectedIndex: 0 });
   });
 

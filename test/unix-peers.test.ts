@@ -10,12 +10,15 @@ describe('joinUnixPeers', () => {
   const tcp = rec({ inode: 13 });
 
   it('each end gets the other inode and, when known, its owner and path', () => {
-    const peers = joinUnixPeers([server, client, orphan, tcp], [
-      { inode: 10, peerInode: 11 },
-      { inode: 11, peerInode: 10 },
-      { inode: 12, peerInode: 99 }, // peer not in this snapshot (another namespace)
-      { inode: 13, peerInode: 10 }, // not a unix socket: ignored
-    ]);
+    const peers = joinUnixPeers(
+      [server, client, orphan, tcp],
+      [
+        { inode: 10, peerInode: 11 },
+        { inode: 11, peerInode: 10 },
+        { inode: 12, peerInode: 99 }, // peer not in this snapshot (another namespace)
+        { inode: 13, peerInode: 10 }, // not a unix socket: ignored
+      ],
+    );
     expect(peers.get(11)).toEqual({ peerInode: 10, peerPid: 100, peerProcess: 'appd', peerPath: '/run/app.sock' });
     expect(peers.get(10)).toEqual({ peerInode: 11, peerPid: 200, peerProcess: 'curl', peerPath: null });
     expect(peers.get(12)).toEqual({ peerInode: 99, peerPid: null, peerProcess: null, peerPath: null });

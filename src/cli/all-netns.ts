@@ -97,7 +97,8 @@ export function netnsWarnings(unreadableProcesses: number, rows: readonly NetnsC
     );
   }
   for (const r of rows) {
-    for (const [file, n] of Object.entries(r.skipped)) warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} in ${r.netns.id} that did not parse`);
+    for (const [file, n] of Object.entries(r.skipped))
+      warnings.push(`skipped ${n} line${n === 1 ? '' : 's'} of ${file} in ${r.netns.id} that did not parse`);
   }
   return warnings;
 }

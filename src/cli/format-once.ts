@@ -39,7 +39,11 @@ const RIGHT_ALIGNED = new Set([2, 3]);
  * (its accept queue is Recv-Q): from `backlogs` when given, "-" when it is not known (/proc's
  * tx_queue is always 0 for a listener).
  */
-export function formatSocketTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null = null, extras: SocketExtras = {}): string {
+export function formatSocketTable(
+  sockets: readonly SocketRecord[],
+  backlogs: ListenBacklogs | null = null,
+  extras: SocketExtras = {},
+): string {
   const rows: string[][] = [[...HEADERS]];
   for (const s of sockets) {
     rows.push([

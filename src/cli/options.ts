@@ -117,7 +117,11 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('--force', 'with --record: replace FILE if it exists (never followed if a symlink)')
     .option('--pid <pid>', "show the network namespace of process PID (a container's), read from /proc/PID/net", parsePid)
     .option('--all-netns', 'with --once: sockets per state in every network namespace on the machine')
-    .option('--ssh <[user@]host>', "read a remote Linux host's sockets over your ssh (keys or agent: no prompts); nothing is installed there", parseSshTarget)
+    .option(
+      '--ssh <[user@]host>',
+      "read a remote Linux host's sockets over your ssh (keys or agent: no prompts); nothing is installed there",
+      parseSshTarget,
+    )
     .option('--ssh-option <key=value>', 'extra ssh -o option for --ssh, repeatable, e.g. Port=2222', collectSshOption)
     .addHelpText(
       'after',
@@ -152,7 +156,9 @@ Examples:
   program
     .command('serve')
     .description('serve Prometheus metrics over HTTP (GET /metrics); collects on scrape, at most once per --interval')
-    .addOption(new Option('--listen <addr:port>', 'address to listen on; port 0 picks a free port').default(DEFAULT_LISTEN).argParser(parseListen))
+    .addOption(
+      new Option('--listen <addr:port>', 'address to listen on; port 0 picks a free port').default(DEFAULT_LISTEN).argParser(parseListen),
+    )
     .option('--max-ports <n>', 'export per-port series for at most N listening ports', parseMaxPorts, DEFAULT_MAX_PORTS)
     .addHelpText(
       'after',
@@ -260,14 +266,19 @@ export function parseCli(
   if (replay !== null && (o.once === true || o.json === true || o.summary === true || o.allNetns === true || o.pid !== undefined)) {
     return usage('replay plays a recording in the dashboard: it does not take --once, --json, --summary, --pid or --all-netns');
   }
-  if (o.ssh !== undefined && (serve !== null || replay !== null || o.allNetns === true || o.pid !== undefined || o.procRoot !== undefined)) {
+  if (
+    o.ssh !== undefined &&
+    (serve !== null || replay !== null || o.allNetns === true || o.pid !== undefined || o.procRoot !== undefined)
+  ) {
     return usage('--ssh reads a remote host: it does not go with serve, replay, --all-netns, --pid or --proc-root');
   }
   if (o.ssh === undefined && o.sshOption !== undefined) return usage('--ssh-option needs --ssh');
-  if (o.pid !== undefined && o.allNetns === true) return usage('--pid and --all-netns do not go together: --all-netns shows every namespace');
+  if (o.pid !== undefined && o.allNetns === true)
+    return usage('--pid and --all-netns do not go together: --all-netns shows every namespace');
   if (o.allNetns === true && serve === null) {
     if (o.once !== true) return usage('--all-netns prints one table: add --once (or use serve --all-netns for metrics)');
-    if (o.filter !== undefined || o.summary === true) return usage('--all-netns counts every socket: it does not take --filter or --summary');
+    if (o.filter !== undefined || o.summary === true)
+      return usage('--all-netns counts every socket: it does not take --filter or --summary');
   }
   return {
     kind: 'run',

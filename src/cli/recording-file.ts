@@ -129,7 +129,8 @@ function readRecordingBytes(file: string, maxBytes: number): Buffer {
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new Error(`cannot read recording ${file}: not a regular file`);
-    if (stat.size > maxBytes) throw new Error(`cannot read recording ${file}: ${stat.size} bytes is more than the ${formatBytes(maxBytes)} limit`);
+    if (stat.size > maxBytes)
+      throw new Error(`cannot read recording ${file}: ${stat.size} bytes is more than the ${formatBytes(maxBytes)} limit`);
     // Read at most the size fstat saw (+1 to notice a file that grew past the limit meanwhile).
     const data = Buffer.alloc(Math.min(maxBytes + 1, stat.size + 1));
     let got = 0;
@@ -176,7 +177,9 @@ export function openRecording(file: string, limits: RecordingLimits = {}): Recor
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
         throw new Error(`${file}: ${i === 0 ? 'the header' : `frame ${i}`} unpacks to more than the ${formatBytes(maxRecordBytes)} limit`);
       }
-      throw new Error(`${file}: damaged ${i === 0 ? 'recording header' : `frame ${i}`} (${(err as NodeJS.ErrnoException).code ?? 'bad data'})`);
+      throw new Error(
+        `${file}: damaged ${i === 0 ? 'recording header' : `frame ${i}`} (${(err as NodeJS.ErrnoException).code ?? 'bad data'})`,
+      );
     }
   };
   const read = (i: number): unknown => {

@@ -132,7 +132,13 @@ function ratesSourceFor(ctx: AppContext): ConnRatesSource | null {
  * The document for one snapshot. `counts` follow the filter (what is shown), `totals` cover
  * everything read; `backlogs` (from `ss -ltnH`) fill LISTEN rows' Send-Q and JSON `backlog`.
  */
-function render(ctx: AppContext, snapshot: Snapshot, json: boolean, backlogs: ListenBacklogs | null = null, enrichment: Enrichment = NO_ENRICHMENT): string {
+function render(
+  ctx: AppContext,
+  snapshot: Snapshot,
+  json: boolean,
+  backlogs: ListenBacklogs | null = null,
+  enrichment: Enrichment = NO_ENRICHMENT,
+): string {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
@@ -181,7 +187,8 @@ function runFastSummary(ctx: AppContext): number {
       })}\n`,
     );
   } else services.stdout.write(`${formatSummary(counts)}\n`);
-  for (const [file, n] of Object.entries(files)) services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
+  for (const [file, n] of Object.entries(files))
+    services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
   for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
   return 0;
 }
@@ -197,7 +204,11 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     ssContext(ctx) === null || ctx.options.summary
       ? printWith(snapshot, backlogs, NO_ENRICHMENT)
       : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
-  if (ctx.remote != null) return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then((s) => print(s), (err: unknown) => sshFailure(ctx, err));
+  if (ctx.remote != null)
+    return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(
+      (s) => print(s),
+      (err: unknown) => sshFailure(ctx, err),
+    );
   if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
   const deps = depsFor(ctx);
   const backlogs = backlogsFor(ctx);

@@ -42,7 +42,10 @@ export function createMetricsSource(ctx: AppContext, serve: ServeOptions, versio
   const { services, options } = ctx;
   // Bytes/s per port and per process from ss (live kernel only): deltas between scrapes.
   const ss = ssContext(ctx);
-  const rates = ss === null || ss.unavailable !== null ? null : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.25 });
+  const rates =
+    ss === null || ss.unavailable !== null
+      ? null
+      : createConnRatesSource(ss.deps, ss.options, { intervalMs: options.intervalMs, budgetFraction: 0.25 });
   // Owners are needed when the filter asks about processes or users, and for bytes/s per process.
   const scanner = ctx.filter !== null || rates !== null ? ctx.collectDeps.owners : null;
   const deps: AsyncCollectDeps = { ...ctx.collectDeps, owners: scanner === null ? null : createInlineOwnerSource(scanner) };
@@ -79,7 +82,10 @@ export function createMetricsSource(ctx: AppContext, serve: ServeOptions, versio
       const families = buildRateMetricFamilies({
         byPort: sumRatesByLocalPort(sockets, r),
         byProcess: sumRatesByProcess(sockets, r),
-        total: totalRates(r, sockets.map((s) => s.key)),
+        total: totalRates(
+          r,
+          sockets.map((s) => s.key),
+        ),
         asOfMs: rateStatus.rates.asOfMs,
         maxGroups: serve.maxPorts,
       });

@@ -51,7 +51,19 @@ export const SS_STATE_OF = {
  * the first two), so `state connected` lists the same sockets as `ss state connected`.
  */
 export const STATE_GROUP_MEMBERS = {
-  all: ['established', 'syn-sent', 'syn-recv', 'fin-wait-1', 'fin-wait-2', 'time-wait', 'closed', 'close-wait', 'last-ack', 'listen', 'closing'],
+  all: [
+    'established',
+    'syn-sent',
+    'syn-recv',
+    'fin-wait-1',
+    'fin-wait-2',
+    'time-wait',
+    'closed',
+    'close-wait',
+    'last-ack',
+    'listen',
+    'closing',
+  ],
   connected: ['established', 'syn-sent', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'last-ack', 'closing'],
   synchronized: ['established', 'fin-wait-1', 'fin-wait-2', 'close-wait', 'last-ack', 'closing'],
   bucket: ['syn-recv', 'time-wait'],
@@ -141,7 +153,10 @@ function addressTest(node: Extract<FilterNode, { kind: 'address' }>): AddressTes
 /** `*` any run, `?` one character; everything else literal. */
 function globTest(pattern: string): (text: string) => boolean {
   if (!pattern.includes('*') && !pattern.includes('?')) return (text) => text === pattern;
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   const re = new RegExp(`^${source}$`, 's');
   return (text) => re.test(text);
 }

@@ -7,7 +7,16 @@ import type { FilterNode } from './ast.js';
 import { parseFilter, type ParseOptions } from './parser.js';
 import { compileFilterAst, type CompiledFilter } from './evaluate.js';
 
-export { describeToken, quoteInput, tokenizeFilter, type CompareSymbol, type FilterError, type Token, type TokenKind, type TokenizeResult } from './lexer.js';
+export {
+  describeToken,
+  quoteInput,
+  tokenizeFilter,
+  type CompareSymbol,
+  type FilterError,
+  type Token,
+  type TokenKind,
+  type TokenizeResult,
+} from './lexer.js';
 export {
   FILTER_KEYWORDS,
   PROTOCOLS_OF_WORD,
@@ -25,8 +34,7 @@ export { describeFilter } from './print.js';
 export { SS_STATE_OF, STATE_GROUP_MEMBERS, compileFilterAst, statesMatching, type CompiledFilter } from './evaluate.js';
 
 export type CompileFilterResult =
-  | { readonly ok: true; readonly filter: CompiledFilter; readonly ast: FilterNode }
-  | { readonly ok: false; readonly error: FilterError };
+  { readonly ok: true; readonly filter: CompiledFilter; readonly ast: FilterNode } | { readonly ok: false; readonly error: FilterError };
 
 /** Filter text → predicate over SocketRecord. Empty or blank text matches every socket. */
 export function compileFilter(text: string, options: ParseOptions = {}): CompileFilterResult {
@@ -40,7 +48,9 @@ export function compileFilter(text: string, options: ParseOptions = {}): Compile
  * or '?', and so do bidi and invisible format characters (which would reorder or hide the text).
  */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => (/[\t\n\v\f\r ]/.test(c) ? ' ' : '?'));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) =>
+    /[\t\n\v\f\r ]/.test(c) ? ' ' : '?',
+  );
 }
 
 /**

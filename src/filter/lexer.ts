@@ -41,9 +41,7 @@ export interface Token {
   readonly column: number;
 }
 
-export type TokenizeResult =
-  | { readonly ok: true; readonly tokens: readonly Token[] }
-  | { readonly ok: false; readonly error: FilterError };
+export type TokenizeResult = { readonly ok: true; readonly tokens: readonly Token[] } | { readonly ok: false; readonly error: FilterError };
 
 /** Characters that end a word (besides whitespace): operators and parentheses. */
 const WORD_BREAK = new Set(['(', ')', '!', '=', '<', '>', '&', '|']);

@@ -14,13 +14,21 @@
 
 import { safeText } from '../model/safe-text.js';
 import { parseIpv4, parseIpv6Into } from '../model/address.js';
-import { FILTER_KEYWORDS, PROTOCOLS_OF_WORD, PROTO_NAMES, STATE_WORDS, type FilterKeyword, type FilterNode, type PortOp, type ProtoName, type Side } from './ast.js';
+import {
+  FILTER_KEYWORDS,
+  PROTOCOLS_OF_WORD,
+  PROTO_NAMES,
+  STATE_WORDS,
+  type FilterKeyword,
+  type FilterNode,
+  type PortOp,
+  type ProtoName,
+  type Side,
+} from './ast.js';
 import { describeToken, quoteInput, tokenizeFilter, type FilterError, type Token } from './lexer.js';
 import { closestWords, quoteList } from './suggest.js';
 
-export type ParseResult =
-  | { readonly ok: true; readonly ast: FilterNode }
-  | { readonly ok: false; readonly error: FilterError };
+export type ParseResult = { readonly ok: true; readonly ast: FilterNode } | { readonly ok: false; readonly error: FilterError };
 
 const PORT_SIDE: Readonly<Record<'port' | 'sport' | 'dport', Side>> = { port: 'either', sport: 'local', dport: 'remote' };
 const ADDRESS_SIDE: Readonly<Record<'host' | 'src' | 'dst', Side>> = { host: 'either', src: 'local', dst: 'remote' };
@@ -72,7 +80,13 @@ function fail(column: number, message: string): never {
 }
 
 type AddressValue =
-  | { readonly kind: 'address'; readonly family: 'ipv4' | 'ipv6'; readonly address: string; readonly prefixLength: number; readonly port: number | null }
+  | {
+      readonly kind: 'address';
+      readonly family: 'ipv4' | 'ipv6';
+      readonly address: string;
+      readonly prefixLength: number;
+      readonly port: number | null;
+    }
   | { readonly kind: 'any'; readonly port: number }
   | { readonly kind: 'bad'; readonly why: string };
 
@@ -288,13 +302,17 @@ class Parser {
     if (state !== undefined) fail(t.column, `unknown word '${quoteInput(t.value)}', did you mean 'state ${quoteInput(t.value)}'?`);
     const near = closestWords(lower, [...FILTER_KEYWORDS, ...PROTO_NAMES, 'and', 'or', 'not']);
     if (near.length > 0) fail(t.column, `unknown word '${quoteInput(t.value)}', did you mean ${quoteList(near)}?`);
-    fail(t.column, `unknown word '${quoteInput(t.value)}': expected a keyword (${FILTER_KEYWORDS.join(', ')}), tcp/udp/unix, a port or an address`);
+    fail(
+      t.column,
+      `unknown word '${quoteInput(t.value)}': expected a keyword (${FILTER_KEYWORDS.join(', ')}), tcp/udp/unix, a port or an address`,
+    );
   }
 
   /** The value after a keyword: a word or a quoted string. */
   private value(keyword: Token, what: string): Token {
     const t = this.peek();
-    if (t.kind !== 'word' && t.kind !== 'string') fail(t.column, `expected ${what} after '${quoteInput(keyword.text)}', got ${describeToken(t)}`);
+    if (t.kind !== 'word' && t.kind !== 'string')
+      fail(t.column, `expected ${what} after '${quoteInput(keyword.text)}', got ${describeToken(t)}`);
     return this.next();
   }
 
@@ -302,7 +320,11 @@ class Parser {
   private comparison(keyword: Token, orderedAllowed: boolean): PortOp | '!=' {
     const t = this.peek();
     const op =
-      t.kind === 'compare' ? COMPARISONS.get(t.value) : t.kind === 'word' && orderedAllowed ? COMPARISONS.get(t.value.toLowerCase()) : undefined;
+      t.kind === 'compare'
+        ? COMPARISONS.get(t.value)
+        : t.kind === 'word' && orderedAllowed
+          ? COMPARISONS.get(t.value.toLowerCase())
+          : undefined;
     if (op === undefined) return '=';
     if (!orderedAllowed && op !== '=' && op !== '!=') {
       fail(t.column, `'${quoteInput(t.text)}' only works with port, sport and dport; '${quoteInput(keyword.text)}' takes = or !=`);
@@ -347,7 +369,10 @@ class Parser {
         const v = this.value(t, ADDRESS_HELP);
         if (v.value.startsWith('/') || v.value.startsWith('@')) {
           if (side === 'remote') {
-            fail(v.column, `/proc/net/unix does not show the peer's path, so 'dst' cannot match ${describeToken(v)}; use 'src' for a socket's own path`);
+            fail(
+              v.column,
+              `/proc/net/unix does not show the peer's path, so 'dst' cannot match ${describeToken(v)}; use 'src' for a socket's own path`,
+            );
           }
           return negateIf(negate, { kind: 'path', pattern: v.value });
         }
@@ -363,7 +388,10 @@ class Parser {
         if (name === undefined) {
           const near = closestWords(word, STATE_WORDS.keys());
           const hint = near.length > 0 ? `, did you mean ${quoteList(near)}?` : '';
-          fail(v.column, `unknown state ${describeToken(v)}${hint} (states include established, listen, time-wait, close-wait, syn-sent, connected, all)`);
+          fail(
+            v.column,
+            `unknown state ${describeToken(v)}${hint} (states include established, listen, time-wait, close-wait, syn-sent, connected, all)`,
+          );
         }
         return negateIf(negate, { kind: 'state', name });
       }

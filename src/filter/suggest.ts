@@ -1,7 +1,6 @@
 // "Did you mean …?" for the filter language: edit distance between words and the nearest
 // candidates, plus the way a short list of them is quoted in a message. Pure.
 
-
 /**
  * Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), where a swap of
  * two adjacent letters costs only 0.5: it is the commonest typo, so 'prot' is nearer 'port'

@@ -4,7 +4,6 @@
 
 import type { Protocol } from './types.js';
 
-
 /** Dotted-quad IPv4 in text[start, end) → unsigned 32-bit value, or -1 when it is not one. */
 export function parseIpv4(text: string, start = 0, end = text.length): number {
   let value = 0;

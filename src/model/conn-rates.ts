@@ -222,7 +222,18 @@ interface MutableRateGroup {
 function addTo(groups: Map<string, MutableRateGroup>, key: string, label: string, r: ConnRate): MutableRateGroup {
   let g = groups.get(key);
   if (g === undefined) {
-    g = { key, label, connections: 0, withRate: 0, sendBytesPerSec: 0, recvBytesPerSec: 0, retransPerSec: 0, rtts: [], pid: null, process: null };
+    g = {
+      key,
+      label,
+      connections: 0,
+      withRate: 0,
+      sendBytesPerSec: 0,
+      recvBytesPerSec: 0,
+      retransPerSec: 0,
+      rtts: [],
+      pid: null,
+      process: null,
+    };
     groups.set(key, g);
   }
   g.connections++;
@@ -287,7 +298,8 @@ export function sumRatesByProcess(sockets: readonly SocketRecord[], rates: Reado
  */
 export function sumRatesByLocalPort(sockets: readonly SocketRecord[], rates: ReadonlyMap<string, ConnRate>): RateGroup[] {
   const listening = new Map<number, SocketRecord>();
-  for (const s of sockets) if (s.state === 'LISTEN' && PROTOCOL_GROUP[s.protocol] === 'tcp' && !listening.has(s.localPort)) listening.set(s.localPort, s);
+  for (const s of sockets)
+    if (s.state === 'LISTEN' && PROTOCOL_GROUP[s.protocol] === 'tcp' && !listening.has(s.localPort)) listening.set(s.localPort, s);
   const groups = new Map<string, MutableRateGroup>();
   for (const s of sockets) {
     const r = rates.get(s.key);

@@ -111,7 +111,8 @@ function backlogOf(
   sysctls: NetSysctls,
 ): { backlog: number | null; source: BacklogSource } {
   if (backlogs !== null && backlogs.size > 0) {
-    const exact = backlogs.get(endpointKey(l.localAddress, l.localPort)) ?? backlogs.get(endpointKey(unmapIpv4(l.localAddress), l.localPort));
+    const exact =
+      backlogs.get(endpointKey(l.localAddress, l.localPort)) ?? backlogs.get(endpointKey(unmapIpv4(l.localAddress), l.localPort));
     const any = isWildcard(l.localAddress) ? backlogs.get(endpointKey('*', l.localPort)) : undefined;
     const found = exact ?? any;
     if (found !== undefined) return { backlog: found, source: 'ss' };
@@ -146,7 +147,14 @@ export function buildListenerHealth(
   const counts = new Map<string, Counts>();
   for (const s of snapshot.sockets) {
     if (!isTcp(s) || s.state === 'LISTEN') continue;
-    const kind = s.state === 'SYN_RECV' || s.state === 'NEW_SYN_RECV' ? 'synRecv' : s.state === 'ESTABLISHED' ? 'established' : s.state === 'CLOSE_WAIT' ? 'closeWait' : null;
+    const kind =
+      s.state === 'SYN_RECV' || s.state === 'NEW_SYN_RECV'
+        ? 'synRecv'
+        : s.state === 'ESTABLISHED'
+          ? 'established'
+          : s.state === 'CLOSE_WAIT'
+            ? 'closeWait'
+            : null;
     if (kind === null) continue;
     const listeners = listenersByPort.get(s.localPort);
     if (listeners === undefined) continue;
@@ -186,7 +194,9 @@ export function buildListenerHealth(
       if (suspect) flags.push('dropping');
       const notes: string[] = [];
       if (source === 'somaxconn') {
-        notes.push(`backlog limit not known (not in /proc/net/tcp): net.core.somaxconn = ${backlog} is an upper bound, so the fill ratio is a lower bound`);
+        notes.push(
+          `backlog limit not known (not in /proc/net/tcp): net.core.somaxconn = ${backlog} is an upper bound, so the fill ratio is a lower bound`,
+        );
       } else if (source === 'unknown') {
         notes.push('backlog limit not known (not in /proc/net/tcp, somaxconn unreadable)');
       }
@@ -218,7 +228,8 @@ export function buildListenerHealth(
     }
   }
   return rows.sort(
-    (a, b) => (b.fillRatio ?? -1) - (a.fillRatio ?? -1) || b.acceptQueue - a.acceptQueue || a.localPort - b.localPort || a.key.localeCompare(b.key),
+    (a, b) =>
+      (b.fillRatio ?? -1) - (a.fillRatio ?? -1) || b.acceptQueue - a.acceptQueue || a.localPort - b.localPort || a.key.localeCompare(b.key),
   );
 }
 

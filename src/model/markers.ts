@@ -161,7 +161,12 @@ export function compareWithMarker(marker: Marker, snapshot: Snapshot, options: P
     marker,
     elapsedMs: snapshot.takenAtMs - marker.takenAtMs,
     tcpTotal: { key: 'tcp', now: t.total, then: marker.tcpTotal, delta: t.total - marker.tcpTotal },
-    socketTotal: { key: 'all', now: snapshot.sockets.length, then: marker.socketTotal, delta: snapshot.sockets.length - marker.socketTotal },
+    socketTotal: {
+      key: 'all',
+      now: snapshot.sockets.length,
+      then: marker.socketTotal,
+      delta: snapshot.sockets.length - marker.socketTotal,
+    },
     states: stateRows(t.states, marker.tcpStates),
     ports,
     counters,

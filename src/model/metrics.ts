@@ -50,28 +50,96 @@ export interface MetricFamily {
 
 /** Kernel counters exported one metric each: the ones that explain connection trouble. */
 export const COUNTER_METRICS = [
-  { name: 'sockscope_tcp_active_opens_total', key: 'Tcp.ActiveOpens', help: 'TCP connections this host opened (SYN_SENT), Tcp.ActiveOpens of /proc/net/snmp.' },
-  { name: 'sockscope_tcp_passive_opens_total', key: 'Tcp.PassiveOpens', help: 'TCP connections accepted from peers (SYN_RECV), Tcp.PassiveOpens of /proc/net/snmp.' },
-  { name: 'sockscope_tcp_attempt_fails_total', key: 'Tcp.AttemptFails', help: 'TCP connection attempts that failed, Tcp.AttemptFails of /proc/net/snmp.' },
-  { name: 'sockscope_tcp_estab_resets_total', key: 'Tcp.EstabResets', help: 'TCP connections reset from ESTABLISHED or CLOSE_WAIT, Tcp.EstabResets of /proc/net/snmp.' },
+  {
+    name: 'sockscope_tcp_active_opens_total',
+    key: 'Tcp.ActiveOpens',
+    help: 'TCP connections this host opened (SYN_SENT), Tcp.ActiveOpens of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_tcp_passive_opens_total',
+    key: 'Tcp.PassiveOpens',
+    help: 'TCP connections accepted from peers (SYN_RECV), Tcp.PassiveOpens of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_tcp_attempt_fails_total',
+    key: 'Tcp.AttemptFails',
+    help: 'TCP connection attempts that failed, Tcp.AttemptFails of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_tcp_estab_resets_total',
+    key: 'Tcp.EstabResets',
+    help: 'TCP connections reset from ESTABLISHED or CLOSE_WAIT, Tcp.EstabResets of /proc/net/snmp.',
+  },
   { name: 'sockscope_tcp_in_segments_total', key: 'Tcp.InSegs', help: 'TCP segments received, Tcp.InSegs of /proc/net/snmp.' },
   { name: 'sockscope_tcp_out_segments_total', key: 'Tcp.OutSegs', help: 'TCP segments sent, Tcp.OutSegs of /proc/net/snmp.' },
-  { name: 'sockscope_tcp_retransmitted_segments_total', key: 'Tcp.RetransSegs', help: 'TCP segments retransmitted, Tcp.RetransSegs of /proc/net/snmp.' },
-  { name: 'sockscope_tcp_in_errors_total', key: 'Tcp.InErrs', help: 'TCP segments received in error (bad checksum, …), Tcp.InErrs of /proc/net/snmp.' },
+  {
+    name: 'sockscope_tcp_retransmitted_segments_total',
+    key: 'Tcp.RetransSegs',
+    help: 'TCP segments retransmitted, Tcp.RetransSegs of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_tcp_in_errors_total',
+    key: 'Tcp.InErrs',
+    help: 'TCP segments received in error (bad checksum, …), Tcp.InErrs of /proc/net/snmp.',
+  },
   { name: 'sockscope_tcp_out_resets_total', key: 'Tcp.OutRsts', help: 'TCP segments sent with RST, Tcp.OutRsts of /proc/net/snmp.' },
-  { name: 'sockscope_tcp_listen_overflows_total', key: 'TcpExt.ListenOverflows', help: 'Connections dropped because a listener accept queue was full, TcpExt.ListenOverflows of /proc/net/netstat.' },
-  { name: 'sockscope_tcp_listen_drops_total', key: 'TcpExt.ListenDrops', help: 'SYNs dropped by listeners for any reason, TcpExt.ListenDrops of /proc/net/netstat.' },
-  { name: 'sockscope_tcp_syn_retransmits_total', key: 'TcpExt.TCPSynRetrans', help: 'SYN and SYN-ACK retransmissions, TcpExt.TCPSynRetrans of /proc/net/netstat.' },
-  { name: 'sockscope_tcp_timeouts_total', key: 'TcpExt.TCPTimeouts', help: 'TCP retransmission timer expirations, TcpExt.TCPTimeouts of /proc/net/netstat.' },
-  { name: 'sockscope_tcp_abort_on_timeout_total', key: 'TcpExt.TCPAbortOnTimeout', help: 'TCP connections aborted after too many retransmissions, TcpExt.TCPAbortOnTimeout of /proc/net/netstat.' },
-  { name: 'sockscope_tcp_abort_on_memory_total', key: 'TcpExt.TCPAbortOnMemory', help: 'TCP connections aborted for lack of memory, TcpExt.TCPAbortOnMemory of /proc/net/netstat.' },
-  { name: 'sockscope_tcp_syncookies_sent_total', key: 'TcpExt.SyncookiesSent', help: 'SYN cookies sent (SYN queue full), TcpExt.SyncookiesSent of /proc/net/netstat.' },
+  {
+    name: 'sockscope_tcp_listen_overflows_total',
+    key: 'TcpExt.ListenOverflows',
+    help: 'Connections dropped because a listener accept queue was full, TcpExt.ListenOverflows of /proc/net/netstat.',
+  },
+  {
+    name: 'sockscope_tcp_listen_drops_total',
+    key: 'TcpExt.ListenDrops',
+    help: 'SYNs dropped by listeners for any reason, TcpExt.ListenDrops of /proc/net/netstat.',
+  },
+  {
+    name: 'sockscope_tcp_syn_retransmits_total',
+    key: 'TcpExt.TCPSynRetrans',
+    help: 'SYN and SYN-ACK retransmissions, TcpExt.TCPSynRetrans of /proc/net/netstat.',
+  },
+  {
+    name: 'sockscope_tcp_timeouts_total',
+    key: 'TcpExt.TCPTimeouts',
+    help: 'TCP retransmission timer expirations, TcpExt.TCPTimeouts of /proc/net/netstat.',
+  },
+  {
+    name: 'sockscope_tcp_abort_on_timeout_total',
+    key: 'TcpExt.TCPAbortOnTimeout',
+    help: 'TCP connections aborted after too many retransmissions, TcpExt.TCPAbortOnTimeout of /proc/net/netstat.',
+  },
+  {
+    name: 'sockscope_tcp_abort_on_memory_total',
+    key: 'TcpExt.TCPAbortOnMemory',
+    help: 'TCP connections aborted for lack of memory, TcpExt.TCPAbortOnMemory of /proc/net/netstat.',
+  },
+  {
+    name: 'sockscope_tcp_syncookies_sent_total',
+    key: 'TcpExt.SyncookiesSent',
+    help: 'SYN cookies sent (SYN queue full), TcpExt.SyncookiesSent of /proc/net/netstat.',
+  },
   { name: 'sockscope_udp_in_datagrams_total', key: 'Udp.InDatagrams', help: 'UDP datagrams delivered, Udp.InDatagrams of /proc/net/snmp.' },
   { name: 'sockscope_udp_out_datagrams_total', key: 'Udp.OutDatagrams', help: 'UDP datagrams sent, Udp.OutDatagrams of /proc/net/snmp.' },
-  { name: 'sockscope_udp_no_ports_total', key: 'Udp.NoPorts', help: 'UDP datagrams to a port nobody listens on, Udp.NoPorts of /proc/net/snmp.' },
-  { name: 'sockscope_udp_in_errors_total', key: 'Udp.InErrors', help: 'UDP datagrams that could not be delivered, Udp.InErrors of /proc/net/snmp.' },
-  { name: 'sockscope_udp_receive_buffer_errors_total', key: 'Udp.RcvbufErrors', help: 'UDP datagrams dropped because a receive buffer was full, Udp.RcvbufErrors of /proc/net/snmp.' },
-  { name: 'sockscope_udp_send_buffer_errors_total', key: 'Udp.SndbufErrors', help: 'UDP datagrams dropped because a send buffer was full, Udp.SndbufErrors of /proc/net/snmp.' },
+  {
+    name: 'sockscope_udp_no_ports_total',
+    key: 'Udp.NoPorts',
+    help: 'UDP datagrams to a port nobody listens on, Udp.NoPorts of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_udp_in_errors_total',
+    key: 'Udp.InErrors',
+    help: 'UDP datagrams that could not be delivered, Udp.InErrors of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_udp_receive_buffer_errors_total',
+    key: 'Udp.RcvbufErrors',
+    help: 'UDP datagrams dropped because a receive buffer was full, Udp.RcvbufErrors of /proc/net/snmp.',
+  },
+  {
+    name: 'sockscope_udp_send_buffer_errors_total',
+    key: 'Udp.SndbufErrors',
+    help: 'UDP datagrams dropped because a send buffer was full, Udp.SndbufErrors of /proc/net/snmp.',
+  },
 ] as const satisfies readonly { name: string; key: string; help: string }[];
 
 /**
@@ -80,7 +148,19 @@ export const COUNTER_METRICS = [
  * when seen.
  */
 const ALWAYS_STATES = {
-  tcp: ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'],
+  tcp: [
+    'ESTABLISHED',
+    'SYN_SENT',
+    'SYN_RECV',
+    'FIN_WAIT1',
+    'FIN_WAIT2',
+    'TIME_WAIT',
+    'CLOSE',
+    'CLOSE_WAIT',
+    'LAST_ACK',
+    'LISTEN',
+    'CLOSING',
+  ],
   udp: ['ESTABLISHED', 'UNCONN'],
   raw: ['ESTABLISHED', 'UNCONN'],
   unix: ['LISTENING', 'CONNECTED', 'UNCONNECTED', 'CONNECTING', 'DISCONNECTING'],
@@ -133,7 +213,13 @@ function socketFamily(sockets: readonly SocketRecord[]): MetricFamily {
   for (const group of GROUPS) {
     const byState = counts.get(group) ?? new Map<string, number>();
     for (const state of statesOf(group, byState.keys())) {
-      samples.push({ labels: [['protocol', group], ['state', state]], value: byState.get(state) ?? 0 });
+      samples.push({
+        labels: [
+          ['protocol', group],
+          ['state', state],
+        ],
+        value: byState.get(state) ?? 0,
+      });
     }
   }
   return { name: 'sockscope_sockets', help: 'Sockets per protocol (tcp covers tcp6) and state, from /proc/net.', type: 'gauge', samples };
@@ -180,7 +266,14 @@ function portFamilies(sockets: readonly SocketRecord[], maxPorts: number): Metri
   const samples: MetricSample[] = [];
   for (const g of shown) {
     for (const [state, n] of [...g.states].sort((a, b) => a[0].localeCompare(b[0]))) {
-      samples.push({ labels: [['protocol', g.protocol], ['port', String(g.port)], ['state', state]], value: n });
+      samples.push({
+        labels: [
+          ['protocol', g.protocol],
+          ['port', String(g.port)],
+          ['state', state],
+        ],
+        value: n,
+      });
     }
   }
   const listeningByGroup = { tcp: 0, udp: 0 };
@@ -224,7 +317,13 @@ function acceptQueueFamily(sockets: readonly SocketRecord[], max: number): Metri
     name: 'sockscope_listener_accept_queue',
     help: 'Connections waiting in a TCP listener accept queue (Recv-Q of LISTEN), per local address and port; the fullest --max-ports.',
     type: 'gauge',
-    samples: rows.map((r) => ({ labels: [['address', r.address], ['port', String(r.port)]], value: r.queue })),
+    samples: rows.map((r) => ({
+      labels: [
+        ['address', r.address],
+        ['port', String(r.port)],
+      ],
+      value: r.queue,
+    })),
   };
 }
 
@@ -247,7 +346,15 @@ function netnsFamily(rows: readonly NetnsMetricsRow[]): MetricFamily {
     for (const group of GROUPS) {
       for (const [state, n] of Object.entries(row.counts[group]).sort((a, b) => a[0].localeCompare(b[0]))) {
         if (n === undefined || n === 0) continue;
-        samples.push({ labels: [['netns', row.netns], ['process', row.process], ['protocol', group], ['state', state]], value: n });
+        samples.push({
+          labels: [
+            ['netns', row.netns],
+            ['process', row.process],
+            ['protocol', group],
+            ['state', state],
+          ],
+          value: n,
+        });
       }
     }
   }

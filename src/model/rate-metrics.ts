@@ -16,7 +16,9 @@ export interface RateMetricsInput {
 }
 
 function top(groups: readonly RateGroup[], max: number): RateGroup[] {
-  return [...groups].sort((a, b) => b.sendBytesPerSec + b.recvBytesPerSec - (a.sendBytesPerSec + a.recvBytesPerSec) || a.key.localeCompare(b.key)).slice(0, Math.max(0, max));
+  return [...groups]
+    .sort((a, b) => b.sendBytesPerSec + b.recvBytesPerSec - (a.sendBytesPerSec + a.recvBytesPerSec) || a.key.localeCompare(b.key))
+    .slice(0, Math.max(0, max));
 }
 
 export function buildRateMetricFamilies(input: RateMetricsInput): MetricFamily[] {
@@ -28,7 +30,13 @@ export function buildRateMetricFamilies(input: RateMetricsInput): MetricFamily[]
   );
   const portSamples = (pick: (g: RateGroup) => number): MetricSample[] => ports.map((g) => ({ labels: [['port', g.key]], value: pick(g) }));
   const procSamples = (pick: (g: RateGroup) => number): MetricSample[] =>
-    procs.map((g) => ({ labels: [['pid', String(g.pid)], ['process', g.process ?? '']], value: pick(g) }));
+    procs.map((g) => ({
+      labels: [
+        ['pid', String(g.pid)],
+        ['process', g.process ?? ''],
+      ],
+      value: pick(g),
+    }));
   return [
     {
       name: 'sockscope_port_send_bytes_per_second',

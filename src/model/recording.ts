@@ -80,9 +80,30 @@ export interface Frame {
 function pack(s: SocketRecord): PackedSocket {
   const o = s.owner;
   return [
-    s.key, s.protocol, s.state, s.localAddress, s.localPort, s.remoteAddress, s.remotePort, s.recvQ, s.sendQ, s.timer, s.timerMs,
-    s.retransmits, s.uid, s.inode, s.rtoMs, s.atoMs, s.cwnd, s.ssthresh, s.drops, s.path, s.unixType,
-    o === null ? null : [o.pid, o.command, o.commandLine, o.uid, o.fd], s.sharedBy, s.user,
+    s.key,
+    s.protocol,
+    s.state,
+    s.localAddress,
+    s.localPort,
+    s.remoteAddress,
+    s.remotePort,
+    s.recvQ,
+    s.sendQ,
+    s.timer,
+    s.timerMs,
+    s.retransmits,
+    s.uid,
+    s.inode,
+    s.rtoMs,
+    s.atoMs,
+    s.cwnd,
+    s.ssthresh,
+    s.drops,
+    s.path,
+    s.unixType,
+    o === null ? null : [o.pid, o.command, o.commandLine, o.uid, o.fd],
+    s.sharedBy,
+    s.user,
   ];
 }
 
@@ -90,18 +111,49 @@ function unpack(p: PackedSocket): SocketRecord {
   const o = p[21];
   const owner: SocketOwner | null = o === null ? null : { pid: o[0], command: o[1], commandLine: o[2], uid: o[3], fd: o[4] };
   return {
-    key: p[0], protocol: p[1], state: p[2], localAddress: p[3], localPort: p[4], remoteAddress: p[5], remotePort: p[6],
-    recvQ: p[7], sendQ: p[8], timer: p[9], timerMs: p[10], retransmits: p[11], uid: p[12], inode: p[13], rtoMs: p[14],
-    atoMs: p[15], cwnd: p[16], ssthresh: p[17], drops: p[18], path: p[19], unixType: p[20], owner, sharedBy: p[22], user: p[23],
+    key: p[0],
+    protocol: p[1],
+    state: p[2],
+    localAddress: p[3],
+    localPort: p[4],
+    remoteAddress: p[5],
+    remotePort: p[6],
+    recvQ: p[7],
+    sendQ: p[8],
+    timer: p[9],
+    timerMs: p[10],
+    retransmits: p[11],
+    uid: p[12],
+    inode: p[13],
+    rtoMs: p[14],
+    atoMs: p[15],
+    cwnd: p[16],
+    ssthresh: p[17],
+    drops: p[18],
+    path: p[19],
+    unixType: p[20],
+    owner,
+    sharedBy: p[22],
+    user: p[23],
   };
 }
 
 /** Did anything a viewer cares about change (everything but the timer countdown)? */
 function changed(a: SocketRecord, b: SocketRecord): boolean {
   return (
-    a.state !== b.state || a.recvQ !== b.recvQ || a.sendQ !== b.sendQ || a.timer !== b.timer || a.retransmits !== b.retransmits ||
-    a.cwnd !== b.cwnd || a.ssthresh !== b.ssthresh || a.rtoMs !== b.rtoMs || a.drops !== b.drops || a.sharedBy !== b.sharedBy ||
-    a.owner?.pid !== b.owner?.pid || a.owner?.fd !== b.owner?.fd || a.owner?.command !== b.owner?.command
+    a.state !== b.state ||
+    a.recvQ !== b.recvQ ||
+    a.sendQ !== b.sendQ ||
+    a.timer !== b.timer ||
+    a.retransmits !== b.retransmits ||
+    a.cwnd !== b.cwnd ||
+    a.ssthresh !== b.ssthresh ||
+    a.rtoMs !== b.rtoMs ||
+    a.drops !== b.drops ||
+    a.sharedBy !== b.sharedBy ||
+    a.owner?.pid !== b.owner?.pid ||
+    a.owner?.fd !== b.owner?.fd ||
+    a.owner?.command !== b.owner?.command
   );
 }
 

@@ -10,7 +10,8 @@
  * terminals draw those two cells wide while blessed counts one, which would shift every column
  * after them, so they are shown as `\u{1f600}` instead.
  */
-const UNSAFE_CLASS = '[\\u{0}-\\u{1f}\\u{7f}-\\u{9f}\\u{200b}-\\u{200f}\\u{2028}-\\u{202e}\\u{2060}-\\u{2069}\\u{feff}\\u{d800}-\\u{dfff}\\u{10000}-\\u{10ffff}]';
+const UNSAFE_CLASS =
+  '[\\u{0}-\\u{1f}\\u{7f}-\\u{9f}\\u{200b}-\\u{200f}\\u{2028}-\\u{202e}\\u{2060}-\\u{2069}\\u{feff}\\u{d800}-\\u{dfff}\\u{10000}-\\u{10ffff}]';
 const HAS_UNSAFE = new RegExp(UNSAFE_CLASS, 'u');
 const ALL_UNSAFE = new RegExp(UNSAFE_CLASS, 'gu');
 

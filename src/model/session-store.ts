@@ -9,7 +9,13 @@ import type { ConnRate, RateTotals } from './conn-rates.js';
 import type { UnixPeer } from './unix-peers.js';
 import { countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
-import { buildListenerHealth, summarizeListenersByPort, type ListenerHealth, type NetSysctls, type PortListenerSummary } from './listener-health.js';
+import {
+  buildListenerHealth,
+  summarizeListenersByPort,
+  type ListenerHealth,
+  type NetSysctls,
+  type PortListenerSummary,
+} from './listener-health.js';
 import { addMarker, nextMarkerName, type Marker } from './markers.js';
 import { computeRates, type CounterRates } from './rates.js';
 import { StateHistory } from './state-history.js';
@@ -28,7 +34,14 @@ export interface SessionEnvironment {
 }
 
 /** Sysctls before the first reading: all unknown. */
-export const UNKNOWN_SYSCTLS: NetSysctls = { ephemeralPortRange: null, somaxconn: null, tcpFinTimeoutSec: null, tcpMaxSynBacklog: null, tcpSyncookies: null, tcpTwReuse: null };
+export const UNKNOWN_SYSCTLS: NetSysctls = {
+  ephemeralPortRange: null,
+  somaxconn: null,
+  tcpFinTimeoutSec: null,
+  tcpMaxSynBacklog: null,
+  tcpSyncookies: null,
+  tcpTwReuse: null,
+};
 
 /** A socket predicate with the text it was compiled from (the one filter of a screen). */
 export interface ViewFilter {
@@ -101,7 +114,8 @@ function tcpCounts(counts: CountsByGroup): Partial<Record<TcpState, number>> {
 }
 
 function noticeOf(snapshot: Snapshot): string {
-  if (snapshot.owners.enabled && snapshot.owners.unreadableProcesses > 0) return `owners of ${snapshot.owners.unreadableProcesses} processes unreadable: run as root`;
+  if (snapshot.owners.enabled && snapshot.owners.unreadableProcesses > 0)
+    return `owners of ${snapshot.owners.unreadableProcesses} processes unreadable: run as root`;
   if (snapshot.issues.skippedLines > 0) return `${snapshot.issues.skippedLines} unparsable lines skipped`;
   return '';
 }
@@ -163,7 +177,8 @@ export class SessionStore {
     s.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(counts) });
     const f = this.filter;
     const matched = f === null ? null : { filterText: f.text, counts: countByState(snapshot.sockets.filter(f.matches)) };
-    if (matched !== null && s.filteredHistory !== null) s.filteredHistory.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(matched.counts) });
+    if (matched !== null && s.filteredHistory !== null)
+      s.filteredHistory.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(matched.counts) });
     const { sysctls, backlogs } = s.environment;
     const listeners = buildListenerHealth(snapshot, rates, sysctls, backlogs);
     const realDiff = previous === null ? null : diff;

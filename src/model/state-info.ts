@@ -2,15 +2,7 @@
 // Pure data and lookups: no I/O, no UI library (colours are plain blessed colour names).
 
 import { PROTOCOL_GROUP } from './aggregate.js';
-import type {
-  DatagramState,
-  Protocol,
-  ProtocolGroup,
-  SocketState,
-  TcpState,
-  TimerKind,
-  UnixState,
-} from './types.js';
+import type { DatagramState, Protocol, ProtocolGroup, SocketState, TcpState, TimerKind, UnixState } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Runtime lists of every state, so callers (and tests) can iterate the unions.
@@ -35,13 +27,7 @@ export const TCP_STATES = [
 export const DATAGRAM_STATES = ['UNCONN', 'ESTABLISHED'] as const satisfies readonly DatagramState[];
 
 /** UNIX socket states (/proc/net/unix). */
-export const UNIX_STATES = [
-  'LISTENING',
-  'CONNECTED',
-  'UNCONNECTED',
-  'CONNECTING',
-  'DISCONNECTING',
-] as const satisfies readonly UnixState[];
+export const UNIX_STATES = ['LISTENING', 'CONNECTED', 'UNCONNECTED', 'CONNECTING', 'DISCONNECTING'] as const satisfies readonly UnixState[];
 
 // Compile-time proof that the lists above name every member of their union.
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -241,10 +227,9 @@ export const TCP_STATE_EXPLANATION = {
   SYN_RECV: {
     title: 'SYN received',
     meaning:
-      'A server got a SYN and answered with SYN-ACK; it waits for the client\'s ACK to finish the handshake. On Linux a half-open connection is a small request sock (kernel state NEW_SYN_RECV) attached to the listener; /proc/net/tcp and ss show it as SYN_RECV, with no inode and no owning process.',
+      "A server got a SYN and answered with SYN-ACK; it waits for the client's ACK to finish the handshake. On Linux a half-open connection is a small request sock (kernel state NEW_SYN_RECV) attached to the listener; /proc/net/tcp and ss show it as SYN_RECV, with no inode and no owning process.",
     side: 'server',
-    cause:
-      'A client started a handshake with a local LISTEN socket. A full socket is in SYN_RECV only briefly, or with TCP Fast Open.',
+    cause: 'A client started a handshake with a local LISTEN socket. A full socket is in SYN_RECV only briefly, or with TCP Fast Open.',
     typicalDuration:
       'One round trip. Without the ACK, the SYN-ACK is resent net.ipv4.tcp_synack_retries times (default 5, about 63 s in all), then the request is dropped.',
     pileUp:
@@ -255,7 +240,7 @@ export const TCP_STATE_EXPLANATION = {
   NEW_SYN_RECV: {
     title: 'SYN received (request sock)',
     meaning:
-      'The kernel\'s own name for a half-open connection kept as a small request sock: a SYN was received and answered with SYN-ACK, and the final ACK has not arrived. /proc/net/tcp and ss report these as SYN_RECV, so this name is rarely seen; the meaning is the same.',
+      "The kernel's own name for a half-open connection kept as a small request sock: a SYN was received and answered with SYN-ACK, and the final ACK has not arrived. /proc/net/tcp and ss report these as SYN_RECV, so this name is rarely seen; the meaning is the same.",
     side: 'server',
     cause: 'A client started a handshake with a local LISTEN socket.',
     typicalDuration:
@@ -268,7 +253,7 @@ export const TCP_STATE_EXPLANATION = {
     title: 'Established',
     meaning: 'The handshake is complete; data can flow both ways.',
     side: 'both',
-    cause: 'connect() succeeded on the client, or the server\'s kernel completed the handshake (accepted or waiting for accept()).',
+    cause: "connect() succeeded on the client, or the server's kernel completed the handshake (accepted or waiting for accept()).",
     typicalDuration:
       'As long as the application keeps the connection open: milliseconds for one request, days for a pooled or long-lived connection.',
     pileUp:
@@ -282,8 +267,7 @@ export const TCP_STATE_EXPLANATION = {
     side: 'either',
     cause:
       'The local application called close() or shutdown(SHUT_WR) on an established connection: this end closes first. The FIN goes out after any data still in the send queue.',
-    typicalDuration:
-      'One round trip, plus the time to drain the send queue. Then FIN_WAIT2, or CLOSING/TIME_WAIT.',
+    typicalDuration: 'One round trip, plus the time to drain the send queue. Then FIN_WAIT2, or CLOSING/TIME_WAIT.',
     pileUp:
       'The peer does not acknowledge: it is dead or unreachable, or its receive window is full (zero window), so queued data and the FIN cannot be sent. Once the application has closed the socket (orphan), Linux gives up after net.ipv4.tcp_orphan_retries retransmissions (0, the default, means 8) and drops the connection.',
     action:
@@ -291,27 +275,22 @@ export const TCP_STATE_EXPLANATION = {
   },
   FIN_WAIT2: {
     title: 'FIN wait 2',
-    meaning:
-      'Our FIN was acknowledged; this end waits for the peer to close its side (send its FIN). The peer can still send data.',
+    meaning: 'Our FIN was acknowledged; this end waits for the peer to close its side (send its FIN). The peer can still send data.',
     side: 'either',
-    cause:
-      'This end closed first and the peer acknowledged, but the peer application has not closed yet: it is in CLOSE_WAIT.',
+    cause: 'This end closed first and the peer acknowledged, but the peer application has not closed yet: it is in CLOSE_WAIT.',
     typicalDuration:
       'Until the peer closes. An orphaned socket (the application called close()) is dropped after net.ipv4.tcp_fin_timeout (default 60 s). A socket the application still holds after shutdown() can stay forever if the peer never closes.',
     pileUp:
-      'The peer is slow to close or never closes (it will show CLOSE_WAIT on its side), or a firewall or NAT forgot the connection so the peer\'s FIN never arrives.',
-    action:
-      'Check the remote host for CLOSE_WAIT. Orphans go away after tcp_fin_timeout; lower it only if they use too much memory.',
+      "The peer is slow to close or never closes (it will show CLOSE_WAIT on its side), or a firewall or NAT forgot the connection so the peer's FIN never arrives.",
+    action: 'Check the remote host for CLOSE_WAIT. Orphans go away after tcp_fin_timeout; lower it only if they use too much memory.',
   },
   CLOSE_WAIT: {
     title: 'Close wait',
-    meaning:
-      'The peer has closed its side (its FIN arrived), and the local application has not called close() yet.',
+    meaning: 'The peer has closed its side (its FIN arrived), and the local application has not called close() yet.',
     side: 'either',
     cause:
       'The remote end finished or hung up. The kernel acknowledged the FIN; reads now return end-of-file (0 bytes), and the kernel waits for the application to close.',
-    typicalDuration:
-      'Until the application closes the socket. No kernel timer ends it: the application must act.',
+    typicalDuration: 'Until the application closes the socket. No kernel timer ends it: the application must act.',
     pileUp:
       'An application bug: the application has not closed sockets whose peer hung up. It ignores end-of-file, leaks the socket on an error path, or a connection pool keeps dead connections. A growing count is a file-descriptor leak in the owning process.',
     action:
@@ -320,24 +299,21 @@ export const TCP_STATE_EXPLANATION = {
   CLOSING: {
     title: 'Closing',
     meaning:
-      'Both ends closed at about the same time (simultaneous close): our FIN is sent, the peer\'s FIN arrived before our FIN was acknowledged, and this end waits for that ACK.',
+      "Both ends closed at about the same time (simultaneous close): our FIN is sent, the peer's FIN arrived before our FIN was acknowledged, and this end waits for that ACK.",
     side: 'both',
     cause: 'Both applications called close() at nearly the same moment.',
     typicalDuration: 'One round trip, then TIME_WAIT.',
-    pileUp:
-      'Rare. Many of them mean ACKs are being lost, or the peer vanished in the middle of the close.',
+    pileUp: 'Rare. Many of them mean ACKs are being lost, or the peer vanished in the middle of the close.',
     action: 'Check the path to the peer for packet loss.',
   },
   LAST_ACK: {
     title: 'Last ACK',
-    meaning:
-      'The peer closed first, then the local application closed too: this end sent its FIN and waits for the final ACK.',
+    meaning: 'The peer closed first, then the local application closed too: this end sent its FIN and waits for the final ACK.',
     side: 'either',
     cause: 'close() on a socket in CLOSE_WAIT: this end is the one that closed second.',
     typicalDuration:
       'One round trip. Without an ACK, the FIN is resent until the retries run out (net.ipv4.tcp_orphan_retries for orphaned sockets), then the socket is dropped.',
-    pileUp:
-      'The peer is gone, or a firewall or NAT between the two has already forgotten the connection and drops the FIN.',
+    pileUp: 'The peer is gone, or a firewall or NAT between the two has already forgotten the connection and drops the FIN.',
     action: 'Group by remote address and check that the peer is still reachable.',
   },
   TIME_WAIT: {
@@ -362,8 +338,7 @@ export const TCP_STATE_EXPLANATION = {
     cause: 'bind() without listen() or connect(), a failed connect(), or a connection reset by the peer.',
     typicalDuration:
       'Until the application closes or reuses the socket. The kernel removes sockets from its lookup tables in this state, so /proc/net/tcp seldom lists them (ss -B lists bound, inactive sockets on recent kernels).',
-    pileUp:
-      'Rare in /proc/net/tcp. Many of them suggest an application that keeps sockets after errors instead of closing them.',
+    pileUp: 'Rare in /proc/net/tcp. Many of them suggest an application that keeps sockets after errors instead of closing them.',
     action: 'Find the owning process and check how it handles failed or reset connections.',
   },
 } as const satisfies Record<TcpState, StateExplanation>;
@@ -378,8 +353,7 @@ export const UDP_STATE_EXPLANATION = {
     typicalDuration: 'As long as the application keeps the socket.',
     pileUp:
       'Many ports owned by one process usually mean a client that opens one socket per query (DNS resolvers do this on purpose). A count that only grows is a file-descriptor leak. Watch the drops column: drops mean the receive buffer overflowed because the application does not read fast enough.',
-    action:
-      'For drops: make the reader faster, or raise its buffer (SO_RCVBUF, capped by net.core.rmem_max).',
+    action: 'For drops: make the reader faster, or raise its buffer (SO_RCVBUF, capped by net.core.rmem_max).',
   },
   ESTABLISHED: {
     title: 'Connected (UDP)',
@@ -389,8 +363,7 @@ export const UDP_STATE_EXPLANATION = {
     cause:
       'connect() on a UDP socket: DNS and QUIC clients, or a program that only wants the kernel to pick a source address for a destination.',
     typicalDuration: 'As long as the application keeps the socket, often one query or one QUIC connection.',
-    pileUp:
-      'Usually reflects the query or connection rate of clients. A count that only grows for one process is a file-descriptor leak.',
+    pileUp: 'Usually reflects the query or connection rate of clients. A count that only grows for one process is a file-descriptor leak.',
     action: 'Group by process and remote address; check drops for readers that fall behind.',
   },
 } as const satisfies Record<DatagramState, StateExplanation>;
@@ -409,8 +382,7 @@ export const RAW_STATE_EXPLANATION = {
   },
   ESTABLISHED: {
     title: 'Connected (raw)',
-    meaning:
-      'A raw IP socket on which connect() fixed the peer address, so it only receives packets from that address.',
+    meaning: 'A raw IP socket on which connect() fixed the peer address, so it only receives packets from that address.',
     side: 'either',
     cause: 'connect() on a raw socket; uncommon.',
     typicalDuration: 'As long as the application keeps the socket.',
@@ -427,8 +399,7 @@ export const UNIX_STATE_EXPLANATION = {
     side: 'server',
     cause: 'The application called listen() on a bound path or abstract name.',
     typicalDuration: 'As long as the service runs.',
-    pileUp:
-      'Normal: one per local service endpoint. Queued connections waiting for accept() appear as CONNECTING sockets.',
+    pileUp: 'Normal: one per local service endpoint. Queued connections waiting for accept() appear as CONNECTING sockets.',
     action: 'If CONNECTING sockets pile up behind it, the service is not accepting connections.',
   },
   CONNECTED: {
@@ -455,7 +426,7 @@ export const UNIX_STATE_EXPLANATION = {
   CONNECTING: {
     title: 'Queued for accept (UNIX)',
     meaning:
-      'The server-side end of a new connection waiting in a listening socket\'s queue: the client\'s connect() has completed, but the server has not called accept() yet, so no process holds it.',
+      "The server-side end of a new connection waiting in a listening socket's queue: the client's connect() has completed, but the server has not called accept() yet, so no process holds it.",
     side: 'server',
     cause: 'A client connected to a listening UNIX socket (the kernel shows a connected socket with no file as CONNECTING).',
     typicalDuration: 'Until the server calls accept(): normally microseconds.',

@@ -36,7 +36,27 @@ const SHOWN: readonly (readonly [string, string])[] = [
 
 /** Keys printed as "key value" (space) rather than "key:value" by ss. */
 const SPACED = new Set(['send', 'pacing_rate', 'delivery_rate']);
-const CONGESTION = new Set(['cubic', 'reno', 'bbr', 'bbr2', 'bbr3', 'dctcp', 'vegas', 'westwood', 'htcp', 'bic', 'hybla', 'illinois', 'scalable', 'yeah', 'veno', 'lp', 'nv', 'cdg', 'highspeed']);
+const CONGESTION = new Set([
+  'cubic',
+  'reno',
+  'bbr',
+  'bbr2',
+  'bbr3',
+  'dctcp',
+  'vegas',
+  'westwood',
+  'htcp',
+  'bic',
+  'hybla',
+  'illinois',
+  'scalable',
+  'yeah',
+  'veno',
+  'lp',
+  'nv',
+  'cdg',
+  'highspeed',
+]);
 
 /** Parse `ss -tinH` output for one connection; null when there is no tcp_info line. */
 export function parseSsTcpInfo(output: string): TcpInfo | null {
@@ -65,7 +85,13 @@ function formatValue(key: string, value: string): string {
   if (bps !== null && (key === 'send' || key.endsWith('_rate'))) {
     const scale = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[bps[2] as '' | 'k' | 'K' | 'M' | 'G' | 'T'];
     const v = Number(bps[1]) * scale;
-    return v >= 1e9 ? `${(v / 1e9).toFixed(1)} Gbit/s` : v >= 1e6 ? `${(v / 1e6).toFixed(1)} Mbit/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)} kbit/s` : `${v} bit/s`;
+    return v >= 1e9
+      ? `${(v / 1e9).toFixed(1)} Gbit/s`
+      : v >= 1e6
+        ? `${(v / 1e6).toFixed(1)} Mbit/s`
+        : v >= 1e3
+          ? `${(v / 1e3).toFixed(1)} kbit/s`
+          : `${v} bit/s`;
   }
   return value;
 }

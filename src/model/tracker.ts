@@ -82,9 +82,7 @@ interface MutableInfo {
 
 /** Protocol and endpoints without the inode: survives the inode change on the way to TIME_WAIT. */
 export function flowKey(s: SocketRecord): string {
-  return s.protocol === 'unix'
-    ? s.key
-    : `${s.protocol} ${s.localAddress}:${s.localPort} ${s.remoteAddress}:${s.remotePort}`;
+  return s.protocol === 'unix' ? s.key : `${s.protocol} ${s.localAddress}:${s.localPort} ${s.remoteAddress}:${s.remotePort}`;
 }
 
 /** Compare two snapshots by stable key. */
@@ -225,7 +223,9 @@ export class SocketTracker {
     }
     const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
     this.last = snapshot;
-    return first ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 } : { opened: reallyOpened, closed, changed, intervalMs };
+    return first
+      ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 }
+      : { opened: reallyOpened, closed, changed, intervalMs };
   }
 
   /** The entry of a socket: by inode when it has one (the key must still agree), else by key. */
@@ -263,7 +263,13 @@ export class SocketTracker {
   infoOf(key: string): TrackInfo | null {
     const i = this.info.get(key);
     if (i === undefined) return null;
-    return { firstSeenMs: i.firstSeenMs, presentAtStart: i.presentAtStart, changes: i.changes, peakRecvQ: i.peakRecvQ, peakSendQ: i.peakSendQ };
+    return {
+      firstSeenMs: i.firstSeenMs,
+      presentAtStart: i.presentAtStart,
+      changes: i.changes,
+      peakRecvQ: i.peakRecvQ,
+      peakSendQ: i.peakSendQ,
+    };
   }
 
   /** Observed age of a socket at `nowMs`, or null when it was not seen. */

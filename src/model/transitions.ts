@@ -80,7 +80,9 @@ export function countTransitions(diff: SnapshotDiff, include?: (s: SocketRecord)
   const opened = first ? 0 : reopened + openedNow.length;
   const closed = first
     ? 0
-    : reclosed + diff.closed.filter((s) => accepts(s) && s.state !== 'TIME_WAIT').length + openedNow.filter((s) => s.state === 'TIME_WAIT').length;
+    : reclosed +
+      diff.closed.filter((s) => accepts(s) && s.state !== 'TIME_WAIT').length +
+      openedNow.filter((s) => s.state === 'TIME_WAIT').length;
   const transitions = [...counts.entries()]
     .map(([label, c]) => ({ from: c.from, to: c.to, label, count: c.count, perSec: perSec(c.count, diff.intervalMs) }))
     .sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));

@@ -16,7 +16,10 @@ export interface UnixPeer {
 }
 
 /** Socket inode → its peer, for the UNIX sockets of `sockets` that ss reported a peer for. */
-export function joinUnixPeers(sockets: readonly SocketRecord[], pairs: readonly { readonly inode: number; readonly peerInode: number }[]): Map<number, UnixPeer> {
+export function joinUnixPeers(
+  sockets: readonly SocketRecord[],
+  pairs: readonly { readonly inode: number; readonly peerInode: number }[],
+): Map<number, UnixPeer> {
   const peerOf = new Map<number, number>();
   for (const p of pairs) if (p.inode !== 0 && p.peerInode !== 0) peerOf.set(p.inode, p.peerInode);
   const byInode = new Map<number, SocketRecord>();
@@ -53,7 +56,10 @@ export interface UnixTalk {
  * counted once per pair, most connections first. A process talking to itself is included.
  */
 export function countUnixTalks(sockets: readonly SocketRecord[], peers: ReadonlyMap<number, UnixPeer>): UnixTalk[] {
-  const talks = new Map<string, { pid: number; process: string; peerPid: number; peerProcess: string; connections: number; path: string | null }>();
+  const talks = new Map<
+    string,
+    { pid: number; process: string; peerPid: number; peerProcess: string; connections: number; path: string | null }
+  >();
   for (const s of sockets) {
     if (s.protocol !== 'unix' || s.owner === null) continue;
     const p = peers.get(s.inode);

@@ -70,7 +70,8 @@ export function createConnRatesSource(deps: SsDeps, ss: SsOptions, options: Conn
   };
 }
 
-export type UnixPeersStatus = { readonly ok: true; readonly peers: ReadonlyMap<number, UnixPeer> } | { readonly ok: false; readonly message: string };
+export type UnixPeersStatus =
+  { readonly ok: true; readonly peers: ReadonlyMap<number, UnixPeer> } | { readonly ok: false; readonly message: string };
 
 /** UNIX peers of one snapshot's sockets (one `ss -xH`). */
 export async function collectUnixPeers(deps: SsDeps, ss: SsOptions, snapshot: Snapshot): Promise<UnixPeersStatus> {

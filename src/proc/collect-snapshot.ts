@@ -2,15 +2,7 @@
 // immutable Snapshot. This is the only place that turns files into a snapshot; everything
 // after it (tracker, aggregation, filters, views) is pure.
 
-import type {
-  KernelCounters,
-  OwnerScanStats,
-  Protocol,
-  Snapshot,
-  SocketEntry,
-  SocketOwner,
-  SocketRecord,
-} from '../model/types.js';
+import type { KernelCounters, OwnerScanStats, Protocol, Snapshot, SocketEntry, SocketOwner, SocketRecord } from '../model/types.js';
 import { describeReadError, readTextResultAsync, type ProcFs } from './proc-fs.js';
 import { InodeIndex } from './inode-index.js';
 import { isPendingRecord, parseInetTable, parseInetTableReusing, type PreviousTable } from './parse-inet.js';

@@ -255,9 +255,7 @@ export function checkProcRoot(procFs: ProcFs): string | null {
     if (!st.isDirectory()) return `proc root ${procFs.root} is not a directory`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? `proc root ${procFs.root} does not exist`
-      : `cannot read proc root ${procFs.root} (${code ?? 'error'})`;
+    return code === 'ENOENT' ? `proc root ${procFs.root} does not exist` : `cannot read proc root ${procFs.root} (${code ?? 'error'})`;
   }
   const net = procFs.readDir('net');
   if (net === null) return `cannot read ${procFs.root}/net (${procFs.lastError() ?? 'error'}): is this a Linux /proc?`;

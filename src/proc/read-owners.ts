@@ -462,7 +462,8 @@ export class OwnerScanner {
     if (names === null) {
       const code = this.procFs.lastError();
       this.clearFds(entry);
-      if (code === 'ENOENT' || code === 'ESRCH') entry.seenScan = -1; // exited mid-scan
+      if (code === 'ENOENT' || code === 'ESRCH')
+        entry.seenScan = -1; // exited mid-scan
       else entry.unreadable = true; // EACCES/EPERM: another user's process
       return -1;
     }
@@ -744,7 +745,10 @@ export function parseStatusUid(text: string): number | null {
   const start = text.startsWith('Uid:') ? 0 : text.indexOf('\nUid:') + 1;
   if (start === 0 && !text.startsWith('Uid:')) return null;
   const end = text.indexOf('\n', start);
-  const fields = text.slice(start + 4, end < 0 ? text.length : end).trim().split(/\s+/);
+  const fields = text
+    .slice(start + 4, end < 0 ? text.length : end)
+    .trim()
+    .split(/\s+/);
   const uid = parseDecimal(fields[0] ?? '');
   return uid < 0 ? null : uid;
 }

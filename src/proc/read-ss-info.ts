@@ -71,7 +71,11 @@ export const runCommand: RunCommand = (file, args, { timeoutMs, maxBytes }) =>
         const lastNl = stdout.lastIndexOf('\n');
         finish({ ok: true, output: { stdout: lastNl < 0 ? '' : stdout.slice(0, lastNl + 1), truncated: true } });
       } else if (code === 0) finish({ ok: true, output: { stdout, truncated: false } });
-      else finish({ ok: false, message: `${file} exited with ${code ?? 'a signal'}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n')[0]}`}` });
+      else
+        finish({
+          ok: false,
+          message: `${file} exited with ${code ?? 'a signal'}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n')[0]}`}`,
+        });
     });
   });
 
@@ -124,7 +128,11 @@ export interface SsDeps {
 export const SS_TCP_ARGS: readonly string[] = ['-tinH'];
 
 /** One `ss -tinH` (optionally restricted by extra ss filter arguments) parsed. */
-export async function readSsTcpInfo(deps: SsDeps, options: SsOptions, filterArgs: readonly string[] = []): Promise<SsReadResult<TcpInfoReading>> {
+export async function readSsTcpInfo(
+  deps: SsDeps,
+  options: SsOptions,
+  filterArgs: readonly string[] = [],
+): Promise<SsReadResult<TcpInfoReading>> {
   const takenAtMs = deps.now();
   const t0 = deps.monotonicMs();
   const [file, args] = ssCommand([...SS_TCP_ARGS, ...filterArgs], options.netnsPid, options.procRoot);
@@ -133,7 +141,13 @@ export async function readSsTcpInfo(deps: SsDeps, options: SsOptions, filterArgs
   const table = parseSsTcpTable(r.output.stdout);
   return {
     ok: true,
-    value: { connections: table.connections, skipped: table.skipped, truncated: r.output.truncated, takenAtMs, costMs: deps.monotonicMs() - t0 },
+    value: {
+      connections: table.connections,
+      skipped: table.skipped,
+      truncated: r.output.truncated,
+      takenAtMs,
+      costMs: deps.monotonicMs() - t0,
+    },
   };
 }
 

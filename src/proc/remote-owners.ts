@@ -51,7 +51,7 @@ export const GNU_FIND_LISTING =
 
 /** The same with POSIX sh and ls -l, one ls per process (busybox, old find). */
 export const LS_LISTING =
-  "for d in /proc/[0-9]*/fd; do if [ -r \"$d\" ]; then printf 'D %s\\n' \"$d\"; ls -lq \"$d\"; else printf 'U %s\\n' \"$d\"; fi; done";
+  'for d in /proc/[0-9]*/fd; do if [ -r "$d" ]; then printf \'D %s\\n\' "$d"; ls -lq "$d"; else printf \'U %s\\n\' "$d"; fi; done';
 
 /** Prints "gnu" when find has -printf and -readable. */
 export const FIND_PROBE = "find /proc/self/fd -maxdepth 0 -readable -printf 'gnu\\n'";

@@ -246,7 +246,8 @@ export class Dashboard {
     const s = this.currentFrame().details?.memory?.record ?? null;
     if (s === null) return;
     if (what === 'process' && s.owner !== null) this.dispatch({ type: 'drill', filterText: `pid ${s.owner.pid}` });
-    if (what === 'peer' && s.protocol !== 'unix' && s.remotePort !== 0) this.dispatch({ type: 'drill', filterText: `dst ${s.remoteAddress}` });
+    if (what === 'peer' && s.protocol !== 'unix' && s.remotePort !== 0)
+      this.dispatch({ type: 'drill', filterText: `dst ${s.remoteAddress}` });
   }
 
   /** `!`: the findings view with the worst finding selected. */

@@ -116,6 +116,9 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | 
     handlePromptKey(d, ch, key);
     return;
   }
-  const binding = resolveKey({ ch, full: key?.full }, { detailsOpen: d.ui.detailsKey !== null, helpOpen: d.ui.help, replay: replay !== null });
+  const binding = resolveKey(
+    { ch, full: key?.full },
+    { detailsOpen: d.ui.detailsKey !== null, helpOpen: d.ui.help, replay: replay !== null },
+  );
   if (binding !== null) perform(d, binding.action, ch, replay);
 }

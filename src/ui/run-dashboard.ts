@@ -192,7 +192,8 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     const sysctls = live.readSysctls();
     // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
-    if (live.readBacklogs !== null) void live.readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+    if (live.readBacklogs !== null)
+      void live.readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
   };
 
   // Per-connection rates (ss -tinH, inside --pid through nsenter) on the feed's own cadence: only

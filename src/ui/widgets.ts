@@ -105,8 +105,21 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
   const bars = blessed.box({ parent: screen, ...boxStyle(theme), label: ' TCP states ' });
   const table = blessed.box({ parent: screen, ...boxStyle(theme) });
   const history = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true, label: ' TCP states over time ' });
-  const footer = blessed.box({ parent: screen, tags: true, wrap: false, height: 1, style: theme.color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
-  const prompt = blessed.box({ parent: screen, tags: true, hidden: true, height: 3, border: { type: 'line' }, style: theme.color ? { border: { fg: 'yellow' } } : {} });
+  const footer = blessed.box({
+    parent: screen,
+    tags: true,
+    wrap: false,
+    height: 1,
+    style: theme.color ? { fg: 'black', bg: 'cyan' } : { inverse: true },
+  });
+  const prompt = blessed.box({
+    parent: screen,
+    tags: true,
+    hidden: true,
+    height: 3,
+    border: { type: 'line' },
+    style: theme.color ? { border: { fg: 'yellow' } } : {},
+  });
   const details = blessed.box({
     parent: screen,
     ...boxStyle(theme),
@@ -157,13 +170,24 @@ export function renderBars(el: blessed.Widgets.BoxElement, r: Rect | null, bars:
   if (!showAt(el, r)) return;
   el.setContent(
     bars
-      .map((b) => `${colored(b.label, b.color, theme)} ${escapeTags(b.count)} ${colored(b.bar, b.color, theme)}${b.trend === '' ? '' : ` ${colored(b.trend, b.color, theme)}`}`)
+      .map(
+        (b) =>
+          `${colored(b.label, b.color, theme)} ${escapeTags(b.count)} ${colored(b.bar, b.color, theme)}${b.trend === '' ? '' : ` ${colored(b.trend, b.color, theme)}`}`,
+      )
       .join('\n'),
   );
 }
 
 /** `notes`: plain lines drawn under the rows (the selected finding's text), after a blank line. */
-export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: string, view: TableView, theme: Theme, notes: readonly string[] = [], closedRows = 0): void {
+export function renderTable(
+  el: blessed.Widgets.BoxElement,
+  r: Rect,
+  title: string,
+  view: TableView,
+  theme: Theme,
+  notes: readonly string[] = [],
+  closedRows = 0,
+): void {
   place(el, r);
   // Closed rows (tombstones) are listed, muted, but not counted as sockets: the label says so.
   const position = `${view.total === 0 ? '0' : `${view.selectedIndex + 1}/${view.total}`}${closedRows > 0 ? `, ${closedRows} closed` : ''}`;
@@ -182,7 +206,10 @@ export function renderTable(el: blessed.Widgets.BoxElement, r: Rect, title: stri
       text = muted(row.cells.map((c) => c.text).join(' '), theme);
     } else {
       text = row.cells.map((c) => colored(c.text, c.color, theme)).join(' ');
-      if (row.isNew) text = theme.color ? `{bold}{green-bg}{black-fg}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/black-fg}{/green-bg}{/bold}` : `{bold}${text}{/bold}`;
+      if (row.isNew)
+        text = theme.color
+          ? `{bold}{green-bg}{black-fg}${escapeTags(row.cells.map((c) => c.text).join(' '))}{/black-fg}{/green-bg}{/bold}`
+          : `{bold}${text}{/bold}`;
     }
     lines.push(text);
   }
@@ -247,14 +274,23 @@ export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, tit
  * The overlays get only the lines that fit (the frame scrolls them): a blessed scrollable box
  * moves its border label with the content, drawing " Details " over the text.
  */
-export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly DetailLine[], theme: Theme, title = 'Details'): void {
+export function renderDetails(
+  el: blessed.Widgets.BoxElement,
+  r: Rect | null,
+  lines: readonly DetailLine[],
+  theme: Theme,
+  title = 'Details',
+): void {
   if (!showAt(el, r)) return;
   el.setLabel(` ${escapeTags(title)} `);
   el.setContent(
     lines
       .map((l) => {
         if (l.style === 'title') return `{bold}${colored(l.text, l.color, theme)}{/bold}`;
-        if (l.style === 'heading') return theme.color ? `{bold}{cyan-fg}${escapeTags(l.text)}{/cyan-fg}{/bold}` : `{bold}{underline}${escapeTags(l.text)}{/underline}{/bold}`;
+        if (l.style === 'heading')
+          return theme.color
+            ? `{bold}{cyan-fg}${escapeTags(l.text)}{/cyan-fg}{/bold}`
+            : `{bold}{underline}${escapeTags(l.text)}{/underline}{/bold}`;
         if (l.style === 'muted') return muted(l.text, theme);
         return colored(l.text, l.color, theme);
       })
@@ -263,7 +299,12 @@ export function renderDetails(el: blessed.Widgets.BoxElement, r: Rect | null, li
   el.setFront();
 }
 
-export function renderHelp(el: blessed.Widgets.BoxElement, r: Rect | null, lines: readonly string[], title = 'Help — ? or Esc to close'): void {
+export function renderHelp(
+  el: blessed.Widgets.BoxElement,
+  r: Rect | null,
+  lines: readonly string[],
+  title = 'Help — ? or Esc to close',
+): void {
   if (!showAt(el, r)) return;
   el.setLabel(` ${escapeTags(title)} `);
   el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));

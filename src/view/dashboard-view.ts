@@ -13,7 +13,19 @@ import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor }
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
 import { shownSendQ, type SocketRow } from './socket-rows.js';
-import { DROP_MARK, displayWidth, fitText, formatAge, formatCount, formatDuration, formatRate, layoutLine, logBarLength, sparkline, type LineSegment } from './text.js';
+import {
+  DROP_MARK,
+  displayWidth,
+  fitText,
+  formatAge,
+  formatCount,
+  formatDuration,
+  formatRate,
+  layoutLine,
+  logBarLength,
+  sparkline,
+  type LineSegment,
+} from './text.js';
 import type { GroupSortKey, GroupViewName, SocketSortKey, UiState } from './ui-state.js';
 
 export interface Cell {
@@ -88,7 +100,15 @@ export function buildTable<Row>(
   rows: readonly Row[],
   keyOf: (row: Row) => string,
   flags: (row: Row) => { isNew: boolean; closed: boolean },
-  opts: { width: number; height: number; selectedKey: string | null; selectedIndex: number; sortId: string; descending: boolean; emptyText: string },
+  opts: {
+    width: number;
+    height: number;
+    selectedKey: string | null;
+    selectedIndex: number;
+    sortId: string;
+    descending: boolean;
+    emptyText: string;
+  },
 ): TableView {
   // The sorted column stays on screen and wide enough for its title and the ▲/▼ mark.
   const sorted = specs.find((c) => c.sortKey !== undefined && c.sortKey === opts.sortId);
@@ -131,13 +151,31 @@ export function buildTable<Row>(
       ...flags(row),
     });
   }
-  return { header, sortKeys, sortLabel, rows: visible, total: rows.length, offset, selectedIndex: rows.length === 0 ? -1 : selected, emptyText: opts.emptyText };
+  return {
+    header,
+    sortKeys,
+    sortLabel,
+    rows: visible,
+    total: rows.length,
+    offset,
+    selectedIndex: rows.length === 0 ? -1 : selected,
+    emptyText: opts.emptyText,
+  };
 }
 
 const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   // Priorities: a narrow table keeps State, the endpoints, Recv-Q (the accept queue of a
   // listener) and Proto; Send-Q goes before them, then Process.
-  { id: 'proto', title: 'Proto', width: 5, flex: 0, priority: 1, align: 'left', sortKey: 'proto', cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol) },
+  {
+    id: 'proto',
+    title: 'Proto',
+    width: 5,
+    flex: 0,
+    priority: 1,
+    align: 'left',
+    sortKey: 'proto',
+    cell: (r) => plain(r.record.protocol === 'unix' ? 'unix' : r.record.protocol),
+  },
   {
     id: 'state',
     title: 'State',
@@ -146,14 +184,71 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
     priority: 0,
     align: 'left',
     sortKey: 'state',
-    cell: (r) => ({ text: r.closedAtMs !== null ? 'CLOSED' : stateLabel(r.record.protocol, r.record.state), color: r.closedAtMs !== null ? null : STATE_COLOR[r.record.state] }),
+    cell: (r) => ({
+      text: r.closedAtMs !== null ? 'CLOSED' : stateLabel(r.record.protocol, r.record.state),
+      color: r.closedAtMs !== null ? null : STATE_COLOR[r.record.state],
+    }),
   },
-  { id: 'recvq', title: 'Recv-Q', width: 6, flex: 0, priority: 1, align: 'right', sortKey: 'recvq', cell: (r) => plain(formatCount(r.record.recvQ)) },
-  { id: 'sendq', title: 'Send-Q', width: 6, flex: 0, priority: 3, align: 'right', sortKey: 'sendq', cell: (r) => plain(formatCount(shownSendQ(r))) },
-  { id: 'local', title: 'Local Address:Port', width: 16, flex: 4, priority: 0, align: 'left', sortKey: 'local', cell: (r) => plain(localEndpoint(r.record)) },
-  { id: 'peer', title: 'Peer Address:Port', width: 16, flex: 3, priority: 1, align: 'left', sortKey: 'peer', cell: (r) => plain(r.peer != null ? formatUnixPeer(r.peer) : peerEndpoint(r.record)) },
-  { id: 'process', title: 'Process', width: 10, flex: 2, priority: 2, align: 'left', sortKey: 'process', cell: (r) => plain(formatOwner(r.record)) },
-  { id: 'user', title: 'User', width: 8, flex: 0, priority: 5, align: 'left', sortKey: 'user', cell: (r) => plain(safeText(r.record.user, 32)) },
+  {
+    id: 'recvq',
+    title: 'Recv-Q',
+    width: 6,
+    flex: 0,
+    priority: 1,
+    align: 'right',
+    sortKey: 'recvq',
+    cell: (r) => plain(formatCount(r.record.recvQ)),
+  },
+  {
+    id: 'sendq',
+    title: 'Send-Q',
+    width: 6,
+    flex: 0,
+    priority: 3,
+    align: 'right',
+    sortKey: 'sendq',
+    cell: (r) => plain(formatCount(shownSendQ(r))),
+  },
+  {
+    id: 'local',
+    title: 'Local Address:Port',
+    width: 16,
+    flex: 4,
+    priority: 0,
+    align: 'left',
+    sortKey: 'local',
+    cell: (r) => plain(localEndpoint(r.record)),
+  },
+  {
+    id: 'peer',
+    title: 'Peer Address:Port',
+    width: 16,
+    flex: 3,
+    priority: 1,
+    align: 'left',
+    sortKey: 'peer',
+    cell: (r) => plain(r.peer != null ? formatUnixPeer(r.peer) : peerEndpoint(r.record)),
+  },
+  {
+    id: 'process',
+    title: 'Process',
+    width: 10,
+    flex: 2,
+    priority: 2,
+    align: 'left',
+    sortKey: 'process',
+    cell: (r) => plain(formatOwner(r.record)),
+  },
+  {
+    id: 'user',
+    title: 'User',
+    width: 8,
+    flex: 0,
+    priority: 5,
+    align: 'left',
+    sortKey: 'user',
+    cell: (r) => plain(safeText(r.record.user, 32)),
+  },
   {
     id: 'age',
     title: 'Age',
@@ -168,56 +263,178 @@ const SOCKET_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
 
 /** Bytes/s out and in and RTT (from ss): shown only when some row has rates, dropped first when narrow. */
 const RATE_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
-  { id: 'out', title: 'Out/s', width: 10, flex: 0, priority: 6, align: 'right', sortKey: 'out', cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.sendBytesPerSec)) },
-  { id: 'in', title: 'In/s', width: 10, flex: 0, priority: 6, align: 'right', sortKey: 'in', cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.recvBytesPerSec)) },
-  { id: 'rtt', title: 'RTT', width: 9, flex: 0, priority: 7, align: 'right', sortKey: 'rtt', cell: (r) => plain(r.rate == null ? '' : formatRttMs(r.rate.rttMs)) },
+  {
+    id: 'out',
+    title: 'Out/s',
+    width: 10,
+    flex: 0,
+    priority: 6,
+    align: 'right',
+    sortKey: 'out',
+    cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.sendBytesPerSec)),
+  },
+  {
+    id: 'in',
+    title: 'In/s',
+    width: 10,
+    flex: 0,
+    priority: 6,
+    align: 'right',
+    sortKey: 'in',
+    cell: (r) => plain(r.rate == null ? '' : formatBytesPerSec(r.rate.recvBytesPerSec)),
+  },
+  {
+    id: 'rtt',
+    title: 'RTT',
+    width: 9,
+    flex: 0,
+    priority: 7,
+    align: 'right',
+    sortKey: 'rtt',
+    cell: (r) => plain(r.rate == null ? '' : formatRttMs(r.rate.rttMs)),
+  },
 ];
 
 export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, size: { width: number; height: number }): TableView {
   const columns = rows.some((r) => r.rate != null) ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
-  return buildTable(columns, rows, (r) => r.key, (r) => ({ isNew: r.isNew, closed: r.closedAtMs !== null }), {
-    ...size,
-    selectedKey: ui.selectedKey,
-    selectedIndex: ui.selectedIndex,
-    sortId: ui.socketSort.key satisfies SocketSortKey,
-    descending: ui.socketSort.descending,
-    emptyText: ui.filterText === '' ? 'no sockets' : `no sockets match: ${ui.filterText}`,
-  });
+  return buildTable(
+    columns,
+    rows,
+    (r) => r.key,
+    (r) => ({ isNew: r.isNew, closed: r.closedAtMs !== null }),
+    {
+      ...size,
+      selectedKey: ui.selectedKey,
+      selectedIndex: ui.selectedIndex,
+      sortId: ui.socketSort.key satisfies SocketSortKey,
+      descending: ui.socketSort.descending,
+      emptyText: ui.filterText === '' ? 'no sockets' : `no sockets match: ${ui.filterText}`,
+    },
+  );
 }
 
 const n = (g: GroupRow, s: SocketState): number => g.states[s] ?? 0;
-const countCell = (v: number, state: SocketState | null = null): Cell => ({ text: v === 0 ? '·' : formatCount(v), color: v === 0 || state === null ? null : STATE_COLOR[state] });
+const countCell = (v: number, state: SocketState | null = null): Cell => ({
+  text: v === 0 ? '·' : formatCount(v),
+  color: v === 0 || state === null ? null : STATE_COLOR[state],
+});
 
 function groupColumns(view: GroupViewName, listeners: ReadonlyMap<number, PortListenerSummary> | null): ColumnSpec<GroupRow>[] {
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
-    { id: 'total', title: 'Total', width: 7, flex: 0, priority: 0, align: 'right', sortKey: 'total', cell: (g) => plain(formatCount(g.total)) },
-    { id: 'estab', title: 'ESTAB', width: 7, flex: 0, priority: 0, align: 'right', sortKey: 'established', cell: (g) => countCell(n(g, 'ESTABLISHED') + n(g, 'CONNECTED'), 'ESTABLISHED') },
-    { id: 'tw', title: 'TIME-W', width: 7, flex: 0, priority: 1, align: 'right', sortKey: 'timewait', cell: (g) => countCell(n(g, 'TIME_WAIT'), 'TIME_WAIT') },
-    { id: 'cw', title: 'CLOSE-W', width: 7, flex: 0, priority: 0, align: 'right', sortKey: 'closewait', cell: (g) => countCell(n(g, 'CLOSE_WAIT'), 'CLOSE_WAIT') },
-    { id: 'syn', title: 'SYN-RCV', width: 7, flex: 0, priority: 1, align: 'right', sortKey: 'synrecv', cell: (g) => countCell(n(g, 'SYN_RECV') + n(g, 'NEW_SYN_RECV'), 'SYN_RECV') },
-    { id: 'fw', title: 'FIN-W', width: 6, flex: 0, priority: 3, align: 'right', cell: (g) => countCell(n(g, 'FIN_WAIT1') + n(g, 'FIN_WAIT2'), 'FIN_WAIT2') },
+    {
+      id: 'total',
+      title: 'Total',
+      width: 7,
+      flex: 0,
+      priority: 0,
+      align: 'right',
+      sortKey: 'total',
+      cell: (g) => plain(formatCount(g.total)),
+    },
+    {
+      id: 'estab',
+      title: 'ESTAB',
+      width: 7,
+      flex: 0,
+      priority: 0,
+      align: 'right',
+      sortKey: 'established',
+      cell: (g) => countCell(n(g, 'ESTABLISHED') + n(g, 'CONNECTED'), 'ESTABLISHED'),
+    },
+    {
+      id: 'tw',
+      title: 'TIME-W',
+      width: 7,
+      flex: 0,
+      priority: 1,
+      align: 'right',
+      sortKey: 'timewait',
+      cell: (g) => countCell(n(g, 'TIME_WAIT'), 'TIME_WAIT'),
+    },
+    {
+      id: 'cw',
+      title: 'CLOSE-W',
+      width: 7,
+      flex: 0,
+      priority: 0,
+      align: 'right',
+      sortKey: 'closewait',
+      cell: (g) => countCell(n(g, 'CLOSE_WAIT'), 'CLOSE_WAIT'),
+    },
+    {
+      id: 'syn',
+      title: 'SYN-RCV',
+      width: 7,
+      flex: 0,
+      priority: 1,
+      align: 'right',
+      sortKey: 'synrecv',
+      cell: (g) => countCell(n(g, 'SYN_RECV') + n(g, 'NEW_SYN_RECV'), 'SYN_RECV'),
+    },
+    {
+      id: 'fw',
+      title: 'FIN-W',
+      width: 6,
+      flex: 0,
+      priority: 3,
+      align: 'right',
+      cell: (g) => countCell(n(g, 'FIN_WAIT1') + n(g, 'FIN_WAIT2'), 'FIN_WAIT2'),
+    },
   ];
   if (view === 'ports') {
     return [
       { id: 'key', title: keyTitle, width: 6, flex: 0, priority: 0, align: 'right', sortKey: 'key', cell: (g) => plain(g.key) },
       { id: 'proto', title: 'Proto', width: 9, flex: 0, priority: 4, align: 'left', cell: (g) => plain(g.protocols.join(',')) },
-      { id: 'proc', title: 'Listener', width: 12, flex: 1, priority: 1, align: 'left', cell: (g) => plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`) },
+      {
+        id: 'proc',
+        title: 'Listener',
+        width: 12,
+        flex: 1,
+        priority: 1,
+        align: 'left',
+        cell: (g) => plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`),
+      },
       ...common,
-      { id: 'queue', title: 'Accept-Q', width: 10, flex: 0, priority: 1, align: 'right', sortKey: 'queue', cell: (g) => acceptQueueCell(g, listeners) },
+      {
+        id: 'queue',
+        title: 'Accept-Q',
+        width: 10,
+        flex: 0,
+        priority: 1,
+        align: 'right',
+        sortKey: 'queue',
+        cell: (g) => acceptQueueCell(g, listeners),
+      },
     ];
   }
   if (view === 'peers') {
     return [
       { id: 'key', title: keyTitle, width: 16, flex: 1, priority: 0, align: 'left', sortKey: 'key', cell: (g) => plain(g.key) },
       ...common,
-      { id: 'synsent', title: 'SYN-SNT', width: 7, flex: 0, priority: 2, align: 'right', cell: (g) => countCell(n(g, 'SYN_SENT'), 'SYN_SENT') },
+      {
+        id: 'synsent',
+        title: 'SYN-SNT',
+        width: 7,
+        flex: 0,
+        priority: 2,
+        align: 'right',
+        cell: (g) => countCell(n(g, 'SYN_SENT'), 'SYN_SENT'),
+      },
     ];
   }
   return [
     { id: 'key', title: keyTitle, width: 7, flex: 0, priority: 0, align: 'right', sortKey: 'key', cell: (g) => plain(g.key) },
     { id: 'proc', title: 'Command', width: 12, flex: 1, priority: 0, align: 'left', cell: (g) => plain(safeText(g.label, 64)) },
-    { id: 'listen', title: 'LISTEN', width: 6, flex: 0, priority: 2, align: 'right', cell: (g) => countCell(n(g, 'LISTEN') + n(g, 'LISTENING'), 'LISTEN') },
+    {
+      id: 'listen',
+      title: 'LISTEN',
+      width: 6,
+      flex: 0,
+      priority: 2,
+      align: 'right',
+      cell: (g) => countCell(n(g, 'LISTEN') + n(g, 'LISTENING'), 'LISTEN'),
+    },
     ...common,
   ];
 }
@@ -261,7 +478,10 @@ function acceptQueueCell(g: GroupRow, listeners: ReadonlyMap<number, PortListene
   if (h === undefined) return { text: String(g.acceptQueue), color: g.acceptQueue > 0 ? 'yellow' : null };
   const limit = h.backlog === null ? '?' : `${h.backlogIsEstimate ? '~' : ''}${formatCount(h.backlog)}`;
   const bad = h.flags.includes('queue-full') || h.flags.includes('dropping');
-  return { text: `${bad ? '!' : ''}${formatCount(h.acceptQueue)}/${limit}`, color: bad ? 'red' : h.flags.includes('queue-filling') ? 'yellow' : null };
+  return {
+    text: `${bad ? '!' : ''}${formatCount(h.acceptQueue)}/${limit}`,
+    color: bad ? 'red' : h.flags.includes('queue-filling') ? 'yellow' : null,
+  };
 }
 
 export function buildGroupTableView(
@@ -271,14 +491,20 @@ export function buildGroupTableView(
   size: { width: number; height: number },
   listeners: ReadonlyMap<number, PortListenerSummary> | null = null,
 ): TableView {
-  return buildTable(groupColumns(view, listeners), groups, (g) => g.key, () => ({ isNew: false, closed: false }), {
-    ...size,
-    selectedKey: ui.selectedKey,
-    selectedIndex: ui.selectedIndex,
-    sortId: ui.groupSort.key,
-    descending: ui.groupSort.descending,
-    emptyText: view === 'ports' ? 'no listening ports' : view === 'peers' ? 'no connected peers' : 'no sockets',
-  });
+  return buildTable(
+    groupColumns(view, listeners),
+    groups,
+    (g) => g.key,
+    () => ({ isNew: false, closed: false }),
+    {
+      ...size,
+      selectedKey: ui.selectedKey,
+      selectedIndex: ui.selectedIndex,
+      sortId: ui.groupSort.key,
+      descending: ui.groupSort.descending,
+      emptyText: view === 'ports' ? 'no listening ports' : view === 'peers' ? 'no connected peers' : 'no sockets',
+    },
+  );
 }
 
 /** The filter that shows a group's sockets in the socket table. */
@@ -447,13 +673,21 @@ export function formatInterval(ms: number): string {
 const BADGE_COLOR = { crit: 'red', warn: 'yellow', info: 'cyan' } as const satisfies Record<Finding['severity'], StateColor>;
 
 const part = (text: string, color: StateColor | null = null, style: HeaderPart['style'] = 'plain'): HeaderPart => ({ text, color, style });
-function segment(id: string, priority: number, parts: readonly HeaderPart[], extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean; short?: string } = {}): HeaderSegment {
+function segment(
+  id: string,
+  priority: number,
+  parts: readonly HeaderPart[],
+  extra: { minWidth?: number; cutPriority?: number; quiet?: boolean; alignRight?: boolean; short?: string } = {},
+): HeaderSegment {
   return { id, priority, parts, text: parts.map((p) => p.text).join(''), ...extra };
 }
 
 /** Kernel state names in prose (a finding's title) written the way ss writes them: CLOSE_WAIT → CLOSE-WAIT. */
 export function withSsStateNames(text: string): string {
-  return text.replace(/\b(NEW_SYN_RECV|SYN_SENT|SYN_RECV|FIN_WAIT1|FIN_WAIT2|TIME_WAIT|CLOSE_WAIT|LAST_ACK)\b/g, (name) => TCP_STATE_SHORT[name as TcpState]);
+  return text.replace(
+    /\b(NEW_SYN_RECV|SYN_SENT|SYN_RECV|FIN_WAIT1|FIN_WAIT2|TIME_WAIT|CLOSE_WAIT|LAST_ACK)\b/g,
+    (name) => TCP_STATE_SHORT[name as TcpState],
+  );
 }
 
 /** The badge of every finding on screen: counts by severity, the worst one's title. */
@@ -465,7 +699,11 @@ function findingsBadge(findings: readonly Finding[]): { text: string; color: Sta
     .map((k) => `${n[k]} ${k}`)
     .join(' ');
   const worst = findings[0];
-  return { text, color: worst === undefined ? null : BADGE_COLOR[worst.severity], worst: worst === undefined ? '' : withSsStateNames(safeText(worst.title, 200)) };
+  return {
+    text,
+    color: worst === undefined ? null : BADGE_COLOR[worst.severity],
+    worst: worst === undefined ? '' : withSsStateNames(safeText(worst.title, 200)),
+  };
 }
 
 /** "  tx 1.95 MB/s rx 2.00 MB/s", with "(rates 6s old)" when ss runs on a slower cadence than the refresh. */
@@ -481,7 +719,10 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   const t = input.totals;
   const all = t.tcp + t.udp + t.unix + t.raw;
   // "N of M" when a filter hides sockets.
-  const shown = input.matchedTotals != null && input.shown < all ? `shown ${formatCount(input.shown)} of ${formatCount(all)}` : `shown ${formatCount(input.shown)}`;
+  const shown =
+    input.matchedTotals != null && input.shown < all
+      ? `shown ${formatCount(input.shown)} of ${formatCount(all)}`
+      : `shown ${formatCount(input.shown)}`;
   // The interval in effect, once: the poller's backed-off one when it slowed down.
   const backedOff = input.cost?.backedOffToMs ?? null;
   const interval = `every ${formatInterval(backedOff ?? input.intervalMs)}`;
@@ -512,7 +753,9 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
           segment('findings', 1, [part(` ${badgeText} `, badgeColor, 'badge')]),
           // Left out quietly when under 16 cells fit: the badge and "!" already say there is one,
           // and a lone " …" after the badge read as the finding cut to nothing.
-          ...(badge === null || badge.worst === '' ? [] : [segment('worst', 4, [part(badge.worst, badgeColor)], { minWidth: 16, quiet: true })]),
+          ...(badge === null || badge.worst === ''
+            ? []
+            : [segment('worst', 4, [part(badge.worst, badgeColor)], { minWidth: 16, quiet: true })]),
         ];
 
   const line1: HeaderSegment[] = [
@@ -521,7 +764,9 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     segment('clock', 0, [part(clockText)]),
     ...(input.mode != null ? [] : [segment('interval', 0, [part(interval)])]),
     // Without room for its reason, "(slowed from 1s)" whole, never a reason cut mid-word.
-    ...(slowed === '' || input.mode != null ? [] : [segment('slowed', 3, [part(slowed, 'red')], { short: `(slowed from ${formatInterval(input.intervalMs)})` })]),
+    ...(slowed === '' || input.mode != null
+      ? []
+      : [segment('slowed', 3, [part(slowed, 'red')], { short: `(slowed from ${formatInterval(input.intervalMs)})` })]),
     segment('status', 0, [part(live, null, input.paused ? 'paused' : 'plain')], input.mode != null ? { minWidth: 12 } : {}),
     ...findings,
     ...(cost === '' ? [] : [segment('cost', 9, [part(cost, null, 'muted')], { quiet: true, alignRight: true })]),
@@ -537,7 +782,9 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
       .filter(([g]) => g !== 'raw' || t.raw > 0)
       .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
     segment('shown', 0, [part(shown)]),
-    ...(input.filterText === '' ? [] : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),
+    ...(input.filterText === ''
+      ? []
+      : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),
   ];
   const line3: HeaderSegment[] = [
     // A label, not a bare unit: "/s" alone at the start of a line read as a stray fragment.
@@ -549,7 +796,9 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     }),
     segment('opened', 1, [part(`opened ${formatRate(input.openedPerSec)}`)]),
     segment('closed', 1, [part(`closed ${formatRate(input.closedPerSec)}`)]),
-    ...transitions.slice(0, 2).map(([label, perSec], i) => segment(`transition-${i}`, 3 + i, [part(`${shortTransition(label)} ${formatRate(perSec)}`)])),
+    ...transitions
+      .slice(0, 2)
+      .map(([label, perSec], i) => segment(`transition-${i}`, 3 + i, [part(`${shortTransition(label)} ${formatRate(perSec)}`)])),
     // TCP bytes/s from ss (tx acknowledged by peers, rx received), with their age when older.
     ...(input.throughput == null ? [] : [segment('throughput', 1, [part(throughputText(input.throughput).trim())])]),
     ...(input.notice === '' ? [] : [segment('notice', 0, [part(input.notice, 'red')], { minWidth: 20 })]),
@@ -559,7 +808,10 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     title,
     status: input.mode != null ? `${clockText}  ${live}` : `${clockText}  ${interval}${slowed === '' ? '' : ` ${slowed}`}  ${live}`,
     paused: input.paused,
-    totals: line2.filter((x) => x.id !== 'filter').map((x) => x.text).join('  '),
+    totals: line2
+      .filter((x) => x.id !== 'filter')
+      .map((x) => x.text)
+      .join('  '),
     rates: `per s:  ${rates}  opened ${formatRate(input.openedPerSec)}  closed ${formatRate(input.closedPerSec)}${transitions
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)

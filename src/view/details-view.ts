@@ -51,7 +51,8 @@ export interface DetailsInput {
 
 /** "2 of backlog 1: full" — the accept queue against its limit, as ss -ltn shows Recv-Q / Send-Q. */
 export function acceptQueueText(l: ListenerHealth): string {
-  const limit = l.backlog === null ? 'an unknown backlog' : l.backlogIsEstimate ? `backlog ≤ ${l.backlog} (somaxconn)` : `backlog ${l.backlog}`;
+  const limit =
+    l.backlog === null ? 'an unknown backlog' : l.backlogIsEstimate ? `backlog ≤ ${l.backlog} (somaxconn)` : `backlog ${l.backlog}`;
   const full = l.backlog !== null && !l.backlogIsEstimate && l.acceptQueue >= l.backlog;
   return `${l.acceptQueue} waiting for accept() of ${limit}${full ? ': full' : l.flags.includes('queue-filling') ? ': filling' : ''}`;
 }
@@ -76,13 +77,20 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
     const shownSendQ = l.backlog !== null && !l.backlogIsEstimate ? l.backlog : s.sendQ;
     out.push(field('Recv-Q / Send-Q', `${s.recvQ} / ${shownSendQ} (accept queue / backlog, as ss -ltn shows them)`));
     out.push(field('accept queue', acceptQueueText(l)));
-  } else out.push(field('Recv-Q / Send-Q', `${s.recvQ} / ${s.sendQ} bytes${s.state === 'LISTEN' ? ' (Recv-Q = connections waiting for accept())' : ''}`));
+  } else
+    out.push(
+      field(
+        'Recv-Q / Send-Q',
+        `${s.recvQ} / ${s.sendQ} bytes${s.state === 'LISTEN' ? ' (Recv-Q = connections waiting for accept())' : ''}`,
+      ),
+    );
   if (s.protocol !== 'unix') {
     out.push(field('timer', s.timer === 'off' ? 'off' : `${TIMER_LABEL[s.timer]}, ${(s.timerMs / 1000).toFixed(2)} s left`));
     out.push(field('retransmits', String(s.retransmits)));
   }
   if (s.rtoMs !== null) out.push(field('rto / ato', `${s.rtoMs} ms / ${s.atoMs ?? '?'} ms`));
-  if (s.cwnd !== null) out.push(field('cwnd / ssthresh', `${s.cwnd} / ${s.ssthresh === -1 ? 'initial (slow start)' : String(s.ssthresh ?? '?')}`));
+  if (s.cwnd !== null)
+    out.push(field('cwnd / ssthresh', `${s.cwnd} / ${s.ssthresh === -1 ? 'initial (slow start)' : String(s.ssthresh ?? '?')}`));
   if (s.drops !== null) out.push(field('drops', String(s.drops)));
   out.push(field('inode', s.inode === 0 ? '0 (no file: TIME-WAIT, orphaned or request socket)' : String(s.inode)));
   out.push(field('uid / user', `${s.uid} / ${safeText(s.user, 64)}`));
@@ -90,7 +98,14 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
 
   out.push(line('Process', 'heading'));
   if (s.owner === null) {
-    out.push(line(s.inode === 0 ? '  no process holds it (kernel-owned until it expires)' : '  unknown (not visible to this user, or held by the kernel)', 'muted'));
+    out.push(
+      line(
+        s.inode === 0
+          ? '  no process holds it (kernel-owned until it expires)'
+          : '  unknown (not visible to this user, or held by the kernel)',
+        'muted',
+      ),
+    );
   } else {
     out.push(field('pid / command', `${s.owner.pid} / ${safeText(s.owner.command, 64)}`));
     for (const [i, l] of wrap(safeText(s.owner.commandLine, 2000) || '(empty)', width - 20, '').entries()) {
@@ -107,15 +122,38 @@ export function buildDetailsView(input: DetailsInput): DetailLine[] {
   else {
     out.push(field('first seen', `${info.presentAtStart ? 'already open when sockscope started, ' : ''}${when(info.firstSeenMs, nowMs)}`));
     for (const c of info.changes.slice(-6)) {
-      out.push(field('', `${when(c.atMs, nowMs).padEnd(10)} ${c.from === null ? 'appeared as' : `${stateLabel(s.protocol, c.from)} →`} ${stateLabel(s.protocol, c.to)}`));
+      out.push(
+        field(
+          '',
+          `${when(c.atMs, nowMs).padEnd(10)} ${c.from === null ? 'appeared as' : `${stateLabel(s.protocol, c.from)} →`} ${stateLabel(s.protocol, c.to)}`,
+        ),
+      );
     }
     if (info.peakRecvQ > 0 || info.peakSendQ > 0) out.push(field('peak queues', `Recv-Q ${info.peakRecvQ}, Send-Q ${info.peakSendQ}`));
   }
   if (input.samples.length > 1) {
     // As wide as the samples (up to the room there is), so the trend starts beside its label.
     const w = Math.max(2, Math.min(input.samples.length, 60, width - LABEL_WIDTH - 6));
-    out.push(field('Recv-Q trend', sparkline(input.samples.map((q) => q.recvQ), w, input.ascii)));
-    out.push(field('Send-Q trend', sparkline(input.samples.map((q) => q.sendQ), w, input.ascii)));
+    out.push(
+      field(
+        'Recv-Q trend',
+        sparkline(
+          input.samples.map((q) => q.recvQ),
+          w,
+          input.ascii,
+        ),
+      ),
+    );
+    out.push(
+      field(
+        'Send-Q trend',
+        sparkline(
+          input.samples.map((q) => q.sendQ),
+          w,
+          input.ascii,
+        ),
+      ),
+    );
   }
   out.push(line(''));
 

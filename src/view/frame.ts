@@ -7,7 +7,15 @@
 
 import { formatBytesPerSec, formatPerSec, formatRttMs } from './rate-text.js';
 import type { CompiledFilter } from '../filter/index.js';
-import { countByLocalPort, countByProcess, countByRemoteHost, countByState, totalOf, type CountsByGroup, type GroupRow } from '../model/aggregate.js';
+import {
+  countByLocalPort,
+  countByProcess,
+  countByRemoteHost,
+  countByState,
+  totalOf,
+  type CountsByGroup,
+  type GroupRow,
+} from '../model/aggregate.js';
 import type { Finding } from '../model/findings.js';
 import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
@@ -65,8 +73,22 @@ export interface FrameContext {
 }
 
 export type MainPanel =
-  | { readonly kind: 'table'; readonly rect: Rect; readonly title: string; readonly table: TableView; readonly notes: readonly string[]; readonly closedRows: number }
-  | { readonly kind: 'diagram'; readonly rect: Rect; readonly title: string; readonly lines: readonly DiagramLine[]; readonly selected: TcpState; readonly explanation: readonly string[] };
+  | {
+      readonly kind: 'table';
+      readonly rect: Rect;
+      readonly title: string;
+      readonly table: TableView;
+      readonly notes: readonly string[];
+      readonly closedRows: number;
+    }
+  | {
+      readonly kind: 'diagram';
+      readonly rect: Rect;
+      readonly title: string;
+      readonly lines: readonly DiagramLine[];
+      readonly selected: TcpState;
+      readonly explanation: readonly string[];
+    };
 
 export interface OverlayView<Line> {
   readonly rect: Rect;
@@ -108,8 +130,10 @@ export interface Frame {
   readonly counts: { readonly matched: number; readonly total: number };
 }
 
-const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<PromptKind, string>;
-
+const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<
+  PromptKind,
+  string
+>;
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -139,7 +163,12 @@ export interface FrameInput {
   readonly cache?: FrameCache;
 }
 
-const groupTotals = (c: CountsByGroup): Record<ProtocolGroup, number> => ({ tcp: totalOf(c.tcp), udp: totalOf(c.udp), raw: totalOf(c.raw), unix: totalOf(c.unix) });
+const groupTotals = (c: CountsByGroup): Record<ProtocolGroup, number> => ({
+  tcp: totalOf(c.tcp),
+  udp: totalOf(c.udp),
+  raw: totalOf(c.raw),
+  unix: totalOf(c.unix),
+});
 const sumOf = (t: Record<ProtocolGroup, number>): number => t.tcp + t.udp + t.raw + t.unix;
 
 /** Exact backlogs (from ss) of LISTEN sockets by socket key, for the Send-Q column. */
@@ -160,7 +189,14 @@ export function buildFrame(input: FrameInput): Frame {
   const layout = computeLayout(width, height, 6);
   const picture = shownPicture(session);
   const replay = context.replay;
-  const empty = { rowKeys: () => [] as string[], pageSize: 1, selectedKey: null, selectedRecord: null, findings: [] as Finding[], counts: { matched: 0, total: 0 } };
+  const empty = {
+    rowKeys: () => [] as string[],
+    pageSize: 1,
+    selectedKey: null,
+    selectedRecord: null,
+    findings: [] as Finding[],
+    counts: { matched: 0, total: 0 },
+  };
   const overlayRect: Rect = { top: layout.header.height, left: 0, width, height: Math.max(3, height - layout.header.height - 1) };
 
   if (layout.tooSmall) {
@@ -217,7 +253,10 @@ export function buildFrame(input: FrameInput): Frame {
 
   // The state diagram shows every count itself: it takes the bars' place when they stack.
   const diagramOnly = ui.view === 'states' && layout.bars !== null && layout.history === null;
-  const tableRect: Rect = diagramOnly && layout.bars !== null ? { ...layout.table, top: layout.bars.top, height: layout.table.height + layout.bars.height } : layout.table;
+  const tableRect: Rect =
+    diagramOnly && layout.bars !== null
+      ? { ...layout.table, top: layout.bars.top, height: layout.table.height + layout.bars.height }
+      : layout.table;
   const innerWidth = tableRect.width - 2;
   const pageSize = Math.max(1, tableRect.height - 3);
 
@@ -226,8 +265,30 @@ export function buildFrame(input: FrameInput): Frame {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
     const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
     const unixPeers = session.unixPeers ?? undefined;
-    return cache.memo('rows', [snapshot, filterText, ui.socketSort.key, ui.socketSort.descending, withTombstones ? session.tracker.currentTombstones() : null, backlogs, rates, unixPeers], () =>
-      buildSocketRows({ sockets: snapshot.sockets, takenAtMs: snapshot.takenAtMs, tracker: session.tracker, filter, sort: ui.socketSort, tombstones: withTombstones, backlogs, rates, unixPeers }),
+    return cache.memo(
+      'rows',
+      [
+        snapshot,
+        filterText,
+        ui.socketSort.key,
+        ui.socketSort.descending,
+        withTombstones ? session.tracker.currentTombstones() : null,
+        backlogs,
+        rates,
+        unixPeers,
+      ],
+      () =>
+        buildSocketRows({
+          sockets: snapshot.sockets,
+          takenAtMs: snapshot.takenAtMs,
+          tracker: session.tracker,
+          filter,
+          sort: ui.socketSort,
+          tombstones: withTombstones,
+          backlogs,
+          rates,
+          unixPeers,
+        }),
     );
   };
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
@@ -251,7 +312,14 @@ export function buildFrame(input: FrameInput): Frame {
     const i = ui.selectedKey === null ? -1 : DIAGRAM_STATES.indexOf(ui.selectedKey as TcpState);
     const index = i >= 0 ? i : clampIndex(ui.selectedIndex, DIAGRAM_STATES.length);
     const selected = DIAGRAM_STATES[index] ?? 'ESTABLISHED';
-    main = { kind: 'diagram', rect: tableRect, title, lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii), selected, explanation: diagramExplanation(selected, innerWidth, theme.ascii) };
+    main = {
+      kind: 'diagram',
+      rect: tableRect,
+      title,
+      lines: buildStateDiagramView(matchedCounts.tcp, theme.ascii),
+      selected,
+      explanation: diagramExplanation(selected, innerWidth, theme.ascii),
+    };
     rowKeys = () => DIAGRAM_STATES;
     selectedKey = selected;
   } else {
@@ -267,7 +335,10 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
-      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, { width: innerWidth, height: Math.max(1, pageSize - 4) });
+      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, {
+        width: innerWidth,
+        height: Math.max(1, pageSize - 4),
+      });
       const f = picture.findings[table.selectedIndex];
       selectedKey = f?.id ?? null;
       if (f !== undefined) notes = [...wrap(f.detail, innerWidth, ''), `Enter: show these sockets (${f.filter})`];
@@ -295,7 +366,11 @@ export function buildFrame(input: FrameInput): Frame {
   const header = buildHeaderView({
     throughput:
       conn !== null && conn.ok && conn.total.withRate > 0
-        ? { sendBytesPerSec: conn.total.sendBytesPerSec, recvBytesPerSec: conn.total.recvBytesPerSec, ageMs: Math.max(0, snapshot.takenAtMs - conn.asOfMs) }
+        ? {
+            sendBytesPerSec: conn.total.sendBytesPerSec,
+            recvBytesPerSec: conn.total.recvBytesPerSec,
+            ageMs: Math.max(0, snapshot.takenAtMs - conn.asOfMs),
+          }
         : null,
     host: snapshot.host,
     takenAtMs: snapshot.takenAtMs,
@@ -320,12 +395,17 @@ export function buildFrame(input: FrameInput): Frame {
   let bars: Frame['bars'] = null;
   if (layout.bars !== null && !diagramOnly) {
     const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
-    const history = filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
-    bars = { rect: layout.bars, rows: buildStateBarsView(matchedCounts.tcp, history ?? emptyHistory(), inner, theme.ascii, layout.history === null) };
+    const history =
+      filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
+    bars = {
+      rect: layout.bars,
+      rows: buildStateBarsView(matchedCounts.tcp, history ?? emptyHistory(), inner, theme.ascii, layout.history === null),
+    };
   }
   let chart: Frame['chart'] = null;
   if (layout.history !== null) {
-    const history = filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
+    const history =
+      filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
     const view =
       history === null
         ? null
@@ -342,7 +422,15 @@ export function buildFrame(input: FrameInput): Frame {
   }
 
   const prompt = ui.prompt;
-  const promptView: Frame['prompt'] = prompt === null ? null : { rect: { top: layout.footer.top - 3, left: 0, width, height: 3 }, title: PROMPT_TITLE[prompt.kind], text: prompt.text, error: prompt.error };
+  const promptView: Frame['prompt'] =
+    prompt === null
+      ? null
+      : {
+          rect: { top: layout.footer.top - 3, left: 0, width, height: 3 },
+          title: PROMPT_TITLE[prompt.kind],
+          text: prompt.text,
+          error: prompt.error,
+        };
 
   let details: Frame['details'] = null;
   if (ui.detailsKey !== null) {
@@ -363,9 +451,11 @@ export function buildFrame(input: FrameInput): Frame {
             listener: memory.record.state === 'LISTEN' ? (picture.listeners.find((l) => l.key === memory.record.key) ?? null) : null,
           });
     // Rates from ss (tcp_info deltas) under the title line, when this connection has them.
-    const rate = memory === null || session.connRates === null || !session.connRates.ok ? undefined : session.connRates.rates.get(memory.record.key);
+    const rate =
+      memory === null || session.connRates === null || !session.connRates.ok ? undefined : session.connRates.rates.get(memory.record.key);
     if (rate !== undefined && lines.length >= 2) {
-      const rtt = rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
+      const rtt =
+        rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
       lines.splice(2, 0, {
         text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
         style: 'normal',
@@ -404,7 +494,15 @@ export function buildFrame(input: FrameInput): Frame {
 }
 
 /** Short view names for the tabs in the table's border. */
-const VIEW_TAB: Record<ViewName, string> = { sockets: 'sockets', ports: 'ports', peers: 'peers', processes: 'procs', states: 'states', findings: 'findings', compare: 'compare' };
+const VIEW_TAB: Record<ViewName, string> = {
+  sockets: 'sockets',
+  ports: 'ports',
+  peers: 'peers',
+  processes: 'procs',
+  states: 'states',
+  findings: 'findings',
+  compare: 'compare',
+};
 
 /** The view tabs only while the label fits on the border: blessed wraps a longer label. */
 function titleOf(view: ViewName, width: number, sortLabel = ''): string {
@@ -425,7 +523,13 @@ function overlay<Line>(rect: Rect, title: string, all: readonly Line[], scroll: 
 }
 
 /** The details socket now: its row, else the live record, else the last one known, marked closed. */
-function resolveDetails(key: string, rows: readonly SocketRow[] | null, picture: SessionPicture, last: DetailsMemory | null, nowMs: number): DetailsMemory | null {
+function resolveDetails(
+  key: string,
+  rows: readonly SocketRow[] | null,
+  picture: SessionPicture,
+  last: DetailsMemory | null,
+  nowMs: number,
+): DetailsMemory | null {
   const row = rows?.find((r) => r.key === key);
   if (row !== undefined) return { key, record: row.record, closedAtMs: row.closedAtMs };
   const live = picture.snapshot.sockets.find((s) => s.key === key);

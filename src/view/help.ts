@@ -18,7 +18,14 @@ export function footerKeys(
   paused: boolean,
   options: { readonly helpOpen?: boolean; readonly replay?: boolean; readonly hasFindings?: boolean } = {},
 ): readonly (readonly [string, string])[] {
-  return footerKeyRows({ view, detailsOpen, paused, helpOpen: options.helpOpen ?? false, replay: options.replay ?? false, hasFindings: options.hasFindings ?? false });
+  return footerKeyRows({
+    view,
+    detailsOpen,
+    paused,
+    helpOpen: options.helpOpen ?? false,
+    replay: options.replay ?? false,
+    hasFindings: options.hasFindings ?? false,
+  });
 }
 
 /** `label` in a column `labelWidth` wide, `text` wrapped beside it so every line fits `width`. */

@@ -261,13 +261,19 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
     priority: i,
     color: s.color,
   });
-  let legend = layoutLine(series.map((s, i) => entryOf(s, i, null)), width - 1);
+  let legend = layoutLine(
+    series.map((s, i) => entryOf(s, i, null)),
+    width - 1,
+  );
   series.splice(legend.segments.length);
   let drawn = plot(series);
   for (;;) {
     const hidden = drawn.hiddenBy;
     if (hidden.every((h) => h === null)) break;
-    legend = layoutLine(series.map((s, i) => entryOf(s, i, hidden[i] ?? null)), width - 1);
+    legend = layoutLine(
+      series.map((s, i) => entryOf(s, i, hidden[i] ?? null)),
+      width - 1,
+    );
     if (legend.segments.length >= series.length) break;
     series.splice(legend.segments.length);
     drawn = plot(series);
@@ -275,7 +281,10 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
   const { yMax, bits, marks, colors } = drawn;
 
   // y labels: the top, the bottom (0) and, with room, the middle row.
-  const yLabels = new Map<number, string>([[0, formatCount(yMax)], [plotHeight - 1, '0']]);
+  const yLabels = new Map<number, string>([
+    [0, formatCount(yMax)],
+    [plotHeight - 1, '0'],
+  ]);
   if (plotHeight >= 5) {
     const mid = Math.floor((plotHeight - 1) / 2);
     yLabels.set(mid, formatCount(valueAt((plotHeight - 1 - mid) * dotsY, yMax, levels)));
@@ -287,7 +296,12 @@ export function buildHistoryChartView(input: HistoryChartInput): HistoryChartVie
     const yl = yLabels.get(row);
     const cells: ChartSpan[] = [{ text: `${padLeft(yl ?? '', yLabelWidth)}${yl === undefined ? axis : tick}`, color: null }];
     for (let col = 0; col < plotWidth; col++) {
-      const text = mode === 'braille' ? ((bits[row]?.[col] ?? 0) === 0 ? ' ' : String.fromCodePoint(0x2800 + (bits[row]?.[col] ?? 0))) : (marks[row]?.[col] ?? ' ');
+      const text =
+        mode === 'braille'
+          ? (bits[row]?.[col] ?? 0) === 0
+            ? ' '
+            : String.fromCodePoint(0x2800 + (bits[row]?.[col] ?? 0))
+          : (marks[row]?.[col] ?? ' ');
       cells.push({ text, color: text === ' ' ? null : (colors[row]?.[col] ?? null) });
     }
     lines.push(mergeSpans(cells));

@@ -65,13 +65,33 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'quit', keys: ['q', 'C-c', 'f10'], context: 'screen', label: 'q, Ctrl-C, F10', help: 'quit', footer: 'quit' },
   { action: 'help', keys: ['?', 'f1', 'h'], context: 'screen', label: '?, F1, h', help: 'this help (Esc closes)', footer: 'help' },
   { action: 'worstFinding', keys: ['!'], context: 'screen', label: '!', help: 'jump to the worst finding (view 6)', footer: 'worst' },
-  { action: 'filter', keys: ['/', 'f3', 'f4'], context: 'screen', label: '/, F3, F4', help: 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)', footer: 'filter' },
+  {
+    action: 'filter',
+    keys: ['/', 'f3', 'f4'],
+    context: 'screen',
+    label: '/, F3, F4',
+    help: 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)',
+    footer: 'filter',
+  },
   { action: 'portFilter', keys: ['p'], context: 'screen', label: 'p', help: 'quick filter by port', footer: 'port' },
-  { action: 'stateFilter', keys: ['s'], context: 'screen', label: 's', help: 'quick filter by state: estab, tw, cw, listen, syn-recv, … (several: "cw tw")', footer: 'state' },
+  {
+    action: 'stateFilter',
+    keys: ['s'],
+    context: 'screen',
+    label: 's',
+    help: 'quick filter by state: estab, tw, cw, listen, syn-recv, … (several: "cw tw")',
+    footer: 'state',
+  },
   { action: 'clearFilter', keys: ['c'], context: 'table', label: 'c', help: 'clear the filter' },
   { action: 'nextView', keys: ['tab'], context: 'table', label: 'Tab, Shift-Tab', help: 'next / previous view', footer: 'views' },
   { action: 'previousView', keys: ['S-tab'], context: 'table', label: 'Shift-Tab', help: '' },
-  { action: 'view', keys: ['1', '2', '3', '4', '5', '6', '7'], context: 'table', label: '1 2 3 4 5 6 7', help: 'views: sockets, by port, by peer, by process, TCP state diagram, findings, compare with marker' },
+  {
+    action: 'view',
+    keys: ['1', '2', '3', '4', '5', '6', '7'],
+    context: 'table',
+    label: '1 2 3 4 5 6 7',
+    help: 'views: sockets, by port, by peer, by process, TCP state diagram, findings, compare with marker',
+  },
   { action: 'marker', keys: ['m'], context: 'screen', label: 'm', help: 'drop a named marker ("ramp start"); view 7 compares now with it' },
   { action: 'up', keys: ['up', 'k'], context: 'table', label: '↑ ↓, j k', help: 'move the selection' },
   { action: 'down', keys: ['down', 'j'], context: 'table', label: '↓, j', help: '' },
@@ -79,30 +99,79 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'pageDown', keys: ['pagedown'], context: 'table', label: 'PgDn', help: '' },
   { action: 'first', keys: ['home', 'g'], context: 'table', label: 'Home, g', help: '' },
   { action: 'last', keys: ['end', 'G'], context: 'table', label: 'End, G', help: '' },
-  { action: 'sortPrevious', keys: ['<'], context: 'table', label: '< >', help: 'sort by the previous / next column (the sorted column is marked ▲▼)', footer: 'sort' },
+  {
+    action: 'sortPrevious',
+    keys: ['<'],
+    context: 'table',
+    label: '< >',
+    help: 'sort by the previous / next column (the sorted column is marked ▲▼)',
+    footer: 'sort',
+  },
   { action: 'sortNext', keys: ['>'], context: 'table', label: '>', help: '' },
   { action: 'sortNext', keys: ['f6'], context: 'table', label: 'F6', help: 'sort by the next column (as >)' },
   // , and . sort too while live (in a replay they step).
   { action: 'sortPrevious', keys: [','], context: 'tableLive', label: ',', help: '' },
   { action: 'sortNext', keys: ['.'], context: 'tableLive', label: '.', help: '' },
   { action: 'sortReverse', keys: ['r'], context: 'table', label: 'r', help: 'reverse the sort order' },
-  { action: 'enter', keys: ['enter'], context: 'table', label: 'Enter', help: 'details of a socket; in a grouped view, its sockets', footer: 'details' },
-  { action: 'back', keys: ['escape'], context: 'screen', label: 'Esc', help: 'back: close details/help/prompt, leave a drill-down', footer: 'back' },
+  {
+    action: 'enter',
+    keys: ['enter'],
+    context: 'table',
+    label: 'Enter',
+    help: 'details of a socket; in a grouped view, its sockets',
+    footer: 'details',
+  },
+  {
+    action: 'back',
+    keys: ['escape'],
+    context: 'screen',
+    label: 'Esc',
+    help: 'back: close details/help/prompt, leave a drill-down',
+    footer: 'back',
+  },
   { action: 'back', keys: ['backspace'], context: 'overlay', label: 'Backspace', help: '' },
-  { action: 'processOfDetails', keys: ['P'], context: 'details', label: 'P (in details)', help: 'all sockets of this process', footer: 'process' },
+  {
+    action: 'processOfDetails',
+    keys: ['P'],
+    context: 'details',
+    label: 'P (in details)',
+    help: 'all sockets of this process',
+    footer: 'process',
+  },
   { action: 'peerOfDetails', keys: ['D'], context: 'details', label: 'D (in details)', help: 'all sockets to this peer', footer: 'peer' },
-  { action: 'up', keys: ['up', 'k'], context: 'overlay', label: '↑ ↓ PgUp PgDn g G', help: 'in details and help: scroll, to the top, to the end', footer: 'scroll' },
+  {
+    action: 'up',
+    keys: ['up', 'k'],
+    context: 'overlay',
+    label: '↑ ↓ PgUp PgDn g G',
+    help: 'in details and help: scroll, to the top, to the end',
+    footer: 'scroll',
+  },
   { action: 'down', keys: ['down', 'j'], context: 'overlay', label: '↓', help: '' },
   { action: 'pageUp', keys: ['pageup'], context: 'overlay', label: 'PgUp', help: '' },
   { action: 'pageDown', keys: ['pagedown'], context: 'overlay', label: 'PgDn', help: '' },
   { action: 'first', keys: ['home', 'g'], context: 'overlay', label: 'Home', help: '' },
   { action: 'last', keys: ['end', 'G'], context: 'overlay', label: 'End', help: '' },
-  { action: 'pause', keys: ['space'], context: 'screen', label: 'space', help: 'pause / resume the picture (collection goes on)', footer: 'pause' },
+  {
+    action: 'pause',
+    keys: ['space'],
+    context: 'screen',
+    label: 'space',
+    help: 'pause / resume the picture (collection goes on)',
+    footer: 'pause',
+  },
   { action: 'faster', keys: ['+', '='], context: 'live', label: '+ -', help: 'refresh faster / slower', footer: 'speed' },
   { action: 'slower', keys: ['-', '_'], context: 'live', label: '-', help: '' },
   { action: 'replayStep', keys: ['.'], context: 'replay', label: '. ,', help: 'replay: next / previous frame', footer: 'step' },
   { action: 'replayStepBack', keys: [','], context: 'replay', label: ',', help: '' },
-  { action: 'replaySeek', keys: [']'], context: 'replay', label: '] [', help: 'replay: jump a tenth of the recording forward / back', footer: 'seek' },
+  {
+    action: 'replaySeek',
+    keys: [']'],
+    context: 'replay',
+    label: '] [',
+    help: 'replay: jump a tenth of the recording forward / back',
+    footer: 'seek',
+  },
   { action: 'replaySeekBack', keys: ['['], context: 'replay', label: '[', help: '' },
   { action: 'replayFaster', keys: ['+', '='], context: 'replay', label: '+ -', help: 'replay: play faster / slower', footer: 'speed' },
   { action: 'replaySlower', keys: ['-', '_'], context: 'replay', label: '-', help: '' },
@@ -160,11 +229,15 @@ export function resolveKey(press: KeyPress, scope: KeyScope): KeyBinding | null 
 
 /** Lines of the help's key section: one per documented binding that applies in this mode. */
 export function helpKeyRows(replay: boolean): (readonly [string, string])[] {
-  return KEY_MAP.filter((b) => b.help !== '' && (b.context === 'replay' ? replay : b.context === 'live' || b.context === 'tableLive' ? !replay : true)).map((b) => [b.label, b.help] as const);
+  return KEY_MAP.filter(
+    (b) => b.help !== '' && (b.context === 'replay' ? replay : b.context === 'live' || b.context === 'tableLive' ? !replay : true),
+  ).map((b) => [b.label, b.help] as const);
 }
 
 /** What the footer shows in this scope, most important first (the footer is cut at the right). */
-export function footerKeyRows(scope: KeyScope & { readonly paused: boolean; readonly view: string; readonly hasFindings: boolean }): (readonly [string, string])[] {
+export function footerKeyRows(
+  scope: KeyScope & { readonly paused: boolean; readonly view: string; readonly hasFindings: boolean },
+): (readonly [string, string])[] {
   const out: (readonly [string, string])[] = [];
   const overlay = scope.detailsOpen || scope.helpOpen;
   for (const b of KEY_MAP) {
@@ -172,7 +245,11 @@ export function footerKeyRows(scope: KeyScope & { readonly paused: boolean; read
     if (b.action === 'back' && !overlay) continue;
     if (overlay && (b.action === 'filter' || b.action === 'portFilter' || b.action === 'stateFilter' || b.action === 'help')) continue;
     if (b.action === 'worstFinding' && !scope.hasFindings) continue;
-    const key = b.label.replace(/ \(.*\)$/, '').replace(/, .*$/, '').replace(/ .*$/, '') || b.label;
+    const key =
+      b.label
+        .replace(/ \(.*\)$/, '')
+        .replace(/, .*$/, '')
+        .replace(/ .*$/, '') || b.label;
     let text = b.footer;
     if (b.action === 'pause') text = scope.paused ? 'resume' : 'pause';
     if (b.action === 'enter') text = scope.view === 'sockets' ? 'details' : scope.view === 'states' ? 'sockets' : 'drill';

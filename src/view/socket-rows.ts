@@ -158,7 +158,15 @@ export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
   if (input.tombstones) {
     for (const t of tracker.currentTombstones()) {
       if (filter !== null && !filter(tombstoneForFilter(t.record))) continue;
-      rows.push({ key: `${t.record.key} †${t.closedAtMs}`, record: t.record, closedAtMs: t.closedAtMs, ageMs: null, isNew: false, ageAtLeast: false, backlog: null });
+      rows.push({
+        key: `${t.record.key} †${t.closedAtMs}`,
+        record: t.record,
+        closedAtMs: t.closedAtMs,
+        ageMs: null,
+        isNew: false,
+        ageAtLeast: false,
+        backlog: null,
+      });
     }
   }
   const cmp = comparator(input.sort.key);

@@ -18,7 +18,9 @@ function isWide(cp: number): boolean {
 
 /** Zero-width: combining marks. (Controls never get here: text is made safe first.) */
 function isZeroWidth(cp: number): boolean {
-  return (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f);
+  return (
+    (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f)
+  );
 }
 
 const ASCII_ONLY = /^[\x20-\x7e]*$/;
@@ -175,8 +177,10 @@ export function layoutLine<S extends LineSegment>(segments: readonly S[], width:
     if (kept.length === 0) break;
     // The least important step that can still give room: cutting a segment (at its cutPriority)
     // or leaving one out (at its priority).
-    const canShorten = (i: (typeof items)[number]): boolean => i.s.short !== undefined && displayWidth(i.text) > displayWidth(i.s.short) && !i.cut;
-    const canCut = (i: (typeof items)[number]): boolean => canShorten(i) || (i.s.minWidth !== undefined && displayWidth(i.text) > i.s.minWidth);
+    const canShorten = (i: (typeof items)[number]): boolean =>
+      i.s.short !== undefined && displayWidth(i.text) > displayWidth(i.s.short) && !i.cut;
+    const canCut = (i: (typeof items)[number]): boolean =>
+      canShorten(i) || (i.s.minWidth !== undefined && displayWidth(i.text) > i.s.minWidth);
     const rank = (i: (typeof items)[number]): number => (canCut(i) ? (i.s.cutPriority ?? i.s.priority) : i.s.priority);
     const candidate = kept.reduce((worst, i) => (rank(i) >= rank(worst) ? i : worst));
     const over = used() - limit();

@@ -28,7 +28,20 @@ export const VIEW_TITLE = {
  * Sortable columns of the socket table, in the table's column order (left to right); out / in:
  * bytes/s sent and received, rtt: smoothed RTT (from ss; shown only when rates exist).
  */
-export const SOCKET_SORT_KEYS = ['proto', 'state', 'recvq', 'sendq', 'local', 'peer', 'process', 'user', 'age', 'out', 'in', 'rtt'] as const;
+export const SOCKET_SORT_KEYS = [
+  'proto',
+  'state',
+  'recvq',
+  'sendq',
+  'local',
+  'peer',
+  'process',
+  'user',
+  'age',
+  'out',
+  'in',
+  'rtt',
+] as const;
 export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
 
 /** Sortable columns of the grouped tables. */
@@ -141,7 +154,8 @@ export type UiAction =
  * < at the right.
  */
 function nextSortKey<K extends string>(all: readonly K[], current: K, delta: 1 | -1, columns: readonly string[] | undefined): K {
-  const order = columns === undefined ? all : all.filter((k) => columns.includes(k)).sort((a, b) => columns.indexOf(a) - columns.indexOf(b));
+  const order =
+    columns === undefined ? all : all.filter((k) => columns.includes(k)).sort((a, b) => columns.indexOf(a) - columns.indexOf(b));
   if (order.length === 0) return current;
   const i = order.indexOf(current);
   if (i < 0) return (delta > 0 ? order[0] : order.at(-1)) ?? current;
@@ -156,7 +170,10 @@ function portFilter(text: string): string | { error: string } {
 }
 
 function stateFilter(text: string): string {
-  const names = text.trim().split(/[\s,]+/).filter((s) => s !== '');
+  const names = text
+    .trim()
+    .split(/[\s,]+/)
+    .filter((s) => s !== '');
   return names.map((n) => `state ${n}`).join(' or ');
 }
 
@@ -237,17 +254,11 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
       return { ...state, view, selectedKey: null, selectedIndex: 0, detailsKey: null };
     }
     case 'setView':
-      return action.view === state.view
-        ? state
-        : { ...state, view: action.view, selectedKey: null, selectedIndex: 0, detailsKey: null };
+      return action.view === state.view ? state : { ...state, view: action.view, selectedKey: null, selectedIndex: 0, detailsKey: null };
     case 'move':
       return selectIndex(state, action.rows, indexOfSelection(state, action.rows) + action.delta);
     case 'page':
-      return selectIndex(
-        state,
-        action.rows,
-        indexOfSelection(state, action.rows) + action.delta * Math.max(1, action.rows.pageSize - 1),
-      );
+      return selectIndex(state, action.rows, indexOfSelection(state, action.rows) + action.delta * Math.max(1, action.rows.pageSize - 1));
     case 'jump':
       return selectIndex(state, action.rows, action.to === 'first' ? 0 : action.rows.keys.length - 1);
     case 'select': {
@@ -257,7 +268,15 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
     case 'sortNext': {
       if (state.view === 'sockets') {
         const key = nextSortKey(SOCKET_SORT_KEYS, state.socketSort.key, action.delta, action.columns);
-        return key === state.socketSort.key ? state : { ...state, socketSort: { key, descending: key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt' } };
+        return key === state.socketSort.key
+          ? state
+          : {
+              ...state,
+              socketSort: {
+                key,
+                descending: key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt',
+              },
+            };
       }
       const key = nextSortKey(GROUP_SORT_KEYS, state.groupSort.key, action.delta, action.columns);
       return key === state.groupSort.key ? state : { ...state, groupSort: { key, descending: key !== 'key' } };
@@ -283,7 +302,14 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
       const view = state.prompt.kind === 'filter' ? state.view : 'sockets';
       // A new filter lists other rows: the selection starts again at the top.
       const changed = result !== state.filterText || view !== state.view;
-      return { ...state, prompt: null, filterText: result, view, selectedIndex: changed ? 0 : state.selectedIndex, selectedKey: changed ? null : state.selectedKey };
+      return {
+        ...state,
+        prompt: null,
+        filterText: result,
+        view,
+        selectedIndex: changed ? 0 : state.selectedIndex,
+        selectedKey: changed ? null : state.selectedKey,
+      };
     }
     case 'clearFilter':
       return state.filterText === '' ? { ...state, back: [] } : { ...state, filterText: '', back: [], selectedKey: null, selectedIndex: 0 };
@@ -299,7 +325,16 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
       return selectedKey === state.selectedKey && detailsKey === state.detailsKey ? state : { ...state, selectedKey, detailsKey };
     }
     case 'jumpTo':
-      return { ...state, view: action.view, selectedKey: action.key, selectedIndex: 0, detailsKey: null, help: false, overlayScroll: 0, prompt: null };
+      return {
+        ...state,
+        view: action.view,
+        selectedKey: action.key,
+        selectedIndex: 0,
+        detailsKey: null,
+        help: false,
+        overlayScroll: 0,
+        prompt: null,
+      };
     case 'drill':
       return leaveFor(state, 'sockets', action.filterText);
   }

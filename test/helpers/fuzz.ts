@@ -36,7 +36,35 @@ export const FUZZ_TIMEOUT_MS = RUNS_OVERRIDE === null ? 30_000 : 600_000;
 fc.configureGlobal({ seed: FUZZ_SEED, endOnFailure: true });
 
 /** Characters /proc text, filters and HTTP heads are made of, plus the hostile ones. */
-export const NASTY_CHARS = ['\x00', '\x07', '\x1b', '\x7f', '\x9b', '\u202e', '\ufeff', '\ud800', '\n', '\r', '\t', ' ', ':', '.', '[', ']', '(', ')', '"', "'", '*', '-', '/', '%', '0', 'F', 'f'];
+export const NASTY_CHARS = [
+  '\x00',
+  '\x07',
+  '\x1b',
+  '\x7f',
+  '\x9b',
+  '\u202e',
+  '\ufeff',
+  '\ud800',
+  '\n',
+  '\r',
+  '\t',
+  ' ',
+  ':',
+  '.',
+  '[',
+  ']',
+  '(',
+  ')',
+  '"',
+  "'",
+  '*',
+  '-',
+  '/',
+  '%',
+  '0',
+  'F',
+  'f',
+];
 
 /** One mutation of a text: replace, delete or insert a slice, or duplicate a line. */
 export function mutatedText(base: fc.Arbitrary<string>): fc.Arbitrary<string> {

@@ -72,7 +72,11 @@ export class FindingsEngine {
   /** The findings of the last update, without evaluating again. */
   current(): Finding[] {
     return [...this.active.values()].sort(
-      (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Number(b.holding) - Number(a.holding) || a.sinceMs - b.sinceMs || a.id.localeCompare(b.id),
+      (a, b) =>
+        SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+        Number(b.holding) - Number(a.holding) ||
+        a.sinceMs - b.sinceMs ||
+        a.id.localeCompare(b.id),
     );
   }
 

@@ -110,13 +110,12 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
   const preloaded = new Map<string, string | null>();
   try {
     await session.exec(() => ':');
-    const check = await session.exec(
-      (sep) =>
-        [
-          `cat /proc/sys/kernel/ostype; printf '\\n%s\\n' '${sep}'`,
-          `cat /proc/sys/kernel/hostname; printf '\\n%s\\n' '${sep}'`,
-          `cat /proc/net/tcp >/dev/null && echo ok`,
-        ].join('\n'),
+    const check = await session.exec((sep) =>
+      [
+        `cat /proc/sys/kernel/ostype; printf '\\n%s\\n' '${sep}'`,
+        `cat /proc/sys/kernel/hostname; printf '\\n%s\\n' '${sep}'`,
+        `cat /proc/net/tcp >/dev/null && echo ok`,
+      ].join('\n'),
     );
     const [ostype = '', host = '', tcp = ''] = check.text.split(`\n${check.sep}\n`);
     if (ostype.trim() !== 'Linux') {
@@ -130,9 +129,11 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
     });
     if (options.readPasswd === true) {
       reads.push(
-        session.exec(() => catCommand('/etc/passwd')).then((r) => {
-          passwd = r.status === 0 ? r.text : null;
-        }),
+        session
+          .exec(() => catCommand('/etc/passwd'))
+          .then((r) => {
+            passwd = r.status === 0 ? r.text : null;
+          }),
       );
     }
     await Promise.all(reads);

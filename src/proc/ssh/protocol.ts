@@ -204,7 +204,9 @@ export class RemoteSession implements RemoteShell {
     this.armDeadline();
     if (this.pending.length === 0 || this.failure !== null) return;
     this.timer = setTimeout(() => {
-      this.fail(new SshError(`no answer from ${this.target} over ssh for ${Math.round(this.timeoutMs / 1000)} s: the connection seems dead`));
+      this.fail(
+        new SshError(`no answer from ${this.target} over ssh for ${Math.round(this.timeoutMs / 1000)} s: the connection seems dead`),
+      );
       this.abort();
     }, this.timeoutMs);
   }
@@ -219,7 +221,9 @@ export class RemoteSession implements RemoteShell {
     if (head === undefined || this.failure !== null) return;
     this.deadlineFor = head;
     this.deadline = setTimeout(() => {
-      this.fail(new SshError(`the answer from ${this.target} over ssh took more than ${Math.round(this.replyDeadlineMs / 1000)} s: giving up`));
+      this.fail(
+        new SshError(`the answer from ${this.target} over ssh took more than ${Math.round(this.replyDeadlineMs / 1000)} s: giving up`),
+      );
       this.abort();
     }, this.replyDeadlineMs);
   }

@@ -13,7 +13,8 @@ export function acceptQueueRule(t: FindingThresholds['acceptQueue']): FindingRul
       // SO_REUSEPORT siblings share an endpoint: one finding per protocol + endpoint.
       const byEndpoint = new Map<string, ListenerHealth[]>();
       for (const l of input.listeners) {
-        const flagged = l.flags.includes('queue-full') || l.flags.includes('dropping') || (t.reportFilling && l.flags.includes('queue-filling'));
+        const flagged =
+          l.flags.includes('queue-full') || l.flags.includes('dropping') || (t.reportFilling && l.flags.includes('queue-filling'));
         if (!flagged) continue;
         const k = `${l.protocol} ${l.endpoint}`;
         const list = byEndpoint.get(k);

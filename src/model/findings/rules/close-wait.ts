@@ -11,7 +11,13 @@ import { proc, topOwner, describeOwners, ownerSubject, type PortGroup, groupByPo
  */
 type CloseWaitSummary = ReadonlyMap<string, { readonly count: number; readonly pileSinceMs: number | null }>;
 
-function summarizeCloseWait(groups: Map<string, PortGroup>, nowMs: number, previous: CloseWaitSummary | undefined, minCount: number, max = 64): CloseWaitSummary {
+function summarizeCloseWait(
+  groups: Map<string, PortGroup>,
+  nowMs: number,
+  previous: CloseWaitSummary | undefined,
+  minCount: number,
+  max = 64,
+): CloseWaitSummary {
   const list = [...groups.values()].sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1)).slice(0, max);
   return new Map(
     list.map((g) => {
@@ -55,7 +61,8 @@ function formatDuration(ms: number): string {
 export function closeWaitRule(t: FindingThresholds['closeWait']): FindingRule<CloseWaitSummary> {
   return {
     id: 'close-wait-rising',
-    summarize: (input, history) => summarizeCloseWait(groupByPort(input.snapshot, 'CLOSE_WAIT'), input.snapshot.takenAtMs, history[history.length - 1], t.minCount),
+    summarize: (input, history) =>
+      summarizeCloseWait(groupByPort(input.snapshot, 'CLOSE_WAIT'), input.snapshot.takenAtMs, history[history.length - 1], t.minCount),
     evaluate(input, history) {
       const out: RawFinding[] = [];
       const nowMs = input.snapshot.takenAtMs;
@@ -69,7 +76,8 @@ export function closeWaitRule(t: FindingThresholds['closeWait']): FindingRule<Cl
         // (sockets the application never closed stay leaked), as long as the count has not
         // fallen below the threshold since.
         let grewAt = -1;
-        for (let i = last; i >= 0 && grewAt < 0 && (series[i] as number) >= t.minCount; i--) if (risingAt(series, i, t.risingSamples)) grewAt = i;
+        for (let i = last; i >= 0 && grewAt < 0 && (series[i] as number) >= t.minCount; i--)
+          if (risingAt(series, i, t.risingSamples)) grewAt = i;
         const pileSinceMs = history[last]?.get(g.key)?.pileSinceMs ?? null;
         const pileMs = pileSinceMs === null ? 0 : nowMs - pileSinceMs;
         const staying = pileSinceMs !== null && pileMs >= t.steadyMs;

@@ -29,7 +29,10 @@ export function resetRule(t: FindingThresholds['resets']): FindingRule<number | 
     evaluate(input, history) {
       const now = history[history.length - 1];
       if (now === undefined || now === null) return [];
-      const previous = history.slice(0, -1).filter((v): v is number => v !== null).slice(-t.baselineSamples);
+      const previous = history
+        .slice(0, -1)
+        .filter((v): v is number => v !== null)
+        .slice(-t.baselineSamples);
       const baseline = previous.length >= 3 ? previous.reduce((a, b) => a + b, 0) / previous.length : null;
       const jump = baseline !== null && now >= t.jumpMinPerSec && now >= t.jumpFactor * Math.max(baseline, 0.1);
       if (now < t.perSec && !jump) return [];

@@ -39,7 +39,8 @@ export function tallyOwner(t: OwnerTally, owner: SocketOwner | null): void {
 export function topOwner(t: OwnerTally): { pid: number; command: string; count: number } | null {
   let best: { pid: number; command: string; count: number } | null = null;
   for (const [pid, e] of t.byPid) {
-    if (best === null || e.count > best.count || (e.count === best.count && pid < best.pid)) best = { pid, command: e.command, count: e.count };
+    if (best === null || e.count > best.count || (e.count === best.count && pid < best.pid))
+      best = { pid, command: e.command, count: e.count };
   }
   return best;
 }
@@ -102,7 +103,8 @@ export function groupByPort(snapshot: Snapshot, state: TcpState): Map<string, Po
 
 export function topKey(counts: ReadonlyMap<string, number>): { key: string; count: number } | null {
   let best: { key: string; count: number } | null = null;
-  for (const [key, count] of counts) if (best === null || count > best.count || (count === best.count && key < best.key)) best = { key, count };
+  for (const [key, count] of counts)
+    if (best === null || count > best.count || (count === best.count && key < best.key)) best = { key, count };
   return best;
 }
 

@@ -48,7 +48,10 @@ export function synRecvRule(t: FindingThresholds['synRecv']): FindingRule {
           : many
             ? `They come from ${e.sources.size} different addresses, which looks like a SYN flood (often with spoofed sources).`
             : `They come from ${e.sources.size} address${e.sources.size === 1 ? '' : 'es'}: the final ACKs are lost on the way back (a firewall, asymmetric routing) or a client does not finish its handshakes.`;
-        const synBacklog = input.sysctls.tcpMaxSynBacklog === null ? '' : ` The SYN queue is capped by net.ipv4.tcp_max_syn_backlog = ${input.sysctls.tcpMaxSynBacklog}.`;
+        const synBacklog =
+          input.sysctls.tcpMaxSynBacklog === null
+            ? ''
+            : ` The SYN queue is capped by net.ipv4.tcp_max_syn_backlog = ${input.sysctls.tcpMaxSynBacklog}.`;
         out.push({
           key: `sport ${port}`,
           severity: e.count >= t.critCount ? 'crit' : 'warn',
