@@ -264,6 +264,10 @@ describe('sorting', () => {
       ['closewait', true],
       ['synrecv', true],
       ['queue', true],
+      ['out', true],
+      ['in', true],
+      ['rtt', true],
+      ['rttmax', true],
       ['key', false],
       ['total', true],
     ]);

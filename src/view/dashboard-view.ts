@@ -4,6 +4,7 @@
 
 import { formatBytesPerSec, formatRttMs } from './rate-text.js';
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
+import type { RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
 import type { PortListenerSummary } from '../model/listener-health.js';
 import { HEADLINE_COUNTERS, type CounterRates } from '../model/rates.js';
@@ -319,7 +320,65 @@ const countCell = (v: number, state: SocketState | null = null): Cell => ({
   color: v === 0 || state === null ? null : STATE_COLOR[state],
 });
 
-function groupColumns(view: GroupViewName, listeners: ReadonlyMap<number, PortListenerSummary> | null): ColumnSpec<GroupRow>[] {
+/** Rate columns of a grouped view (only when connection rates exist): dropped first when narrow. */
+function groupRateColumns(view: GroupViewName, rates: ReadonlyMap<string, RateGroup>): ColumnSpec<GroupRow>[] {
+  const bytes = (v: number | undefined, r: RateGroup | undefined): Cell =>
+    plain(r === undefined || r.withRate === 0 ? '-' : formatBytesPerSec(v ?? 0));
+  const cols: ColumnSpec<GroupRow>[] = [
+    {
+      id: 'out',
+      title: 'Out/s',
+      width: 10,
+      flex: 0,
+      priority: 6,
+      align: 'right',
+      sortKey: 'out',
+      cell: (g) => bytes(rates.get(g.key)?.sendBytesPerSec, rates.get(g.key)),
+    },
+    {
+      id: 'in',
+      title: 'In/s',
+      width: 10,
+      flex: 0,
+      priority: 6,
+      align: 'right',
+      sortKey: 'in',
+      cell: (g) => bytes(rates.get(g.key)?.recvBytesPerSec, rates.get(g.key)),
+    },
+  ];
+  if (view === 'peers') {
+    cols.push(
+      {
+        id: 'rtt',
+        title: 'RTT p50',
+        width: 9,
+        flex: 0,
+        priority: 7,
+        align: 'right',
+        sortKey: 'rtt',
+        cell: (g) => plain(formatRttMs(rates.get(g.key)?.rttMedianMs ?? null)),
+      },
+      {
+        id: 'rttmax',
+        title: 'RTT max',
+        width: 9,
+        flex: 0,
+        priority: 7,
+        align: 'right',
+        sortKey: 'rttmax',
+        cell: (g) => plain(formatRttMs(rates.get(g.key)?.rttWorstMs ?? null)),
+      },
+    );
+  }
+  return cols;
+}
+
+function groupColumns(
+  view: GroupViewName,
+  listeners: ReadonlyMap<number, PortListenerSummary> | null,
+  rates: ReadonlyMap<string, RateGroup> | null = null,
+): ColumnSpec<GroupRow>[] {
+  const rateCols = rates === null ? [] : groupRateColumns(view, rates);
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     {
@@ -406,6 +465,7 @@ function groupColumns(view: GroupViewName, listeners: ReadonlyMap<number, PortLi
         sortKey: 'queue',
         cell: (g) => acceptQueueCell(g, listeners),
       },
+      ...rateCols,
     ];
   }
   if (view === 'peers') {
@@ -421,6 +481,7 @@ function groupColumns(view: GroupViewName, listeners: ReadonlyMap<number, PortLi
         align: 'right',
         cell: (g) => countCell(n(g, 'SYN_SENT'), 'SYN_SENT'),
       },
+      ...rateCols,
     ];
   }
   return [
@@ -436,11 +497,21 @@ function groupColumns(view: GroupViewName, listeners: ReadonlyMap<number, PortLi
       cell: (g) => countCell(n(g, 'LISTEN') + n(g, 'LISTENING'), 'LISTEN'),
     },
     ...common,
+    ...rateCols,
   ];
 }
 
-function groupValue(g: GroupRow, key: GroupSortKey): number | string {
+function groupValue(g: GroupRow, key: GroupSortKey, rates: ReadonlyMap<string, RateGroup> | null): number | string {
+  const r = rates?.get(g.key);
   switch (key) {
+    case 'out':
+      return r === undefined || r.withRate === 0 ? -1 : r.sendBytesPerSec;
+    case 'in':
+      return r === undefined || r.withRate === 0 ? -1 : r.recvBytesPerSec;
+    case 'rtt':
+      return r?.rttMedianMs ?? -1;
+    case 'rttmax':
+      return r?.rttWorstMs ?? -1;
     case 'key':
       return /^\d+$/.test(g.key) ? Number(g.key) : g.key;
     case 'total':
@@ -458,11 +529,16 @@ function groupValue(g: GroupRow, key: GroupSortKey): number | string {
   }
 }
 
-export function sortGroups(groups: readonly GroupRow[], sort: UiState['groupSort']): GroupRow[] {
+/** Sorts grouped rows; rates (by group key) give the Out/s, In/s and RTT sorts (no rate sorts last descending). */
+export function sortGroups(
+  groups: readonly GroupRow[],
+  sort: UiState['groupSort'],
+  rates: ReadonlyMap<string, RateGroup> | null = null,
+): GroupRow[] {
   const sign = sort.descending ? -1 : 1;
   return [...groups].sort((a, b) => {
-    const va = groupValue(a, sort.key);
-    const vb = groupValue(b, sort.key);
+    const va = groupValue(a, sort.key, rates);
+    const vb = groupValue(b, sort.key, rates);
     const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
     return sign * c || a.key.localeCompare(b.key);
   });
@@ -490,9 +566,10 @@ export function buildGroupTableView(
   ui: UiState,
   size: { width: number; height: number },
   listeners: ReadonlyMap<number, PortListenerSummary> | null = null,
+  rates: ReadonlyMap<string, RateGroup> | null = null,
 ): TableView {
   return buildTable(
-    groupColumns(view, listeners),
+    groupColumns(view, listeners, rates),
     groups,
     (g) => g.key,
     () => ({ isNew: false, closed: false }),

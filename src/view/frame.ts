@@ -16,6 +16,7 @@ import {
   type CountsByGroup,
   type GroupRow,
 } from '../model/aggregate.js';
+import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
 import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
@@ -143,7 +144,7 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'backlogs', key: readonly unknown[], make: () => T): T {
+  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs', key: readonly unknown[], make: () => T): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     const value = make();
@@ -291,11 +292,21 @@ export function buildFrame(input: FrameInput): Frame {
         }),
     );
   };
+  const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
+  // Rates summed per group over the same filtered sockets the groups count (null: no rates yet).
+  const groupRates = (view: 'ports' | 'peers' | 'processes'): ReadonlyMap<string, RateGroup> | null =>
+    connRateMap === null
+      ? null
+      : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
+          const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
+          const sum = view === 'ports' ? sumRatesByLocalPort : view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+          return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
+        });
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
-    cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending], () => {
+    cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
       const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
-      return sortGroups(raw, ui.groupSort);
+      return sortGroups(raw, ui.groupSort, groupRates(view));
     });
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
@@ -351,7 +362,14 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
     } else if (isGroupView(view)) {
       const g = groups(view);
-      table = buildGroupTableView(view, g, ui, { width: innerWidth, height: pageSize }, view === 'ports' ? picture.listenerSummary : null);
+      table = buildGroupTableView(
+        view,
+        g,
+        ui,
+        { width: innerWidth, height: pageSize },
+        view === 'ports' ? picture.listenerSummary : null,
+        groupRates(view),
+      );
       rowKeys = () => g.map((x) => x.key);
       selectedKey = g[table.selectedIndex]?.key ?? null;
     } else {

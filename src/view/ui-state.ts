@@ -45,7 +45,19 @@ export const SOCKET_SORT_KEYS = [
 export type SocketSortKey = (typeof SOCKET_SORT_KEYS)[number];
 
 /** Sortable columns of the grouped tables. */
-export const GROUP_SORT_KEYS = ['key', 'total', 'established', 'timewait', 'closewait', 'synrecv', 'queue'] as const;
+export const GROUP_SORT_KEYS = [
+  'key',
+  'total',
+  'established',
+  'timewait',
+  'closewait',
+  'synrecv',
+  'queue',
+  'out',
+  'in',
+  'rtt',
+  'rttmax',
+] as const;
 export type GroupSortKey = (typeof GROUP_SORT_KEYS)[number];
 
 /** 'marker' names a marker (the dashboard records it; the reducer only opens the compare view). */
