@@ -334,6 +334,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
     color: options.color,
     filterText: ctx.filterText ?? '',
     scopeLabel: ctx.scopeLabel,
+    serviceNames: ctx.serviceTable?.().nameOf ?? null,
     source: recording !== null ? { kind: 'replay', recording } : { kind: 'live', open: openLive },
     // ss asks the local kernel: over --ssh it would describe another machine's sockets.
     fetchTcpInfo: (s) => (ctx.remote != null ? Promise.resolve(null) : readTcpInfo(s)),

@@ -63,7 +63,13 @@ const rate = (out: number, inn: number, rttMs: number): ConnRate => ({
 
 function groupTable(
   view: ViewName,
-  opts: { rates?: boolean; sort?: { key: GroupSortKey; descending: boolean }; filter?: string; width?: number } = {},
+  opts: {
+    rates?: boolean;
+    sort?: { key: GroupSortKey; descending: boolean };
+    filter?: string;
+    width?: number;
+    serviceNames?: ReadonlyMap<number, string>;
+  } = {},
 ): TableView {
   const store = new SessionStore();
   store.ingest(makeSnapshot([listener, a1, a2, b1, dbListener, c1], { takenAtMs: T0 }));
@@ -95,7 +101,7 @@ function groupTable(
     size: { width: opts.width ?? 200, height: 40 },
     theme: { ascii: false },
     filter: compiled === null ? null : compiled.filter,
-    context: CONTEXT,
+    context: { ...CONTEXT, serviceNames: opts.serviceNames ?? null },
   });
   if (frame.main?.kind !== 'table') throw new Error('no table');
   return frame.main.table;
@@ -149,5 +155,29 @@ describe('grouped views with connection rates', () => {
     const narrow = groupTable('peers', { width: 70 });
     expect(narrow.header).not.toContain('RTT');
     expect(narrow.header).toContain('ESTAB');
+  });
+});
+
+describe('service names in the by-port view', () => {
+  // As parseServices gives them from /etc/services.
+  const names = new Map<number, string>([
+    [5432, 'postgresql'],
+    [8080, 'http-alt'],
+  ]);
+
+  it('a well-known port shows its service name in the key column', () => {
+    const t = groupTable('ports', { serviceNames: names });
+    expect(t.rows.find((r) => r.key === '5432')?.cells[0]?.text.trim()).toBe('5432 postgresql');
+    expect(t.rows.find((r) => r.key === '8080')?.cells[0]?.text.trim()).toBe('8080 http-alt');
+  });
+
+  it('a name with terminal escapes is made safe; no table, ports only', () => {
+    const t = groupTable('ports', { serviceNames: new Map([[5432, 'pg\u001b[31mred']]) });
+    expect(t.rows.find((r) => r.key === '5432')?.cells[0]?.text).not.toContain('\u001b');
+    expect(
+      groupTable('ports')
+        .rows.find((r) => r.key === '5432')
+        ?.cells[0]?.text.trim(),
+    ).toBe('5432');
   });
 });

@@ -41,6 +41,8 @@ export interface DashboardOptions {
   readonly onQuit: () => void;
   /** Which network namespace is shown (--pid), for the header; null for our own. */
   readonly scopeLabel?: string | null;
+  /** Port → service name (/etc/services) for the by-port view; absent: ports only. */
+  readonly serviceNames?: ReadonlyMap<number, string> | null;
   /** Replaying a recording: the footer and help list the replay keys. */
   readonly replay?: boolean;
   /** Called when the pause is toggled (a replay resumes its playback). */
@@ -122,6 +124,7 @@ export class Dashboard {
         replay: this.options.replay ?? false,
         tcpInfo: this.tcpInfo,
         details: this.detailsMemory,
+        serviceNames: this.options.serviceNames ?? null,
       },
       cache: this.cache,
     });

@@ -130,6 +130,8 @@ export interface DashboardDeps {
   readonly filterText: string;
   /** Which network namespace or host is shown, for the header; null for sockscope's own. */
   readonly scopeLabel: string | null;
+  /** Port → service name (/etc/services) for the by-port view; absent: ports only. */
+  readonly serviceNames?: ReadonlyMap<number, string> | null;
   readonly source: DashboardSource;
   /** `ss -ti` for one connection in the details; resolves null when it cannot be known. */
   readonly fetchTcpInfo: (s: SocketRecord) => Promise<TcpInfo | null>;
@@ -263,6 +265,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       },
       onQuit: () => finish(0),
       scopeLabel: deps.scopeLabel,
+      serviceNames: deps.serviceNames ?? null,
       replay: recording !== null,
       onPauseChange: (paused) => {
         if (!paused) replay?.resume();

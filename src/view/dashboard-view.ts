@@ -2,7 +2,7 @@
 // widgets. Pure: no blessed, no clock (times come in), no /proc. Every string that came from the
 // system is made inert here with safeText before it is placed in a cell.
 
-import { formatBytesPerSec, formatRttMs } from './rate-text.js';
+import { formatBytesPerSec, formatRttMs, portWithService } from './rate-text.js';
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
 import type { RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
@@ -377,6 +377,7 @@ function groupColumns(
   view: GroupViewName,
   listeners: ReadonlyMap<number, PortListenerSummary> | null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
+  serviceNames: ReadonlyMap<number, string> | null = null,
 ): ColumnSpec<GroupRow>[] {
   const rateCols = rates === null ? [] : groupRateColumns(view, rates);
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
@@ -443,7 +444,19 @@ function groupColumns(
   ];
   if (view === 'ports') {
     return [
-      { id: 'key', title: keyTitle, width: 6, flex: 0, priority: 0, align: 'right', sortKey: 'key', cell: (g) => plain(g.key) },
+      serviceNames === null
+        ? { id: 'key', title: keyTitle, width: 6, flex: 0, priority: 0, align: 'right', sortKey: 'key', cell: (g) => plain(g.key) }
+        : {
+            id: 'key',
+            title: keyTitle,
+            width: 16,
+            flex: 0,
+            priority: 0,
+            align: 'left',
+            sortKey: 'key',
+            // "5432 postgresql": the name from /etc/services (untrusted text).
+            cell: (g) => plain(/^\d+$/.test(g.key) ? safeText(portWithService(Number(g.key), serviceNames), 32) : g.key),
+          },
       { id: 'proto', title: 'Proto', width: 9, flex: 0, priority: 4, align: 'left', cell: (g) => plain(g.protocols.join(',')) },
       {
         id: 'proc',
@@ -567,9 +580,10 @@ export function buildGroupTableView(
   size: { width: number; height: number },
   listeners: ReadonlyMap<number, PortListenerSummary> | null = null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
+  serviceNames: ReadonlyMap<number, string> | null = null,
 ): TableView {
   return buildTable(
-    groupColumns(view, listeners, rates),
+    groupColumns(view, listeners, rates, serviceNames),
     groups,
     (g) => g.key,
     () => ({ isNew: false, closed: false }),

@@ -71,6 +71,8 @@ export interface FrameContext {
   readonly replay: boolean;
   readonly tcpInfo: { readonly key: string; readonly value: TcpInfo | 'pending' | 'unavailable' } | null;
   readonly details: DetailsMemory | null;
+  /** Port → service name from /etc/services, shown next to ports in the by-port view; absent or null: none. */
+  readonly serviceNames?: ReadonlyMap<number, string> | null;
 }
 
 export type MainPanel =
@@ -369,6 +371,7 @@ export function buildFrame(input: FrameInput): Frame {
         { width: innerWidth, height: pageSize },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
+        view === 'ports' ? (context.serviceNames ?? null) : null,
       );
       rowKeys = () => g.map((x) => x.key);
       selectedKey = g[table.selectedIndex]?.key ?? null;
