@@ -378,8 +378,14 @@ function groupColumns(
   listeners: ReadonlyMap<number, PortListenerSummary> | null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
   serviceNames: ReadonlyMap<number, string> | null = null,
+  groups: readonly GroupRow[] = [],
 ): ColumnSpec<GroupRow>[] {
   const rateCols = rates === null ? [] : groupRateColumns(view, rates);
+  // "5432 postgresql": the name from /etc/services (untrusted text).
+  const portKeyText = (key: string): string =>
+    serviceNames !== null && /^\d+$/.test(key) ? safeText(portWithService(Number(key), serviceNames), 32) : key;
+  const keyWidth =
+    view === 'ports' && serviceNames !== null ? Math.min(20, Math.max(6, ...groups.map((g) => displayWidth(portKeyText(g.key))))) : 6;
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     {
@@ -444,19 +450,17 @@ function groupColumns(
   ];
   if (view === 'ports') {
     return [
-      serviceNames === null
-        ? { id: 'key', title: keyTitle, width: 6, flex: 0, priority: 0, align: 'right', sortKey: 'key', cell: (g) => plain(g.key) }
-        : {
-            id: 'key',
-            title: keyTitle,
-            width: 16,
-            flex: 0,
-            priority: 0,
-            align: 'left',
-            sortKey: 'key',
-            // "5432 postgresql": the name from /etc/services (untrusted text).
-            cell: (g) => plain(/^\d+$/.test(g.key) ? safeText(portWithService(Number(g.key), serviceNames), 32) : g.key),
-          },
+      {
+        id: 'key',
+        title: keyTitle,
+        // As wide as the longest "5432 postgresql" among the rows (at most 20), else 6.
+        width: keyWidth,
+        flex: 0,
+        priority: 0,
+        align: 'right',
+        sortKey: 'key',
+        cell: (g) => plain(portKeyText(g.key)),
+      },
       { id: 'proto', title: 'Proto', width: 9, flex: 0, priority: 4, align: 'left', cell: (g) => plain(g.protocols.join(',')) },
       {
         id: 'proc',
@@ -583,7 +587,7 @@ export function buildGroupTableView(
   serviceNames: ReadonlyMap<number, string> | null = null,
 ): TableView {
   return buildTable(
-    groupColumns(view, listeners, rates, serviceNames),
+    groupColumns(view, listeners, rates, serviceNames, groups),
     groups,
     (g) => g.key,
     () => ({ isNew: false, closed: false }),
