@@ -333,6 +333,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
     intervalMs: options.intervalMs,
     color: options.color,
     filterText: ctx.filterText ?? '',
+    servicePort: (name) => ctx.serviceTable?.().portOf.get(name),
     scopeLabel: ctx.scopeLabel,
     source: recording !== null ? { kind: 'replay', recording } : { kind: 'live', open: openLive },
     // ss asks the local kernel: over --ssh it would describe another machine's sockets.

@@ -256,6 +256,56 @@ describe('filter prompt', () => {
     await h.press('c');
     expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 8');
   });
+
+  it('takes service names from the injected table: p postgresql and / port postgresql filter to 5432; an unknown name errs in place', async () => {
+    const services = new Map([['postgresql', 5432]]);
+    const h = headless({ servicePort: (name) => services.get(name) });
+    h.dashboard.onSnapshot(makeSnapshot(SMALL, { takenAtMs: T0 }));
+    await settle();
+
+    await h.press('p');
+    await h.press('postgresql');
+    await h.press(ENTER);
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 2 of 8  filter: port postgresql');
+    let rows = tableRows(h);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r).toMatch(/:5432\b/);
+
+    // The same through the full filter prompt.
+    await h.press('c');
+    await h.press('/');
+    await h.press('port postgresql and state listen');
+    await h.press(ENTER);
+    rows = tableRows(h);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/:5432\b/);
+
+    // A name the table does not know: the prompt stays with its error; the filter is unchanged.
+    await h.press('p');
+    await h.press('nosuchservice');
+    await h.press(ENTER);
+    expect(h.text()).toContain("expected a port number 0-65535 or a service name, got 'nosuchservice'");
+    expect(h.lines()[1]).toContain('filter: port postgresql and state listen');
+    await h.press(ESC);
+    await h.press('/');
+    await h.press('\x15');
+    await h.press('port nosuchservice');
+    await h.press(ENTER);
+    expect(h.text()).toContain('Filter — Enter apply');
+    expect(h.text()).toMatch(/nosuchservice/);
+    expect(h.lines()[1]).toContain('filter: port postgresql and state listen');
+  });
+
+  it('without a service table the port prompt still refuses names', async () => {
+    const h = headless();
+    h.dashboard.onSnapshot(makeSnapshot(SMALL, { takenAtMs: T0 }));
+    await settle();
+    await h.press('p');
+    await h.press('postgresql');
+    await h.press(ENTER);
+    expect(h.text()).toContain("got 'postgresql'");
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 8');
+  });
 });
 
 describe('views and details', () => {

@@ -4,7 +4,7 @@
 // through injected functions).
 
 import type blessed from 'blessed';
-import { compileFilter, type CompiledFilter } from '../filter/index.js';
+import { compileFilter, type CompiledFilter, type ParseOptions } from '../filter/index.js';
 import { SessionStore, type SessionConnRates, type SessionEnvironment } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
@@ -47,6 +47,8 @@ export interface DashboardOptions {
   readonly onPauseChange?: (paused: boolean) => void;
   /** A session store to use (tests); a new one otherwise. */
   readonly store?: SessionStore;
+  /** Service name → port (/etc/services) for `port http` in the filter prompts; absent: numbers only. */
+  readonly servicePort?: (name: string) => number | undefined;
 }
 
 /** Machine facts that change slowly; read by the poller, not by the UI. */
@@ -77,10 +79,15 @@ export class Dashboard {
     this.widgets = createWidgets(screen, options.theme);
   }
 
+  private filterOptions(): ParseOptions {
+    const servicePort = this.options.servicePort;
+    return servicePort === undefined ? {} : { servicePort };
+  }
+
   /** Compile the filter once per change; the store keeps counts under it. */
   private applyFilter(): void {
     const text = this.ui.filterText.trim();
-    const compiled = text === '' ? null : compileFilter(text);
+    const compiled = text === '' ? null : compileFilter(text, this.filterOptions());
     this.filter = compiled !== null && compiled.ok ? compiled.filter : null;
     const filter = this.filter;
     this.store.setFilter(filter === null ? null : { text: this.ui.filterText, matches: filter });
@@ -182,7 +189,7 @@ export class Dashboard {
   dispatch(action: UiAction): void {
     const before = this.ui;
     if (action.type === 'promptSubmit' && before.prompt?.kind === 'marker') this.store.addMarker(before.prompt.text);
-    this.ui = reduceUi(before, action);
+    this.ui = reduceUi(before, action, this.filterOptions());
     if (this.ui.filterText !== before.filterText) this.applyFilter();
     if (this.ui.paused !== before.paused) {
       this.store.setPaused(this.ui.paused);

@@ -128,6 +128,8 @@ export interface DashboardDeps {
   /** --color (false with --no-color); NO_COLOR and the terminal may still turn colours off. */
   readonly color: boolean;
   readonly filterText: string;
+  /** Service name → port (/etc/services), so the filter prompts accept `port http` as --filter does. */
+  readonly servicePort?: (name: string) => number | undefined;
   /** Which network namespace or host is shown, for the header; null for sockscope's own. */
   readonly scopeLabel: string | null;
   readonly source: DashboardSource;
@@ -264,6 +266,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       onQuit: () => finish(0),
       scopeLabel: deps.scopeLabel,
       replay: recording !== null,
+      ...(deps.servicePort === undefined ? {} : { servicePort: deps.servicePort }),
       onPauseChange: (paused) => {
         if (!paused) replay?.resume();
       },
