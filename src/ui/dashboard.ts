@@ -11,7 +11,7 @@ import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
-import { groupDrillFilter } from '../view/dashboard-view.js';
+import { columnAt, groupDrillFilter } from '../view/dashboard-view.js';
 import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
 import { VIEWS, initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
 import {
@@ -160,6 +160,12 @@ export class Dashboard {
       return;
     }
     if (main.kind !== 'table') return;
+    // The header line, under the border: a click on a column title sorts by that column.
+    if (y === main.rect.top + 1) {
+      const key = columnAt(main.table, x - (main.rect.left + 1))?.sortKey;
+      if (key !== undefined) this.dispatch({ type: 'sortBy', key });
+      return;
+    }
     const line = y - (main.rect.top + 1) - 1; // border, then the header line
     const row = main.table.rows[line];
     if (row === undefined) return;

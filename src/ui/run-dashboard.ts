@@ -393,7 +393,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
-    // htop's mouse: click a row to select it (again to open it), a tab to switch views; the wheel scrolls. blessed turns
+    // htop's mouse: click a row to select it (again to open it), a tab to switch views, a column title to sort; the wheel scrolls. blessed turns
     // on the terminal's mouse reporting (SGR and X10) for the 'mouse' event and off on destroy.
     screen.enableMouse();
     screen.on('mouse', (data: { action: string; x: number; y: number }) => {

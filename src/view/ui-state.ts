@@ -134,6 +134,8 @@ export type UiAction =
    */
   | { readonly type: 'sortNext'; readonly delta: 1 | -1; readonly columns?: readonly string[] }
   | { readonly type: 'sortReverse' }
+  /** Sort by this column (a click on its header); the column sorted already: reverse it. */
+  | { readonly type: 'sortBy'; readonly key: string }
   | { readonly type: 'openPrompt'; readonly kind: PromptKind }
   | { readonly type: 'promptInput'; readonly text: string }
   | { readonly type: 'promptSubmit' }
@@ -153,6 +155,11 @@ export type UiAction =
  * columns on screen when they are known. From a column not on screen, > starts at the left and
  * < at the right.
  */
+/** Counts, queues, ages and rates start largest first; names and states in order. */
+function socketSortDescending(key: SocketSortKey): boolean {
+  return key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt';
+}
+
 function nextSortKey<K extends string>(all: readonly K[], current: K, delta: 1 | -1, columns: readonly string[] | undefined): K {
   const order =
     columns === undefined ? all : all.filter((k) => columns.includes(k)).sort((a, b) => columns.indexOf(a) - columns.indexOf(b));
@@ -273,18 +280,23 @@ export function reduceUi(state: UiState, action: UiAction, filterOptions: ParseO
     case 'sortNext': {
       if (state.view === 'sockets') {
         const key = nextSortKey(SOCKET_SORT_KEYS, state.socketSort.key, action.delta, action.columns);
-        return key === state.socketSort.key
-          ? state
-          : {
-              ...state,
-              socketSort: {
-                key,
-                descending: key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt',
-              },
-            };
+        return key === state.socketSort.key ? state : { ...state, socketSort: { key, descending: socketSortDescending(key) } };
       }
       const key = nextSortKey(GROUP_SORT_KEYS, state.groupSort.key, action.delta, action.columns);
       return key === state.groupSort.key ? state : { ...state, groupSort: { key, descending: key !== 'key' } };
+    }
+    case 'sortBy': {
+      if (state.view === 'sockets') {
+        const key = SOCKET_SORT_KEYS.find((k) => k === action.key);
+        if (key === undefined) return state;
+        const descending = key === state.socketSort.key ? !state.socketSort.descending : socketSortDescending(key);
+        return { ...state, socketSort: { key, descending } };
+      }
+      if (!isGroupView(state.view)) return state;
+      const key = GROUP_SORT_KEYS.find((k) => k === action.key);
+      if (key === undefined) return state;
+      const descending = key === state.groupSort.key ? !state.groupSort.descending : key !== 'key';
+      return { ...state, groupSort: { key, descending } };
     }
     case 'sortReverse':
       return state.view === 'sockets'
