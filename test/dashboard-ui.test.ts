@@ -256,6 +256,116 @@ describe('filter prompt', () => {
     await h.press('c');
     expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 8');
   });
+
+  it('takes service names from the injected table: p postgresql and / port postgresql filter to 5432; an unknown name errs in place', async () => {
+    const services = new Map([['postgresql', 5432]]);
+    const h = headless({ servicePort: (name) => services.get(name) });
+    h.dashboard.onSnapshot(makeSnapshot(SMALL, { takenAtMs: T0 }));
+    await settle();
+
+    await h.press('p');
+    await h.press('postgresql');
+    await h.press(ENTER);
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 2 of 8  filter: port postgresql');
+    let rows = tableRows(h);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r).toMatch(/:5432\b/);
+
+    // The same through the full filter prompt.
+    await h.press('c');
+    await h.press('/');
+    await h.press('port postgresql and state listen');
+    await h.press(ENTER);
+    rows = tableRows(h);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/:5432\b/);
+
+    // A name the table does not know: the prompt stays with its error; the filter is unchanged.
+    await h.press('p');
+    await h.press('nosuchservice');
+    await h.press(ENTER);
+    expect(h.text()).toContain("expected a port number 0-65535 or a service name, got 'nosuchservice'");
+    expect(h.lines()[1]).toContain('filter: port postgresql and state listen');
+    await h.press(ESC);
+    await h.press('/');
+    await h.press('\x15');
+    await h.press('port nosuchservice');
+    await h.press(ENTER);
+    expect(h.text()).toContain('Filter — Enter apply');
+    expect(h.text()).toMatch(/nosuchservice/);
+    expect(h.lines()[1]).toContain('filter: port postgresql and state listen');
+  });
+
+  it('without a service table the port prompt still refuses names', async () => {
+    const h = headless();
+    h.dashboard.onSnapshot(makeSnapshot(SMALL, { takenAtMs: T0 }));
+    await settle();
+    await h.press('p');
+    await h.press('postgresql');
+    await h.press(ENTER);
+    expect(h.text()).toContain("got 'postgresql'");
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 8');
+  });
+});
+
+describe('mouse on the table header', () => {
+  /** Screen row and column (0-based) of a header title, found on the line that carries the ▲/▼ mark. */
+  const titleAt = (h: Headless, title: string): { x: number; y: number } => {
+    const lines = h.lines();
+    const y = lines.findIndex((l) => /^│/.test(l) && /[▲▼]/.test(l));
+    const x = lines[y]?.indexOf(title) ?? -1;
+    if (y < 0 || x < 0) throw new Error(`no '${title}' on the header:\n${lines.join('\n')}`);
+    return { x, y };
+  };
+  const label = (h: Headless): string => h.lines().find((l) => /^┌─ (Sockets|By port)/.test(l)) ?? '';
+
+  it('a click on a column title sorts by it; a second click on it reverses; a click between columns does nothing', async () => {
+    const h = headless({ width: 120, height: 30 });
+    h.dashboard.onSnapshot(makeSnapshot(SMALL, { takenAtMs: T0 }));
+    await settle();
+    expect(label(h)).toContain('sort: State ▲');
+
+    let at = titleAt(h, 'Send-Q');
+    h.dashboard.clickAt(at.x + 2, at.y);
+    await settle();
+    expect(h.dashboard.ui.socketSort).toEqual({ key: 'sendq', descending: true });
+    expect(label(h)).toContain('sort: Send-Q ▼');
+    expect(h.lines()[at.y]).toMatch(/Send-Q▼/);
+
+    at = titleAt(h, 'Send-Q');
+    h.dashboard.clickAt(at.x, at.y);
+    await settle();
+    expect(label(h)).toContain('sort: Send-Q ▲');
+
+    // A left-aligned title: a click anywhere in its column (not only on the word) sorts.
+    at = titleAt(h, 'Local Address:Port');
+    h.dashboard.clickAt(at.x + 5, at.y);
+    await settle();
+    expect(h.dashboard.ui.socketSort.key).toBe('local');
+    expect(label(h)).toContain('sort: Local Address:Port ▲');
+
+    // The space just left of State (between two columns) belongs to neither column.
+    const header = h.lines()[at.y] ?? '';
+    const gap = header.indexOf(' State');
+    const before = h.dashboard.ui.socketSort;
+    h.dashboard.clickAt(gap, at.y);
+    expect(h.dashboard.ui.socketSort).toBe(before);
+  });
+
+  it('in a grouped view a click on a count column sorts the groups by it', async () => {
+    const h = headless({ width: 120, height: 30 });
+    h.dashboard.onSnapshot(makeSnapshot(SMALL, { takenAtMs: T0 }));
+    await settle();
+    await h.press(TAB);
+    expect(label(h)).toMatch(/^┌─ By port/);
+    const at = titleAt(h, 'Port');
+    h.dashboard.clickAt(at.x, at.y);
+    await settle();
+    expect(h.dashboard.ui.groupSort).toEqual({ key: 'key', descending: false });
+    h.dashboard.clickAt(at.x, at.y);
+    await settle();
+    expect(h.dashboard.ui.groupSort).toEqual({ key: 'key', descending: true });
+  });
 });
 
 describe('views and details', () => {

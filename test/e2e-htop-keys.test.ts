@@ -83,6 +83,19 @@ describe.skipIf(!hasTmux)("htop's keys and mouse", () => {
     expect(after.search(/[▲▼]/)).not.toBe(before.search(/[▲▼]/));
   });
 
+  it('a click on a column header sorts by that column; a second click reverses it', async () => {
+    const s = await start();
+    const headerRow = (sc: string): number => sc.split('\n').findIndex((l) => /[▲▼]/.test(l) && /Send-Q/.test(l));
+    const screen = s.capture();
+    const y = headerRow(screen);
+    expect(y).toBeGreaterThan(0);
+    const x = screen.split('\n')[y]!.indexOf('Send-Q') + 2;
+    await s.sendKeys(press(0, x, y + 1), release(0, x, y + 1));
+    await s.waitFor(/Send-Q▼/);
+    await s.sendKeys(press(0, x, y + 1), release(0, x, y + 1));
+    await s.waitFor(/Send-Q▲/);
+  });
+
   it('the wheel scrolls the selection; a click selects that row, a second click opens it', async () => {
     const s = await start();
     expect(position(s.capture())).toBe(1);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { compileFilter } from '../src/filter/index.js';
+import { rec } from './helpers/records.js';
 import {
   GROUP_SORT_KEYS,
   INTERVAL_STEPS_MS,
@@ -14,7 +15,7 @@ import {
 } from '../src/view/ui-state.js';
 
 const start = (over: Partial<UiState> = {}): UiState => ({ ...initialUiState({ intervalMs: 1000 }), ...over });
-const run = (state: UiState, ...actions: UiAction[]): UiState => actions.reduce(reduceUi, state);
+const run = (state: UiState, ...actions: UiAction[]): UiState => actions.reduce((s, a) => reduceUi(s, a), state);
 const rows = (keys: string, pageSize = 5): RowContext => ({ keys: keys === '' ? [] : keys.split(''), pageSize });
 const TEN = rows('abcdefghij', 5);
 
@@ -341,6 +342,26 @@ describe('prompts', () => {
     expect(s.filterText).toBe('udp');
     expect(s.view).toBe('peers');
     expect(s.prompt?.error).toMatch(/expected a port number 0-65535/);
+  });
+
+  it('with a service table, the port and filter prompts take service names; an unknown one errs in the prompt', () => {
+    const table = new Map([['postgresql', 5432]]);
+    const options = { servicePort: (name: string) => table.get(name) };
+    const open = (kind: 'port' | 'filter', text: string): UiState =>
+      [{ type: 'openPrompt', kind } as const, { type: 'promptInput', text } as const, { type: 'promptSubmit' } as const].reduce(
+        (acc, action) => reduceUi(acc, action, options),
+        start({ filterText: 'udp' }),
+      );
+    const byName = open('port', 'postgresql');
+    expect(byName).toMatchObject({ filterText: 'port postgresql', prompt: null, view: 'sockets' });
+    const compiled = compileFilter(byName.filterText, options);
+    expect(compiled.ok && compiled.filter(rec({ localPort: 5432 }))).toBe(true);
+    expect(compiled.ok && compiled.filter(rec({ localPort: 5433 }))).toBe(false);
+    expect(open('filter', 'port postgresql')).toMatchObject({ filterText: 'port postgresql', prompt: null });
+    const unknown = open('port', 'mysql');
+    expect(unknown.filterText).toBe('udp');
+    expect(unknown.prompt?.error).toBe("expected a port number 0-65535 or a service name, got 'mysql'");
+    expect(open('filter', 'port mysql').prompt?.error).toContain('mysql');
   });
 
   it.each([

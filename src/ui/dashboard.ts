@@ -4,14 +4,14 @@
 // through injected functions).
 
 import type blessed from 'blessed';
-import { compileFilter, type CompiledFilter } from '../filter/index.js';
+import { compileFilter, type CompiledFilter, type ParseOptions } from '../filter/index.js';
 import { SessionStore, type SessionConnRates, type SessionEnvironment } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
-import { groupDrillFilter } from '../view/dashboard-view.js';
+import { columnAt, groupDrillFilter } from '../view/dashboard-view.js';
 import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
 import { VIEWS, initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
 import {
@@ -49,6 +49,8 @@ export interface DashboardOptions {
   readonly onPauseChange?: (paused: boolean) => void;
   /** A session store to use (tests); a new one otherwise. */
   readonly store?: SessionStore;
+  /** Service name → port (/etc/services) for `port http` in the filter prompts; absent: numbers only. */
+  readonly servicePort?: (name: string) => number | undefined;
 }
 
 /** Machine facts that change slowly; read by the poller, not by the UI. */
@@ -79,10 +81,15 @@ export class Dashboard {
     this.widgets = createWidgets(screen, options.theme);
   }
 
+  private filterOptions(): ParseOptions {
+    const servicePort = this.options.servicePort;
+    return servicePort === undefined ? {} : { servicePort };
+  }
+
   /** Compile the filter once per change; the store keeps counts under it. */
   private applyFilter(): void {
     const text = this.ui.filterText.trim();
-    const compiled = text === '' ? null : compileFilter(text);
+    const compiled = text === '' ? null : compileFilter(text, this.filterOptions());
     this.filter = compiled !== null && compiled.ok ? compiled.filter : null;
     const filter = this.filter;
     this.store.setFilter(filter === null ? null : { text: this.ui.filterText, matches: filter });
@@ -156,6 +163,12 @@ export class Dashboard {
       return;
     }
     if (main.kind !== 'table') return;
+    // The header line, under the border: a click on a column title sorts by that column.
+    if (y === main.rect.top + 1) {
+      const key = columnAt(main.table, x - (main.rect.left + 1))?.sortKey;
+      if (key !== undefined) this.dispatch({ type: 'sortBy', key });
+      return;
+    }
     const line = y - (main.rect.top + 1) - 1; // border, then the header line
     const row = main.table.rows[line];
     if (row === undefined) return;
@@ -185,7 +198,7 @@ export class Dashboard {
   dispatch(action: UiAction): void {
     const before = this.ui;
     if (action.type === 'promptSubmit' && before.prompt?.kind === 'marker') this.store.addMarker(before.prompt.text);
-    this.ui = reduceUi(before, action);
+    this.ui = reduceUi(before, action, this.filterOptions());
     if (this.ui.filterText !== before.filterText) this.applyFilter();
     if (this.ui.paused !== before.paused) {
       this.store.setPaused(this.ui.paused);

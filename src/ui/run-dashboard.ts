@@ -128,6 +128,8 @@ export interface DashboardDeps {
   /** --color (false with --no-color); NO_COLOR and the terminal may still turn colours off. */
   readonly color: boolean;
   readonly filterText: string;
+  /** Service name → port (/etc/services), so the filter prompts accept `port http` as --filter does. */
+  readonly servicePort?: (name: string) => number | undefined;
   /** Which network namespace or host is shown, for the header; null for sockscope's own. */
   readonly scopeLabel: string | null;
   /** Port → service name (/etc/services) for the by-port view; absent: ports only. */
@@ -267,6 +269,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       scopeLabel: deps.scopeLabel,
       serviceNames: deps.serviceNames ?? null,
       replay: recording !== null,
+      ...(deps.servicePort === undefined ? {} : { servicePort: deps.servicePort }),
       onPauseChange: (paused) => {
         if (!paused) replay?.resume();
       },
@@ -393,7 +396,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       handleKey(dashboard, ch, key, replay);
     });
     screen.on('resize', () => dashboard.render());
-    // htop's mouse: click a row to select it (again to open it), a tab to switch views; the wheel scrolls. blessed turns
+    // htop's mouse: click a row to select it (again to open it), a tab to switch views, a column title to sort; the wheel scrolls. blessed turns
     // on the terminal's mouse reporting (SGR and X10) for the 'mouse' event and off on destroy.
     screen.enableMouse();
     screen.on('mouse', (data: { action: string; x: number; y: number }) => {

@@ -48,6 +48,12 @@ export interface TableView {
   readonly header: string;
   /** Sort keys of the visible columns, left to right (what < and > step through). */
   readonly sortKeys?: readonly string[];
+  /**
+   * Where each visible column lies on the header line: its first cell from the table's left
+   * edge and its width, in terminal cells, with its sort key (none: not sortable). A click on the
+   * header sorts by the column under it.
+   */
+  readonly columns?: readonly TableColumnView[];
   /** "sort: Recv-Q ▼" for the panel's title, or '' when the table is not sorted by a column. */
   readonly sortLabel?: string;
   /** Only the visible rows (virtualised), each cell fitted to its column. */
@@ -57,6 +63,17 @@ export interface TableView {
   readonly offset: number;
   readonly selectedIndex: number;
   readonly emptyText: string;
+}
+
+export interface TableColumnView {
+  readonly left: number;
+  readonly width: number;
+  readonly sortKey?: string;
+}
+
+/** The column under cell `x` of the header line (from the table's left edge), if any. */
+export function columnAt(view: TableView, x: number): TableColumnView | undefined {
+  return view.columns?.find((c) => x >= c.left && x < c.left + c.width);
 }
 
 export interface ColumnSpec<Row> {
@@ -125,6 +142,13 @@ export function buildTable<Row>(
     })
     .join(' ');
   const sortKeys = cols.flatMap(({ spec }) => (spec.sortKey === undefined ? [] : [spec.sortKey]));
+  // Columns are separated by one space (the join above); widths are terminal cells.
+  let left = 0;
+  const columns = cols.map(({ spec, width }): TableColumnView => {
+    const column = spec.sortKey === undefined ? { left, width } : { left, width, sortKey: spec.sortKey };
+    left += width + 1;
+    return column;
+  });
   const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
   let selected = -1;
   if (opts.selectedKey !== null) {
@@ -155,6 +179,7 @@ export function buildTable<Row>(
   return {
     header,
     sortKeys,
+    columns,
     sortLabel,
     rows: visible,
     total: rows.length,

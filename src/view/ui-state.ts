@@ -1,7 +1,7 @@
 // Dashboard UI state and the reducer for keyboard actions: (state, action) -> state.
 // Pure and terminal-free, so every key's behaviour is testable without a screen.
 
-import { compileFilter, formatFilterError } from '../filter/index.js';
+import { compileFilter, formatFilterError, type ParseOptions } from '../filter/index.js';
 
 export const VIEWS = ['sockets', 'ports', 'peers', 'processes', 'states', 'findings', 'compare'] as const;
 export type ViewName = (typeof VIEWS)[number];
@@ -146,6 +146,8 @@ export type UiAction =
    */
   | { readonly type: 'sortNext'; readonly delta: 1 | -1; readonly columns?: readonly string[] }
   | { readonly type: 'sortReverse' }
+  /** Sort by this column (a click on its header); the column sorted already: reverse it. */
+  | { readonly type: 'sortBy'; readonly key: string }
   | { readonly type: 'openPrompt'; readonly kind: PromptKind }
   | { readonly type: 'promptInput'; readonly text: string }
   | { readonly type: 'promptSubmit' }
@@ -165,6 +167,11 @@ export type UiAction =
  * columns on screen when they are known. From a column not on screen, > starts at the left and
  * < at the right.
  */
+/** Counts, queues, ages and rates start largest first; names and states in order. */
+function socketSortDescending(key: SocketSortKey): boolean {
+  return key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt';
+}
+
 function nextSortKey<K extends string>(all: readonly K[], current: K, delta: 1 | -1, columns: readonly string[] | undefined): K {
   const order =
     columns === undefined ? all : all.filter((k) => columns.includes(k)).sort((a, b) => columns.indexOf(a) - columns.indexOf(b));
@@ -174,11 +181,12 @@ function nextSortKey<K extends string>(all: readonly K[], current: K, delta: 1 |
   return order[(i + delta + order.length) % order.length] ?? current;
 }
 
-/** A port as typed in the quick port prompt: "5432" or ":5432". */
-function portFilter(text: string): string | { error: string } {
+/** A port as typed in the quick port prompt: "5432", ":5432" or a service name ("postgresql"). */
+function portFilter(text: string, filterOptions: ParseOptions): string | { error: string } {
   const t = text.trim().replace(/^:/, '');
-  if (!/^\d{1,5}$/.test(t) || Number(t) > 65535) return { error: `expected a port number 0-65535, got '${text.trim()}'` };
-  return `port ${t}`;
+  if (/^\d{1,5}$/.test(t) && Number(t) <= 65535) return `port ${t}`;
+  if (/^[a-z][a-z0-9._+-]*$/i.test(t) && filterOptions.servicePort?.(t) !== undefined) return `port ${t}`;
+  return { error: `expected a port number 0-65535 or a service name, got '${text.trim()}'` };
 }
 
 function stateFilter(text: string): string {
@@ -189,11 +197,11 @@ function stateFilter(text: string): string {
   return names.map((n) => `state ${n}`).join(' or ');
 }
 
-function promptToFilter(kind: PromptKind, text: string): string | { error: string } {
-  if (kind === 'port') return portFilter(text);
+function promptToFilter(kind: PromptKind, text: string, filterOptions: ParseOptions): string | { error: string } {
+  if (kind === 'port') return portFilter(text, filterOptions);
   const expression = kind === 'state' ? stateFilter(text) : text.trim();
   if (expression === '') return '';
-  const compiled = compileFilter(expression);
+  const compiled = compileFilter(expression, filterOptions);
   if (!compiled.ok) return { error: formatFilterError(expression, compiled.error) };
   return expression;
 }
@@ -228,7 +236,11 @@ function leaveFor(state: UiState, view: ViewName, filterText: string): UiState {
   };
 }
 
-export function reduceUi(state: UiState, action: UiAction): UiState {
+/**
+ * `filterOptions`: what the filter prompts may look up (service names from /etc/services), the
+ * same as --filter is compiled with.
+ */
+export function reduceUi(state: UiState, action: UiAction, filterOptions: ParseOptions = {}): UiState {
   switch (action.type) {
     case 'quit':
       return { ...state, quit: true };
@@ -280,18 +292,23 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
     case 'sortNext': {
       if (state.view === 'sockets') {
         const key = nextSortKey(SOCKET_SORT_KEYS, state.socketSort.key, action.delta, action.columns);
-        return key === state.socketSort.key
-          ? state
-          : {
-              ...state,
-              socketSort: {
-                key,
-                descending: key === 'recvq' || key === 'sendq' || key === 'age' || key === 'out' || key === 'in' || key === 'rtt',
-              },
-            };
+        return key === state.socketSort.key ? state : { ...state, socketSort: { key, descending: socketSortDescending(key) } };
       }
       const key = nextSortKey(GROUP_SORT_KEYS, state.groupSort.key, action.delta, action.columns);
       return key === state.groupSort.key ? state : { ...state, groupSort: { key, descending: key !== 'key' } };
+    }
+    case 'sortBy': {
+      if (state.view === 'sockets') {
+        const key = SOCKET_SORT_KEYS.find((k) => k === action.key);
+        if (key === undefined) return state;
+        const descending = key === state.socketSort.key ? !state.socketSort.descending : socketSortDescending(key);
+        return { ...state, socketSort: { key, descending } };
+      }
+      if (!isGroupView(state.view)) return state;
+      const key = GROUP_SORT_KEYS.find((k) => k === action.key);
+      if (key === undefined) return state;
+      const descending = key === state.groupSort.key ? !state.groupSort.descending : key !== 'key';
+      return { ...state, groupSort: { key, descending } };
     }
     case 'sortReverse':
       return state.view === 'sockets'
@@ -308,7 +325,7 @@ export function reduceUi(state: UiState, action: UiAction): UiState {
     case 'promptSubmit': {
       if (state.prompt === null) return state;
       if (state.prompt.kind === 'marker') return { ...state, prompt: null, view: 'compare', selectedKey: null, selectedIndex: 0 };
-      const result = promptToFilter(state.prompt.kind, state.prompt.text);
+      const result = promptToFilter(state.prompt.kind, state.prompt.text, filterOptions);
       if (typeof result !== 'string') return { ...state, prompt: { ...state.prompt, error: result.error } };
       // Quick filters (port, state) show matching sockets, so they switch to the socket table.
       const view = state.prompt.kind === 'filter' ? state.view : 'sockets';

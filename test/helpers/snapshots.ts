@@ -63,6 +63,8 @@ export interface HeadlessOptions {
   readonly filterText?: string;
   /** Replaying a recording: the footer and help list the replay keys (set `replay` on the result). */
   readonly replay?: boolean;
+  /** Service name → port for the filter prompts (what main.ts passes from /etc/services). */
+  readonly servicePort?: (name: string) => number | undefined;
 }
 
 /** One screen cell as blessed keeps it: [attributes, character]. */
@@ -127,6 +129,7 @@ export function createHeadless(options: HeadlessOptions = {}): Headless {
       headless.quits++;
     },
     replay: options.replay ?? false,
+    ...(options.servicePort === undefined ? {} : { servicePort: options.servicePort }),
   };
   const dashboard = new Dashboard(screen, dashboardOptions);
   screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) =>
