@@ -142,7 +142,8 @@ describe.skipIf(!hasTmux || !isLinux || !hasSs || python === null)('a troubled s
       // Over three environment refreshes (every 5 s) the by-port view never flips to the
       // somaxconn estimate.
       await s.sendKeys('2');
-      const portRow = new RegExp(`^│\\s*${queuePort}\\s.*\\s(\\S+)│$`);
+      // The Accept-Q cell (waiting/backlog, '!' when full); rate columns may follow it.
+      const portRow = new RegExp(`^│\\s*${queuePort}\\s.*\\s(!?\\d+/~?\\d+)(?=\\s|│)`);
       const seen = new Set<string>();
       const until = Date.now() + 16_000;
       while (Date.now() < until) {
