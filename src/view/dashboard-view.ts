@@ -762,8 +762,6 @@ export interface HeaderInput {
   readonly timeZoneOffsetMin: number;
   /** Which network namespace is shown (--pid), or null for our own. Untrusted text inside. */
   readonly scope?: string | null;
-  /** Findings summary from insight-views' findingsSummary (used when findingsList is absent). */
-  readonly findings?: { readonly text: string; readonly color: StateColor | null };
   /** Every current finding, the worst first (the badge counts them by severity). */
   readonly findingsList?: readonly Finding[];
   /** Sockets per protocol group under the filter, or null without a filter ("N of M"). */
@@ -862,8 +860,8 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
     return from !== to;
   });
   const badge = input.findingsList === undefined ? null : findingsBadge(input.findingsList);
-  const badgeText = badge?.text ?? input.findings?.text ?? '';
-  const badgeColor = badge?.color ?? input.findings?.color ?? null;
+  const badgeText = badge?.text ?? '';
+  const badgeColor = badge?.color ?? null;
   const findings: HeaderSegment[] =
     badgeText === ''
       ? []
@@ -936,8 +934,8 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
       .slice(0, 2)
       .map(([label, perSec]) => `  ${shortTransition(label)} ${formatRate(perSec)}`)
       .join('')}${throughputText(input.throughput ?? null)}`,
-    findings: badge?.text ?? input.findings?.text ?? '',
-    findingsColor: badge?.color ?? input.findings?.color ?? null,
+    findings: badgeText,
+    findingsColor: badgeColor,
     worstFinding: badge?.worst ?? '',
     filter: input.filterText === '' ? '' : safeText(input.filterText, 200),
     notice: input.notice,

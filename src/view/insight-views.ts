@@ -65,17 +65,6 @@ export function buildFindingsView(input: FindingsViewInput, ui: UiState, size: {
   );
 }
 
-/** Short counts line for the header: "findings: 1 crit, 2 warn". Empty when none. */
-export function findingsSummary(findings: readonly Finding[]): { text: string; worst: Severity | null } {
-  const n = { info: 0, warn: 0, crit: 0 };
-  for (const f of findings) n[f.severity]++;
-  const parts = (['crit', 'warn', 'info'] as const).filter((s) => n[s] > 0).map((s) => `${n[s]} ${s}`);
-  const worst = n.crit > 0 ? 'crit' : n.warn > 0 ? 'warn' : n.info > 0 ? 'info' : null;
-  return { text: parts.length === 0 ? '' : `findings: ${parts.join(', ')} (6)`, worst };
-}
-
-export const severityColor = (s: Severity): StateColor => SEVERITY_COLOR[s];
-
 interface CompareRow {
   readonly key: string;
   readonly label: string;
