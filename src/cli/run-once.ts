@@ -8,8 +8,8 @@ import { collectStateCounts } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
-import type { AppContext } from './context.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
+import type { AppContext, OutputStream } from './context.js';
+import { formatJsonDocument, formatSocketTableChunks, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
@@ -139,10 +139,21 @@ function render(
   backlogs: ListenBacklogs | null = null,
   enrichment: Enrichment = NO_ENRICHMENT,
 ): string {
+  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join('\n');
+}
+
+/** render() in pieces that joined with "\n" make its text: the --once table comes a few thousand rows at a time. */
+function renderChunks(
+  ctx: AppContext,
+  snapshot: Snapshot,
+  json: boolean,
+  backlogs: ListenBacklogs | null = null,
+  enrichment: Enrichment = NO_ENRICHMENT,
+): string[] {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
-    return formatJsonDocument({
+    const document = formatJsonDocument({
       snapshot,
       counts,
       totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
@@ -153,9 +164,46 @@ function render(
       extras: enrichment.extras,
       ratesAsOfMs: enrichment.ratesAsOfMs,
     });
+    return [document];
   }
-  if (ctx.options.summary) return formatSummary(counts);
-  return formatSocketTable(sockets, backlogs, enrichment.extras);
+  if (ctx.options.summary) return [formatSummary(counts)];
+  return formatSocketTableChunks(sockets, backlogs, enrichment.extras);
+}
+
+/**
+ * Write pieces of one document, each followed by "\n", waiting for 'drain' whenever a write
+ * leaves more queued than the stream's buffer holds (or until the stream errs or closes: a
+ * reader that went away ends the output, not the process).
+ */
+function writeLines(out: OutputStream, pieces: readonly string[]): Promise<void> {
+  return new Promise((resolve) => {
+    let i = 0;
+    const next = (): void => {
+      while (i < pieces.length) {
+        const more = out.write(`${pieces[i++]}\n`);
+        if (!more && i < pieces.length && out.on !== undefined) {
+          const go = (): void => {
+            out.off?.('drain', go);
+            out.off?.('error', stop);
+            out.off?.('close', stop);
+            next();
+          };
+          const stop = (): void => {
+            out.off?.('drain', go);
+            out.off?.('error', stop);
+            out.off?.('close', stop);
+            resolve();
+          };
+          out.on('drain', go);
+          out.on('error', stop);
+          out.on('close', stop);
+          return;
+        }
+      }
+      resolve();
+    };
+    next();
+  });
 }
 
 /**
@@ -194,8 +242,8 @@ function runFastSummary(ctx: AppContext): number {
 }
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const printWith = (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs, enrichment)}\n`);
+  const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
+    await writeLines(ctx.services.stdout, renderChunks(ctx, snapshot, ctx.options.json, backlogs, enrichment));
     for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
