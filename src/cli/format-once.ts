@@ -1,12 +1,12 @@
 // Presenters for the non-interactive outputs: `--once` (aligned table), `--json`, `--summary`.
 // They receive data and return text; printing is the caller's business.
 
-import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
-import { totalOf } from '../model/aggregate.js';
+import type { CountsByGroup } from '../model/aggregate.js';
 import { endpointKey, formatEndpoint, unmapIpv4 } from '../model/address.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
-import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
+import type { KernelCounters, Snapshot, SocketRecord } from '../model/types.js';
+import { stringifyForTerminal } from './format-counts.js';
 import { localEndpoint, peerEndpoint, type SocketExtras } from '../view/presenters.js';
 
 /** Listen backlogs by endpointKey ("127.0.0.1:80", "[::1]:80", "*:80" for ss's dual-stack any), from `ss -ltnH`. */
@@ -171,22 +171,6 @@ function ownerText(commands: Map<string, string>, s: SocketRecord): string {
   return s.sharedBy > 0 ? `${pid}/${command} +${s.sharedBy}` : `${pid}/${command}`;
 }
 
-const GROUP_ORDER: readonly ProtocolGroup[] = ['tcp', 'udp', 'raw', 'unix'];
-
-/** Counts per protocol and state, biggest first. */
-export function formatSummary(counts: CountsByGroup): string {
-  const lines: string[] = [];
-  for (const group of GROUP_ORDER) {
-    const c: StateCounts = counts[group];
-    const total = totalOf(c);
-    if (total === 0 && group === 'raw') continue;
-    lines.push(`${group.toUpperCase().padEnd(5)} ${String(total).padStart(8)}`);
-    const entries = Object.entries(c).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
-    for (const [state, n] of entries) lines.push(`  ${state.padEnd(14)} ${String(n).padStart(7)}`);
-  }
-  return lines.join('\n');
-}
-
 /**
  * The JSON socket record: stable field names that scripts rely on. States keep their kernel
  * names (ESTABLISHED, TIME_WAIT); `backlog` is a TCP listener's backlog limit (from `ss -ltnH`),
@@ -256,18 +240,6 @@ export interface JsonDocumentInput {
   readonly extras?: SocketExtras;
   /** When the counters behind the rates were read, ms since epoch (older than takenAt when spaced out). */
   readonly ratesAsOfMs?: number | null;
-}
-
-/**
- * JSON.stringify escapes only C0 controls; DEL, C1 controls (U+009B is CSI to a UTF-8 terminal)
- * and bidi/format controls stay raw inside strings. They only ever occur inside string literals,
- * so turning them into \uXXXX keeps the document valid and parsing back to the same strings.
- */
-const JSON_UNSAFE = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-
-/** JSON text that is inert on a terminal (scripts print `--json` output to one too). */
-export function stringifyForTerminal(value: unknown): string {
-  return JSON.stringify(value).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function formatJsonDocument(input: JsonDocumentInput): string {

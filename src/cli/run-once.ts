@@ -3,13 +3,14 @@
 
 import { countByState } from '../model/aggregate.js';
 import type { Snapshot } from '../model/types.js';
-import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
-import { collectStateCounts } from '../proc/collect-counts.js';
+import { collectSnapshotAsync, type CollectDeps } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext, OutputStream } from './context.js';
-import { formatJsonDocument, formatSocketTableChunks, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
+import { formatJsonDocument, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
+import { formatSummary } from './format-counts.js';
+import { runCountsOnly } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
@@ -216,31 +217,6 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
   return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
-/** --once --summary without a filter: counts only, from the state column (no records built). */
-function runFastSummary(ctx: AppContext): number {
-  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
-  const { services } = ctx;
-  if (ctx.options.json) {
-    services.stdout.write(
-      `${stringifyForTerminal({
-        takenAt: new Date(services.now()).toISOString(),
-        host: services.hostname(),
-        filter: null,
-        counts,
-        totals: counts,
-        counters: readKernelCounters(ctx.procFs),
-        skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
-        warnings: [],
-        sockets: [],
-      })}\n`,
-    );
-  } else services.stdout.write(`${formatSummary(counts)}\n`);
-  for (const [file, n] of Object.entries(files))
-    services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
-  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
-  return 0;
-}
-
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
   const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
     await writeLines(ctx.services.stdout, renderChunks(ctx, snapshot, ctx.options.json, backlogs, enrichment));
@@ -257,7 +233,8 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
       (s) => print(s),
       (err: unknown) => sshFailure(ctx, err),
     );
-  if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
+  const counted = runCountsOnly(ctx);
+  if (counted !== null) return counted;
   const deps = depsFor(ctx);
   const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
