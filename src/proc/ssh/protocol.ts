@@ -232,9 +232,15 @@ export class RemoteSession implements RemoteShell {
     clearTimeout(kill);
   }
 
-  /** Kill ssh without waiting (a dead link: EOF on stdin may never reach the remote side). */
+  /**
+   * Kill ssh without waiting (a dead link: EOF on stdin may never reach the remote side), and stop
+   * reading: whatever still writes to the pipe (the commands of a compressed answer run in a
+   * pipeline, beside the shell) gets EPIPE, as remote commands do when ssh goes away.
+   */
   private abort(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
   }
 
   private fail(err: SshError): void {
