@@ -3,7 +3,8 @@
 //
 //   npm run build && node dist/bench/ssh-bench.js
 //   env: BENCH_SSH_SIZES=1000,10000,100000  BENCH_SSH_REPS=5 (refreshes measured per case)
-//        BENCH_SSH_LIVE=1 (also this machine's own /proc, whatever its population; default 1)
+//        BENCH_SSH_LIVE=10000 (also this machine's /proc with a loopback population of that many
+//        TCP sockets built by bench/loadgen.ts, owners included; 0 skips; default 10000)
 //
 // The "remote" is a local `sh` in place of `ssh host sh` (the protocol is the same; ssh would add
 // its own framing and encryption on top), reading a synthetic /proc tree (bench/proc-tree.ts)
@@ -11,7 +12,9 @@
 // /proc/net table plus snmp and netstat (collectSnapshotAsync), owners aside (they are listed
 // from the real /proc/<pid>/fd, which a synthetic tree has not). Before each refresh a tenth of
 // the TCP lines get a new timer value ("busy": as under load, net/tcp changes at every refresh);
-// the "idle" case changes nothing. Modes: plain text (no gzip, or --ssh-option-less servers
+// the "idle" case changes nothing. The live case reads this machine's real /proc (the kernel's
+// own text, with its less repetitive inodes and ports) with a loopback population, and lists
+// owners over the same link (the remote owner source: one find per refresh). Modes: plain text (no gzip, or --ssh-option-less servers
 // without it), gzip -1 on the remote side, and gzip plus "skip unchanged" (md5sum there).
 //
 // Bytes: written to the sh's stdin (requests) and read from its stdout (answers, framing
@@ -28,8 +31,10 @@ import zlib from 'node:zlib';
 
 import { NET_TABLES, collectSnapshotAsync } from '../src/proc/collect-snapshot.js';
 import { openSshProcFs, type SshProcFs } from '../src/proc/ssh/proc-fs.js';
+import { createRemoteOwnerSource } from '../src/proc/remote-owners.js';
 import {
   CLOCK_TICKS_PER_SEC,
+  buildPopulation,
   describeMachine,
   envInt,
   fmt,
@@ -41,6 +46,7 @@ import {
   median,
   onCleanup,
   parseSizes,
+  populationSpecFor,
   readStatFields,
   round,
   runCleanups,
@@ -57,6 +63,7 @@ interface LinkCase {
   readonly sockets: number;
   readonly mode: Mode;
   readonly activity: Activity;
+  readonly owners: boolean;
   /** Raw size of the /proc/net files one refresh reads, bytes. */
   readonly rawBytes: number;
   /** Medians per refresh. */
@@ -110,6 +117,7 @@ async function measureCase(
   mode: Mode,
   activity: Activity,
   reps: number,
+  withOwners: boolean,
 ): Promise<LinkCase> {
   let shPid = -1;
   const fsRemote: SshProcFs = await openSshProcFs('bench@localhost', {
@@ -123,9 +131,10 @@ async function measureCase(
     skipUnchanged: mode === 'gzip+skip',
   });
   const unregister = onCleanup(() => fsRemote.close());
+  const owners = withOwners ? createRemoteOwnerSource(fsRemote) : null;
   const deps = {
     procFs: fsRemote,
-    owners: null,
+    owners,
     userName: (uid: number) => String(uid),
     hostname: () => fsRemote.hostname,
     now: () => Date.now(),
@@ -162,15 +171,17 @@ async function measureCase(
       sockets,
       mode,
       activity,
+      owners: withOwners,
       rawBytes,
       receivedBytes,
       sentBytes: median(sent),
-      ratio: round(receivedBytes / Math.max(1, rawBytes), 4),
+      ratio: round(receivedBytes / Math.max(1, rawBytes), 6),
       remoteCpuMs: median(remoteCpu),
       localCpuMs: round(median(localCpu), 1),
       wallMs: round(median(wall), 1),
     };
   } finally {
+    await owners?.close();
     await fsRemote.close();
     unregister();
   }
@@ -198,13 +209,17 @@ function measureCodec(procRoot: string): { rawBytes: number; packedBytes: number
   };
 }
 
+/** What changed between refreshes, and whether owners were listed too. */
+const changesOf = (c: LinkCase): string =>
+  c.population.startsWith('loopback') ? (c.owners ? 'live + owners' : 'live') : c.activity === 'busy' ? 'tcp: 10% of lines' : 'none';
+
 const kib = (n: number): string => (n >= 10 * 1024 * 1024 ? `${fmt(n / 1024 / 1024)} MiB` : `${fmt(n / 1024)} KiB`);
 
 async function main(): Promise<void> {
   installCleanupHandlers();
   const sizes = parseSizes(process.env['BENCH_SSH_SIZES'], [1000, 10_000, 100_000]);
   const reps = envInt('BENCH_SSH_REPS', 5);
-  const live = process.env['BENCH_SSH_LIVE'] !== '0';
+  const liveSockets = process.env['BENCH_SSH_LIVE'] === '0' ? 0 : envInt('BENCH_SSH_LIVE', 10_000);
   const machine = machineInfo();
   const loadBefore = loadAverage();
   const log = (s: string): void => void process.stderr.write(`ssh-bench: ${s}\n`);
@@ -214,25 +229,34 @@ async function main(): Promise<void> {
 
   const cases: LinkCase[] = [];
   const codecs: { population: string; rawBytes: number; packedBytes: number; gzipCpuMs: number; gunzipMs: number }[] = [];
-  const populations: { label: string; sockets: number; root: string }[] = sizes.map((n) => {
-    const tree = writeSyntheticProcTree(tmp, { sockets: n });
-    return { label: `synthetic ${sizeLabel(n)}`, sockets: n, root: tree.root };
-  });
-  if (live) {
-    const tcp = fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2;
-    const tcp6 = fs.readFileSync('/proc/net/tcp6', 'latin1').split('\n').length - 2;
-    populations.push({ label: 'this machine', sockets: tcp + tcp6, root: '/proc' });
-  }
-  for (const p of populations) {
-    log(`${p.label} (${p.sockets} TCP sockets)…`);
-    const activities: Activity[] = p.root === '/proc' ? ['busy'] : ['busy', 'idle'];
+  const measurePopulation = async (label: string, sockets: number, root: string): Promise<void> => {
+    log(`${label} (${sockets} TCP sockets)…`);
+    const live = root === '/proc';
+    const activities: Activity[] = live ? ['busy'] : ['busy', 'idle'];
     for (const activity of activities) {
-      for (const mode of ['plain', 'gzip', 'gzip+skip'] as const) {
-        if (activity === 'idle' && mode !== 'gzip+skip') continue;
-        cases.push(await measureCase(p.label, p.sockets, p.root, mode, activity, reps));
+      for (const withOwners of live ? [false, true] : [false]) {
+        for (const mode of ['plain', 'gzip', 'gzip+skip'] as const) {
+          if (activity === 'idle' && mode !== 'gzip+skip') continue;
+          cases.push(await measureCase(label, sockets, root, mode, activity, reps, withOwners));
+        }
       }
     }
-    codecs.push({ population: p.label, ...measureCodec(p.root) });
+    codecs.push({ population: label, ...measureCodec(root) });
+  };
+  for (const n of sizes) {
+    const tree = writeSyntheticProcTree(tmp, { sockets: n });
+    await measurePopulation(`synthetic ${sizeLabel(n)}`, n, tree.root);
+    fs.rmSync(tree.root, { recursive: true, force: true });
+  }
+  if (liveSockets > 0) {
+    const built = await buildPopulation(populationSpecFor(liveSockets), log);
+    try {
+      const tcp = fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2;
+      const tcp6 = fs.readFileSync('/proc/net/tcp6', 'latin1').split('\n').length - 2;
+      await measurePopulation(`loopback ${sizeLabel(liveSockets)}`, tcp + tcp6, '/proc');
+    } finally {
+      await built.stop();
+    }
   }
   const loadAfter = loadAverage();
 
@@ -251,7 +275,7 @@ async function main(): Promise<void> {
   const rows = cases.map((c) => [
     `${c.population} (${c.sockets})`,
     c.mode,
-    c.activity === 'busy' ? 'tcp: 10% of lines' : 'none',
+    changesOf(c),
     kib(c.rawBytes),
     kib(c.receivedBytes),
     `${fmt(c.sentBytes)} B`,
