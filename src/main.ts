@@ -15,6 +15,7 @@ import type { AsyncCollectDeps, CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recorder, Recording } from './model/recording.js';
+import type { Protocol } from './model/types.js';
 import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
 import { readBoundedText, readServices } from './proc/read-services.js';
@@ -111,14 +112,16 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   const serviceTable = (): ServiceTable => (serviceTableRead ??= readServices(services.readBoundedText));
 
   let filter: CompiledFilter | null = null;
+  let filterProtocols: ReadonlySet<Protocol> | null = null;
   if (options.filter !== null && options.filter.trim() !== '') {
-    const { compileFilter, formatFilterError } = await import('./filter/index.js');
+    const { compileFilter, formatFilterError, protocolsOfFilter } = await import('./filter/index.js');
     const compiled = compileFilter(options.filter, { servicePort: (name) => serviceTable().portOf.get(name) });
     if (!compiled.ok) {
       services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
       return 2;
     }
     filter = compiled.filter;
+    filterProtocols = protocolsOfFilter(compiled.ast);
   }
 
   // --ssh: every read goes over one ssh session to the remote host (its hostname and
@@ -200,6 +203,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     procFs,
     collectDeps,
     filterText: options.filter,
+    filterProtocols,
     filter,
     scopeLabel,
     remote,
