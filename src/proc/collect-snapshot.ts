@@ -354,7 +354,15 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
   const t3 = monotonicMs();
   const cost = { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 };
-  const snapshot = assemble(deps, takenAtMs, parsed, counters, owners, cost, owners === null && deps.ownersPending === true ? PENDING_OWNERS : undefined);
+  const snapshot = assemble(
+    deps,
+    takenAtMs,
+    parsed,
+    counters,
+    owners,
+    cost,
+    owners === null && deps.ownersPending === true ? PENDING_OWNERS : undefined,
+  );
   return withCpu(snapshot, processCpuMs() - cpu0);
 }
 

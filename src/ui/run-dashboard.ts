@@ -200,8 +200,12 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     const sysctls = live.readSysctls();
     // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
-    if (live.readBacklogs !== null)
-      void live.readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+    // ss is spawned once the frame this refresh draws has been written (blessed flushes on setImmediate).
+    const readBacklogs = live.readBacklogs;
+    if (readBacklogs !== null)
+      setImmediate(() => {
+        void readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+      });
   };
 
   // Per-connection rates (ss -tinH, inside --pid through nsenter) on the feed's own cadence: only
@@ -318,7 +322,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           const collected = deps.monotonicMs();
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
-          // ss (rates, peers) is spawned once the frame has gone out (blessed writes it on the next tick).
+          // ss (rates, peers) is spawned once the frame has been written (blessed flushes on setImmediate, queued first).
           setImmediate(() => {
             if (finished) return;
             refreshConnRates(dashboard, snapshot);
