@@ -250,7 +250,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
-    owners.prime?.();
+    void owners.prime?.();
     return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
       .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());

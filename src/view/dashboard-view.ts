@@ -768,7 +768,12 @@ export interface HeaderInput {
   readonly matchedTotals?: Readonly<Record<ProtocolGroup, number>> | null;
   /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]; self transitions are left out. */
   readonly transitions?: readonly (readonly [string, number])[];
+  /** Owners are wanted but the first fd scan is still running: the header says "owners: scanning…". */
+  readonly ownersPending?: boolean;
 }
+
+/** The header's word while the first owner scan runs (rows show no process until it is done). */
+export const OWNERS_PENDING_TEXT = 'owners: scanning…';
 
 /** "ESTABLISHED→CLOSE_WAIT" → "ESTAB→CLOSE-WAIT" (ss-style short names). */
 function shortTransition(label: string): string {
@@ -900,6 +905,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
       .filter(([g]) => g !== 'raw' || t.raw > 0)
       .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
     segment('shown', 0, [part(shown)]),
+    ...(input.ownersPending === true ? [segment('owners-pending', 1, [part(OWNERS_PENDING_TEXT, null, 'muted')])] : []),
     ...(input.filterText === ''
       ? []
       : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),

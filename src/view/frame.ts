@@ -406,6 +406,7 @@ export function buildFrame(input: FrameInput): Frame {
     closedPerSec: transitions?.closedPerSec ?? 0,
     filterText: ui.filterText,
     notice: picture.notice,
+    ownersPending: snapshot.owners.pending === true,
     scope: context.scopeLabel,
     findingsList: picture.findings,
     transitions: (transitions?.transitions ?? []).filter((t) => t.perSec > 0 && t.from !== t.to).map((t) => [t.label, t.perSec] as const),
