@@ -174,7 +174,7 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs', key: readonly unknown[], make: () => T): T {
+  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text', key: readonly unknown[], make: () => T): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     const value = make();
@@ -375,11 +375,15 @@ export function buildFrame(input: FrameInput): Frame {
     let table: TableView;
     let notes: string[] = [];
     let closedRows = 0;
+    // The rows' search text, kept while the same rows are listed: a search typed over 100k rows
+    // formats each row once per refresh, not once per keystroke.
+    let searchSource: readonly unknown[] | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
       table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
       for (const r of rows) if (r.closedAtMs !== null) closedRows++;
       rowKeys = () => rows.map((r) => r.key);
+      searchSource = rows;
       const row = rows[table.selectedIndex];
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
@@ -410,11 +414,17 @@ export function buildFrame(input: FrameInput): Frame {
         view === 'ports' ? (context.serviceNames ?? null) : null,
       );
       rowKeys = () => g.map((x) => x.key);
+      searchSource = g;
       selectedKey = g[table.selectedIndex]?.key ?? null;
     } else {
       throw new Error(`unknown view ${String(view)}`);
     }
-    rowSearchText = table.searchText ?? (() => '');
+    const text = table.searchText ?? (() => '');
+    if (searchSource === null) rowSearchText = text;
+    else {
+      const memo = cache.memo('search-text', [searchSource, view], () => [] as (string | undefined)[]);
+      rowSearchText = (i) => (memo[i] ??= text(i));
+    }
     // The sort is named in the label (renderTable adds it): it goes before the view tabs.
     main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
   }
@@ -500,7 +510,7 @@ export function buildFrame(input: FrameInput): Frame {
           options: sortOptions,
           sort: view === 'sockets' ? ui.socketSort : ui.groupSort,
           cursor: ui.sortMenu.cursor,
-          anchor: { ...tableRect, left: tableRect.left + 1 },
+          anchor: tableRect,
           area: { top: layout.header.height, left: 0, width, height: layout.footer.top - layout.header.height },
         });
 
