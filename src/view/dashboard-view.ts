@@ -56,6 +56,16 @@ export interface TableView {
   readonly columns?: readonly TableColumnView[];
   /** "sort: Recv-Q ▼" for the panel's title, or '' when the table is not sorted by a column. */
   readonly sortLabel?: string;
+  /**
+   * Every sortable column of the table in column order, also those left out for width (the sort
+   * menu lists them; sorting by one brings it on screen).
+   */
+  readonly sortOptions?: readonly { readonly key: string; readonly title: string }[];
+  /**
+   * The text of row `index` of the whole list (not only the visible ones): every column's cell,
+   * lower case, for the search. Computed when asked, one row at a time.
+   */
+  readonly searchText?: (index: number) => string;
   /** Only the visible rows (virtualised), each cell fitted to its column. */
   readonly rows: readonly TableRowView[];
   readonly total: number;
@@ -150,6 +160,16 @@ export function buildTable<Row>(
     return column;
   });
   const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
+  const sortOptions = specs.flatMap((c) => (c.sortKey === undefined ? [] : [{ key: c.sortKey, title: c.title }]));
+  const searchText = (index: number): string => {
+    const row = rows[index];
+    return row === undefined
+      ? ''
+      : specs
+          .map((c) => c.cell(row).text)
+          .join(' ')
+          .toLowerCase();
+  };
   let selected = -1;
   if (opts.selectedKey !== null) {
     for (let i = 0; i < rows.length; i++) {
@@ -181,6 +201,8 @@ export function buildTable<Row>(
     sortKeys,
     columns,
     sortLabel,
+    sortOptions,
+    searchText,
     rows: visible,
     total: rows.length,
     offset,

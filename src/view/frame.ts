@@ -43,6 +43,7 @@ import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
+import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
 import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
@@ -117,7 +118,22 @@ export interface Frame {
   readonly chart: (HistoryChartView & { readonly rect: Rect }) | null;
   readonly main: MainPanel | null;
   readonly footer: { readonly rect: Rect; readonly keys: readonly (readonly [string, string])[] };
-  readonly prompt: { readonly rect: Rect; readonly title: string; readonly text: string; readonly error: string | null } | null;
+  readonly prompt: {
+    readonly rect: Rect;
+    readonly title: string;
+    /** What its keys do, for the border. */
+    readonly hint: string;
+    readonly text: string;
+    readonly error: string | null;
+    /** Shown after the text: "not found" when the search matches no row, else ''. */
+    readonly status: string;
+  } | null;
+  /** The sort menu (F6), or null when closed. */
+  readonly sortMenu: SortMenuView | null;
+  /** The view's sortable columns in order, what the sort menu lists (none: the view does not sort). */
+  readonly sortOptions: readonly string[];
+  /** Row `index`'s text (of rowKeys' order), lower case, for the search. */
+  rowSearchText(index: number): string;
   readonly details: (OverlayView<DetailLine> & { readonly memory: DetailsMemory | null }) | null;
   readonly help: OverlayView<string> | null;
   /** Keys of the rows listed now, in order (movement actions need them). */
@@ -133,10 +149,22 @@ export interface Frame {
   readonly counts: { readonly matched: number; readonly total: number };
 }
 
-const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<
-  PromptKind,
-  string
->;
+const PROMPT_TITLE = {
+  filter: 'Filter',
+  port: 'Port',
+  state: 'State',
+  marker: 'Marker name (Enter: automatic)',
+  search: 'Search',
+} as const satisfies Record<PromptKind, string>;
+
+/** What the prompt's keys do, in its border (the footer lists them too). */
+const PROMPT_HINT = {
+  filter: 'Enter apply, Esc cancel · applied as you type',
+  port: 'Enter apply, Esc cancel',
+  state: 'Enter apply, Esc cancel',
+  marker: 'Enter apply, Esc cancel',
+  search: 'F3 next, Enter/Esc close',
+} as const satisfies Record<PromptKind, string>;
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -146,7 +174,7 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs', key: readonly unknown[], make: () => T): T {
+  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text', key: readonly unknown[], make: () => T): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     const value = make();
@@ -193,6 +221,9 @@ export function buildFrame(input: FrameInput): Frame {
   const picture = shownPicture(session);
   const replay = context.replay;
   const empty = {
+    sortMenu: null,
+    sortOptions: [] as string[],
+    rowSearchText: () => '',
     rowKeys: () => [] as string[],
     pageSize: 1,
     selectedKey: null,
@@ -319,6 +350,7 @@ export function buildFrame(input: FrameInput): Frame {
   const title = titleOf(view, tableRect.width);
   let main: MainPanel;
   let rowKeys: () => readonly string[];
+  let rowSearchText: (index: number) => string;
   let selectedKey: string | null;
   let selectedRecord: SocketRecord | null = null;
   if (view === 'states') {
@@ -334,16 +366,24 @@ export function buildFrame(input: FrameInput): Frame {
       explanation: diagramExplanation(selected, innerWidth, theme.ascii),
     };
     rowKeys = () => DIAGRAM_STATES;
+    rowSearchText = (i) => {
+      const state = DIAGRAM_STATES[i];
+      return state === undefined ? '' : `${state} ${TCP_STATE_SHORT[state]}`.toLowerCase();
+    };
     selectedKey = selected;
   } else {
     let table: TableView;
     let notes: string[] = [];
     let closedRows = 0;
+    // The rows' search text, kept while the same rows are listed: a search typed over 100k rows
+    // formats each row once per refresh, not once per keystroke.
+    let searchSource: readonly unknown[] | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
       table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
       for (const r of rows) if (r.closedAtMs !== null) closedRows++;
       rowKeys = () => rows.map((r) => r.key);
+      searchSource = rows;
       const row = rows[table.selectedIndex];
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
@@ -374,9 +414,16 @@ export function buildFrame(input: FrameInput): Frame {
         view === 'ports' ? (context.serviceNames ?? null) : null,
       );
       rowKeys = () => g.map((x) => x.key);
+      searchSource = g;
       selectedKey = g[table.selectedIndex]?.key ?? null;
     } else {
       throw new Error(`unknown view ${String(view)}`);
+    }
+    const text = table.searchText ?? (() => '');
+    if (searchSource === null) rowSearchText = text;
+    else {
+      const memo = cache.memo('search-text', [searchSource, view], () => [] as (string | undefined)[]);
+      rowSearchText = (i) => (memo[i] ??= text(i));
     }
     // The sort is named in the label (renderTable adds it): it goes before the view tabs.
     main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
@@ -450,9 +497,23 @@ export function buildFrame(input: FrameInput): Frame {
       : {
           rect: { top: layout.footer.top - 3, left: 0, width, height: 3 },
           title: PROMPT_TITLE[prompt.kind],
+          hint: PROMPT_HINT[prompt.kind],
           text: prompt.text,
           error: prompt.error,
+          status: prompt.notFound === true ? 'not found' : '',
         };
+
+  const sortOptions = main.kind === 'table' ? (main.table.sortOptions ?? []) : [];
+  const sortMenu =
+    ui.sortMenu === null || sortOptions.length === 0
+      ? null
+      : buildSortMenuView({
+          options: sortOptions,
+          sort: view === 'sockets' ? ui.socketSort : ui.groupSort,
+          cursor: ui.sortMenu.cursor,
+          anchor: tableRect,
+          area: { top: layout.header.height, left: 0, width, height: layout.footer.top - layout.header.height },
+        });
 
   let details: Frame['details'] = null;
   if (ui.detailsKey !== null) {
@@ -490,7 +551,13 @@ export function buildFrame(input: FrameInput): Frame {
 
   const footer = {
     rect: layout.footer,
-    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, { helpOpen: ui.help, replay, hasFindings: picture.findings.length > 0 }),
+    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, {
+      helpOpen: ui.help,
+      replay,
+      hasFindings: picture.findings.length > 0,
+      prompt: ui.prompt?.kind ?? null,
+      sortMenuOpen: sortMenu !== null,
+    }),
   };
   return {
     width,
@@ -504,6 +571,9 @@ export function buildFrame(input: FrameInput): Frame {
     main,
     footer,
     prompt: promptView,
+    sortMenu,
+    sortOptions: sortOptions.map((o) => o.key),
+    rowSearchText,
     details,
     help,
     rowKeys,
