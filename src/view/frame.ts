@@ -24,6 +24,7 @@ import { shownPicture, type SessionPicture, type SessionState } from '../model/s
 import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
+import type { RateTrend } from '../model/rate-history.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -43,6 +44,7 @@ import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
+import { sparkline } from './text.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
 import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
@@ -477,11 +479,17 @@ export function buildFrame(input: FrameInput): Frame {
     if (rate !== undefined && lines.length >= 2) {
       const rtt =
         rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
-      lines.splice(2, 0, {
-        text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
-        style: 'normal',
-        color: null,
-      });
+      const trend = memory === null ? undefined : session.rateHistory.perConnection.get(memory.record.key);
+      lines.splice(
+        2,
+        0,
+        {
+          text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
+          style: 'normal',
+          color: null,
+        },
+        ...(trend === undefined ? [] : rateTrendLines(trend, width - 4, theme.ascii)),
+      );
     }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
     selectedRecord = memory?.record ?? null;
@@ -570,6 +578,23 @@ function diagramExplanation(state: TcpState, width: number, ascii: boolean): str
     'Enter: list these sockets · ↑↓ another state',
   ];
   return (ascii ? lines.map(toAscii) : lines).flatMap((l) => wrap(l, width, ''));
+}
+
+/**
+ * The connection's last rates as two sparklines (out, in), each scaled to its own peak, which is
+ * named after it: "out trend  ▁▂▅▇█▇  peak 2.00 MB/s". Nothing until two reads are known.
+ */
+function rateTrendLines(trend: RateTrend, width: number, ascii: boolean): DetailLine[] {
+  const points = trend.sendBytesPerSec.length;
+  if (points < 2) return [];
+  // As wide as the points (up to the room there is), so the trend starts beside its label.
+  const w = Math.max(2, Math.min(points, 60, width - 19 - 24));
+  const row = (name: string, values: readonly number[]): DetailLine => ({
+    text: `  ${name.padEnd(16)} ${sparkline(values, w, ascii)}  peak ${formatBytesPerSec(Math.max(0, ...values.slice(-w)))}`,
+    style: 'normal',
+    color: null,
+  });
+  return [row('out trend', trend.sendBytesPerSec), row('in trend', trend.recvBytesPerSec)];
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */
