@@ -12,6 +12,7 @@ import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
+import type { UnixPeerProcess } from '../model/unix-peers.js';
 import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
 import { shownSendQ, type SocketRow } from './socket-rows.js';
 import {
@@ -398,12 +399,30 @@ function groupRateColumns(view: GroupViewName, rates: ReadonlyMap<string, RateGr
   return cols;
 }
 
+/** "journald (3), dbus-daemon (1)": the processes at the other end of a process's UNIX sockets. */
+export function unixPeersText(peers: readonly UnixPeerProcess[], selfPid: number | null): string {
+  return peers.map((p) => `${p.peerPid === selfPid ? 'itself' : safeText(p.peerProcess, 64)} (${formatCount(p.connections)})`).join(', ');
+}
+
+/**
+ * The notes line under the by-process table for the selected process:
+ * "UNIX peers of 812/sshd: → 345/systemd-journal (3) /run/systemd/journal/stdout, → 1/systemd (1)".
+ */
+export function unixPeersNote(pid: number, process: string, peers: readonly UnixPeerProcess[]): string {
+  const each = peers.map(
+    (p) =>
+      `→ ${p.peerPid === pid ? 'itself' : `${p.peerPid}/${safeText(p.peerProcess, 64)}`} (${formatCount(p.connections)})${p.path === null ? '' : ` ${safeText(p.path, 120)}`}`,
+  );
+  return `UNIX peers of ${pid}/${safeText(process, 64)}: ${each.join(', ')}`;
+}
+
 function groupColumns(
   view: GroupViewName,
   listeners: ReadonlyMap<number, PortListenerSummary> | null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
   serviceNames: ReadonlyMap<number, string> | null = null,
   groups: readonly GroupRow[] = [],
+  unixPeers: ReadonlyMap<string, readonly UnixPeerProcess[]> | null = null,
 ): ColumnSpec<GroupRow>[] {
   const rateCols = rates === null ? [] : groupRateColumns(view, rates);
   // "5432 postgresql": the name from /etc/services (untrusted text).
@@ -539,6 +558,21 @@ function groupColumns(
       cell: (g) => countCell(n(g, 'LISTEN') + n(g, 'LISTENING'), 'LISTEN'),
     },
     ...common,
+    // Who each process talks to over UNIX sockets (from ss -xH): only when some process has a
+    // known peer; dropped after FIN-W when narrow (the note under the table names them then).
+    ...(unixPeers === null || unixPeers.size === 0
+      ? []
+      : [
+          {
+            id: 'unix',
+            title: 'UNIX peers',
+            width: 14,
+            flex: 1,
+            priority: 3,
+            align: 'left',
+            cell: (g: GroupRow) => plain(unixPeersText(unixPeers.get(g.key) ?? [], g.pid)),
+          } satisfies ColumnSpec<GroupRow>,
+        ]),
     ...rateCols,
   ];
 }
@@ -610,9 +644,10 @@ export function buildGroupTableView(
   listeners: ReadonlyMap<number, PortListenerSummary> | null = null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
   serviceNames: ReadonlyMap<number, string> | null = null,
+  unixPeers: ReadonlyMap<string, readonly UnixPeerProcess[]> | null = null,
 ): TableView {
   return buildTable(
-    groupColumns(view, listeners, rates, serviceNames, groups),
+    groupColumns(view, listeners, rates, serviceNames, groups, unixPeers),
     groups,
     (g) => g.key,
     () => ({ isNew: false, closed: false }),

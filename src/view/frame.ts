@@ -25,6 +25,7 @@ import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { RateTrend } from '../model/rate-history.js';
+import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -33,6 +34,7 @@ import {
   buildSocketTableView,
   buildStateBarsView,
   sortGroups,
+  unixPeersNote,
   type HeaderView,
   type RefreshCost,
   type StateBarView,
@@ -148,7 +150,7 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs', key: readonly unknown[], make: () => T): T {
+  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'unix-peers', key: readonly unknown[], make: () => T): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     const value = make();
@@ -312,6 +314,14 @@ export function buildFrame(input: FrameInput): Frame {
       const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
       return sortGroups(raw, ui.groupSort, groupRates(view));
     });
+  // Per process, the holders of the other ends of its shown UNIX sockets (null: no ss -xH read yet).
+  const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
+    const peers = session.unixPeers;
+    if (peers === null) return null;
+    return cache.memo('unix-peers', [snapshot, filterText, peers], () =>
+      countUnixPeersByProcess(filter === null ? snapshot.sockets : snapshot.sockets.filter(filter), peers),
+    );
+  };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
     return marker === undefined ? null : compareWithMarker(marker, snapshot);
@@ -366,14 +376,24 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
     } else if (isGroupView(view)) {
       const g = groups(view);
+      const unixPeers = view === 'processes' ? unixPeersByProcess() : null;
+      // By process: the selected process's UNIX peers in full under the table (blank line + up to 2 lines).
+      if (unixPeers !== null) {
+        const i = ui.selectedKey === null ? -1 : g.findIndex((x) => x.key === ui.selectedKey);
+        const row = g[i >= 0 ? i : clampIndex(ui.selectedIndex, g.length)];
+        const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
+        if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
+          notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
+      }
       table = buildGroupTableView(
         view,
         g,
         ui,
-        { width: innerWidth, height: pageSize },
+        { width: innerWidth, height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1) },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
+        unixPeers,
       );
       rowKeys = () => g.map((x) => x.key);
       selectedKey = g[table.selectedIndex]?.key ?? null;
