@@ -425,11 +425,15 @@ function groupColumns(
   unixPeers: ReadonlyMap<string, readonly UnixPeerProcess[]> | null = null,
 ): ColumnSpec<GroupRow>[] {
   const rateCols = rates === null ? [] : groupRateColumns(view, rates);
-  // "5432 postgresql": the name from /etc/services (untrusted text).
-  const portKeyText = (key: string): string =>
-    serviceNames !== null && /^\d+$/.test(key) ? safeText(portWithService(Number(key), serviceNames), 32) : key;
-  const keyWidth =
-    view === 'ports' && serviceNames !== null ? Math.min(20, Math.max(6, ...groups.map((g) => displayWidth(portKeyText(g.key))))) : 6;
+  // "5432 postgresql": the name from /etc/services (untrusted text); "→5432 postgresql" for a remote port.
+  const portKeyText = (key: string): string => {
+    if (key === CLIENT_SIDE_KEY) return '';
+    const remote = key.startsWith('to:');
+    const port = remote ? key.slice(3) : key;
+    const text = serviceNames !== null && /^\d+$/.test(port) ? safeText(portWithService(Number(port), serviceNames), 32) : port;
+    return remote ? `→${text}` : text;
+  };
+  const keyWidth = view === 'ports' ? Math.min(20, Math.max(6, ...groups.map((g) => displayWidth(portKeyText(g.key))))) : 6;
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     {
@@ -513,7 +517,9 @@ function groupColumns(
         flex: 1,
         priority: 1,
         align: 'left',
-        cell: (g) => plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`),
+        // Remote-port rows: the client process when they all have the same one.
+        cell: (g) =>
+          g.key === CLIENT_SIDE_KEY ? plain(g.label) : plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`),
       },
       ...common,
       {
@@ -588,8 +594,10 @@ function groupValue(g: GroupRow, key: GroupSortKey, rates: ReadonlyMap<string, R
       return r?.rttMedianMs ?? -1;
     case 'rttmax':
       return r?.rttWorstMs ?? -1;
-    case 'key':
-      return /^\d+$/.test(g.key) ? Number(g.key) : g.key;
+    case 'key': {
+      const port = g.key.startsWith('to:') ? g.key.slice(3) : g.key;
+      return /^\d+$/.test(port) ? Number(port) : g.key;
+    }
     case 'total':
       return g.total;
     case 'established':
@@ -636,6 +644,29 @@ function acceptQueueCell(g: GroupRow, listeners: ReadonlyMap<number, PortListene
   };
 }
 
+/** Key of the by-port view's heading row between the service ports and the remote ports. */
+export const CLIENT_SIDE_KEY = 'to:';
+
+/**
+ * The by-port view's rows: the service ports (inbound side), then, under a "CLIENT SIDE" heading
+ * row, the remote ports this host's clients connect to (keys "to:PORT"), each part sorted alone.
+ */
+export function portSections(local: readonly GroupRow[], remote: readonly GroupRow[]): GroupRow[] {
+  if (remote.length === 0) return [...local];
+  const heading: GroupRow = {
+    key: CLIENT_SIDE_KEY,
+    label: 'CLIENT SIDE',
+    total: 0,
+    states: {},
+    acceptQueue: 0,
+    listening: false,
+    pid: null,
+    process: null,
+    protocols: [],
+  };
+  return [...local, heading, ...remote];
+}
+
 export function buildGroupTableView(
   view: GroupViewName,
   groups: readonly GroupRow[],
@@ -646,8 +677,12 @@ export function buildGroupTableView(
   serviceNames: ReadonlyMap<number, string> | null = null,
   unixPeers: ReadonlyMap<string, readonly UnixPeerProcess[]> | null = null,
 ): TableView {
+  // The heading row between the by-port sections shows only its label (in the Listener column).
+  const columns = groupColumns(view, listeners, rates, serviceNames, groups, unixPeers).map((c) =>
+    c.id === 'proc' || c.id === 'key' ? c : { ...c, cell: (g: GroupRow) => (g.key === CLIENT_SIDE_KEY ? plain('') : c.cell(g)) },
+  );
   return buildTable(
-    groupColumns(view, listeners, rates, serviceNames, groups, unixPeers),
+    columns,
     groups,
     (g) => g.key,
     () => ({ isNew: false, closed: false }),
@@ -662,9 +697,9 @@ export function buildGroupTableView(
   );
 }
 
-/** The filter that shows a group's sockets in the socket table. */
-export function groupDrillFilter(view: GroupViewName, key: string): string {
-  if (view === 'ports') return `sport ${key}`;
+/** The filter that shows a group's sockets in the socket table; null for the by-port heading row. */
+export function groupDrillFilter(view: GroupViewName, key: string): string | null {
+  if (view === 'ports') return key === CLIENT_SIDE_KEY ? null : key.startsWith('to:') ? `dport ${key.slice(3)}` : `sport ${key}`;
   if (view === 'peers') return `dst ${key}`;
   // The "(unknown owner)" row: `proc *` matches every socket with a known owner.
   return key === '-' ? 'not proc *' : `pid ${key}`;

@@ -11,12 +11,14 @@ import {
   countByLocalPort,
   countByProcess,
   countByRemoteHost,
+  countByRemotePort,
+  listeningPortsOf,
   countByState,
   totalOf,
   type CountsByGroup,
   type GroupRow,
 } from '../model/aggregate.js';
-import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, type RateGroup } from '../model/conn-rates.js';
+import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, sumRatesByRemotePort, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
 import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
@@ -33,6 +35,7 @@ import {
   buildHeaderView,
   buildSocketTableView,
   buildStateBarsView,
+  portSections,
   sortGroups,
   unixPeersNote,
   type HeaderView,
@@ -150,7 +153,11 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'unix-peers', key: readonly unknown[], make: () => T): T {
+  memo<T>(
+    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'unix-peers' | 'listening',
+    key: readonly unknown[],
+    make: () => T,
+  ): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     const value = make();
@@ -305,14 +312,31 @@ export function buildFrame(input: FrameInput): Frame {
       ? null
       : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
           const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-          const sum = view === 'ports' ? sumRatesByLocalPort : view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+          if (view === 'ports')
+            return new Map(
+              [...sumRatesByLocalPort(sockets, connRateMap), ...sumRatesByRemotePort(sockets, connRateMap, listeningPorts())].map((r) => [
+                r.key,
+                r,
+              ]),
+            );
+          const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
           return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
         });
+  // Ports listened on, from every socket read: a filter that hides the listeners does not make
+  // their accepted connections look like clients.
+  const listeningPorts = (): Set<number> => cache.memo('listening', [snapshot], () => listeningPortsOf(snapshot.sockets));
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
     cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-      const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
-      return sortGroups(raw, ui.groupSort, groupRates(view));
+      const rates = groupRates(view);
+      // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
+      if (view === 'ports')
+        return portSections(
+          sortGroups(countByLocalPort(sockets), ui.groupSort, rates),
+          sortGroups(countByRemotePort(sockets, listeningPorts()), ui.groupSort, rates),
+        );
+      const raw = view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
+      return sortGroups(raw, ui.groupSort, rates);
     });
   // Per process, the holders of the other ends of its shown UNIX sockets (null: no ss -xH read yet).
   const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
