@@ -14,6 +14,7 @@ const LIVE_TESTS = [
   'test/e2e-dashboard.test.ts', // the binary in tmux
   'test/e2e-error-exits.test.ts', // the binary, in tmux for the dashboard cases
   'test/e2e-live.test.ts', // the binary in tmux, with loopback connections
+  'test/e2e-remote-ports.test.ts', // the binary in tmux, client TIME_WAITs on loopback, ss as the oracle
   'test/e2e-signals.test.ts', // the binary in tmux, signals
   'test/e2e-troubled.test.ts', // the binary in tmux on a troubled loopback server, ss as the oracle
   'test/fuzz-serve-http.test.ts', // real HTTP connections to serve's server on loopback
