@@ -23,6 +23,7 @@ const LIVE_TESTS = [
   'test/live-close-wait-pile.test.ts', // a CLOSE_WAIT pile on loopback, read from /proc
   'test/live-findings.test.ts', // loopback sockets in real states
   'test/live-snapshot.test.ts', // loopback sockets, ss as the oracle
+  'test/live-ss.test.ts', // a paced loopback stream and UNIX peers between two processes, ss as the oracle
   'test/live-recording.test.ts', // records this machine's /proc while sockets come and go
   'test/loadgen.test.ts', // the benchmark's socket populations (worker processes)
   'test/netns.test.ts', // unshare, a listener in another namespace
