@@ -247,8 +247,8 @@ describe('UNIX peers in the by-process view', () => {
         .find((r) => r.key === key)
         ?.cells.map((c) => c.text.trim())
         .join(' ') ?? '';
-    expect(text('200')).toMatch(/ appd \(2\)$/);
-    expect(text('100')).toMatch(/ curl \(2\)$/);
+    expect(text('200')).toMatch(/ 100\/appd \(2\)$/);
+    expect(text('100')).toMatch(/ 200\/curl \(2\)$/);
   });
 
   it('the selected process has them in full under the table, with pids and the path; at 80 columns too', () => {

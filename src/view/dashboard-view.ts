@@ -399,9 +399,11 @@ function groupRateColumns(view: GroupViewName, rates: ReadonlyMap<string, RateGr
   return cols;
 }
 
-/** "journald (3), dbus-daemon (1)": the processes at the other end of a process's UNIX sockets. */
-export function unixPeersText(peers: readonly UnixPeerProcess[], selfPid: number | null): string {
-  return peers.map((p) => `${p.peerPid === selfPid ? 'itself' : safeText(p.peerProcess, 64)} (${formatCount(p.connections)})`).join(', ');
+/** "345/journald (3), 1/systemd (1)": the processes at the other end of a process's UNIX sockets. */
+function unixPeersText(peers: readonly UnixPeerProcess[], selfPid: number | null): string {
+  return peers
+    .map((p) => `${p.peerPid === selfPid ? 'itself' : `${p.peerPid}/${safeText(p.peerProcess, 64)}`} (${formatCount(p.connections)})`)
+    .join(', ');
 }
 
 /**

@@ -533,6 +533,7 @@ export function buildFrame(input: FrameInput): Frame {
           color: null,
         },
         ...(trend === undefined ? [] : rateTrendLines(trend, width - 4, theme.ascii)),
+        { text: '', style: 'normal', color: null },
       );
     }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
