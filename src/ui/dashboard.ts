@@ -281,7 +281,10 @@ export class Dashboard {
       // Rows "state X" and "port N" drill into those sockets; headings and counters do not.
       if (key.startsWith('state ')) this.dispatch({ type: 'drill', filterText: `tcp and ${key}` });
       else if (key.startsWith('port ')) this.dispatch({ type: 'drill', filterText: `tcp and sport ${key.slice(5)}` });
-    } else if (isGroupView(view)) this.dispatch({ type: 'drill', filterText: groupDrillFilter(view, key) });
+    } else if (isGroupView(view)) {
+      const filterText = groupDrillFilter(view, key);
+      if (filterText !== null) this.dispatch({ type: 'drill', filterText });
+    }
   }
 
   /** Details shortcuts: all sockets of this process (P) or to this peer (D), from the socket shown. */

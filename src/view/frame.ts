@@ -11,12 +11,14 @@ import {
   countByLocalPort,
   countByProcess,
   countByRemoteHost,
+  countByRemotePort,
+  listeningPortsOf,
   countByState,
   totalOf,
   type CountsByGroup,
   type GroupRow,
 } from '../model/aggregate.js';
-import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, type RateGroup } from '../model/conn-rates.js';
+import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, sumRatesByRemotePort, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
 import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
@@ -24,6 +26,8 @@ import { shownPicture, type SessionPicture, type SessionState } from '../model/s
 import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
+import type { RateTrend } from '../model/rate-history.js';
+import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -31,7 +35,9 @@ import {
   buildHeaderView,
   buildSocketTableView,
   buildStateBarsView,
+  portSections,
   sortGroups,
+  unixPeersNote,
   type HeaderView,
   type RefreshCost,
   type StateBarView,
@@ -44,6 +50,7 @@ import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './
 import { buildSocketRows, type SocketRow } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
 import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
+import { sparkline } from './text.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
 import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
@@ -174,7 +181,11 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text', key: readonly unknown[], make: () => T): T {
+  memo<T>(
+    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening',
+    key: readonly unknown[],
+    make: () => T,
+  ): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     const value = make();
@@ -332,15 +343,40 @@ export function buildFrame(input: FrameInput): Frame {
       ? null
       : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
           const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-          const sum = view === 'ports' ? sumRatesByLocalPort : view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+          if (view === 'ports')
+            return new Map(
+              [...sumRatesByLocalPort(sockets, connRateMap), ...sumRatesByRemotePort(sockets, connRateMap, listeningPorts())].map((r) => [
+                r.key,
+                r,
+              ]),
+            );
+          const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
           return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
         });
+  // Ports listened on, from every socket read: a filter that hides the listeners does not make
+  // their accepted connections look like clients.
+  const listeningPorts = (): Set<number> => cache.memo('listening', [snapshot], () => listeningPortsOf(snapshot.sockets));
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
     cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-      const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
-      return sortGroups(raw, ui.groupSort, groupRates(view));
+      const rates = groupRates(view);
+      // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
+      if (view === 'ports')
+        return portSections(
+          sortGroups(countByLocalPort(sockets), ui.groupSort, rates),
+          sortGroups(countByRemotePort(sockets, listeningPorts()), ui.groupSort, rates),
+        );
+      const raw = view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
+      return sortGroups(raw, ui.groupSort, rates);
     });
+  // Per process, the holders of the other ends of its shown UNIX sockets (null: no ss -xH read yet).
+  const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
+    const peers = session.unixPeers;
+    if (peers === null) return null;
+    return cache.memo('unix-peers', [snapshot, filterText, peers], () =>
+      countUnixPeersByProcess(filter === null ? snapshot.sockets : snapshot.sockets.filter(filter), peers),
+    );
+  };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
     return marker === undefined ? null : compareWithMarker(marker, snapshot);
@@ -404,14 +440,24 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
     } else if (isGroupView(view)) {
       const g = groups(view);
+      const unixPeers = view === 'processes' ? unixPeersByProcess() : null;
+      // By process: the selected process's UNIX peers in full under the table (blank line + up to 2 lines).
+      if (unixPeers !== null) {
+        const i = ui.selectedKey === null ? -1 : g.findIndex((x) => x.key === ui.selectedKey);
+        const row = g[i >= 0 ? i : clampIndex(ui.selectedIndex, g.length)];
+        const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
+        if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
+          notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
+      }
       table = buildGroupTableView(
         view,
         g,
         ui,
-        { width: innerWidth, height: pageSize },
+        { width: innerWidth, height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1) },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
+        unixPeers,
       );
       rowKeys = () => g.map((x) => x.key);
       searchSource = g;
@@ -539,11 +585,18 @@ export function buildFrame(input: FrameInput): Frame {
     if (rate !== undefined && lines.length >= 2) {
       const rtt =
         rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
-      lines.splice(2, 0, {
-        text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
-        style: 'normal',
-        color: null,
-      });
+      const trend = memory === null ? undefined : session.rateHistory.perConnection.get(memory.record.key);
+      lines.splice(
+        2,
+        0,
+        {
+          text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
+          style: 'normal',
+          color: null,
+        },
+        ...(trend === undefined ? [] : rateTrendLines(trend, width - 4, theme.ascii)),
+        { text: '', style: 'normal', color: null },
+      );
     }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
     selectedRecord = memory?.record ?? null;
@@ -641,6 +694,23 @@ function diagramExplanation(state: TcpState, width: number, ascii: boolean): str
     'Enter: list these sockets · ↑↓ another state',
   ];
   return (ascii ? lines.map(toAscii) : lines).flatMap((l) => wrap(l, width, ''));
+}
+
+/**
+ * The connection's last rates as two sparklines (out, in), each scaled to its own peak, which is
+ * named after it: "out trend  ▁▂▅▇█▇  peak 2.00 MB/s". Nothing until two reads are known.
+ */
+function rateTrendLines(trend: RateTrend, width: number, ascii: boolean): DetailLine[] {
+  const points = trend.sendBytesPerSec.length;
+  if (points < 2) return [];
+  // As wide as the points (up to the room there is), so the trend starts beside its label.
+  const w = Math.max(2, Math.min(points, 60, width - 19 - 24));
+  const row = (name: string, values: readonly number[]): DetailLine => ({
+    text: `  ${name.padEnd(16)} ${sparkline(values, w, ascii)}  peak ${formatBytesPerSec(Math.max(0, ...values.slice(-w)))}`,
+    style: 'normal',
+    color: null,
+  });
+  return [row('out trend', trend.sendBytesPerSec), row('in trend', trend.recvBytesPerSec)];
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */
