@@ -13,7 +13,7 @@ import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
-import { shownSendQ, type SocketRow } from './socket-rows.js';
+import { shownSendQ, type SocketRow, type SocketRowList } from './socket-rows.js';
 import {
   DROP_MARK,
   displayWidth,
@@ -113,9 +113,17 @@ export function layoutColumns<Row>(specs: readonly ColumnSpec<Row>[], width: num
   });
 }
 
+/** Rows a table reads by position: an array, or a list that builds only the rows read (SocketRowList). */
+export interface RowSource<Row> {
+  readonly length: number;
+  at(index: number): Row | undefined;
+  /** Position of the row with this key, -1 if none; absent: found by reading every row. */
+  indexOfKey?(key: string): number;
+}
+
 export function buildTable<Row>(
   specs: readonly ColumnSpec<Row>[],
-  rows: readonly Row[],
+  rows: RowSource<Row>,
   keyOf: (row: Row) => string,
   flags: (row: Row) => { isNew: boolean; closed: boolean },
   opts: {
@@ -152,10 +160,13 @@ export function buildTable<Row>(
   const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
   let selected = -1;
   if (opts.selectedKey !== null) {
-    for (let i = 0; i < rows.length; i++) {
-      if (keyOf(rows[i] as Row) === opts.selectedKey) {
-        selected = i;
-        break;
+    if (rows.indexOfKey !== undefined) selected = rows.indexOfKey(opts.selectedKey);
+    else {
+      for (let i = 0; i < rows.length; i++) {
+        if (keyOf(rows.at(i) as Row) === opts.selectedKey) {
+          selected = i;
+          break;
+        }
       }
     }
   }
@@ -165,7 +176,7 @@ export function buildTable<Row>(
   const offset = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
   const visible: TableRowView[] = [];
   for (let i = offset; i < Math.min(rows.length, offset + height); i++) {
-    const row = rows[i] as Row;
+    const row = rows.at(i) as Row;
     visible.push({
       key: keyOf(row),
       cells: cols.map(({ spec, width }) => {
@@ -321,8 +332,13 @@ const RATE_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   },
 ];
 
-export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, size: { width: number; height: number }): TableView {
-  const columns = rows.some((r) => r.rate != null) ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
+export function buildSocketTableView(
+  rows: readonly SocketRow[] | SocketRowList,
+  ui: UiState,
+  size: { width: number; height: number },
+): TableView {
+  const anyRate = 'anyRate' in rows ? rows.anyRate : rows.some((r) => r.rate != null);
+  const columns = anyRate ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
   return buildTable(
     columns,
     rows,
