@@ -14,7 +14,7 @@ import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor }
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import type { UnixPeerProcess } from '../model/unix-peers.js';
 import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
-import { shownSendQ, type SocketRow } from './socket-rows.js';
+import { shownSendQ, type SocketRow, type SocketRowList } from './socket-rows.js';
 import {
   DROP_MARK,
   displayWidth,
@@ -124,9 +124,17 @@ export function layoutColumns<Row>(specs: readonly ColumnSpec<Row>[], width: num
   });
 }
 
+/** Rows a table reads by position: an array, or a list that builds only the rows read (SocketRowList). */
+export interface RowSource<Row> {
+  readonly length: number;
+  at(index: number): Row | undefined;
+  /** Position of the row with this key, -1 if none; absent: found by reading every row. */
+  indexOfKey?(key: string): number;
+}
+
 export function buildTable<Row>(
   specs: readonly ColumnSpec<Row>[],
-  rows: readonly Row[],
+  rows: RowSource<Row>,
   keyOf: (row: Row) => string,
   flags: (row: Row) => { isNew: boolean; closed: boolean },
   opts: {
@@ -163,7 +171,7 @@ export function buildTable<Row>(
   const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
   const sortOptions = specs.flatMap((c) => (c.sortKey === undefined ? [] : [{ key: c.sortKey, title: c.title }]));
   const searchText = (index: number): string => {
-    const row = rows[index];
+    const row = rows.at(index);
     return row === undefined
       ? ''
       : specs
@@ -173,10 +181,13 @@ export function buildTable<Row>(
   };
   let selected = -1;
   if (opts.selectedKey !== null) {
-    for (let i = 0; i < rows.length; i++) {
-      if (keyOf(rows[i] as Row) === opts.selectedKey) {
-        selected = i;
-        break;
+    if (rows.indexOfKey !== undefined) selected = rows.indexOfKey(opts.selectedKey);
+    else {
+      for (let i = 0; i < rows.length; i++) {
+        if (keyOf(rows.at(i) as Row) === opts.selectedKey) {
+          selected = i;
+          break;
+        }
       }
     }
   }
@@ -186,7 +197,7 @@ export function buildTable<Row>(
   const offset = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
   const visible: TableRowView[] = [];
   for (let i = offset; i < Math.min(rows.length, offset + height); i++) {
-    const row = rows[i] as Row;
+    const row = rows.at(i) as Row;
     visible.push({
       key: keyOf(row),
       cells: cols.map(({ spec, width }) => {
@@ -344,8 +355,13 @@ const RATE_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   },
 ];
 
-export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, size: { width: number; height: number }): TableView {
-  const columns = rows.some((r) => r.rate != null) ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
+export function buildSocketTableView(
+  rows: readonly SocketRow[] | SocketRowList,
+  ui: UiState,
+  size: { width: number; height: number },
+): TableView {
+  const anyRate = 'anyRate' in rows ? rows.anyRate : rows.some((r) => r.rate != null);
+  const columns = anyRate ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
   return buildTable(
     columns,
     rows,

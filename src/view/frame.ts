@@ -47,7 +47,7 @@ import { buildDetailsView, wrap, type DetailLine } from './details-view.js';
 import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
-import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { buildSocketRowList, type SocketRowList } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
 import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
 import { sparkline } from './text.js';
@@ -184,11 +184,12 @@ export class FrameCache {
   memo<T>(
     slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening',
     key: readonly unknown[],
-    make: () => T,
+    make: (previous: T | null) => T,
   ): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
-    const value = make();
+    // The slot's last value (made for other inputs) is offered to `make` to build on incrementally.
+    const value = make(old === undefined ? null : (old.value as T));
     this.slots.set(slot, { key, value });
     return value;
   }
@@ -306,7 +307,7 @@ export function buildFrame(input: FrameInput): Frame {
   const pageSize = Math.max(1, tableRect.height - 3);
 
   const withTombstones = !session.paused;
-  const socketRows = (): SocketRow[] => {
+  const socketRows = (): SocketRowList => {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
     const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
     const unixPeers = session.unixPeers ?? undefined;
@@ -322,18 +323,23 @@ export function buildFrame(input: FrameInput): Frame {
         rates,
         unixPeers,
       ],
-      () =>
-        buildSocketRows({
-          sockets: snapshot.sockets,
-          takenAtMs: snapshot.takenAtMs,
-          tracker: session.tracker,
-          filter,
-          sort: ui.socketSort,
-          tombstones: withTombstones,
-          backlogs,
-          rates,
-          unixPeers,
-        }),
+      // The last list (another snapshot) lets only the changed records be sorted.
+      (previous: SocketRowList | null) =>
+        buildSocketRowList(
+          {
+            sockets: snapshot.sockets,
+            takenAtMs: snapshot.takenAtMs,
+            tracker: session.tracker,
+            filter,
+            sort: ui.socketSort,
+            tombstones: withTombstones,
+            backlogs,
+            rates,
+            unixPeers,
+          },
+          previous,
+          filterText,
+        ),
     );
   };
   const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
@@ -413,14 +419,14 @@ export function buildFrame(input: FrameInput): Frame {
     let closedRows = 0;
     // The rows' search text, kept while the same rows are listed: a search typed over 100k rows
     // formats each row once per refresh, not once per keystroke.
-    let searchSource: readonly unknown[] | null = null;
+    let searchSource: object | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
       table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
-      for (const r of rows) if (r.closedAtMs !== null) closedRows++;
-      rowKeys = () => rows.map((r) => r.key);
+      closedRows = rows.closedRows;
+      rowKeys = () => rows.keys();
       searchSource = rows;
-      const row = rows[table.selectedIndex];
+      const row = rows.at(table.selectedIndex);
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
@@ -670,12 +676,12 @@ function overlay<Line>(rect: Rect, title: string, all: readonly Line[], scroll: 
 /** The details socket now: its row, else the live record, else the last one known, marked closed. */
 function resolveDetails(
   key: string,
-  rows: readonly SocketRow[] | null,
+  rows: SocketRowList | null,
   picture: SessionPicture,
   last: DetailsMemory | null,
   nowMs: number,
 ): DetailsMemory | null {
-  const row = rows?.find((r) => r.key === key);
+  const row = rows === null ? undefined : rows.at(rows.indexOfKey(key));
   if (row !== undefined) return { key, record: row.record, closedAtMs: row.closedAtMs };
   const live = picture.snapshot.sockets.find((s) => s.key === key);
   if (live !== undefined) return { key, record: live, closedAtMs: null };
