@@ -11,10 +11,11 @@ import { parseQuickArgs } from './cli/quick-args.js';
 import type { AppContext, RemoteContext, Services } from './cli/context.js';
 import type { CompiledFilter } from './filter/index.js';
 import { checkProcRoot, createProcFs, resolveProcRoot } from './proc/proc-fs.js';
-import type { AsyncCollectDeps, CollectDeps } from './proc/collect-snapshot.js';
+import type { CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recorder, Recording } from './model/recording.js';
+import type { Protocol } from './model/types.js';
 import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
 import { readBoundedText, readServices } from './proc/read-services.js';
@@ -111,14 +112,16 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   const serviceTable = (): ServiceTable => (serviceTableRead ??= readServices(services.readBoundedText));
 
   let filter: CompiledFilter | null = null;
+  let filterProtocols: ReadonlySet<Protocol> | null = null;
   if (options.filter !== null && options.filter.trim() !== '') {
-    const { compileFilter, formatFilterError } = await import('./filter/index.js');
+    const { compileFilter, formatFilterError, protocolsOfFilter } = await import('./filter/index.js');
     const compiled = compileFilter(options.filter, { servicePort: (name) => serviceTable().portOf.get(name) });
     if (!compiled.ok) {
       services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
       return 2;
     }
     filter = compiled.filter;
+    filterProtocols = protocolsOfFilter(compiled.ast);
   }
 
   // --ssh: every read goes over one ssh session to the remote host (its hostname and
@@ -200,6 +203,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     procFs,
     collectDeps,
     filterText: options.filter,
+    filterProtocols,
     filter,
     scopeLabel,
     remote,
@@ -276,7 +280,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
   const { collectUnixPeers, createConnRatesSource } = await import('./proc/collect-conn-rates.js');
   const { totalRates } = await import('./model/conn-rates.js');
   const { ssContext } = await import('./cli/run-once.js');
-  const { collectSnapshotAsync } = await import('./proc/collect-snapshot.js');
+  const { createLiveCollector } = await import('./proc/collect-snapshot.js');
   // ss reports our own namespace, so it is not asked for recorded trees, --pid or --ssh.
   const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
   const openLive = (): LiveFeed => {
@@ -291,7 +295,9 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
         : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
           ? createInlineOwnerSource(ctx.collectDeps.owners)
           : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
-    const collectDeps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+    // The first frame does not wait for the owner worker's first full scan: snapshots go
+    // without owners until it is done ("owners: scanning…"), then the poller refreshes.
+    const collector = createLiveCollector({ ...ctx.collectDeps, owners });
     // Per-connection rates (ss -tinH, at most 10% of the time) and UNIX peers (ss -xH): the live
     // kernel only, inside --pid through nsenter.
     const ss = ssContext(ctx);
@@ -302,8 +308,8 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
         ? null
         : createConnRatesSource(ssReady.deps, ssReady.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
     return {
-      prime: () => owners?.prime?.(),
-      collect: () => collectSnapshotAsync(collectDeps),
+      prime: () => collector.prime(),
+      collect: () => collector.collect(),
       targetGone: () => ctx.targetGone?.() ?? null,
       readSysctls: () => readNetSysctls(ctx.procFs),
       // A generous timeout: a refresh of a large table blocks the main thread for seconds, and a

@@ -3,7 +3,7 @@
 
 import { countByState } from '../model/aggregate.js';
 import type { Snapshot } from '../model/types.js';
-import { collectSnapshotAsync, type CollectDeps } from '../proc/collect-snapshot.js';
+import { NET_TABLES, collectSnapshotAsync, type CollectDeps } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
@@ -33,9 +33,16 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
   return warnings;
 }
 
-/** Summary needs no owners unless the filter asks about processes. */
+/**
+ * Summary needs no owners unless the filter asks about processes. Only the tables the filter can
+ * match sockets from are read (ctx.filterProtocols), except for --json, whose `totals` count
+ * everything.
+ */
 function depsFor(ctx: AppContext): CollectDeps {
-  return ctx.options.summary && ctx.filter === null ? { ...ctx.collectDeps, owners: null } : ctx.collectDeps;
+  const deps = ctx.options.summary && ctx.filter === null ? { ...ctx.collectDeps, owners: null } : ctx.collectDeps;
+  const only = ctx.filterProtocols;
+  if (only == null || ctx.options.json) return deps;
+  return { ...deps, protocols: (deps.protocols ?? NET_TABLES).filter((p) => only.has(p)) };
 }
 
 /**
@@ -247,7 +254,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
-    owners.prime?.();
+    void owners.prime?.();
     return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
       .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());
