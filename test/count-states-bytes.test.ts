@@ -1,8 +1,8 @@
 // countTcpStatesInBytes (the --summary count over the bytes of /proc/net/tcp, no text decoded)
 // against countTcpStatesFast over the same content as text: the same counts and skipped lines on
 // the recorded and hand-made tables, on lines with non-ASCII or invalid UTF-8 before, inside and
-// after the state column, and on random edits of those tables. And collectStateCountsAsync (every
-// table read at once) against collectStateCounts on the same tree.
+// after the state column, and on random edits of those tables. And collectStateCounts over a ProcFs
+// that gives bytes against the same over one that gives only text.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { collectStateCounts, collectStateCountsAsync } from '../src/proc/collect-counts.js';
+import { collectStateCounts } from '../src/proc/collect-counts.js';
 import { countTcpStatesFast, countTcpStatesInBytes } from '../src/proc/parse-inet.js';
 import { createProcFs, type ProcFs } from '../src/proc/proc-fs.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutatedText } from './helpers/fuzz.js';
@@ -94,7 +94,7 @@ describe('countTcpStatesInBytes', () => {
   );
 });
 
-describe('collectStateCountsAsync', () => {
+describe('collectStateCounts from bytes', () => {
   let root = '';
   beforeAll(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-counts-'));
@@ -106,18 +106,13 @@ describe('collectStateCountsAsync', () => {
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('gives what collectStateCounts gives, in the same key order', async () => {
-    const procFs = createProcFs(root);
-    const sync = collectStateCounts(procFs);
-    const async = await collectStateCountsAsync(procFs);
-    expect(JSON.stringify(async)).toBe(JSON.stringify(sync));
-    expect(Object.keys(sync.files)).toEqual(['net/tcp6']);
-    expect(Object.keys(sync.unreadable)).toEqual(['net/raw6']);
-  });
-
-  it('a ProcFs without byte reads (a hand-made fake) counts the same from its text', async () => {
+  it('counts what it counts from the text of a ProcFs without byte reads (a hand-made fake), in the same key order', () => {
     const base = createProcFs(root);
-    const textOnly: ProcFs = { ...base, readBytesResultAsync: undefined };
-    expect(JSON.stringify(await collectStateCountsAsync(textOnly))).toBe(JSON.stringify(collectStateCounts(base)));
+    const textOnly: ProcFs = { ...base, readBytes: undefined };
+    const fromBytes = collectStateCounts(base);
+    expect(JSON.stringify(fromBytes)).toBe(JSON.stringify(collectStateCounts(textOnly)));
+    expect(fromBytes.counts.tcp['ESTABLISHED']).toBeGreaterThan(0);
+    expect(Object.keys(fromBytes.files)).toEqual(['net/tcp6']);
+    expect(Object.keys(fromBytes.unreadable)).toEqual(['net/raw6']);
   });
 });

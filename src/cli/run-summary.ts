@@ -4,7 +4,7 @@
 // only what it uses.
 
 import { readKernelCounters } from '../proc/collect-snapshot.js';
-import { collectStateCountsAsync } from '../proc/collect-counts.js';
+import { collectStateCounts } from '../proc/collect-counts.js';
 import type { AppContext } from './context.js';
 import { formatSummary, stringifyForTerminal } from './format-counts.js';
 
@@ -14,12 +14,12 @@ export function isCountsOnly(ctx: AppContext): boolean {
 }
 
 /** --once --summary without a filter, or null when the options need socket records (see isCountsOnly). */
-export function runCountsOnly(ctx: AppContext): Promise<number> | null {
+export function runCountsOnly(ctx: AppContext): number | null {
   return isCountsOnly(ctx) ? runFastSummary(ctx) : null;
 }
 
-async function runFastSummary(ctx: AppContext): Promise<number> {
-  const { counts, files, unreadable } = await collectStateCountsAsync(ctx.procFs);
+function runFastSummary(ctx: AppContext): number {
+  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
   const { services } = ctx;
   if (ctx.options.json) {
     services.stdout.write(

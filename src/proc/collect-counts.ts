@@ -8,7 +8,7 @@ import type { Protocol } from '../model/types.js';
 import { NET_TABLES } from './collect-snapshot.js';
 import { countTcpStatesFast, countTcpStatesInBytes, parseInetTable } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
-import { describeReadError, readBytesResultAsync, readTextResultAsync, type ProcFs } from './proc-fs.js';
+import { describeReadError, readBytes, type ProcFs } from './proc-fs.js';
 
 export interface StateCountsResult {
   readonly counts: CountsByGroup;
@@ -18,37 +18,17 @@ export interface StateCountsResult {
   readonly unreadable: Readonly<Record<string, string>>;
 }
 
+/**
+ * Counts per protocol and state of every table. The TCP tables are counted from their bytes when
+ * the ProcFs can give them (no text decoded: countTcpStatesInBytes), else from their text.
+ */
 export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[] = NET_TABLES): StateCountsResult {
   const tally = newTally();
   for (const protocol of protocols) {
-    const text = procFs.readText(`net/${protocol}`);
-    addTable(tally, protocol, text, text === null ? (procFs.lastError() ?? 'EIO') : null);
+    const path = `net/${protocol}`;
+    const content = protocol === 'tcp' || protocol === 'tcp6' ? readBytes(procFs, path) : procFs.readText(path);
+    addTable(tally, protocol, content, content === null ? (procFs.lastError() ?? 'EIO') : null);
   }
-  return tally;
-}
-
-/**
- * collectStateCounts with every table read at once in libuv's pool (tcp and tcp6 are produced
- * by the kernel in parallel), the TCP tables counted from their bytes (no text decoded). Same
- * result as collectStateCounts.
- */
-export async function collectStateCountsAsync(procFs: ProcFs, protocols: readonly Protocol[] = NET_TABLES): Promise<StateCountsResult> {
-  const reads = await Promise.all(
-    protocols.map(async (protocol): Promise<[Buffer | string | null, string | null]> => {
-      const path = `net/${protocol}`;
-      if (protocol === 'tcp' || protocol === 'tcp6') {
-        const { bytes, error } = await readBytesResultAsync(procFs, path);
-        return [bytes, error];
-      }
-      const { text, error } = await readTextResultAsync(procFs, path);
-      return [text, error];
-    }),
-  );
-  const tally = newTally();
-  protocols.forEach((protocol, i) => {
-    const [content, error] = reads[i]!;
-    addTable(tally, protocol, content, content === null ? (error ?? 'EIO') : null);
-  });
   return tally;
 }
 

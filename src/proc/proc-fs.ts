@@ -42,16 +42,10 @@ export interface ProcFs {
    */
   readTextResultAsync?(relPath: string): Promise<TextReadResult>;
   /**
-   * readTextResultAsync without decoding the text: the bytes, for readers that scan a table
-   * without building strings (--summary). Optional: see readBytesResultAsync.
+   * readText without decoding: the file's bytes, for readers that scan a table without building
+   * strings (--summary), or null (errno in `lastError`). Optional: see readBytes below.
    */
-  readBytesResultAsync?(relPath: string): Promise<BytesReadResult>;
-}
-
-/** A read of raw bytes that says why it failed (as TextReadResult). */
-export interface BytesReadResult {
-  readonly bytes: Buffer | null;
-  readonly error: string | null;
+  readBytes?(relPath: string): Buffer | null;
 }
 
 /** A read that says why it failed: error is an errno code ("ENOENT", "EACCES", "ENOTREG", "EFBIG"). */
@@ -91,6 +85,11 @@ function refusal(code: string, message: string): NodeJS.ErrnoException {
 
 /** Read a whole regular file, at most maxBytes, into one growing buffer (procfs files report st_size 0). */
 export function readBoundedSync(file: string, maxBytes: number): string {
+  return readBoundedBytesSync(file, maxBytes).toString('utf8');
+}
+
+/** readBoundedSync without decoding: the file's bytes (a view of the read buffer). */
+export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
   const fd = fs.openSync(file, OPEN_FLAGS);
   try {
     const st = fs.fstatSync(fd);
@@ -111,7 +110,7 @@ export function readBoundedSync(file: string, maxBytes: number): string {
       length += n;
     }
     if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    return buf.toString('utf8', 0, length);
+    return buf.subarray(0, length);
   } finally {
     fs.closeSync(fd);
   }
@@ -119,11 +118,6 @@ export function readBoundedSync(file: string, maxBytes: number): string {
 
 /** The same, off the main thread (every read(2) in libuv's pool). */
 export async function readBoundedAsync(file: string, maxBytes: number): Promise<string> {
-  return (await readBoundedBytesAsync(file, maxBytes)).toString('utf8');
-}
-
-/** readBoundedAsync without decoding: the file's bytes (a view of the read buffer). */
-export async function readBoundedBytesAsync(file: string, maxBytes: number): Promise<Buffer> {
   const handle = await fs.promises.open(file, OPEN_FLAGS);
   try {
     const st = await handle.stat();
@@ -145,7 +139,7 @@ export async function readBoundedBytesAsync(file: string, maxBytes: number): Pro
       length += bytesRead;
     }
     if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    return buf.subarray(0, length);
+    return buf.toString('utf8', 0, length);
   } finally {
     await handle.close();
   }
@@ -158,11 +152,9 @@ export async function readTextResultAsync(procFs: ProcFs, relPath: string): Prom
   return { text, error: text === null ? (procFs.lastError() ?? 'EIO') : null };
 }
 
-/** readBytesResultAsync of any ProcFs: the bytes when it has the method, else the text encoded back (UTF-8). */
-export async function readBytesResultAsync(procFs: ProcFs, relPath: string): Promise<BytesReadResult> {
-  if (procFs.readBytesResultAsync !== undefined) return procFs.readBytesResultAsync(relPath);
-  const { text, error } = await readTextResultAsync(procFs, relPath);
-  return { bytes: text === null ? null : Buffer.from(text, 'utf8'), error };
+/** ProcFs.readBytes of any ProcFs: the bytes when it has the method, else its text (decoded already). */
+export function readBytes(procFs: ProcFs, relPath: string): Buffer | string | null {
+  return procFs.readBytes !== undefined ? procFs.readBytes(relPath) : procFs.readText(relPath);
 }
 
 /** One-line reason for a failed table read, for warnings ("permission denied", "not a regular file"). */
@@ -231,11 +223,11 @@ export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs 
         return { text: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
       }
     },
-    async readBytesResultAsync(rel) {
+    readBytes(rel) {
       try {
-        return { bytes: await readBoundedBytesAsync(abs(rel), maxBytes), error: null };
+        return readBoundedBytesSync(abs(rel), maxBytes);
       } catch (err) {
-        return { bytes: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+        return fail(err);
       }
     },
     readDir(rel) {
