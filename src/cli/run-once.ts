@@ -8,7 +8,7 @@ import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext, OutputStream } from './context.js';
-import { formatJsonDocument, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
+import { formatJsonDocumentChunks, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
 import { formatSummary } from './format-counts.js';
 import { runCountsOnly } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
@@ -147,10 +147,13 @@ function render(
   backlogs: ListenBacklogs | null = null,
   enrichment: Enrichment = NO_ENRICHMENT,
 ): string {
-  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join('\n');
+  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join(json ? '' : '\n');
 }
 
-/** render() in pieces that joined with "\n" make its text: the --once table comes a few thousand rows at a time. */
+/**
+ * render() in pieces: joined (with "\n" for the table, nothing for JSON) they make its text.
+ * The --once table comes a few thousand rows at a time, a JSON document a few thousand sockets.
+ */
 function renderChunks(
   ctx: AppContext,
   snapshot: Snapshot,
@@ -161,7 +164,7 @@ function renderChunks(
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
-    const document = formatJsonDocument({
+    return formatJsonDocumentChunks({
       snapshot,
       counts,
       totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
@@ -172,23 +175,23 @@ function renderChunks(
       extras: enrichment.extras,
       ratesAsOfMs: enrichment.ratesAsOfMs,
     });
-    return [document];
   }
   if (ctx.options.summary) return [formatSummary(counts)];
   return formatSocketTableChunks(sockets, backlogs, enrichment.extras);
 }
 
 /**
- * Write pieces of one document, each followed by "\n", waiting for 'drain' whenever a write
- * leaves more queued than the stream's buffer holds (or until the stream errs or closes: a
- * reader that went away ends the output, not the process).
+ * Write the pieces of one document joined with `separator` and ended by "\n", waiting for
+ * 'drain' whenever a write leaves more queued than the stream's buffer holds (or until the
+ * stream errs or closes: a reader that went away ends the output, not the process).
  */
-function writeLines(out: OutputStream, pieces: readonly string[]): Promise<void> {
+function writePieces(out: OutputStream, pieces: readonly string[], separator: string): Promise<void> {
   return new Promise((resolve) => {
     let i = 0;
     const next = (): void => {
       while (i < pieces.length) {
-        const more = out.write(`${pieces[i++]}\n`);
+        const piece = pieces[i++]!;
+        const more = out.write(i === pieces.length ? `${piece}\n` : separator === '' ? piece : piece + separator);
         if (!more && i < pieces.length && out.on !== undefined) {
           const go = (): void => {
             out.off?.('drain', go);
@@ -226,7 +229,8 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
   const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
-    await writeLines(ctx.services.stdout, renderChunks(ctx, snapshot, ctx.options.json, backlogs, enrichment));
+    const { json } = ctx.options;
+    await writePieces(ctx.services.stdout, renderChunks(ctx, snapshot, json, backlogs, enrichment), json ? '' : '\n');
     for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
