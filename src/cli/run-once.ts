@@ -2,13 +2,19 @@
 // without --once: one document per interval until interrupted).
 
 import { countByState } from '../model/aggregate.js';
-import type { Snapshot } from '../model/types.js';
-import { NET_TABLES, collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
-import { collectStateCounts } from '../proc/collect-counts.js';
+import type { KernelCounters, Snapshot } from '../model/types.js';
+import {
+  NET_TABLES,
+  collectSnapshotAsync,
+  readKernelCounters,
+  readKernelCountersAsync,
+  type CollectDeps,
+} from '../proc/collect-snapshot.js';
+import { collectStateCounts, collectStateCountsAsync, type StateCountsResult } from '../proc/collect-counts.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
-import type { AppContext } from './context.js';
+import type { AppContext, RemoteContext } from './context.js';
 import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
@@ -175,30 +181,58 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
   return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
-/** --once --summary without a filter: counts only, from the state column (no records built). */
-function runFastSummary(ctx: AppContext): number {
-  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
+/** A document built from counts alone (--summary without a filter), and its warnings. */
+interface CountsDocument {
+  readonly text: string;
+  readonly warnings: readonly string[];
+}
+
+function countsDocument(ctx: AppContext, result: StateCountsResult, counters: KernelCounters | null): CountsDocument {
+  const { counts, files, unreadable } = result;
   const { services } = ctx;
-  if (ctx.options.json) {
-    services.stdout.write(
-      `${stringifyForTerminal({
+  const text = ctx.options.json
+    ? stringifyForTerminal({
         takenAt: new Date(services.now()).toISOString(),
         host: services.hostname(),
         filter: null,
         counts,
         totals: counts,
-        counters: readKernelCounters(ctx.procFs),
+        counters: counters ?? {},
         skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
         warnings: [],
         sockets: [],
-      })}\n`,
-    );
-  } else services.stdout.write(`${formatSummary(counts)}\n`);
-  for (const [file, n] of Object.entries(files))
-    services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
-  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
+      })
+    : formatSummary(counts);
+  const warnings = [
+    ...Object.entries(files).map(([file, n]) => `skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`),
+    ...Object.entries(unreadable).map(([file, why]) => `cannot read ${file}: ${why}`),
+  ];
+  return { text, warnings };
+}
+
+/** --once --summary without a filter: counts only, from the state column (no records built). */
+function runFastSummary(ctx: AppContext): number {
+  const doc = countsDocument(ctx, collectStateCounts(ctx.procFs), ctx.options.json ? readKernelCounters(ctx.procFs) : null);
+  ctx.services.stdout.write(`${doc.text}\n`);
+  for (const w of doc.warnings) ctx.services.stderr.write(`sockscope: ${w}\n`);
   return 0;
 }
+
+/**
+ * The same over --ssh: the remote host counts the TCP state column itself (awk) when it can, so a
+ * refresh moves a few lines per table instead of the tables.
+ */
+async function collectRemoteCounts(ctx: AppContext, remote: RemoteContext): Promise<CountsDocument> {
+  const tally = ctx.procFs === remote.procFs ? remote.procFs.stateTally : null;
+  const [result, counters] = await Promise.all([
+    collectStateCountsAsync(ctx.procFs, NET_TABLES, tally),
+    ctx.options.json ? readKernelCountersAsync(ctx.procFs) : null,
+  ]);
+  return countsDocument(ctx, result, counters);
+}
+
+/** Counts alone are enough: --summary without a filter. */
+const wantsCountsOnly = (ctx: AppContext): boolean => ctx.options.summary && ctx.filter === null;
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
   const printWith = (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): number => {
@@ -211,12 +245,21 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     ssContext(ctx) === null || ctx.options.summary
       ? printWith(snapshot, backlogs, NO_ENRICHMENT)
       : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
+  if (ctx.remote != null && wantsCountsOnly(ctx))
+    return collectRemoteCounts(ctx, ctx.remote).then(
+      (doc) => {
+        ctx.services.stdout.write(`${doc.text}\n`);
+        for (const w of doc.warnings) ctx.services.stderr.write(`sockscope: ${w}\n`);
+        return 0;
+      },
+      (err: unknown) => sshFailure(ctx, err),
+    );
   if (ctx.remote != null)
     return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(
       (s) => print(s),
       (err: unknown) => sshFailure(ctx, err),
     );
-  if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
+  if (wantsCountsOnly(ctx)) return runFastSummary(ctx);
   const deps = depsFor(ctx);
   const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
@@ -285,16 +328,31 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     const write = (text: string): void => {
       if (!services.stdout.write(text)) blocked = true;
     };
-    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void => {
+    const showDocument = (doc: CountsDocument): void => {
       if (stopped) return;
       if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
       skipped = 0;
-      write(`${render(ctx, snapshot, ctx.options.json, null, enrichment)}\n${ctx.options.json ? '' : '\n'}`);
-      for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) {
+      write(`${doc.text}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of doc.warnings) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
       timer = setTimeout(tick, ctx.options.intervalMs);
+    };
+    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void =>
+      showDocument({
+        text: render(ctx, snapshot, ctx.options.json, null, enrichment),
+        warnings: [...snapshotWarnings(snapshot), ...enrichment.warnings],
+      });
+    // Over ssh: a lost connection ends the stream with one line, exit 1.
+    const lost = (err: unknown): void => {
+      if (stopped) return;
+      halt();
+      try {
+        resolve(sshFailure(ctx, err));
+      } catch (other) {
+        reject(other instanceof Error ? other : new Error(String(other)));
+      }
     };
     const tick = (): void => {
       timer = undefined;
@@ -309,6 +367,10 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
       if (gone !== null) {
         services.stderr.write(`sockscope: ${gone}\n`);
         fail(1);
+        return;
+      }
+      if (ctx.remote != null && wantsCountsOnly(ctx)) {
+        collectRemoteCounts(ctx, ctx.remote).then(showDocument, lost);
         return;
       }
       let got: Snapshot | Promise<Snapshot>;
@@ -331,16 +393,7 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
         }
         return show(got);
       }
-      // Over ssh: a lost connection ends the stream with one line, exit 1.
-      got.then(show, (err: unknown) => {
-        if (stopped) return;
-        halt();
-        try {
-          resolve(sshFailure(ctx, err));
-        } catch (other) {
-          reject(other instanceof Error ? other : new Error(String(other)));
-        }
-      });
+      got.then(show, lost);
     };
     tick();
   });
