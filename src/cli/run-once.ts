@@ -2,20 +2,15 @@
 // without --once: one document per interval until interrupted).
 
 import { countByState } from '../model/aggregate.js';
-import type { KernelCounters, Snapshot } from '../model/types.js';
-import {
-  NET_TABLES,
-  collectSnapshotAsync,
-  readKernelCounters,
-  readKernelCountersAsync,
-  type CollectDeps,
-} from '../proc/collect-snapshot.js';
-import { collectStateCounts, collectStateCountsAsync, type StateCountsResult } from '../proc/collect-counts.js';
+import type { Snapshot } from '../model/types.js';
+import { NET_TABLES, collectSnapshotAsync, type CollectDeps } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
-import type { AppContext, RemoteContext } from './context.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
+import type { AppContext, OutputStream } from './context.js';
+import { formatJsonDocument, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
+import { formatSummary } from './format-counts.js';
+import { collectRemoteCounts, runCountsOnly, writeCountsDocument, type CountsDocument } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
@@ -152,10 +147,21 @@ function render(
   backlogs: ListenBacklogs | null = null,
   enrichment: Enrichment = NO_ENRICHMENT,
 ): string {
+  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join('\n');
+}
+
+/** render() in pieces that joined with "\n" make its text: the --once table comes a few thousand rows at a time. */
+function renderChunks(
+  ctx: AppContext,
+  snapshot: Snapshot,
+  json: boolean,
+  backlogs: ListenBacklogs | null = null,
+  enrichment: Enrichment = NO_ENRICHMENT,
+): string[] {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
-    return formatJsonDocument({
+    const document = formatJsonDocument({
       snapshot,
       counts,
       totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
@@ -166,9 +172,46 @@ function render(
       extras: enrichment.extras,
       ratesAsOfMs: enrichment.ratesAsOfMs,
     });
+    return [document];
   }
-  if (ctx.options.summary) return formatSummary(counts);
-  return formatSocketTable(sockets, backlogs, enrichment.extras);
+  if (ctx.options.summary) return [formatSummary(counts)];
+  return formatSocketTableChunks(sockets, backlogs, enrichment.extras);
+}
+
+/**
+ * Write pieces of one document, each followed by "\n", waiting for 'drain' whenever a write
+ * leaves more queued than the stream's buffer holds (or until the stream errs or closes: a
+ * reader that went away ends the output, not the process).
+ */
+function writeLines(out: OutputStream, pieces: readonly string[]): Promise<void> {
+  return new Promise((resolve) => {
+    let i = 0;
+    const next = (): void => {
+      while (i < pieces.length) {
+        const more = out.write(`${pieces[i++]}\n`);
+        if (!more && i < pieces.length && out.on !== undefined) {
+          const go = (): void => {
+            out.off?.('drain', go);
+            out.off?.('error', stop);
+            out.off?.('close', stop);
+            next();
+          };
+          const stop = (): void => {
+            out.off?.('drain', go);
+            out.off?.('error', stop);
+            out.off?.('close', stop);
+            resolve();
+          };
+          out.on('drain', go);
+          out.on('error', stop);
+          out.on('close', stop);
+          return;
+        }
+      }
+      resolve();
+    };
+    next();
+  });
 }
 
 /**
@@ -181,62 +224,12 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
   return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
-/** A document built from counts alone (--summary without a filter), and its warnings. */
-interface CountsDocument {
-  readonly text: string;
-  readonly warnings: readonly string[];
-}
-
-function countsDocument(ctx: AppContext, result: StateCountsResult, counters: KernelCounters | null): CountsDocument {
-  const { counts, files, unreadable } = result;
-  const { services } = ctx;
-  const text = ctx.options.json
-    ? stringifyForTerminal({
-        takenAt: new Date(services.now()).toISOString(),
-        host: services.hostname(),
-        filter: null,
-        counts,
-        totals: counts,
-        counters: counters ?? {},
-        skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
-        warnings: [],
-        sockets: [],
-      })
-    : formatSummary(counts);
-  const warnings = [
-    ...Object.entries(files).map(([file, n]) => `skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse`),
-    ...Object.entries(unreadable).map(([file, why]) => `cannot read ${file}: ${why}`),
-  ];
-  return { text, warnings };
-}
-
-/** --once --summary without a filter: counts only, from the state column (no records built). */
-function runFastSummary(ctx: AppContext): number {
-  const doc = countsDocument(ctx, collectStateCounts(ctx.procFs), ctx.options.json ? readKernelCounters(ctx.procFs) : null);
-  ctx.services.stdout.write(`${doc.text}\n`);
-  for (const w of doc.warnings) ctx.services.stderr.write(`sockscope: ${w}\n`);
-  return 0;
-}
-
-/**
- * The same over --ssh: the remote host counts the TCP state column itself (awk) when it can, so a
- * refresh moves a few lines per table instead of the tables.
- */
-async function collectRemoteCounts(ctx: AppContext, remote: RemoteContext): Promise<CountsDocument> {
-  const tally = ctx.procFs === remote.procFs ? remote.procFs.stateTally : null;
-  const [result, counters] = await Promise.all([
-    collectStateCountsAsync(ctx.procFs, NET_TABLES, tally),
-    ctx.options.json ? readKernelCountersAsync(ctx.procFs) : null,
-  ]);
-  return countsDocument(ctx, result, counters);
-}
-
 /** Counts alone are enough: --summary without a filter. */
 const wantsCountsOnly = (ctx: AppContext): boolean => ctx.options.summary && ctx.filter === null;
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const printWith = (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs, enrichment)}\n`);
+  const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
+    await writeLines(ctx.services.stdout, renderChunks(ctx, snapshot, ctx.options.json, backlogs, enrichment));
     for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
@@ -247,11 +240,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
       : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
   if (ctx.remote != null && wantsCountsOnly(ctx))
     return collectRemoteCounts(ctx, ctx.remote).then(
-      (doc) => {
-        ctx.services.stdout.write(`${doc.text}\n`);
-        for (const w of doc.warnings) ctx.services.stderr.write(`sockscope: ${w}\n`);
-        return 0;
-      },
+      (doc) => writeCountsDocument(ctx, doc),
       (err: unknown) => sshFailure(ctx, err),
     );
   if (ctx.remote != null)
@@ -259,7 +248,8 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
       (s) => print(s),
       (err: unknown) => sshFailure(ctx, err),
     );
-  if (wantsCountsOnly(ctx)) return runFastSummary(ctx);
+  const counted = runCountsOnly(ctx);
+  if (counted !== null) return counted;
   const deps = depsFor(ctx);
   const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
@@ -268,7 +258,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
-    owners.prime?.();
+    void owners.prime?.();
     return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
       .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());

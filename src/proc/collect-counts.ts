@@ -2,15 +2,15 @@
 // `--summary` path. TCP tables (the big ones) are counted by reading only the state column;
 // the others are parsed (they are small on almost every machine). Over --ssh
 // (collectStateCountsAsync with a StateTallySource) the remote side counts the TCP state column
-// itself and sends a few lines per table instead of the table.
+// itself and sends a line per state instead of the table.
 
 import type { CountsByGroup } from '../model/aggregate.js';
 import { PROTOCOL_GROUP } from '../model/aggregate.js';
 import type { Protocol } from '../model/types.js';
 import { NET_TABLES } from './collect-snapshot.js';
-import { countTcpStatesFast, parseInetTable, parseTcpStateTally, type TcpStateCounts } from './parse-inet.js';
+import { countTcpStatesFast, countTcpStatesInBytes, parseInetTable, parseTcpStateTally, type TcpStateCounts } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
-import { describeReadError, readTextResultAsync, type ProcFs, type TextReadResult } from './proc-fs.js';
+import { describeReadError, readBytesResultAsync, readTextResultAsync, type ProcFs, type TextReadResult } from './proc-fs.js';
 
 export interface StateCountsResult {
   readonly counts: CountsByGroup;
@@ -26,68 +26,82 @@ export interface StateTallySource {
   tallyTcpStatesAsync(rel: string): Promise<TextReadResult>;
 }
 
-/** One table's contribution: its TCP state counts, or its text to parse, or why it is absent. */
-type TableInput =
-  | { readonly kind: 'tcp'; readonly counts: TcpStateCounts }
-  | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'missing'; readonly error: string };
-
-function accumulate(inputs: readonly (readonly [Protocol, TableInput])[]): StateCountsResult {
-  const counts: CountsByGroup = { tcp: {}, udp: {}, raw: {}, unix: {} };
-  const files: Record<string, number> = {};
-  const unreadable: Record<string, string> = {};
-  for (const [protocol, input] of inputs) {
-    if (input.kind === 'missing') {
-      if (input.error !== 'ENOENT' && input.error !== 'ENOTDIR') unreadable[`net/${protocol}`] = describeReadError(input.error);
-      continue;
-    }
-    const group = counts[PROTOCOL_GROUP[protocol]];
-    let skipped: number;
-    if (input.kind === 'tcp') {
-      for (const [state, n] of Object.entries(input.counts.counts) as [keyof TcpStateCounts['counts'], number][]) {
-        if (n > 0) group[state] = (group[state] ?? 0) + n;
-      }
-      skipped = input.counts.skipped;
-    } else {
-      const parsed = protocol === 'unix' ? parseUnixTable(input.text) : parseInetTable(input.text, protocol);
-      for (const s of parsed.sockets) group[s.state] = (group[s.state] ?? 0) + 1;
-      skipped = parsed.skipped;
-    }
-    if (skipped > 0) files[`net/${protocol}`] = skipped;
-  }
-  return { counts, files, unreadable };
-}
-
-const isTcp = (protocol: Protocol): boolean => protocol === 'tcp' || protocol === 'tcp6';
-
 export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[] = NET_TABLES): StateCountsResult {
-  return accumulate(
-    protocols.map((protocol): [Protocol, TableInput] => {
-      const text = procFs.readText(`net/${protocol}`);
-      if (text === null) return [protocol, { kind: 'missing', error: procFs.lastError() ?? 'EIO' }];
-      return [protocol, isTcp(protocol) ? { kind: 'tcp', counts: countTcpStatesFast(text) } : { kind: 'text', text }];
-    }),
-  );
+  const tally = newTally();
+  for (const protocol of protocols) {
+    const text = procFs.readText(`net/${protocol}`);
+    addTable(tally, protocol, text, text === null ? (procFs.lastError() ?? 'EIO') : null);
+  }
+  return tally;
 }
 
-/** The same with async reads (every table at once); TCP tables tallied by `tally` when given. */
+/**
+ * collectStateCounts with every table read at once in libuv's pool (tcp and tcp6 are produced
+ * by the kernel in parallel), the TCP tables counted from their bytes (no text decoded), or by
+ * `remoteTally` where they are when given. Same result as collectStateCounts.
+ */
 export async function collectStateCountsAsync(
   procFs: ProcFs,
   protocols: readonly Protocol[] = NET_TABLES,
-  tally: StateTallySource | null = null,
+  remoteTally: StateTallySource | null = null,
 ): Promise<StateCountsResult> {
-  const inputs = await Promise.all(
-    protocols.map(async (protocol): Promise<[Protocol, TableInput]> => {
-      const rel = `net/${protocol}`;
-      if (isTcp(protocol) && tally !== null) {
-        const lines = await tally.tallyTcpStatesAsync(rel);
-        if (lines.text === null) return [protocol, { kind: 'missing', error: lines.error ?? 'ENOENT' }];
-        return [protocol, { kind: 'tcp', counts: parseTcpStateTally(lines.text) }];
+  const reads = await Promise.all(
+    protocols.map(async (protocol): Promise<[TableContent | null, string | null]> => {
+      const path = `net/${protocol}`;
+      if ((protocol === 'tcp' || protocol === 'tcp6') && remoteTally !== null) {
+        const { text, error } = await remoteTally.tallyTcpStatesAsync(path);
+        return [text === null ? null : parseTcpStateTally(text), error];
       }
-      const { text, error } = await readTextResultAsync(procFs, rel);
-      if (text === null) return [protocol, { kind: 'missing', error: error ?? 'ENOENT' }];
-      return [protocol, isTcp(protocol) ? { kind: 'tcp', counts: countTcpStatesFast(text) } : { kind: 'text', text }];
+      if (protocol === 'tcp' || protocol === 'tcp6') {
+        const { bytes, error } = await readBytesResultAsync(procFs, path);
+        return [bytes, error];
+      }
+      const { text, error } = await readTextResultAsync(procFs, path);
+      return [text, error];
     }),
   );
-  return accumulate(inputs);
+  const tally = newTally();
+  protocols.forEach((protocol, i) => {
+    const [content, error] = reads[i]!;
+    addTable(tally, protocol, content, content === null ? (error ?? 'EIO') : null);
+  });
+  return tally;
+}
+
+function newTally(): { counts: CountsByGroup; files: Record<string, number>; unreadable: Record<string, string> } {
+  return { counts: { tcp: {}, udp: {}, raw: {}, unix: {} }, files: {}, unreadable: {} };
+}
+
+/** A table's text, or for tcp/tcp6 its bytes or its counts already made. */
+type TableContent = Buffer | string | TcpStateCounts;
+
+/** Add one table to the counts; a null content was not read. */
+function addTable(
+  tally: { counts: CountsByGroup; files: Record<string, number>; unreadable: Record<string, string> },
+  protocol: Protocol,
+  content: TableContent | null,
+  error: string | null,
+): void {
+  if (content === null) {
+    const code = error ?? 'EIO';
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') tally.unreadable[`net/${protocol}`] = describeReadError(code);
+    return;
+  }
+  const group = tally.counts[PROTOCOL_GROUP[protocol]];
+  let skipped: number;
+  if (protocol === 'tcp' || protocol === 'tcp6') {
+    const fast =
+      typeof content === 'string' ? countTcpStatesFast(content) : Buffer.isBuffer(content) ? countTcpStatesInBytes(content) : content;
+    for (const [state, n] of Object.entries(fast.counts) as [keyof typeof fast.counts, number][]) {
+      if (n > 0) group[state] = (group[state] ?? 0) + n;
+    }
+    skipped = fast.skipped;
+  } else {
+    if (!(typeof content === 'string' || Buffer.isBuffer(content))) return; // counts come only for tcp/tcp6
+    const text = typeof content === 'string' ? content : content.toString('utf8');
+    const parsed = protocol === 'unix' ? parseUnixTable(text) : parseInetTable(text, protocol);
+    for (const s of parsed.sockets) group[s.state] = (group[s.state] ?? 0) + 1;
+    skipped = parsed.skipped;
+  }
+  if (skipped > 0) tally.files[`net/${protocol}`] = skipped;
 }
