@@ -214,6 +214,25 @@ const groupTotals = (c: CountsByGroup): Record<ProtocolGroup, number> => ({
 });
 const sumOf = (t: Record<ProtocolGroup, number>): number => t.tcp + t.udp + t.raw + t.unix;
 
+/**
+ * What the compare view counts, said under its table: the marker's filter applies to both sides
+ * (not the screen's, which may have changed since), and kernel counters are machine-wide.
+ */
+function compareNotes(markerFilter: string | null, screenFilter: string | null, width: number): string[] {
+  const lines: string[] = [];
+  if (markerFilter !== null)
+    lines.push(`Sockets counted under the marker's filter "${markerFilter}", then and now; kernel counters are machine-wide.`);
+  if (screenFilter !== markerFilter)
+    lines.push(
+      markerFilter === null
+        ? `The filter "${screenFilter ?? ''}" is not applied here: the marker counted every socket. Drop a marker under it (m) to compare it.`
+        : screenFilter === null
+          ? "The screen shows every socket; this comparison keeps the marker's filter."
+          : `The filter "${screenFilter}" is not applied here: the marker was dropped under another.`,
+    );
+  return lines.flatMap((l) => wrap(l, width, '')).slice(0, 4);
+}
+
 /** Exact backlogs (from ss) of LISTEN sockets by socket key, for the Send-Q column. */
 function exactBacklogs(listeners: readonly ListenerHealth[]): Map<string, number> {
   const out = new Map<string, number>();
@@ -440,7 +459,11 @@ export function buildFrame(input: FrameInput): Frame {
       rowKeys = () => picture.findings.map((x) => x.id);
     } else if (view === 'compare') {
       const c = comparison();
-      table = buildCompareView(c, ui, { width: innerWidth, height: pageSize });
+      notes = c === null ? [] : compareNotes(c.marker.filter?.text ?? null, filterText === '' ? null : filterText, innerWidth);
+      table = buildCompareView(c, ui, {
+        width: innerWidth,
+        height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1),
+      });
       const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
       rowKeys = keys;
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
