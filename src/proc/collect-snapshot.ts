@@ -43,6 +43,12 @@ export function readKernelCounters(procFs: ProcFs): KernelCounters {
   return countersFrom(procFs.readText('net/snmp'), procFs.readText('net/netstat'));
 }
 
+/** The same with async reads (over --ssh). */
+export async function readKernelCountersAsync(procFs: ProcFs): Promise<KernelCounters> {
+  const [snmp, netstat] = await Promise.all([procFs.readTextAsync('net/snmp'), procFs.readTextAsync('net/netstat')]);
+  return countersFrom(snmp, netstat);
+}
+
 function countersFrom(snmp: string | null, netstat: string | null): KernelCounters {
   return {
     ...(snmp === null ? {} : parseSnmpTable(snmp)),
