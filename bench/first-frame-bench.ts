@@ -6,6 +6,8 @@
 //   env: BENCH_FIRST_SIZES=1000,100000 (default)  BENCH_FIRST_REPS=7 (rounds after one warm-up)
 //        BENCH_FIRST_LIVE_MAX=20000: sizes up to this are a live loopback population
 //        (bench/loadgen); larger ones a synthetic tree (bench/proc-tree.ts) read with --proc-root.
+//        BENCH_FIRST_BASELINE=DIR: also time DIR/bin/sockscope (another build, e.g. an older
+//        commit unpacked and built there) in the same rounds, as "baseline".
 //
 // How: one tmux server (-L, -f /dev/null) with a keeper session; each run is a new detached
 // session of 160x45 whose command runs under `sh -c '"$@"; sleep'` (no shell parsing; env
@@ -242,6 +244,14 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
     ];
+    const baseline = process.env['BENCH_FIRST_BASELINE'];
+    if (baseline !== undefined && baseline !== '')
+      subjects.push({
+        name: 'baseline bin/sockscope',
+        argv: ['node', path.join(baseline, 'bin', 'sockscope'), ...procRootArgs],
+        ready: SOCKSCOPE_READY,
+        ...(ownersReady === undefined ? {} : { owners: ownersReady }),
+      });
     const samples = new Map<string, RunSample[]>(subjects.map((s) => [s.name, []]));
     for (let round_ = 0; round_ <= reps; round_++) {
       for (const subject of subjects) {
