@@ -13,7 +13,8 @@
 // session of 160x45 whose command runs under `sh -c '"$@"; sleep'` (no shell parsing; env
 // TERM=xterm-256color LANG=C.UTF-8 …), timed from just before `tmux new-session` to the first `capture-pane` that
 // shows the full frame (polled every ~10 ms), then killed. The commands run round-robin (htop,
-// node, bin/sockscope, the single-file bundle dist/sockscope.mjs) after a discarded warm-up
+// node, bin/sockscope — on Node 20 the compile-cached dist/sockscope.cjs, its cache written by the
+// warm-up round —, the tsc build, the ESM single-file build dist/sockscope.mjs) after a discarded warm-up
 // round, so a busy neighbour hits them alike; medians. CPU is the process's utime + stime (every
 // thread, 10 ms resolution) read from /proc/<pid>/stat when the frame was seen. For sockscope the
 // time until the owners are on screen (the header's "owners: scanning…" gone, a row with a
@@ -234,6 +235,13 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
       {
         name: 'bin/sockscope',
         argv: ['node', 'bin/sockscope', ...procRootArgs],
+        ready: SOCKSCOPE_READY,
+        ...(ownersReady === undefined ? {} : { owners: ownersReady }),
+      },
+      {
+        // What bin/sockscope runs without the compile-cached bundle (Node >= 22.1 does this too).
+        name: 'tsc build (SOCKSCOPE_LAUNCH=tsc)',
+        argv: ['SOCKSCOPE_LAUNCH=tsc', 'node', 'bin/sockscope', ...procRootArgs],
         ready: SOCKSCOPE_READY,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
