@@ -49,6 +49,8 @@ export interface DashboardStats {
   lastFrameMs: number;
   frameMs: number[];
   collectMs: number[];
+  /** Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the session store's ingest, building + drawing the frame; and the refresh's CPU time, all threads. */
+  stageMs: { readMs: number[]; parseMs: number[]; ownersMs: number[]; ingestMs: number[]; drawMs: number[]; cpuMs: number[] };
   /** Interval the poller actually uses (>= the chosen one when backing off). */
   effectiveIntervalMs: number;
 }
@@ -186,6 +188,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     lastFrameMs: 0,
     frameMs: [],
     collectMs: [],
+    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], drawMs: [], cpuMs: [] },
     effectiveIntervalMs: deps.intervalMs,
   };
   countBytes(deps.stdout, stats);
@@ -272,6 +275,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       intervalMs,
       filterText: deps.filterText,
       theme,
+      monotonicMs: deps.monotonicMs,
       timeZoneOffsetMin: deps.timeZoneOffsetMin,
       fetchTcpInfo: deps.fetchTcpInfo,
       onIntervalChange: (ms) => {
@@ -352,6 +356,17 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
             cpuAtStart !== null && deps.cpuMs !== undefined
               ? deps.cpuMs() - cpuAtStart
               : snapshot.cost.parseMs + snapshot.cost.ownersMs + stats.lastFrameMs;
+          const keep = (list: number[], v: number): void => {
+            list.push(v);
+            if (list.length > 60) list.shift();
+          };
+          const st = stats.stageMs;
+          keep(st.readMs, snapshot.cost.readMs);
+          keep(st.parseMs, snapshot.cost.parseMs);
+          keep(st.ownersMs, snapshot.cost.ownersMs);
+          keep(st.ingestMs, dashboard.lastSnapshotMs.ingestMs);
+          keep(st.drawMs, dashboard.lastSnapshotMs.drawMs);
+          keep(st.cpuMs, cpuMs);
           const budget = budgetRefreshInterval(intervalMs, cpuMs);
           stats.effectiveIntervalMs = budget.intervalMs;
           dashboard.setCost({

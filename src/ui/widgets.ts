@@ -6,7 +6,9 @@ import type { DetailLine } from '../view/details-view.js';
 import type { DiagramLine } from '../view/state-diagram.js';
 import { layoutHeaderView, type HeaderPart, type HeaderView, type StateBarView, type TableView } from '../view/dashboard-view.js';
 import type { HistoryChartView } from '../view/history-chart.js';
+import type { Frame } from '../view/frame.js';
 import type { Rect } from '../view/layout.js';
+import type { SortMenuView } from '../view/sort-menu.js';
 import type { StateColor } from '../model/state-info.js';
 import { displayWidth } from '../view/text.js';
 
@@ -96,6 +98,7 @@ export interface Widgets {
   readonly details: blessed.Widgets.BoxElement;
   readonly help: blessed.Widgets.BoxElement;
   readonly message: blessed.Widgets.BoxElement;
+  readonly sortMenu: blessed.Widgets.BoxElement;
   /** The history chart's box (history-chart.ts composes its text). */
   readonly history: blessed.Widgets.BoxElement;
 }
@@ -143,8 +146,16 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
   setStillLabel(details, ' Details ');
   const help = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
   setStillLabel(help, ' Help — ? or Esc to close ');
+  const sortMenu = blessed.box({
+    parent: screen,
+    tags: true,
+    wrap: false,
+    hidden: true,
+    border: { type: 'line' },
+    style: theme.color ? { border: { fg: 'yellow' }, label: { fg: 'white', bold: true } } : {},
+  });
   const message = blessed.box({ parent: screen, tags: false, hidden: true, top: 0, left: 0, width: '100%', height: '100%' });
-  return { header, bars, table, footer, prompt, details, help, message, history };
+  return { header, bars, table, footer, prompt, details, help, message, history, sortMenu };
 }
 
 /** One header part as blessed tags: colours only with a colour theme, emphasis in both. */
@@ -267,17 +278,43 @@ export function renderFooter(el: blessed.Widgets.BoxElement, r: Rect, keys: read
   el.setContent(text);
 }
 
-export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, title: string, text: string, error: string | null): void {
-  if (!showAt(el, r)) return;
-  setStillLabel(el, ` ${escapeTags(title)} — Enter apply, Esc cancel `);
+/** The prompt the frame describes (Frame#prompt), or hidden when null. */
+export function renderPrompt(el: blessed.Widgets.BoxElement, prompt: Frame['prompt'], theme: Theme): void {
+  if (!showAt(el, prompt?.rect ?? null) || prompt === null) return;
+  const { rect: r, text, error } = prompt;
+  setStillLabel(el, ` ${escapeTags(prompt.title)} — ${escapeTags(prompt.hint)} `);
   // The error's first line repeats the expression; the prompt already shows it, so the caret
   // line lines up with the text above it.
   const parts = error === null ? [] : error.split('\n');
   if (parts[0] === text) parts.shift();
-  const errorLines = parts.map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`);
+  const errorLines = parts.map((l) => (theme.color ? `{red-fg}${escapeTags(l)}{/red-fg}` : escapeTags(l)));
   el.height = 3 + errorLines.length;
   el.top = r.top - errorLines.length;
-  el.setContent([`${escapeTags(text)}{inverse} {/inverse}`, ...errorLines].join('\n'));
+  // "not found" after the caret, in words: readable without colour.
+  const status =
+    prompt.status === '' ? '' : `  ${theme.color ? `{red-fg}(${escapeTags(prompt.status)}){/red-fg}` : `(${escapeTags(prompt.status)})`}`;
+  el.setContent([`${escapeTags(text)}{inverse} {/inverse}${status}`, ...errorLines].join('\n'));
+  el.setFront();
+}
+
+/**
+ * The sort menu (F6): its items, the cursor inverse and the current sort bold (its "*" and
+ * ▲▼ say it without colour or bold). Hidden when `menu` is null.
+ */
+export function renderSortMenu(el: blessed.Widgets.BoxElement, menu: SortMenuView | null, theme: Theme): void {
+  if (!showAt(el, menu?.rect ?? null) || menu === null) return;
+  const position = menu.items.length < menu.total ? ` ${menu.offset + 1}-${menu.offset + menu.items.length}/${menu.total}` : '';
+  setStillLabel(el, ` ${escapeTags(menu.title)}${position} `);
+  el.setContent(
+    menu.items
+      .map((item) => {
+        const text = escapeTags(item.text);
+        if (item.cursor) return `{inverse}${text}{/inverse}`;
+        if (item.current) return theme.color ? `{bold}{yellow-fg}${text}{/yellow-fg}{/bold}` : `{bold}${text}{/bold}`;
+        return text;
+      })
+      .join('\n'),
+  );
   el.setFront();
 }
 

@@ -11,12 +11,14 @@ import {
   countByLocalPort,
   countByProcess,
   countByRemoteHost,
+  countByRemotePort,
+  listeningPortsOf,
   countByState,
   totalOf,
   type CountsByGroup,
   type GroupRow,
 } from '../model/aggregate.js';
-import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, type RateGroup } from '../model/conn-rates.js';
+import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, sumRatesByRemotePort, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
 import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
@@ -24,6 +26,8 @@ import { shownPicture, type SessionPicture, type SessionState } from '../model/s
 import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
+import type { RateTrend } from '../model/rate-history.js';
+import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -31,7 +35,9 @@ import {
   buildHeaderView,
   buildSocketTableView,
   buildStateBarsView,
+  portSections,
   sortGroups,
+  unixPeersNote,
   type HeaderView,
   type RefreshCost,
   type StateBarView,
@@ -41,8 +47,10 @@ import { buildDetailsView, wrap, type DetailLine } from './details-view.js';
 import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
-import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { buildSocketRowList, type SocketRowList } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
+import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
+import { sparkline } from './text.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
 import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
@@ -117,7 +125,22 @@ export interface Frame {
   readonly chart: (HistoryChartView & { readonly rect: Rect }) | null;
   readonly main: MainPanel | null;
   readonly footer: { readonly rect: Rect; readonly keys: readonly (readonly [string, string])[] };
-  readonly prompt: { readonly rect: Rect; readonly title: string; readonly text: string; readonly error: string | null } | null;
+  readonly prompt: {
+    readonly rect: Rect;
+    readonly title: string;
+    /** What its keys do, for the border. */
+    readonly hint: string;
+    readonly text: string;
+    readonly error: string | null;
+    /** Shown after the text: "not found" when the search matches no row, else ''. */
+    readonly status: string;
+  } | null;
+  /** The sort menu (F6), or null when closed. */
+  readonly sortMenu: SortMenuView | null;
+  /** The view's sortable columns in order, what the sort menu lists (none: the view does not sort). */
+  readonly sortOptions: readonly string[];
+  /** Row `index`'s text (of rowKeys' order), lower case, for the search. */
+  rowSearchText(index: number): string;
   readonly details: (OverlayView<DetailLine> & { readonly memory: DetailsMemory | null }) | null;
   readonly help: OverlayView<string> | null;
   /** Keys of the rows listed now, in order (movement actions need them). */
@@ -133,10 +156,22 @@ export interface Frame {
   readonly counts: { readonly matched: number; readonly total: number };
 }
 
-const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<
-  PromptKind,
-  string
->;
+const PROMPT_TITLE = {
+  filter: 'Filter',
+  port: 'Port',
+  state: 'State',
+  marker: 'Marker name (Enter: automatic)',
+  search: 'Search',
+} as const satisfies Record<PromptKind, string>;
+
+/** What the prompt's keys do, in its border (the footer lists them too). */
+const PROMPT_HINT = {
+  filter: 'Enter apply, Esc cancel · applied as you type',
+  port: 'Enter apply, Esc cancel',
+  state: 'Enter apply, Esc cancel',
+  marker: 'Enter apply, Esc cancel',
+  search: 'F3 next, Enter/Esc close',
+} as const satisfies Record<PromptKind, string>;
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -146,10 +181,15 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs', key: readonly unknown[], make: () => T): T {
+  memo<T>(
+    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening',
+    key: readonly unknown[],
+    make: (previous: T | null) => T,
+  ): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
-    const value = make();
+    // The slot's last value (made for other inputs) is offered to `make` to build on incrementally.
+    const value = make(old === undefined ? null : (old.value as T));
     this.slots.set(slot, { key, value });
     return value;
   }
@@ -193,6 +233,9 @@ export function buildFrame(input: FrameInput): Frame {
   const picture = shownPicture(session);
   const replay = context.replay;
   const empty = {
+    sortMenu: null,
+    sortOptions: [] as string[],
+    rowSearchText: () => '',
     rowKeys: () => [] as string[],
     pageSize: 1,
     selectedKey: null,
@@ -264,7 +307,7 @@ export function buildFrame(input: FrameInput): Frame {
   const pageSize = Math.max(1, tableRect.height - 3);
 
   const withTombstones = !session.paused;
-  const socketRows = (): SocketRow[] => {
+  const socketRows = (): SocketRowList => {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
     const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
     const unixPeers = session.unixPeers ?? undefined;
@@ -280,18 +323,23 @@ export function buildFrame(input: FrameInput): Frame {
         rates,
         unixPeers,
       ],
-      () =>
-        buildSocketRows({
-          sockets: snapshot.sockets,
-          takenAtMs: snapshot.takenAtMs,
-          tracker: session.tracker,
-          filter,
-          sort: ui.socketSort,
-          tombstones: withTombstones,
-          backlogs,
-          rates,
-          unixPeers,
-        }),
+      // The last list (another snapshot) lets only the changed records be sorted.
+      (previous: SocketRowList | null) =>
+        buildSocketRowList(
+          {
+            sockets: snapshot.sockets,
+            takenAtMs: snapshot.takenAtMs,
+            tracker: session.tracker,
+            filter,
+            sort: ui.socketSort,
+            tombstones: withTombstones,
+            backlogs,
+            rates,
+            unixPeers,
+          },
+          previous,
+          filterText,
+        ),
     );
   };
   const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
@@ -301,15 +349,40 @@ export function buildFrame(input: FrameInput): Frame {
       ? null
       : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
           const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-          const sum = view === 'ports' ? sumRatesByLocalPort : view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+          if (view === 'ports')
+            return new Map(
+              [...sumRatesByLocalPort(sockets, connRateMap), ...sumRatesByRemotePort(sockets, connRateMap, listeningPorts())].map((r) => [
+                r.key,
+                r,
+              ]),
+            );
+          const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
           return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
         });
+  // Ports listened on, from every socket read: a filter that hides the listeners does not make
+  // their accepted connections look like clients.
+  const listeningPorts = (): Set<number> => cache.memo('listening', [snapshot], () => listeningPortsOf(snapshot.sockets));
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
     cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-      const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
-      return sortGroups(raw, ui.groupSort, groupRates(view));
+      const rates = groupRates(view);
+      // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
+      if (view === 'ports')
+        return portSections(
+          sortGroups(countByLocalPort(sockets), ui.groupSort, rates),
+          sortGroups(countByRemotePort(sockets, listeningPorts()), ui.groupSort, rates),
+        );
+      const raw = view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
+      return sortGroups(raw, ui.groupSort, rates);
     });
+  // Per process, the holders of the other ends of its shown UNIX sockets (null: no ss -xH read yet).
+  const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
+    const peers = session.unixPeers;
+    if (peers === null) return null;
+    return cache.memo('unix-peers', [snapshot, filterText, peers], () =>
+      countUnixPeersByProcess(filter === null ? snapshot.sockets : snapshot.sockets.filter(filter), peers),
+    );
+  };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
     return marker === undefined ? null : compareWithMarker(marker, snapshot);
@@ -319,6 +392,7 @@ export function buildFrame(input: FrameInput): Frame {
   const title = titleOf(view, tableRect.width);
   let main: MainPanel;
   let rowKeys: () => readonly string[];
+  let rowSearchText: (index: number) => string;
   let selectedKey: string | null;
   let selectedRecord: SocketRecord | null = null;
   if (view === 'states') {
@@ -334,17 +408,25 @@ export function buildFrame(input: FrameInput): Frame {
       explanation: diagramExplanation(selected, innerWidth, theme.ascii),
     };
     rowKeys = () => DIAGRAM_STATES;
+    rowSearchText = (i) => {
+      const state = DIAGRAM_STATES[i];
+      return state === undefined ? '' : `${state} ${TCP_STATE_SHORT[state]}`.toLowerCase();
+    };
     selectedKey = selected;
   } else {
     let table: TableView;
     let notes: string[] = [];
     let closedRows = 0;
+    // The rows' search text, kept while the same rows are listed: a search typed over 100k rows
+    // formats each row once per refresh, not once per keystroke.
+    let searchSource: object | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
       table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
-      for (const r of rows) if (r.closedAtMs !== null) closedRows++;
-      rowKeys = () => rows.map((r) => r.key);
-      const row = rows[table.selectedIndex];
+      closedRows = rows.closedRows;
+      rowKeys = () => rows.keys();
+      searchSource = rows;
+      const row = rows.at(table.selectedIndex);
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
@@ -364,19 +446,36 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
     } else if (isGroupView(view)) {
       const g = groups(view);
+      const unixPeers = view === 'processes' ? unixPeersByProcess() : null;
+      // By process: the selected process's UNIX peers in full under the table (blank line + up to 2 lines).
+      if (unixPeers !== null) {
+        const i = ui.selectedKey === null ? -1 : g.findIndex((x) => x.key === ui.selectedKey);
+        const row = g[i >= 0 ? i : clampIndex(ui.selectedIndex, g.length)];
+        const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
+        if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
+          notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
+      }
       table = buildGroupTableView(
         view,
         g,
         ui,
-        { width: innerWidth, height: pageSize },
+        { width: innerWidth, height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1) },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
+        unixPeers,
       );
       rowKeys = () => g.map((x) => x.key);
+      searchSource = g;
       selectedKey = g[table.selectedIndex]?.key ?? null;
     } else {
       throw new Error(`unknown view ${String(view)}`);
+    }
+    const text = table.searchText ?? (() => '');
+    if (searchSource === null) rowSearchText = text;
+    else {
+      const memo = cache.memo('search-text', [searchSource, view], () => [] as (string | undefined)[]);
+      rowSearchText = (i) => (memo[i] ??= text(i));
     }
     // The sort is named in the label (renderTable adds it): it goes before the view tabs.
     main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
@@ -450,9 +549,23 @@ export function buildFrame(input: FrameInput): Frame {
       : {
           rect: { top: layout.footer.top - 3, left: 0, width, height: 3 },
           title: PROMPT_TITLE[prompt.kind],
+          hint: PROMPT_HINT[prompt.kind],
           text: prompt.text,
           error: prompt.error,
+          status: prompt.notFound === true ? 'not found' : '',
         };
+
+  const sortOptions = main.kind === 'table' ? (main.table.sortOptions ?? []) : [];
+  const sortMenu =
+    ui.sortMenu === null || sortOptions.length === 0
+      ? null
+      : buildSortMenuView({
+          options: sortOptions,
+          sort: view === 'sockets' ? ui.socketSort : ui.groupSort,
+          cursor: ui.sortMenu.cursor,
+          anchor: tableRect,
+          area: { top: layout.header.height, left: 0, width, height: layout.footer.top - layout.header.height },
+        });
 
   let details: Frame['details'] = null;
   if (ui.detailsKey !== null) {
@@ -478,11 +591,18 @@ export function buildFrame(input: FrameInput): Frame {
     if (rate !== undefined && lines.length >= 2) {
       const rtt =
         rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
-      lines.splice(2, 0, {
-        text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
-        style: 'normal',
-        color: null,
-      });
+      const trend = memory === null ? undefined : session.rateHistory.perConnection.get(memory.record.key);
+      lines.splice(
+        2,
+        0,
+        {
+          text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
+          style: 'normal',
+          color: null,
+        },
+        ...(trend === undefined ? [] : rateTrendLines(trend, width - 4, theme.ascii)),
+        { text: '', style: 'normal', color: null },
+      );
     }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
     selectedRecord = memory?.record ?? null;
@@ -490,7 +610,13 @@ export function buildFrame(input: FrameInput): Frame {
 
   const footer = {
     rect: layout.footer,
-    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, { helpOpen: ui.help, replay, hasFindings: picture.findings.length > 0 }),
+    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, {
+      helpOpen: ui.help,
+      replay,
+      hasFindings: picture.findings.length > 0,
+      prompt: ui.prompt?.kind ?? null,
+      sortMenuOpen: sortMenu !== null,
+    }),
   };
   return {
     width,
@@ -504,6 +630,9 @@ export function buildFrame(input: FrameInput): Frame {
     main,
     footer,
     prompt: promptView,
+    sortMenu,
+    sortOptions: sortOptions.map((o) => o.key),
+    rowSearchText,
     details,
     help,
     rowKeys,
@@ -547,12 +676,12 @@ function overlay<Line>(rect: Rect, title: string, all: readonly Line[], scroll: 
 /** The details socket now: its row, else the live record, else the last one known, marked closed. */
 function resolveDetails(
   key: string,
-  rows: readonly SocketRow[] | null,
+  rows: SocketRowList | null,
   picture: SessionPicture,
   last: DetailsMemory | null,
   nowMs: number,
 ): DetailsMemory | null {
-  const row = rows?.find((r) => r.key === key);
+  const row = rows === null ? undefined : rows.at(rows.indexOfKey(key));
   if (row !== undefined) return { key, record: row.record, closedAtMs: row.closedAtMs };
   const live = picture.snapshot.sockets.find((s) => s.key === key);
   if (live !== undefined) return { key, record: live, closedAtMs: null };
@@ -571,6 +700,23 @@ function diagramExplanation(state: TcpState, width: number, ascii: boolean): str
     'Enter: list these sockets · ↑↓ another state',
   ];
   return (ascii ? lines.map(toAscii) : lines).flatMap((l) => wrap(l, width, ''));
+}
+
+/**
+ * The connection's last rates as two sparklines (out, in), each scaled to its own peak, which is
+ * named after it: "out trend  ▁▂▅▇█▇  peak 2.00 MB/s". Nothing until two reads are known.
+ */
+function rateTrendLines(trend: RateTrend, width: number, ascii: boolean): DetailLine[] {
+  const points = trend.sendBytesPerSec.length;
+  if (points < 2) return [];
+  // As wide as the points (up to the room there is), so the trend starts beside its label.
+  const w = Math.max(2, Math.min(points, 60, width - 19 - 24));
+  const row = (name: string, values: readonly number[]): DetailLine => ({
+    text: `  ${name.padEnd(16)} ${sparkline(values, w, ascii)}  peak ${formatBytesPerSec(Math.max(0, ...values.slice(-w)))}`,
+    style: 'normal',
+    color: null,
+  });
+  return [row('out trend', trend.sendBytesPerSec), row('in trend', trend.recvBytesPerSec)];
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */
