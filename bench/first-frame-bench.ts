@@ -304,7 +304,7 @@ function rowsOf(r: SizeResult): (string | number)[][] {
 function verdicts(r: SizeResult): string[] {
   const htop = r.subjects.find((s) => s.name === 'htop')?.medianMs ?? Number.NaN;
   return r.subjects
-    .filter((s) => s.name.includes('sockscope'))
+    .filter((s) => s.name !== 'htop' && !s.name.startsWith('node'))
     .map((s) => {
       if (r.size < 10_000) {
         const limit = GOAL_HTOP_RATIO * htop;
