@@ -293,6 +293,9 @@ export function buildFrame(input: FrameInput): Frame {
       : layout.table;
   const innerWidth = tableRect.width - 2;
   const pageSize = Math.max(1, tableRect.height - 3);
+  // A prompt covers the table's last two rows: the rows drawn stop above it, so the row a search
+  // selects is never hidden under the search prompt.
+  const rowsShown = ui.prompt === null ? pageSize : Math.max(1, pageSize - 2);
 
   const withTombstones = !session.paused;
   const socketRows = (): SocketRow[] => {
@@ -380,7 +383,7 @@ export function buildFrame(input: FrameInput): Frame {
     let searchSource: readonly unknown[] | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
-      table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
+      table = buildSocketTableView(rows, ui, { width: innerWidth, height: rowsShown });
       for (const r of rows) if (r.closedAtMs !== null) closedRows++;
       rowKeys = () => rows.map((r) => r.key);
       searchSource = rows;
@@ -390,7 +393,7 @@ export function buildFrame(input: FrameInput): Frame {
     } else if (view === 'findings') {
       table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, {
         width: innerWidth,
-        height: Math.max(1, pageSize - 4),
+        height: Math.max(1, rowsShown - 4),
       });
       const f = picture.findings[table.selectedIndex];
       selectedKey = f?.id ?? null;
@@ -398,7 +401,7 @@ export function buildFrame(input: FrameInput): Frame {
       rowKeys = () => picture.findings.map((x) => x.id);
     } else if (view === 'compare') {
       const c = comparison();
-      table = buildCompareView(c, ui, { width: innerWidth, height: pageSize });
+      table = buildCompareView(c, ui, { width: innerWidth, height: rowsShown });
       const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
       rowKeys = keys;
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
@@ -408,7 +411,7 @@ export function buildFrame(input: FrameInput): Frame {
         view,
         g,
         ui,
-        { width: innerWidth, height: pageSize },
+        { width: innerWidth, height: rowsShown },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
