@@ -397,7 +397,11 @@ describe('sort menu and search in the frame', () => {
     const rows: SearchRows = { keys: f.rowKeys(), pageSize: f.pageSize, textAt: (n) => f.rowSearchText(n) };
     const missing = frameOf(store, reduceUi(s, { type: 'promptInput', text: 'nosuchthing', rows }));
     expect(missing.prompt).toMatchObject({ title: 'Search', text: 'nosuchthing', status: 'not found' });
-    expect(missing.footer.keys).toContainEqual(['F3', 'next']);
+    expect(missing.footer.keys).toEqual([
+      ['Esc', 'close'],
+      ['Enter', 'done'],
+      ['F3', 'next'],
+    ]);
   });
 });
 
