@@ -324,6 +324,9 @@ export function buildFrame(input: FrameInput): Frame {
       : layout.table;
   const innerWidth = tableRect.width - 2;
   const pageSize = Math.max(1, tableRect.height - 3);
+  // A prompt covers the table's last two rows: the rows drawn stop above it, so the row a search
+  // selects is never hidden under the search prompt.
+  const rowsShown = ui.prompt === null ? pageSize : Math.max(1, pageSize - 2);
 
   const withTombstones = !session.paused;
   const socketRows = (): SocketRowList => {
@@ -441,7 +444,7 @@ export function buildFrame(input: FrameInput): Frame {
     let searchSource: object | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
-      table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
+      table = buildSocketTableView(rows, ui, { width: innerWidth, height: rowsShown });
       closedRows = rows.closedRows;
       rowKeys = () => rows.keys();
       searchSource = rows;
@@ -451,7 +454,7 @@ export function buildFrame(input: FrameInput): Frame {
     } else if (view === 'findings') {
       table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, {
         width: innerWidth,
-        height: Math.max(1, pageSize - 4),
+        height: Math.max(1, rowsShown - 4),
       });
       const f = picture.findings[table.selectedIndex];
       selectedKey = f?.id ?? null;
@@ -462,7 +465,7 @@ export function buildFrame(input: FrameInput): Frame {
       notes = c === null ? [] : compareNotes(c.marker.filter?.text ?? null, filterText === '' ? null : filterText, innerWidth);
       table = buildCompareView(c, ui, {
         width: innerWidth,
-        height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1),
+        height: notes.length === 0 ? rowsShown : Math.max(1, rowsShown - notes.length - 1),
       });
       const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
       rowKeys = keys;
@@ -482,7 +485,7 @@ export function buildFrame(input: FrameInput): Frame {
         view,
         g,
         ui,
-        { width: innerWidth, height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1) },
+        { width: innerWidth, height: notes.length === 0 ? rowsShown : Math.max(1, rowsShown - notes.length - 1) },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
