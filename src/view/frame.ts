@@ -273,6 +273,8 @@ export function buildFrame(input: FrameInput): Frame {
       : layout.table;
   const innerWidth = tableRect.width - 2;
   const pageSize = Math.max(1, tableRect.height - 3);
+  // Rows the table shows (fewer than pageSize when notes take lines under it): PgUp/PgDn step by it.
+  let shownRows = pageSize;
 
   const withTombstones = !session.paused;
   const socketRows = (): SocketRow[] => {
@@ -408,12 +410,13 @@ export function buildFrame(input: FrameInput): Frame {
         const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
         if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
           notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
+        if (notes.length > 0) shownRows = Math.max(1, pageSize - notes.length - 1);
       }
       table = buildGroupTableView(
         view,
         g,
         ui,
-        { width: innerWidth, height: notes.length === 0 ? pageSize : Math.max(1, pageSize - notes.length - 1) },
+        { width: innerWidth, height: shownRows },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
@@ -559,7 +562,7 @@ export function buildFrame(input: FrameInput): Frame {
     details,
     help,
     rowKeys,
-    pageSize,
+    pageSize: shownRows,
     selectedKey,
     selectedRecord,
     findings: picture.findings,
