@@ -13,6 +13,7 @@ const LIVE_TESTS = [
   'test/cli-once-output.test.ts', // spawns bin/sockscope, with a listener of its own
   'test/e2e-dashboard.test.ts', // the binary in tmux
   'test/e2e-error-exits.test.ts', // the binary, in tmux for the dashboard cases
+  'test/e2e-htop-keys.test.ts', // the binary in tmux, with loopback sockets and ss as the oracle
   'test/e2e-live.test.ts', // the binary in tmux, with loopback connections
   'test/e2e-remote-ports.test.ts', // the binary in tmux, client TIME_WAITs on loopback, ss as the oracle
   'test/e2e-signals.test.ts', // the binary in tmux, signals

@@ -286,7 +286,13 @@ describe('the replay keys are in the footer and the help (17)', () => {
     for (const b of KEY_MAP) {
       const k = b.keys[0] ?? '';
       const press = k === 'space' ? { ch: ' ' } : k.length === 1 ? { ch: k } : { full: k };
-      const scope = { detailsOpen: b.context === 'overlay' || b.context === 'details', helpOpen: false, replay: b.context === 'replay' };
+      const scope = {
+        detailsOpen: b.context === 'overlay' || b.context === 'details',
+        helpOpen: false,
+        replay: b.context === 'replay',
+        sortMenuOpen: b.context === 'sortMenu',
+        prompt: b.context === 'search' ? ('search' as const) : b.context === 'prompt' ? ('filter' as const) : null,
+      };
       expect(resolveKey(press, scope)?.action, k).toBe(b.action);
     }
   });

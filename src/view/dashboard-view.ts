@@ -14,7 +14,7 @@ import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor }
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
 import type { UnixPeerProcess } from '../model/unix-peers.js';
 import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
-import { shownSendQ, type SocketRow } from './socket-rows.js';
+import { shownSendQ, type SocketRow, type SocketRowList } from './socket-rows.js';
 import {
   DROP_MARK,
   displayWidth,
@@ -57,6 +57,16 @@ export interface TableView {
   readonly columns?: readonly TableColumnView[];
   /** "sort: Recv-Q ▼" for the panel's title, or '' when the table is not sorted by a column. */
   readonly sortLabel?: string;
+  /**
+   * Every sortable column of the table in column order, also those left out for width (the sort
+   * menu lists them; sorting by one brings it on screen).
+   */
+  readonly sortOptions?: readonly { readonly key: string; readonly title: string }[];
+  /**
+   * The text of row `index` of the whole list (not only the visible ones): every column's cell,
+   * lower case, for the search. Computed when asked, one row at a time.
+   */
+  readonly searchText?: (index: number) => string;
   /** Only the visible rows (virtualised), each cell fitted to its column. */
   readonly rows: readonly TableRowView[];
   readonly total: number;
@@ -114,9 +124,17 @@ export function layoutColumns<Row>(specs: readonly ColumnSpec<Row>[], width: num
   });
 }
 
+/** Rows a table reads by position: an array, or a list that builds only the rows read (SocketRowList). */
+export interface RowSource<Row> {
+  readonly length: number;
+  at(index: number): Row | undefined;
+  /** Position of the row with this key, -1 if none; absent: found by reading every row. */
+  indexOfKey?(key: string): number;
+}
+
 export function buildTable<Row>(
   specs: readonly ColumnSpec<Row>[],
-  rows: readonly Row[],
+  rows: RowSource<Row>,
   keyOf: (row: Row) => string,
   flags: (row: Row) => { isNew: boolean; closed: boolean },
   opts: {
@@ -151,12 +169,25 @@ export function buildTable<Row>(
     return column;
   });
   const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
+  const sortOptions = specs.flatMap((c) => (c.sortKey === undefined ? [] : [{ key: c.sortKey, title: c.title }]));
+  const searchText = (index: number): string => {
+    const row = rows.at(index);
+    return row === undefined
+      ? ''
+      : specs
+          .map((c) => c.cell(row).text)
+          .join(' ')
+          .toLowerCase();
+  };
   let selected = -1;
   if (opts.selectedKey !== null) {
-    for (let i = 0; i < rows.length; i++) {
-      if (keyOf(rows[i] as Row) === opts.selectedKey) {
-        selected = i;
-        break;
+    if (rows.indexOfKey !== undefined) selected = rows.indexOfKey(opts.selectedKey);
+    else {
+      for (let i = 0; i < rows.length; i++) {
+        if (keyOf(rows.at(i) as Row) === opts.selectedKey) {
+          selected = i;
+          break;
+        }
       }
     }
   }
@@ -166,7 +197,7 @@ export function buildTable<Row>(
   const offset = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
   const visible: TableRowView[] = [];
   for (let i = offset; i < Math.min(rows.length, offset + height); i++) {
-    const row = rows[i] as Row;
+    const row = rows.at(i) as Row;
     visible.push({
       key: keyOf(row),
       cells: cols.map(({ spec, width }) => {
@@ -182,6 +213,8 @@ export function buildTable<Row>(
     sortKeys,
     columns,
     sortLabel,
+    sortOptions,
+    searchText,
     rows: visible,
     total: rows.length,
     offset,
@@ -322,8 +355,13 @@ const RATE_COLUMNS: readonly ColumnSpec<SocketRow>[] = [
   },
 ];
 
-export function buildSocketTableView(rows: readonly SocketRow[], ui: UiState, size: { width: number; height: number }): TableView {
-  const columns = rows.some((r) => r.rate != null) ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
+export function buildSocketTableView(
+  rows: readonly SocketRow[] | SocketRowList,
+  ui: UiState,
+  size: { width: number; height: number },
+): TableView {
+  const anyRate = 'anyRate' in rows ? rows.anyRate : rows.some((r) => r.rate != null);
+  const columns = anyRate ? [...SOCKET_COLUMNS, ...RATE_COLUMNS] : SOCKET_COLUMNS;
   return buildTable(
     columns,
     rows,
@@ -840,7 +878,12 @@ export interface HeaderInput {
   readonly matchedTotals?: Readonly<Record<ProtocolGroup, number>> | null;
   /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]; self transitions are left out. */
   readonly transitions?: readonly (readonly [string, number])[];
+  /** Owners are wanted but the first fd scan is still running: the header says "owners: scanning…". */
+  readonly ownersPending?: boolean;
 }
+
+/** The header's word while the first owner scan runs (rows show no process until it is done). */
+export const OWNERS_PENDING_TEXT = 'owners: scanning…';
 
 /** "ESTABLISHED→CLOSE_WAIT" → "ESTAB→CLOSE-WAIT" (ss-style short names). */
 function shortTransition(label: string): string {
@@ -972,6 +1015,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
       .filter(([g]) => g !== 'raw' || t.raw > 0)
       .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
     segment('shown', 0, [part(shown)]),
+    ...(input.ownersPending === true ? [segment('owners-pending', 1, [part(OWNERS_PENDING_TEXT, null, 'muted')])] : []),
     ...(input.filterText === ''
       ? []
       : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),

@@ -47,8 +47,9 @@ import { buildDetailsView, wrap, type DetailLine } from './details-view.js';
 import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
-import { buildSocketRows, type SocketRow } from './socket-rows.js';
+import { buildSocketRowList, type SocketRowList } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
+import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
 import { sparkline } from './text.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
@@ -124,7 +125,22 @@ export interface Frame {
   readonly chart: (HistoryChartView & { readonly rect: Rect }) | null;
   readonly main: MainPanel | null;
   readonly footer: { readonly rect: Rect; readonly keys: readonly (readonly [string, string])[] };
-  readonly prompt: { readonly rect: Rect; readonly title: string; readonly text: string; readonly error: string | null } | null;
+  readonly prompt: {
+    readonly rect: Rect;
+    readonly title: string;
+    /** What its keys do, for the border. */
+    readonly hint: string;
+    readonly text: string;
+    readonly error: string | null;
+    /** Shown after the text: "not found" when the search matches no row, else ''. */
+    readonly status: string;
+  } | null;
+  /** The sort menu (F6), or null when closed. */
+  readonly sortMenu: SortMenuView | null;
+  /** The view's sortable columns in order, what the sort menu lists (none: the view does not sort). */
+  readonly sortOptions: readonly string[];
+  /** Row `index`'s text (of rowKeys' order), lower case, for the search. */
+  rowSearchText(index: number): string;
   readonly details: (OverlayView<DetailLine> & { readonly memory: DetailsMemory | null }) | null;
   readonly help: OverlayView<string> | null;
   /** Keys of the rows listed now, in order (movement actions need them). */
@@ -140,10 +156,22 @@ export interface Frame {
   readonly counts: { readonly matched: number; readonly total: number };
 }
 
-const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<
-  PromptKind,
-  string
->;
+const PROMPT_TITLE = {
+  filter: 'Filter',
+  port: 'Port',
+  state: 'State',
+  marker: 'Marker name (Enter: automatic)',
+  search: 'Search',
+} as const satisfies Record<PromptKind, string>;
+
+/** What the prompt's keys do, in its border (the footer lists them too). */
+const PROMPT_HINT = {
+  filter: 'Enter apply, Esc cancel · applied as you type',
+  port: 'Enter apply, Esc cancel',
+  state: 'Enter apply, Esc cancel',
+  marker: 'Enter apply, Esc cancel',
+  search: 'F3 next, Enter/Esc close',
+} as const satisfies Record<PromptKind, string>;
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -154,13 +182,14 @@ export class FrameCache {
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
   memo<T>(
-    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'unix-peers' | 'listening',
+    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening',
     key: readonly unknown[],
-    make: () => T,
+    make: (previous: T | null) => T,
   ): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
-    const value = make();
+    // The slot's last value (made for other inputs) is offered to `make` to build on incrementally.
+    const value = make(old === undefined ? null : (old.value as T));
     this.slots.set(slot, { key, value });
     return value;
   }
@@ -204,6 +233,9 @@ export function buildFrame(input: FrameInput): Frame {
   const picture = shownPicture(session);
   const replay = context.replay;
   const empty = {
+    sortMenu: null,
+    sortOptions: [] as string[],
+    rowSearchText: () => '',
     rowKeys: () => [] as string[],
     pageSize: 1,
     selectedKey: null,
@@ -277,7 +309,7 @@ export function buildFrame(input: FrameInput): Frame {
   let shownRows = pageSize;
 
   const withTombstones = !session.paused;
-  const socketRows = (): SocketRow[] => {
+  const socketRows = (): SocketRowList => {
     const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
     const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
     const unixPeers = session.unixPeers ?? undefined;
@@ -293,18 +325,23 @@ export function buildFrame(input: FrameInput): Frame {
         rates,
         unixPeers,
       ],
-      () =>
-        buildSocketRows({
-          sockets: snapshot.sockets,
-          takenAtMs: snapshot.takenAtMs,
-          tracker: session.tracker,
-          filter,
-          sort: ui.socketSort,
-          tombstones: withTombstones,
-          backlogs,
-          rates,
-          unixPeers,
-        }),
+      // The last list (another snapshot) lets only the changed records be sorted.
+      (previous: SocketRowList | null) =>
+        buildSocketRowList(
+          {
+            sockets: snapshot.sockets,
+            takenAtMs: snapshot.takenAtMs,
+            tracker: session.tracker,
+            filter,
+            sort: ui.socketSort,
+            tombstones: withTombstones,
+            backlogs,
+            rates,
+            unixPeers,
+          },
+          previous,
+          filterText,
+        ),
     );
   };
   const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
@@ -357,6 +394,7 @@ export function buildFrame(input: FrameInput): Frame {
   const title = titleOf(view, tableRect.width);
   let main: MainPanel;
   let rowKeys: () => readonly string[];
+  let rowSearchText: (index: number) => string;
   let selectedKey: string | null;
   let selectedRecord: SocketRecord | null = null;
   if (view === 'states') {
@@ -372,17 +410,25 @@ export function buildFrame(input: FrameInput): Frame {
       explanation: diagramExplanation(selected, innerWidth, theme.ascii),
     };
     rowKeys = () => DIAGRAM_STATES;
+    rowSearchText = (i) => {
+      const state = DIAGRAM_STATES[i];
+      return state === undefined ? '' : `${state} ${TCP_STATE_SHORT[state]}`.toLowerCase();
+    };
     selectedKey = selected;
   } else {
     let table: TableView;
     let notes: string[] = [];
     let closedRows = 0;
+    // The rows' search text, kept while the same rows are listed: a search typed over 100k rows
+    // formats each row once per refresh, not once per keystroke.
+    let searchSource: object | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
       table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
-      for (const r of rows) if (r.closedAtMs !== null) closedRows++;
-      rowKeys = () => rows.map((r) => r.key);
-      const row = rows[table.selectedIndex];
+      closedRows = rows.closedRows;
+      rowKeys = () => rows.keys();
+      searchSource = rows;
+      const row = rows.at(table.selectedIndex);
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
@@ -423,9 +469,16 @@ export function buildFrame(input: FrameInput): Frame {
         unixPeers,
       );
       rowKeys = () => g.map((x) => x.key);
+      searchSource = g;
       selectedKey = g[table.selectedIndex]?.key ?? null;
     } else {
       throw new Error(`unknown view ${String(view)}`);
+    }
+    const text = table.searchText ?? (() => '');
+    if (searchSource === null) rowSearchText = text;
+    else {
+      const memo = cache.memo('search-text', [searchSource, view], () => [] as (string | undefined)[]);
+      rowSearchText = (i) => (memo[i] ??= text(i));
     }
     // The sort is named in the label (renderTable adds it): it goes before the view tabs.
     main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
@@ -455,6 +508,7 @@ export function buildFrame(input: FrameInput): Frame {
     closedPerSec: transitions?.closedPerSec ?? 0,
     filterText: ui.filterText,
     notice: picture.notice,
+    ownersPending: snapshot.owners.pending === true,
     scope: context.scopeLabel,
     findingsList: picture.findings,
     transitions: (transitions?.transitions ?? []).filter((t) => t.perSec > 0 && t.from !== t.to).map((t) => [t.label, t.perSec] as const),
@@ -498,9 +552,23 @@ export function buildFrame(input: FrameInput): Frame {
       : {
           rect: { top: layout.footer.top - 3, left: 0, width, height: 3 },
           title: PROMPT_TITLE[prompt.kind],
+          hint: PROMPT_HINT[prompt.kind],
           text: prompt.text,
           error: prompt.error,
+          status: prompt.notFound === true ? 'not found' : '',
         };
+
+  const sortOptions = main.kind === 'table' ? (main.table.sortOptions ?? []) : [];
+  const sortMenu =
+    ui.sortMenu === null || sortOptions.length === 0
+      ? null
+      : buildSortMenuView({
+          options: sortOptions,
+          sort: view === 'sockets' ? ui.socketSort : ui.groupSort,
+          cursor: ui.sortMenu.cursor,
+          anchor: tableRect,
+          area: { top: layout.header.height, left: 0, width, height: layout.footer.top - layout.header.height },
+        });
 
   let details: Frame['details'] = null;
   if (ui.detailsKey !== null) {
@@ -545,7 +613,13 @@ export function buildFrame(input: FrameInput): Frame {
 
   const footer = {
     rect: layout.footer,
-    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, { helpOpen: ui.help, replay, hasFindings: picture.findings.length > 0 }),
+    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, {
+      helpOpen: ui.help,
+      replay,
+      hasFindings: picture.findings.length > 0,
+      prompt: ui.prompt?.kind ?? null,
+      sortMenuOpen: sortMenu !== null,
+    }),
   };
   return {
     width,
@@ -559,6 +633,9 @@ export function buildFrame(input: FrameInput): Frame {
     main,
     footer,
     prompt: promptView,
+    sortMenu,
+    sortOptions: sortOptions.map((o) => o.key),
+    rowSearchText,
     details,
     help,
     rowKeys,
@@ -602,12 +679,12 @@ function overlay<Line>(rect: Rect, title: string, all: readonly Line[], scroll: 
 /** The details socket now: its row, else the live record, else the last one known, marked closed. */
 function resolveDetails(
   key: string,
-  rows: readonly SocketRow[] | null,
+  rows: SocketRowList | null,
   picture: SessionPicture,
   last: DetailsMemory | null,
   nowMs: number,
 ): DetailsMemory | null {
-  const row = rows?.find((r) => r.key === key);
+  const row = rows === null ? undefined : rows.at(rows.indexOfKey(key));
   if (row !== undefined) return { key, record: row.record, closedAtMs: row.closedAtMs };
   const live = picture.snapshot.sockets.find((s) => s.key === key);
   if (live !== undefined) return { key, record: live, closedAtMs: null };
