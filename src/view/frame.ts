@@ -327,6 +327,8 @@ export function buildFrame(input: FrameInput): Frame {
   // A prompt covers the table's last two rows: the rows drawn stop above it, so the row a search
   // selects is never hidden under the search prompt.
   const rowsShown = ui.prompt === null ? pageSize : Math.max(1, pageSize - 2);
+  // Rows the table shows (fewer when notes take lines under it): PgUp/PgDn step by it.
+  let shownRows = rowsShown;
 
   const withTombstones = !session.paused;
   const socketRows = (): SocketRowList => {
@@ -452,10 +454,8 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
-      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, {
-        width: innerWidth,
-        height: Math.max(1, rowsShown - 4),
-      });
+      shownRows = Math.max(1, rowsShown - 4);
+      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, { width: innerWidth, height: shownRows });
       const f = picture.findings[table.selectedIndex];
       selectedKey = f?.id ?? null;
       if (f !== undefined) notes = [...wrap(f.detail, innerWidth, ''), `Enter: show these sockets (${f.filter})`];
@@ -463,10 +463,8 @@ export function buildFrame(input: FrameInput): Frame {
     } else if (view === 'compare') {
       const c = comparison();
       notes = c === null ? [] : compareNotes(c.marker.filter?.text ?? null, filterText === '' ? null : filterText, innerWidth);
-      table = buildCompareView(c, ui, {
-        width: innerWidth,
-        height: notes.length === 0 ? rowsShown : Math.max(1, rowsShown - notes.length - 1),
-      });
+      if (notes.length > 0) shownRows = Math.max(1, rowsShown - notes.length - 1);
+      table = buildCompareView(c, ui, { width: innerWidth, height: shownRows });
       const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
       rowKeys = keys;
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
@@ -480,12 +478,13 @@ export function buildFrame(input: FrameInput): Frame {
         const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
         if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
           notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
+        if (notes.length > 0) shownRows = Math.max(1, rowsShown - notes.length - 1);
       }
       table = buildGroupTableView(
         view,
         g,
         ui,
-        { width: innerWidth, height: notes.length === 0 ? rowsShown : Math.max(1, rowsShown - notes.length - 1) },
+        { width: innerWidth, height: shownRows },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
@@ -662,7 +661,7 @@ export function buildFrame(input: FrameInput): Frame {
     details,
     help,
     rowKeys,
-    pageSize,
+    pageSize: shownRows,
     selectedKey,
     selectedRecord,
     findings: picture.findings,
