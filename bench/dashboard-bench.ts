@@ -286,6 +286,9 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
       'TERM=xterm-256color',
       'LANG=C.UTF-8',
       `SOCKSCOPE_STATS_FILE=${statsFile}`,
+      ...(process.env['SOCKSCOPE_COLLECT_THREAD'] === undefined
+        ? []
+        : [`SOCKSCOPE_COLLECT_THREAD=${process.env['SOCKSCOPE_COLLECT_THREAD']}`]),
       'node',
       'bin/sockscope',
       ...(tree === null ? [] : ['--proc-root', tree.root]),
