@@ -32,6 +32,7 @@ if (!isMainThread && parentPort !== null && data?.mark === COLLECT_WORKER_MARK &
     hostname: () => os.hostname(),
     now: () => Date.now(),
     monotonicMs: () => performance.now(),
+    repeating: true,
   };
   let sent = new Map<SocketRecord, number>();
   // One collection at a time, in order: each reply is a delta against the one before it.
