@@ -10,7 +10,7 @@ import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext, OutputStream } from './context.js';
 import { formatJsonDocumentChunks, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
 import { formatSummary } from './format-counts.js';
-import { runCountsOnly } from './run-summary.js';
+import { collectRemoteCounts, runCountsOnly, writeCountsDocument, type CountsDocument } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
@@ -227,6 +227,9 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
   return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
+/** Counts alone are enough: --summary without a filter. */
+const wantsCountsOnly = (ctx: AppContext): boolean => ctx.options.summary && ctx.filter === null;
+
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
   const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
     const { json } = ctx.options;
@@ -239,6 +242,11 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     ssContext(ctx) === null || ctx.options.summary
       ? printWith(snapshot, backlogs, NO_ENRICHMENT)
       : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
+  if (ctx.remote != null && wantsCountsOnly(ctx))
+    return collectRemoteCounts(ctx, ctx.remote).then(
+      (doc) => writeCountsDocument(ctx, doc),
+      (err: unknown) => sshFailure(ctx, err),
+    );
   if (ctx.remote != null)
     return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(
       (s) => print(s),
@@ -314,16 +322,31 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     const write = (text: string): void => {
       if (!services.stdout.write(text)) blocked = true;
     };
-    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void => {
+    const showDocument = (doc: CountsDocument): void => {
       if (stopped) return;
       if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
       skipped = 0;
-      write(`${render(ctx, snapshot, ctx.options.json, null, enrichment)}\n${ctx.options.json ? '' : '\n'}`);
-      for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) {
+      write(`${doc.text}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of doc.warnings) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
       timer = setTimeout(tick, ctx.options.intervalMs);
+    };
+    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void =>
+      showDocument({
+        text: render(ctx, snapshot, ctx.options.json, null, enrichment),
+        warnings: [...snapshotWarnings(snapshot), ...enrichment.warnings],
+      });
+    // Over ssh: a lost connection ends the stream with one line, exit 1.
+    const lost = (err: unknown): void => {
+      if (stopped) return;
+      halt();
+      try {
+        resolve(sshFailure(ctx, err));
+      } catch (other) {
+        reject(other instanceof Error ? other : new Error(String(other)));
+      }
     };
     const tick = (): void => {
       timer = undefined;
@@ -338,6 +361,10 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
       if (gone !== null) {
         services.stderr.write(`sockscope: ${gone}\n`);
         fail(1);
+        return;
+      }
+      if (ctx.remote != null && wantsCountsOnly(ctx)) {
+        collectRemoteCounts(ctx, ctx.remote).then(showDocument, lost);
         return;
       }
       let got: Snapshot | Promise<Snapshot>;
@@ -360,16 +387,7 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
         }
         return show(got);
       }
-      // Over ssh: a lost connection ends the stream with one line, exit 1.
-      got.then(show, (err: unknown) => {
-        if (stopped) return;
-        halt();
-        try {
-          resolve(sshFailure(ctx, err));
-        } catch (other) {
-          reject(other instanceof Error ? other : new Error(String(other)));
-        }
-      });
+      got.then(show, lost);
     };
     tick();
   });
