@@ -1,11 +1,19 @@
-// `npm run bench`, part 2: what the dashboard itself costs while it runs, at 1k and 100k sockets:
-// CPU (% of one core, every thread of the node process: main, owner worker, libuv pool, GC),
-// resident memory, bytes written to the terminal per second at steady state (compared with
-// htop's ~340 B/s), time per frame, and start-up time to the first frame.
+// `npm run bench`, part 2: what the dashboard itself costs while it runs, at 1k and 100k sockets
+// and over synthetic proc trees of 100k and 1M sockets (--proc-root): CPU (% of one core, every
+// thread of the node process: main, owner worker, libuv pool, GC), resident memory, bytes written
+// to the terminal per second at steady state (compared with htop's ~340 B/s), time per frame and
+// per stage (read / parse / owners / session ingest / frame), key latency, and start-up time to
+// the first frame.
 //
 //   npm run build && node dist/bench/dashboard-bench.js
 //   env: BENCH_DASH_SIZES=1000,100000 (default; else BENCH_SIZES when set, else 1000,100000)
+//        BENCH_DASH_TREES=100000,1000000 (synthetic proc trees; 0 skips them)
 //        BENCH_SETTLE_S=10  BENCH_MEASURE_S=30  BENCH_INTERVAL_S=1 (the dashboard's -i)
+//        BENCH_KEY_PROBES=12 (key presses timed after the measured window)
+//
+// Key latency: after the window, `?` is sent (tmux send-keys) at moments unrelated to the
+// refresh, and capture-pane is polled until the help overlay is on the pane (then `?` again until
+// it is gone): the time a user waits for a key, refresh or not, plus tmux's own few ms.
 //
 // How: `node bin/sockscope -i 1` runs in a detached tmux session of its own server (-L, -f
 // /dev/null) at 200x50; after the settle time, `tmux pipe-pane -o 'cat >> FILE'` counts the bytes
@@ -18,6 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { writeSyntheticProcTree } from './proc-tree.js';
 import {
   REPO_ROOT,
   buildPopulation,
@@ -69,7 +78,18 @@ interface DashboardStatsFile {
   readonly collectMs: readonly number[];
   readonly effectiveIntervalMs: number;
   readonly rssBytes?: number;
+  readonly stageMs?: {
+    readonly readMs: readonly number[];
+    readonly parseMs: readonly number[];
+    readonly ownersMs: readonly number[];
+    readonly ingestMs: readonly number[];
+    readonly drawMs: readonly number[];
+    readonly cpuMs: readonly number[];
+  };
 }
+
+/** Text only the help overlay has. */
+const HELP_MARK = /Help — \? or Esc to close/;
 
 function readStatsFile(file: string): { sample: StatsFileSample; data: DashboardStatsFile } | null {
   try {
@@ -156,8 +176,12 @@ export function bytesByRow(stream: Buffer): Map<number, number> {
 
 const shellQuote = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
+/** What the dashboard watches: a loopback population of the kernel, or a synthetic proc tree. */
+type Subject = { readonly kind: 'live'; readonly size: number } | { readonly kind: 'tree'; readonly size: number };
+
 interface DashboardResult {
   readonly size: number;
+  readonly subject: 'live' | 'tree';
   readonly population: {
     readonly expected: number;
     readonly added: number;
@@ -198,13 +222,49 @@ interface DashboardResult {
   /** Rows of the pane that received the most bytes over the window: row (1-based), B/s, its text. */
   readonly busiestRows: ReadonlyArray<{ readonly row: number; readonly bytesPerSec: number; readonly text: string }>;
   readonly loadDuring: readonly number[];
+  /** Medians over the refreshes in the stats file, ms. */
+  readonly stagesMs: { read: number; parse: number; owners: number; ingest: number; draw: number; cpu: number } | null;
+  /** ms from send-keys to the pane showing the key's effect (help overlay open / closed). */
+  readonly keyLatencyMs: readonly number[];
 }
 
-async function benchDashboard(size: number): Promise<DashboardResult> {
+/** Send `?` and poll until the help overlay is on (or off) the pane; ms, or null after 30 s. */
+async function timeKey(tmux: (...args: string[]) => string, wantOpen: boolean): Promise<number | null> {
+  const t0 = performance.now();
+  tmux('send-keys', '?');
+  while (performance.now() - t0 < 30_000) {
+    if (HELP_MARK.test(tmux('capture-pane', '-p')) === wantOpen) return round(performance.now() - t0, 1);
+    await sleep(2);
+  }
+  return null;
+}
+
+async function benchDashboard(subject: Subject): Promise<DashboardResult> {
+  const size = subject.size;
   const settleS = envInt('BENCH_SETTLE_S', 10);
   const measureS = envInt('BENCH_MEASURE_S', 30);
   const intervalS = envInt('BENCH_INTERVAL_S', 1);
-  const built = await buildPopulation(populationSpecFor(size), log);
+  const probes = envInt('BENCH_KEY_PROBES', 12);
+  const treeParent = subject.kind === 'tree' ? fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-dash-tree-')) : null;
+  const removeTree = (): void => {
+    if (treeParent !== null) fs.rmSync(treeParent, { recursive: true, force: true });
+  };
+  const unregisterTree = onCleanup(removeTree);
+  const tree = treeParent === null ? null : writeSyntheticProcTree(treeParent, { sockets: size });
+  const built =
+    subject.kind === 'live'
+      ? await buildPopulation(populationSpecFor(size), log)
+      : {
+          expected: size,
+          added: size,
+          verified: true,
+          buildS: 0,
+          after: { total: size },
+          stop: async (): Promise<void> => {
+            removeTree();
+            unregisterTree();
+          },
+        };
   const socket = `sockscope-bench-${process.pid}-${size}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-dash-'));
   const statsFile = path.join(tmp, 'stats.json');
@@ -228,6 +288,7 @@ async function benchDashboard(size: number): Promise<DashboardResult> {
       `SOCKSCOPE_STATS_FILE=${statsFile}`,
       'node',
       'bin/sockscope',
+      ...(tree === null ? [] : ['--proc-root', tree.root]),
       '-i',
       String(intervalS),
     ]
@@ -308,6 +369,18 @@ async function benchDashboard(size: number): Promise<DashboardResult> {
         text: (screenLines[row - 1] ?? '').replace(/\s+/g, ' ').trim().slice(0, 70),
       }));
 
+    // Key latency, outside the byte window (the overlay's bytes would count there).
+    const keyLatencyMs: number[] = [];
+    for (let i = 0; i < probes; i++) {
+      // 0.35–1.6 s apart: the presses fall on every phase of the refresh.
+      await sleep(350 + Math.floor(Math.random() * 1250));
+      const open = await timeKey(tmux, true);
+      await sleep(100 + Math.floor(Math.random() * 400));
+      const close = await timeKey(tmux, false);
+      for (const ms of [open, close]) if (ms !== null) keyLatencyMs.push(ms);
+      if (open === null || close === null) break;
+    }
+
     // Quit and collect the final stats (written on exit).
     tmux('send-keys', 'q');
     let exitedCleanly = false;
@@ -343,8 +416,23 @@ async function benchDashboard(size: number): Promise<DashboardResult> {
     }
     const pct = (s: number): number => round((100 * s) / windowS, 1);
     const data = final.data;
+    const st = data.stageMs;
+    const stagesMs =
+      st === undefined || st.readMs.length === 0
+        ? null
+        : {
+            read: round(median(st.readMs), 1),
+            parse: round(median(st.parseMs), 1),
+            owners: round(median(st.ownersMs), 1),
+            ingest: round(median(st.ingestMs), 1),
+            draw: round(median(st.drawMs), 1),
+            cpu: round(median(st.cpuMs), 1),
+          };
     return {
       size,
+      subject: subject.kind,
+      stagesMs,
+      keyLatencyMs,
       population: {
         expected: built.expected,
         added: built.added,
@@ -390,6 +478,7 @@ async function benchDashboard(size: number): Promise<DashboardResult> {
 
 const HEADERS = [
   'sockets',
+  'source',
   'TCP on host',
   'CPU % core',
   'main / other threads %',
@@ -410,6 +499,7 @@ function rowOf(r: DashboardResult): (string | number)[] {
   const na = (x: number | null): number => x ?? Number.NaN;
   return [
     sizeLabel(r.size),
+    r.subject === 'tree' ? 'proc tree' : 'loopback',
     r.population.tcpSocketsOnHost,
     r.cpuPercent,
     `${r.cpuPercentMainThread} / ${r.cpuPercentOtherThreads}`,
@@ -427,6 +517,39 @@ function rowOf(r: DashboardResult): (string | number)[] {
   ];
 }
 
+const STAGE_HEADERS = [
+  'sockets',
+  'source',
+  'read ms',
+  'parse ms',
+  'owners ms',
+  'ingest ms',
+  'frame+draw ms',
+  'refresh cpu ms',
+  'key ms median',
+  'key ms p90',
+  'key ms max',
+];
+
+function stageRowOf(r: DashboardResult): (string | number)[] {
+  const s = r.stagesMs;
+  const keys = [...r.keyLatencyMs].sort((a, b) => a - b);
+  const at = (q: number): number => keys[Math.min(keys.length - 1, Math.floor(q * keys.length))] ?? Number.NaN;
+  return [
+    sizeLabel(r.size),
+    r.subject === 'tree' ? 'proc tree' : 'loopback',
+    s?.read ?? Number.NaN,
+    s?.parse ?? Number.NaN,
+    s?.owners ?? Number.NaN,
+    s?.ingest ?? Number.NaN,
+    s?.draw ?? Number.NaN,
+    s?.cpu ?? Number.NaN,
+    keys.length === 0 ? Number.NaN : round(median(keys), 1),
+    at(0.9),
+    keys.at(-1) ?? Number.NaN,
+  ];
+}
+
 async function main(): Promise<number> {
   installCleanupHandlers();
   if (which('tmux') === null) {
@@ -434,13 +557,18 @@ async function main(): Promise<number> {
     return 0;
   }
   const sizes = parseSizes(process.env['BENCH_DASH_SIZES'] ?? process.env['BENCH_SIZES'], [1000, 100_000]);
+  const trees = process.env['BENCH_DASH_TREES'] === '0' ? [] : parseSizes(process.env['BENCH_DASH_TREES'], [100_000, 1_000_000]);
+  const subjects: Subject[] = [
+    ...sizes.filter((n) => n > 0).map((size) => ({ kind: 'live', size }) as const),
+    ...trees.map((size) => ({ kind: 'tree', size }) as const),
+  ];
   const machine = machineInfo();
   const loadBefore = loadAverage();
   const startedAt = new Date().toISOString();
   log(`machine: ${describeMachine(machine, loadBefore)}`);
   const results: DashboardResult[] = [];
   try {
-    for (const size of sizes) results.push(await benchDashboard(size));
+    for (const subject of subjects) results.push(await benchDashboard(subject));
   } finally {
     await runCleanups();
   }
@@ -449,6 +577,8 @@ async function main(): Promise<number> {
     `\n## Dashboard at ${WIDTH}x${HEIGHT}, -i ${results[0]?.intervalS ?? 1} (steady state over ${results[0]?.measureS ?? '?'} s after ${results[0]?.settleS ?? '?'} s)\n`,
   );
   console.log(formatTable(HEADERS, results.map(rowOf)));
+  console.log('\nper refresh (medians of the stats file) and key latency (send-keys → pane changed):\n');
+  console.log(formatTable(STAGE_HEADERS, results.map(stageRowOf)));
   for (const r of results) {
     console.log(`\nwhere the bytes go at ${sizeLabel(r.size)} (pane rows with the most bytes/s):`);
     for (const b of r.busiestRows) console.log(`  row ${String(b.row).padStart(2)}  ${String(b.bytesPerSec).padStart(5)} B/s  ${b.text}`);
@@ -466,6 +596,7 @@ async function main(): Promise<number> {
     referenceBytesPerSec: REFERENCE_BYTES_PER_SEC,
     results,
     markdown: formatMarkdownTable(HEADERS, results.map(rowOf)),
+    markdownStages: formatMarkdownTable(STAGE_HEADERS, results.map(stageRowOf)),
   });
   console.log(`results: ${file} (and bench/results/dashboard-latest.json)`);
   return 0;

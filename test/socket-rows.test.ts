@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
 import { SocketTracker } from '../src/model/tracker.js';
 import type { SocketRecord } from '../src/model/types.js';
-import { STATE_SORT_RANK, buildSocketRows, type SocketRow } from '../src/view/socket-rows.js';
+import { STATE_SORT_RANK, buildSocketRowList, buildSocketRows, type SocketRow, type SocketRowList } from '../src/view/socket-rows.js';
 import { SOCKET_SORT_KEYS, type SocketSortKey } from '../src/view/ui-state.js';
 import { rec, snap } from './helpers/records.js';
 
@@ -333,5 +333,76 @@ describe('filtering', () => {
 
   it('no filter lists everything', () => {
     expect(build('proto', false, { tombstones: false })).toHaveLength(ALL.length);
+  });
+});
+
+describe('buildSocketRowList: the incremental order equals sorting everything', () => {
+  // 400 sockets with a pseudo-random spread of every sort field; then a next snapshot that keeps
+  // most record objects (unchanged lines), replaces some (changed queues or state), drops some
+  // (tombstones) and adds new ones, as the collector does.
+  const random = (seed: number): (() => number) => {
+    let x = seed;
+    return () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+  };
+  const states = ['ESTABLISHED', 'LISTEN', 'TIME_WAIT', 'CLOSE_WAIT', 'SYN_SENT'] as const;
+  const make = (next: () => number, i: number): SocketRecord =>
+    rec({
+      protocol: next() < 0.8 ? 'tcp' : 'tcp6',
+      state: states[Math.floor(next() * states.length)]!,
+      localAddress: next() < 0.5 ? '10.0.0.1' : '10.0.0.2',
+      localPort: 1000 + Math.floor(next() * 20),
+      remotePort: 2000 + i,
+      recvQ: Math.floor(next() * 4),
+      sendQ: Math.floor(next() * 4),
+      owner: next() < 0.3 ? null : { pid: 100 + Math.floor(next() * 5), command: `cmd${Math.floor(next() * 5)}` },
+      user: `u${Math.floor(next() * 3)}`,
+    });
+  const keysOf = (list: SocketRowList): string[] => list.keys();
+
+  it.each(SOCKET_SORT_KEYS.flatMap((k) => [false, true].map((d) => [k, d] as const)))(
+    '%s descending=%s, with a filter and tombstones',
+    (key, descending) => {
+      const next = random(7);
+      const first = Array.from({ length: 400 }, (_, i) => make(next, i));
+      const second = first
+        .filter(() => next() > 0.04) // 4% closed
+        .map((r) => (next() < 0.03 ? { ...r, recvQ: r.recvQ + 7 } : r)); // 3% changed: new objects
+      for (let i = 0; i < 8; i++) second.push(make(next, 1000 + i)); // new ones
+      const tracker = new SocketTracker({ newMs: 1500, tombstoneMs: 5000 });
+      tracker.ingest(snap(0, first));
+      const filter = filterOf('state established or state listen or port 1003 or port 1004 or port 1005 or port 1006 or port 1007');
+      const input = (sockets: SocketRecord[], takenAtMs: number) => ({
+        sockets,
+        takenAtMs,
+        tracker,
+        filter,
+        sort: { key, descending },
+        tombstones: true,
+      });
+      const before = buildSocketRowList(input(first, 0), null, 'f');
+      tracker.ingest(snap(1000, second));
+      const incremental = buildSocketRowList(input(second, 1000), before, 'f');
+      const fresh = buildSocketRowList(input(second, 1000), null, 'f');
+      expect(fresh.closedRows).toBeGreaterThan(0);
+      expect(keysOf(incremental)).toEqual(keysOf(fresh));
+      const rowsOf = (l: SocketRowList): SocketRow[] => Array.from({ length: l.length }, (_, i) => l.at(i)!);
+      expect(rowsOf(incremental)).toEqual(rowsOf(fresh));
+      expect(incremental.indexOfKey(fresh.keyAt(17)!)).toBe(17);
+      expect(incremental.closedRows).toBe(fresh.closedRows);
+    },
+  );
+
+  it('a list from another filter or sort is not built on (full sort)', () => {
+    const next = random(3);
+    const sockets = Array.from({ length: 50 }, (_, i) => make(next, i));
+    const tracker = new SocketTracker();
+    tracker.ingest(snap(0, sockets));
+    const base = { sockets, takenAtMs: 0, tracker, filter: null, tombstones: false };
+    const byState = buildSocketRowList({ ...base, sort: { key: 'state', descending: false } });
+    const byPeer = buildSocketRowList({ ...base, sort: { key: 'peer', descending: false } }, byState);
+    expect(byPeer.keys()).toEqual(buildSocketRowList({ ...base, sort: { key: 'peer', descending: false } }).keys());
   });
 });

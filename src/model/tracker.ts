@@ -39,6 +39,14 @@ export interface SnapshotDiff {
   readonly intervalMs: number;
 }
 
+/** Record objects that left and arrived between two snapshots (SocketTracker#lastTurnover). */
+export interface RecordTurnover {
+  readonly from: Snapshot | null;
+  readonly to: Snapshot | null;
+  readonly removed: readonly SocketRecord[];
+  readonly added: readonly SocketRecord[];
+}
+
 export interface TrackerOptions {
   /** How long closed sockets stay visible as tombstones. */
   readonly tombstoneMs: number;
@@ -130,6 +138,7 @@ export class SocketTracker {
   private readonly byInode = new Map<number, MutableInfo>();
   private tombstones: Tombstone[] = [];
   private last: Snapshot | null = null;
+  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [] };
   private watchedKey: string | null = null;
   private mark = 0;
   private samples: QueueSample[] = [];
@@ -150,6 +159,9 @@ export class SocketTracker {
     const mark = ++this.mark;
     const opened: SocketRecord[] = [];
     const changed: { before: SocketRecord; after: SocketRecord }[] = [];
+    // Record objects replaced by a new one for the same socket (its line changed).
+    const replaced: SocketRecord[] = [];
+    const replacing: SocketRecord[] = [];
     for (const s of snapshot.sockets) {
       const entry = this.lookup(s);
       if (entry === undefined) {
@@ -160,6 +172,8 @@ export class SocketTracker {
       // The same record object: its line did not change since the last snapshot (the collector
       // reuses it), so neither did its state or queues.
       if (entry.record === s) continue;
+      replaced.push(entry.record);
+      replacing.push(s);
       if (entry.record.state !== s.state) {
         changed.push({ before: entry.record, after: s });
         this.recordChange(entry, now, entry.record.state, s.state);
@@ -185,6 +199,7 @@ export class SocketTracker {
         this.forget(g.record);
         changed.push({ before: g.record, after: s });
         this.recordChange(g, now, g.record.state, s.state);
+        replaced.push(g.record);
         if (g.record.key === this.watchedKey) this.watchedKey = s.key;
         g.record = s;
         g.seen = mark;
@@ -222,10 +237,23 @@ export class SocketTracker {
       }
     }
     const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
+    for (const r of closed) replaced.push(r);
+    for (const r of opened) replacing.push(r);
+    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing };
     this.last = snapshot;
     return first
       ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 }
       : { opened: reallyOpened, closed, changed, intervalMs };
+  }
+
+  /**
+   * Which record objects the last ingest took out and put in: every record of `to` that is not
+   * in `from` (opened, or the same socket's line changed) is in `added`, every record of `from`
+   * not in `to` in `removed`; all others are the same objects. Lets a sorted view of `from` be
+   * carried over to `to` by touching only these.
+   */
+  lastTurnover(): RecordTurnover {
+    return this.turnover;
   }
 
   /** The entry of a socket: by inode when it has one (the key must still agree), else by key. */

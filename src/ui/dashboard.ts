@@ -62,6 +62,8 @@ export interface DashboardOptions {
   readonly store?: SessionStore;
   /** Service name → port (/etc/services) for `port http` in the filter prompts; absent: numbers only. */
   readonly servicePort?: (name: string) => number | undefined;
+  /** Monotonic clock, ms: times the last snapshot's ingest and draw (lastSnapshotMs); absent: zeros. */
+  readonly monotonicMs?: () => number;
 }
 
 /** Machine facts that change slowly; read by the poller, not by the UI. */
@@ -81,6 +83,8 @@ export class Dashboard {
   /** Last known record of the socket in the details pane: it stays readable after it closes. */
   private detailsMemory: DetailsMemory | null = null;
   private destroyed = false;
+  /** The last snapshot's cost on this thread, ms: the session store's ingest, then building and drawing the frame. */
+  lastSnapshotMs = { ingestMs: 0, drawMs: 0 };
 
   constructor(
     private readonly screen: blessed.Widgets.Screen,
@@ -108,13 +112,17 @@ export class Dashboard {
 
   /** The poller hands over each new snapshot here. */
   onSnapshot(snapshot: Snapshot): SnapshotDiff | null {
+    const clock = this.options.monotonicMs ?? ((): number => 0);
+    const t0 = clock();
     const state = this.store.ingest(snapshot);
+    const t1 = clock();
     const rekeyed = state.live?.rekeyed;
     if (rekeyed !== undefined && rekeyed.size > 0 && !this.ui.paused) this.ui = reduceUi(this.ui, { type: 'rekey', keys: rekeyed });
     if (this.detailsMemory !== null && rekeyed?.has(this.detailsMemory.key) === true) this.detailsMemory = null;
     const infoKey = this.tcpInfo === null ? undefined : rekeyed?.get(this.tcpInfo.key);
     if (this.tcpInfo !== null && infoKey !== undefined) this.tcpInfo = { ...this.tcpInfo, key: infoKey };
     if (!this.ui.paused) this.render();
+    this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
     return state.live?.diff ?? null;
   }
 
@@ -281,7 +289,10 @@ export class Dashboard {
       // Rows "state X" and "port N" drill into those sockets; headings and counters do not.
       if (key.startsWith('state ')) this.dispatch({ type: 'drill', filterText: `tcp and ${key}` });
       else if (key.startsWith('port ')) this.dispatch({ type: 'drill', filterText: `tcp and sport ${key.slice(5)}` });
-    } else if (isGroupView(view)) this.dispatch({ type: 'drill', filterText: groupDrillFilter(view, key) });
+    } else if (isGroupView(view)) {
+      const filterText = groupDrillFilter(view, key);
+      if (filterText !== null) this.dispatch({ type: 'drill', filterText });
+    }
   }
 
   /** Details shortcuts: all sockets of this process (P) or to this peer (D), from the socket shown. */

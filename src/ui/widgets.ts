@@ -103,11 +103,30 @@ export interface Widgets {
   readonly history: blessed.Widgets.BoxElement;
 }
 
+/**
+ * Set a box's border label without blessed's label "reposition": for every labelled element,
+ * each 'resize' (any change of its position or size) queues a whole screen.render() on
+ * setImmediate, to move the label with scrolled content. Our boxes never scroll their content
+ * (the frame gives them only the lines that fit) and every change is drawn by the dashboard
+ * anyway, so those renders only cost: on the first frame four of them (~100 ms at 160x45 on a
+ * busy 2-core machine) ran before blessed's flush and held the frame back. blessed's 'scroll'
+ * listener is kept.
+ */
+function setStillLabel(el: blessed.Widgets.BoxElement, text: string): void {
+  el.setLabel(text);
+  const own = el as unknown as { _labelResize?: (...args: unknown[]) => void; _labelStill?: boolean };
+  if (own._labelResize === undefined || own._labelStill === true) return;
+  el.removeListener('resize', own._labelResize);
+  own._labelStill = true;
+}
+
 export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Widgets {
   const header = blessed.box({ parent: screen, tags: true, wrap: false, top: 0, left: 0, width: '100%', height: 3 });
-  const bars = blessed.box({ parent: screen, ...boxStyle(theme), label: ' TCP states ' });
+  const bars = blessed.box({ parent: screen, ...boxStyle(theme) });
+  setStillLabel(bars, ' TCP states ');
   const table = blessed.box({ parent: screen, ...boxStyle(theme) });
-  const history = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true, label: ' TCP states over time ' });
+  const history = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
+  setStillLabel(history, ' TCP states over time ');
   const footer = blessed.box({
     parent: screen,
     tags: true,
@@ -123,18 +142,10 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
     border: { type: 'line' },
     style: theme.color ? { border: { fg: 'yellow' } } : {},
   });
-  const details = blessed.box({
-    parent: screen,
-    ...boxStyle(theme),
-    hidden: true,
-    label: ' Details ',
-  });
-  const help = blessed.box({
-    parent: screen,
-    ...boxStyle(theme),
-    hidden: true,
-    label: ' Help — ? or Esc to close ',
-  });
+  const details = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
+  setStillLabel(details, ' Details ');
+  const help = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
+  setStillLabel(help, ' Help — ? or Esc to close ');
   const sortMenu = blessed.box({
     parent: screen,
     tags: true,
@@ -205,7 +216,7 @@ export function renderTable(
   // The sort goes in the label when it fits on the border (blessed wraps a longer label).
   const sort = view.sortLabel ?? '';
   const withSort = ` ${title} ${position} · ${sort} `;
-  el.setLabel(sort !== '' && displayWidth(withSort) <= r.width - 4 ? escapeTags(withSort) : ` ${escapeTags(title)} ${position} `);
+  setStillLabel(el, sort !== '' && displayWidth(withSort) <= r.width - 4 ? escapeTags(withSort) : ` ${escapeTags(title)} ${position} `);
   const lines = [theme.color ? `{bold}{cyan-fg}${escapeTags(view.header)}{/cyan-fg}{/bold}` : `{bold}${escapeTags(view.header)}{/bold}`];
   if (view.rows.length === 0) lines.push(escapeTags(view.emptyText));
   for (const row of view.rows) {
@@ -242,7 +253,7 @@ export function renderDiagram(
   theme: Theme,
 ): void {
   place(el, r);
-  el.setLabel(` ${escapeTags(title)} `);
+  setStillLabel(el, ` ${escapeTags(title)} `);
   const drawn = lines.map((segments) =>
     segments
       .map((s) => {
@@ -271,7 +282,7 @@ export function renderFooter(el: blessed.Widgets.BoxElement, r: Rect, keys: read
 export function renderPrompt(el: blessed.Widgets.BoxElement, prompt: Frame['prompt'], theme: Theme): void {
   if (!showAt(el, prompt?.rect ?? null) || prompt === null) return;
   const { rect: r, text, error } = prompt;
-  el.setLabel(` ${escapeTags(prompt.title)} — ${escapeTags(prompt.hint)} `);
+  setStillLabel(el, ` ${escapeTags(prompt.title)} — ${escapeTags(prompt.hint)} `);
   // The error's first line repeats the expression; the prompt already shows it, so the caret
   // line lines up with the text above it.
   const parts = error === null ? [] : error.split('\n');
@@ -293,7 +304,7 @@ export function renderPrompt(el: blessed.Widgets.BoxElement, prompt: Frame['prom
 export function renderSortMenu(el: blessed.Widgets.BoxElement, menu: SortMenuView | null, theme: Theme): void {
   if (!showAt(el, menu?.rect ?? null) || menu === null) return;
   const position = menu.items.length < menu.total ? ` ${menu.offset + 1}-${menu.offset + menu.items.length}/${menu.total}` : '';
-  el.setLabel(` ${escapeTags(menu.title)}${position} `);
+  setStillLabel(el, ` ${escapeTags(menu.title)}${position} `);
   el.setContent(
     menu.items
       .map((item) => {
@@ -319,7 +330,7 @@ export function renderDetails(
   title = 'Details',
 ): void {
   if (!showAt(el, r)) return;
-  el.setLabel(` ${escapeTags(title)} `);
+  setStillLabel(el, ` ${escapeTags(title)} `);
   el.setContent(
     lines
       .map((l) => {
@@ -343,7 +354,7 @@ export function renderHelp(
   title = 'Help — ? or Esc to close',
 ): void {
   if (!showAt(el, r)) return;
-  el.setLabel(` ${escapeTags(title)} `);
+  setStillLabel(el, ` ${escapeTags(title)} `);
   el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));
   el.setFront();
 }
@@ -357,6 +368,6 @@ export function renderHistory(el: blessed.Widgets.BoxElement, r: Rect | null, ch
     el.hide();
     return;
   }
-  el.setLabel(escapeTags(chart.label));
+  setStillLabel(el, escapeTags(chart.label));
   el.setContent(chart.lines.map((spans) => spans.map((s) => colored(s.text, s.color, theme)).join('')).join('\n'));
 }

@@ -79,43 +79,88 @@ function compareAddress(aAddr: string, aPort: number, bAddr: string, bPort: numb
   return aAddr < bAddr ? -1 : aAddr > bAddr ? 1 : aPort - bPort;
 }
 
-function comparator(key: SocketSortKey): (a: SocketRow, b: SocketRow) => number {
-  const local = (a: SocketRow, b: SocketRow): number =>
-    compareAddress(a.record.localAddress, a.record.localPort, b.record.localAddress, b.record.localPort) ||
-    (a.record.path ?? '').localeCompare(b.record.path ?? '');
-  const peer = (a: SocketRow, b: SocketRow): number =>
-    compareAddress(a.record.remoteAddress, a.record.remotePort, b.record.remoteAddress, b.record.remotePort);
+/**
+ * One entry of the sorted order: a live record as it is (no wrapper: 100k of them are kept from
+ * one snapshot to the next), or a closed socket's tombstone.
+ */
+class ClosedEntry {
+  readonly key: string;
+  constructor(
+    readonly record: SocketRecord,
+    readonly closedAtMs: number,
+  ) {
+    this.key = `${record.key} †${closedAtMs}`;
+  }
+}
+type Entry = SocketRecord | ClosedEntry;
+const recordOf = (e: Entry): SocketRecord => (e instanceof ClosedEntry ? e.record : e);
+
+/** What a comparison reads besides the record: backlogs, rates and first-seen times (ages). */
+interface SortContext {
+  readonly tracker: SocketTracker;
+  readonly backlogs: ReadonlyMap<string, number> | undefined;
+  readonly rates: ReadonlyMap<string, ConnRate> | undefined;
+}
+
+/**
+ * Comparators over entries. Each reads only the record, its first-seen time, backlog and rate,
+ * none of which changes while the same record object stays in the snapshots: so the order of
+ * kept records never changes from one snapshot to the next (ages all grow by the same amount).
+ */
+function comparator(key: SocketSortKey, ctx: SortContext): (a: Entry, b: Entry) => number {
+  const local = (a: SocketRecord, b: SocketRecord): number =>
+    compareAddress(a.localAddress, a.localPort, b.localAddress, b.localPort) || (a.path ?? '').localeCompare(b.path ?? '');
+  const peer = (a: SocketRecord, b: SocketRecord): number => compareAddress(a.remoteAddress, a.remotePort, b.remoteAddress, b.remotePort);
+  const backlog = (e: Entry): number | null =>
+    e instanceof ClosedEntry || e.state !== 'LISTEN' ? null : (ctx.backlogs?.get(e.key) ?? null);
+  const sendQ = (e: Entry): number => backlog(e) ?? recordOf(e).sendQ;
+  const rate = (e: Entry): ConnRate | undefined => (e instanceof ClosedEntry ? undefined : ctx.rates?.get(e.key));
+  // Age ascending = first seen descending; unknown (tombstones, untracked) sorts below every age.
+  const ageRank = (e: Entry): number => {
+    if (e instanceof ClosedEntry) return -Infinity;
+    const info = ctx.tracker.firstSeenOf(e);
+    return info === undefined ? -Infinity : -info.firstSeenMs;
+  };
+  const r = recordOf;
   switch (key) {
     case 'proto':
-      return (a, b) => PROTO_RANK[a.record.protocol] - PROTO_RANK[b.record.protocol] || local(a, b);
+      return (a, b) => PROTO_RANK[r(a).protocol] - PROTO_RANK[r(b).protocol] || local(r(a), r(b));
     case 'state':
-      return (a, b) =>
-        STATE_SORT_RANK[a.record.state] - STATE_SORT_RANK[b.record.state] ||
-        PROTO_RANK[a.record.protocol] - PROTO_RANK[b.record.protocol] ||
-        a.record.localPort - b.record.localPort ||
-        peer(a, b);
+      return (a, b) => {
+        const x = r(a);
+        const y = r(b);
+        return (
+          STATE_SORT_RANK[x.state] - STATE_SORT_RANK[y.state] ||
+          PROTO_RANK[x.protocol] - PROTO_RANK[y.protocol] ||
+          x.localPort - y.localPort ||
+          peer(x, y)
+        );
+      };
     case 'local':
-      return (a, b) => local(a, b) || peer(a, b);
+      return (a, b) => local(r(a), r(b)) || peer(r(a), r(b));
     case 'peer':
-      return (a, b) => peer(a, b) || local(a, b);
+      return (a, b) => peer(r(a), r(b)) || local(r(a), r(b));
     case 'recvq':
-      return (a, b) => a.record.recvQ - b.record.recvQ || a.record.sendQ - b.record.sendQ;
+      return (a, b) => r(a).recvQ - r(b).recvQ || r(a).sendQ - r(b).sendQ;
     case 'sendq':
-      return (a, b) => shownSendQ(a) - shownSendQ(b) || a.record.recvQ - b.record.recvQ;
+      return (a, b) => sendQ(a) - sendQ(b) || r(a).recvQ - r(b).recvQ;
     case 'process':
       return (a, b) =>
-        (a.record.owner?.command ?? '\uffff').localeCompare(b.record.owner?.command ?? '\uffff') ||
-        (a.record.owner?.pid ?? 0) - (b.record.owner?.pid ?? 0);
+        (r(a).owner?.command ?? '\uffff').localeCompare(r(b).owner?.command ?? '\uffff') || (r(a).owner?.pid ?? 0) - (r(b).owner?.pid ?? 0);
     case 'user':
-      return (a, b) => a.record.user.localeCompare(b.record.user);
+      return (a, b) => r(a).user.localeCompare(r(b).user);
     case 'age':
-      return (a, b) => (a.ageMs ?? -1) - (b.ageMs ?? -1);
+      return (a, b) => {
+        const x = ageRank(a);
+        const y = ageRank(b);
+        return x === y ? 0 : x < y ? -1 : 1;
+      };
     case 'out':
-      return (a, b) => (a.rate?.sendBytesPerSec ?? -1) - (b.rate?.sendBytesPerSec ?? -1);
+      return (a, b) => (rate(a)?.sendBytesPerSec ?? -1) - (rate(b)?.sendBytesPerSec ?? -1);
     case 'in':
-      return (a, b) => (a.rate?.recvBytesPerSec ?? -1) - (b.rate?.recvBytesPerSec ?? -1);
+      return (a, b) => (rate(a)?.recvBytesPerSec ?? -1) - (rate(b)?.recvBytesPerSec ?? -1);
     case 'rtt':
-      return (a, b) => (a.rate?.rttMs ?? -1) - (b.rate?.rttMs ?? -1);
+      return (a, b) => (rate(a)?.rttMs ?? -1) - (rate(b)?.rttMs ?? -1);
   }
 }
 
@@ -135,42 +180,178 @@ export interface SocketRowsInput {
   readonly unixPeers?: ReadonlyMap<number, UnixPeer>;
 }
 
-export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
-  const { tracker, filter, takenAtMs } = input;
-  const { newMs } = tracker.options;
-  const rows: SocketRow[] = [];
-  for (const s of input.sockets) {
-    if (filter !== null && !filter(s)) continue;
-    const info = tracker.firstSeenOf(s);
-    const ageMs = info === undefined ? null : takenAtMs - info.firstSeenMs;
-    rows.push({
-      key: s.key,
-      record: s,
+/**
+ * The sorted rows of one snapshot under one filter and sort. Rows are built only where read (the
+ * table's window, the details socket): at 100k sockets a frame reads ~40 of them.
+ */
+export interface SocketRowList {
+  readonly length: number;
+  /** Row `index` in the sorted order, built now; undefined out of range. */
+  at(index: number): SocketRow | undefined;
+  keyAt(index: number): string | undefined;
+  /** Position of the row with this key, or -1. */
+  indexOfKey(key: string): number;
+  /** Every row's key, in order (for movement actions). */
+  keys(): string[];
+  /** Rows of closed sockets (tombstones) in the list. */
+  readonly closedRows: number;
+  /** Some row has a rate from ss (the rate columns are shown). */
+  readonly anyRate: boolean;
+}
+
+const keyOfEntry = (e: Entry): string => e.key;
+
+class SortedSocketRows implements SocketRowList {
+  readonly length: number;
+  readonly closedRows: number;
+  private anyRateMemo: boolean | null = null;
+
+  constructor(
+    private readonly input: SocketRowsInput,
+    /** What the order depends on besides the snapshot: built on only when every one is the same. */
+    readonly params: readonly unknown[],
+    /** Live records that pass the filter, sorted. */
+    readonly live: readonly SocketRecord[],
+    /** live and the tombstones merged, in the order shown. */
+    private readonly entries: readonly Entry[],
+  ) {
+    this.length = entries.length;
+    this.closedRows = entries.length - live.length;
+  }
+
+  get sockets(): readonly SocketRecord[] {
+    return this.input.sockets;
+  }
+
+  get anyRate(): boolean {
+    const rates = this.input.rates;
+    if (this.anyRateMemo === null) this.anyRateMemo = rates !== undefined && rates.size > 0 && this.live.some((s) => rates.has(s.key));
+    return this.anyRateMemo;
+  }
+
+  at(index: number): SocketRow | undefined {
+    const e = this.entries[index];
+    if (e === undefined) return undefined;
+    const input = this.input;
+    if (e instanceof ClosedEntry)
+      return { key: e.key, record: e.record, closedAtMs: e.closedAtMs, ageMs: null, isNew: false, ageAtLeast: false, backlog: null };
+    const info = input.tracker.firstSeenOf(e);
+    const ageMs = info === undefined ? null : input.takenAtMs - info.firstSeenMs;
+    return {
+      key: e.key,
+      record: e,
       closedAtMs: null,
       ageMs,
-      isNew: info !== undefined && !info.presentAtStart && ageMs !== null && ageMs < newMs,
+      isNew: info !== undefined && !info.presentAtStart && ageMs !== null && ageMs < input.tracker.options.newMs,
       ageAtLeast: info?.presentAtStart ?? false,
-      backlog: s.state === 'LISTEN' ? (input.backlogs?.get(s.key) ?? null) : null,
-      ...(input.rates === undefined ? {} : { rate: input.rates.get(s.key) ?? null }),
-      ...(input.unixPeers === undefined || s.protocol !== 'unix' ? {} : { peer: input.unixPeers.get(s.inode) ?? null }),
-    });
+      backlog: e.state === 'LISTEN' ? (input.backlogs?.get(e.key) ?? null) : null,
+      ...(input.rates === undefined ? {} : { rate: input.rates.get(e.key) ?? null }),
+      ...(input.unixPeers === undefined || e.protocol !== 'unix' ? {} : { peer: input.unixPeers.get(e.inode) ?? null }),
+    };
   }
-  if (input.tombstones) {
-    for (const t of tracker.currentTombstones()) {
-      if (filter !== null && !filter(tombstoneForFilter(t.record))) continue;
-      rows.push({
-        key: `${t.record.key} †${t.closedAtMs}`,
-        record: t.record,
-        closedAtMs: t.closedAtMs,
-        ageMs: null,
-        isNew: false,
-        ageAtLeast: false,
-        backlog: null,
-      });
-    }
+
+  keyAt(index: number): string | undefined {
+    return this.entries[index]?.key;
   }
-  const cmp = comparator(input.sort.key);
+
+  indexOfKey(key: string): number {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) if ((entries[i] as Entry).key === key) return i;
+    return -1;
+  }
+
+  keys(): string[] {
+    return this.entries.map(keyOfEntry);
+  }
+}
+
+/** Sorted order with the final tie-break on the row key, so every order is total. */
+function totalOrder(input: SocketRowsInput): (a: Entry, b: Entry) => number {
+  const cmp = comparator(input.sort.key, { tracker: input.tracker, backlogs: input.backlogs, rates: input.rates });
   const sign = input.sort.descending ? -1 : 1;
-  rows.sort((a, b) => sign * cmp(a, b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return (a, b) => sign * cmp(a, b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** Merge `add` (sorted) into `into` (sorted): binary search per added entry, then one pass. */
+function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): T[] {
+  if (add.length === 0) return into as T[];
+  const out: T[] = new Array<T>(into.length + add.length);
+  let from = 0;
+  let o = 0;
+  for (const x of add) {
+    // first position in `into` (from `from`) whose entry sorts after x
+    let lo = from;
+    let hi = into.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(into[mid] as T, x) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    while (from < lo) out[o++] = into[from++] as T;
+    out[o++] = x;
+  }
+  while (from < into.length) out[o++] = into[from++] as T;
+  return out;
+}
+
+/**
+ * The socket table's rows for this snapshot. With `previous` (the list of the last snapshot, any
+ * filter or sort) only what changed is sorted: records the collector kept from the last
+ * snapshot (the same objects: their lines did not change) keep their relative order, so they are
+ * carried over in order and the new or changed ones (a few percent at 100k) are sorted and
+ * merged in. Same rows, same order as sorting everything (test/socket-rows.test.ts).
+ */
+export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowList | null = null, filterText = ''): SocketRowList {
+  const { filter } = input;
+  // Backlogs and rates change the order only when it sorts by them (they are re-read every few seconds).
+  const key = input.sort.key;
+  const params = [
+    filterText,
+    key,
+    input.sort.descending,
+    input.tracker,
+    key === 'sendq' ? input.backlogs : null,
+    key === 'out' || key === 'in' || key === 'rtt' ? input.rates : null,
+  ];
+  const cmp = totalOrder(input);
+  const turnover = input.tracker.lastTurnover();
+  const prev =
+    previous instanceof SortedSocketRows &&
+    previous.params.length === params.length &&
+    previous.params.every((v, i) => v === params[i]) &&
+    turnover.from !== null &&
+    turnover.from.sockets === previous.sockets &&
+    turnover.to?.sockets === input.sockets
+      ? previous
+      : null;
+  let live: SocketRecord[];
+  if (prev !== null && turnover.removed.length + turnover.added.length <= input.sockets.length / 4) {
+    // The tracker says which record objects left and arrived since the last list's snapshot:
+    // the others keep their order, so only the arrivals are filtered, sorted and merged in.
+    const removed = new Set(turnover.removed);
+    const kept = removed.size === 0 ? prev.live : prev.live.filter((s) => !removed.has(s));
+    const added = filter === null ? [...turnover.added] : turnover.added.filter(filter);
+    live = mergeSorted(kept, added.sort(cmp), cmp);
+  } else {
+    live = filter === null ? [...input.sockets] : input.sockets.filter(filter);
+    live.sort(cmp);
+  }
+  let entries: Entry[] = live;
+  if (input.tombstones) {
+    const closed: ClosedEntry[] = [];
+    for (const t of input.tracker.currentTombstones()) {
+      if (filter !== null && !filter(tombstoneForFilter(t.record))) continue;
+      closed.push(new ClosedEntry(t.record, t.closedAtMs));
+    }
+    entries = mergeSorted<Entry>(live, closed.sort(cmp), cmp);
+  }
+  return new SortedSocketRows(input, params, live, entries);
+}
+
+/** Every row of the socket table, sorted (buildSocketRowList, all rows built). */
+export function buildSocketRows(input: SocketRowsInput): SocketRow[] {
+  const list = buildSocketRowList(input);
+  const rows: SocketRow[] = [];
+  for (let i = 0; i < list.length; i++) rows.push(list.at(i) as SocketRow);
   return rows;
 }
