@@ -6,12 +6,15 @@
 //   env: BENCH_FIRST_SIZES=1000,100000 (default)  BENCH_FIRST_REPS=7 (rounds after one warm-up)
 //        BENCH_FIRST_LIVE_MAX=20000: sizes up to this are a live loopback population
 //        (bench/loadgen); larger ones a synthetic tree (bench/proc-tree.ts) read with --proc-root.
+//        BENCH_FIRST_BASELINE=DIR: also time DIR/bin/sockscope (another build, e.g. an older
+//        commit unpacked and built there) in the same rounds, as "baseline".
 //
 // How: one tmux server (-L, -f /dev/null) with a keeper session; each run is a new detached
 // session of 160x45 whose command runs under `sh -c '"$@"; sleep'` (no shell parsing; env
 // TERM=xterm-256color LANG=C.UTF-8 …), timed from just before `tmux new-session` to the first `capture-pane` that
 // shows the full frame (polled every ~10 ms), then killed. The commands run round-robin (htop,
-// node, bin/sockscope, the single-file bundle dist/sockscope.mjs) after a discarded warm-up
+// node, bin/sockscope — on Node 20 the compile-cached dist/sockscope.cjs, its cache written by the
+// warm-up round —, the tsc build, the ESM single-file build dist/sockscope.mjs) after a discarded warm-up
 // round, so a busy neighbour hits them alike; medians. CPU is the process's utime + stime (every
 // thread, 10 ms resolution) read from /proc/<pid>/stat when the frame was seen. For sockscope the
 // time until the owners are on screen (the header's "owners: scanning…" gone, a row with a
@@ -236,12 +239,27 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
       {
+        // What bin/sockscope runs without the compile-cached bundle (Node >= 22.1 does this too).
+        name: 'tsc build (SOCKSCOPE_LAUNCH=tsc)',
+        argv: ['SOCKSCOPE_LAUNCH=tsc', 'node', 'bin/sockscope', ...procRootArgs],
+        ready: SOCKSCOPE_READY,
+        ...(ownersReady === undefined ? {} : { owners: ownersReady }),
+      },
+      {
         name: 'bundle (dist/sockscope.mjs)',
         argv: ['node', BUNDLE, ...procRootArgs],
         ready: SOCKSCOPE_READY,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
     ];
+    const baseline = process.env['BENCH_FIRST_BASELINE'];
+    if (baseline !== undefined && baseline !== '')
+      subjects.push({
+        name: 'baseline bin/sockscope',
+        argv: ['node', path.join(baseline, 'bin', 'sockscope'), ...procRootArgs],
+        ready: SOCKSCOPE_READY,
+        ...(ownersReady === undefined ? {} : { owners: ownersReady }),
+      });
     const samples = new Map<string, RunSample[]>(subjects.map((s) => [s.name, []]));
     for (let round_ = 0; round_ <= reps; round_++) {
       for (const subject of subjects) {
@@ -286,7 +304,7 @@ function rowsOf(r: SizeResult): (string | number)[][] {
 function verdicts(r: SizeResult): string[] {
   const htop = r.subjects.find((s) => s.name === 'htop')?.medianMs ?? Number.NaN;
   return r.subjects
-    .filter((s) => s.name.includes('sockscope'))
+    .filter((s) => s.name !== 'htop' && !s.name.startsWith('node'))
     .map((s) => {
       if (r.size < 10_000) {
         const limit = GOAL_HTOP_RATIO * htop;

@@ -12,7 +12,8 @@
 // /proc/net table plus snmp and netstat (collectSnapshotAsync), owners aside (they are listed
 // from the real /proc/<pid>/fd, which a synthetic tree has not). Before each refresh a tenth of
 // the TCP lines get a new timer value ("busy": as under load, net/tcp changes at every refresh);
-// the "idle" case changes nothing. The live case reads this machine's real /proc (the kernel's
+// the "idle" case changes nothing. "summary" is what `--summary` reads: the TCP tables counted
+// there by awk (a line per state), the other tables gzipped. The live case reads this machine's real /proc (the kernel's
 // own text, with its less repetitive inodes and ports) with a loopback population, and lists
 // owners over the same link (the remote owner source: one find per refresh). Modes: plain text (no gzip, or --ssh-option-less servers
 // without it), gzip -1 on the remote side, and gzip plus "skip unchanged" (md5sum there).
@@ -30,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 
 import { NET_TABLES, collectSnapshotAsync } from '../src/proc/collect-snapshot.js';
+import { collectStateCountsAsync } from '../src/proc/collect-counts.js';
 import { openSshProcFs, type SshProcFs } from '../src/proc/ssh/proc-fs.js';
 import { createRemoteOwnerSource } from '../src/proc/remote-owners.js';
 import {
@@ -55,7 +57,8 @@ import {
 } from './bench-lib.js';
 import { writeSyntheticProcTree } from './proc-tree.js';
 
-type Mode = 'plain' | 'gzip' | 'gzip+skip';
+/** plain / gzip / gzip+skip: what the dashboard reads; summary: `--summary` (awk counts there, gzip+skip). */
+type Mode = 'plain' | 'gzip' | 'gzip+skip' | 'summary';
 type Activity = 'busy' | 'idle';
 
 interface LinkCase {
@@ -128,7 +131,7 @@ async function measureCase(
     },
     remoteProcRoot: procRoot,
     compress: mode !== 'plain',
-    skipUnchanged: mode === 'gzip+skip',
+    skipUnchanged: mode === 'gzip+skip' || mode === 'summary',
   });
   const unregister = onCleanup(() => fsRemote.close());
   const owners = withOwners ? createRemoteOwnerSource(fsRemote) : null;
@@ -143,7 +146,10 @@ async function measureCase(
   const touchable = activity === 'busy' && procRoot !== '/proc';
   try {
     if (mode !== 'plain' && !fsRemote.link.compressed) throw new Error('no gzip on this machine: cannot measure compression');
-    await collectSnapshotAsync(deps); // the first refresh (a copy to compare with, warm caches)
+    if (mode === 'summary' && fsRemote.stateTally === null) throw new Error('no awk on this machine: cannot measure --summary');
+    const refresh = async (): Promise<unknown> =>
+      mode === 'summary' ? collectStateCountsAsync(fsRemote, NET_TABLES, fsRemote.stateTally) : collectSnapshotAsync(deps);
+    await refresh(); // the first refresh (a copy to compare with, warm caches)
     const received: number[] = [];
     const sent: number[] = [];
     const remoteCpu: number[] = [];
@@ -155,7 +161,7 @@ async function measureCase(
       const rc0 = treeCpuMs(shPid);
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      await collectSnapshotAsync(deps);
+      await refresh();
       wall.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
       localCpu.push((c.user + c.system) / 1000);
@@ -235,8 +241,9 @@ async function main(): Promise<void> {
     const activities: Activity[] = live ? ['busy'] : ['busy', 'idle'];
     for (const activity of activities) {
       for (const withOwners of live ? [false, true] : [false]) {
-        for (const mode of ['plain', 'gzip', 'gzip+skip'] as const) {
+        for (const mode of ['plain', 'gzip', 'gzip+skip', 'summary'] as const) {
           if (activity === 'idle' && mode !== 'gzip+skip') continue;
+          if (mode === 'summary' && withOwners) continue;
           cases.push(await measureCase(label, sockets, root, mode, activity, reps, withOwners));
         }
       }

@@ -2,15 +2,28 @@
 // row, every column padded to its widest cell up to 60 characters, Recv-Q and Send-Q right-aligned,
 // the row's trailing white space trimmed): the fast formatter (one flat cell array, cached cells,
 // rows joined in chunks) must print the same text, and its chunks joined with "\n" must be that text.
+// Likewise the --json document written in pieces against one JSON.stringify of the whole document.
 
 import { describe, expect, it } from 'vitest';
 
-import { formatSocketTable, formatSocketTableChunks, listenBacklogOf, type ListenBacklogs } from '../src/cli/format-once.js';
+import { stringifyForTerminal } from '../src/cli/format-counts.js';
+import {
+  formatJsonDocument,
+  formatJsonDocumentChunks,
+  formatSocketTable,
+  formatSocketTableChunks,
+  listenBacklogOf,
+  socketToJson,
+  type JsonDocumentInput,
+  type ListenBacklogs,
+} from '../src/cli/format-once.js';
+import { countByState } from '../src/model/aggregate.js';
 import { safeText } from '../src/model/safe-text.js';
 import { stateLabel } from '../src/model/state-info.js';
 import type { SocketRecord } from '../src/model/types.js';
 import { formatOwner, localEndpoint, peerEndpoint, type SocketExtras } from '../src/view/presenters.js';
 import { owner, rec } from './helpers/records.js';
+import { makeSnapshot } from './helpers/snapshots.js';
 
 /** The layout as first written: the oracle. */
 function referenceTable(sockets: readonly SocketRecord[], backlogs: ListenBacklogs | null, extras: SocketExtras): string {
@@ -92,6 +105,48 @@ describe('the --once table', () => {
       const chunks = formatSocketTableChunks(sockets, backlogs, extras, rows);
       expect(chunks.join('\n')).toBe(whole);
       expect(chunks).toHaveLength(Math.ceil((sockets.length + 1) / rows));
+    }
+  });
+});
+
+/** The document as one JSON.stringify of everything: the oracle. */
+function referenceJson(input: JsonDocumentInput): string {
+  return stringifyForTerminal({
+    takenAt: new Date(input.snapshot.takenAtMs).toISOString(),
+    host: input.snapshot.host,
+    filter: input.filter,
+    counts: input.counts,
+    totals: input.totals ?? input.counts,
+    counters: input.snapshot.counters,
+    skippedLines: input.snapshot.issues.skippedLines,
+    warnings: input.warnings,
+    ...(input.ratesAsOfMs == null ? {} : { ratesAsOf: new Date(input.ratesAsOfMs).toISOString() }),
+    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null, input.extras)),
+  });
+}
+
+describe('the --json document in pieces', () => {
+  const sockets = Array.from({ length: 3 }, () => sampleSockets()).flat();
+  const base: JsonDocumentInput = {
+    snapshot: makeSnapshot(sockets),
+    counts: countByState(sockets),
+    sockets,
+    filter: 'port 80 \u202e',
+    warnings: ['a \x9b warning'],
+    backlogs: new Map([['*:80', 511]]),
+    extras: { unixPeers: new Map([[901, { peerInode: 77, peerPid: 11, peerProcess: 'client\u2028', peerPath: null }]]) },
+  };
+
+  it('concatenated, the pieces are the document, for any piece size, with and without sockets', () => {
+    for (const input of [base, { ...base, ratesAsOfMs: 1_700_000_000_000 }, { ...base, sockets: [] }]) {
+      const whole = referenceJson(input);
+      expect(formatJsonDocument(input)).toBe(whole);
+      for (const size of [1, 2, 5, sockets.length, 10_000]) {
+        const pieces = formatJsonDocumentChunks(input, size);
+        expect(pieces.join('')).toBe(whole);
+        expect(pieces).toHaveLength(2 + Math.ceil(input.sockets.length / size));
+      }
+      expect(JSON.parse(whole)).toMatchObject({ sockets: { length: input.sockets.length } });
     }
   });
 });

@@ -349,3 +349,36 @@ describe('the state diagram without UTF-8 (issue 10)', () => {
     }
   });
 });
+
+describe('the compare view counts what the marker counted', () => {
+  const closeWaitPile = (n: number) =>
+    Array.from({ length: n }, (_, i) => rec({ state: 'CLOSE_WAIT', localPort: 9090, remotePort: 52000 + i, inode: 100 + i }));
+  const moreOn8080 = (n: number) => Array.from({ length: n }, (_, i) => rec({ localPort: 53000 + i, remotePort: 8080, inode: 500 + i }));
+
+  it('a marker dropped under a filter compares the same sockets then and now, and says so; another filter on screen is named as not applied', () => {
+    const store = troubled();
+    frameOf(store, ui0({ filterText: 'port 9090' }));
+    store.addMarker('before');
+    store.ingest(makeSnapshot([...SCENE, ...closeWaitPile(7), ...moreOn8080(20)], { takenAtMs: T0 + 5000 }));
+    const f = frameOf(store, ui0({ view: 'compare', filterText: 'port 9090' }));
+    const rows = rowTexts(f);
+    // port 9090 then: the listener + 3 CLOSE_WAIT = 4; now 11. The 20 new sockets to 8080 are not counted.
+    expect(rows.find((r) => /^\s*TCP sockets/.test(r) || r.includes('tcp'))).toMatch(/4\s+11\s+\+7/);
+    expect(rows.join('\n')).not.toMatch(/8080/);
+    expect(tableOf(f).notes.join(' ')).toMatch(/counted under the marker's filter "port 9090"/);
+    const other = frameOf(store, ui0({ view: 'compare', filterText: 'port 8080' }));
+    expect(tableOf(other).notes.join(' ')).toMatch(/filter "port 8080" is not applied here/);
+    expect(rowTexts(other)).toEqual(rows);
+  });
+
+  it('a marker without a filter counts everything, and a filter set later is said not to apply', () => {
+    const store = troubled();
+    frameOf(store, ui0());
+    store.addMarker('before');
+    store.ingest(makeSnapshot([...SCENE, ...moreOn8080(20)], { takenAtMs: T0 + 5000 }));
+    expect(tableOf(frameOf(store, ui0({ view: 'compare' }))).notes).toEqual([]);
+    const f = frameOf(store, ui0({ view: 'compare', filterText: 'port 9090' }));
+    expect(tableOf(f).notes.join(' ')).toMatch(/filter "port 9090" is not applied here: the marker counted every socket/);
+    expect(rowTexts(f).join('\n')).toMatch(/8080/);
+  });
+});

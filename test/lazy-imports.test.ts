@@ -42,7 +42,8 @@ afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 /** Run the binary; resolves to the exit code and the list of modules it loaded. */
 function loadedBy(args: readonly string[], name: string): Promise<{ code: number | null; stderr: string; loaded: string[] }> {
   const log = path.join(base, `${name}.log`);
-  const env: NodeJS.ProcessEnv = { ...process.env, SOCKSCOPE_IMPORT_LOG: log };
+  // The tsc build (dist/src), whose modules the hook sees; not the compile-cached bundle bin/sockscope prefers on Node 20.
+  const env: NodeJS.ProcessEnv = { ...process.env, SOCKSCOPE_IMPORT_LOG: log, SOCKSCOPE_LAUNCH: 'tsc' };
   for (const v of ['PROC_ROOT', 'SOCKSCOPE_STATS_FILE']) delete env[v];
   const argv = ['--import', `data:text/javascript,${encodeURIComponent(PRELOAD)}`, 'bin/sockscope', ...args];
   return new Promise((resolve) => {

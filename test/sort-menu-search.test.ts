@@ -20,6 +20,8 @@ import {
   createHeadless,
   inverseRows,
   makeSnapshot,
+  manyRowText,
+  manySockets,
   type Headless,
   type HeadlessOptions,
 } from './helpers/snapshots.js';
@@ -395,7 +397,11 @@ describe('sort menu and search in the frame', () => {
     const rows: SearchRows = { keys: f.rowKeys(), pageSize: f.pageSize, textAt: (n) => f.rowSearchText(n) };
     const missing = frameOf(store, reduceUi(s, { type: 'promptInput', text: 'nosuchthing', rows }));
     expect(missing.prompt).toMatchObject({ title: 'Search', text: 'nosuchthing', status: 'not found' });
-    expect(missing.footer.keys).toContainEqual(['F3', 'next']);
+    expect(missing.footer.keys).toEqual([
+      ['Esc', 'close'],
+      ['Enter', 'done'],
+      ['F3', 'next'],
+    ]);
   });
 });
 
@@ -516,5 +522,20 @@ describe('on screen (80x24)', () => {
     await h.press(ENTER);
     expect(h.text()).not.toContain('Search —');
     expect(inverseRows(h).filter((r) => /^│tcp/.test(r.text))[0]?.text).toContain('300/psql');
+  });
+
+  it('the row a search selects is drawn above the prompt, even the last one of the list', async () => {
+    const h = headless({ theme: MONO_THEME });
+    h.dashboard.onSnapshot(makeSnapshot(manySockets(40), { takenAtMs: T0 }));
+    await h.press(F3);
+    const last = manyRowText(39);
+    await h.press(`${last.local} ${last.peer}`);
+    const lines = h.lines();
+    const promptTop = lines.findIndex((l) => l.includes('Search —'));
+    const selected = inverseRows(h).filter((r) => /^│tcp/.test(r.text));
+    expect(selected).toHaveLength(1);
+    expect(selected[0]?.text).toContain(last.local);
+    expect(selected[0]!.row).toBeLessThan(promptTop);
+    expect(lines.find((l) => /^┌─ Sockets/.test(l))).toContain('40/40');
   });
 });

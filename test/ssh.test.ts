@@ -19,7 +19,8 @@ import { sshFailureLine } from '../src/proc/ssh/protocol.js';
 import { createRemoteOwnerSource } from '../src/proc/remote-owners.js';
 import { createOwnerScanner } from '../src/proc/read-owners.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
-import { wantedInodes } from '../src/proc/collect-snapshot.js';
+import { NET_TABLES, wantedInodes } from '../src/proc/collect-snapshot.js';
+import { collectStateCounts, collectStateCountsAsync } from '../src/proc/collect-counts.js';
 import { parseInetTable } from '../src/proc/parse-inet.js';
 import { REPO_ROOT, TmuxSession, hasTmux, socketTableRows } from './helpers/tmux.js';
 
@@ -341,6 +342,23 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
       }
     });
 
+    it('--summary counts: the TCP state column counted there (awk) gives the local counts in a few bytes', async () => {
+      const local = collectStateCounts(createProcFs(tree));
+      expect(Object.values(local.counts.tcp).reduce((a, b) => a + b, 0)).toBeGreaterThan(10_000);
+      const remote = await openSshProcFs('tester@localhost', { spawnShell: localShell(), remoteProcRoot: tree, compress: false });
+      opened.push(remote);
+      expect(remote.stateTally).not.toBeNull();
+      const tallied = await remote.stateTally!.tallyTcpStatesAsync('net/tcp');
+      expect(tallied.text!.length).toBeLessThan(200); // a line per state, for a 1.5 MB table
+      expect(await remote.stateTally!.tallyTcpStatesAsync('net/nope')).toEqual({ text: null, error: 'ENOENT' });
+      expect(await collectStateCountsAsync(remote, NET_TABLES, remote.stateTally)).toEqual(local);
+      // Without awk (nor gzip) there: whole tables, the same counts.
+      const bare = await openSshProcFs('tester@localhost', { spawnShell: localShell(`PATH=${noGzipBin}`), remoteProcRoot: tree });
+      opened.push(bare);
+      expect(bare.stateTally).toBeNull();
+      expect(await collectStateCountsAsync(bare, NET_TABLES, bare.stateTally)).toEqual(local);
+    });
+
     it.skipIf(!hasGzip)('a compressed answer that unpacks past the cap is refused with one line, after few bytes', async () => {
       const remote = await openSshProcFs('bomb@host', { spawnShell: localShell(), maxReplyBytes: 1024 * 1024 });
       opened.push(remote);
@@ -597,6 +615,22 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
     const summary = await run([...sshArgv(), '--once', '--summary']);
     expect(summary.code).toBe(0);
     expect(summary.stdout).toMatch(/^TCP\s+\d+/m);
+    // Counted on the remote side (awk there): this test's listener is among the LISTEN sockets.
+    const summaryJson = await run([...sshArgv(), '--once', '--summary', '--json']);
+    expect(summaryJson.code).toBe(0);
+    const doc = JSON.parse(summaryJson.stdout) as { counts: { tcp: Record<string, number> }; sockets: unknown[]; counters: object };
+    expect(doc.counts.tcp['LISTEN']).toBeGreaterThanOrEqual(1);
+    expect(doc.sockets).toEqual([]);
+    expect(Object.keys(doc.counters).length).toBeGreaterThan(0);
+    // A --summary stream over ssh: documents separated by blank lines until SIGINT.
+    const stream = spawn(process.execPath, ['bin/sockscope', ...sshArgv(), '--summary', '-i', '0.2'], { cwd: REPO_ROOT, env: cleanEnv() });
+    let streamed = '';
+    stream.stdout.on('data', (d: Buffer) => (streamed += d.toString()));
+    const streamExit = new Promise<number | null>((resolve) => stream.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 300 && (streamed.match(/^TCP\s+\d+/gm) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    stream.kill('SIGINT');
+    expect(await streamExit).toBe(0);
+    expect((streamed.match(/^TCP\s+\d+/gm) ?? []).length).toBeGreaterThanOrEqual(2);
 
     const child = spawn(process.execPath, ['bin/sockscope', ...sshArgv(), '--json', '-i', '0.2', '-f', `sport = :${port}`], {
       cwd: REPO_ROOT,

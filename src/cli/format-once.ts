@@ -243,9 +243,23 @@ export interface JsonDocumentInput {
 }
 
 export function formatJsonDocument(input: JsonDocumentInput): string {
-  const { snapshot } = input;
+  return formatJsonDocumentChunks(input).join('');
+}
+
+/** Sockets per piece of formatJsonDocumentChunks (~2 MB of JSON). */
+const SOCKETS_PER_JSON_CHUNK = 4096;
+
+/**
+ * formatJsonDocument in consecutive pieces (concatenated, they are its text): the document up
+ * to the sockets array, the sockets `socketsPerChunk` at a time, then the end. At 1,000,000
+ * sockets the document is ~500 MB, about V8's longest string: written a piece at a time it is
+ * never one string.
+ */
+export function formatJsonDocumentChunks(input: JsonDocumentInput, socketsPerChunk = SOCKETS_PER_JSON_CHUNK): string[] {
+  const { snapshot, sockets } = input;
   const counters: KernelCounters = snapshot.counters;
-  return stringifyForTerminal({
+  // `sockets` is the last member: the text ends in "[]}".
+  const shell = stringifyForTerminal({
     takenAt: new Date(snapshot.takenAtMs).toISOString(),
     host: snapshot.host,
     filter: input.filter,
@@ -255,6 +269,15 @@ export function formatJsonDocument(input: JsonDocumentInput): string {
     skippedLines: snapshot.issues.skippedLines,
     warnings: input.warnings,
     ...(input.ratesAsOfMs == null ? {} : { ratesAsOf: new Date(input.ratesAsOfMs).toISOString() }),
-    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null, input.extras)),
+    sockets: [],
   });
+  const pieces = [shell.slice(0, -3)];
+  for (let from = 0; from < sockets.length; from += socketsPerChunk) {
+    const part = sockets.slice(from, from + socketsPerChunk).map((s) => socketToJson(s, input.backlogs ?? null, input.extras));
+    // An array's JSON is its elements' JSON joined with commas, between brackets.
+    const json = stringifyForTerminal(part);
+    pieces.push(from === 0 ? json.slice(0, -1) : `,${json.slice(1, -1)}`);
+  }
+  pieces.push(sockets.length === 0 ? '[]}' : ']}');
+  return pieces;
 }

@@ -8,9 +8,9 @@ import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext, OutputStream } from './context.js';
-import { formatJsonDocument, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
+import { formatJsonDocumentChunks, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
 import { formatSummary } from './format-counts.js';
-import { runCountsOnly } from './run-summary.js';
+import { collectRemoteCounts, runCountsOnly, writeCountsDocument, type CountsDocument } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
@@ -147,10 +147,13 @@ function render(
   backlogs: ListenBacklogs | null = null,
   enrichment: Enrichment = NO_ENRICHMENT,
 ): string {
-  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join('\n');
+  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join(json ? '' : '\n');
 }
 
-/** render() in pieces that joined with "\n" make its text: the --once table comes a few thousand rows at a time. */
+/**
+ * render() in pieces: joined (with "\n" for the table, nothing for JSON) they make its text.
+ * The --once table comes a few thousand rows at a time, a JSON document a few thousand sockets.
+ */
 function renderChunks(
   ctx: AppContext,
   snapshot: Snapshot,
@@ -161,7 +164,7 @@ function renderChunks(
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
-    const document = formatJsonDocument({
+    return formatJsonDocumentChunks({
       snapshot,
       counts,
       totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
@@ -172,23 +175,23 @@ function renderChunks(
       extras: enrichment.extras,
       ratesAsOfMs: enrichment.ratesAsOfMs,
     });
-    return [document];
   }
   if (ctx.options.summary) return [formatSummary(counts)];
   return formatSocketTableChunks(sockets, backlogs, enrichment.extras);
 }
 
 /**
- * Write pieces of one document, each followed by "\n", waiting for 'drain' whenever a write
- * leaves more queued than the stream's buffer holds (or until the stream errs or closes: a
- * reader that went away ends the output, not the process).
+ * Write the pieces of one document joined with `separator` and ended by "\n", waiting for
+ * 'drain' whenever a write leaves more queued than the stream's buffer holds (or until the
+ * stream errs or closes: a reader that went away ends the output, not the process).
  */
-function writeLines(out: OutputStream, pieces: readonly string[]): Promise<void> {
+function writePieces(out: OutputStream, pieces: readonly string[], separator: string): Promise<void> {
   return new Promise((resolve) => {
     let i = 0;
     const next = (): void => {
       while (i < pieces.length) {
-        const more = out.write(`${pieces[i++]}\n`);
+        const piece = pieces[i++]!;
+        const more = out.write(i === pieces.length ? `${piece}\n` : separator === '' ? piece : piece + separator);
         if (!more && i < pieces.length && out.on !== undefined) {
           const go = (): void => {
             out.off?.('drain', go);
@@ -224,9 +227,13 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
   return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
+/** Counts alone are enough: --summary without a filter. */
+const wantsCountsOnly = (ctx: AppContext): boolean => ctx.options.summary && ctx.filter === null;
+
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
   const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
-    await writeLines(ctx.services.stdout, renderChunks(ctx, snapshot, ctx.options.json, backlogs, enrichment));
+    const { json } = ctx.options;
+    await writePieces(ctx.services.stdout, renderChunks(ctx, snapshot, json, backlogs, enrichment), json ? '' : '\n');
     for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
@@ -235,6 +242,11 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     ssContext(ctx) === null || ctx.options.summary
       ? printWith(snapshot, backlogs, NO_ENRICHMENT)
       : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
+  if (ctx.remote != null && wantsCountsOnly(ctx))
+    return collectRemoteCounts(ctx, ctx.remote).then(
+      (doc) => writeCountsDocument(ctx, doc),
+      (err: unknown) => sshFailure(ctx, err),
+    );
   if (ctx.remote != null)
     return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(
       (s) => print(s),
@@ -310,16 +322,31 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     const write = (text: string): void => {
       if (!services.stdout.write(text)) blocked = true;
     };
-    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void => {
+    const showDocument = (doc: CountsDocument): void => {
       if (stopped) return;
       if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
       skipped = 0;
-      write(`${render(ctx, snapshot, ctx.options.json, null, enrichment)}\n${ctx.options.json ? '' : '\n'}`);
-      for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) {
+      write(`${doc.text}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of doc.warnings) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
       timer = setTimeout(tick, ctx.options.intervalMs);
+    };
+    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void =>
+      showDocument({
+        text: render(ctx, snapshot, ctx.options.json, null, enrichment),
+        warnings: [...snapshotWarnings(snapshot), ...enrichment.warnings],
+      });
+    // Over ssh: a lost connection ends the stream with one line, exit 1.
+    const lost = (err: unknown): void => {
+      if (stopped) return;
+      halt();
+      try {
+        resolve(sshFailure(ctx, err));
+      } catch (other) {
+        reject(other instanceof Error ? other : new Error(String(other)));
+      }
     };
     const tick = (): void => {
       timer = undefined;
@@ -334,6 +361,10 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
       if (gone !== null) {
         services.stderr.write(`sockscope: ${gone}\n`);
         fail(1);
+        return;
+      }
+      if (ctx.remote != null && wantsCountsOnly(ctx)) {
+        collectRemoteCounts(ctx, ctx.remote).then(showDocument, lost);
         return;
       }
       let got: Snapshot | Promise<Snapshot>;
@@ -356,16 +387,7 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
         }
         return show(got);
       }
-      // Over ssh: a lost connection ends the stream with one line, exit 1.
-      got.then(show, (err: unknown) => {
-        if (stopped) return;
-        halt();
-        try {
-          resolve(sshFailure(ctx, err));
-        } catch (other) {
-          reject(other instanceof Error ? other : new Error(String(other)));
-        }
-      });
+      got.then(show, lost);
     };
     tick();
   });

@@ -259,13 +259,16 @@ export class SessionStore {
     return s.paused ? this.replace({ ...s, frozen: s.live }) : s;
   }
 
-  /** Drop a named marker on the picture shown (an empty name gets the next automatic one). */
+  /**
+   * Drop a named marker on the picture shown (an empty name gets the next automatic one), under
+   * the screen's filter: view 7 then compares the same sockets.
+   */
   addMarker(name: string): SessionState {
     const s = this.current;
     const picture = shownPicture(s);
     if (picture === null) return s;
     const n = name.trim() === '' ? nextMarkerName(s.markers) : name.trim().slice(0, 60);
-    return this.replace({ ...s, markers: addMarker(s.markers, n, picture.snapshot) });
+    return this.replace({ ...s, markers: addMarker(s.markers, n, picture.snapshot, {}, this.filter) });
   }
 
   /**

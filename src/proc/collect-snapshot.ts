@@ -25,6 +25,11 @@ export interface CollectDeps {
   readonly monotonicMs: () => number;
   /** Which tables to read; default NET_TABLES. */
   readonly protocols?: readonly Protocol[];
+  /**
+   * The caller will collect again (the dashboard's collect worker): keep the lines for reuse from
+   * the first snapshot on, instead of from the second (see TableMemory).
+   */
+  readonly repeating?: boolean;
 }
 
 const NO_OWNERS: OwnerScanStats = {
@@ -41,6 +46,12 @@ const PENDING_OWNERS: OwnerScanStats = { ...NO_OWNERS, pending: true };
 /** Read /proc/net/snmp and /proc/net/netstat into one flat counter map ("Tcp.ActiveOpens"). */
 export function readKernelCounters(procFs: ProcFs): KernelCounters {
   return countersFrom(procFs.readText('net/snmp'), procFs.readText('net/netstat'));
+}
+
+/** The same with async reads (over --ssh). */
+export async function readKernelCountersAsync(procFs: ProcFs): Promise<KernelCounters> {
+  const [snmp, netstat] = await Promise.all([procFs.readTextAsync('net/snmp'), procFs.readTextAsync('net/netstat')]);
+  return countersFrom(snmp, netstat);
 }
 
 function countersFrom(snmp: string | null, netstat: string | null): KernelCounters {
@@ -232,7 +243,7 @@ function sameOwner(a: SocketOwner | null, b: SocketOwner | null): boolean {
 }
 
 function assemble(
-  deps: Pick<CollectDeps, 'hostname' | 'userName' | 'procFs'>,
+  deps: Pick<CollectDeps, 'hostname' | 'userName' | 'procFs' | 'repeating'>,
   takenAtMs: number,
   parsed: ParsedTables,
   counters: KernelCounters,
@@ -243,7 +254,7 @@ function assemble(
   const { entries, lines } = parsed;
   const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
   const memory: Partial<Record<Protocol, TableMemoryBuilder>> = {};
-  const remember = memories.has(deps.procFs); // see TableMemory: not on the first snapshot
+  const remember = deps.repeating === true || memories.has(deps.procFs); // see TableMemory: not on the first snapshot
   let reused = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;

@@ -778,3 +778,33 @@ function countLineBytes(bytes: Buffer, lineStart: number, eol: number, tally: St
   tally.byCode[st]!++;
   return LINE_DONE;
 }
+
+/**
+ * Parse a tally of the st column, one "<st> <count>" line per state code as the remote side's
+ * `awk '{ n[$4]++ } …'` prints it over --ssh (see SshProcFs.stateTally): the same totals as
+ * countTcpStatesFast. A code outside 01–0C counts as that many skipped lines, an unreadable line
+ * as one.
+ */
+export function parseTcpStateTally(text: string): TcpStateCounts {
+  const byCode = new Array<number>(13).fill(0);
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = /^([0-9A-Fa-f]{2}) (\d{1,15})$/.exec(line);
+    if (m === null) {
+      skipped++;
+      continue;
+    }
+    const code = parseInt(m[1]!, 16);
+    const n = Number(m[2]);
+    if (code >= 1 && code <= 12) byCode[code] = (byCode[code] ?? 0) + n;
+    else skipped += n;
+  }
+  const counts = {} as Record<TcpState, number>;
+  let total = 0;
+  for (let code = 1; code <= 12; code++) {
+    counts[TCP_STATE_BY_CODE[code]!] = byCode[code]!;
+    total += byCode[code]!;
+  }
+  return { counts, total, skipped };
+}

@@ -214,6 +214,25 @@ const groupTotals = (c: CountsByGroup): Record<ProtocolGroup, number> => ({
 });
 const sumOf = (t: Record<ProtocolGroup, number>): number => t.tcp + t.udp + t.raw + t.unix;
 
+/**
+ * What the compare view counts, said under its table: the marker's filter applies to both sides
+ * (not the screen's, which may have changed since), and kernel counters are machine-wide.
+ */
+function compareNotes(markerFilter: string | null, screenFilter: string | null, width: number): string[] {
+  const lines: string[] = [];
+  if (markerFilter !== null)
+    lines.push(`Sockets counted under the marker's filter "${markerFilter}", then and now; kernel counters are machine-wide.`);
+  if (screenFilter !== markerFilter)
+    lines.push(
+      markerFilter === null
+        ? `The filter "${screenFilter ?? ''}" is not applied here: the marker counted every socket. Drop a marker under it (m) to compare it.`
+        : screenFilter === null
+          ? "The screen shows every socket; this comparison keeps the marker's filter."
+          : `The filter "${screenFilter}" is not applied here: the marker was dropped under another.`,
+    );
+  return lines.flatMap((l) => wrap(l, width, '')).slice(0, 4);
+}
+
 /** Exact backlogs (from ss) of LISTEN sockets by socket key, for the Send-Q column. */
 function exactBacklogs(listeners: readonly ListenerHealth[]): Map<string, number> {
   const out = new Map<string, number>();
@@ -305,8 +324,11 @@ export function buildFrame(input: FrameInput): Frame {
       : layout.table;
   const innerWidth = tableRect.width - 2;
   const pageSize = Math.max(1, tableRect.height - 3);
-  // Rows the table shows (fewer than pageSize when notes take lines under it): PgUp/PgDn step by it.
-  let shownRows = pageSize;
+  // A prompt covers the table's last two rows: the rows drawn stop above it, so the row a search
+  // selects is never hidden under the search prompt.
+  const rowsShown = ui.prompt === null ? pageSize : Math.max(1, pageSize - 2);
+  // Rows the table shows (fewer when notes take lines under it): PgUp/PgDn step by it.
+  let shownRows = rowsShown;
 
   const withTombstones = !session.paused;
   const socketRows = (): SocketRowList => {
@@ -424,7 +446,7 @@ export function buildFrame(input: FrameInput): Frame {
     let searchSource: object | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
-      table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
+      table = buildSocketTableView(rows, ui, { width: innerWidth, height: rowsShown });
       closedRows = rows.closedRows;
       rowKeys = () => rows.keys();
       searchSource = rows;
@@ -432,17 +454,17 @@ export function buildFrame(input: FrameInput): Frame {
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
-      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, {
-        width: innerWidth,
-        height: Math.max(1, pageSize - 4),
-      });
+      shownRows = Math.max(1, rowsShown - 4);
+      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, { width: innerWidth, height: shownRows });
       const f = picture.findings[table.selectedIndex];
       selectedKey = f?.id ?? null;
       if (f !== undefined) notes = [...wrap(f.detail, innerWidth, ''), `Enter: show these sockets (${f.filter})`];
       rowKeys = () => picture.findings.map((x) => x.id);
     } else if (view === 'compare') {
       const c = comparison();
-      table = buildCompareView(c, ui, { width: innerWidth, height: pageSize });
+      notes = c === null ? [] : compareNotes(c.marker.filter?.text ?? null, filterText === '' ? null : filterText, innerWidth);
+      if (notes.length > 0) shownRows = Math.max(1, rowsShown - notes.length - 1);
+      table = buildCompareView(c, ui, { width: innerWidth, height: shownRows });
       const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
       rowKeys = keys;
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
@@ -456,7 +478,7 @@ export function buildFrame(input: FrameInput): Frame {
         const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
         if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
           notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
-        if (notes.length > 0) shownRows = Math.max(1, pageSize - notes.length - 1);
+        if (notes.length > 0) shownRows = Math.max(1, rowsShown - notes.length - 1);
       }
       table = buildGroupTableView(
         view,

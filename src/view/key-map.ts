@@ -335,6 +335,8 @@ export function footerKeyRows(
         .replace(/ .*$/, '') || b.label;
     let text = b.footer;
     if (b.action === 'pause') text = scope.paused ? 'resume' : 'pause';
+    // The search keeps the selection it moved: Esc cancels nothing, it closes.
+    if (scope.prompt === 'search' && b.action === 'back') text = 'close';
     if (b.action === 'enter' && b.context === 'table')
       text = scope.view === 'sockets' ? 'details' : scope.view === 'states' ? 'sockets' : 'drill';
     if (b.action === 'up') out.push(['↑↓', text]);

@@ -6,6 +6,7 @@
 // the local machine instead fails loudly.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { StateTallySource } from '../collect-counts.js';
 import type { ProcFs } from '../proc-fs.js';
 import { checkSshOption, checkSshTarget, sshArgs } from './args.js';
 import { SshError, SshSyncReadError } from './errors.js';
@@ -73,6 +74,11 @@ export interface SshProcFs extends ProcFs, RemoteShell {
   readonly link: { readonly compressed: boolean; readonly skipUnchanged: boolean };
   /** Bytes moved over the link since start. */
   byteCounts(): LinkByteCounts;
+  /**
+   * Counts of the TCP state column made on the remote host (awk), for --summary: a few bytes
+   * per table instead of the table. null when the remote has no awk.
+   */
+  readonly stateTally: StateTallySource | null;
   /** End the session: the remote sh gets EOF and exits; ssh is terminated if it lingers. */
   close(): Promise<void>;
 }
@@ -134,6 +140,7 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
   let passwd: string | null = null;
   const preloaded = new Map<string, string | null>();
   let skipUnchanged = false;
+  let hasAwk = false;
   const procRoot = (options.remoteProcRoot ?? '/proc').replace(/\/+$/, '');
   try {
     await session.exec(() => ':');
@@ -142,7 +149,7 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
         `cat /proc/sys/kernel/ostype; printf '\\n%s\\n' '${sep}'`,
         `cat /proc/sys/kernel/hostname; printf '\\n%s\\n' '${sep}'`,
         `cat /proc/net/tcp >/dev/null && echo ok; printf '\\n%s\\n' '${sep}'`,
-        `${GZIP_PROBE}; command -v md5sum >/dev/null 2>&1 && echo md5sum`,
+        `${GZIP_PROBE}; command -v md5sum >/dev/null 2>&1 && echo md5sum; command -v awk >/dev/null 2>&1 && echo awk`,
       ].join('\n'),
     );
     const [ostype = '', host = '', tcp = '', tools = ''] = check.text.split(`\n${check.sep}\n`);
@@ -154,6 +161,7 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
     const found = new Set(tools.split('\n').map((l) => l.trim()));
     session.compress = options.compress !== false && found.has('gzip');
     skipUnchanged = options.skipUnchanged !== false && found.has('md5sum');
+    hasAwk = found.has('awk');
     const reads = preload.map(async (rel) => {
       const r = await session.exec(() => catCommand(`${procRoot}/${rel}`));
       preloaded.set(rel, r.status === 0 ? r.text : null);
@@ -175,7 +183,7 @@ export async function openSshProcFs(target: string, options: SshOptions = {}): P
   }
   session.timeoutMs = options.timeoutMs ?? DEFAULT_SSH_TIMEOUT_MS;
   session.replyDeadlineMs = replyDeadlineMs;
-  return createSshProcFs(session, { target, hostname, passwd, preloaded, procRoot, skipUnchanged });
+  return createSshProcFs(session, { target, hostname, passwd, preloaded, procRoot, skipUnchanged, hasAwk });
 }
 
 /** A copy of a /proc/net file as last received, to answer "unchanged" replies. */
@@ -208,10 +216,20 @@ interface SessionFacts {
   readonly preloaded: ReadonlyMap<string, string | null>;
   readonly procRoot: string;
   readonly skipUnchanged: boolean;
+  readonly hasAwk: boolean;
+}
+
+/**
+ * Prints "<st> <count>" per state code of a /proc/net/tcp text (column 4 after the header line);
+ * exit status 2 when the file is missing, 13 when unreadable, as catCommand.
+ */
+function stateTallyCommand(absPath: string): string {
+  const q = shQuote(absPath);
+  return `awk 'NR > 1 && NF > 0 { n[$4]++ } END { for (s in n) print s, n[s] }' < ${q} || if [ -e ${q} ]; then (exit 13); else (exit 2); fi`;
 }
 
 function createSshProcFs(session: RemoteSession, facts: SessionFacts): SshProcFs {
-  const { target, hostname, passwd, preloaded, procRoot, skipUnchanged } = facts;
+  const { target, hostname, passwd, preloaded, procRoot, skipUnchanged, hasAwk } = facts;
   let lastError: string | null = null;
   /** rel → last copy, for files below net/ only (a bounded set of names) when skipUnchanged. */
   const held = new Map<string, HeldFile>();
@@ -252,6 +270,15 @@ function createSshProcFs(session: RemoteSession, facts: SessionFacts): SshProcFs
     passwd,
     link: { compressed: session.compress, skipUnchanged },
     byteCounts: () => session.byteCounts(),
+    stateTally: hasAwk
+      ? {
+          async tallyTcpStatesAsync(rel) {
+            if (!REL_PATH_RE.test(rel)) return { text: null, error: 'EINVAL' };
+            const reply = await session.exec(() => stateTallyCommand(`${procRoot}/${rel}`));
+            return reply.status === 0 ? { text: reply.text, error: null } : { text: null, error: errorCodeOf(reply.status) };
+          },
+        }
+      : null,
     exec: (script, options) => session.exec(script, options),
     readText(rel) {
       if (preloaded.has(rel)) return preloaded.get(rel) ?? null;
