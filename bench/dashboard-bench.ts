@@ -18,7 +18,7 @@
 // How: `node bin/sockscope -i 1` runs in a detached tmux session of its own server (-L, -f
 // /dev/null) at 200x50; after the settle time, `tmux pipe-pane -o 'cat >> FILE'` counts the bytes
 // the pane receives, /proc/<pid>/stat gives utime + stime of the whole process, and the stats
-// file (SOCKSCOPE_STATS_FILE, rewritten every 10 refreshes and on exit) gives bytesWritten,
+// file (SOCKSCOPE_STATS_FILE, rewritten every 10 refreshes or 5 s and on exit) gives bytesWritten,
 // frame times and the first frame's time; then `q` is pressed.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -286,6 +286,9 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
       'TERM=xterm-256color',
       'LANG=C.UTF-8',
       `SOCKSCOPE_STATS_FILE=${statsFile}`,
+      ...(process.env['SOCKSCOPE_COLLECT_THREAD'] === undefined
+        ? []
+        : [`SOCKSCOPE_COLLECT_THREAD=${process.env['SOCKSCOPE_COLLECT_THREAD']}`]),
       'node',
       'bin/sockscope',
       ...(tree === null ? [] : ['--proc-root', tree.root]),
@@ -384,7 +387,7 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
     // Quit and collect the final stats (written on exit).
     tmux('send-keys', 'q');
     let exitedCleanly = false;
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 600; i++) {
       await sleep(100);
       if (!fs.existsSync(`/proc/${pid}`) || readStatFields(`/proc/${pid}/stat`)?.[3] === 'Z') {
         exitedCleanly = true;

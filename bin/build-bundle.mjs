@@ -15,8 +15,10 @@
 //    BigText is created: pointed at the same virtual directory, where the fonts are NOT embedded
 //    (640 KB; sockscope does not use BigText): it would fail with ENOENT, never at load.
 //  - term.js / pty.js (optional, only for blessed's Terminal widget) are stubs that throw if used.
-//  - The owner-mapping worker (src/proc/owner-worker.ts) runs on the bundle itself: the entry
-//    below checks workerData first, and tells owner-source.ts to start workers on this file.
+//  - The owner-mapping worker (src/proc/owner-worker.ts) and the collect worker
+//    (src/proc/collect-worker.ts, which starts the owner worker itself) run on the bundle: the
+//    entry below checks workerData first, and tells owner-source.ts and collect-source.ts to start
+//    workers on this file.
 //  - package.json's version is injected with `define` (src/main.ts packageVersion()).
 //  - ESM output needs a `require` for the CommonJS parts (blessed): createRequire banner.
 //
@@ -47,11 +49,15 @@ const ENTRY = `
 import { isMainThread, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { OWNER_WORKER_MARK, setOwnerWorkerPath } from './src/proc/owner-source.ts';
+import { COLLECT_WORKER_MARK, setCollectWorkerPath } from './src/proc/collect-source.ts';
 
 if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
   await import('./src/proc/owner-worker.ts');
+} else if (!isMainThread && workerData?.mark === COLLECT_WORKER_MARK) {
+  await import('./src/proc/collect-worker.ts');
 } else {
   setOwnerWorkerPath(fileURLToPath(import.meta.url));
+  setCollectWorkerPath(fileURLToPath(import.meta.url));
   const { main } = await import('./src/main.ts');
   process.exitCode = await main(process.argv.slice(2));
 }
@@ -61,11 +67,15 @@ if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
 const ENTRY_CJS = `
 import { isMainThread, workerData } from 'node:worker_threads';
 import { OWNER_WORKER_MARK, setOwnerWorkerPath } from './src/proc/owner-source.ts';
+import { COLLECT_WORKER_MARK, setCollectWorkerPath } from './src/proc/collect-source.ts';
 
 if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
   void import('./src/proc/owner-worker.ts');
+} else if (!isMainThread && workerData?.mark === COLLECT_WORKER_MARK) {
+  void import('./src/proc/collect-worker.ts');
 } else {
   setOwnerWorkerPath(__filename);
+  setCollectWorkerPath(__filename);
   void import('./src/main.ts')
     .then(({ main }) => main(process.argv.slice(2)))
     .then((code) => {

@@ -18,6 +18,7 @@ import type { Recorder, Recording } from './model/recording.js';
 import type { Protocol } from './model/types.js';
 import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
+import type { CollectSource } from './proc/collect-source.js';
 import { readBoundedText, readServices } from './proc/read-services.js';
 import type { DashboardDeps, LiveFeed } from './ui/run-dashboard.js';
 // Modules only some modes need (filters, --ssh, --pid, replay, the headless modes, commander for
@@ -273,7 +274,8 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
  */
 async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, recorder: Recorder | null): Promise<DashboardDeps> {
   const { services, options } = ctx;
-  const { createInlineOwnerSource, createWorkerOwnerSource } = await import('./proc/owner-source.js');
+  const { createInlineOwnerSource, createWorkerOwnerSource, ownerWorkerPath } = await import('./proc/owner-source.js');
+  const { createWorkerCollectSource } = await import('./proc/collect-source.js');
   const { readNetSysctls } = await import('./proc/read-sysctl.js');
   const { readListenBacklogs } = await import('./proc/read-backlogs.js');
   const { readTcpInfo } = await import('./proc/read-tcp-info.js');
@@ -284,20 +286,38 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
   // ss reports our own namespace, so it is not asked for recorded trees, --pid or --ssh.
   const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
   const openLive = (): LiveFeed => {
-    // Owners in a worker thread; with --pid the scanner is restricted to one namespace's
-    // processes, which only the scanner built in run() knows: run that one in this thread.
-    // --ssh (ctx.remote): owners are listed over the ssh session run() opened (main closes it);
-    // no local worker.
-    const owners = !options.processes
-      ? null
-      : ctx.remote != null
-        ? ctx.remote.owners
-        : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
-          ? createInlineOwnerSource(ctx.collectDeps.owners)
-          : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
-    // The first frame does not wait for the owner worker's first full scan: snapshots go
-    // without owners until it is done ("owners: scanning…"), then the poller refreshes.
-    const collector = createLiveCollector({ ...ctx.collectDeps, owners });
+    // Collection in this thread: owners in a worker thread; with --pid the scanner is restricted
+    // to one namespace's processes, which only the scanner built in run() knows: run that one in
+    // this thread. --ssh (ctx.remote): owners are listed over the ssh session run() opened (main
+    // closes it); no local worker.
+    const inThisThread = (): CollectSource => {
+      const owners = !options.processes
+        ? null
+        : ctx.remote != null
+          ? ctx.remote.owners
+          : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
+            ? createInlineOwnerSource(ctx.collectDeps.owners)
+            : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
+      // The first frame does not wait for the owner worker's first full scan: snapshots go
+      // without owners until it is done ("owners: scanning…"), then the poller refreshes.
+      const collector = createLiveCollector({ ...ctx.collectDeps, owners });
+      return {
+        prime: () => collector.prime(),
+        collect: () => collector.collect(),
+        close: () => owners?.close() ?? Promise.resolve(),
+      };
+    };
+    // This machine's tables (or a recorded tree), no --pid: read, parsed and joined in the collect
+    // worker, which sends only what changed; the main thread keeps to the screen and the keys.
+    // SOCKSCOPE_COLLECT_THREAD=main keeps collection in this thread (for comparing the two).
+    const local = ctx.remote == null && ctx.scopeLabel === null && services.env['SOCKSCOPE_COLLECT_THREAD'] !== 'main';
+    const collector =
+      (local
+        ? createWorkerCollectSource(
+            { procRoot: ctx.procFs.root, processes: options.processes, ownerWorkerPath: ownerWorkerPath() },
+            inThisThread,
+          )
+        : null) ?? inThisThread();
     // Per-connection rates (ss -tinH, at most 10% of the time) and UNIX peers (ss -xH): the live
     // kernel only, inside --pid through nsenter.
     const ss = ssContext(ctx);
@@ -333,7 +353,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
         ssReady === null
           ? null
           : (snapshot) => collectUnixPeers(ssReady.deps, ssReady.options, snapshot).then((r) => (r.ok ? r.peers : null)),
-      close: () => owners?.close() ?? Promise.resolve(),
+      close: () => collector.close(),
     };
   };
   // SOCKSCOPE_STATS_FILE: the dashboard's own figures for `npm run bench` and the soak test.

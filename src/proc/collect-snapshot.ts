@@ -25,6 +25,11 @@ export interface CollectDeps {
   readonly monotonicMs: () => number;
   /** Which tables to read; default NET_TABLES. */
   readonly protocols?: readonly Protocol[];
+  /**
+   * The caller will collect again (the dashboard's collect worker): keep the lines for reuse from
+   * the first snapshot on, instead of from the second (see TableMemory).
+   */
+  readonly repeating?: boolean;
 }
 
 const NO_OWNERS: OwnerScanStats = {
@@ -238,7 +243,7 @@ function sameOwner(a: SocketOwner | null, b: SocketOwner | null): boolean {
 }
 
 function assemble(
-  deps: Pick<CollectDeps, 'hostname' | 'userName' | 'procFs'>,
+  deps: Pick<CollectDeps, 'hostname' | 'userName' | 'procFs' | 'repeating'>,
   takenAtMs: number,
   parsed: ParsedTables,
   counters: KernelCounters,
@@ -249,7 +254,7 @@ function assemble(
   const { entries, lines } = parsed;
   const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
   const memory: Partial<Record<Protocol, TableMemoryBuilder>> = {};
-  const remember = memories.has(deps.procFs); // see TableMemory: not on the first snapshot
+  const remember = deps.repeating === true || memories.has(deps.procFs); // see TableMemory: not on the first snapshot
   let reused = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
