@@ -13,7 +13,9 @@ const LIVE_TESTS = [
   'test/cli-once-output.test.ts', // spawns bin/sockscope, with a listener of its own
   'test/e2e-dashboard.test.ts', // the binary in tmux
   'test/e2e-error-exits.test.ts', // the binary, in tmux for the dashboard cases
+  'test/e2e-htop-keys.test.ts', // the binary in tmux, with loopback sockets and ss as the oracle
   'test/e2e-live.test.ts', // the binary in tmux, with loopback connections
+  'test/e2e-remote-ports.test.ts', // the binary in tmux, client TIME_WAITs on loopback, ss as the oracle
   'test/e2e-signals.test.ts', // the binary in tmux, signals
   'test/e2e-troubled.test.ts', // the binary in tmux on a troubled loopback server, ss as the oracle
   'test/fuzz-serve-http.test.ts', // real HTTP connections to serve's server on loopback
@@ -22,6 +24,7 @@ const LIVE_TESTS = [
   'test/live-close-wait-pile.test.ts', // a CLOSE_WAIT pile on loopback, read from /proc
   'test/live-findings.test.ts', // loopback sockets in real states
   'test/live-snapshot.test.ts', // loopback sockets, ss as the oracle
+  'test/live-ss.test.ts', // a paced loopback stream and UNIX peers between two processes, ss as the oracle
   'test/live-recording.test.ts', // records this machine's /proc while sockets come and go
   'test/loadgen.test.ts', // the benchmark's socket populations (worker processes)
   'test/netns.test.ts', // unshare, a listener in another namespace

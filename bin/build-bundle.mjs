@@ -22,7 +22,11 @@
 //  - package.json's version is injected with `define` (src/main.ts packageVersion()).
 //  - ESM output needs a `require` for the CommonJS parts (blessed): createRequire banner.
 //
-// Usage: node bin/build-bundle.mjs [outfile]   (default dist/sockscope.mjs)
+// A second output, dist/sockscope.cjs, is the same program as CommonJS: bin/sockscope runs it on
+// Node 20 through vm.Script with a V8 code cache (no module.enableCompileCache before Node 22.1);
+// see bin/sockscope. It needs blessed's files no more than the .mjs does.
+//
+// Usage: node bin/build-bundle.mjs [outfile]   (default dist/sockscope.mjs; the .cjs beside it)
 //        BUNDLE_META=meta.json also writes esbuild's metafile (what takes the space).
 
 import fs from 'node:fs';
@@ -33,6 +37,7 @@ import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUTFILE = path.resolve(ROOT, process.argv[2] ?? 'dist/sockscope.mjs');
+const CJS_OUTFILE = OUTFILE.replace(/(\.mjs)?$/, '.cjs');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 
 /** Virtual directory standing for node_modules/blessed inside the bundle (never on disk). */
@@ -57,6 +62,28 @@ if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
   process.exitCode = await main(process.argv.slice(2));
 }
 `;
+
+/** The same for the CommonJS output: no top-level await; the worker runs on this file (__filename). */
+const ENTRY_CJS = `
+import { isMainThread, workerData } from 'node:worker_threads';
+import { OWNER_WORKER_MARK, setOwnerWorkerPath } from './src/proc/owner-source.ts';
+
+if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
+  void import('./src/proc/owner-worker.ts');
+} else {
+  setOwnerWorkerPath(__filename);
+  void import('./src/main.ts')
+    .then(({ main }) => main(process.argv.slice(2)))
+    .then((code) => {
+      process.exitCode = code;
+    });
+}
+`;
+
+const BANNER_CJS = [
+  '#!/usr/bin/env node',
+  `// sockscope ${pkg.version}: single-file build, CommonJS (bin/build-bundle.mjs); needs only Node.js >= 20.`,
+].join('\n');
 
 const BANNER = [
   '#!/usr/bin/env node',
@@ -194,26 +221,36 @@ module.exports = unavailable; module.exports.fork = unavailable;`,
   },
 };
 
-const result = await build({
-  stdin: { contents: ENTRY, resolveDir: ROOT, sourcefile: 'sockscope-bundle-entry.ts', loader: 'ts' },
-  outfile: OUTFILE,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minify: true,
-  keepNames: true,
-  legalComments: 'eof',
-  banner: { js: BANNER },
-  define: { SOCKSCOPE_BUNDLE_VERSION: JSON.stringify(pkg.version) },
-  plugins: [blessedPlugin],
-  logLevel: 'warning',
-  metafile: true,
-});
+/** One output: the ESM program (dist/sockscope.mjs) or the CommonJS one (dist/sockscope.cjs). */
+async function buildOne(format, outfile) {
+  const result = await build({
+    stdin: { contents: format === 'esm' ? ENTRY : ENTRY_CJS, resolveDir: ROOT, sourcefile: 'sockscope-bundle-entry.ts', loader: 'ts' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format,
+    minify: true,
+    keepNames: true,
+    legalComments: 'eof',
+    banner: { js: format === 'esm' ? BANNER : BANNER_CJS },
+    define: { SOCKSCOPE_BUNDLE_VERSION: JSON.stringify(pkg.version) },
+    plugins: [blessedPlugin],
+    // import.meta (owner-source.ts, main.ts) is only reached without the bundle's overrides.
+    logOverride: format === 'cjs' ? { 'empty-import-meta': 'silent' } : {},
+    logLevel: 'warning',
+    metafile: true,
+  });
+  fs.chmodSync(outfile, 0o755);
+  const leftovers = Object.keys(result.metafile.inputs).filter((f) => /[\\/]blessed[\\/]usr[\\/]/.test(f));
+  if (leftovers.length > 0) throw new Error(`build-bundle: unexpected inputs ${leftovers.join(', ')}`);
+  return result;
+}
 
-fs.chmodSync(OUTFILE, 0o755);
-const leftovers = Object.keys(result.metafile.inputs).filter((f) => /[\\/]blessed[\\/]usr[\\/]/.test(f));
-if (leftovers.length > 0) throw new Error(`build-bundle: unexpected inputs ${leftovers.join(', ')}`);
+const result = await buildOne('esm', OUTFILE);
+await buildOne('cjs', CJS_OUTFILE);
 const size = fs.statSync(OUTFILE).size;
 if (process.env.BUNDLE_META) fs.writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
-process.stdout.write(`build-bundle: ${path.relative(ROOT, OUTFILE)} ${(size / 1024).toFixed(0)} KiB\n`);
+process.stdout.write(
+  `build-bundle: ${path.relative(ROOT, OUTFILE)} ${(size / 1024).toFixed(0)} KiB, ${path.relative(ROOT, CJS_OUTFILE)} ${(fs.statSync(CJS_OUTFILE).size / 1024).toFixed(0)} KiB\n`,
+);

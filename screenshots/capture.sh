@@ -6,8 +6,13 @@
 # SYN-SENT, a CLOSE_WAIT pile on one port, ESTABLISHED traffic, TIME_WAIT churn), lets three
 # dashboards watch it for TROUBLED_SECONDS (default 45) so the history chart has real samples and
 # the findings fire, and captures them in colour, in monochrome (NO_COLOR=1) and at 80x24.
+# Last, a load test (screenshots/load-test-scene.cjs: paced loopback streams of different rates
+# from five client processes, and 300 idle pooled connections): the socket table sorted by Out/s
+# (load-test.png), the by-process view sorted by Out/s (load-test-by-process.png) and the details
+# of the busiest stream with its rate trend (load-test-details.png).
 #
-#   screenshots/capture.sh            # needs tmux, aha, chromium (Debian packages), perl, Node 20
+#   screenshots/capture.sh                    # needs tmux, aha, chromium (Debian packages), perl, Node 20
+#   screenshots/capture.sh load-test          # only some scenes: basic, troubled, load-test
 #
 # Not part of npm test. Everything it starts (tmux server, load generator, troubled scene and its
 # perl listener, Chromium profile) is stopped on exit.
@@ -21,6 +26,16 @@ LOAD_PID=
 SCENE_PID=
 NETNS_PID=
 TROUBLED_SECONDS=${TROUBLED_SECONDS:-45}
+LOAD_TEST_PID=
+SCENES=("$@")
+((${#SCENES[@]} > 0)) || SCENES=(basic troubled load-test)
+want() { [[ " ${SCENES[*]} " == *" $1 "* ]]; }
+for scene in "${SCENES[@]}"; do
+  case $scene in
+    basic | troubled | load-test) ;;
+    *) echo "capture.sh: unknown scene '$scene' (basic, troubled, load-test)" >&2; exit 2 ;;
+  esac
+done
 
 cleanup() {
   tmux -L "$SOCKET" kill-server 2>/dev/null || true
@@ -31,6 +46,10 @@ cleanup() {
   if [[ -n $SCENE_PID ]]; then
     kill -TERM "$SCENE_PID" 2>/dev/null || true # it stops its perl listener itself
     wait "$SCENE_PID" 2>/dev/null || true
+  fi
+  if [[ -n $LOAD_TEST_PID ]]; then
+    kill -TERM "$LOAD_TEST_PID" 2>/dev/null || true # it stops its client processes itself
+    wait "$LOAD_TEST_PID" 2>/dev/null || true
   fi
   if [[ -n $NETNS_PID ]]; then
     kill -TERM "$NETNS_PID" 2>/dev/null || true
@@ -67,40 +86,42 @@ else
   echo "capture.sh: cannot make a network namespace (not root?): other loopback sockets will show" >&2
 fi
 
-# ---- a small, varied socket population on loopback ----------------------------------------
-if [[ -f dist/bench/loadgen-cli.js ]]; then
-  "${IN_NS[@]}" node dist/bench/loadgen-cli.js --established 300 --close-wait 40 --time-wait 60 --churn 10 >"$WORK/load.json" 2>"$WORK/load.err" &
-else
-  # Fallback: one listener, 50 connections, 5 of them half-closed (CLOSE_WAIT / FIN_WAIT2).
-  "${IN_NS[@]}" node -e '
-    const net = require("node:net");
-    const held = [];
-    const server = net.createServer({ allowHalfOpen: true }, (s) => { held.push(s); s.resume(); });
-    server.listen(0, "127.0.0.1", () => {
-      const port = server.address().port;
-      let open = 0;
-      for (let i = 0; i < 50; i++) {
-        const c = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => {
-          held.push(c);
-          if (i < 5) c.end();
-          if (++open === 50) console.log(JSON.stringify({ ready: true, listeners: [{ kind: "established", port }] }));
-        });
-      }
-    });
-    process.on("SIGTERM", () => process.exit(0));
-  ' >"$WORK/load.json" &
-fi
-LOAD_PID=$!
+if want basic; then
+  # ---- a small, varied socket population on loopback ----------------------------------------
+  if [[ -f dist/bench/loadgen-cli.js ]]; then
+    "${IN_NS[@]}" node dist/bench/loadgen-cli.js --established 300 --close-wait 40 --time-wait 60 --churn 10 >"$WORK/load.json" 2>"$WORK/load.err" &
+  else
+    # Fallback: one listener, 50 connections, 5 of them half-closed (CLOSE_WAIT / FIN_WAIT2).
+    "${IN_NS[@]}" node -e '
+      const net = require("node:net");
+      const held = [];
+      const server = net.createServer({ allowHalfOpen: true }, (s) => { held.push(s); s.resume(); });
+      server.listen(0, "127.0.0.1", () => {
+        const port = server.address().port;
+        let open = 0;
+        for (let i = 0; i < 50; i++) {
+          const c = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => {
+            held.push(c);
+            if (i < 5) c.end();
+            if (++open === 50) console.log(JSON.stringify({ ready: true, listeners: [{ kind: "established", port }] }));
+          });
+        }
+      });
+      process.on("SIGTERM", () => process.exit(0));
+    ' >"$WORK/load.json" &
+  fi
+  LOAD_PID=$!
 
-for _ in $(seq 1 600); do
-  [[ -s $WORK/load.json ]] && break
-  kill -0 "$LOAD_PID" 2>/dev/null || { echo "capture.sh: the load generator stopped:" >&2; cat "$WORK/load.err" >&2 2>/dev/null || true; exit 1; }
-  sleep 0.1
-done
-[[ -s $WORK/load.json ]] || { echo "capture.sh: the load generator did not get ready" >&2; exit 1; }
-PORT=$(node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]);
-  console.log(j.listeners.find((l) => l.kind === "established").port)' "$WORK/load.json")
-echo "load ready; its ESTABLISHED connections go to port $PORT"
+  for _ in $(seq 1 600); do
+    [[ -s $WORK/load.json ]] && break
+    kill -0 "$LOAD_PID" 2>/dev/null || { echo "capture.sh: the load generator stopped:" >&2; cat "$WORK/load.err" >&2 2>/dev/null || true; exit 1; }
+    sleep 0.1
+  done
+  [[ -s $WORK/load.json ]] || { echo "capture.sh: the load generator did not get ready" >&2; exit 1; }
+  PORT=$(node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]);
+    console.log(j.listeners.find((l) => l.kind === "established").port)' "$WORK/load.json")
+  echo "load ready; its ESTABLISHED connections go to port $PORT"
+fi
 
 # ---- tmux driving -------------------------------------------------------------------------
 t() { tmux -L "$SOCKET" -f /dev/null "$@"; }
@@ -186,70 +207,129 @@ shot() { # name cols rows
   echo "wrote screenshots/$name.png (${width}x${height})"
 }
 
-# Main view at 120x36: let a few refreshes fill the history chart first.
-start 120 36
-wait_for 'shown [0-9]'
-sleep 8
-shot main 120 36
+if want basic; then
+  # Main view at 120x36: let a few refreshes fill the history chart first.
+  start 120 36
+  wait_for 'shown [0-9]'
+  sleep 8
+  shot main 120 36
 
-# Grouped by port.
-keys 2
-wait_for 'By port'
-sleep 1.5
-shot by-port 120 36
+  # Grouped by port.
+  keys 2
+  wait_for 'By port'
+  sleep 1.5
+  shot by-port 120 36
 
-# Details of an ESTABLISHED socket of the load generator (its server side), with tcp_info.
-keys 1 / C-u "state established and sport $PORT" Enter
-wait_for "filter: state established and sport $PORT"
-keys Enter
-wait_for 'Details'
-wait_for 'tcp_info \(from ss\)' 10
-sleep 1.5
-shot details 120 36
+  # Details of an ESTABLISHED socket of the load generator (its server side), with tcp_info.
+  keys 1 / C-u "state established and sport $PORT" Enter
+  wait_for "filter: state established and sport $PORT"
+  keys Enter
+  wait_for 'Details'
+  wait_for 'tcp_info \(from ss\)' 10
+  sleep 1.5
+  shot details 120 36
 
-# Help overlay.
-keys Escape c '?'
-wait_for 'Help'
-sleep 0.5
-shot help 120 36
+  # Help overlay.
+  keys Escape c '?'
+  wait_for 'Help'
+  sleep 0.5
+  shot help 120 36
 
-# Main view at 80x24.
-start 80 24
-wait_for 'shown [0-9]'
-sleep 5
-shot main-80x24 80 24
-stop_tmux
+  # Main view at 80x24.
+  start 80 24
+  wait_for 'shown [0-9]'
+  sleep 5
+  shot main-80x24 80 24
+  stop_tmux
+fi
 
 # ---- a troubled server --------------------------------------------------------------------
-# (If this script is killed without running its trap, the scene notices and stops itself.)
-"${IN_NS[@]}" node screenshots/troubled-scene.cjs >"$WORK/scene.json" 2>"$WORK/scene.err" &
-SCENE_PID=$!
-for _ in $(seq 1 300); do
-  [[ -s $WORK/scene.json ]] && break
-  kill -0 "$SCENE_PID" 2>/dev/null || { echo "capture.sh: the troubled scene stopped:" >&2; cat "$WORK/scene.err" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -s $WORK/scene.json ]] || { echo "capture.sh: the troubled scene did not get ready" >&2; exit 1; }
-port_of() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).ports[process.argv[2]])' "$WORK/scene.json" "$1"; }
-STUCK=$(port_of stuck)
-LEAKY=$(port_of leaky)
-echo "troubled scene ready: full accept queue on port $STUCK, CLOSE_WAIT pile on port $LEAKY"
+if want troubled; then
+  # (If this script is killed without running its trap, the scene notices and stops itself.)
+  "${IN_NS[@]}" node screenshots/troubled-scene.cjs >"$WORK/scene.json" 2>"$WORK/scene.err" &
+  SCENE_PID=$!
+  for _ in $(seq 1 300); do
+    [[ -s $WORK/scene.json ]] && break
+    kill -0 "$SCENE_PID" 2>/dev/null || { echo "capture.sh: the troubled scene stopped:" >&2; cat "$WORK/scene.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -s $WORK/scene.json ]] || { echo "capture.sh: the troubled scene did not get ready" >&2; exit 1; }
+  port_of() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).ports[process.argv[2]])' "$WORK/scene.json" "$1"; }
+  STUCK=$(port_of stuck)
+  LEAKY=$(port_of leaky)
+  echo "troubled scene ready: full accept queue on port $STUCK, CLOSE_WAIT pile on port $LEAKY"
 
-# Three dashboards watch the same scene from the start, so each has the same history.
-start 160 45 troubled
-add 160 45 troubled-mono NO_COLOR=1
-add 80 24 troubled-80x24
-sleep "$TROUBLED_SECONDS"
-echo "ss: $("${IN_NS[@]}" ss -Htn state syn-sent "( dport = :$STUCK )" | wc -l) SYN-SENT to $STUCK," \
-  "$("${IN_NS[@]}" ss -Htn state close-wait "( sport = :$LEAKY )" | wc -l) CLOSE_WAIT on $LEAKY;" \
-  "accept queue: $("${IN_NS[@]}" ss -Hltn "( sport = :$STUCK )" | awk '{print $2 "/" $3}')"
-for TARGET in troubled troubled-mono troubled-80x24; do
+  # Three dashboards watch the same scene from the start, so each has the same history.
+  start 160 45 troubled
+  add 160 45 troubled-mono NO_COLOR=1
+  add 80 24 troubled-80x24
+  sleep "$TROUBLED_SECONDS"
+  echo "ss: $("${IN_NS[@]}" ss -Htn state syn-sent "( dport = :$STUCK )" | wc -l) SYN-SENT to $STUCK," \
+    "$("${IN_NS[@]}" ss -Htn state close-wait "( sport = :$LEAKY )" | wc -l) CLOSE_WAIT on $LEAKY;" \
+    "accept queue: $("${IN_NS[@]}" ss -Hltn "( sport = :$STUCK )" | awk '{print $2 "/" $3}')"
+  for TARGET in troubled troubled-mono troubled-80x24; do
+    wait_for 'shown [0-9]'
+    wait_for 'CLOSE.WAIT' 30
+  done
+  TARGET=troubled && shot troubled 160 45
+  TARGET=troubled-mono && shot troubled-mono 160 45
+  TARGET=troubled-80x24 && shot troubled-80x24 80 24
+fi
+
+# ---- a load test, sorted by throughput ------------------------------------------------------
+# Paced streams from five client processes (4 MB/s down to 50 kB/s) into one backend, and 300
+# idle pooled connections. Rates need two ss reads: the dashboard watches for a few seconds first.
+if want load-test; then
+  # The scene has the namespace to itself: the population and the troubled server stop first.
+  stop_tmux
+  for pid in "$LOAD_PID" "$SCENE_PID"; do
+    [[ -n $pid ]] || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  LOAD_PID= SCENE_PID=
+  "${IN_NS[@]}" node screenshots/load-test-scene.cjs >"$WORK/load-test.json" 2>"$WORK/load-test.err" &
+  LOAD_TEST_PID=$!
+  for _ in $(seq 1 300); do
+    [[ -s $WORK/load-test.json ]] && break
+    kill -0 "$LOAD_TEST_PID" 2>/dev/null || { echo "capture.sh: the load-test scene stopped:" >&2; cat "$WORK/load-test.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -s $WORK/load-test.json ]] || { echo "capture.sh: the load-test scene did not get ready" >&2; exit 1; }
+  BACKEND=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).ports.backend)' "$WORK/load-test.json")
+  echo "load-test scene ready: paced streams into port $BACKEND"
+
+  start 120 36 load-test
   wait_for 'shown [0-9]'
-  wait_for 'CLOSE.WAIT' 30
-done
-TARGET=troubled && shot troubled 160 45
-TARGET=troubled-mono && shot troubled-mono 160 45
-TARGET=troubled-80x24 && shot troubled-80x24 80 24
+  wait_for 'Out/s' 30 # the rate columns appear with the first rates
+  # > steps the sort through the columns, one a press: on to Out/s (descending: busiest first).
+  for _ in $(seq 1 20); do
+    t capture-pane -p -t "$TARGET" | grep -q 'sort: Out/s' && break
+    keys '>'
+  done
+  wait_for 'sort: Out/s ▼'
+  sleep 6 # the trend of the history chart, and rates over several reads
+  echo "ss: $("${IN_NS[@]}" ss -Htn state established "( dport = :$BACKEND )" | wc -l) streams to $BACKEND"
+  shot load-test 120 36
+
+  # By process, sorted by Out/s too: one row per client process with its rate.
+  keys 4
+  wait_for 'By process'
+  for _ in $(seq 1 20); do
+    t capture-pane -p -t "$TARGET" | grep -q 'sort: Out/s' && break
+    keys '>'
+  done
+  wait_for 'sort: Out/s ▼'
+  sleep 2
+  shot load-test-by-process 120 36
+
+  # Details of the busiest stream (the first row by Out/s): its bytes/s with their trend.
+  keys 1 g Enter
+  wait_for 'Details'
+  wait_for 'out trend' 15
+  sleep 1.5
+  shot load-test-details 120 36
+fi
 
 t kill-server 2>/dev/null || true
 echo done

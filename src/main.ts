@@ -6,22 +6,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
-import { parseCli } from './cli/options.js';
+import type { ParseOutcome } from './cli/options.js';
+import { parseQuickArgs } from './cli/quick-args.js';
 import type { AppContext, RemoteContext, Services } from './cli/context.js';
-import { runOnce, runStream, ssContext } from './cli/run-once.js';
 import type { CompiledFilter } from './filter/index.js';
 import { checkProcRoot, createProcFs, resolveProcRoot } from './proc/proc-fs.js';
-import { collectSnapshot, collectSnapshotAsync, type AsyncCollectDeps, type CollectDeps } from './proc/collect-snapshot.js';
+import type { CollectDeps } from './proc/collect-snapshot.js';
 import { createOwnerScanner } from './proc/read-owners.js';
 import { createUserNames } from './proc/read-users.js';
 import type { Recorder, Recording } from './model/recording.js';
+import type { Protocol } from './model/types.js';
 import type { SshProcFs } from './proc/ssh/proc-fs.js';
 import type { ServiceTable } from './proc/parse-services.js';
 import type { CollectSource } from './proc/collect-source.js';
 import { readBoundedText, readServices } from './proc/read-services.js';
 import type { DashboardDeps, LiveFeed } from './ui/run-dashboard.js';
-// Modules only some modes need (filters, --ssh, --pid, replay) are imported where they are used:
-// start-up is most of the cost of `--once --summary`.
+// Modules only some modes need (filters, --ssh, --pid, replay, the headless modes, commander for
+// command lines other than the common --once ones) are imported where they are used: start-up
+// is most of the cost of `--once --summary`.
 
 // What callers of main(argv, overrides) may inject.
 export type { OutputStream, Services } from './cli/context.js';
@@ -90,10 +92,14 @@ export async function main(argv: readonly string[], overrides: Partial<Services>
 }
 
 async function run(argv: readonly string[], services: Services, cleanups: (() => Promise<void>)[] = []): Promise<number> {
-  const parsed = parseCli(argv, packageVersion(), {
-    out: (s) => services.stdout.write(s),
-    err: (s) => services.stderr.write(s.startsWith('error:') ? `sockscope: ${s.slice(7)}` : s),
-  });
+  const quick = parseQuickArgs(argv);
+  const parsed: ParseOutcome =
+    quick !== null
+      ? { kind: 'run', options: quick }
+      : (await import('./cli/options.js')).parseCli(argv, packageVersion(), {
+          out: (s) => services.stdout.write(s),
+          err: (s) => services.stderr.write(s.startsWith('error:') ? `sockscope: ${s.slice(7)}` : s),
+        });
   if (parsed.kind === 'exit') return parsed.code;
   const { options } = parsed;
 
@@ -107,14 +113,16 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
   const serviceTable = (): ServiceTable => (serviceTableRead ??= readServices(services.readBoundedText));
 
   let filter: CompiledFilter | null = null;
+  let filterProtocols: ReadonlySet<Protocol> | null = null;
   if (options.filter !== null && options.filter.trim() !== '') {
-    const { compileFilter, formatFilterError } = await import('./filter/index.js');
+    const { compileFilter, formatFilterError, protocolsOfFilter } = await import('./filter/index.js');
     const compiled = compileFilter(options.filter, { servicePort: (name) => serviceTable().portOf.get(name) });
     if (!compiled.ok) {
       services.stderr.write(`sockscope: bad filter\n${formatFilterError(options.filter, compiled.error)}\n`);
       return 2;
     }
     filter = compiled.filter;
+    filterProtocols = protocolsOfFilter(compiled.ast);
   }
 
   // --ssh: every read goes over one ssh session to the remote host (its hostname and
@@ -196,6 +204,7 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     procFs,
     collectDeps,
     filterText: options.filter,
+    filterProtocols,
     filter,
     scopeLabel,
     remote,
@@ -213,8 +222,16 @@ async function run(argv: readonly string[], services: Services, cleanups: (() =>
     const { runAllNetns } = await import('./cli/all-netns.js');
     return runAllNetns(ctx);
   }
-  if (options.once) return runOnce(ctx, collectSnapshot);
-  if (options.json || options.summary) return runStream(ctx, collectSnapshot);
+  if (options.once) {
+    const counted = (await import('./cli/run-summary.js')).runCountsOnly(ctx);
+    if (counted !== null) return counted;
+    const { runOnce } = await import('./cli/run-once.js');
+    return runOnce(ctx, (await import('./proc/collect-snapshot.js')).collectSnapshot);
+  }
+  if (options.json || options.summary) {
+    const { runStream } = await import('./cli/run-once.js');
+    return runStream(ctx, (await import('./proc/collect-snapshot.js')).collectSnapshot);
+  }
 
   let recording: Recording | null = null;
   if (options.replay !== null) {
@@ -264,6 +281,8 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
   const { readTcpInfo } = await import('./proc/read-tcp-info.js');
   const { collectUnixPeers, createConnRatesSource } = await import('./proc/collect-conn-rates.js');
   const { totalRates } = await import('./model/conn-rates.js');
+  const { ssContext } = await import('./cli/run-once.js');
+  const { createLiveCollector } = await import('./proc/collect-snapshot.js');
   // ss reports our own namespace, so it is not asked for recorded trees, --pid or --ssh.
   const useSs = ctx.procFs.root === '/proc' && ctx.scopeLabel === null;
   const openLive = (): LiveFeed => {
@@ -279,10 +298,12 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
           : ctx.scopeLabel !== null && ctx.collectDeps.owners !== null
             ? createInlineOwnerSource(ctx.collectDeps.owners)
             : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
-      const collectDeps: AsyncCollectDeps = { ...ctx.collectDeps, owners };
+      // The first frame does not wait for the owner worker's first full scan: snapshots go
+      // without owners until it is done ("owners: scanning…"), then the poller refreshes.
+      const live = createLiveCollector({ ...ctx.collectDeps, owners });
       return {
-        prime: () => owners?.prime?.(),
-        collect: () => collectSnapshotAsync(collectDeps),
+        prime: () => live.prime(),
+        collect: () => live.collect(),
         close: () => owners?.close() ?? Promise.resolve(),
       };
     };

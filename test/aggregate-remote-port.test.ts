@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { countByLocalPort, countByRemotePort } from '../src/model/aggregate.js';
+import { countByLocalPort, countByRemotePort, listeningPortsOf } from '../src/model/aggregate.js';
 import { rec } from './helpers/records.js';
 
 describe('countByRemotePort: client-side sockets per remote port', () => {
@@ -38,5 +38,16 @@ describe('countByRemotePort: client-side sockets per remote port', () => {
     const local = countByLocalPort(sockets);
     expect(local.map((r) => r.key)).toEqual(['8080']);
     expect(countByRemotePort(sockets).some((r) => r.key === 'to:51000')).toBe(false);
+  });
+});
+
+describe('countByRemotePort under a filter', () => {
+  it("the listening ports of the whole snapshot keep a hidden listener's accepted connections out", () => {
+    const listener = rec({ state: 'LISTEN', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0 });
+    const acceptedTw = rec({ state: 'TIME_WAIT', localPort: 8080, remoteAddress: '10.0.0.9', remotePort: 51000, inode: 0 });
+    const clientTw = rec({ state: 'TIME_WAIT', localPort: 40002, remoteAddress: '10.0.0.5', remotePort: 5432, inode: 0 });
+    const shown = [acceptedTw, clientTw]; // "state time-wait" hides the listener
+    expect(countByRemotePort(shown).map((r) => r.key)).toEqual(['to:51000', 'to:5432']);
+    expect(countByRemotePort(shown, listeningPortsOf([listener, ...shown])).map((r) => r.key)).toEqual(['to:5432']);
   });
 });

@@ -230,17 +230,16 @@ describe('filter prompt', () => {
 
     // Invalid: the prompt stays, the caret points at the column, the previous filter still applies.
     await h.press('/');
-    await h.press('\x15'); // Ctrl-U clears the prompt text
-    await h.press('port abc');
+    await h.press(' and sport abc');
     await h.press(ENTER);
     text = h.text();
     const lines = h.lines();
     expect(text).toContain('Filter — Enter apply');
-    const textRow = lines.findIndex((l) => /^│port abc /.test(l));
+    const textRow = lines.findIndex((l) => /^│port 5432 and sport abc /.test(l));
     expect(textRow).toBeGreaterThan(0);
     expect(lines[textRow + 1]).toMatch(/^│\s*\^\s*│$/);
     expect(lines[textRow + 1]?.indexOf('^')).toBe(lines[textRow]?.indexOf('abc'));
-    expect(lines[textRow + 2]).toMatch(/^│column 6: .*'abc'/);
+    expect(lines[textRow + 2]).toMatch(/^│column 21: .*'abc'/);
     expect(lines[1]).toContain('filter: port 5432');
     expect(tableRows(h)).toHaveLength(2);
 
@@ -251,6 +250,17 @@ describe('filter prompt', () => {
     expect(h.lines()[1]).toContain('filter: port 5432');
     rows = tableRows(h);
     expect(rows).toHaveLength(2);
+
+    // The filter applies as it is typed: Ctrl-U empties it (every row), Esc puts it back.
+    await h.press('/');
+    await h.press('\x15');
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 8');
+    expect(position(h)).toBe('1/8');
+    await h.press('udp');
+    expect(h.lines()[1]).toBe('TCP 5  UDP 1  UNIX 2  shown 1 of 8  filter: udp');
+    await h.press(ESC);
+    expect(h.lines()[1]).toContain('filter: port 5432');
+    expect(tableRows(h)).toHaveLength(2);
 
     // c clears it.
     await h.press('c');
@@ -288,8 +298,7 @@ describe('filter prompt', () => {
     expect(h.lines()[1]).toContain('filter: port postgresql and state listen');
     await h.press(ESC);
     await h.press('/');
-    await h.press('\x15');
-    await h.press('port nosuchservice');
+    await h.press(' and port nosuchservice');
     await h.press(ENTER);
     expect(h.text()).toContain('Filter — Enter apply');
     expect(h.text()).toMatch(/nosuchservice/);

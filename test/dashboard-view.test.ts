@@ -3,7 +3,7 @@ import blessed from 'blessed';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { compileFilter } from '../src/filter/index.js';
-import { countByLocalPort, countByProcess, countByRemoteHost, type GroupRow } from '../src/model/aggregate.js';
+import { countByLocalPort, countByProcess, countByRemoteHost, countByRemotePort, type GroupRow } from '../src/model/aggregate.js';
 import { StateHistory } from '../src/model/state-history.js';
 import { TCP_STATES } from '../src/model/state-info.js';
 import { escapeTags, renderTable } from '../src/ui/widgets.js';
@@ -407,6 +407,16 @@ describe('groupDrillFilter', () => {
     expect(groupDrillFilter(view, key)).toBe(filter);
   });
 
+  it('by port, a remote-port row drills into dport; the CLIENT SIDE heading into nothing', () => {
+    expect(groupDrillFilter('ports', 'to:5432')).toBe('dport 5432');
+    expect(groupDrillFilter('ports', 'to:')).toBeNull();
+    for (const g of countByRemotePort(sockets)) {
+      const compiled = compileFilter(groupDrillFilter('ports', g.key) ?? '');
+      if (!compiled.ok) throw new Error('not a filter');
+      expect([g.key, sockets.filter(compiled.filter).length]).toEqual([g.key, g.total]);
+    }
+  });
+
   it.each([
     ['ports', countByLocalPort],
     ['peers', countByRemoteHost],
@@ -414,7 +424,7 @@ describe('groupDrillFilter', () => {
   ] as const)("every %s row drills into a valid filter that lists exactly that group's sockets", (view, count) => {
     for (const g of count(sockets)) {
       const text = groupDrillFilter(view, g.key);
-      const compiled = compileFilter(text);
+      const compiled = compileFilter(text ?? '');
       expect([g.key, text, compiled.ok]).toEqual([g.key, text, true]);
       if (!compiled.ok) continue;
       // The drill-down shows at least the group's sockets; for peers and processes exactly them.

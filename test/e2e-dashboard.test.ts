@@ -131,8 +131,8 @@ describe.skipIf(!hasTmux).each([
     await s.sendKeys('/');
     await s.waitFor('Filter — Enter apply, Esc cancel');
     await s.sendKeys('port 18010', 'Enter');
-    let screen = await s.waitFor(/filter: port 18010/);
-    expect(screen).not.toContain('Filter — Enter apply');
+    // The filter applies as it is typed: wait for the prompt to close too.
+    let screen = await s.waitFor((sc) => sc.includes('filter: port 18010') && !sc.includes('Filter — Enter apply'));
     expect(screen).not.toContain('Details'); // the Enter that applies must not also open a row
     const rows = socketTableRows(screen);
     expect(rows).toHaveLength(8);
@@ -142,10 +142,11 @@ describe.skipIf(!hasTmux).each([
     // Invalid: the prompt stays open with the error under the text, the old filter still applies.
     await s.sendKeys('/');
     await s.waitFor('Filter — Enter apply');
-    await s.sendKeys('C-u', 'state bogus', 'Enter');
+    // (The prompt applies what parses as it is typed: text appended to the filter keeps it.)
+    await s.sendKeys(' and state bogus', 'Enter');
     screen = await s.waitFor(/unknown state 'bogus'/);
     const lines = screen.split('\n');
-    const textRow = lines.findIndex((l) => /^│state bogus/.test(l));
+    const textRow = lines.findIndex((l) => /^│port 18010 and state bogus/.test(l));
     expect(textRow).toBeGreaterThan(0);
     const caretLine = lines[textRow + 1] ?? '';
     expect(caretLine).toMatch(/^│\s*\^\s*│?$/);

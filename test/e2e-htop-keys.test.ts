@@ -1,8 +1,12 @@
-// End-to-end: htop's hands on the real binary in tmux — F1/h help, F3/F4 filter prompt, F6 sort,
-// F10 quit, and the mouse (SGR reports typed into the pane: wheel scrolls, a click selects a row,
-// a second click opens it). Against a recorded /proc tree. Build first.
+// End-to-end: htop's hands on the real binary in tmux — F1/h help, / and F4 filter prompt, F10
+// quit, and the mouse (SGR reports typed into the pane: wheel scrolls, a click selects a row, a
+// second click opens it), against a recorded /proc tree; then the F6 sort menu, the F3 search and
+// the filter applied as it is typed on real loopback sockets at 80x24 without colour, with ss as
+// the oracle. Build first.
 
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -47,21 +51,23 @@ const press = (button: number, x: number, y: number): string => `\x1b[<${button}
 const release = (button: number, x: number, y: number): string => `\x1b[<${button};${x};${y}m`;
 
 describe.skipIf(!hasTmux)("htop's keys and mouse", () => {
-  it('F1 and h open the help; F3 and F4 the filter prompt; F10 quits with the terminal restored', async () => {
+  it('F1 and h open the help; / and F4 the filter prompt; F10 quits with the terminal restored', async () => {
     const s = await start();
     await s.sendKeys('F1');
     await s.waitFor('Help — ? or Esc to close');
     const help = s.capture();
     expect(help).toMatch(/q, Ctrl-C, F10\s+quit/);
     expect(help).toMatch(/\?, F1, h\s+this help/);
-    expect(help).toMatch(/\/, F3, F4\s+filter/);
+    expect(help).toMatch(/\/, F4\s+filter as you type/);
+    expect(help).toMatch(/F3\s+search/);
+    expect(help).toMatch(/F6, < >\s+sort: a menu/);
     await s.sendKeys('Escape');
     await s.waitFor((sc) => !sc.includes('Help — ? or Esc to close'));
     await s.sendKeys('h');
     await s.waitFor('Help — ? or Esc to close');
     await s.sendKeys('Escape');
     await s.waitFor((sc) => !sc.includes('Help — ? or Esc to close'));
-    for (const key of ['F3', 'F4']) {
+    for (const key of ['/', 'F4']) {
       await s.sendKeys(key);
       await s.waitFor(/Filter/);
       await s.sendKeys('tcp', 'Enter');
@@ -71,16 +77,6 @@ describe.skipIf(!hasTmux)("htop's keys and mouse", () => {
     await s.sendKeys('F10');
     await s.waitFor('[exit=0]', 10_000);
     expect(s.display('#{alternate_on} #{cursor_flag} #{mouse_any_flag}')).toBe('0 1 0');
-  });
-
-  it('F6 sorts by the next column (the marked column moves)', async () => {
-    const s = await start();
-    const header = (sc: string): string => sc.split('\n').find((l) => /[▲▼]/.test(l)) ?? '';
-    const before = header(s.capture());
-    expect(before).not.toBe('');
-    await s.sendKeys('F6');
-    const after = header(await s.waitFor((sc) => header(sc) !== before && header(sc) !== ''));
-    expect(after.search(/[▲▼]/)).not.toBe(before.search(/[▲▼]/));
   });
 
   it('a click on a column header sorts by that column; a second click reverses it', async () => {
@@ -118,10 +114,183 @@ describe.skipIf(!hasTmux)("htop's keys and mouse", () => {
     await s.sendKeys('Escape');
 
     // A click on "3:peers" in the panel's border switches to that view.
-    const screen = await s.waitFor((sc) => !/─ Details/.test(sc));
+    const screen = await s.waitFor((sc) => !/─ Details/.test(sc) && sc.includes('3:peers'));
     const border = screen.split('\n').findIndex((l) => l.includes('3:peers'));
     const x = screen.split('\n')[border]!.indexOf('3:peers') + 2;
     await s.sendKeys(press(0, x, border + 1), release(0, x, border + 1));
     await s.waitFor(/By peer/);
   });
 });
+
+// ---- on real loopback sockets ----------------------------------------------------------------
+
+const hasSs = spawnSync('ss', ['-V'], { stdio: 'ignore' }).status === 0;
+
+/** "127.0.0.1:40000" → [address, port]; "*:*" → ['*', 0]. */
+function endpoint(text: string): [string, number] {
+  const i = text.lastIndexOf(':');
+  const port = Number(text.slice(i + 1));
+  return [text.slice(0, i), Number.isFinite(port) ? port : 0];
+}
+
+/** Local and peer endpoints of a socket table row ("│tcp   ESTAB  0  0 127.0.0.1:1 127.0.0.1:2 …"). */
+function endpointsOf(row: string): [string, string] {
+  const m = /^[│|]tcp6?\s+\S+\s+\d+\s+\d+ (\S+)\s+(\S+)/.exec(row);
+  if (m === null) throw new Error(`not a socket row: ${row}`);
+  return [m[1]!, m[2]!];
+}
+
+/** The row drawn inverse (the selection) on a capture with escapes, as plain text; null when none. */
+function selectedRow(escaped: string): string | null {
+  for (const line of escaped.split('\n')) {
+    // The selection bar: inverse on from the first cell after the border (the prompt's caret is one inverse blank).
+    if (/^│\x1b\[[0-9;]*7[0-9;]*m(tcp|udp|unix|raw)/.test(line)) return line.replace(/\x1b\[[0-9;]*m/g, '');
+  }
+  return null;
+}
+
+/** (local, peer) pairs of the TCP sockets ss lists with `port` on either end, as "127.0.0.1:1 127.0.0.1:2". */
+function ssPairs(port: number): string[] {
+  const out = execFileSync('ss', ['-tanH', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8', timeout: 10_000 });
+  return out
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const f = l.trim().split(/\s+/);
+      return `${f[3]} ${f[4]}`;
+    });
+}
+
+describe.skipIf(!hasTmux || !hasSs || process.platform !== 'linux')(
+  'F6 sort menu, F3 search and the live filter on loopback sockets (80x24, NO_COLOR)',
+  () => {
+    let server: net.Server | null = null;
+    const sockets: net.Socket[] = [];
+    let port = 0;
+    const clientPorts: number[] = [];
+
+    beforeAll(async () => {
+      const srv = net.createServer((c) => {
+        sockets.push(c);
+        c.on('error', () => undefined);
+      });
+      server = srv;
+      port = await new Promise<number>((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as net.AddressInfo).port)));
+      for (let i = 0; i < 3; i++) {
+        const c = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+          s.on('error', reject);
+        });
+        sockets.push(c);
+        clientPorts.push(c.localPort ?? 0);
+      }
+    });
+    afterAll(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => (server === null ? resolve() : server.close(() => resolve())));
+    });
+
+    async function startLive(): Promise<TmuxSession> {
+      const s = TmuxSession.start({ width: 80, height: 24, args: ['--filter', `port ${port}`, '--no-processes'], env: { NO_COLOR: '1' } });
+      sessions.push(s);
+      // Our listener and the six ends of the three connections.
+      await s.waitFor(
+        (sc) => socketTableRows(sc).filter((r) => r.includes(`127.0.0.1:${port} `)).length >= 7 || /\[exit=\d+\]/.test(sc),
+        30_000,
+      );
+      if (/\[exit=\d+\]/.test(s.capture())) throw new Error(`sockscope exited at start (is dist/ built?):\n${s.capture()}`);
+      return s;
+    }
+
+    const byLocal = (a: string, b: string): number => {
+      const [aa, ap] = endpoint(endpointsOf(a)[0]);
+      const [ba, bp] = endpoint(endpointsOf(b)[0]);
+      return aa < ba ? -1 : aa > ba ? 1 : ap - bp;
+    };
+
+    it('F6 → "Local Address:Port" → Enter: the title says so and the rows follow it; F6 Enter again reverses', async () => {
+      const s = await startLive();
+      await s.sendKeys('F6');
+      const menu = await s.waitFor('Sort by');
+      // The current sort is marked in text (no colour): "* State ▲".
+      expect(menu).toMatch(/│\* State\s+▲\s*│/);
+      expect(menu.trimEnd().split('\n').at(-1)).toMatch(/Esc cancel {2}↑↓ move {2}Enter sort {2}r reverse/);
+      // State → Recv-Q → Send-Q → Local Address:Port.
+      await s.sendKeys('Down', 'j', 'Down', 'Enter');
+      let screen = await s.waitFor((sc) => /sort: Local Address:Port ▲/.test(sc) && !sc.includes('Sort by'));
+      let rows = socketTableRows(screen);
+      expect(rows.length).toBeGreaterThanOrEqual(7);
+      expect([...rows].sort(byLocal)).toEqual(rows);
+      // The listener, the three accepted ends (local :port) and the three clients are all listed.
+      expect(rows.filter((r) => endpointsOf(r)[0] === `127.0.0.1:${port}`)).toHaveLength(4);
+      for (const p of clientPorts) expect(rows.some((r) => endpointsOf(r)[0] === `127.0.0.1:${p}`)).toBe(true);
+
+      // The menu opens on the current column: Enter reverses it.
+      await s.sendKeys('F6');
+      await s.waitFor(/│\* Local Address:Port ▲│/);
+      await s.sendKeys('Enter');
+      screen = await s.waitFor((sc) => /sort: Local Address:Port ▼/.test(sc) && !sc.includes('Sort by'));
+      rows = socketTableRows(screen);
+      expect([...rows].sort((a, b) => byLocal(b, a))).toEqual(rows);
+
+      // Esc leaves the menu without sorting.
+      await s.sendKeys('F6');
+      await s.waitFor('Sort by');
+      await s.sendKeys('Down', 'Escape');
+      await s.waitFor((sc) => !sc.includes('Sort by') && /sort: Local Address:Port ▼/.test(sc));
+    });
+
+    it('F3 + a port: the selection jumps to a socket ss lists with that port, F3 to the other; nothing is hidden', async () => {
+      const s = await startLive();
+      const target = clientPorts[1]!;
+      const pairs = ssPairs(target);
+      // The client end and the accepted end of that connection.
+      expect(pairs).toHaveLength(2);
+      const shownBefore = /shown (\d+)/.exec(s.capture())?.[1];
+      await s.sendKeys('F3');
+      await s.waitFor('Search — F3 next');
+      await s.sendKeys(String(target));
+      const first = await s.waitFor(() => {
+        const row = selectedRow(s.capture({ escapes: true }));
+        return row !== null && row.includes(`:${target} `);
+      });
+      expect(first).toContain('Search — F3 next');
+      const firstRow = selectedRow(s.capture({ escapes: true }))!;
+      const firstPair = endpointsOf(firstRow).join(' ');
+      expect(pairs).toContain(firstPair);
+      // Nothing is filtered away by a search.
+      expect(/shown (\d+)/.exec(s.capture())?.[1]).toBe(shownBefore);
+      await s.sendKeys('F3');
+      await s.waitFor(() => {
+        const row = selectedRow(s.capture({ escapes: true }));
+        return row !== null && endpointsOf(row).join(' ') !== firstPair;
+      });
+      const secondPair = endpointsOf(selectedRow(s.capture({ escapes: true }))!).join(' ');
+      expect(pairs).toContain(secondPair);
+      expect([firstPair, secondPair].sort()).toEqual([...pairs].sort());
+      // Text no row has: said in words; Enter closes and the selection stays.
+      await s.sendKeys('x');
+      await s.waitFor('(not found)');
+      await s.sendKeys('Enter');
+      await s.waitFor((sc) => !sc.includes('Search —'));
+      expect(endpointsOf(selectedRow(s.capture({ escapes: true }))!).join(' ')).toBe(secondPair);
+    });
+
+    it('/ filters as it is typed: only that port while typing, Esc restores the filter it found', async () => {
+      const s = await startLive();
+      const target = clientPorts[2]!;
+      await s.sendKeys('/');
+      await s.waitFor(`│port ${port}`);
+      await s.sendKeys('C-u', `port ${target}`);
+      // Still typing (the prompt is open): the table already shows only that port's sockets.
+      const screen = await s.waitFor((sc) => sc.includes(`filter: port ${target}`) && sc.includes('Filter — '));
+      const rows = socketTableRows(screen);
+      expect(rows.map((r) => endpointsOf(r).join(' ')).sort()).toEqual(ssPairs(target).sort());
+      await s.sendKeys('Escape');
+      const restored = await s.waitFor((sc) => sc.includes(`filter: port ${port}`) && !sc.includes('Filter — '));
+      const back = socketTableRows(restored);
+      expect(back.length).toBeGreaterThanOrEqual(7);
+      for (const r of back) expect(endpointsOf(r).join(' ')).toContain(`:${port}`);
+    });
+  },
+);

@@ -190,3 +190,86 @@ describe('UNIX peers in the socket table', () => {
     expect(textOf(server.key)).toContain('* 11 200/curl');
   });
 });
+
+describe('UNIX peers in the by-process view', () => {
+  const appd = { pid: 100, command: 'appd' };
+  const curl = { pid: 200, command: 'curl' };
+  const sockets = [
+    rec({ protocol: 'unix', state: 'CONNECTED', inode: 10, path: '/run/app.sock', owner: appd }),
+    rec({ protocol: 'unix', state: 'CONNECTED', inode: 11, owner: curl }),
+    rec({ protocol: 'unix', state: 'CONNECTED', inode: 12, path: '/run/app.sock', owner: appd }),
+    rec({ protocol: 'unix', state: 'CONNECTED', inode: 13, owner: curl }),
+    rec({ localPort: 40020, remotePort: 80, inode: 14, owner: curl }),
+  ];
+  const storeWithPeers = (): SessionStore => {
+    const store = new SessionStore();
+    store.ingest(makeSnapshot(sockets, { takenAtMs: T0 }));
+    const peer = (peerInode: number, owner: { pid: number; command: string }, peerPath: string | null) => ({
+      peerInode,
+      peerPid: owner.pid,
+      peerProcess: owner.command,
+      peerPath,
+    });
+    store.setUnixPeers(
+      new Map([
+        [10, peer(11, curl, null)],
+        [11, peer(10, appd, '/run/app.sock')],
+        [12, peer(13, curl, null)],
+        [13, peer(12, appd, '/run/app.sock')],
+      ]),
+    );
+    return store;
+  };
+  const frameOf = (
+    store: SessionStore,
+    width: number,
+    selectedKey: string,
+    filter: ((s: (typeof sockets)[number]) => boolean) | null = null,
+  ) => {
+    const ui = { ...initialUiState({ intervalMs: 1000 }), view: 'processes' as const, selectedKey };
+    const frame = buildFrame({
+      session: store.state,
+      ui: filter === null ? ui : { ...ui, filterText: 'inode 11' },
+      size: { width, height: 40 },
+      theme: { ascii: false },
+      filter,
+      context: CONTEXT,
+    });
+    if (frame.main?.kind !== 'table') throw new Error('no table');
+    return frame.main;
+  };
+
+  it('a wide table has a UNIX peers column naming the other process and the count', () => {
+    const main = frameOf(storeWithPeers(), 160, '200');
+    expect(main.table.header).toContain('UNIX peers');
+    const text = (key: string): string =>
+      main.table.rows
+        .find((r) => r.key === key)
+        ?.cells.map((c) => c.text.trim())
+        .join(' ') ?? '';
+    expect(text('200')).toMatch(/ 100\/appd \(2\)$/);
+    expect(text('100')).toMatch(/ 200\/curl \(2\)$/);
+  });
+
+  it('the selected process has them in full under the table, with pids and the path; at 80 columns too', () => {
+    for (const width of [160, 80]) {
+      const main = frameOf(storeWithPeers(), width, '200');
+      expect(main.notes).toEqual(['UNIX peers of 200/curl: → 100/appd (2) /run/app.sock']);
+    }
+    expect(frameOf(storeWithPeers(), 160, '100').notes).toEqual(['UNIX peers of 100/appd: → 200/curl (2) /run/app.sock']);
+  });
+
+  it('follows the filter: only the shown sockets count', () => {
+    const main = frameOf(storeWithPeers(), 160, '200', (s) => s.inode === 11);
+    expect(main.notes).toEqual(['UNIX peers of 200/curl: → 100/appd (1) /run/app.sock']);
+    expect(main.table.rows.map((r) => r.key)).toEqual(['200']);
+  });
+
+  it('no column and no note before ss -xH was read', () => {
+    const store = new SessionStore();
+    store.ingest(makeSnapshot(sockets, { takenAtMs: T0 }));
+    const main = frameOf(store, 160, '200');
+    expect(main.table.header).not.toContain('UNIX peers');
+    expect(main.notes).toEqual([]);
+  });
+});

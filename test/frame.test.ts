@@ -286,7 +286,13 @@ describe('the replay keys are in the footer and the help (17)', () => {
     for (const b of KEY_MAP) {
       const k = b.keys[0] ?? '';
       const press = k === 'space' ? { ch: ' ' } : k.length === 1 ? { ch: k } : { full: k };
-      const scope = { detailsOpen: b.context === 'overlay' || b.context === 'details', helpOpen: false, replay: b.context === 'replay' };
+      const scope = {
+        detailsOpen: b.context === 'overlay' || b.context === 'details',
+        helpOpen: false,
+        replay: b.context === 'replay',
+        sortMenuOpen: b.context === 'sortMenu',
+        prompt: b.context === 'search' ? ('search' as const) : b.context === 'prompt' ? ('filter' as const) : null,
+      };
       expect(resolveKey(press, scope)?.action, k).toBe(b.action);
     }
   });
@@ -341,5 +347,38 @@ describe('the state diagram without UTF-8 (issue 10)', () => {
       expect(text).toContain(ascii ? '^v another state' : '↑↓ another state');
       if (ascii) expect(text).toMatch(/^[\x20-\x7e\n]*$/);
     }
+  });
+});
+
+describe('the compare view counts what the marker counted', () => {
+  const closeWaitPile = (n: number) =>
+    Array.from({ length: n }, (_, i) => rec({ state: 'CLOSE_WAIT', localPort: 9090, remotePort: 52000 + i, inode: 100 + i }));
+  const moreOn8080 = (n: number) => Array.from({ length: n }, (_, i) => rec({ localPort: 53000 + i, remotePort: 8080, inode: 500 + i }));
+
+  it('a marker dropped under a filter compares the same sockets then and now, and says so; another filter on screen is named as not applied', () => {
+    const store = troubled();
+    frameOf(store, ui0({ filterText: 'port 9090' }));
+    store.addMarker('before');
+    store.ingest(makeSnapshot([...SCENE, ...closeWaitPile(7), ...moreOn8080(20)], { takenAtMs: T0 + 5000 }));
+    const f = frameOf(store, ui0({ view: 'compare', filterText: 'port 9090' }));
+    const rows = rowTexts(f);
+    // port 9090 then: the listener + 3 CLOSE_WAIT = 4; now 11. The 20 new sockets to 8080 are not counted.
+    expect(rows.find((r) => /^\s*TCP sockets/.test(r) || r.includes('tcp'))).toMatch(/4\s+11\s+\+7/);
+    expect(rows.join('\n')).not.toMatch(/8080/);
+    expect(tableOf(f).notes.join(' ')).toMatch(/counted under the marker's filter "port 9090"/);
+    const other = frameOf(store, ui0({ view: 'compare', filterText: 'port 8080' }));
+    expect(tableOf(other).notes.join(' ')).toMatch(/filter "port 8080" is not applied here/);
+    expect(rowTexts(other)).toEqual(rows);
+  });
+
+  it('a marker without a filter counts everything, and a filter set later is said not to apply', () => {
+    const store = troubled();
+    frameOf(store, ui0());
+    store.addMarker('before');
+    store.ingest(makeSnapshot([...SCENE, ...moreOn8080(20)], { takenAtMs: T0 + 5000 }));
+    expect(tableOf(frameOf(store, ui0({ view: 'compare' }))).notes).toEqual([]);
+    const f = frameOf(store, ui0({ view: 'compare', filterText: 'port 9090' }));
+    expect(tableOf(f).notes.join(' ')).toMatch(/filter "port 9090" is not applied here: the marker counted every socket/);
+    expect(rowTexts(f).join('\n')).toMatch(/8080/);
   });
 });

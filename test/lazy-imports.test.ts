@@ -42,7 +42,8 @@ afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
 /** Run the binary; resolves to the exit code and the list of modules it loaded. */
 function loadedBy(args: readonly string[], name: string): Promise<{ code: number | null; stderr: string; loaded: string[] }> {
   const log = path.join(base, `${name}.log`);
-  const env: NodeJS.ProcessEnv = { ...process.env, SOCKSCOPE_IMPORT_LOG: log };
+  // The tsc build (dist/src), whose modules the hook sees; not the compile-cached bundle bin/sockscope prefers on Node 20.
+  const env: NodeJS.ProcessEnv = { ...process.env, SOCKSCOPE_IMPORT_LOG: log, SOCKSCOPE_LAUNCH: 'tsc' };
   for (const v of ['PROC_ROOT', 'SOCKSCOPE_STATS_FILE']) delete env[v];
   const argv = ['--import', `data:text/javascript,${encodeURIComponent(PRELOAD)}`, 'bin/sockscope', ...args];
   return new Promise((resolve) => {
@@ -57,13 +58,25 @@ const ownModule = (loaded: readonly string[], rel: string): boolean => loaded.so
 
 describe('--once loads only what it uses', () => {
   it('--once --json: the ssh argument checks load, the ssh protocol, its ProcFs and crypto do not', async () => {
-    const r = await loadedBy(['--once', '--json', '-n', '--proc-root', procRoot], 'once');
+    // -i 1: a line the quick parser leaves to commander (whose option checks load args.js).
+    const r = await loadedBy(['--once', '--json', '-n', '-i', '1', '--proc-root', procRoot], 'once');
     expect(r.code, r.stderr).toBe(0);
     expect(ownModule(r.loaded, 'main.js')).toBe(true); // the hook saw the binary's own modules
     expect(ownModule(r.loaded, 'proc/ssh/args.js')).toBe(true);
     expect(ownModule(r.loaded, 'proc/ssh/protocol.js')).toBe(false);
     expect(ownModule(r.loaded, 'proc/ssh/proc-fs.js')).toBe(false);
     expect(r.loaded).not.toContain('NativeModule crypto');
+  });
+
+  it('--once --summary: neither commander nor the table, owner, ss or JSON formatting modules', async () => {
+    const r = await loadedBy(['--once', '--summary', '--proc-root', procRoot], 'summary');
+    expect(r.code, r.stderr).toBe(0);
+    expect(ownModule(r.loaded, 'cli/run-summary.js')).toBe(true);
+    expect(r.loaded.some((u) => u.includes('/node_modules/commander/'))).toBe(false);
+    for (const rel of ['cli/options.js', 'cli/run-once.js', 'cli/format-once.js', 'proc/owner-source.js', 'proc/read-ss-info.js']) {
+      expect(ownModule(r.loaded, rel), rel).toBe(false);
+    }
+    expect(r.loaded).not.toContain('NativeModule child_process');
   });
 
   it('--ssh with a bad target is refused while parsing options, before the protocol loads', async () => {

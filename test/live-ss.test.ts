@@ -9,6 +9,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sumRatesByLocalPort, sumRatesByProcess, totalRates } from '../src/model/conn-rates.js';
+import { SessionStore } from '../src/model/session-store.js';
+import { countUnixPeersByProcess } from '../src/model/unix-peers.js';
+import { buildFrame } from '../src/view/frame.js';
+import { initialUiState } from '../src/view/ui-state.js';
 import { collectSnapshot } from '../src/proc/collect-snapshot.js';
 import { collectUnixPeers, createConnRatesSource } from '../src/proc/collect-conn-rates.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
@@ -130,6 +134,14 @@ const c = net.connect(process.argv[1], () => console.log('connected'));
 setTimeout(() => process.exit(0), 60000);
 `;
 
+const UNIX_MANY_CLIENTS = `
+const net = require('net');
+const n = Number(process.argv[2]);
+let open = 0;
+for (let i = 0; i < n; i++) net.connect(process.argv[1], () => { if (++open === n) console.log('connected'); });
+setTimeout(() => process.exit(0), 60000);
+`;
+
 describe.skipIf(!hasSs)('live: UNIX socket peers', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sockscope-peers-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -166,4 +178,74 @@ describe.skipIf(!hasSs)('live: UNIX socket peers', () => {
       peerPath: sockPath,
     });
   });
+
+  it(
+    'by process: the client talks to the server over as many sockets as ss -xp says, and the other way round',
+    { timeout: 120_000 },
+    async () => {
+      const CONNECTIONS = 3;
+      const sockPath = path.join(dir, 'many.sock');
+      const server = await startNode(UNIX_SERVER, [sockPath]);
+      const client = await startNode(UNIX_MANY_CLIENTS, [sockPath, String(CONNECTIONS)]);
+      const serverPid = server.child.pid!;
+      const clientPid = client.child.pid!;
+      let snap = collectSnapshot(deps);
+      const accepted = () =>
+        snap.sockets.filter((s) => s.protocol === 'unix' && s.owner?.pid === serverPid && s.state === 'CONNECTED' && s.path === sockPath)
+          .length;
+      const deadline = Date.now() + 10_000;
+      while (accepted() < CONNECTIONS && Date.now() < deadline) {
+        await sleep(100);
+        snap = collectSnapshot(deps);
+      }
+      expect(accepted()).toBe(CONNECTIONS);
+      const r = await collectUnixPeers(ssDeps, DEFAULT_SS_OPTIONS, snap);
+      if (!r.ok) throw new Error(r.message);
+
+      // The oracle: ss -xp names each socket's users; count one process's sockets whose peer inode
+      // belongs to the other process.
+      const ssText = execFileSync('ss', ['-xpH'], { encoding: 'utf8', timeout: 10_000 });
+      const holders = new Map<number, number[]>();
+      const ends: { inode: number; peerInode: number; pids: number[] }[] = [];
+      for (const line of ssText.split('\n')) {
+        const m = /\s(\d+)\s+\S+\s+(\d+)\s+users:\(\((.*)\)\)\s*$/.exec(line);
+        if (m === null) continue;
+        const pids = [...m[3]!.matchAll(/pid=(\d+)/g)].map((x) => Number(x[1]));
+        holders.set(Number(m[1]), pids);
+        ends.push({ inode: Number(m[1]), peerInode: Number(m[2]), pids });
+      }
+      const ssCount = (from: number, to: number): number =>
+        ends.filter((e) => e.pids.includes(from) && (holders.get(e.peerInode) ?? []).includes(to)).length;
+      expect(ssCount(clientPid, serverPid)).toBe(CONNECTIONS);
+      expect(ssCount(serverPid, clientPid)).toBe(CONNECTIONS);
+
+      const by = countUnixPeersByProcess(snap.sockets, r.peers);
+      expect(by.get(String(clientPid))?.find((p) => p.peerPid === serverPid)).toEqual({
+        peerPid: serverPid,
+        peerProcess: 'node',
+        connections: ssCount(clientPid, serverPid),
+        path: sockPath,
+      });
+      expect(by.get(String(serverPid))?.find((p) => p.peerPid === clientPid)?.connections).toBe(ssCount(serverPid, clientPid));
+
+      // The by-process view with the client selected: its note names the server with that count.
+      const store = new SessionStore();
+      store.ingest(snap);
+      store.setUnixPeers(r.peers);
+      const ui = { ...initialUiState({ intervalMs: 1000 }), view: 'processes' as const, selectedKey: String(clientPid) };
+      const frame = buildFrame({
+        session: store.state,
+        ui,
+        size: { width: 160, height: 40 },
+        theme: { ascii: false },
+        filter: null,
+        context: { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null },
+      });
+      if (frame.main?.kind !== 'table') throw new Error('no table');
+      expect(frame.selectedKey).toBe(String(clientPid));
+      expect(frame.main.notes.join(' ')).toContain(`→ ${serverPid}/node (${ssCount(clientPid, serverPid)}) ${sockPath}`);
+      client.child.kill('SIGKILL');
+      server.child.kill('SIGKILL');
+    },
+  );
 });

@@ -27,6 +27,7 @@ describe('createMarker', () => {
     expect(m).toEqual({
       name: 'before',
       takenAtMs: 5000,
+      filter: null,
       tcpStates: { LISTEN: 2, ESTABLISHED: 4 },
       tcpTotal: 6,
       socketTotal: 8,
@@ -104,5 +105,33 @@ describe('compareWithMarker', () => {
 
   it('counter deltas since the marker; a counter that went backwards (reset) is left out', () => {
     expect(c.counters).toEqual([{ key: 'TcpExt.ListenOverflows', now: 12, then: 5, delta: 7 }]);
+  });
+});
+
+describe('a marker under a filter', () => {
+  const port80 = { text: 'port 80', matches: (x: SocketRecord) => x.localPort === 80 || x.remotePort === 80 };
+
+  it('counts only the sockets its filter matched, and a comparison counts now under the same filter', () => {
+    const then = snap(1000, [listen(80), ...many(3, 80, 'ESTABLISHED'), listen(22), ...many(5, 22, 'ESTABLISHED')]);
+    const m = createMarker('before', then, {}, port80);
+    expect(m.filter?.text).toBe('port 80');
+    expect(m.tcpTotal).toBe(4);
+    expect(m.socketTotal).toBe(4);
+    expect(m.ports.map((p) => p.port)).toEqual([80]);
+    // Port 22 grows by 100, port 80 by 2 CLOSE_WAIT: only port 80's change is compared.
+    const now = snap(4000, [
+      listen(80),
+      ...many(3, 80, 'ESTABLISHED'),
+      ...many(2, 80, 'CLOSE_WAIT'),
+      listen(22),
+      ...many(105, 22, 'ESTABLISHED'),
+    ]);
+    const c = compareWithMarker(m, now);
+    expect(c.tcpTotal).toMatchObject({ now: 6, then: 4, delta: 2 });
+    expect(c.socketTotal).toMatchObject({ now: 6, then: 4, delta: 2 });
+    expect(c.states.find((r) => r.key === 'CLOSE_WAIT')).toMatchObject({ now: 2, then: 0, delta: 2 });
+    expect(c.ports.map((p) => p.port)).toEqual([80]);
+    // Without the filter the same snapshots compare every socket.
+    expect(compareWithMarker(createMarker('all', then), now).tcpTotal).toMatchObject({ now: 112, then: 10, delta: 102 });
   });
 });

@@ -80,4 +80,23 @@ describe('owner source', () => {
       await source.close();
     }
   });
+
+  it('the real worker’s prime resolves once its full scan is done: the next scan reads (almost) nothing', async () => {
+    const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
+    const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource };
+    const source = mod.createWorkerOwnerSource('/proc', () => createOwnerScanner(procFs));
+    try {
+      const inodes = ourInodes(port);
+      await source.prime?.();
+      const after = await source.scan(new Set(inodes));
+      for (const inode of inodes) expect(after.lookup(inode)?.pid).toBe(process.pid);
+      // A cold scanner asked the same reads every process's fd links; after the prime, only what moved.
+      const cold = createOwnerScanner(procFs).scan(new Set(inodes));
+      expect(after.stats.linksRead).toBeLessThan(cold.stats.linksRead);
+    } finally {
+      await source.close();
+    }
+    // A closed source's prime resolves at once (nothing to wait for).
+    await expect(source.prime?.()).resolves.toBeUndefined();
+  });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,6 +7,7 @@ import {
   decodeIpv6Hex,
   parseInetTable,
   parseInetTableReusing,
+  parseTcpStateTally,
   socketKey,
 } from '../src/proc/parse-inet.js';
 import { TCP_STATES } from '../src/model/state-info.js';
@@ -457,6 +459,34 @@ describe('countTcpStatesFast', () => {
 
   it.each(['', `${HEADER4}\n`, '\n\n'])('empty input %j', (text) => {
     expect(countTcpStatesFast(text)).toMatchObject({ total: 0, skipped: 0, counts: { ESTABLISHED: 0, LISTEN: 0 } });
+  });
+});
+
+describe('parseTcpStateTally (the st column counted by awk on an --ssh remote)', () => {
+  // The program the remote runs (SshProcFs.stateTally), here on the recorded text.
+  const AWK = 'NR > 1 && NF > 0 { n[$4]++ } END { for (s in n) print s, n[s] }';
+  const hasAwk = spawnSync('awk', ['BEGIN { exit 0 }']).status === 0;
+
+  it.skipIf(!hasAwk).each<[string, string]>([
+    ['recorded tcp', TCP],
+    ['recorded tcp6', TCP6],
+    ['hand-made all states', TCP_ALL_STATES],
+    ['hand-made IPv6 addresses', TCP6_ADDRESSES],
+  ])('gives what countTcpStatesFast gives on %s', (_what, text) => {
+    const tally = spawnSync('awk', [AWK], { input: text, encoding: 'utf8' }).stdout;
+    expect(tally.trim().split('\n').length).toBeLessThanOrEqual(12); // one short line per state present
+    expect(parseTcpStateTally(tally)).toEqual(countTcpStatesFast(text));
+  });
+
+  it.each<[string, Partial<Record<TcpState, number>>, number, number]>([
+    ['01 13\n0A 4\n', { ESTABLISHED: 13, LISTEN: 4, TIME_WAIT: 0 }, 17, 0],
+    ['0a 2\n0C 1', { LISTEN: 2, NEW_SYN_RECV: 1 }, 3, 0],
+    ['0D 2\n00 1\n 1\ngarbage\n01 1234567890123456\n', { ESTABLISHED: 0 }, 0, 6],
+    ['', { ESTABLISHED: 0 }, 0, 0],
+  ])('%j', (text, counts, total, skipped) => {
+    const r = parseTcpStateTally(text);
+    expect(r.counts).toMatchObject(counts);
+    expect([r.total, r.skipped]).toEqual([total, skipped]);
   });
 });
 

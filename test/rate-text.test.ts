@@ -54,7 +54,7 @@ describe('appendRateHistory', () => {
   });
   const total = (n: number) => ({ connections: 1, withRate: 1, sendBytesPerSec: n, recvBytesPerSec: 0, retransPerSec: 0 });
 
-  it('appends each read once, keeps the last N, forgets closed connections, skips rate-less ones', () => {
+  it('appends each read once, keeps the last N per direction, forgets closed connections, skips rate-less ones', () => {
     let h = appendRateHistory(
       EMPTY_RATE_HISTORY,
       new Map([
@@ -66,18 +66,31 @@ describe('appendRateHistory', () => {
       3,
     );
     h = appendRateHistory(h, new Map([['a', rate(20, 0)]]), total(20), 1000, 3); // same read: ignored
-    expect(h.perConnection.get('a')).toEqual([15]);
+    expect(h.perConnection.get('a')).toEqual({ sendBytesPerSec: [10], recvBytesPerSec: [5] });
     expect(h.perConnection.has('b')).toBe(false);
     for (const [t, v] of [
       [2000, 1],
       [3000, 2],
       [4000, 3],
     ] as const) {
-      h = appendRateHistory(h, new Map([['a', rate(v, 0)]]), total(v), t, 3);
+      h = appendRateHistory(h, new Map([['a', rate(v, 2 * v)]]), total(v), t, 3);
     }
-    expect(h.perConnection.get('a')).toEqual([1, 2, 3]);
+    expect(h.perConnection.get('a')).toEqual({ sendBytesPerSec: [1, 2, 3], recvBytesPerSec: [2, 4, 6] });
     expect(h.host).toEqual([1, 2, 3]);
     h = appendRateHistory(h, new Map(), total(0), 5000, 3);
     expect(h.perConnection.size).toBe(0);
+  });
+
+  it('keeps idle connections out until they move bytes, and lets them go once their window is all zero', () => {
+    let h = appendRateHistory(EMPTY_RATE_HISTORY, new Map([['idle', rate(0, 0)]]), total(0), 1000, 3);
+    expect(h.perConnection.has('idle')).toBe(false);
+    h = appendRateHistory(h, new Map([['idle', rate(0, 40)]]), total(40), 2000, 3);
+    expect(h.perConnection.get('idle')).toEqual({ sendBytesPerSec: [0], recvBytesPerSec: [40] });
+    for (const t of [3000, 4000]) h = appendRateHistory(h, new Map([['idle', rate(0, 0)]]), total(0), t, 3);
+    // The drop to zero stays visible while the window still holds the burst…
+    expect(h.perConnection.get('idle')).toEqual({ sendBytesPerSec: [0, 0, 0], recvBytesPerSec: [40, 0, 0] });
+    h = appendRateHistory(h, new Map([['idle', rate(0, 0)]]), total(0), 5000, 3);
+    // …and the connection leaves once the burst has scrolled out.
+    expect(h.perConnection.has('idle')).toBe(false);
   });
 });

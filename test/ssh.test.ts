@@ -19,11 +19,15 @@ import { sshFailureLine } from '../src/proc/ssh/protocol.js';
 import { createRemoteOwnerSource } from '../src/proc/remote-owners.js';
 import { createOwnerScanner } from '../src/proc/read-owners.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
-import { wantedInodes } from '../src/proc/collect-snapshot.js';
+import { NET_TABLES, wantedInodes } from '../src/proc/collect-snapshot.js';
+import { collectStateCounts, collectStateCountsAsync } from '../src/proc/collect-counts.js';
 import { parseInetTable } from '../src/proc/parse-inet.js';
 import { REPO_ROOT, TmuxSession, hasTmux, socketTableRows } from './helpers/tmux.js';
 
 const isLinux = process.platform === 'linux';
+const hasTool = (name: string): boolean => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+const hasGzip = hasTool('gzip');
+const hasMd5sum = hasTool('md5sum');
 
 /** A local `sh` in place of `ssh host sh`, optionally after some commands (a banner, a fake cat). */
 function localShell(prelude = ''): () => ChildProcessWithoutNullStreams {
@@ -176,7 +180,9 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
   });
 
   it('a connection that ends mid-session fails the pending and later requests with one line', async () => {
-    const remote = await open();
+    // Plain: a compressed answer's command runs in a pipeline, where `exit` ends only its subshell.
+    const remote = await openSshProcFs('tester@localhost', { spawnShell: localShell(), compress: false });
+    opened.push(remote);
     await expect(remote.exec(() => 'exit 3')).rejects.toThrow(
       'ssh connection to tester@localhost lost: the remote shell ended with status 3',
     );
@@ -195,6 +201,7 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
         return child;
       },
       maxReplyBytes,
+      compress: false, // plain answers here; compressed ones below
     });
     opened.push(remote);
     received = 0; // the start-up's answers are not part of this one
@@ -230,6 +237,159 @@ describe.skipIf(!isLinux)('the protocol over a local sh', () => {
     await expect(remote.exec(() => 'while :; do printf x; sleep 0.1; done')).rejects.toThrow(
       /^the answer from trickle@host over ssh took more than 1 s: giving up$/,
     );
+  });
+
+  describe('compression and unchanged files', () => {
+    const RECORDED = path.join(REPO_ROOT, 'test', 'fixtures', 'proc-text', 'recorded');
+    let tree = '';
+    let noGzipBin = '';
+    beforeAll(() => {
+      // A remote /proc: the recorded tables, plus a large tcp table (1.5 MB, 10k lines).
+      tree = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-ssh-tree-'));
+      fs.mkdirSync(path.join(tree, 'net'));
+      for (const f of ['tcp6', 'udp', 'udp6', 'unix', 'snmp', 'netstat'])
+        fs.copyFileSync(path.join(RECORDED, f), path.join(tree, 'net', f));
+      const recorded = fs.readFileSync(path.join(RECORDED, 'tcp'), 'utf8').split('\n');
+      const header = recorded[0] ?? '';
+      const body = recorded.slice(1).filter((l) => l.trim() !== '');
+      const lines = Array.from({ length: 10_000 }, (_, i) => body[i % body.length]!.replace(/^\s*\d+:/, `${String(i).padStart(4)}:`));
+      fs.writeFileSync(path.join(tree, 'net', 'tcp'), `${header}\n${lines.join('\n')}\n`);
+      // A PATH with what the protocol runs but neither gzip nor md5sum.
+      noGzipBin = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-ssh-bin-'));
+      for (const tool of ['cat', 'find', 'ls', 'head', 'tr']) {
+        const found = ['/usr/bin', '/bin'].map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
+        if (found !== undefined) fs.symlinkSync(found, path.join(noGzipBin, tool));
+      }
+    });
+    afterAll(() => {
+      fs.rmSync(tree, { recursive: true, force: true });
+      fs.rmSync(noGzipBin, { recursive: true, force: true });
+    });
+    const FILES = ['net/tcp', 'net/tcp6', 'net/udp', 'net/udp6', 'net/unix', 'net/snmp', 'net/netstat', 'net/raw'];
+
+    /** Read FILES over a session; the texts and the bytes received for them. */
+    const readAll = async (remote: SshProcFs): Promise<{ texts: (string | null)[]; receivedBytes: number }> => {
+      const before = remote.byteCounts().receivedBytes;
+      const texts = await Promise.all(FILES.map((f) => remote.readTextAsync(f)));
+      return { texts, receivedBytes: remote.byteCounts().receivedBytes - before };
+    };
+    const onDisk = (rel: string): string | null =>
+      fs.existsSync(path.join(tree, rel)) ? fs.readFileSync(path.join(tree, rel), 'utf8') : null;
+
+    it.skipIf(!hasGzip)('with gzip on the remote side: the same texts as plain, in a tenth of the bytes', async () => {
+      const plain = await openSshProcFs('tester@localhost', { spawnShell: localShell(), remoteProcRoot: tree, compress: false });
+      const packed = await openSshProcFs('tester@localhost', { spawnShell: localShell(), remoteProcRoot: tree, skipUnchanged: false });
+      opened.push(plain, packed);
+      expect(plain.link.compressed).toBe(false);
+      expect(packed.link.compressed).toBe(true);
+      const a = await readAll(plain);
+      const b = await readAll(packed);
+      expect(b.texts).toEqual(a.texts);
+      expect(b.texts).toEqual(FILES.map(onDisk));
+      expect(plain.lastError()).toBe('ENOENT'); // net/raw is not in the tree
+      expect(packed.lastError()).toBe('ENOENT');
+      const rawBytes = FILES.map(onDisk).reduce((n, t) => n + (t?.length ?? 0), 0);
+      expect(a.receivedBytes).toBeGreaterThanOrEqual(rawBytes);
+      expect(b.receivedBytes).toBeLessThan(rawBytes / 10);
+      // Scripts with their own output go through the same path: NUL bytes, an exit status.
+      expect(await packed.exec(() => "printf 'a\\0b'; (exit 7)")).toMatchObject({ text: 'a\0b', status: 7 });
+      expect((await packed.exec(() => 'cat /proc/1/cmdline')).text).toBe(fs.readFileSync('/proc/1/cmdline', 'utf8'));
+    });
+
+    it('without gzip and md5sum on the remote PATH: plain text, every file sent, the same texts', async () => {
+      const remote = await openSshProcFs('tester@localhost', { spawnShell: localShell(`PATH=${noGzipBin}`), remoteProcRoot: tree });
+      opened.push(remote);
+      expect(remote.link).toEqual({ compressed: false, skipUnchanged: false });
+      const first = await readAll(remote);
+      const second = await readAll(remote);
+      expect(second.texts).toEqual(FILES.map(onDisk));
+      expect(second.receivedBytes).toBeGreaterThanOrEqual(first.texts.reduce((n, t) => n + (t?.length ?? 0), 0));
+    });
+
+    it.skipIf(!hasGzip || !hasMd5sum)('unchanged files are not sent again; changed ones are, small or large', async () => {
+      const remote = await openSshProcFs('tester@localhost', { spawnShell: localShell(), remoteProcRoot: tree });
+      opened.push(remote);
+      expect(remote.link).toEqual({ compressed: true, skipUnchanged: true });
+      const first = await readAll(remote);
+      const again = await readAll(remote);
+      expect(again.texts).toEqual(first.texts);
+      // Framed "unchanged" answers: a few dozen bytes each, however large the files.
+      expect(again.receivedBytes).toBeLessThan(FILES.length * 80);
+      const tcpFile = path.join(tree, 'net', 'tcp');
+      const unixFile = path.join(tree, 'net', 'unix');
+      const original = { tcp: fs.readFileSync(tcpFile, 'utf8'), unix: fs.readFileSync(unixFile, 'utf8') };
+      try {
+        // Rounds of changes: every read gives what is on disk at that moment, whether the remote
+        // was asked to compare (small files, a large one that did not change) or not.
+        for (let round = 0; round < 10; round++) {
+          if (round % 3 !== 2) fs.writeFileSync(tcpFile, original.tcp.replace(/^(\s*\d+: [0-9A-F]{4})/m, `$1${round}`));
+          fs.writeFileSync(unixFile, `${original.unix}${round % 2 === 0 ? '' : 'ffff: 00000002 00000000 00010000 0001 01 99 /tmp/x\n'}`);
+          const now = await readAll(remote);
+          expect(now.texts).toEqual(FILES.map(onDisk));
+        }
+      } finally {
+        fs.writeFileSync(tcpFile, original.tcp);
+        fs.writeFileSync(unixFile, original.unix);
+      }
+      expect(await remote.readTextAsync('net/tcp')).toBe(original.tcp);
+      // A file that went away is missing, not served from the copy.
+      fs.renameSync(path.join(tree, 'net', 'udp'), path.join(tree, 'net', 'udp.gone'));
+      try {
+        expect(await remote.readTextAsync('net/udp')).toBeNull();
+        expect(remote.lastError()).toBe('ENOENT');
+      } finally {
+        fs.renameSync(path.join(tree, 'net', 'udp.gone'), path.join(tree, 'net', 'udp'));
+      }
+    });
+
+    it('--summary counts: the TCP state column counted there (awk) gives the local counts in a few bytes', async () => {
+      const local = collectStateCounts(createProcFs(tree));
+      expect(Object.values(local.counts.tcp).reduce((a, b) => a + b, 0)).toBeGreaterThan(10_000);
+      const remote = await openSshProcFs('tester@localhost', { spawnShell: localShell(), remoteProcRoot: tree, compress: false });
+      opened.push(remote);
+      expect(remote.stateTally).not.toBeNull();
+      const tallied = await remote.stateTally!.tallyTcpStatesAsync('net/tcp');
+      expect(tallied.text!.length).toBeLessThan(200); // a line per state, for a 1.5 MB table
+      expect(await remote.stateTally!.tallyTcpStatesAsync('net/nope')).toEqual({ text: null, error: 'ENOENT' });
+      expect(await collectStateCountsAsync(remote, NET_TABLES, remote.stateTally)).toEqual(local);
+      // Without awk (nor gzip) there: whole tables, the same counts.
+      const bare = await openSshProcFs('tester@localhost', { spawnShell: localShell(`PATH=${noGzipBin}`), remoteProcRoot: tree });
+      opened.push(bare);
+      expect(bare.stateTally).toBeNull();
+      expect(await collectStateCountsAsync(bare, NET_TABLES, bare.stateTally)).toEqual(local);
+    });
+
+    it.skipIf(!hasGzip)('a compressed answer that unpacks past the cap is refused with one line, after few bytes', async () => {
+      const remote = await openSshProcFs('bomb@host', { spawnShell: localShell(), maxReplyBytes: 1024 * 1024 });
+      opened.push(remote);
+      const before = remote.byteCounts().receivedBytes;
+      // 2 MiB of zeros: a few KiB once gzipped, twice the cap once unpacked.
+      await expect(remote.exec(() => `head -c ${2 * 1024 * 1024} /dev/zero`)).rejects.toThrow(
+        /^the answer from bomb@host over ssh unpacks to more than 1 MiB: giving up$/,
+      );
+      expect(remote.byteCounts().receivedBytes - before).toBeLessThan(64 * 1024);
+      await expect(remote.readTextAsync('sys/kernel/ostype')).rejects.toBeInstanceOf(SshError);
+      // Just under the cap is fine on a new session.
+      const ok = await openSshProcFs('tester@localhost', { spawnShell: localShell(), maxReplyBytes: 1024 * 1024 });
+      opened.push(ok);
+      expect((await ok.exec(() => `head -c ${1024 * 1024 - 100} /dev/zero`)).text).toHaveLength(1024 * 1024 - 100);
+    });
+
+    it('a gzip there whose output does not unpack here: one line, the session given up', async () => {
+      // A "gzip" that passes the round-trip probe but copies its input unchanged.
+      const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-ssh-fakegzip-'));
+      try {
+        fs.writeFileSync(path.join(fake, 'gzip'), '#!/bin/sh\nexec cat\n', { mode: 0o755 });
+        const remote = await openSshProcFs('odd@host', { spawnShell: localShell(`PATH=${fake}:$PATH`), remoteProcRoot: tree });
+        opened.push(remote);
+        expect(remote.link.compressed).toBe(true);
+        await expect(remote.readTextAsync('net/unix')).rejects.toThrow(
+          /^the answer from odd@host over ssh could not be unpacked \(Z_DATA_ERROR\): giving up$/,
+        );
+      } finally {
+        fs.rmSync(fake, { recursive: true, force: true });
+      }
+    });
   });
 
   it.skipIf(process.getuid?.() !== 0)('as another user, the processes it may not read are counted as unreadable', async () => {
@@ -455,6 +615,22 @@ describe.skipIf(sshd === null)('--ssh against a private sshd on 127.0.0.1', () =
     const summary = await run([...sshArgv(), '--once', '--summary']);
     expect(summary.code).toBe(0);
     expect(summary.stdout).toMatch(/^TCP\s+\d+/m);
+    // Counted on the remote side (awk there): this test's listener is among the LISTEN sockets.
+    const summaryJson = await run([...sshArgv(), '--once', '--summary', '--json']);
+    expect(summaryJson.code).toBe(0);
+    const doc = JSON.parse(summaryJson.stdout) as { counts: { tcp: Record<string, number> }; sockets: unknown[]; counters: object };
+    expect(doc.counts.tcp['LISTEN']).toBeGreaterThanOrEqual(1);
+    expect(doc.sockets).toEqual([]);
+    expect(Object.keys(doc.counters).length).toBeGreaterThan(0);
+    // A --summary stream over ssh: documents separated by blank lines until SIGINT.
+    const stream = spawn(process.execPath, ['bin/sockscope', ...sshArgv(), '--summary', '-i', '0.2'], { cwd: REPO_ROOT, env: cleanEnv() });
+    let streamed = '';
+    stream.stdout.on('data', (d: Buffer) => (streamed += d.toString()));
+    const streamExit = new Promise<number | null>((resolve) => stream.on('exit', (code) => resolve(code)));
+    for (let i = 0; i < 300 && (streamed.match(/^TCP\s+\d+/gm) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    stream.kill('SIGINT');
+    expect(await streamExit).toBe(0);
+    expect((streamed.match(/^TCP\s+\d+/gm) ?? []).length).toBeGreaterThanOrEqual(2);
 
     const child = spawn(process.execPath, ['bin/sockscope', ...sshArgv(), '--json', '-i', '0.2', '-f', `sport = :${port}`], {
       cwd: REPO_ROOT,

@@ -83,6 +83,11 @@ beforeAll(() => {
   for (const f of fs.readdirSync(FIXTURE_DIR)) fs.copyFileSync(path.join(FIXTURE_DIR, f), path.join(procRoot, 'net', f));
   return () => fs.rmSync(base, { recursive: true, force: true });
 });
+// main() imports the option parser and the stream mode when it needs them: load them before the
+// timers are faked, so the first document does not wait on module loading.
+beforeAll(async () => {
+  await Promise.all([import('../src/cli/options.js'), import('../src/cli/run-once.js'), import('../src/proc/collect-snapshot.js')]);
+});
 
 afterEach(() => {
   vi.useRealTimers();

@@ -35,6 +35,7 @@ describe('initial state', () => {
       help: false,
       overlayScroll: 0,
       back: [],
+      sortMenu: null,
       quit: false,
     });
     expect(initialUiState({ intervalMs: 1000 }).filterText).toBe('');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { countUnixTalks, joinUnixPeers } from '../src/model/unix-peers.js';
+import { countUnixPeersByProcess, countUnixTalks, joinUnixPeers } from '../src/model/unix-peers.js';
 import { rec } from './helpers/records.js';
 
 describe('joinUnixPeers', () => {
@@ -42,5 +42,50 @@ describe('joinUnixPeers', () => {
     expect(countUnixTalks(all, peers)).toEqual([
       { pid: 100, process: 'appd', peerPid: 200, peerProcess: 'curl', connections: 2, path: '/run/app.sock' },
     ]);
+  });
+
+  describe('countUnixPeersByProcess', () => {
+    const appd = { pid: 100, command: 'appd' };
+    const curl = { pid: 200, command: 'curl' };
+    const all = [
+      rec({ protocol: 'unix', inode: 10, path: '/run/app.sock', owner: appd }),
+      rec({ protocol: 'unix', inode: 11, owner: curl }),
+      rec({ protocol: 'unix', inode: 15, path: '/run/app.sock', owner: appd }),
+      rec({ protocol: 'unix', inode: 14, owner: curl }),
+      // curl talks to itself over a socketpair: one connection, not two.
+      rec({ protocol: 'unix', inode: 20, owner: curl }),
+      rec({ protocol: 'unix', inode: 21, owner: curl }),
+      // Its peer is in another namespace: no holder known, left out.
+      rec({ protocol: 'unix', inode: 30, owner: curl }),
+    ];
+    const peers = joinUnixPeers(all, [
+      { inode: 10, peerInode: 11 },
+      { inode: 11, peerInode: 10 },
+      { inode: 14, peerInode: 15 },
+      { inode: 15, peerInode: 14 },
+      { inode: 20, peerInode: 21 },
+      { inode: 21, peerInode: 20 },
+      { inode: 30, peerInode: 999 },
+    ]);
+
+    it("lists, for each process, the holders of its sockets' other ends, most connections first", () => {
+      const by = countUnixPeersByProcess(all, peers);
+      expect(by.get('100')).toEqual([{ peerPid: 200, peerProcess: 'curl', connections: 2, path: '/run/app.sock' }]);
+      expect(by.get('200')).toEqual([
+        { peerPid: 100, peerProcess: 'appd', connections: 2, path: '/run/app.sock' },
+        { peerPid: 200, peerProcess: 'curl', connections: 1, path: null },
+      ]);
+      expect(by.size).toBe(2);
+    });
+
+    it('counts only the sockets shown (a filter), from their own side', () => {
+      const shown = all.filter((s) => s.inode === 11 || s.inode === 21);
+      const by = countUnixPeersByProcess(shown, peers);
+      expect(by.has('100')).toBe(false);
+      expect(by.get('200')).toEqual([
+        { peerPid: 100, peerProcess: 'appd', connections: 1, path: '/run/app.sock' },
+        { peerPid: 200, peerProcess: 'curl', connections: 1, path: null },
+      ]);
+    });
   });
 });

@@ -4,7 +4,7 @@
 
 import { totalOf, type StateCounts } from '../model/aggregate.js';
 import { safeText } from '../model/safe-text.js';
-import { stringifyForTerminal } from './format-once.js';
+import { stringifyForTerminal } from './format-counts.js';
 import type { TcpState } from '../model/types.js';
 import type { AppContext } from './context.js';
 import { collectNetnsCounts, listNetworkNamespaces, type NetnsCounts } from '../proc/netns.js';

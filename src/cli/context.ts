@@ -4,6 +4,7 @@
 
 import type { CompiledFilter } from '../filter/index.js';
 import type { AsyncOwnerSource, CollectDeps } from '../proc/collect-snapshot.js';
+import type { Protocol } from '../model/types.js';
 import type { ServiceTable } from '../proc/parse-services.js';
 import type { ProcFs } from '../proc/proc-fs.js';
 import type { ReadBoundedText } from '../proc/read-services.js';
@@ -50,6 +51,11 @@ export interface AppContext {
   readonly collectDeps: CollectDeps;
   readonly filterText: string | null;
   readonly filter: CompiledFilter | null;
+  /**
+   * The only /proc/net tables the filter can match sockets from (protocolsOfFilter), or
+   * null/absent for all: modes that show matching sockets only read no other table.
+   */
+  readonly filterProtocols?: ReadonlySet<Protocol> | null;
   /**
    * Which network namespace is shown, for the dashboard header: null for sockscope's own,
    * "net:[4026532281] via pid 1234 (nginx)" with --pid (the process name is untrusted text).

@@ -1,13 +1,13 @@
 // Presenters for the non-interactive outputs: `--once` (aligned table), `--json`, `--summary`.
 // They receive data and return text; printing is the caller's business.
 
-import type { CountsByGroup, StateCounts } from '../model/aggregate.js';
-import { totalOf } from '../model/aggregate.js';
-import { endpointKey, unmapIpv4 } from '../model/address.js';
+import type { CountsByGroup } from '../model/aggregate.js';
+import { endpointKey, formatEndpoint, unmapIpv4 } from '../model/address.js';
 import { safeText } from '../model/safe-text.js';
 import { stateLabel } from '../model/state-info.js';
-import type { KernelCounters, ProtocolGroup, Snapshot, SocketRecord } from '../model/types.js';
-import { formatOwner, localEndpoint, peerEndpoint, type SocketExtras } from '../view/presenters.js';
+import type { KernelCounters, Snapshot, SocketRecord } from '../model/types.js';
+import { stringifyForTerminal } from './format-counts.js';
+import { localEndpoint, peerEndpoint, type SocketExtras } from '../view/presenters.js';
 
 /** Listen backlogs by endpointKey ("127.0.0.1:80", "[::1]:80", "*:80" for ss's dual-stack any), from `ss -ltnH`. */
 export type ListenBacklogs = ReadonlyMap<string, number>;
@@ -31,7 +31,41 @@ export function listenBacklogOf(s: SocketRecord, backlogs: ListenBacklogs | null
 }
 
 const HEADERS = ['Proto', 'State', 'Recv-Q', 'Send-Q', 'Local Address:Port', 'Peer Address:Port', 'User', 'Process'] as const;
-const RIGHT_ALIGNED = new Set([2, 3]);
+/** Columns of the table; the last one (Process) is never padded. */
+const COLUMNS = HEADERS.length;
+/** Widest a padded column grows (characters); longer cells stay whole and push the row. */
+const MAX_COLUMN_WIDTH = 60;
+/** Rows per chunk of formatSocketTableChunks (~1 MB of text for tcp rows). */
+const ROWS_PER_CHUNK = 8192;
+/** PADS[k]: k spaces, k <= MAX_COLUMN_WIDTH + 1 (a pad plus the column separator). */
+const PADS: readonly string[] = Array.from({ length: MAX_COLUMN_WIDTH + 2 }, (_, k) => ' '.repeat(k));
+/** Decimal text of small queue sizes and ports (most cells), filled on first use. */
+const SMALL_NUMBER_TEXT: (string | undefined)[] = new Array<string | undefined>(65536).fill(undefined);
+
+function numberText(n: number): string {
+  if (n >= 0 && n < 65536 && Number.isInteger(n)) return (SMALL_NUMBER_TEXT[n] ??= String(n));
+  return String(n);
+}
+
+/**
+ * formatEndpoint(address, port, protocol) of an inet socket with the host part cached per address
+ * (the same few addresses repeat on most rows).
+ */
+function endpointText(hosts: Map<string, string>, address: string, port: number): string {
+  let host = hosts.get(address);
+  if (host === undefined) {
+    host = `${formatEndpoint(address, 0, 'tcp').slice(0, -2)}:`;
+    hosts.set(address, host);
+  }
+  return host + (port === 0 ? '*' : numberText(port));
+}
+
+/** Per-call caches of the cells many rows share: the strings are the same as without them. */
+interface CellCaches {
+  readonly hosts: Map<string, string>;
+  readonly users: Map<string, string>;
+  readonly commands: Map<string, string>;
+}
 
 /**
  * An aligned table like `ss -tanp`, one socket per line, states by ss's short names (ESTAB,
@@ -44,49 +78,97 @@ export function formatSocketTable(
   backlogs: ListenBacklogs | null = null,
   extras: SocketExtras = {},
 ): string {
-  const rows: string[][] = [[...HEADERS]];
-  for (const s of sockets) {
-    rows.push([
-      s.protocol === 'unix' ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol,
-      stateLabel(s.protocol, s.state),
-      String(s.recvQ),
-      isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : String(s.sendQ),
-      localEndpoint(s),
-      peerEndpoint(s, extras),
-      safeText(s.user, 32),
-      formatOwner(s),
-    ]);
-  }
-  const widths = HEADERS.map(() => 0);
-  for (const r of rows) for (let i = 0; i < r.length; i++) widths[i] = Math.min(60, Math.max(widths[i] ?? 0, (r[i] ?? '').length));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => {
-          if (i === r.length - 1) return cell;
-          const w = widths[i] ?? 0;
-          return RIGHT_ALIGNED.has(i) ? cell.padStart(w) : cell.padEnd(w);
-        })
-        .join(' ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatSocketTableChunks(sockets, backlogs, extras).join('\n');
 }
 
-const GROUP_ORDER: readonly ProtocolGroup[] = ['tcp', 'udp', 'raw', 'unix'];
-
-/** Counts per protocol and state, biggest first. */
-export function formatSummary(counts: CountsByGroup): string {
-  const lines: string[] = [];
-  for (const group of GROUP_ORDER) {
-    const c: StateCounts = counts[group];
-    const total = totalOf(c);
-    if (total === 0 && group === 'raw') continue;
-    lines.push(`${group.toUpperCase().padEnd(5)} ${String(total).padStart(8)}`);
-    const entries = Object.entries(c).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
-    for (const [state, n] of entries) lines.push(`  ${state.padEnd(14)} ${String(n).padStart(7)}`);
+/**
+ * formatSocketTable as consecutive pieces of at most `rowsPerChunk` lines each: joined with "\n"
+ * they are exactly formatSocketTable's text. At 100k sockets the table is ~10 MB: written a
+ * piece at a time it never exists whole, and no array per row or per cell is built (cells go
+ * into one flat array, widths are taken on the way).
+ */
+export function formatSocketTableChunks(
+  sockets: readonly SocketRecord[],
+  backlogs: ListenBacklogs | null = null,
+  extras: SocketExtras = {},
+  rowsPerChunk = ROWS_PER_CHUNK,
+): string[] {
+  const n = sockets.length + 1;
+  const cells = new Array<string>(n * COLUMNS);
+  const widths = new Array<number>(COLUMNS).fill(0);
+  const caches: CellCaches = { hosts: new Map(), users: new Map(), commands: new Map() };
+  HEADERS.forEach((title, c) => {
+    cells[c] = title;
+    widths[c] = title.length;
+  });
+  for (let r = 1; r < n; r++) {
+    const s = sockets[r - 1]!;
+    const at = r * COLUMNS;
+    const unix = s.protocol === 'unix';
+    const c0 = unix ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol;
+    const c1 = stateLabel(s.protocol, s.state);
+    const c2 = numberText(s.recvQ);
+    const c3 = isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : numberText(s.sendQ);
+    const c4 = unix ? localEndpoint(s) : endpointText(caches.hosts, s.localAddress, s.localPort);
+    const c5 = unix ? peerEndpoint(s, extras) : endpointText(caches.hosts, s.remoteAddress, s.remotePort);
+    let c6 = caches.users.get(s.user);
+    if (c6 === undefined) {
+      c6 = safeText(s.user, 32);
+      caches.users.set(s.user, c6);
+    }
+    cells[at] = c0;
+    cells[at + 1] = c1;
+    cells[at + 2] = c2;
+    cells[at + 3] = c3;
+    cells[at + 4] = c4;
+    cells[at + 5] = c5;
+    cells[at + 6] = c6;
+    cells[at + 7] = ownerText(caches.commands, s);
+    if (c0.length > widths[0]!) widths[0] = c0.length;
+    if (c1.length > widths[1]!) widths[1] = c1.length;
+    if (c2.length > widths[2]!) widths[2] = c2.length;
+    if (c3.length > widths[3]!) widths[3] = c3.length;
+    if (c4.length > widths[4]!) widths[4] = c4.length;
+    if (c5.length > widths[5]!) widths[5] = c5.length;
+    if (c6.length > widths[6]!) widths[6] = c6.length;
   }
-  return lines.join('\n');
+  for (let c = 0; c < COLUMNS; c++) widths[c] = Math.min(MAX_COLUMN_WIDTH, widths[c]!);
+  const chunks: string[] = [];
+  const rows: string[] = [];
+  for (let r = 0; r < n; r++) {
+    const at = r * COLUMNS;
+    let line = '';
+    for (let c = 0; c < COLUMNS - 1; c++) {
+      const cell = cells[at + c]!;
+      const gap = widths[c]! - cell.length;
+      // Recv-Q and Send-Q right-aligned, the others left-aligned; one space between columns.
+      if (c === 2 || c === 3) line += gap > 0 ? PADS[gap] + cell + ' ' : `${cell} `;
+      else line += gap > 0 ? cell + PADS[gap + 1] : `${cell} `;
+    }
+    const last = cells[at + COLUMNS - 1]!;
+    // As trimEnd() of the whole row: only the last cell can end in white space (the others are padded).
+    const tail = last.trimEnd();
+    rows.push(tail === '' ? (line + last).trimEnd() : line + tail);
+    if (rows.length === rowsPerChunk) {
+      chunks.push(rows.join('\n'));
+      rows.length = 0;
+    }
+  }
+  if (rows.length > 0 || chunks.length === 0) chunks.push(rows.join('\n'));
+  return chunks;
+}
+
+/** formatOwner(s) with the command's safeText cached per command. */
+function ownerText(commands: Map<string, string>, s: SocketRecord): string {
+  const owner = s.owner;
+  if (owner === null) return '-';
+  let command = commands.get(owner.command);
+  if (command === undefined) {
+    command = safeText(owner.command, 64);
+    commands.set(owner.command, command);
+  }
+  const pid = numberText(owner.pid);
+  return s.sharedBy > 0 ? `${pid}/${command} +${s.sharedBy}` : `${pid}/${command}`;
 }
 
 /**
@@ -160,22 +242,24 @@ export interface JsonDocumentInput {
   readonly ratesAsOfMs?: number | null;
 }
 
-/**
- * JSON.stringify escapes only C0 controls; DEL, C1 controls (U+009B is CSI to a UTF-8 terminal)
- * and bidi/format controls stay raw inside strings. They only ever occur inside string literals,
- * so turning them into \uXXXX keeps the document valid and parsing back to the same strings.
- */
-const JSON_UNSAFE = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-
-/** JSON text that is inert on a terminal (scripts print `--json` output to one too). */
-export function stringifyForTerminal(value: unknown): string {
-  return JSON.stringify(value).replace(JSON_UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export function formatJsonDocument(input: JsonDocumentInput): string {
+  return formatJsonDocumentChunks(input).join('');
 }
 
-export function formatJsonDocument(input: JsonDocumentInput): string {
-  const { snapshot } = input;
+/** Sockets per piece of formatJsonDocumentChunks (~2 MB of JSON). */
+const SOCKETS_PER_JSON_CHUNK = 4096;
+
+/**
+ * formatJsonDocument in consecutive pieces (concatenated, they are its text): the document up
+ * to the sockets array, the sockets `socketsPerChunk` at a time, then the end. At 1,000,000
+ * sockets the document is ~500 MB, about V8's longest string: written a piece at a time it is
+ * never one string.
+ */
+export function formatJsonDocumentChunks(input: JsonDocumentInput, socketsPerChunk = SOCKETS_PER_JSON_CHUNK): string[] {
+  const { snapshot, sockets } = input;
   const counters: KernelCounters = snapshot.counters;
-  return stringifyForTerminal({
+  // `sockets` is the last member: the text ends in "[]}".
+  const shell = stringifyForTerminal({
     takenAt: new Date(snapshot.takenAtMs).toISOString(),
     host: snapshot.host,
     filter: input.filter,
@@ -185,6 +269,15 @@ export function formatJsonDocument(input: JsonDocumentInput): string {
     skippedLines: snapshot.issues.skippedLines,
     warnings: input.warnings,
     ...(input.ratesAsOfMs == null ? {} : { ratesAsOf: new Date(input.ratesAsOfMs).toISOString() }),
-    sockets: input.sockets.map((s) => socketToJson(s, input.backlogs ?? null, input.extras)),
+    sockets: [],
   });
+  const pieces = [shell.slice(0, -3)];
+  for (let from = 0; from < sockets.length; from += socketsPerChunk) {
+    const part = sockets.slice(from, from + socketsPerChunk).map((s) => socketToJson(s, input.backlogs ?? null, input.extras));
+    // An array's JSON is its elements' JSON joined with commas, between brackets.
+    const json = stringifyForTerminal(part);
+    pieces.push(from === 0 ? json.slice(0, -1) : `,${json.slice(1, -1)}`);
+  }
+  pieces.push(sockets.length === 0 ? '[]}' : ']}');
+  return pieces;
 }

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { checkSshOption, checkSshTarget } from '../proc/ssh/args.js';
+import { DEFAULT_INTERVAL_MS } from './quick-args.js';
 
 export interface CliOptions {
   readonly once: boolean;
@@ -111,7 +112,9 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('-f, --filter <expr>', "show only sockets matching EXPR, e.g. 'port 5432', 'state close-wait and proc nginx'")
     .option('-n, --no-processes', 'do not map sockets to processes (faster)')
     .addOption(new Option('--proc-root <dir>', 'read /proc from DIR (recorded trees); default $PROC_ROOT or /proc'))
-    .addOption(new Option('-i, --interval <seconds>', 'refresh interval in seconds').default(1000, '1').argParser(parseInterval))
+    .addOption(
+      new Option('-i, --interval <seconds>', 'refresh interval in seconds').default(DEFAULT_INTERVAL_MS, '1').argParser(parseInterval),
+    )
     .option('--no-color', 'monochrome dashboard (also when NO_COLOR is set)')
     .option('--record <file>', 'dashboard: also save the session to FILE (replay it with `sockscope replay FILE`)')
     .option('--force', 'with --record: replace FILE if it exists (never followed if a symlink)')

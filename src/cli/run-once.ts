@@ -3,13 +3,14 @@
 
 import { countByState } from '../model/aggregate.js';
 import type { Snapshot } from '../model/types.js';
-import { collectSnapshotAsync, readKernelCounters, type CollectDeps } from '../proc/collect-snapshot.js';
-import { collectStateCounts } from '../proc/collect-counts.js';
+import { NET_TABLES, collectSnapshotAsync, type CollectDeps } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
-import type { AppContext } from './context.js';
-import { formatJsonDocument, formatSocketTable, formatSummary, stringifyForTerminal, type ListenBacklogs } from './format-once.js';
+import type { AppContext, OutputStream } from './context.js';
+import { formatJsonDocumentChunks, formatSocketTableChunks, type ListenBacklogs } from './format-once.js';
+import { formatSummary } from './format-counts.js';
+import { collectRemoteCounts, runCountsOnly, writeCountsDocument, type CountsDocument } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
 import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
@@ -32,9 +33,16 @@ export function snapshotWarnings(snapshot: Snapshot): string[] {
   return warnings;
 }
 
-/** Summary needs no owners unless the filter asks about processes. */
+/**
+ * Summary needs no owners unless the filter asks about processes. Only the tables the filter can
+ * match sockets from are read (ctx.filterProtocols), except for --json, whose `totals` count
+ * everything.
+ */
 function depsFor(ctx: AppContext): CollectDeps {
-  return ctx.options.summary && ctx.filter === null ? { ...ctx.collectDeps, owners: null } : ctx.collectDeps;
+  const deps = ctx.options.summary && ctx.filter === null ? { ...ctx.collectDeps, owners: null } : ctx.collectDeps;
+  const only = ctx.filterProtocols;
+  if (only == null || ctx.options.json) return deps;
+  return { ...deps, protocols: (deps.protocols ?? NET_TABLES).filter((p) => only.has(p)) };
 }
 
 /**
@@ -139,10 +147,24 @@ function render(
   backlogs: ListenBacklogs | null = null,
   enrichment: Enrichment = NO_ENRICHMENT,
 ): string {
+  return renderChunks(ctx, snapshot, json, backlogs, enrichment).join(json ? '' : '\n');
+}
+
+/**
+ * render() in pieces: joined (with "\n" for the table, nothing for JSON) they make its text.
+ * The --once table comes a few thousand rows at a time, a JSON document a few thousand sockets.
+ */
+function renderChunks(
+  ctx: AppContext,
+  snapshot: Snapshot,
+  json: boolean,
+  backlogs: ListenBacklogs | null = null,
+  enrichment: Enrichment = NO_ENRICHMENT,
+): string[] {
   const sockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   const counts = countByState(sockets);
   if (json) {
-    return formatJsonDocument({
+    return formatJsonDocumentChunks({
       snapshot,
       counts,
       totals: ctx.filter === null ? counts : countByState(snapshot.sockets),
@@ -154,8 +176,45 @@ function render(
       ratesAsOfMs: enrichment.ratesAsOfMs,
     });
   }
-  if (ctx.options.summary) return formatSummary(counts);
-  return formatSocketTable(sockets, backlogs, enrichment.extras);
+  if (ctx.options.summary) return [formatSummary(counts)];
+  return formatSocketTableChunks(sockets, backlogs, enrichment.extras);
+}
+
+/**
+ * Write the pieces of one document joined with `separator` and ended by "\n", waiting for
+ * 'drain' whenever a write leaves more queued than the stream's buffer holds (or until the
+ * stream errs or closes: a reader that went away ends the output, not the process).
+ */
+function writePieces(out: OutputStream, pieces: readonly string[], separator: string): Promise<void> {
+  return new Promise((resolve) => {
+    let i = 0;
+    const next = (): void => {
+      while (i < pieces.length) {
+        const piece = pieces[i++]!;
+        const more = out.write(i === pieces.length ? `${piece}\n` : separator === '' ? piece : piece + separator);
+        if (!more && i < pieces.length && out.on !== undefined) {
+          const go = (): void => {
+            out.off?.('drain', go);
+            out.off?.('error', stop);
+            out.off?.('close', stop);
+            next();
+          };
+          const stop = (): void => {
+            out.off?.('drain', go);
+            out.off?.('error', stop);
+            out.off?.('close', stop);
+            resolve();
+          };
+          out.on('drain', go);
+          out.on('error', stop);
+          out.on('close', stop);
+          return;
+        }
+      }
+      resolve();
+    };
+    next();
+  });
 }
 
 /**
@@ -168,34 +227,13 @@ function backlogsFor(ctx: AppContext): Promise<ListenBacklogs | null> | null {
   return readListenBacklogs().then((b) => (b.size > 0 ? b : null));
 }
 
-/** --once --summary without a filter: counts only, from the state column (no records built). */
-function runFastSummary(ctx: AppContext): number {
-  const { counts, files, unreadable } = collectStateCounts(ctx.procFs);
-  const { services } = ctx;
-  if (ctx.options.json) {
-    services.stdout.write(
-      `${stringifyForTerminal({
-        takenAt: new Date(services.now()).toISOString(),
-        host: services.hostname(),
-        filter: null,
-        counts,
-        totals: counts,
-        counters: readKernelCounters(ctx.procFs),
-        skippedLines: Object.values(files).reduce((a, b) => a + b, 0),
-        warnings: [],
-        sockets: [],
-      })}\n`,
-    );
-  } else services.stdout.write(`${formatSummary(counts)}\n`);
-  for (const [file, n] of Object.entries(files))
-    services.stderr.write(`sockscope: skipped ${n} line${n === 1 ? '' : 's'} of ${file} that did not parse\n`);
-  for (const [file, why] of Object.entries(unreadable)) services.stderr.write(`sockscope: cannot read ${file}: ${why}\n`);
-  return 0;
-}
+/** Counts alone are enough: --summary without a filter. */
+const wantsCountsOnly = (ctx: AppContext): boolean => ctx.options.summary && ctx.filter === null;
 
 export function runOnce(ctx: AppContext, collect: Collect): number | Promise<number> {
-  const printWith = (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): number => {
-    ctx.services.stdout.write(`${render(ctx, snapshot, ctx.options.json, backlogs, enrichment)}\n`);
+  const printWith = async (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment): Promise<number> => {
+    const { json } = ctx.options;
+    await writePieces(ctx.services.stdout, renderChunks(ctx, snapshot, json, backlogs, enrichment), json ? '' : '\n');
     for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) ctx.services.stderr.write(`sockscope: ${w}\n`);
     return 0;
   };
@@ -204,12 +242,18 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     ssContext(ctx) === null || ctx.options.summary
       ? printWith(snapshot, backlogs, NO_ENRICHMENT)
       : enrichSnapshot(ctx, snapshot, null).then((e) => printWith(snapshot, backlogs, e));
+  if (ctx.remote != null && wantsCountsOnly(ctx))
+    return collectRemoteCounts(ctx, ctx.remote).then(
+      (doc) => writeCountsDocument(ctx, doc),
+      (err: unknown) => sshFailure(ctx, err),
+    );
   if (ctx.remote != null)
     return Promise.resolve(snapshotOf(ctx, collect, depsFor(ctx))).then(
       (s) => print(s),
       (err: unknown) => sshFailure(ctx, err),
     );
-  if (ctx.options.summary && ctx.filter === null) return runFastSummary(ctx);
+  const counted = runCountsOnly(ctx);
+  if (counted !== null) return counted;
   const deps = depsFor(ctx);
   const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
@@ -218,7 +262,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
-    owners.prime?.();
+    void owners.prime?.();
     return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
       .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());
@@ -278,16 +322,31 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
     const write = (text: string): void => {
       if (!services.stdout.write(text)) blocked = true;
     };
-    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void => {
+    const showDocument = (doc: CountsDocument): void => {
       if (stopped) return;
       if (skipped > 0) write(`${ctx.options.json ? formatSkippedJson(skipped) : formatSkippedSummary(skipped)}\n`);
       skipped = 0;
-      write(`${render(ctx, snapshot, ctx.options.json, null, enrichment)}\n${ctx.options.json ? '' : '\n'}`);
-      for (const w of [...snapshotWarnings(snapshot), ...enrichment.warnings]) {
+      write(`${doc.text}\n${ctx.options.json ? '' : '\n'}`);
+      for (const w of doc.warnings) {
         if (!warned.has(w)) services.stderr.write(`sockscope: ${w}\n`);
         warned.add(w);
       }
       timer = setTimeout(tick, ctx.options.intervalMs);
+    };
+    const show = (snapshot: Snapshot, enrichment: Enrichment = NO_ENRICHMENT): void =>
+      showDocument({
+        text: render(ctx, snapshot, ctx.options.json, null, enrichment),
+        warnings: [...snapshotWarnings(snapshot), ...enrichment.warnings],
+      });
+    // Over ssh: a lost connection ends the stream with one line, exit 1.
+    const lost = (err: unknown): void => {
+      if (stopped) return;
+      halt();
+      try {
+        resolve(sshFailure(ctx, err));
+      } catch (other) {
+        reject(other instanceof Error ? other : new Error(String(other)));
+      }
     };
     const tick = (): void => {
       timer = undefined;
@@ -302,6 +361,10 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
       if (gone !== null) {
         services.stderr.write(`sockscope: ${gone}\n`);
         fail(1);
+        return;
+      }
+      if (ctx.remote != null && wantsCountsOnly(ctx)) {
+        collectRemoteCounts(ctx, ctx.remote).then(showDocument, lost);
         return;
       }
       let got: Snapshot | Promise<Snapshot>;
@@ -324,16 +387,7 @@ export function runStream(ctx: AppContext, collect: Collect): Promise<number> {
         }
         return show(got);
       }
-      // Over ssh: a lost connection ends the stream with one line, exit 1.
-      got.then(show, (err: unknown) => {
-        if (stopped) return;
-        halt();
-        try {
-          resolve(sshFailure(ctx, err));
-        } catch (other) {
-          reject(other instanceof Error ? other : new Error(String(other)));
-        }
-      });
+      got.then(show, lost);
     };
     tick();
   });

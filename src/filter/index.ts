@@ -31,6 +31,7 @@ export {
 } from './ast.js';
 export { MAX_FILTER_DEPTH, parseFilter, parseFilterTokens, type ParseOptions, type ParseResult } from './parser.js';
 export { describeFilter } from './print.js';
+export { protocolsOfFilter } from './tables.js';
 export { SS_STATE_OF, STATE_GROUP_MEMBERS, compileFilterAst, statesMatching, type CompiledFilter } from './evaluate.js';
 
 export type CompileFilterResult =

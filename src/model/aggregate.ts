@@ -104,6 +104,16 @@ export function countByLocalPort(sockets: readonly SocketRecord[]): GroupRow[] {
   return [...groups.values()].sort(byTotal);
 }
 
+/** Local ports with a TCP listener or a bound UDP socket (the service side of a host). */
+export function listeningPortsOf(sockets: readonly SocketRecord[]): Set<number> {
+  const ports = new Set<number>();
+  for (const s of sockets) {
+    if (s.protocol === 'unix') continue;
+    if (s.state === 'LISTEN' || (s.state === 'UNCONN' && s.protocol.startsWith('udp'))) ports.add(s.localPort);
+  }
+  return ports;
+}
+
 /** Group connected inet sockets by the remote host. */
 export function countByRemoteHost(sockets: readonly SocketRecord[]): GroupRow[] {
   const groups = new Map<string, MutableGroup>();
@@ -133,14 +143,11 @@ export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
  * port nobody here listens on (ephemeral ports), TIME_WAIT included, so "1,200 TIME_WAIT towards
  * :5432" shows up even when the backend runs elsewhere. Keys are "to:PORT" (apart from
  * countByLocalPort's "PORT"); pid/process are set when every owned socket of the group has the
- * same owner.
+ * same owner. `listening`: the local ports listened on, when `sockets` is a filtered part of a
+ * snapshot (the listeners may be filtered out; their accepted connections are still not clients).
  */
-export function countByRemotePort(sockets: readonly SocketRecord[]): GroupRow[] {
-  const listeningPorts = new Set<number>();
-  for (const s of sockets) {
-    if (s.protocol === 'unix') continue;
-    if (s.state === 'LISTEN' || (s.state === 'UNCONN' && s.protocol.startsWith('udp'))) listeningPorts.add(s.localPort);
-  }
+export function countByRemotePort(sockets: readonly SocketRecord[], listening?: ReadonlySet<number>): GroupRow[] {
+  const listeningPorts = listening ?? listeningPortsOf(sockets);
   const groups = new Map<string, MutableGroup>();
   const mixedOwners = new Set<string>();
   for (const s of sockets) {

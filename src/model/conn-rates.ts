@@ -315,6 +315,24 @@ export function sumRatesByLocalPort(sockets: readonly SocketRecord[], rates: Rea
   return finish(groups);
 }
 
+/**
+ * Rates per remote port of client-side connections ("to:5432"), as countByRemotePort groups
+ * them: connections whose local port nobody listens on here (`listening`: local ports listened on).
+ */
+export function sumRatesByRemotePort(
+  sockets: readonly SocketRecord[],
+  rates: ReadonlyMap<string, ConnRate>,
+  listening: ReadonlySet<number>,
+): RateGroup[] {
+  const groups = new Map<string, MutableRateGroup>();
+  for (const s of sockets) {
+    const r = rates.get(s.key);
+    if (r === undefined || s.remotePort === 0 || listening.has(s.localPort)) continue;
+    addTo(groups, `to:${s.remotePort}`, `→:${s.remotePort}`, r);
+  }
+  return finish(groups);
+}
+
 /** Rates per remote host, with the RTT median and worst over its connections. */
 export function sumRatesByPeer(sockets: readonly SocketRecord[], rates: ReadonlyMap<string, ConnRate>): RateGroup[] {
   const groups = new Map<string, MutableRateGroup>();

@@ -5,7 +5,7 @@
 import { countByLocalPort } from './aggregate.js';
 import { HEADLINE_COUNTERS } from './rates.js';
 import { TCP_STATES } from './state-info.js';
-import type { Snapshot, TcpState } from './types.js';
+import type { Snapshot, SocketRecord, TcpState } from './types.js';
 
 export type TcpStateCounts = Readonly<Partial<Record<TcpState, number>>>;
 
@@ -16,9 +16,20 @@ export interface MarkerPort {
   readonly states: TcpStateCounts;
 }
 
+/** The socket filter a marker was taken under (the screen's filter at the time). */
+export interface MarkerFilter {
+  readonly text: string;
+  readonly matches: (s: SocketRecord) => boolean;
+}
+
 export interface Marker {
   readonly name: string;
   readonly takenAtMs: number;
+  /**
+   * The filter shown when the marker was dropped, or null: its socket counts cover only the
+   * sockets that matched, and a comparison counts the sockets of now under the same filter.
+   */
+  readonly filter: MarkerFilter | null;
   /** TCP sockets (tcp + tcp6) per state. */
   readonly tcpStates: TcpStateCounts;
   readonly tcpTotal: number;
@@ -39,9 +50,14 @@ export interface MarkerOptions {
 
 export const DEFAULT_MARKER_OPTIONS: MarkerOptions = { maxMarkers: 20, topPorts: 20 };
 
-function tcpSummary(snapshot: Snapshot): { states: Partial<Record<TcpState, number>>; total: number; ports: MarkerPort[] } {
+/** The sockets a marker (or a comparison with it) counts: every one, or those its filter matches. */
+function countedSockets(snapshot: Snapshot, filter: MarkerFilter | null): readonly SocketRecord[] {
+  return filter === null ? snapshot.sockets : snapshot.sockets.filter(filter.matches);
+}
+
+function tcpSummary(sockets: readonly SocketRecord[]): { states: Partial<Record<TcpState, number>>; total: number; ports: MarkerPort[] } {
   const states: Partial<Record<TcpState, number>> = {};
-  const tcp = snapshot.sockets.filter((s) => s.protocol === 'tcp' || s.protocol === 'tcp6');
+  const tcp = sockets.filter((s) => s.protocol === 'tcp' || s.protocol === 'tcp6');
   for (const s of tcp) {
     const st = s.state as TcpState;
     states[st] = (states[st] ?? 0) + 1;
@@ -50,10 +66,16 @@ function tcpSummary(snapshot: Snapshot): { states: Partial<Record<TcpState, numb
   return { states, total: tcp.length, ports };
 }
 
-/** The compact summary of one snapshot. */
-export function createMarker(name: string, snapshot: Snapshot, options: Partial<MarkerOptions> = {}): Marker {
+/** The compact summary of one snapshot (of the sockets `filter` matches, when given). */
+export function createMarker(
+  name: string,
+  snapshot: Snapshot,
+  options: Partial<MarkerOptions> = {},
+  filter: MarkerFilter | null = null,
+): Marker {
   const { topPorts } = { ...DEFAULT_MARKER_OPTIONS, ...options };
-  const t = tcpSummary(snapshot);
+  const sockets = countedSockets(snapshot, filter);
+  const t = tcpSummary(sockets);
   const counters: Record<string, number> = {};
   for (const { key } of HEADLINE_COUNTERS) {
     const v = snapshot.counters[key];
@@ -62,9 +84,10 @@ export function createMarker(name: string, snapshot: Snapshot, options: Partial<
   return {
     name,
     takenAtMs: snapshot.takenAtMs,
+    filter,
     tcpStates: t.states,
     tcpTotal: t.total,
-    socketTotal: snapshot.sockets.length,
+    socketTotal: sockets.length,
     ports: t.ports.slice(0, topPorts),
     counters,
   };
@@ -74,9 +97,15 @@ export function createMarker(name: string, snapshot: Snapshot, options: Partial<
  * The marker list with a new marker appended (a marker of the same name is replaced), oldest
  * dropped beyond maxMarkers. Returns a new array; `markers` is not changed (reducer-friendly).
  */
-export function addMarker(markers: readonly Marker[], name: string, snapshot: Snapshot, options: Partial<MarkerOptions> = {}): Marker[] {
+export function addMarker(
+  markers: readonly Marker[],
+  name: string,
+  snapshot: Snapshot,
+  options: Partial<MarkerOptions> = {},
+  filter: MarkerFilter | null = null,
+): Marker[] {
   const { maxMarkers } = { ...DEFAULT_MARKER_OPTIONS, ...options };
-  const next = [...markers.filter((m) => m.name !== name), createMarker(name, snapshot, options)];
+  const next = [...markers.filter((m) => m.name !== name), createMarker(name, snapshot, options, filter)];
   return next.slice(Math.max(0, next.length - maxMarkers));
 }
 
@@ -133,10 +162,14 @@ function stateRows(now: TcpStateCounts, then: TcpStateCounts): DeltaRow[] {
   return rows;
 }
 
-/** Now against a marker: per state, per port and per counter rows of now / then / delta. */
+/**
+ * Now against a marker: per state, per port and per counter rows of now / then / delta. Sockets
+ * are counted under the marker's filter on both sides; kernel counters are machine-wide.
+ */
 export function compareWithMarker(marker: Marker, snapshot: Snapshot, options: Partial<MarkerOptions> = {}): Comparison {
   const { topPorts } = { ...DEFAULT_MARKER_OPTIONS, ...options };
-  const t = tcpSummary(snapshot);
+  const sockets = countedSockets(snapshot, marker.filter);
+  const t = tcpSummary(sockets);
   const nowPorts = new Map(t.ports.map((p) => [p.port, p]));
   const thenPorts = new Map(marker.ports.map((p) => [p.port, p]));
   const wanted = new Set<number>([...marker.ports.map((p) => p.port), ...t.ports.slice(0, topPorts).map((p) => p.port)]);
@@ -163,9 +196,9 @@ export function compareWithMarker(marker: Marker, snapshot: Snapshot, options: P
     tcpTotal: { key: 'tcp', now: t.total, then: marker.tcpTotal, delta: t.total - marker.tcpTotal },
     socketTotal: {
       key: 'all',
-      now: snapshot.sockets.length,
+      now: sockets.length,
       then: marker.socketTotal,
-      delta: snapshot.sockets.length - marker.socketTotal,
+      delta: sockets.length - marker.socketTotal,
     },
     states: stateRows(t.states, marker.tcpStates),
     ports,

@@ -1,11 +1,23 @@
-// A short trend per connection (and for the host) for sparklines in details: the last N rates,
-// oldest first. Pure: each call returns a new map holding only the keys still present.
+// A short trend per connection (and for the host) for sparklines in details: the last N rates
+// read from ss (tcp_info deltas, bytes/s), oldest first. Pure: each call returns a new history
+// holding only the connections still present.
+//
+// Cost: a connection enters the history on its first read with traffic and leaves once its
+// whole window is zero again, so thousands of idle connections cost nothing per read.
 
 import type { ConnRate, RateTotals } from './conn-rates.js';
 
+/** The last rates of one connection, oldest first, one point per ss read (same length). */
+export interface RateTrend {
+  /** bytes_acked deltas: bytes/s the peer confirmed receiving from us. */
+  readonly sendBytesPerSec: readonly number[];
+  /** bytes_received deltas: bytes/s received. */
+  readonly recvBytesPerSec: readonly number[];
+}
+
 export interface RateHistory {
-  /** Socket key → bytes/s (sent + received) of the last reads, oldest first. */
-  readonly perConnection: ReadonlyMap<string, readonly number[]>;
+  /** Socket key → its trend; only connections with traffic somewhere in the window. */
+  readonly perConnection: ReadonlyMap<string, RateTrend>;
   /** Host bytes/s (sent + received), oldest first. */
   readonly host: readonly number[];
   /** asOfMs of the last read appended: a read is appended once, however often it is shown. */
@@ -14,21 +26,39 @@ export interface RateHistory {
 
 export const EMPTY_RATE_HISTORY: RateHistory = { perConnection: new Map(), host: [], lastAsOfMs: null };
 
+/** Points kept per connection by default: a minute at one read a second. */
+const RATE_HISTORY_POINTS = 60;
+
+const appendKept = (before: readonly number[], value: number, maxPoints: number): number[] => [
+  ...before.slice(Math.max(0, before.length - maxPoints + 1)),
+  value,
+];
+
 /** Append one read's rates (connections without a rate yet are skipped), keeping `maxPoints`. */
 export function appendRateHistory(
   prev: RateHistory,
   rates: ReadonlyMap<string, ConnRate>,
   total: RateTotals,
   asOfMs: number,
-  maxPoints = 60,
+  maxPoints = RATE_HISTORY_POINTS,
 ): RateHistory {
   if (prev.lastAsOfMs === asOfMs) return prev;
-  const perConnection = new Map<string, readonly number[]>();
+  const perConnection = new Map<string, RateTrend>();
   for (const [key, r] of rates) {
-    if (r.sendBytesPerSec === null) continue;
-    const before = prev.perConnection.get(key) ?? [];
-    perConnection.set(key, [...before.slice(Math.max(0, before.length - maxPoints + 1)), r.sendBytesPerSec + (r.recvBytesPerSec ?? 0)]);
+    if (r.sendBytesPerSec === null && r.recvBytesPerSec === null) continue;
+    const sent = r.sendBytesPerSec ?? 0;
+    const received = r.recvBytesPerSec ?? 0;
+    const before = prev.perConnection.get(key);
+    if (before === undefined) {
+      if (sent > 0 || received > 0) perConnection.set(key, { sendBytesPerSec: [sent], recvBytesPerSec: [received] });
+      continue;
+    }
+    const trend = {
+      sendBytesPerSec: appendKept(before.sendBytesPerSec, sent, maxPoints),
+      recvBytesPerSec: appendKept(before.recvBytesPerSec, received, maxPoints),
+    };
+    if (trend.sendBytesPerSec.some((v) => v > 0) || trend.recvBytesPerSec.some((v) => v > 0)) perConnection.set(key, trend);
   }
-  const host = [...prev.host.slice(Math.max(0, prev.host.length - maxPoints + 1)), total.sendBytesPerSec + total.recvBytesPerSec];
+  const host = appendKept(prev.host, total.sendBytesPerSec + total.recvBytesPerSec, maxPoints);
   return { perConnection, host, lastAsOfMs: asOfMs };
 }

@@ -7,6 +7,7 @@
 
 import type { ConnRate, RateTotals } from './conn-rates.js';
 import type { UnixPeer } from './unix-peers.js';
+import { EMPTY_RATE_HISTORY, appendRateHistory, type RateHistory } from './rate-history.js';
 import { countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
 import {
@@ -86,6 +87,8 @@ export interface SessionState {
   readonly environment: SessionEnvironment;
   /** Per-connection rates from ss (on their own cadence), or why there are none; null before the first read. */
   readonly connRates: SessionConnRates | null;
+  /** The last rates of each connection with traffic (for the trend in details), one point per ss read. */
+  readonly rateHistory: RateHistory;
   /** UNIX socket inode → its peer (from ss -xH, every few seconds), or null before the first read. */
   readonly unixPeers: ReadonlyMap<number, UnixPeer> | null;
   /** Incremented by every change, for caches keyed on the state. */
@@ -147,6 +150,7 @@ export class SessionStore {
       markers: [],
       environment: { sysctls: UNKNOWN_SYSCTLS, backlogs: null },
       connRates: null,
+      rateHistory: EMPTY_RATE_HISTORY,
       unixPeers: null,
       version: 0,
     };
@@ -207,7 +211,9 @@ export class SessionStore {
    */
   /** Rates of the last ss read (they arrive apart from snapshots, on their own cadence). */
   setConnRates(connRates: SessionConnRates): SessionState {
-    return this.replace({ ...this.current, connRates });
+    const s = this.current;
+    const rateHistory = connRates.ok ? appendRateHistory(s.rateHistory, connRates.rates, connRates.total, connRates.asOfMs) : s.rateHistory;
+    return this.replace({ ...s, connRates, rateHistory });
   }
 
   setUnixPeers(unixPeers: ReadonlyMap<number, UnixPeer>): SessionState {
@@ -253,13 +259,16 @@ export class SessionStore {
     return s.paused ? this.replace({ ...s, frozen: s.live }) : s;
   }
 
-  /** Drop a named marker on the picture shown (an empty name gets the next automatic one). */
+  /**
+   * Drop a named marker on the picture shown (an empty name gets the next automatic one), under
+   * the screen's filter: view 7 then compares the same sockets.
+   */
   addMarker(name: string): SessionState {
     const s = this.current;
     const picture = shownPicture(s);
     if (picture === null) return s;
     const n = name.trim() === '' ? nextMarkerName(s.markers) : name.trim().slice(0, 60);
-    return this.replace({ ...s, markers: addMarker(s.markers, n, picture.snapshot) });
+    return this.replace({ ...s, markers: addMarker(s.markers, n, picture.snapshot, {}, this.filter) });
   }
 
   /**
@@ -278,6 +287,7 @@ export class SessionStore {
       tracker: this.options.createTracker?.() ?? new SocketTracker(),
       history: new StateHistory(HISTORY_CAPACITY),
       filteredHistory: filtered,
+      rateHistory: EMPTY_RATE_HISTORY,
     });
   }
 

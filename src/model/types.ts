@@ -119,6 +119,11 @@ export type KernelCounters = Readonly<Record<string, number>>;
 export interface OwnerScanStats {
   /** True when owner mapping ran for this snapshot. */
   readonly enabled: boolean;
+  /**
+   * True when owners are wanted but the owner scan's first full pass had not finished: the
+   * snapshot was taken without them (a live screen's first frame never waits on the fd scan).
+   */
+  readonly pending?: boolean;
   /** Processes whose fd table could not be read (permission), a hint for non-root users. */
   readonly unreadableProcesses: number;
   readonly scannedProcesses: number;

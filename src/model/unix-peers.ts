@@ -80,3 +80,54 @@ export function countUnixTalks(sockets: readonly SocketRecord[], peers: Readonly
   }
   return [...talks.values()].sort((x, y) => y.connections - x.connections || x.pid - y.pid || x.peerPid - y.peerPid);
 }
+
+/** One process's UNIX connections to one other process (or to itself). */
+export interface UnixPeerProcess {
+  readonly peerPid: number;
+  /** Untrusted text (/proc/<pid>/comm). */
+  readonly peerProcess: string;
+  /** This process's sockets whose other end the peer holds (a pair inside one process counts once). */
+  readonly connections: number;
+  /** A path one of the two ends is bound to (the server's), when any: e.g. /run/dbus/system_bus_socket. */
+  readonly path: string | null;
+}
+
+/**
+ * For each process (keyed like countByProcess: its pid as text), the processes at the other end
+ * of its connected UNIX sockets, most connections first: what `ss -xp` shows when each socket's
+ * peer inode is looked up among the users of the others. Counted from `sockets` (the filtered
+ * ones): a process is listed with the peers of its own sockets that are shown. Sockets whose
+ * peer's holder is unknown (another namespace, no permission) are left out.
+ */
+export function countUnixPeersByProcess(
+  sockets: readonly SocketRecord[],
+  peers: ReadonlyMap<number, UnixPeer>,
+): Map<string, UnixPeerProcess[]> {
+  const shownInodes = new Set<number>();
+  for (const s of sockets) if (s.protocol === 'unix' && s.inode !== 0) shownInodes.add(s.inode);
+  const byProcess = new Map<string, Map<number, { peerProcess: string; connections: number; path: string | null }>>();
+  for (const s of sockets) {
+    if (s.protocol !== 'unix' || s.owner === null) continue;
+    const p = peers.get(s.inode);
+    if (p === undefined || p.peerPid === null) continue;
+    // A socketpair inside one process: count the pair once (from its smaller inode when both are shown).
+    if (p.peerPid === s.owner.pid && p.peerInode < s.inode && shownInodes.has(p.peerInode)) continue;
+    const key = String(s.owner.pid);
+    let mine = byProcess.get(key);
+    if (mine === undefined) {
+      mine = new Map();
+      byProcess.set(key, mine);
+    }
+    const t = mine.get(p.peerPid) ?? { peerProcess: p.peerProcess ?? '', connections: 0, path: null };
+    t.connections++;
+    t.path ??= s.path ?? p.peerPath;
+    mine.set(p.peerPid, t);
+  }
+  const out = new Map<string, UnixPeerProcess[]>();
+  for (const [key, mine] of byProcess)
+    out.set(
+      key,
+      [...mine.entries()].map(([peerPid, t]) => ({ peerPid, ...t })).sort((a, b) => b.connections - a.connections || a.peerPid - b.peerPid),
+    );
+  return out;
+}

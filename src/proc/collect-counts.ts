@@ -1,14 +1,16 @@
 // collectStateCounts: counts per protocol and state without building socket records — the
 // `--summary` path. TCP tables (the big ones) are counted by reading only the state column;
-// the others are parsed (they are small on almost every machine).
+// the others are parsed (they are small on almost every machine). Over --ssh
+// (collectStateCountsAsync with a StateTallySource) the remote side counts the TCP state column
+// itself and sends a line per state instead of the table.
 
 import type { CountsByGroup } from '../model/aggregate.js';
 import { PROTOCOL_GROUP } from '../model/aggregate.js';
 import type { Protocol } from '../model/types.js';
 import { NET_TABLES } from './collect-snapshot.js';
-import { countTcpStatesFast, parseInetTable } from './parse-inet.js';
+import { countTcpStatesFast, countTcpStatesInBytes, parseInetTable, parseTcpStateTally, type TcpStateCounts } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
-import { describeReadError, type ProcFs } from './proc-fs.js';
+import { describeReadError, readBytesResultAsync, readTextResultAsync, type ProcFs, type TextReadResult } from './proc-fs.js';
 
 export interface StateCountsResult {
   readonly counts: CountsByGroup;
@@ -18,31 +20,88 @@ export interface StateCountsResult {
   readonly unreadable: Readonly<Record<string, string>>;
 }
 
+/** Counts the st column of a TCP table where the table is (over --ssh: on the remote host). */
+export interface StateTallySource {
+  /** "<st> <count>" lines of net/tcp or net/tcp6 (parseTcpStateTally) as text, or why not. */
+  tallyTcpStatesAsync(rel: string): Promise<TextReadResult>;
+}
+
 export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[] = NET_TABLES): StateCountsResult {
-  const counts: CountsByGroup = { tcp: {}, udp: {}, raw: {}, unix: {} };
-  const files: Record<string, number> = {};
-  const unreadable: Record<string, string> = {};
+  const tally = newTally();
   for (const protocol of protocols) {
     const text = procFs.readText(`net/${protocol}`);
-    if (text === null) {
-      const error = procFs.lastError() ?? 'EIO';
-      if (error !== 'ENOENT' && error !== 'ENOTDIR') unreadable[`net/${protocol}`] = describeReadError(error);
-      continue;
-    }
-    const group = counts[PROTOCOL_GROUP[protocol]];
-    let skipped: number;
-    if (protocol === 'tcp' || protocol === 'tcp6') {
-      const fast = countTcpStatesFast(text);
-      for (const [state, n] of Object.entries(fast.counts) as [keyof typeof fast.counts, number][]) {
-        if (n > 0) group[state] = (group[state] ?? 0) + n;
-      }
-      skipped = fast.skipped;
-    } else {
-      const parsed = protocol === 'unix' ? parseUnixTable(text) : parseInetTable(text, protocol);
-      for (const s of parsed.sockets) group[s.state] = (group[s.state] ?? 0) + 1;
-      skipped = parsed.skipped;
-    }
-    if (skipped > 0) files[`net/${protocol}`] = skipped;
+    addTable(tally, protocol, text, text === null ? (procFs.lastError() ?? 'EIO') : null);
   }
-  return { counts, files, unreadable };
+  return tally;
+}
+
+/**
+ * collectStateCounts with every table read at once in libuv's pool (tcp and tcp6 are produced
+ * by the kernel in parallel), the TCP tables counted from their bytes (no text decoded), or by
+ * `remoteTally` where they are when given. Same result as collectStateCounts.
+ */
+export async function collectStateCountsAsync(
+  procFs: ProcFs,
+  protocols: readonly Protocol[] = NET_TABLES,
+  remoteTally: StateTallySource | null = null,
+): Promise<StateCountsResult> {
+  const reads = await Promise.all(
+    protocols.map(async (protocol): Promise<[TableContent | null, string | null]> => {
+      const path = `net/${protocol}`;
+      if ((protocol === 'tcp' || protocol === 'tcp6') && remoteTally !== null) {
+        const { text, error } = await remoteTally.tallyTcpStatesAsync(path);
+        return [text === null ? null : parseTcpStateTally(text), error];
+      }
+      if (protocol === 'tcp' || protocol === 'tcp6') {
+        const { bytes, error } = await readBytesResultAsync(procFs, path);
+        return [bytes, error];
+      }
+      const { text, error } = await readTextResultAsync(procFs, path);
+      return [text, error];
+    }),
+  );
+  const tally = newTally();
+  protocols.forEach((protocol, i) => {
+    const [content, error] = reads[i]!;
+    addTable(tally, protocol, content, content === null ? (error ?? 'EIO') : null);
+  });
+  return tally;
+}
+
+function newTally(): { counts: CountsByGroup; files: Record<string, number>; unreadable: Record<string, string> } {
+  return { counts: { tcp: {}, udp: {}, raw: {}, unix: {} }, files: {}, unreadable: {} };
+}
+
+/** A table's text, or for tcp/tcp6 its bytes or its counts already made. */
+type TableContent = Buffer | string | TcpStateCounts;
+
+/** Add one table to the counts; a null content was not read. */
+function addTable(
+  tally: { counts: CountsByGroup; files: Record<string, number>; unreadable: Record<string, string> },
+  protocol: Protocol,
+  content: TableContent | null,
+  error: string | null,
+): void {
+  if (content === null) {
+    const code = error ?? 'EIO';
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') tally.unreadable[`net/${protocol}`] = describeReadError(code);
+    return;
+  }
+  const group = tally.counts[PROTOCOL_GROUP[protocol]];
+  let skipped: number;
+  if (protocol === 'tcp' || protocol === 'tcp6') {
+    const fast =
+      typeof content === 'string' ? countTcpStatesFast(content) : Buffer.isBuffer(content) ? countTcpStatesInBytes(content) : content;
+    for (const [state, n] of Object.entries(fast.counts) as [keyof typeof fast.counts, number][]) {
+      if (n > 0) group[state] = (group[state] ?? 0) + n;
+    }
+    skipped = fast.skipped;
+  } else {
+    if (!(typeof content === 'string' || Buffer.isBuffer(content))) return; // counts come only for tcp/tcp6
+    const text = typeof content === 'string' ? content : content.toString('utf8');
+    const parsed = protocol === 'unix' ? parseUnixTable(text) : parseInetTable(text, protocol);
+    for (const s of parsed.sockets) group[s.state] = (group[s.state] ?? 0) + 1;
+    skipped = parsed.skipped;
+  }
+  if (skipped > 0) tally.files[`net/${protocol}`] = skipped;
 }

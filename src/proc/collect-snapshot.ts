@@ -40,9 +40,18 @@ const NO_OWNERS: OwnerScanStats = {
   durationMs: 0,
 };
 
+/** Owners wanted, not known yet (see LiveCollector). */
+const PENDING_OWNERS: OwnerScanStats = { ...NO_OWNERS, pending: true };
+
 /** Read /proc/net/snmp and /proc/net/netstat into one flat counter map ("Tcp.ActiveOpens"). */
 export function readKernelCounters(procFs: ProcFs): KernelCounters {
   return countersFrom(procFs.readText('net/snmp'), procFs.readText('net/netstat'));
+}
+
+/** The same with async reads (over --ssh). */
+export async function readKernelCountersAsync(procFs: ProcFs): Promise<KernelCounters> {
+  const [snmp, netstat] = await Promise.all([procFs.readTextAsync('net/snmp'), procFs.readTextAsync('net/netstat')]);
+  return countersFrom(snmp, netstat);
 }
 
 function countersFrom(snmp: string | null, netstat: string | null): KernelCounters {
@@ -240,6 +249,7 @@ function assemble(
   counters: KernelCounters,
   owners: OwnerLookup | null,
   cost: Omit<Snapshot['cost'], 'rows'>,
+  ownerStats: OwnerScanStats = owners?.stats ?? NO_OWNERS,
 ): Snapshot {
   const { entries, lines } = parsed;
   const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
@@ -279,7 +289,7 @@ function assemble(
     sockets,
     counters,
     issues: { skippedLines: parsed.skippedLines, files: parsed.files, ...unreadable },
-    owners: owners?.stats ?? NO_OWNERS,
+    owners: ownerStats,
     cost: { ...cost, rows: entries.length, reusedRows: reused, duplicateRows: parsed.duplicates },
   };
 }
@@ -315,13 +325,21 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
 /** Owner mapping that may run elsewhere (a worker thread), answering asynchronously. */
 export interface AsyncOwnerSource {
   scan(wanted: ReadonlySet<number>): Promise<OwnerLookup>;
-  /** Optional: start a full scan now, so that it runs while the tables are read and parsed. */
-  prime?(): void;
+  /**
+   * Optional: start a full scan now, so that it runs while the tables are read and parsed.
+   * Resolves (never rejects) when it is done: a scan asked after that finds a warm cache.
+   */
+  prime?(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface AsyncCollectDeps extends Omit<CollectDeps, 'owners'> {
   readonly owners: AsyncOwnerSource | null;
+  /**
+   * Owners are wanted but not asked for (`owners` is then null): the snapshot's owner stats say
+   * `pending` (the header's "owners: scanning…").
+   */
+  readonly ownersPending?: boolean;
 }
 
 /**
@@ -346,6 +364,58 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
   const t3 = monotonicMs();
-  const snapshot = assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
+  const cost = { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 };
+  const snapshot = assemble(
+    deps,
+    takenAtMs,
+    parsed,
+    counters,
+    owners,
+    cost,
+    owners === null && deps.ownersPending === true ? PENDING_OWNERS : undefined,
+  );
   return withCpu(snapshot, processCpuMs() - cpu0);
+}
+
+/** Snapshots for a live screen whose first frame must not wait on the owner scan. */
+export interface LiveCollector {
+  /**
+   * Start the owner source's first full scan (once); resolves when it is done and owners can be
+   * joined without waiting on it (at once when there are no owners or the source has no prime).
+   */
+  prime(): Promise<void>;
+  /** One snapshot: with owners once the prime is done, before that without them (`owners.pending`). */
+  collect(): Promise<Snapshot>;
+}
+
+/**
+ * The dashboard's collection: the owner worker's first full fd scan takes from tens of ms (1k
+ * sockets) to seconds (100k, or a machine with many processes), reading the tables a few ms to a
+ * few hundred. Until that scan is done, snapshots are taken without owners so the first frame
+ * (rows, bars, counts) is drawn at once; the caller refreshes when prime() resolves.
+ */
+export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
+  const source = deps.owners;
+  let ready = source?.prime === undefined;
+  let primed: Promise<void> | null = null;
+  const withoutOwners: AsyncCollectDeps = { ...deps, owners: null, ownersPending: true };
+  const prime = (): Promise<void> =>
+    (primed ??=
+      source?.prime === undefined
+        ? Promise.resolve()
+        : source.prime().then(
+            () => {
+              ready = true;
+            },
+            () => {
+              ready = true;
+            },
+          ));
+  return {
+    prime,
+    collect: () => {
+      void prime();
+      return collectSnapshotAsync(ready ? deps : withoutOwners);
+    },
+  };
 }

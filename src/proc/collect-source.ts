@@ -134,7 +134,7 @@ function collectWorkerPath(): string | null {
 
 /** Snapshots from the collect worker (the poller's collect/prime/close). */
 export interface CollectSource {
-  prime(): void;
+  prime(): Promise<void> | void;
   collect(): Promise<Snapshot>;
   close(): Promise<void>;
 }

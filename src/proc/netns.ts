@@ -28,6 +28,8 @@ export function createNetnsProcFs(base: ProcFs, pid: number): ProcFs {
   };
   const readResult = base.readTextResultAsync;
   if (readResult !== undefined) view.readTextResultAsync = (rel) => readResult.call(base, map(rel));
+  const readBytes = base.readBytesResultAsync;
+  if (readBytes !== undefined) view.readBytesResultAsync = (rel) => readBytes.call(base, map(rel));
   const stat = base.stat;
   if (stat !== undefined) {
     return { ...view, stat: (rel: string): ProcStat | null => stat.call(base, map(rel)) };

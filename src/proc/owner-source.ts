@@ -114,8 +114,14 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
   });
   return {
     prime() {
-      // The reply carries no rows and nobody waits for it (unknown ids are ignored).
-      worker?.postMessage({ id: nextId++, inodes: new Float64Array(0), prime: true } satisfies OwnerScanRequest);
+      // The reply carries no rows: it only says the full scan is done. A worker that dies first
+      // hands the prime to fail() like any pending scan (an empty one inline), so it still resolves.
+      if (worker === null) return Promise.resolve();
+      const id = nextId++;
+      return new Promise<void>((resolve) => {
+        pending.set(id, { resolve: () => resolve(), wanted: new Set() });
+        worker?.postMessage({ id, inodes: new Float64Array(0), prime: true } satisfies OwnerScanRequest);
+      });
     },
     scan(wanted) {
       if (worker === null) return (inline ??= createInlineOwnerSource(fallback())).scan(wanted);

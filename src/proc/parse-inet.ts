@@ -632,60 +632,179 @@ export interface TcpStateCounts {
  * parseInetTable would reject for a bad later field is still counted here.
  */
 export function countTcpStatesFast(text: string): TcpStateCounts {
-  const byCode = new Int32Array(16);
-  let skipped = 0;
-  let endpointLen = 0; // 13 (tcp) or 37 (tcp6), learned from the first data line
+  const tally: StateTally = { byCode: new Int32Array(16), skipped: 0, endpointLen: 0 };
   const n = text.length;
   let pos = 0;
   while (pos < n) {
     let eol = text.indexOf('\n', pos);
     if (eol < 0) eol = n;
+    countLineState(text, pos, eol, tally);
+    pos = eol + 1;
+  }
+  return countsOfTally(tally);
+}
+
+/** Running totals of a state count: per st code, lines skipped, and the endpoint width once learned. */
+interface StateTally {
+  readonly byCode: Int32Array;
+  skipped: number;
+  /** 13 (tcp) or 37 (tcp6), learned from the first data line; 0 until then. */
+  endpointLen: number;
+}
+
+function countsOfTally(tally: StateTally): TcpStateCounts {
+  const counts = {} as Record<TcpState, number>;
+  let total = 0;
+  for (let code = 1; code <= 12; code++) {
+    const c = tally.byCode[code]!;
+    counts[TCP_STATE_BY_CODE[code]!] = c;
+    total += c;
+  }
+  return { counts, total, skipped: tally.skipped };
+}
+
+/** One line text[lineStart..eol) of countTcpStatesFast: counted, skipped, or ignored (blank, header). */
+function countLineState(text: string, lineStart: number, eol: number, tally: StateTally): void {
+  // First non-blank char of the line.
+  let i = lineStart;
+  while (i < eol && text.charCodeAt(i) === 32) i++;
+  if (i === eol) return; // blank
+  if (text.startsWith('sl ', i)) return; // header
+  let colon = i;
+  while (colon < eol && text.charCodeAt(colon) !== 58) colon++;
+  if (tally.endpointLen === 0) {
+    // Endpoint width = distance from the local address to the next space.
+    // (Searched within the line only: a search to the end of the text for every line of a
+    // table without spaces would be quadratic.)
+    let sp = colon + 2;
+    while (sp < eol && text.charCodeAt(sp) !== 32) sp++;
+    const width = sp >= eol ? -1 : sp - (colon + 2);
+    if (width === 13 || width === 37) tally.endpointLen = width;
+    else {
+      tally.skipped++;
+      return;
+    }
+  }
+  const endpointLen = tally.endpointLen;
+  const stAt = colon + 2 + 2 * endpointLen + 2;
+  if (
+    stAt + 2 >= eol ||
+    text.charCodeAt(colon + 1) !== 32 ||
+    text.charCodeAt(colon + 2 + endpointLen - 5) !== 58 ||
+    text.charCodeAt(stAt - 1) !== 32 ||
+    text.charCodeAt(stAt + 2) !== 32
+  ) {
+    tally.skipped++;
+    return;
+  }
+  const st = hexByte(text, stAt);
+  if (st < 1 || st > 12) {
+    tally.skipped++;
+    return;
+  }
+  tally.byCode[st]!++;
+}
+
+/**
+ * countTcpStatesFast of the UTF-8 text in `bytes`, without decoding it: the same counts for any
+ * input. A line is examined byte by byte as countTcpStatesFast examines it char by char; the
+ * positions agree as long as the line is ASCII up to the state column, so a line with a byte
+ * >= 0x80 there (never printed by the kernel) is decoded and counted as text.
+ */
+export function countTcpStatesInBytes(bytes: Buffer): TcpStateCounts {
+  const tally: StateTally = { byCode: new Int32Array(16), skipped: 0, endpointLen: 0 };
+  const n = bytes.length;
+  let pos = 0;
+  while (pos < n) {
+    let eol = bytes.indexOf(10, pos);
+    if (eol < 0) eol = n;
     const lineStart = pos;
     pos = eol + 1;
-    // First non-blank char of the line.
-    let i = lineStart;
-    while (i < eol && text.charCodeAt(i) === 32) i++;
-    if (i === eol) continue; // blank
-    if (text.startsWith('sl ', i)) continue; // header
-    let colon = i;
-    while (colon < eol && text.charCodeAt(colon) !== 58) colon++;
-    if (endpointLen === 0) {
-      // Endpoint width = distance from the local address to the next space.
-      // (Searched within the line only: a search to the end of the text for every line of a
-      // table without spaces would be quadratic.)
-      let sp = colon + 2;
-      while (sp < eol && text.charCodeAt(sp) !== 32) sp++;
-      const width = sp >= eol ? -1 : sp - (colon + 2);
-      if (width === 13 || width === 37) endpointLen = width;
-      else {
-        skipped++;
-        continue;
-      }
+    const outcome = tally.endpointLen === 0 ? LINE_UNSURE : countLineBytes(bytes, lineStart, eol, tally);
+    if (outcome === LINE_DONE) continue;
+    // The first data line (it sets the endpoint width), a line to skip, or non-ASCII before the
+    // state column: as text, unless the whole line is ASCII (then the bytes gave the answer).
+    if (outcome === LINE_SKIPPED && isAscii(bytes, lineStart, eol)) {
+      tally.skipped++;
+      continue;
     }
-    const stAt = colon + 2 + 2 * endpointLen + 2;
-    if (
-      stAt + 2 >= eol ||
-      text.charCodeAt(colon + 1) !== 32 ||
-      text.charCodeAt(colon + 2 + endpointLen - 5) !== 58 ||
-      text.charCodeAt(stAt - 1) !== 32 ||
-      text.charCodeAt(stAt + 2) !== 32
-    ) {
+    countLineState(bytes.toString('utf8', lineStart, eol), 0, eol - lineStart, tally);
+  }
+  return countsOfTally(tally);
+}
+
+/** countLineBytes outcomes: counted or ignored; would be skipped; cannot tell from the bytes. */
+const LINE_DONE = 0;
+const LINE_SKIPPED = 1;
+const LINE_UNSURE = 2;
+
+function isAscii(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
+/** hexDigit of a byte: 0–15, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** countLineState over bytes, once the endpoint width is known (see countTcpStatesInBytes). */
+function countLineBytes(bytes: Buffer, lineStart: number, eol: number, tally: StateTally): number {
+  let i = lineStart;
+  while (i < eol && bytes[i] === 32) i++;
+  if (i === eol) return LINE_DONE; // blank
+  if (bytes[i] === 115 /* s */ && bytes[i + 1] === 108 /* l */ && bytes[i + 2] === 32 && i + 2 < eol) return LINE_DONE; // header
+  let colon = i;
+  while (colon < eol && bytes[colon] !== 58) colon++;
+  const endpointLen = tally.endpointLen;
+  const stAt = colon + 2 + 2 * endpointLen + 2;
+  if (
+    stAt + 2 >= eol ||
+    bytes[colon + 1] !== 32 ||
+    bytes[colon + 2 + endpointLen - 5] !== 58 ||
+    bytes[stAt - 1] !== 32 ||
+    bytes[stAt + 2] !== 32
+  ) {
+    return LINE_SKIPPED;
+  }
+  const hi = hexValue(bytes[stAt]!);
+  const lo = hexValue(bytes[stAt + 1]!);
+  const st = hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
+  if (st < 1 || st > 12) return LINE_SKIPPED;
+  if (!isAscii(bytes, lineStart, stAt)) return LINE_UNSURE;
+  tally.byCode[st]!++;
+  return LINE_DONE;
+}
+
+/**
+ * Parse a tally of the st column, one "<st> <count>" line per state code as the remote side's
+ * `awk '{ n[$4]++ } …'` prints it over --ssh (see SshProcFs.stateTally): the same totals as
+ * countTcpStatesFast. A code outside 01–0C counts as that many skipped lines, an unreadable line
+ * as one.
+ */
+export function parseTcpStateTally(text: string): TcpStateCounts {
+  const byCode = new Array<number>(13).fill(0);
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = /^([0-9A-Fa-f]{2}) (\d{1,15})$/.exec(line);
+    if (m === null) {
       skipped++;
       continue;
     }
-    const st = hexByte(text, stAt);
-    if (st < 1 || st > 12) {
-      skipped++;
-      continue;
-    }
-    byCode[st]!++;
+    const code = parseInt(m[1]!, 16);
+    const n = Number(m[2]);
+    if (code >= 1 && code <= 12) byCode[code] = (byCode[code] ?? 0) + n;
+    else skipped += n;
   }
   const counts = {} as Record<TcpState, number>;
   let total = 0;
   for (let code = 1; code <= 12; code++) {
-    const c = byCode[code]!;
-    counts[TCP_STATE_BY_CODE[code]!] = c;
-    total += c;
+    counts[TCP_STATE_BY_CODE[code]!] = byCode[code]!;
+    total += byCode[code]!;
   }
   return { counts, total, skipped };
 }

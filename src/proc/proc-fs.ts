@@ -41,6 +41,17 @@ export interface ProcFs {
    * hand-made fakes need not provide it: see readTextResultAsync.
    */
   readTextResultAsync?(relPath: string): Promise<TextReadResult>;
+  /**
+   * readTextResultAsync without decoding the text: the bytes, for readers that scan a table
+   * without building strings (--summary). Optional: see readBytesResultAsync.
+   */
+  readBytesResultAsync?(relPath: string): Promise<BytesReadResult>;
+}
+
+/** A read of raw bytes that says why it failed (as TextReadResult). */
+export interface BytesReadResult {
+  readonly bytes: Buffer | null;
+  readonly error: string | null;
 }
 
 /** A read that says why it failed: error is an errno code ("ENOENT", "EACCES", "ENOTREG", "EFBIG"). */
@@ -108,6 +119,11 @@ export function readBoundedSync(file: string, maxBytes: number): string {
 
 /** The same, off the main thread (every read(2) in libuv's pool). */
 export async function readBoundedAsync(file: string, maxBytes: number): Promise<string> {
+  return (await readBoundedBytesAsync(file, maxBytes)).toString('utf8');
+}
+
+/** readBoundedAsync without decoding: the file's bytes (a view of the read buffer). */
+export async function readBoundedBytesAsync(file: string, maxBytes: number): Promise<Buffer> {
   const handle = await fs.promises.open(file, OPEN_FLAGS);
   try {
     const st = await handle.stat();
@@ -129,7 +145,7 @@ export async function readBoundedAsync(file: string, maxBytes: number): Promise<
       length += bytesRead;
     }
     if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    return buf.toString('utf8', 0, length);
+    return buf.subarray(0, length);
   } finally {
     await handle.close();
   }
@@ -140,6 +156,13 @@ export async function readTextResultAsync(procFs: ProcFs, relPath: string): Prom
   if (procFs.readTextResultAsync !== undefined) return procFs.readTextResultAsync(relPath);
   const text = await procFs.readTextAsync(relPath);
   return { text, error: text === null ? (procFs.lastError() ?? 'EIO') : null };
+}
+
+/** readBytesResultAsync of any ProcFs: the bytes when it has the method, else the text encoded back (UTF-8). */
+export async function readBytesResultAsync(procFs: ProcFs, relPath: string): Promise<BytesReadResult> {
+  if (procFs.readBytesResultAsync !== undefined) return procFs.readBytesResultAsync(relPath);
+  const { text, error } = await readTextResultAsync(procFs, relPath);
+  return { bytes: text === null ? null : Buffer.from(text, 'utf8'), error };
 }
 
 /** One-line reason for a failed table read, for warnings ("permission denied", "not a regular file"). */
@@ -206,6 +229,13 @@ export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs 
         return { text: await readBoundedAsync(abs(rel), maxBytes), error: null };
       } catch (err) {
         return { text: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+      }
+    },
+    async readBytesResultAsync(rel) {
+      try {
+        return { bytes: await readBoundedBytesAsync(abs(rel), maxBytes), error: null };
+      } catch (err) {
+        return { bytes: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
       }
     },
     readDir(rel) {

@@ -13,7 +13,17 @@ import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { columnAt, groupDrillFilter } from '../view/dashboard-view.js';
 import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
-import { VIEWS, initialUiState, isGroupView, reduceUi, type RowContext, type UiAction, type UiState } from '../view/ui-state.js';
+import { sortMenuItemAt } from '../view/sort-menu.js';
+import {
+  VIEWS,
+  initialUiState,
+  isGroupView,
+  reduceUi,
+  type RowContext,
+  type SearchRows,
+  type UiAction,
+  type UiState,
+} from '../view/ui-state.js';
 import {
   createWidgets,
   renderBars,
@@ -24,6 +34,7 @@ import {
   renderHelp,
   renderHistory,
   renderPrompt,
+  renderSortMenu,
   renderTable,
   type Theme,
   type Widgets,
@@ -154,6 +165,13 @@ export class Dashboard {
    * Enter). The table's first inner line is its header.
    */
   clickAt(x: number, y: number): void {
+    if (this.ui.sortMenu !== null) {
+      // On an item: sort by it; anywhere else: close the menu.
+      const menu = this.frame?.sortMenu ?? null;
+      const item = menu === null ? undefined : sortMenuItemAt(menu, x, y);
+      this.dispatch(item === undefined ? { type: 'escape' } : { type: 'sortMenuChoose', key: item.key });
+      return;
+    }
     if (this.ui.prompt !== null || this.ui.help || this.ui.detailsKey !== null) return;
     const main = this.frame?.main;
     if (main == null) return;
@@ -187,6 +205,10 @@ export class Dashboard {
   /** The mouse wheel: three rows per notch, or three lines in an overlay. */
   wheel(direction: 1 | -1): void {
     if (this.ui.prompt !== null) return;
+    if (this.ui.sortMenu !== null) {
+      this.dispatch({ type: 'sortMenuMove', delta: direction, columns: this.currentFrame().sortOptions });
+      return;
+    }
     if (this.ui.help || this.ui.detailsKey !== null) return this.scrollOverlay(3 * direction);
     this.dispatch({ type: 'move', delta: 3 * direction, rows: this.rowContext() });
   }
@@ -201,6 +223,12 @@ export class Dashboard {
   rowContext(): RowContext {
     const frame = this.currentFrame();
     return { keys: frame.rowKeys(), pageSize: frame.pageSize };
+  }
+
+  /** The rows listed now with their text, for the search prompt (text made only for the rows it reads). */
+  searchRows(): SearchRows {
+    const frame = this.currentFrame();
+    return { keys: frame.rowKeys(), pageSize: frame.pageSize, textAt: (i) => frame.rowSearchText(i) };
   }
 
   dispatch(action: UiAction): void {
@@ -261,7 +289,10 @@ export class Dashboard {
       // Rows "state X" and "port N" drill into those sockets; headings and counters do not.
       if (key.startsWith('state ')) this.dispatch({ type: 'drill', filterText: `tcp and ${key}` });
       else if (key.startsWith('port ')) this.dispatch({ type: 'drill', filterText: `tcp and sport ${key.slice(5)}` });
-    } else if (isGroupView(view)) this.dispatch({ type: 'drill', filterText: groupDrillFilter(view, key) });
+    } else if (isGroupView(view)) {
+      const filterText = groupDrillFilter(view, key);
+      if (filterText !== null) this.dispatch({ type: 'drill', filterText });
+    }
   }
 
   /** Details shortcuts: all sockets of this process (P) or to this peer (D), from the socket shown. */
@@ -353,7 +384,7 @@ export class Dashboard {
     const { theme } = this.options;
     const w = this.widgets;
     if (frame.tooSmall !== null) {
-      for (const el of [w.header, w.bars, w.table, w.footer, w.prompt, w.details, w.help]) el.hide();
+      for (const el of [w.header, w.bars, w.table, w.footer, w.prompt, w.details, w.help, w.sortMenu]) el.hide();
       renderHistory(w.history, null, null, theme);
       w.message.show();
       w.message.setContent(frame.tooSmall);
@@ -380,7 +411,8 @@ export class Dashboard {
     else renderTable(w.table, main.rect, main.title, main.table, theme, main.notes, main.closedRows);
     renderFooter(w.footer, frame.footer.rect, frame.footer.keys);
     const p = frame.prompt;
-    renderPrompt(w.prompt, p?.rect ?? null, p?.title ?? '', p?.text ?? '', p?.error ?? null);
+    renderPrompt(w.prompt, p, theme);
+    renderSortMenu(w.sortMenu, frame.sortMenu, theme);
     renderDetails(w.details, frame.details?.rect ?? null, frame.details?.lines ?? [], theme, frame.details?.title);
     renderHelp(w.help, frame.help?.rect ?? null, frame.help?.lines ?? [], frame.help?.title);
     if (p !== null) w.prompt.setFront();

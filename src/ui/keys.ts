@@ -20,17 +20,50 @@ export interface ReplayControls {
   changeSpeed(direction: 1 | -1): void;
 }
 
+/** The prompt's own keys come from the key map (Enter, Esc, F3 in search); the rest edits its text. */
 function handlePromptKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
   const prompt = d.ui.prompt;
   if (prompt === null) return;
-  const name = key?.name;
-  if (name === 'enter' || name === 'return') d.dispatch({ type: 'promptSubmit' });
-  else if (name === 'escape') d.dispatch({ type: 'escape' });
-  else if (name === 'backspace') d.dispatch({ type: 'promptInput', text: prompt.text.slice(0, -1) });
-  else if (key?.full === 'C-u') d.dispatch({ type: 'promptInput', text: '' });
-  else if (key?.full === 'C-c') d.dispatch({ type: 'quit' });
+  const binding = resolveKey({ ch, full: key?.full }, { detailsOpen: false, helpOpen: false, replay: false, prompt: prompt.kind });
+  if (binding !== null) {
+    if (binding.action === 'promptSubmit') return d.dispatch({ type: 'promptSubmit' });
+    if (binding.action === 'back') return d.dispatch({ type: 'escape' });
+    if (binding.action === 'quit') return d.dispatch({ type: 'quit' });
+    if (binding.action === 'searchNext') return d.dispatch({ type: 'searchNext', rows: d.searchRows() });
+  }
+  const rows = prompt.kind === 'search' ? d.searchRows() : undefined;
+  const input = (text: string): void =>
+    d.dispatch(rows === undefined ? { type: 'promptInput', text } : { type: 'promptInput', text, rows });
+  if (key?.name === 'backspace') input(prompt.text.slice(0, -1));
+  else if (key?.full === 'C-u') input('');
   else if (ch !== undefined && ch.length === 1 && ch >= ' ' && ch !== '\x7f' && key?.ctrl !== true && key?.meta !== true) {
-    if (prompt.text.length < 500) d.dispatch({ type: 'promptInput', text: prompt.text + ch });
+    if (prompt.text.length < 500) input(prompt.text + ch);
+  }
+}
+
+/** The sort menu takes the keyboard while open: its bindings from the key map, nothing else. */
+function handleSortMenuKey(d: Dashboard, ch: string | undefined, key: KeyEvent | undefined): void {
+  const binding = resolveKey({ ch, full: key?.full }, { detailsOpen: false, helpOpen: false, replay: false, sortMenuOpen: true });
+  const columns = d.currentFrame().sortOptions;
+  switch (binding?.action) {
+    case 'up':
+      return d.dispatch({ type: 'sortMenuMove', delta: -1, columns });
+    case 'down':
+      return d.dispatch({ type: 'sortMenuMove', delta: 1, columns });
+    case 'first':
+      return d.dispatch({ type: 'sortMenuMove', to: 'first', columns });
+    case 'last':
+      return d.dispatch({ type: 'sortMenuMove', to: 'last', columns });
+    case 'enter':
+      return d.dispatch({ type: 'sortMenuChoose' });
+    case 'sortReverse':
+      return d.dispatch({ type: 'sortReverse' });
+    case 'back':
+      return d.dispatch({ type: 'escape' });
+    case 'quit':
+      return d.dispatch({ type: 'quit' });
+    default:
+      return undefined;
   }
 }
 
@@ -73,6 +106,14 @@ function perform(d: Dashboard, action: KeyAction, ch: string | undefined, replay
       return d.dispatch({ type: 'sortNext', delta: 1, columns: d.sortColumns() });
     case 'sortReverse':
       return d.dispatch({ type: 'sortReverse' });
+    case 'sortMenu':
+      return d.dispatch({ type: 'openSortMenu', columns: d.currentFrame().sortOptions });
+    case 'search':
+      return d.dispatch({ type: 'openPrompt', kind: 'search' });
+    case 'searchNext':
+    case 'promptSubmit':
+      // Bound only inside a prompt (handlePromptKey).
+      return undefined;
     case 'enter':
       return d.enter();
     case 'worstFinding':
@@ -114,6 +155,10 @@ export function handleKey(d: Dashboard, ch: string | undefined, key: KeyEvent | 
   if (key?.name === 'return') return;
   if (d.ui.prompt !== null) {
     handlePromptKey(d, ch, key);
+    return;
+  }
+  if (d.ui.sortMenu !== null) {
+    handleSortMenuKey(d, ch, key);
     return;
   }
   const binding = resolveKey(

@@ -76,8 +76,12 @@ export interface TerminalOutput {
 
 /** Live collection, opened when the screen is up and closed once when the dashboard ends. */
 export interface LiveFeed {
-  /** Optional: start the slow part now (the first full fd scan overlaps the first table read). */
-  prime?(): void;
+  /**
+   * Optional: start the slow part now (the first full fd scan overlaps the first table read).
+   * A promise: it resolves when that part is done (snapshots now carry owners), and the poller
+   * refreshes at once rather than a whole interval later.
+   */
+  prime?(): Promise<void> | void;
   /** One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). */
   collect(): Promise<Snapshot>;
   /** --pid: a one-line message once the shown process is gone, else null (asked before each snapshot). */
@@ -155,7 +159,10 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     output: deps.stdout as never,
     terminal: chooseTerminal(deps.env['TERM']),
     smartCSR: true,
-    useBCE: true,
+    // Off for the first frames, on once the first snapshot is drawn (below): blessed's BCE
+    // lookahead scans to the end of the line from every blank cell of a changed line, ~30% of
+    // the first full draw's CPU at 160x45; later frames change few lines.
+    useBCE: false,
     fullUnicode: utf8,
     forceUnicode: utf8,
     warnings: false,
@@ -188,7 +195,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
   // The live feed (owner worker, ssh owner source) starts now; its first, full fd scan overlaps
   // the first read of the tables.
   const live = deps.source.kind === 'live' ? deps.source.open() : null;
-  live?.prime?.();
+  const primed = live?.prime?.();
   // Sysctls and listen backlogs (ss -ltn) change slowly: read them every few seconds. The feed
   // has no backlog reader where ss would describe other sockets (recorded trees, --pid, --ssh).
   let environmentAtMs = -Infinity;
@@ -199,8 +206,12 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     const sysctls = live.readSysctls();
     // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
-    if (live.readBacklogs !== null)
-      void live.readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+    // ss is spawned once the frame this refresh draws has been written (blessed flushes on setImmediate).
+    const readBacklogs = live.readBacklogs;
+    if (readBacklogs !== null)
+      setImmediate(() => {
+        void readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+      });
   };
 
   // Per-connection rates (ss -tinH, inside --pid through nsenter) on the feed's own cadence: only
@@ -233,6 +244,8 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     let collecting = false;
     let intervalMs = deps.intervalMs;
     let finished = false;
+    // Set when the feed's slow part (owners) arrived during a collection: refresh right after it.
+    let refreshSoon = false;
 
     const finish = (code: number, message?: string): void => {
       if (finished) return;
@@ -317,8 +330,13 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           const collected = deps.monotonicMs();
           refreshEnvironment(dashboard);
           dashboard.onSnapshot(snapshot);
-          refreshConnRates(dashboard, snapshot);
-          refreshUnixPeers(dashboard, snapshot);
+          (screen.options as { useBCE?: boolean }).useBCE = true;
+          // ss (rates, peers) is spawned once the frame has been written (blessed flushes on setImmediate, queued first).
+          setImmediate(() => {
+            if (finished) return;
+            refreshConnRates(dashboard, snapshot);
+            refreshUnixPeers(dashboard, snapshot);
+          });
           try {
             recorder?.write(snapshot);
           } catch (err) {
@@ -365,7 +383,9 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
             backedOffToMs: budget.backedOff ? budget.intervalMs : null,
             backoffReason: budget.backedOff ? budget.reason : undefined,
           });
-          schedule(Math.max(0, stats.effectiveIntervalMs - (deps.monotonicMs() - started)));
+          const soon = refreshSoon;
+          refreshSoon = false;
+          schedule(soon ? 0 : Math.max(0, stats.effectiveIntervalMs - (deps.monotonicMs() - started)));
         },
         (err: unknown) => finish(1, `collecting sockets failed: ${err instanceof Error ? err.message : String(err)}`),
       );
@@ -375,6 +395,12 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       if (timer !== undefined) clearTimeout(timer);
       timer = setTimeout(tick, ms);
     };
+    // Owners arrived (the first frame was drawn without them): refresh now, or right after the
+    // collection under way.
+    void primed?.then(() => {
+      if (collecting) refreshSoon = true;
+      else schedule(0);
+    });
 
     const handlers: [string, (...args: unknown[]) => void][] = [
       ['SIGTERM', () => finish(SIGNAL_EXIT['SIGTERM'] ?? 1)],

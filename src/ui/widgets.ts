@@ -6,7 +6,9 @@ import type { DetailLine } from '../view/details-view.js';
 import type { DiagramLine } from '../view/state-diagram.js';
 import { layoutHeaderView, type HeaderPart, type HeaderView, type StateBarView, type TableView } from '../view/dashboard-view.js';
 import type { HistoryChartView } from '../view/history-chart.js';
+import type { Frame } from '../view/frame.js';
 import type { Rect } from '../view/layout.js';
+import type { SortMenuView } from '../view/sort-menu.js';
 import type { StateColor } from '../model/state-info.js';
 import { displayWidth } from '../view/text.js';
 
@@ -96,15 +98,35 @@ export interface Widgets {
   readonly details: blessed.Widgets.BoxElement;
   readonly help: blessed.Widgets.BoxElement;
   readonly message: blessed.Widgets.BoxElement;
+  readonly sortMenu: blessed.Widgets.BoxElement;
   /** The history chart's box (history-chart.ts composes its text). */
   readonly history: blessed.Widgets.BoxElement;
 }
 
+/**
+ * Set a box's border label without blessed's label "reposition": for every labelled element,
+ * each 'resize' (any change of its position or size) queues a whole screen.render() on
+ * setImmediate, to move the label with scrolled content. Our boxes never scroll their content
+ * (the frame gives them only the lines that fit) and every change is drawn by the dashboard
+ * anyway, so those renders only cost: on the first frame four of them (~100 ms at 160x45 on a
+ * busy 2-core machine) ran before blessed's flush and held the frame back. blessed's 'scroll'
+ * listener is kept.
+ */
+function setStillLabel(el: blessed.Widgets.BoxElement, text: string): void {
+  el.setLabel(text);
+  const own = el as unknown as { _labelResize?: (...args: unknown[]) => void; _labelStill?: boolean };
+  if (own._labelResize === undefined || own._labelStill === true) return;
+  el.removeListener('resize', own._labelResize);
+  own._labelStill = true;
+}
+
 export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Widgets {
   const header = blessed.box({ parent: screen, tags: true, wrap: false, top: 0, left: 0, width: '100%', height: 3 });
-  const bars = blessed.box({ parent: screen, ...boxStyle(theme), label: ' TCP states ' });
+  const bars = blessed.box({ parent: screen, ...boxStyle(theme) });
+  setStillLabel(bars, ' TCP states ');
   const table = blessed.box({ parent: screen, ...boxStyle(theme) });
-  const history = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true, label: ' TCP states over time ' });
+  const history = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
+  setStillLabel(history, ' TCP states over time ');
   const footer = blessed.box({
     parent: screen,
     tags: true,
@@ -120,20 +142,20 @@ export function createWidgets(screen: blessed.Widgets.Screen, theme: Theme): Wid
     border: { type: 'line' },
     style: theme.color ? { border: { fg: 'yellow' } } : {},
   });
-  const details = blessed.box({
+  const details = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
+  setStillLabel(details, ' Details ');
+  const help = blessed.box({ parent: screen, ...boxStyle(theme), hidden: true });
+  setStillLabel(help, ' Help — ? or Esc to close ');
+  const sortMenu = blessed.box({
     parent: screen,
-    ...boxStyle(theme),
+    tags: true,
+    wrap: false,
     hidden: true,
-    label: ' Details ',
-  });
-  const help = blessed.box({
-    parent: screen,
-    ...boxStyle(theme),
-    hidden: true,
-    label: ' Help — ? or Esc to close ',
+    border: { type: 'line' },
+    style: theme.color ? { border: { fg: 'yellow' }, label: { fg: 'white', bold: true } } : {},
   });
   const message = blessed.box({ parent: screen, tags: false, hidden: true, top: 0, left: 0, width: '100%', height: '100%' });
-  return { header, bars, table, footer, prompt, details, help, message, history };
+  return { header, bars, table, footer, prompt, details, help, message, history, sortMenu };
 }
 
 /** One header part as blessed tags: colours only with a colour theme, emphasis in both. */
@@ -194,7 +216,7 @@ export function renderTable(
   // The sort goes in the label when it fits on the border (blessed wraps a longer label).
   const sort = view.sortLabel ?? '';
   const withSort = ` ${title} ${position} · ${sort} `;
-  el.setLabel(sort !== '' && displayWidth(withSort) <= r.width - 4 ? escapeTags(withSort) : ` ${escapeTags(title)} ${position} `);
+  setStillLabel(el, sort !== '' && displayWidth(withSort) <= r.width - 4 ? escapeTags(withSort) : ` ${escapeTags(title)} ${position} `);
   const lines = [theme.color ? `{bold}{cyan-fg}${escapeTags(view.header)}{/cyan-fg}{/bold}` : `{bold}${escapeTags(view.header)}{/bold}`];
   if (view.rows.length === 0) lines.push(escapeTags(view.emptyText));
   for (const row of view.rows) {
@@ -231,7 +253,7 @@ export function renderDiagram(
   theme: Theme,
 ): void {
   place(el, r);
-  el.setLabel(` ${escapeTags(title)} `);
+  setStillLabel(el, ` ${escapeTags(title)} `);
   const drawn = lines.map((segments) =>
     segments
       .map((s) => {
@@ -256,17 +278,43 @@ export function renderFooter(el: blessed.Widgets.BoxElement, r: Rect, keys: read
   el.setContent(text);
 }
 
-export function renderPrompt(el: blessed.Widgets.BoxElement, r: Rect | null, title: string, text: string, error: string | null): void {
-  if (!showAt(el, r)) return;
-  el.setLabel(` ${escapeTags(title)} — Enter apply, Esc cancel `);
+/** The prompt the frame describes (Frame#prompt), or hidden when null. */
+export function renderPrompt(el: blessed.Widgets.BoxElement, prompt: Frame['prompt'], theme: Theme): void {
+  if (!showAt(el, prompt?.rect ?? null) || prompt === null) return;
+  const { rect: r, text, error } = prompt;
+  setStillLabel(el, ` ${escapeTags(prompt.title)} — ${escapeTags(prompt.hint)} `);
   // The error's first line repeats the expression; the prompt already shows it, so the caret
   // line lines up with the text above it.
   const parts = error === null ? [] : error.split('\n');
   if (parts[0] === text) parts.shift();
-  const errorLines = parts.map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`);
+  const errorLines = parts.map((l) => (theme.color ? `{red-fg}${escapeTags(l)}{/red-fg}` : escapeTags(l)));
   el.height = 3 + errorLines.length;
   el.top = r.top - errorLines.length;
-  el.setContent([`${escapeTags(text)}{inverse} {/inverse}`, ...errorLines].join('\n'));
+  // "not found" after the caret, in words: readable without colour.
+  const status =
+    prompt.status === '' ? '' : `  ${theme.color ? `{red-fg}(${escapeTags(prompt.status)}){/red-fg}` : `(${escapeTags(prompt.status)})`}`;
+  el.setContent([`${escapeTags(text)}{inverse} {/inverse}${status}`, ...errorLines].join('\n'));
+  el.setFront();
+}
+
+/**
+ * The sort menu (F6): its items, the cursor inverse and the current sort bold (its "*" and
+ * ▲▼ say it without colour or bold). Hidden when `menu` is null.
+ */
+export function renderSortMenu(el: blessed.Widgets.BoxElement, menu: SortMenuView | null, theme: Theme): void {
+  if (!showAt(el, menu?.rect ?? null) || menu === null) return;
+  const position = menu.items.length < menu.total ? ` ${menu.offset + 1}-${menu.offset + menu.items.length}/${menu.total}` : '';
+  setStillLabel(el, ` ${escapeTags(menu.title)}${position} `);
+  el.setContent(
+    menu.items
+      .map((item) => {
+        const text = escapeTags(item.text);
+        if (item.cursor) return `{inverse}${text}{/inverse}`;
+        if (item.current) return theme.color ? `{bold}{yellow-fg}${text}{/yellow-fg}{/bold}` : `{bold}${text}{/bold}`;
+        return text;
+      })
+      .join('\n'),
+  );
   el.setFront();
 }
 
@@ -282,7 +330,7 @@ export function renderDetails(
   title = 'Details',
 ): void {
   if (!showAt(el, r)) return;
-  el.setLabel(` ${escapeTags(title)} `);
+  setStillLabel(el, ` ${escapeTags(title)} `);
   el.setContent(
     lines
       .map((l) => {
@@ -306,7 +354,7 @@ export function renderHelp(
   title = 'Help — ? or Esc to close',
 ): void {
   if (!showAt(el, r)) return;
-  el.setLabel(` ${escapeTags(title)} `);
+  setStillLabel(el, ` ${escapeTags(title)} `);
   el.setContent(lines.map((l) => (l.startsWith('#') ? `{bold}${escapeTags(l.slice(1).trim())}{/bold}` : escapeTags(l))).join('\n'));
   el.setFront();
 }
@@ -320,6 +368,6 @@ export function renderHistory(el: blessed.Widgets.BoxElement, r: Rect | null, ch
     el.hide();
     return;
   }
-  el.setLabel(escapeTags(chart.label));
+  setStillLabel(el, escapeTags(chart.label));
   el.setContent(chart.lines.map((spans) => spans.map((s) => colored(s.text, s.color, theme)).join('')).join('\n'));
 }

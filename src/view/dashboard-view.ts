@@ -12,6 +12,7 @@ import { safeText } from '../model/safe-text.js';
 import type { StateHistory } from '../model/state-history.js';
 import { STATE_COLOR, TCP_STATES, TCP_STATE_SHORT, stateLabel, type StateColor } from '../model/state-info.js';
 import type { ProtocolGroup, SocketState, TcpState } from '../model/types.js';
+import type { UnixPeerProcess } from '../model/unix-peers.js';
 import { formatOwner, formatUnixPeer, localEndpoint, peerEndpoint } from './presenters.js';
 import { shownSendQ, type SocketRow, type SocketRowList } from './socket-rows.js';
 import {
@@ -56,6 +57,16 @@ export interface TableView {
   readonly columns?: readonly TableColumnView[];
   /** "sort: Recv-Q ▼" for the panel's title, or '' when the table is not sorted by a column. */
   readonly sortLabel?: string;
+  /**
+   * Every sortable column of the table in column order, also those left out for width (the sort
+   * menu lists them; sorting by one brings it on screen).
+   */
+  readonly sortOptions?: readonly { readonly key: string; readonly title: string }[];
+  /**
+   * The text of row `index` of the whole list (not only the visible ones): every column's cell,
+   * lower case, for the search. Computed when asked, one row at a time.
+   */
+  readonly searchText?: (index: number) => string;
   /** Only the visible rows (virtualised), each cell fitted to its column. */
   readonly rows: readonly TableRowView[];
   readonly total: number;
@@ -158,6 +169,16 @@ export function buildTable<Row>(
     return column;
   });
   const sortLabel = sorted === undefined ? '' : `sort: ${sorted.title} ${arrow}`;
+  const sortOptions = specs.flatMap((c) => (c.sortKey === undefined ? [] : [{ key: c.sortKey, title: c.title }]));
+  const searchText = (index: number): string => {
+    const row = rows.at(index);
+    return row === undefined
+      ? ''
+      : specs
+          .map((c) => c.cell(row).text)
+          .join(' ')
+          .toLowerCase();
+  };
   let selected = -1;
   if (opts.selectedKey !== null) {
     if (rows.indexOfKey !== undefined) selected = rows.indexOfKey(opts.selectedKey);
@@ -192,6 +213,8 @@ export function buildTable<Row>(
     sortKeys,
     columns,
     sortLabel,
+    sortOptions,
+    searchText,
     rows: visible,
     total: rows.length,
     offset,
@@ -414,19 +437,43 @@ function groupRateColumns(view: GroupViewName, rates: ReadonlyMap<string, RateGr
   return cols;
 }
 
+/** "345/journald (3), 1/systemd (1)": the processes at the other end of a process's UNIX sockets. */
+function unixPeersText(peers: readonly UnixPeerProcess[], selfPid: number | null): string {
+  return peers
+    .map((p) => `${p.peerPid === selfPid ? 'itself' : `${p.peerPid}/${safeText(p.peerProcess, 64)}`} (${formatCount(p.connections)})`)
+    .join(', ');
+}
+
+/**
+ * The notes line under the by-process table for the selected process:
+ * "UNIX peers of 812/sshd: → 345/systemd-journal (3) /run/systemd/journal/stdout, → 1/systemd (1)".
+ */
+export function unixPeersNote(pid: number, process: string, peers: readonly UnixPeerProcess[]): string {
+  const each = peers.map(
+    (p) =>
+      `→ ${p.peerPid === pid ? 'itself' : `${p.peerPid}/${safeText(p.peerProcess, 64)}`} (${formatCount(p.connections)})${p.path === null ? '' : ` ${safeText(p.path, 120)}`}`,
+  );
+  return `UNIX peers of ${pid}/${safeText(process, 64)}: ${each.join(', ')}`;
+}
+
 function groupColumns(
   view: GroupViewName,
   listeners: ReadonlyMap<number, PortListenerSummary> | null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
   serviceNames: ReadonlyMap<number, string> | null = null,
   groups: readonly GroupRow[] = [],
+  unixPeers: ReadonlyMap<string, readonly UnixPeerProcess[]> | null = null,
 ): ColumnSpec<GroupRow>[] {
   const rateCols = rates === null ? [] : groupRateColumns(view, rates);
-  // "5432 postgresql": the name from /etc/services (untrusted text).
-  const portKeyText = (key: string): string =>
-    serviceNames !== null && /^\d+$/.test(key) ? safeText(portWithService(Number(key), serviceNames), 32) : key;
-  const keyWidth =
-    view === 'ports' && serviceNames !== null ? Math.min(20, Math.max(6, ...groups.map((g) => displayWidth(portKeyText(g.key))))) : 6;
+  // "5432 postgresql": the name from /etc/services (untrusted text); "→5432 postgresql" for a remote port.
+  const portKeyText = (key: string): string => {
+    if (key === CLIENT_SIDE_KEY) return '';
+    const remote = key.startsWith('to:');
+    const port = remote ? key.slice(3) : key;
+    const text = serviceNames !== null && /^\d+$/.test(port) ? safeText(portWithService(Number(port), serviceNames), 32) : port;
+    return remote ? `→${text}` : text;
+  };
+  const keyWidth = view === 'ports' ? Math.min(20, Math.max(6, ...groups.map((g) => displayWidth(portKeyText(g.key))))) : 6;
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     {
@@ -510,7 +557,9 @@ function groupColumns(
         flex: 1,
         priority: 1,
         align: 'left',
-        cell: (g) => plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`),
+        // Remote-port rows: the client process when they all have the same one.
+        cell: (g) =>
+          g.key === CLIENT_SIDE_KEY ? plain(g.label) : plain(g.pid === null ? '-' : `${g.pid}/${safeText(g.process ?? '?', 64)}`),
       },
       ...common,
       {
@@ -555,6 +604,21 @@ function groupColumns(
       cell: (g) => countCell(n(g, 'LISTEN') + n(g, 'LISTENING'), 'LISTEN'),
     },
     ...common,
+    // Who each process talks to over UNIX sockets (from ss -xH): only when some process has a
+    // known peer; dropped after FIN-W when narrow (the note under the table names them then).
+    ...(unixPeers === null || unixPeers.size === 0
+      ? []
+      : [
+          {
+            id: 'unix',
+            title: 'UNIX peers',
+            width: 14,
+            flex: 1,
+            priority: 3,
+            align: 'left',
+            cell: (g: GroupRow) => plain(unixPeersText(unixPeers.get(g.key) ?? [], g.pid)),
+          } satisfies ColumnSpec<GroupRow>,
+        ]),
     ...rateCols,
   ];
 }
@@ -570,8 +634,10 @@ function groupValue(g: GroupRow, key: GroupSortKey, rates: ReadonlyMap<string, R
       return r?.rttMedianMs ?? -1;
     case 'rttmax':
       return r?.rttWorstMs ?? -1;
-    case 'key':
-      return /^\d+$/.test(g.key) ? Number(g.key) : g.key;
+    case 'key': {
+      const port = g.key.startsWith('to:') ? g.key.slice(3) : g.key;
+      return /^\d+$/.test(port) ? Number(port) : g.key;
+    }
     case 'total':
       return g.total;
     case 'established':
@@ -618,6 +684,29 @@ function acceptQueueCell(g: GroupRow, listeners: ReadonlyMap<number, PortListene
   };
 }
 
+/** Key of the by-port view's heading row between the service ports and the remote ports. */
+export const CLIENT_SIDE_KEY = 'to:';
+
+/**
+ * The by-port view's rows: the service ports (inbound side), then, under a "CLIENT SIDE" heading
+ * row, the remote ports this host's clients connect to (keys "to:PORT"), each part sorted alone.
+ */
+export function portSections(local: readonly GroupRow[], remote: readonly GroupRow[]): GroupRow[] {
+  if (remote.length === 0) return [...local];
+  const heading: GroupRow = {
+    key: CLIENT_SIDE_KEY,
+    label: 'CLIENT SIDE',
+    total: 0,
+    states: {},
+    acceptQueue: 0,
+    listening: false,
+    pid: null,
+    process: null,
+    protocols: [],
+  };
+  return [...local, heading, ...remote];
+}
+
 export function buildGroupTableView(
   view: GroupViewName,
   groups: readonly GroupRow[],
@@ -626,9 +715,14 @@ export function buildGroupTableView(
   listeners: ReadonlyMap<number, PortListenerSummary> | null = null,
   rates: ReadonlyMap<string, RateGroup> | null = null,
   serviceNames: ReadonlyMap<number, string> | null = null,
+  unixPeers: ReadonlyMap<string, readonly UnixPeerProcess[]> | null = null,
 ): TableView {
+  // The heading row between the by-port sections shows only its label (in the Listener column).
+  const columns = groupColumns(view, listeners, rates, serviceNames, groups, unixPeers).map((c) =>
+    c.id === 'proc' || c.id === 'key' ? c : { ...c, cell: (g: GroupRow) => (g.key === CLIENT_SIDE_KEY ? plain('') : c.cell(g)) },
+  );
   return buildTable(
-    groupColumns(view, listeners, rates, serviceNames, groups),
+    columns,
     groups,
     (g) => g.key,
     () => ({ isNew: false, closed: false }),
@@ -643,9 +737,9 @@ export function buildGroupTableView(
   );
 }
 
-/** The filter that shows a group's sockets in the socket table. */
-export function groupDrillFilter(view: GroupViewName, key: string): string {
-  if (view === 'ports') return `sport ${key}`;
+/** The filter that shows a group's sockets in the socket table; null for the by-port heading row. */
+export function groupDrillFilter(view: GroupViewName, key: string): string | null {
+  if (view === 'ports') return key === CLIENT_SIDE_KEY ? null : key.startsWith('to:') ? `dport ${key.slice(3)}` : `sport ${key}`;
   if (view === 'peers') return `dst ${key}`;
   // The "(unknown owner)" row: `proc *` matches every socket with a known owner.
   return key === '-' ? 'not proc *' : `pid ${key}`;
@@ -784,7 +878,12 @@ export interface HeaderInput {
   readonly matchedTotals?: Readonly<Record<ProtocolGroup, number>> | null;
   /** The busiest state transitions, e.g. [["ESTABLISHED→CLOSE_WAIT", 3.2]]; self transitions are left out. */
   readonly transitions?: readonly (readonly [string, number])[];
+  /** Owners are wanted but the first fd scan is still running: the header says "owners: scanning…". */
+  readonly ownersPending?: boolean;
 }
+
+/** The header's word while the first owner scan runs (rows show no process until it is done). */
+export const OWNERS_PENDING_TEXT = 'owners: scanning…';
 
 /** "ESTABLISHED→CLOSE_WAIT" → "ESTAB→CLOSE-WAIT" (ss-style short names). */
 function shortTransition(label: string): string {
@@ -916,6 +1015,7 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
       .filter(([g]) => g !== 'raw' || t.raw > 0)
       .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
     segment('shown', 0, [part(shown)]),
+    ...(input.ownersPending === true ? [segment('owners-pending', 1, [part(OWNERS_PENDING_TEXT, null, 'muted')])] : []),
     ...(input.filterText === ''
       ? []
       : [segment('filter', 0, [part('filter: '), part(safeText(input.filterText, 200), null, 'filter')], { minWidth: 14 })]),

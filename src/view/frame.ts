@@ -11,12 +11,14 @@ import {
   countByLocalPort,
   countByProcess,
   countByRemoteHost,
+  countByRemotePort,
+  listeningPortsOf,
   countByState,
   totalOf,
   type CountsByGroup,
   type GroupRow,
 } from '../model/aggregate.js';
-import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, type RateGroup } from '../model/conn-rates.js';
+import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, sumRatesByRemotePort, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
 import type { ListenerHealth } from '../model/listener-health.js';
 import { compareWithMarker } from '../model/markers.js';
@@ -24,6 +26,8 @@ import { shownPicture, type SessionPicture, type SessionState } from '../model/s
 import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
+import type { RateTrend } from '../model/rate-history.js';
+import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -31,7 +35,9 @@ import {
   buildHeaderView,
   buildSocketTableView,
   buildStateBarsView,
+  portSections,
   sortGroups,
+  unixPeersNote,
   type HeaderView,
   type RefreshCost,
   type StateBarView,
@@ -43,6 +49,8 @@ import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRowList, type SocketRowList } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
+import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
+import { sparkline } from './text.js';
 import { buildHistoryChartView, type HistoryChartView } from './history-chart.js';
 import { DIAGRAM_STATES, buildStateDiagramView, type DiagramLine } from './state-diagram.js';
 import { VIEW_TITLE, VIEWS, isGroupView, type PromptKind, type UiState, type ViewName } from './ui-state.js';
@@ -117,7 +125,22 @@ export interface Frame {
   readonly chart: (HistoryChartView & { readonly rect: Rect }) | null;
   readonly main: MainPanel | null;
   readonly footer: { readonly rect: Rect; readonly keys: readonly (readonly [string, string])[] };
-  readonly prompt: { readonly rect: Rect; readonly title: string; readonly text: string; readonly error: string | null } | null;
+  readonly prompt: {
+    readonly rect: Rect;
+    readonly title: string;
+    /** What its keys do, for the border. */
+    readonly hint: string;
+    readonly text: string;
+    readonly error: string | null;
+    /** Shown after the text: "not found" when the search matches no row, else ''. */
+    readonly status: string;
+  } | null;
+  /** The sort menu (F6), or null when closed. */
+  readonly sortMenu: SortMenuView | null;
+  /** The view's sortable columns in order, what the sort menu lists (none: the view does not sort). */
+  readonly sortOptions: readonly string[];
+  /** Row `index`'s text (of rowKeys' order), lower case, for the search. */
+  rowSearchText(index: number): string;
   readonly details: (OverlayView<DetailLine> & { readonly memory: DetailsMemory | null }) | null;
   readonly help: OverlayView<string> | null;
   /** Keys of the rows listed now, in order (movement actions need them). */
@@ -133,10 +156,22 @@ export interface Frame {
   readonly counts: { readonly matched: number; readonly total: number };
 }
 
-const PROMPT_TITLE = { filter: 'Filter', port: 'Port', state: 'State', marker: 'Marker name (Enter: automatic)' } as const satisfies Record<
-  PromptKind,
-  string
->;
+const PROMPT_TITLE = {
+  filter: 'Filter',
+  port: 'Port',
+  state: 'State',
+  marker: 'Marker name (Enter: automatic)',
+  search: 'Search',
+} as const satisfies Record<PromptKind, string>;
+
+/** What the prompt's keys do, in its border (the footer lists them too). */
+const PROMPT_HINT = {
+  filter: 'Enter apply, Esc cancel · applied as you type',
+  port: 'Enter apply, Esc cancel',
+  state: 'Enter apply, Esc cancel',
+  marker: 'Enter apply, Esc cancel',
+  search: 'F3 next, Enter/Esc close',
+} as const satisfies Record<PromptKind, string>;
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -146,7 +181,11 @@ export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs', key: readonly unknown[], make: (previous: T | null) => T): T {
+  memo<T>(
+    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening',
+    key: readonly unknown[],
+    make: (previous: T | null) => T,
+  ): T {
     const old = this.slots.get(slot);
     if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
     // The slot's last value (made for other inputs) is offered to `make` to build on incrementally.
@@ -175,6 +214,25 @@ const groupTotals = (c: CountsByGroup): Record<ProtocolGroup, number> => ({
 });
 const sumOf = (t: Record<ProtocolGroup, number>): number => t.tcp + t.udp + t.raw + t.unix;
 
+/**
+ * What the compare view counts, said under its table: the marker's filter applies to both sides
+ * (not the screen's, which may have changed since), and kernel counters are machine-wide.
+ */
+function compareNotes(markerFilter: string | null, screenFilter: string | null, width: number): string[] {
+  const lines: string[] = [];
+  if (markerFilter !== null)
+    lines.push(`Sockets counted under the marker's filter "${markerFilter}", then and now; kernel counters are machine-wide.`);
+  if (screenFilter !== markerFilter)
+    lines.push(
+      markerFilter === null
+        ? `The filter "${screenFilter ?? ''}" is not applied here: the marker counted every socket. Drop a marker under it (m) to compare it.`
+        : screenFilter === null
+          ? "The screen shows every socket; this comparison keeps the marker's filter."
+          : `The filter "${screenFilter}" is not applied here: the marker was dropped under another.`,
+    );
+  return lines.flatMap((l) => wrap(l, width, '')).slice(0, 4);
+}
+
 /** Exact backlogs (from ss) of LISTEN sockets by socket key, for the Send-Q column. */
 function exactBacklogs(listeners: readonly ListenerHealth[]): Map<string, number> {
   const out = new Map<string, number>();
@@ -194,6 +252,9 @@ export function buildFrame(input: FrameInput): Frame {
   const picture = shownPicture(session);
   const replay = context.replay;
   const empty = {
+    sortMenu: null,
+    sortOptions: [] as string[],
+    rowSearchText: () => '',
     rowKeys: () => [] as string[],
     pageSize: 1,
     selectedKey: null,
@@ -263,6 +324,11 @@ export function buildFrame(input: FrameInput): Frame {
       : layout.table;
   const innerWidth = tableRect.width - 2;
   const pageSize = Math.max(1, tableRect.height - 3);
+  // A prompt covers the table's last two rows: the rows drawn stop above it, so the row a search
+  // selects is never hidden under the search prompt.
+  const rowsShown = ui.prompt === null ? pageSize : Math.max(1, pageSize - 2);
+  // Rows the table shows (fewer when notes take lines under it): PgUp/PgDn step by it.
+  let shownRows = rowsShown;
 
   const withTombstones = !session.paused;
   const socketRows = (): SocketRowList => {
@@ -307,15 +373,40 @@ export function buildFrame(input: FrameInput): Frame {
       ? null
       : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
           const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-          const sum = view === 'ports' ? sumRatesByLocalPort : view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+          if (view === 'ports')
+            return new Map(
+              [...sumRatesByLocalPort(sockets, connRateMap), ...sumRatesByRemotePort(sockets, connRateMap, listeningPorts())].map((r) => [
+                r.key,
+                r,
+              ]),
+            );
+          const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
           return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
         });
+  // Ports listened on, from every socket read: a filter that hides the listeners does not make
+  // their accepted connections look like clients.
+  const listeningPorts = (): Set<number> => cache.memo('listening', [snapshot], () => listeningPortsOf(snapshot.sockets));
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
     cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-      const raw = view === 'ports' ? countByLocalPort(sockets) : view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
-      return sortGroups(raw, ui.groupSort, groupRates(view));
+      const rates = groupRates(view);
+      // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
+      if (view === 'ports')
+        return portSections(
+          sortGroups(countByLocalPort(sockets), ui.groupSort, rates),
+          sortGroups(countByRemotePort(sockets, listeningPorts()), ui.groupSort, rates),
+        );
+      const raw = view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
+      return sortGroups(raw, ui.groupSort, rates);
     });
+  // Per process, the holders of the other ends of its shown UNIX sockets (null: no ss -xH read yet).
+  const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
+    const peers = session.unixPeers;
+    if (peers === null) return null;
+    return cache.memo('unix-peers', [snapshot, filterText, peers], () =>
+      countUnixPeersByProcess(filter === null ? snapshot.sockets : snapshot.sockets.filter(filter), peers),
+    );
+  };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
     return marker === undefined ? null : compareWithMarker(marker, snapshot);
@@ -325,6 +416,7 @@ export function buildFrame(input: FrameInput): Frame {
   const title = titleOf(view, tableRect.width);
   let main: MainPanel;
   let rowKeys: () => readonly string[];
+  let rowSearchText: (index: number) => string;
   let selectedKey: string | null;
   let selectedRecord: SocketRecord | null = null;
   if (view === 'states') {
@@ -340,49 +432,75 @@ export function buildFrame(input: FrameInput): Frame {
       explanation: diagramExplanation(selected, innerWidth, theme.ascii),
     };
     rowKeys = () => DIAGRAM_STATES;
+    rowSearchText = (i) => {
+      const state = DIAGRAM_STATES[i];
+      return state === undefined ? '' : `${state} ${TCP_STATE_SHORT[state]}`.toLowerCase();
+    };
     selectedKey = selected;
   } else {
     let table: TableView;
     let notes: string[] = [];
     let closedRows = 0;
+    // The rows' search text, kept while the same rows are listed: a search typed over 100k rows
+    // formats each row once per refresh, not once per keystroke.
+    let searchSource: object | null = null;
     if (view === 'sockets') {
       const rows = socketRows();
-      table = buildSocketTableView(rows, ui, { width: innerWidth, height: pageSize });
+      table = buildSocketTableView(rows, ui, { width: innerWidth, height: rowsShown });
       closedRows = rows.closedRows;
       rowKeys = () => rows.keys();
+      searchSource = rows;
       const row = rows.at(table.selectedIndex);
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
     } else if (view === 'findings') {
-      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, {
-        width: innerWidth,
-        height: Math.max(1, pageSize - 4),
-      });
+      shownRows = Math.max(1, rowsShown - 4);
+      table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, { width: innerWidth, height: shownRows });
       const f = picture.findings[table.selectedIndex];
       selectedKey = f?.id ?? null;
       if (f !== undefined) notes = [...wrap(f.detail, innerWidth, ''), `Enter: show these sockets (${f.filter})`];
       rowKeys = () => picture.findings.map((x) => x.id);
     } else if (view === 'compare') {
       const c = comparison();
-      table = buildCompareView(c, ui, { width: innerWidth, height: pageSize });
+      notes = c === null ? [] : compareNotes(c.marker.filter?.text ?? null, filterText === '' ? null : filterText, innerWidth);
+      if (notes.length > 0) shownRows = Math.max(1, rowsShown - notes.length - 1);
+      table = buildCompareView(c, ui, { width: innerWidth, height: shownRows });
       const keys = (): string[] => buildCompareView(c, ui, { width: 80, height: 100_000 }).rows.map((r) => r.key);
       rowKeys = keys;
       selectedKey = table.rows.find((r) => r.selected)?.key ?? null;
     } else if (isGroupView(view)) {
       const g = groups(view);
+      const unixPeers = view === 'processes' ? unixPeersByProcess() : null;
+      // By process: the selected process's UNIX peers in full under the table (blank line + up to 2 lines).
+      if (unixPeers !== null) {
+        const i = ui.selectedKey === null ? -1 : g.findIndex((x) => x.key === ui.selectedKey);
+        const row = g[i >= 0 ? i : clampIndex(ui.selectedIndex, g.length)];
+        const peers = row === undefined || row.pid === null ? undefined : unixPeers.get(row.key);
+        if (row !== undefined && row.pid !== null && peers !== undefined && peers.length > 0)
+          notes = wrap(unixPeersNote(row.pid, row.process ?? '?', peers), innerWidth, '').slice(0, 2);
+        if (notes.length > 0) shownRows = Math.max(1, rowsShown - notes.length - 1);
+      }
       table = buildGroupTableView(
         view,
         g,
         ui,
-        { width: innerWidth, height: pageSize },
+        { width: innerWidth, height: shownRows },
         view === 'ports' ? picture.listenerSummary : null,
         groupRates(view),
         view === 'ports' ? (context.serviceNames ?? null) : null,
+        unixPeers,
       );
       rowKeys = () => g.map((x) => x.key);
+      searchSource = g;
       selectedKey = g[table.selectedIndex]?.key ?? null;
     } else {
       throw new Error(`unknown view ${String(view)}`);
+    }
+    const text = table.searchText ?? (() => '');
+    if (searchSource === null) rowSearchText = text;
+    else {
+      const memo = cache.memo('search-text', [searchSource, view], () => [] as (string | undefined)[]);
+      rowSearchText = (i) => (memo[i] ??= text(i));
     }
     // The sort is named in the label (renderTable adds it): it goes before the view tabs.
     main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
@@ -412,6 +530,7 @@ export function buildFrame(input: FrameInput): Frame {
     closedPerSec: transitions?.closedPerSec ?? 0,
     filterText: ui.filterText,
     notice: picture.notice,
+    ownersPending: snapshot.owners.pending === true,
     scope: context.scopeLabel,
     findingsList: picture.findings,
     transitions: (transitions?.transitions ?? []).filter((t) => t.perSec > 0 && t.from !== t.to).map((t) => [t.label, t.perSec] as const),
@@ -455,9 +574,23 @@ export function buildFrame(input: FrameInput): Frame {
       : {
           rect: { top: layout.footer.top - 3, left: 0, width, height: 3 },
           title: PROMPT_TITLE[prompt.kind],
+          hint: PROMPT_HINT[prompt.kind],
           text: prompt.text,
           error: prompt.error,
+          status: prompt.notFound === true ? 'not found' : '',
         };
+
+  const sortOptions = main.kind === 'table' ? (main.table.sortOptions ?? []) : [];
+  const sortMenu =
+    ui.sortMenu === null || sortOptions.length === 0
+      ? null
+      : buildSortMenuView({
+          options: sortOptions,
+          sort: view === 'sockets' ? ui.socketSort : ui.groupSort,
+          cursor: ui.sortMenu.cursor,
+          anchor: tableRect,
+          area: { top: layout.header.height, left: 0, width, height: layout.footer.top - layout.header.height },
+        });
 
   let details: Frame['details'] = null;
   if (ui.detailsKey !== null) {
@@ -483,11 +616,18 @@ export function buildFrame(input: FrameInput): Frame {
     if (rate !== undefined && lines.length >= 2) {
       const rtt =
         rate.rttMs === null ? '' : `  rtt ${formatRttMs(rate.rttMs)}${rate.rttVarMs === null ? '' : ` ± ${formatRttMs(rate.rttVarMs)}`}`;
-      lines.splice(2, 0, {
-        text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
-        style: 'normal',
-        color: null,
-      });
+      const trend = memory === null ? undefined : session.rateHistory.perConnection.get(memory.record.key);
+      lines.splice(
+        2,
+        0,
+        {
+          text: `  ${'bytes/s'.padEnd(16)} out ${formatBytesPerSec(rate.sendBytesPerSec)}  in ${formatBytesPerSec(rate.recvBytesPerSec)}  retrans ${formatPerSec(rate.retransPerSec)}${rtt}`,
+          style: 'normal',
+          color: null,
+        },
+        ...(trend === undefined ? [] : rateTrendLines(trend, width - 4, theme.ascii)),
+        { text: '', style: 'normal', color: null },
+      );
     }
     details = { ...overlay(overlayRect, 'Details', lines, ui.overlayScroll), memory };
     selectedRecord = memory?.record ?? null;
@@ -495,7 +635,13 @@ export function buildFrame(input: FrameInput): Frame {
 
   const footer = {
     rect: layout.footer,
-    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, { helpOpen: ui.help, replay, hasFindings: picture.findings.length > 0 }),
+    keys: footerKeys(view, ui.detailsKey !== null, ui.paused, {
+      helpOpen: ui.help,
+      replay,
+      hasFindings: picture.findings.length > 0,
+      prompt: ui.prompt?.kind ?? null,
+      sortMenuOpen: sortMenu !== null,
+    }),
   };
   return {
     width,
@@ -509,10 +655,13 @@ export function buildFrame(input: FrameInput): Frame {
     main,
     footer,
     prompt: promptView,
+    sortMenu,
+    sortOptions: sortOptions.map((o) => o.key),
+    rowSearchText,
     details,
     help,
     rowKeys,
-    pageSize,
+    pageSize: shownRows,
     selectedKey,
     selectedRecord,
     findings: picture.findings,
@@ -576,6 +725,23 @@ function diagramExplanation(state: TcpState, width: number, ascii: boolean): str
     'Enter: list these sockets · ↑↓ another state',
   ];
   return (ascii ? lines.map(toAscii) : lines).flatMap((l) => wrap(l, width, ''));
+}
+
+/**
+ * The connection's last rates as two sparklines (out, in), each scaled to its own peak, which is
+ * named after it: "out trend  ▁▂▅▇█▇  peak 2.00 MB/s". Nothing until two reads are known.
+ */
+function rateTrendLines(trend: RateTrend, width: number, ascii: boolean): DetailLine[] {
+  const points = trend.sendBytesPerSec.length;
+  if (points < 2) return [];
+  // As wide as the points (up to the room there is), so the trend starts beside its label.
+  const w = Math.max(2, Math.min(points, 60, width - 19 - 24));
+  const row = (name: string, values: readonly number[]): DetailLine => ({
+    text: `  ${name.padEnd(16)} ${sparkline(values, w, ascii)}  peak ${formatBytesPerSec(Math.max(0, ...values.slice(-w)))}`,
+    style: 'normal',
+    color: null,
+  });
+  return [row('out trend', trend.sendBytesPerSec), row('in trend', trend.recvBytesPerSec)];
 }
 
 /** Bars under a filter with no history yet (none kept for it): trends are blank. */

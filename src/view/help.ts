@@ -2,7 +2,7 @@
 // states (same texts as the details pane) and the columns. The footer reads the same map.
 
 import { STATE_EXPLANATION, TCP_STATES, TCP_STATE_SHORT } from '../model/state-info.js';
-import type { ViewName } from './ui-state.js';
+import type { PromptKind, ViewName } from './ui-state.js';
 import { wrap } from './details-view.js';
 import { footerKeyRows, helpKeyRows } from './key-map.js';
 
@@ -16,7 +16,13 @@ export function footerKeys(
   view: ViewName,
   detailsOpen: boolean,
   paused: boolean,
-  options: { readonly helpOpen?: boolean; readonly replay?: boolean; readonly hasFindings?: boolean } = {},
+  options: {
+    readonly helpOpen?: boolean;
+    readonly replay?: boolean;
+    readonly hasFindings?: boolean;
+    readonly prompt?: PromptKind | null;
+    readonly sortMenuOpen?: boolean;
+  } = {},
 ): readonly (readonly [string, string])[] {
   return footerKeyRows({
     view,
@@ -25,6 +31,8 @@ export function footerKeys(
     helpOpen: options.helpOpen ?? false,
     replay: options.replay ?? false,
     hasFindings: options.hasFindings ?? false,
+    prompt: options.prompt ?? null,
+    sortMenuOpen: options.sortMenuOpen ?? false,
   });
 }
 

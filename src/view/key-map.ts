@@ -2,6 +2,8 @@
 // (src/ui/keys.ts) resolves key presses with it, the help overlay lists it and the footer shows
 // its short labels, so a key cannot work without being documented or be shown without working.
 
+import type { PromptKind } from './ui-state.js';
+
 export type KeyAction =
   | 'quit'
   | 'help'
@@ -20,6 +22,10 @@ export type KeyAction =
   | 'sortPrevious'
   | 'sortNext'
   | 'sortReverse'
+  | 'sortMenu'
+  | 'search'
+  | 'searchNext'
+  | 'promptSubmit'
   | 'enter'
   | 'worstFinding'
   | 'up'
@@ -38,11 +44,14 @@ export type KeyAction =
   | 'replaySlower';
 
 /**
- * Where a binding applies. 'screen': anywhere without a prompt; 'table': no overlay open;
+ * Where a binding applies. 'screen': anywhere without a prompt or menu; 'table': no overlay open;
  * 'overlay': the details or the help is open; 'details': the details are open; 'live' and
  * 'replay': only when reading live or only when replaying a recording (with 'screen' rules).
+ * 'sortMenu': only while the sort menu is open, 'prompt' while a prompt is (what is not bound
+ * there is typed into it), 'search' while the search prompt is. The menu and prompts take the
+ * keyboard: nothing else applies while they are open.
  */
-export type KeyContext = 'screen' | 'table' | 'overlay' | 'details' | 'live' | 'replay' | 'tableLive';
+export type KeyContext = 'screen' | 'table' | 'overlay' | 'details' | 'live' | 'replay' | 'tableLive' | 'sortMenu' | 'prompt' | 'search';
 
 export interface KeyBinding {
   readonly action: KeyAction;
@@ -67,11 +76,18 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'worstFinding', keys: ['!'], context: 'screen', label: '!', help: 'jump to the worst finding (view 6)', footer: 'worst' },
   {
     action: 'filter',
-    keys: ['/', 'f3', 'f4'],
+    keys: ['/', 'f4'],
     context: 'screen',
-    label: '/, F3, F4',
-    help: 'filter: port 5432, state close-wait, proc nginx, dst 10.0.0.0/8 … (and, or, not)',
+    label: '/, F4',
+    help: 'filter as you type: port 5432, state cw, proc nginx, dst 10.0.0.0/8 … (and, or, not)',
     footer: 'filter',
+  },
+  {
+    action: 'search',
+    keys: ['f3'],
+    context: 'table',
+    label: 'F3',
+    help: 'search: the selection jumps to a row containing the text as you type',
   },
   { action: 'portFilter', keys: ['p'], context: 'screen', label: 'p', help: 'quick filter by port', footer: 'port' },
   {
@@ -100,15 +116,15 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'first', keys: ['home', 'g'], context: 'table', label: 'Home, g', help: '' },
   { action: 'last', keys: ['end', 'G'], context: 'table', label: 'End, G', help: '' },
   {
-    action: 'sortPrevious',
-    keys: ['<'],
+    action: 'sortMenu',
+    keys: ['f6'],
     context: 'table',
-    label: '< >',
-    help: 'sort by the previous / next column (the sorted column is marked ▲▼)',
+    label: 'F6, < >',
+    help: 'sort: a menu of the columns (the current one marked * ▲▼); < > the previous / next column',
     footer: 'sort',
   },
+  { action: 'sortPrevious', keys: ['<'], context: 'table', label: '<', help: '' },
   { action: 'sortNext', keys: ['>'], context: 'table', label: '>', help: '' },
-  { action: 'sortNext', keys: ['f6'], context: 'table', label: 'F6', help: 'sort by the next column (as >)' },
   // , and . sort too while live (in a replay they step).
   { action: 'sortPrevious', keys: [','], context: 'tableLive', label: ',', help: '' },
   { action: 'sortNext', keys: ['.'], context: 'tableLive', label: '.', help: '' },
@@ -175,6 +191,61 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { action: 'replaySeekBack', keys: ['['], context: 'replay', label: '[', help: '' },
   { action: 'replayFaster', keys: ['+', '='], context: 'replay', label: '+ -', help: 'replay: play faster / slower', footer: 'speed' },
   { action: 'replaySlower', keys: ['-', '_'], context: 'replay', label: '-', help: '' },
+  // The sort menu and the prompts take the keyboard while open.
+  {
+    action: 'up',
+    keys: ['up', 'k'],
+    context: 'sortMenu',
+    label: '↑ ↓ j k (sort menu)',
+    help: 'in the sort menu: move (Home End g G: first, last)',
+    footer: 'move',
+  },
+  { action: 'down', keys: ['down', 'j'], context: 'sortMenu', label: '↓', help: '' },
+  { action: 'first', keys: ['home', 'g'], context: 'sortMenu', label: 'Home', help: '' },
+  { action: 'last', keys: ['end', 'G'], context: 'sortMenu', label: 'End', help: '' },
+  {
+    action: 'enter',
+    keys: ['enter'],
+    context: 'sortMenu',
+    label: 'Enter (sort menu)',
+    help: 'sort by that column (the current one: reverse it); a click too',
+    footer: 'sort',
+  },
+  { action: 'sortReverse', keys: ['r'], context: 'sortMenu', label: 'r (sort menu)', help: 'reverse the current sort', footer: 'reverse' },
+  {
+    action: 'back',
+    keys: ['escape', 'f6', 'q'],
+    context: 'sortMenu',
+    label: 'Esc (sort menu)',
+    help: 'close it (F6, q too)',
+    footer: 'cancel',
+  },
+  {
+    action: 'promptSubmit',
+    keys: ['enter'],
+    context: 'prompt',
+    label: 'Enter (in a prompt)',
+    help: 'apply; in search: close, the selection stays',
+    footer: 'done',
+  },
+  {
+    action: 'back',
+    keys: ['escape'],
+    context: 'prompt',
+    label: 'Esc (in a prompt)',
+    help: 'cancel; the filter returns to what it was',
+    footer: 'cancel',
+  },
+  { action: 'quit', keys: ['C-c'], context: 'prompt', label: 'Ctrl-C', help: '' },
+  { action: 'quit', keys: ['C-c', 'f10'], context: 'sortMenu', label: 'Ctrl-C', help: '' },
+  {
+    action: 'searchNext',
+    keys: ['f3'],
+    context: 'search',
+    label: 'F3 (in search)',
+    help: 'next match (the prompt says when none)',
+    footer: 'next',
+  },
 ];
 
 /** What is open on the screen, deciding which bindings apply. */
@@ -182,11 +253,21 @@ export interface KeyScope {
   readonly detailsOpen: boolean;
   readonly helpOpen: boolean;
   readonly replay: boolean;
+  /** The sort menu is open (it takes the keyboard). */
+  readonly sortMenuOpen?: boolean;
+  /** The kind of prompt open (it takes the keyboard), or null/absent. */
+  readonly prompt?: PromptKind | null;
 }
 
 export function bindingApplies(b: KeyBinding, scope: KeyScope): boolean {
   const overlay = scope.detailsOpen || scope.helpOpen;
+  if (scope.prompt != null) return b.context === 'prompt' || (b.context === 'search' && scope.prompt === 'search');
+  if (scope.sortMenuOpen === true) return b.context === 'sortMenu';
   switch (b.context) {
+    case 'prompt':
+    case 'search':
+    case 'sortMenu':
+      return false;
     case 'screen':
       return true;
     case 'table':
@@ -239,7 +320,9 @@ export function footerKeyRows(
   scope: KeyScope & { readonly paused: boolean; readonly view: string; readonly hasFindings: boolean },
 ): (readonly [string, string])[] {
   const out: (readonly [string, string])[] = [];
-  const overlay = scope.detailsOpen || scope.helpOpen;
+  // A prompt or the sort menu: its own keys only (bindingApplies), leaving first.
+  const modal = scope.prompt != null || scope.sortMenuOpen === true;
+  const overlay = scope.detailsOpen || scope.helpOpen || modal;
   for (const b of KEY_MAP) {
     if (b.footer === undefined || !bindingApplies(b, scope)) continue;
     if (b.action === 'back' && !overlay) continue;
@@ -252,12 +335,14 @@ export function footerKeyRows(
         .replace(/ .*$/, '') || b.label;
     let text = b.footer;
     if (b.action === 'pause') text = scope.paused ? 'resume' : 'pause';
-    if (b.action === 'enter') text = scope.view === 'sockets' ? 'details' : scope.view === 'states' ? 'sockets' : 'drill';
+    // The search keeps the selection it moved: Esc cancels nothing, it closes.
+    if (scope.prompt === 'search' && b.action === 'back') text = 'close';
+    if (b.action === 'enter' && b.context === 'table')
+      text = scope.view === 'sockets' ? 'details' : scope.view === 'states' ? 'sockets' : 'drill';
     if (b.action === 'up') out.push(['↑↓', text]);
     else if (b.action === 'faster' || b.action === 'replayFaster') out.push(['+-', text]);
     else if (b.action === 'replayStep') out.push(['.,', text]);
     else if (b.action === 'replaySeek') out.push(['][', text]);
-    else if (b.action === 'sortPrevious') out.push(['<>', text]);
     else if (b.action === 'nextView') out.push(['Tab', text]);
     else out.push([key, text]);
   }

@@ -60,14 +60,21 @@ export const GROUP_SORT_KEYS = [
 ] as const;
 export type GroupSortKey = (typeof GROUP_SORT_KEYS)[number];
 
-/** 'marker' names a marker (the dashboard records it; the reducer only opens the compare view). */
-export type PromptKind = 'filter' | 'port' | 'state' | 'marker';
+/**
+ * 'marker' names a marker (the dashboard records it; the reducer only opens the compare view);
+ * 'search' moves the selection to the next row containing the text (htop's F3), hiding nothing.
+ */
+export type PromptKind = 'filter' | 'port' | 'state' | 'marker' | 'search';
 
 export interface Prompt {
   readonly kind: PromptKind;
   readonly text: string;
-  /** Error of the last submit, shown in place; the previous filter stays active. */
+  /** Error of the text typed (filter) or of the last submit, shown in place; the last valid filter stays active. */
   readonly error: string | null;
+  /** The filter prompt applies as it is typed: what Esc restores (the filter and selection before it opened). */
+  readonly before?: { readonly filterText: string; readonly selectedKey: string | null; readonly selectedIndex: number };
+  /** Search: no row contains the text. */
+  readonly notFound?: boolean;
 }
 
 interface Place {
@@ -96,6 +103,8 @@ export interface UiState {
   readonly overlayScroll: number;
   /** Where Esc goes back to after a drill-down. */
   readonly back: readonly Place[];
+  /** The sort menu (F6), open with its cursor on a column's sort key, or null. */
+  readonly sortMenu: { readonly cursor: string } | null;
   readonly quit: boolean;
 }
 
@@ -116,6 +125,7 @@ export function initialUiState(options: { intervalMs: number; filterText?: strin
     help: false,
     overlayScroll: 0,
     back: [],
+    sortMenu: null,
     quit: false,
   };
 }
@@ -125,6 +135,11 @@ export interface RowContext {
   readonly keys: readonly string[];
   /** Visible rows in the table (page size). */
   readonly pageSize: number;
+}
+
+/** Rows with their text, for the search: `textAt(i)` is row i's visible text in lower case. */
+export interface SearchRows extends RowContext {
+  textAt(index: number): string;
 }
 
 export type UiAction =
@@ -148,8 +163,17 @@ export type UiAction =
   | { readonly type: 'sortReverse' }
   /** Sort by this column (a click on its header); the column sorted already: reverse it. */
   | { readonly type: 'sortBy'; readonly key: string }
+  /** F6: the sort menu over `columns`, the view's sortable columns in order (none: it does not open). */
+  | { readonly type: 'openSortMenu'; readonly columns: readonly string[] }
+  /** Move the menu's cursor by `delta` or to the first/last column, wrapping. */
+  | { readonly type: 'sortMenuMove'; readonly delta?: number; readonly to?: 'first' | 'last'; readonly columns: readonly string[] }
+  /** Sort by `key` (a click) or the column under the cursor, as a click on its header, and close the menu. */
+  | { readonly type: 'sortMenuChoose'; readonly key?: string }
   | { readonly type: 'openPrompt'; readonly kind: PromptKind }
-  | { readonly type: 'promptInput'; readonly text: string }
+  /** `rows`: the listed rows with their text, for the search prompt (the selection jumps as it is typed). */
+  | { readonly type: 'promptInput'; readonly text: string; readonly rows?: SearchRows }
+  /** Search prompt: the next row after the selection containing the text, wrapping. */
+  | { readonly type: 'searchNext'; readonly rows: SearchRows }
   | { readonly type: 'promptSubmit' }
   | { readonly type: 'clearFilter' }
   | { readonly type: 'openDetails'; readonly key: string }
@@ -206,6 +230,50 @@ function promptToFilter(kind: PromptKind, text: string, filterOptions: ParseOpti
   return expression;
 }
 
+/**
+ * Index of the first row from `from` on (wrapping, at most one pass) whose text contains
+ * `needle` (lower case), or -1. Each row's text is asked for once at most.
+ */
+export function findRow(rows: SearchRows, needle: string, from: number): number {
+  const n = rows.keys.length;
+  if (needle === '' || n === 0) return -1;
+  const start = ((from % n) + n) % n;
+  for (let k = 0; k < n; k++) {
+    const i = (start + k) % n;
+    if (rows.textAt(i).includes(needle)) return i;
+  }
+  return -1;
+}
+
+/** Move the selection to the next row containing the search text; `skipCurrent`: F3, start after it. */
+function searchStep(state: UiState, prompt: Prompt, rows: SearchRows, skipCurrent: boolean): UiState {
+  const needle = prompt.text.trim().toLowerCase();
+  if (needle === '') return { ...state, prompt: { ...prompt, notFound: false } };
+  const i = findRow(rows, needle, indexOfSelection(state, rows) + (skipCurrent ? 1 : 0));
+  if (i < 0) return { ...state, prompt: { ...prompt, notFound: true } };
+  return { ...selectIndex(state, rows, i), prompt: { ...prompt, notFound: false } };
+}
+
+/** Sort by `key` as a click on its header does: a new column in its natural order, the same one reversed. */
+function sortBy(state: UiState, key: string): UiState {
+  if (state.view === 'sockets') {
+    const k = SOCKET_SORT_KEYS.find((x) => x === key);
+    if (k === undefined) return state;
+    const descending = k === state.socketSort.key ? !state.socketSort.descending : socketSortDescending(k);
+    return { ...state, socketSort: { key: k, descending } };
+  }
+  if (!isGroupView(state.view)) return state;
+  const k = GROUP_SORT_KEYS.find((x) => x === key);
+  if (k === undefined) return state;
+  const descending = k === state.groupSort.key ? !state.groupSort.descending : k !== 'key';
+  return { ...state, groupSort: { key: k, descending } };
+}
+
+/** The sort key of the current view (the menu opens on it). */
+function currentSortKey(state: UiState): string {
+  return state.view === 'sockets' ? state.socketSort.key : state.groupSort.key;
+}
+
 function clampIndex(i: number, length: number): number {
   return length === 0 ? 0 : Math.max(0, Math.min(length - 1, i));
 }
@@ -247,7 +315,13 @@ export function reduceUi(state: UiState, action: UiAction, filterOptions: ParseO
     case 'toggleHelp':
       return { ...state, help: !state.help, overlayScroll: 0 };
     case 'escape': {
-      if (state.prompt !== null) return { ...state, prompt: null };
+      if (state.prompt !== null) {
+        // The filter prompt applied as it was typed: Esc puts back the filter it found.
+        const before = state.prompt.before;
+        if (before === undefined) return { ...state, prompt: null };
+        return { ...state, prompt: null, ...before };
+      }
+      if (state.sortMenu !== null) return { ...state, sortMenu: null };
       if (state.help) return { ...state, help: false, overlayScroll: 0 };
       if (state.detailsKey !== null) return { ...state, detailsKey: null, overlayScroll: 0 };
       const previous = state.back.at(-1);
@@ -297,34 +371,66 @@ export function reduceUi(state: UiState, action: UiAction, filterOptions: ParseO
       const key = nextSortKey(GROUP_SORT_KEYS, state.groupSort.key, action.delta, action.columns);
       return key === state.groupSort.key ? state : { ...state, groupSort: { key, descending: key !== 'key' } };
     }
-    case 'sortBy': {
-      if (state.view === 'sockets') {
-        const key = SOCKET_SORT_KEYS.find((k) => k === action.key);
-        if (key === undefined) return state;
-        const descending = key === state.socketSort.key ? !state.socketSort.descending : socketSortDescending(key);
-        return { ...state, socketSort: { key, descending } };
-      }
-      if (!isGroupView(state.view)) return state;
-      const key = GROUP_SORT_KEYS.find((k) => k === action.key);
-      if (key === undefined) return state;
-      const descending = key === state.groupSort.key ? !state.groupSort.descending : key !== 'key';
-      return { ...state, groupSort: { key, descending } };
+    case 'sortBy':
+      return sortBy(state, action.key);
+    case 'openSortMenu': {
+      if (action.columns.length === 0) return state;
+      const current = currentSortKey(state);
+      return { ...state, help: false, sortMenu: { cursor: action.columns.includes(current) ? current : (action.columns[0] ?? current) } };
+    }
+    case 'sortMenuMove': {
+      if (state.sortMenu === null || action.columns.length === 0) return state;
+      const n = action.columns.length;
+      const at = action.columns.indexOf(state.sortMenu.cursor);
+      const i = action.to === 'first' ? 0 : action.to === 'last' ? n - 1 : (((at < 0 ? 0 : at + (action.delta ?? 0)) % n) + n) % n;
+      return { ...state, sortMenu: { cursor: action.columns[i] ?? state.sortMenu.cursor } };
+    }
+    case 'sortMenuChoose': {
+      if (state.sortMenu === null) return state;
+      return { ...sortBy(state, action.key ?? state.sortMenu.cursor), sortMenu: null };
     }
     case 'sortReverse':
       return state.view === 'sockets'
         ? { ...state, socketSort: { ...state.socketSort, descending: !state.socketSort.descending } }
         : { ...state, groupSort: { ...state.groupSort, descending: !state.groupSort.descending } };
-    case 'openPrompt':
+    case 'openPrompt': {
+      const before = { filterText: state.filterText, selectedKey: state.selectedKey, selectedIndex: state.selectedIndex };
+      const prompt: Prompt =
+        action.kind === 'filter'
+          ? { kind: 'filter', text: state.filterText, error: null, before }
+          : action.kind === 'search'
+            ? { kind: 'search', text: '', error: null, notFound: false }
+            : { kind: action.kind, text: '', error: null };
+      return { ...state, help: false, sortMenu: null, prompt };
+    }
+    case 'promptInput': {
+      const prompt = state.prompt;
+      if (prompt === null) return state;
+      if (prompt.kind === 'search') {
+        const typed = { ...prompt, text: action.text };
+        return action.rows === undefined ? { ...state, prompt: typed } : searchStep(state, typed, action.rows, false);
+      }
+      if (prompt.kind !== 'filter') return { ...state, prompt: { ...prompt, text: action.text, error: null } };
+      // The filter applies as it is typed (htop's F4) whenever the text parses; meanwhile the
+      // last valid one stays and the error shows where the text goes wrong.
+      const result = promptToFilter('filter', action.text, filterOptions);
+      if (typeof result !== 'string') return { ...state, prompt: { ...prompt, text: action.text, error: result.error } };
+      const changed = result !== state.filterText;
       return {
         ...state,
-        help: false,
-        prompt: { kind: action.kind, text: action.kind === 'filter' ? state.filterText : '', error: null },
+        prompt: { ...prompt, text: action.text, error: null },
+        filterText: result,
+        selectedIndex: changed ? 0 : state.selectedIndex,
+        selectedKey: changed ? null : state.selectedKey,
       };
-    case 'promptInput':
-      return state.prompt === null ? state : { ...state, prompt: { ...state.prompt, text: action.text, error: null } };
+    }
+    case 'searchNext':
+      return state.prompt?.kind === 'search' ? searchStep(state, state.prompt, action.rows, true) : state;
     case 'promptSubmit': {
       if (state.prompt === null) return state;
       if (state.prompt.kind === 'marker') return { ...state, prompt: null, view: 'compare', selectedKey: null, selectedIndex: 0 };
+      // The search moved the selection as it was typed: Enter keeps it.
+      if (state.prompt.kind === 'search') return { ...state, prompt: null };
       const result = promptToFilter(state.prompt.kind, state.prompt.text, filterOptions);
       if (typeof result !== 'string') return { ...state, prompt: { ...state.prompt, error: result.error } };
       // Quick filters (port, state) show matching sockets, so they switch to the socket table.
@@ -363,6 +469,7 @@ export function reduceUi(state: UiState, action: UiAction, filterOptions: ParseO
         help: false,
         overlayScroll: 0,
         prompt: null,
+        sortMenu: null,
       };
     case 'drill':
       return leaveFor(state, 'sockets', action.filterText);

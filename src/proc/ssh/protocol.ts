@@ -10,9 +10,20 @@
 // each request and never appears in any process's argv, printf being a shell builtin). Requests
 // are written as soon as they are made and the remote sh runs them one after the other, so the
 // replies come back in request order (a FIFO): the reads of one refresh share one round trip.
+//
+// Compressed (when the remote has a working gzip, see `compress`): the command's output and its
+// exit status go through `gzip -1` there and are unpacked here, capped at maxReplyBytes:
+//
+//   { { cat '/proc/net/tcp'
+//   } </dev/null 2>/dev/null; printf '\n%s\n' "$?"; } | gzip -1 -c 2>/dev/null
+//   printf '\n%s %s\n' 'sockscope-<24 hex>' "$?"
+//
+// The gzip stream is framed like text (a marker drawn afresh cannot occur in it but by chance:
+// 2^-96); it unpacks to "<output>\n<status>\n".
 
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
 import { SshError } from './errors.js';
 
 /**
@@ -35,6 +46,13 @@ export interface RemoteReply {
   readonly status: number;
   /** The separator word the script was given. */
   readonly sep: string;
+  /** MD5 of the output's bytes (hex), when asked for with ExecOptions.digest. */
+  readonly md5?: string;
+}
+
+export interface ExecOptions {
+  /** Also compute the MD5 of the output's bytes, as `md5sum` prints it (RemoteReply.md5). */
+  readonly digest?: boolean;
 }
 
 /** A remote shell that runs one script per request. */
@@ -44,8 +62,24 @@ export interface RemoteShell {
    * separate parts of its answer (it cannot occur in file contents). Rejects with an SshError
    * when the connection is lost or times out; once that happened every later call rejects too.
    */
-  exec(script: (sep: string) => string): Promise<RemoteReply>;
+  exec(script: (sep: string) => string, options?: ExecOptions): Promise<RemoteReply>;
 }
+
+/** Bytes moved over the link since the session started (the ssh child's stdin and stdout). */
+export interface LinkByteCounts {
+  /** Written to the remote sh (requests). */
+  readonly sentBytes: number;
+  /** Read from it (answers, compressed or not, with their framing). */
+  readonly receivedBytes: number;
+  /** Answers once unpacked (equals the framed text size without compression). */
+  readonly unpackedBytes: number;
+}
+
+/**
+ * Prints "gzip" when the remote has a gzip that round-trips (`gzip -1 -c` then `gzip -dc`).
+ * Run once at start; every later answer is compressed when it did.
+ */
+export const GZIP_PROBE = `[ "$(printf ok | gzip -1 -c 2>/dev/null | gzip -dc 2>/dev/null)" = ok ] && echo gzip`;
 
 /** Quote one word for POSIX sh. */
 export function shQuote(word: string): string {
@@ -82,6 +116,9 @@ interface Pending {
   /** "\n<marker> " as bytes. */
   readonly end: Buffer;
   readonly sep: string;
+  /** The answer is a gzip stream of "<output>\n<status>\n". */
+  readonly compressed: boolean;
+  readonly digest: boolean;
   readonly resolve: (reply: RemoteReply) => void;
   readonly reject: (err: Error) => void;
 }
@@ -111,6 +148,11 @@ export class RemoteSession implements RemoteShell {
   private failure: SshError | null = null;
   private closing = false;
   private readonly exited: Promise<void>;
+  /** Pipe every later answer through the remote gzip (set once GZIP_PROBE said so). */
+  compress = false;
+  private sentBytes = 0;
+  private receivedBytes = 0;
+  private unpackedBytes = 0;
 
   constructor(
     child: ChildProcessWithoutNullStreams,
@@ -155,16 +197,26 @@ export class RemoteSession implements RemoteShell {
     });
   }
 
-  exec(script: (sep: string) => string): Promise<RemoteReply> {
+  exec(script: (sep: string) => string, options: ExecOptions = {}): Promise<RemoteReply> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const marker = `sockscope-${randomBytes(12).toString('hex')}`;
     const sep = `sockscope-sep-${randomBytes(12).toString('hex')}`;
-    const command = `{ ${script(sep)}\n} </dev/null 2>/dev/null; printf '\\n%s %s\\n' '${marker}' "$?"\n`;
+    const compressed = this.compress;
+    const run = `{ ${script(sep)}\n} </dev/null 2>/dev/null`;
+    const command = compressed
+      ? `{ ${run}; printf '\\n%s\\n' "$?"; } | gzip -1 -c 2>/dev/null; printf '\\n%s %s\\n' '${marker}' "$?"\n`
+      : `${run}; printf '\\n%s %s\\n' '${marker}' "$?"\n`;
     return new Promise<RemoteReply>((resolve, reject) => {
-      this.pending.push({ end: Buffer.from(`\n${marker} `), sep, resolve, reject });
+      this.pending.push({ end: Buffer.from(`\n${marker} `), sep, compressed, digest: options.digest === true, resolve, reject });
       if (this.pending.length === 1) this.armTimer();
+      this.sentBytes += Buffer.byteLength(command);
       this.child.stdin.write(command);
     });
+  }
+
+  /** Bytes moved so far (see LinkByteCounts). */
+  byteCounts(): LinkByteCounts {
+    return { sentBytes: this.sentBytes, receivedBytes: this.receivedBytes, unpackedBytes: this.unpackedBytes };
   }
 
   async close(graceMs = 2_000): Promise<void> {
@@ -180,9 +232,15 @@ export class RemoteSession implements RemoteShell {
     clearTimeout(kill);
   }
 
-  /** Kill ssh without waiting (a dead link: EOF on stdin may never reach the remote side). */
+  /**
+   * Kill ssh without waiting (a dead link: EOF on stdin may never reach the remote side), and stop
+   * reading: whatever still writes to the pipe (the commands of a compressed answer run in a
+   * pipeline, beside the shell) gets EPIPE, as remote commands do when ssh goes away.
+   */
   private abort(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
   }
 
   private fail(err: SshError): void {
@@ -230,6 +288,7 @@ export class RemoteSession implements RemoteShell {
 
   private onData(chunk: Buffer): void {
     if (this.failure !== null) return; // given up: ssh is being killed, its output is not wanted
+    this.receivedBytes += chunk.length;
     if (this.used + chunk.length > this.buf.length) {
       let size = this.buf.length * 2;
       while (size < this.used + chunk.length) size *= 2;
@@ -277,8 +336,12 @@ export class RemoteSession implements RemoteShell {
         this.searchFrom = at;
         return;
       }
-      const text = data.toString('utf8', 0, at);
       const status = Number(data.toString('latin1', statusStart, nl));
+      // A compressed answer is copied out (the buffer is reused) and unpacked off this thread.
+      const packed = head.compressed ? Buffer.from(data.subarray(0, at)) : null;
+      const text = packed === null ? data.toString('utf8', 0, at) : '';
+      const md5 = packed === null && head.digest ? createHash('md5').update(data.subarray(0, at)).digest('hex') : undefined;
+      if (packed === null) this.unpackedBytes += at;
       // Keep what follows (the next replies) at the front.
       this.buf.copy(this.buf, 0, nl + 1, this.used);
       this.used -= nl + 1;
@@ -290,7 +353,50 @@ export class RemoteSession implements RemoteShell {
         this.buf = small;
       }
       this.pending.shift();
-      head.resolve({ text, status: Number.isInteger(status) ? status : -1, sep: head.sep });
+      if (packed !== null) this.unpack(head, packed, status);
+      else head.resolve({ text, status: Number.isInteger(status) ? status : -1, sep: head.sep, ...(md5 === undefined ? {} : { md5 }) });
     }
+  }
+
+  /**
+   * Unpack a compressed answer (zlib in libuv's pool), at most maxReplyBytes: more, or a damaged
+   * stream, or a gzip that failed there, gives the session up as an oversized plain answer does.
+   */
+  private unpack(head: Pending, packed: Buffer, gzipStatus: number): void {
+    const giveUp = (why: string): void => {
+      this.fail(new SshError(`the answer from ${this.target} over ssh ${why}: giving up`));
+      this.abort();
+      head.reject(this.failure ?? new SshError(why));
+    };
+    if (gzipStatus !== 0) {
+      giveUp(`could not be compressed there (gzip exited with status ${gzipStatus})`);
+      return;
+    }
+    // The status line adds at most a few bytes to the output proper.
+    zlib.gunzip(packed, { maxOutputLength: this.maxReplyBytes + 16 }, (err, bytes) => {
+      if (err !== null) {
+        giveUp(
+          (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+            ? `unpacks to more than ${formatMiB(this.maxReplyBytes)}`
+            : `could not be unpacked (${(err as NodeJS.ErrnoException).code ?? 'damaged data'})`,
+        );
+        return;
+      }
+      // "<output>\n<status>\n"
+      const last = bytes.length >= 2 ? bytes.lastIndexOf(0x0a, bytes.length - 2) : -1;
+      const status = last < 0 ? NaN : Number(bytes.toString('latin1', last + 1, bytes.length - 1));
+      if (last < 0 || !Number.isInteger(status)) {
+        giveUp('has no exit status once unpacked');
+        return;
+      }
+      if (last > this.maxReplyBytes) {
+        giveUp(`unpacks to more than ${formatMiB(this.maxReplyBytes)}`);
+        return;
+      }
+      this.unpackedBytes += last;
+      const output = bytes.subarray(0, last);
+      const md5 = head.digest ? createHash('md5').update(output).digest('hex') : undefined;
+      head.resolve({ text: output.toString('utf8'), status, sep: head.sep, ...(md5 === undefined ? {} : { md5 }) });
+    });
   }
 }

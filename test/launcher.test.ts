@@ -1,0 +1,131 @@
+// bin/sockscope's choice of build and its V8 code cache, on a copy of the launcher in a temp
+// directory (nothing of the repository's build is touched): on Node without
+// module.enableCompileCache (20) it runs dist/sockscope.cjs through vm.Script with a code cache
+// under $TMPDIR/sockscope-compile-cache-<uid>/, when that bundle is not older than the tsc build;
+// else, or with SOCKSCOPE_LAUNCH=tsc, the tsc build (here a stand-in dist/src/main.js that says so).
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import Module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './helpers/tmux.js';
+
+const BUNDLE = path.join(REPO_ROOT, 'dist/sockscope.cjs');
+const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/proc-text/recorded');
+/** This Node has the built-in compile cache: the launcher then never takes the bundle. */
+const nodeHasCompileCache = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+let dir = '';
+let tmp = '';
+let procRoot = '';
+
+function run(args: readonly string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const base = { ...process.env };
+  for (const v of ['NODE_OPTIONS', 'PROC_ROOT', 'SOCKSCOPE_LAUNCH']) delete base[v];
+  const r = spawnSync(process.execPath, [path.join(dir, 'bin/sockscope'), ...args], {
+    cwd: dir,
+    env: { ...base, TMPDIR: tmp, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const cacheDir = (): string => path.join(tmp, `sockscope-compile-cache-${process.getuid?.() ?? 'user'}`);
+const cacheFiles = (): string[] => (fs.existsSync(cacheDir()) ? fs.readdirSync(cacheDir()).filter((f) => f.endsWith('.bin')) : []);
+
+/** Make the stand-in tsc build newer (true) or older (false) than the bundle. */
+function tscNewer(newer: boolean): void {
+  const bundle = path.join(dir, 'dist/sockscope.cjs');
+  const main = path.join(dir, 'dist/src/main.js');
+  const t = fs.statSync(bundle).mtime.getTime() / 1000;
+  fs.utimesSync(main, t + (newer ? 60 : -60), t + (newer ? 60 : -60));
+}
+
+beforeAll(() => {
+  expect(fs.existsSync(BUNDLE), 'dist/sockscope.cjs is missing: run npm run build').toBe(true);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-launcher-'));
+  tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp);
+  fs.mkdirSync(path.join(dir, 'bin'));
+  fs.mkdirSync(path.join(dir, 'dist/src'), { recursive: true });
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin/sockscope'), path.join(dir, 'bin/sockscope'));
+  fs.copyFileSync(BUNDLE, path.join(dir, 'dist/sockscope.cjs'));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  fs.writeFileSync(
+    path.join(dir, 'dist/src/main.js'),
+    "export async function main(argv) { process.stdout.write(`tsc build ${argv.join(' ')}\\n`); return 0; }\n",
+  );
+  procRoot = path.join(dir, 'proc');
+  fs.mkdirSync(path.join(procRoot, 'net'), { recursive: true });
+  for (const f of ['tcp', 'tcp6', 'unix', 'snmp']) fs.copyFileSync(path.join(FIXTURES, f), path.join(procRoot, 'net', f));
+});
+
+afterAll(() => {
+  if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('bin/sockscope', () => {
+  it('SOCKSCOPE_LAUNCH=tsc runs the tsc build whatever the bundle', () => {
+    tscNewer(false);
+    const r = run(['--version'], { SOCKSCOPE_LAUNCH: 'tsc' });
+    expect(r.stdout).toBe('tsc build --version\n');
+    expect(cacheFiles()).toEqual([]);
+  });
+
+  it('a bundle older than the tsc build (tsc run alone after a build) is never run', () => {
+    tscNewer(true);
+    expect(run(['--version']).stdout).toBe('tsc build --version\n');
+  });
+
+  it.skipIf(nodeHasCompileCache)(
+    'runs the bundle with a code cache: written by the first run, used by the next, only this user may write it',
+    () => {
+      tscNewer(false);
+      fs.rmSync(cacheDir(), { recursive: true, force: true });
+      const args = ['--once', '--json', '-n', '--proc-root', procRoot];
+      const first = run(args);
+      expect(first.status, first.stderr).toBe(0);
+      const files = cacheFiles();
+      expect(files).toHaveLength(1);
+      expect(fs.statSync(cacheDir()).mode & 0o777).toBe(0o700);
+      expect(fs.statSync(path.join(cacheDir(), files[0]!)).mode & 0o777).toBe(0o600);
+      const writtenAt = fs.statSync(path.join(cacheDir(), files[0]!)).mtimeMs;
+      const second = run(args);
+      expect(second.status, second.stderr).toBe(0);
+      // The same program: the same sockets from the same tree.
+      const sockets = (out: string): unknown => (JSON.parse(out) as { sockets: { key: string }[] }).sockets.map((s) => s.key);
+      expect(sockets(second.stdout)).toEqual(sockets(first.stdout));
+      // Accepted by V8 and not rewritten (a rejected cache is replaced at exit).
+      expect(cacheFiles()).toEqual(files);
+      expect(fs.statSync(path.join(cacheDir(), files[0]!)).mtimeMs).toBe(writtenAt);
+      expect(run(['--version']).stdout).toBe(`${VERSION}\n`);
+    },
+  );
+
+  it.skipIf(nodeHasCompileCache)('a cache directory others could write is not used, and the program still runs', () => {
+    tscNewer(false);
+    fs.rmSync(cacheDir(), { recursive: true, force: true });
+    fs.mkdirSync(cacheDir());
+    fs.chmodSync(cacheDir(), 0o777);
+    const r = run(['--version']);
+    expect(r.stdout).toBe(`${VERSION}\n`);
+    expect(cacheFiles()).toEqual([]);
+  });
+
+  it.skipIf(nodeHasCompileCache)('a damaged cache file is rejected by V8 and replaced; the output is unchanged', () => {
+    tscNewer(false);
+    fs.rmSync(cacheDir(), { recursive: true, force: true });
+    expect(run(['--version']).status).toBe(0);
+    const [file] = cacheFiles();
+    expect(file).toBeDefined();
+    const full = path.join(cacheDir(), file!);
+    fs.writeFileSync(full, Buffer.alloc(4096, 7));
+    const r = run(['--version']);
+    expect(r.stdout).toBe(`${VERSION}\n`);
+    expect(fs.readFileSync(full).equals(Buffer.alloc(4096, 7))).toBe(false);
+  });
+});
