@@ -67,11 +67,15 @@ if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
 const ENTRY_CJS = `
 import { isMainThread, workerData } from 'node:worker_threads';
 import { OWNER_WORKER_MARK, setOwnerWorkerPath } from './src/proc/owner-source.ts';
+import { COLLECT_WORKER_MARK, setCollectWorkerPath } from './src/proc/collect-source.ts';
 
 if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
   void import('./src/proc/owner-worker.ts');
+} else if (!isMainThread && workerData?.mark === COLLECT_WORKER_MARK) {
+  void import('./src/proc/collect-worker.ts');
 } else {
   setOwnerWorkerPath(__filename);
+  setCollectWorkerPath(__filename);
   void import('./src/main.ts')
     .then(({ main }) => main(process.argv.slice(2)))
     .then((code) => {

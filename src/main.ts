@@ -300,10 +300,10 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
             : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
       // The first frame does not wait for the owner worker's first full scan: snapshots go
       // without owners until it is done ("owners: scanning…"), then the poller refreshes.
-      const live = createLiveCollector({ ...ctx.collectDeps, owners });
+      const collector = createLiveCollector({ ...ctx.collectDeps, owners });
       return {
-        prime: () => live.prime(),
-        collect: () => live.collect(),
+        prime: () => collector.prime(),
+        collect: () => collector.collect(),
         close: () => owners?.close() ?? Promise.resolve(),
       };
     };

@@ -149,9 +149,10 @@ function selectedRow(escaped: string): string | null {
   return null;
 }
 
-/** (local, peer) pairs of the TCP sockets ss lists with `port` on either end, as "127.0.0.1:1 127.0.0.1:2". */
-function ssPairs(port: number): string[] {
-  const out = execFileSync('ss', ['-tanH', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8', timeout: 10_000 });
+/** (local, peer) pairs of the TCP sockets ss lists between ports `a` and `b`, as "127.0.0.1:1 127.0.0.1:2". */
+function ssPairs(a: number, b: number): string[] {
+  const filter = `( sport = :${a} and dport = :${b} ) or ( sport = :${b} and dport = :${a} )`;
+  const out = execFileSync('ss', ['-tanH', filter], { encoding: 'utf8', timeout: 10_000 });
   return out
     .split('\n')
     .filter((l) => l.trim() !== '')
@@ -163,6 +164,8 @@ function ssPairs(port: number): string[] {
 
 describe.skipIf(!hasTmux || !hasSs || process.platform !== 'linux')(
   'F6 sort menu, F3 search and the live filter on loopback sockets (80x24, NO_COLOR)',
+  // This machine's sockets are read: with another large population on it a refresh takes seconds.
+  { timeout: 90_000 },
   () => {
     let server: net.Server | null = null;
     const sockets: net.Socket[] = [];
@@ -190,8 +193,12 @@ describe.skipIf(!hasTmux || !hasSs || process.platform !== 'linux')(
       await new Promise<void>((resolve) => (server === null ? resolve() : server.close(() => resolve())));
     });
 
+    const ownFilter = `pid ${process.pid} and tcp`;
+
     async function startLive(): Promise<TmuxSession> {
-      const s = TmuxSession.start({ width: 80, height: 24, args: ['--filter', `port ${port}`, '--no-processes'], env: { NO_COLOR: '1' } });
+      // Only this process's TCP sockets (on a shared machine other loopback sockets may use the
+      // same port numbers as ephemeral ports).
+      const s = TmuxSession.start({ width: 80, height: 24, args: ['--filter', ownFilter], env: { NO_COLOR: '1' } });
       sessions.push(s);
       // Our listener and the six ends of the three connections.
       await s.waitFor(
@@ -208,7 +215,7 @@ describe.skipIf(!hasTmux || !hasSs || process.platform !== 'linux')(
       return aa < ba ? -1 : aa > ba ? 1 : ap - bp;
     };
 
-    it('F6 → "Local Address:Port" → Enter: the title says so and the rows follow it; F6 Enter again reverses', async () => {
+    it('F6 → "Local Address:Port" → Enter: the title says so and the rows follow it; F6 Enter again reverses; a click chooses', async () => {
       const s = await startLive();
       await s.sendKeys('F6');
       const menu = await s.waitFor('Sort by');
@@ -238,12 +245,21 @@ describe.skipIf(!hasTmux || !hasSs || process.platform !== 'linux')(
       await s.waitFor('Sort by');
       await s.sendKeys('Down', 'Escape');
       await s.waitFor((sc) => !sc.includes('Sort by') && /sort: Local Address:Port ▼/.test(sc));
+
+      // A click on an item (an SGR mouse report) sorts by it.
+      await s.sendKeys('F6');
+      const lines = (await s.waitFor('Sort by')).split('\n');
+      const y = lines.findIndex((l) => /^│ {2}Peer Address:Port\s*│/.test(l));
+      expect(y).toBeGreaterThan(0);
+      await s.sendKeys(press(0, 4, y + 1), release(0, 4, y + 1));
+      screen = await s.waitFor((sc) => /sort: Peer Address:Port ▲/.test(sc) && !sc.includes('Sort by'));
+      expect(socketTableRows(screen).length).toBeGreaterThanOrEqual(7);
     });
 
     it('F3 + a port: the selection jumps to a socket ss lists with that port, F3 to the other; nothing is hidden', async () => {
       const s = await startLive();
       const target = clientPorts[1]!;
-      const pairs = ssPairs(target);
+      const pairs = ssPairs(target, port);
       // The client end and the accepted end of that connection.
       expect(pairs).toHaveLength(2);
       const shownBefore = /shown (\d+)/.exec(s.capture())?.[1];
@@ -280,14 +296,14 @@ describe.skipIf(!hasTmux || !hasSs || process.platform !== 'linux')(
       const s = await startLive();
       const target = clientPorts[2]!;
       await s.sendKeys('/');
-      await s.waitFor(`│port ${port}`);
-      await s.sendKeys('C-u', `port ${target}`);
+      await s.waitFor(`│${ownFilter}`);
+      await s.sendKeys('C-u', `pid ${process.pid} and port ${target}`);
       // Still typing (the prompt is open): the table already shows only that port's sockets.
-      const screen = await s.waitFor((sc) => sc.includes(`filter: port ${target}`) && sc.includes('Filter — '));
+      const screen = await s.waitFor((sc) => sc.includes(`filter: pid ${process.pid} and port ${target}`) && sc.includes('Filter — '));
       const rows = socketTableRows(screen);
-      expect(rows.map((r) => endpointsOf(r).join(' ')).sort()).toEqual(ssPairs(target).sort());
+      expect(rows.map((r) => endpointsOf(r).join(' ')).sort()).toEqual(ssPairs(target, port).sort());
       await s.sendKeys('Escape');
-      const restored = await s.waitFor((sc) => sc.includes(`filter: port ${port}`) && !sc.includes('Filter — '));
+      const restored = await s.waitFor((sc) => sc.includes(`filter: ${ownFilter}`) && !sc.includes('Filter — '));
       const back = socketTableRows(restored);
       expect(back.length).toBeGreaterThanOrEqual(7);
       for (const r of back) expect(endpointsOf(r).join(' ')).toContain(`:${port}`);

@@ -93,4 +93,48 @@ describe('appendRateHistory', () => {
     // …and the connection leaves once the burst has scrolled out.
     expect(h.perConnection.has('idle')).toBe(false);
   });
+
+  it('keeps at most maxConnections, those already kept first', () => {
+    let h = appendRateHistory(
+      EMPTY_RATE_HISTORY,
+      new Map([
+        ['a', rate(10, 0)],
+        ['b', rate(10, 0)],
+      ]),
+      total(20),
+      1000,
+      3,
+      2,
+    );
+    expect([...h.perConnection.keys()]).toEqual(['a', 'b']);
+    // c comes first in the read but a and b go on; c waits for room.
+    h = appendRateHistory(
+      h,
+      new Map([
+        ['c', rate(99, 0)],
+        ['a', rate(11, 0)],
+        ['b', rate(12, 0)],
+      ]),
+      total(122),
+      2000,
+      3,
+      2,
+    );
+    expect([...h.perConnection.keys()].sort()).toEqual(['a', 'b']);
+    expect(h.perConnection.get('b')?.sendBytesPerSec).toEqual([10, 12]);
+    // b closes: c takes its place.
+    h = appendRateHistory(
+      h,
+      new Map([
+        ['c', rate(99, 0)],
+        ['a', rate(11, 0)],
+      ]),
+      total(110),
+      3000,
+      3,
+      2,
+    );
+    expect([...h.perConnection.keys()].sort()).toEqual(['a', 'c']);
+    expect(h.perConnection.get('c')?.sendBytesPerSec).toEqual([99]);
+  });
 });

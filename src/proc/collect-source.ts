@@ -26,6 +26,9 @@ export type CollectReply =
     }
   | { readonly id: number; readonly ok: false; readonly message: string };
 
+/** Unasked message from the collect worker: the owner scan's first pass is done (owners join from now on). */
+export type CollectNotice = { readonly type: 'primed' };
+
 export const COLLECT_WORKER_MARK = 'sockscope-collect-worker';
 
 /** What the worker needs to build its collector (workerData). */
@@ -134,7 +137,8 @@ function collectWorkerPath(): string | null {
 
 /** Snapshots from the collect worker (the poller's collect/prime/close). */
 export interface CollectSource {
-  prime(): Promise<void> | void;
+  /** Start the owner scan's first pass; resolves when owners join snapshots (see createLiveCollector). */
+  prime(): Promise<void>;
   collect(): Promise<Snapshot>;
   close(): Promise<void>;
 }
@@ -160,12 +164,24 @@ export function createWorkerCollectSource(
   const useInline = (): CollectSource => (inline ??= fallback());
   const fail = (): void => {
     worker = null;
+    // A prime waiting on a worker that died: collection goes on inline, whose own prime says when owners join.
+    if (primed !== null) {
+      const resolve = primed;
+      primed = null;
+      void useInline().prime().then(resolve, resolve);
+    }
     for (const [id, p] of pending) {
       pending.delete(id);
       useInline().collect().then(p.resolve, p.reject);
     }
   };
-  worker.on('message', (reply: CollectReply) => {
+  let primed: (() => void) | null = null;
+  worker.on('message', (reply: CollectReply | CollectNotice) => {
+    if ('type' in reply) {
+      primed?.();
+      primed = null;
+      return;
+    }
     const p = pending.get(reply.id);
     if (p === undefined) return;
     pending.delete(reply.id);
@@ -183,7 +199,12 @@ export function createWorkerCollectSource(
   });
   return {
     prime() {
-      worker?.postMessage({ type: 'prime' } satisfies CollectRequest);
+      if (worker === null) return useInline().prime();
+      const w = worker;
+      return new Promise<void>((resolve) => {
+        primed = resolve;
+        w.postMessage({ type: 'prime' } satisfies CollectRequest);
+      });
     },
     collect() {
       if (worker === null) return useInline().collect();

@@ -5,8 +5,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { SocketRecord } from '../model/types.js';
-import { collectSnapshotAsync, type AsyncCollectDeps } from './collect-snapshot.js';
-import { COLLECT_WORKER_MARK, encodeSockets, type CollectReply, type CollectRequest, type CollectWorkerData } from './collect-source.js';
+import { createLiveCollector, type AsyncCollectDeps } from './collect-snapshot.js';
+import {
+  COLLECT_WORKER_MARK,
+  encodeSockets,
+  type CollectNotice,
+  type CollectReply,
+  type CollectRequest,
+  type CollectWorkerData,
+} from './collect-source.js';
 import { createWorkerOwnerSource, setOwnerWorkerPath } from './owner-source.js';
 import { createProcFs } from './proc-fs.js';
 import { createOwnerScanner } from './read-owners.js';
@@ -34,18 +41,21 @@ if (!isMainThread && parentPort !== null && data?.mark === COLLECT_WORKER_MARK &
     monotonicMs: () => performance.now(),
     repeating: true,
   };
+  // The first frame does not wait for the owner worker's first full scan: snapshots go without
+  // owners ("owners: scanning…") until it is done; the main thread hears 'primed' and refreshes.
+  const collector = createLiveCollector(deps);
   let sent = new Map<SocketRecord, number>();
   // One collection at a time, in order: each reply is a delta against the one before it.
   let queue = Promise.resolve();
   port.on('message', (request: CollectRequest) => {
     if (request.type === 'prime') {
-      owners?.prime?.();
+      void collector.prime().then(() => port.postMessage({ type: 'primed' } satisfies CollectNotice));
       return;
     }
     queue = queue.then(async () => {
       let reply: CollectReply;
       try {
-        const snapshot = await collectSnapshotAsync(deps);
+        const snapshot = await collector.collect();
         const encoded = encodeSockets(snapshot.sockets, sent);
         sent = encoded.sent;
         const { takenAtMs, host, counters, issues, owners: ownerStats, cost } = snapshot;
