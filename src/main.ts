@@ -307,10 +307,11 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
         close: () => owners?.close() ?? Promise.resolve(),
       };
     };
-    // This machine's tables (or a recorded tree), no --pid: read, parsed and joined in the collect
-    // worker, which sends only what changed; the main thread keeps to the screen and the keys.
-    // SOCKSCOPE_COLLECT_THREAD=main keeps collection in this thread (for comparing the two).
-    const local = ctx.remote == null && ctx.scopeLabel === null && services.env['SOCKSCOPE_COLLECT_THREAD'] !== 'main';
+    // SOCKSCOPE_COLLECT_THREAD=worker: this machine's tables (or a recorded tree), no --pid, are
+    // read, parsed and joined in the collect worker, which sends only what changed. Not the
+    // default: under churn (most lines changing every refresh) receiving the changed records cost
+    // the main thread more than parsing them (bench/README.md, issue 11).
+    const local = ctx.remote == null && ctx.scopeLabel === null && services.env['SOCKSCOPE_COLLECT_THREAD'] === 'worker';
     const collector =
       (local
         ? createWorkerCollectSource(

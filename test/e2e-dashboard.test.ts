@@ -213,8 +213,11 @@ describe.skipIf(!hasTmux).each([
     await s.sendKeys('s');
     await s.waitFor('State — Enter apply');
     await s.sendKeys('cw', 'Enter');
-    let screen = await s.waitFor(/filter: state cw/);
-    expect(socketTableRows(screen)).toHaveLength(TCP_STATE_COUNTS.get('CLOSE-WAIT') ?? 0);
+    // The header and the rows come from one frame, but a capture can land while the terminal is
+    // still drawing it: wait for the table's rows too (a wrong count times out and fails).
+    const closeWaits = TCP_STATE_COUNTS.get('CLOSE-WAIT') ?? 0;
+    let screen = await s.waitFor((sc) => /filter: state cw/.test(sc) && socketTableRows(sc).length === closeWaits);
+    expect(socketTableRows(screen)).toHaveLength(closeWaits);
 
     await s.sendKeys('Enter');
     // The whole frame: a capture can land while the terminal is still drawing it.
@@ -230,8 +233,8 @@ describe.skipIf(!hasTmux).each([
     screen = await s.waitFor(/What CLOSE-WAIT means/);
 
     await s.sendKeys('Escape');
-    screen = await s.waitFor((sc) => !sc.includes('Details'));
-    expect(socketTableRows(screen)).toHaveLength(TCP_STATE_COUNTS.get('CLOSE-WAIT') ?? 0);
+    screen = await s.waitFor((sc) => !sc.includes('Details') && socketTableRows(sc).length === closeWaits);
+    expect(socketTableRows(screen)).toHaveLength(closeWaits);
   });
 
   it('? opens the help with the keys; Escape closes it', async () => {

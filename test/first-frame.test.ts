@@ -102,6 +102,7 @@ describe('the first frame does not wait for owners', () => {
     const text = (): string => chunks.join('').replace(ANSI, '').replace(/\s+/g, '');
     const squeezed = (s: string): string => s.replace(/\s+/g, '');
     const recorded: Snapshot[] = [];
+    const ssReads = { rates: 0, peers: 0 };
     const signals = new EventEmitter();
     const deps: DashboardDeps = {
       stdin: input,
@@ -125,8 +126,14 @@ describe('the first frame does not wait for owners', () => {
           targetGone: () => null,
           readSysctls: () => UNKNOWN_SYSCTLS,
           readBacklogs: null,
-          readConnRates: null,
-          readUnixPeers: null,
+          readConnRates: () => {
+            ssReads.rates++;
+            return Promise.resolve({ ok: false, message: 'not in this test' });
+          },
+          readUnixPeers: () => {
+            ssReads.peers++;
+            return Promise.resolve(null);
+          },
           close: () => late.source.close(),
         }),
       },
@@ -145,6 +152,8 @@ describe('the first frame does not wait for owners', () => {
     expect(recorded.length).toBeGreaterThanOrEqual(1);
     expect(recorded[0]?.owners.pending).toBe(true);
     expect(recorded[0]?.sockets.every((s) => s.owner === null)).toBe(true);
+    // Nor are ss's per-connection rates and UNIX peers read yet: the owners' refresh goes first.
+    expect(ssReads).toEqual({ rates: 0, peers: 0 });
 
     late.release();
     await until(() => text().includes('4242/latecomer'), 'the owner drawn after the scan answered');
@@ -152,6 +161,7 @@ describe('the first frame does not wait for owners', () => {
     expect(last?.owners.pending).toBeUndefined();
     expect(last?.sockets.find((s) => s.inode === LISTENER_INODE)?.owner).toEqual(LATE_OWNER);
     expect(late.scansAsked.count).toBeGreaterThanOrEqual(1);
+    await until(() => ssReads.rates > 0 && ssReads.peers > 0, 'ss read once owners are in');
 
     input.write('q');
     expect(await exit).toBe(0);

@@ -332,8 +332,10 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           dashboard.onSnapshot(snapshot);
           (screen.options as { useBCE?: boolean }).useBCE = true;
           // ss (rates, peers) is spawned once the frame has been written (blessed flushes on setImmediate, queued first).
+          // While the first owner scan runs (a snapshot without owners), not at all: the refresh that
+          // brings the owners comes at once and would wait on the ss children on a busy machine.
           setImmediate(() => {
-            if (finished) return;
+            if (finished || snapshot.owners.pending === true) return;
             refreshConnRates(dashboard, snapshot);
             refreshUnixPeers(dashboard, snapshot);
           });
