@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { countByLocalPort, countByRemotePort, listeningPortsOf } from '../src/model/aggregate.js';
+import { countByLocalPort, countByRemotePort, listeningEndpointsOf } from '../src/model/aggregate.js';
 import { rec } from './helpers/records.js';
 
 describe('countByRemotePort: client-side sockets per remote port', () => {
@@ -48,6 +48,50 @@ describe('countByRemotePort under a filter', () => {
     const clientTw = rec({ state: 'TIME_WAIT', localPort: 40002, remoteAddress: '10.0.0.5', remotePort: 5432, inode: 0 });
     const shown = [acceptedTw, clientTw]; // "state time-wait" hides the listener
     expect(countByRemotePort(shown).map((r) => r.key)).toEqual(['to:51000', 'to:5432']);
-    expect(countByRemotePort(shown, listeningPortsOf([listener, ...shown])).map((r) => r.key)).toEqual(['to:5432']);
+    const listening = listeningEndpointsOf([listener, ...shown]);
+    expect(countByRemotePort(shown, listening).map((r) => r.key)).toEqual(['to:5432']);
+    // ... and the accepted TIME_WAIT still counts under its service port.
+    expect(countByLocalPort(shown).map((r) => r.key)).toEqual([]);
+    expect(countByLocalPort(shown, listening).map((r) => [r.key, r.total])).toEqual([['8080', 1]]);
+  });
+});
+
+describe('the service side is the listened address and port, not the port alone', () => {
+  // A load generator binds its clients to 127.0.0.2…: a client's ephemeral port may equal the
+  // port a server listens on at 127.0.0.1. That client is not the server's inbound side.
+  const listener = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 34771, remoteAddress: '0.0.0.0', remotePort: 0 });
+  const accepted = rec({ localAddress: '127.0.0.1', localPort: 34771, remoteAddress: '127.0.0.2', remotePort: 40000 });
+  const client = rec({ localAddress: '127.0.0.2', localPort: 34771, remoteAddress: '127.0.0.1', remotePort: 37189 });
+  const wildcard = rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 8080, remoteAddress: '0.0.0.0', remotePort: 0 });
+  const onAnyAddress = rec({ localAddress: '10.1.2.3', localPort: 8080, remoteAddress: '10.9.9.9', remotePort: 50000 });
+  const v6Any = rec({ protocol: 'tcp6', state: 'LISTEN', localAddress: '::', localPort: 9090, remoteAddress: '::', remotePort: 0 });
+  const mapped = rec({
+    protocol: 'tcp6',
+    localAddress: '::ffff:127.0.0.1',
+    localPort: 9090,
+    remoteAddress: '::ffff:127.0.0.1',
+    remotePort: 50001,
+  });
+  const udpClient = rec({
+    protocol: 'udp',
+    state: 'ESTABLISHED',
+    localAddress: '127.0.0.1',
+    localPort: 34771,
+    remoteAddress: '127.0.0.53',
+    remotePort: 53,
+  });
+  const sockets = [listener, accepted, client, wildcard, onAnyAddress, v6Any, mapped, udpClient];
+
+  it('a client on another address with the same port counts as a client; wildcard listeners cover every address', () => {
+    const local = countByLocalPort(sockets);
+    expect(local.map((r) => [r.key, r.total])).toEqual([
+      ['34771', 2],
+      ['8080', 2],
+      ['9090', 2],
+    ]);
+    expect(countByRemotePort(sockets).map((r) => [r.key, r.total])).toEqual([
+      ['to:37189', 1],
+      ['to:53', 1],
+    ]);
   });
 });

@@ -115,7 +115,9 @@ describe('by port: the client side per remote port', () => {
 
   it('follows the filter; a hidden listener does not turn its accepted sockets into clients', () => {
     const { keys, text } = portsTable({ filterText: 'state time-wait' });
-    expect(keys).toEqual(['to:', 'to:5432']);
+    // The accepted TIME_WAITs stay under their service port (the listener is filtered out, not gone).
+    expect(keys).toEqual(['8080', 'to:', 'to:5432']);
+    expect(text('8080')).toMatch(/^8080 http-alt tcp - 1 · 1 /);
     expect(text('to:5432')).toBe('→5432 postgresql tcp - 5 · 5 · · ·');
   });
 

@@ -75,20 +75,51 @@ function bump(groups: Map<string, MutableGroup>, key: string, label: string, s: 
 const byTotal = (a: GroupRow, b: GroupRow): number => b.total - a.total || a.key.localeCompare(b.key);
 
 /**
- * Group inet sockets by service port: a TCP/UDP listener's port collects its LISTEN sockets and
- * every connection whose local port is that port (the inbound side). Connections to ports
- * nobody here listens on are grouped by their local port only when they are listeners; outbound
- * client sockets (ephemeral local ports) are left out so the view lists services.
+ * Where this host listens: TCP listeners and bound UDP sockets, by address and port. A socket is
+ * on the service side (an accepted connection, a connected UDP socket of a bound port) when a
+ * listener of its transport covers its local address and port: the same address, or a wildcard
+ * one (0.0.0.0, ::). A client socket whose ephemeral port happens to equal a listener's port on
+ * another address (127.0.0.2:34771 beside a listener on 127.0.0.1:34771) stays a client.
  */
-export function countByLocalPort(sockets: readonly SocketRecord[]): GroupRow[] {
-  const listeningPorts = new Set<number>();
-  for (const s of sockets) {
-    if (s.protocol === 'unix') continue;
-    if (s.state === 'LISTEN' || (s.state === 'UNCONN' && s.protocol.startsWith('udp'))) listeningPorts.add(s.localPort);
+export class ListeningEndpoints {
+  private readonly wildcard = new Set<string>();
+  private readonly exact = new Set<string>();
+
+  constructor(sockets: readonly SocketRecord[]) {
+    for (const s of sockets) {
+      if (s.protocol === 'unix') continue;
+      if (s.state !== 'LISTEN' && !(s.state === 'UNCONN' && s.protocol.startsWith('udp'))) continue;
+      const t = transportOf(s);
+      if (isWildcardAddress(s.localAddress)) this.wildcard.add(`${t}${s.localPort}`);
+      else this.exact.add(`${t}${s.localPort}|${unmapped(s.localAddress)}`);
+    }
   }
+
+  /** The socket's local address and port are listened on here (a listener covers itself). */
+  covers(s: SocketRecord): boolean {
+    if (s.protocol === 'unix') return false;
+    const t = transportOf(s);
+    return this.wildcard.has(`${t}${s.localPort}`) || this.exact.has(`${t}${s.localPort}|${unmapped(s.localAddress)}`);
+  }
+}
+
+const transportOf = (s: SocketRecord): string => (s.protocol.startsWith('udp') ? 'u' : 't');
+const isWildcardAddress = (address: string): boolean => address === '0.0.0.0' || address === '::';
+/** ::ffff:127.0.0.1 (an IPv4 client of a dual-stack socket) is 127.0.0.1. */
+const unmapped = (address: string): string => (address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
+
+/**
+ * Group inet sockets by service port: a TCP/UDP listener's port collects its LISTEN sockets and
+ * every connection on an address and port it listens on (the inbound side). Outbound client
+ * sockets are left out so the view lists services (countByRemotePort groups them). `listening`:
+ * where the host listens, when `sockets` is a filtered part of a snapshot whose listeners may be
+ * filtered out (their accepted connections are still the inbound side).
+ */
+export function countByLocalPort(sockets: readonly SocketRecord[], listening?: ListeningEndpoints): GroupRow[] {
+  const endpoints = listening ?? new ListeningEndpoints(sockets);
   const groups = new Map<string, MutableGroup>();
   for (const s of sockets) {
-    if (s.protocol === 'unix' || !listeningPorts.has(s.localPort)) continue;
+    if (!endpoints.covers(s)) continue;
     const key = String(s.localPort);
     const g = bump(groups, key, key, s);
     if (s.state === 'LISTEN' || s.state === 'UNCONN') {
@@ -104,14 +135,9 @@ export function countByLocalPort(sockets: readonly SocketRecord[]): GroupRow[] {
   return [...groups.values()].sort(byTotal);
 }
 
-/** Local ports with a TCP listener or a bound UDP socket (the service side of a host). */
-export function listeningPortsOf(sockets: readonly SocketRecord[]): Set<number> {
-  const ports = new Set<number>();
-  for (const s of sockets) {
-    if (s.protocol === 'unix') continue;
-    if (s.state === 'LISTEN' || (s.state === 'UNCONN' && s.protocol.startsWith('udp'))) ports.add(s.localPort);
-  }
-  return ports;
+/** Where the host listens (see ListeningEndpoints). */
+export function listeningEndpointsOf(sockets: readonly SocketRecord[]): ListeningEndpoints {
+  return new ListeningEndpoints(sockets);
 }
 
 /** Group connected inet sockets by the remote host. */
@@ -143,15 +169,15 @@ export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
  * port nobody here listens on (ephemeral ports), TIME_WAIT included, so "1,200 TIME_WAIT towards
  * :5432" shows up even when the backend runs elsewhere. Keys are "to:PORT" (apart from
  * countByLocalPort's "PORT"); pid/process are set when every owned socket of the group has the
- * same owner. `listening`: the local ports listened on, when `sockets` is a filtered part of a
+ * same owner. `listening`: where the host listens, when `sockets` is a filtered part of a
  * snapshot (the listeners may be filtered out; their accepted connections are still not clients).
  */
-export function countByRemotePort(sockets: readonly SocketRecord[], listening?: ReadonlySet<number>): GroupRow[] {
-  const listeningPorts = listening ?? listeningPortsOf(sockets);
+export function countByRemotePort(sockets: readonly SocketRecord[], listening?: ListeningEndpoints): GroupRow[] {
+  const endpoints = listening ?? new ListeningEndpoints(sockets);
   const groups = new Map<string, MutableGroup>();
   const mixedOwners = new Set<string>();
   for (const s of sockets) {
-    if (s.protocol === 'unix' || s.remotePort === 0 || s.state === 'LISTEN' || listeningPorts.has(s.localPort)) continue;
+    if (s.protocol === 'unix' || s.remotePort === 0 || s.state === 'LISTEN' || endpoints.covers(s)) continue;
     const key = `to:${s.remotePort}`;
     const g = bump(groups, key, `→:${s.remotePort}`, s);
     if (s.owner === null || mixedOwners.has(key)) continue;

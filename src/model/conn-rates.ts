@@ -4,7 +4,7 @@
 // a snapshot's sockets by tuple, turns counter deltas into rates, and sums rates per process,
 // per listening port, per peer and for the host.
 
-import { PROTOCOL_GROUP } from './aggregate.js';
+import { ListeningEndpoints, PROTOCOL_GROUP } from './aggregate.js';
 import type { SocketRecord } from './types.js';
 
 /** One TCP socket as `ss -tin` reports it. Counters are bytes / segments since the socket opened. */
@@ -292,22 +292,26 @@ export function sumRatesByProcess(sockets: readonly SocketRecord[], rates: Reado
 }
 
 /**
- * Rates per service port: connections whose local port is one a TCP listener here listens on
- * (the inbound side, as countByLocalPort groups them). Outbound connections from ephemeral
- * ports are left out, so the rows stay a short list of services.
+ * Rates per service port: connections on an address and port a TCP listener here listens on
+ * (the inbound side, as countByLocalPort groups them). Outbound connections are left out, so the
+ * rows stay a short list of services. `listening`: where the host listens, when `sockets` is a
+ * filtered part of a snapshot.
  */
-export function sumRatesByLocalPort(sockets: readonly SocketRecord[], rates: ReadonlyMap<string, ConnRate>): RateGroup[] {
-  const listening = new Map<number, SocketRecord>();
+export function sumRatesByLocalPort(
+  sockets: readonly SocketRecord[],
+  rates: ReadonlyMap<string, ConnRate>,
+  listening: ListeningEndpoints = new ListeningEndpoints(sockets),
+): RateGroup[] {
+  const listeners = new Map<number, SocketRecord>();
   for (const s of sockets)
-    if (s.state === 'LISTEN' && PROTOCOL_GROUP[s.protocol] === 'tcp' && !listening.has(s.localPort)) listening.set(s.localPort, s);
+    if (s.state === 'LISTEN' && PROTOCOL_GROUP[s.protocol] === 'tcp' && !listeners.has(s.localPort)) listeners.set(s.localPort, s);
   const groups = new Map<string, MutableRateGroup>();
   for (const s of sockets) {
     const r = rates.get(s.key);
-    if (r === undefined) continue;
-    const listener = listening.get(s.localPort);
-    if (listener === undefined) continue;
+    if (r === undefined || PROTOCOL_GROUP[s.protocol] !== 'tcp' || !listening.covers(s)) continue;
     const g = addTo(groups, String(s.localPort), String(s.localPort), r);
-    if (listener.owner !== null) {
+    const listener = listeners.get(s.localPort);
+    if (listener !== undefined && listener.owner !== null) {
       g.pid = listener.owner.pid;
       g.process = listener.owner.command;
     }
@@ -317,17 +321,17 @@ export function sumRatesByLocalPort(sockets: readonly SocketRecord[], rates: Rea
 
 /**
  * Rates per remote port of client-side connections ("to:5432"), as countByRemotePort groups
- * them: connections whose local port nobody listens on here (`listening`: local ports listened on).
+ * them: connections whose local address and port nobody listens on here (`listening`).
  */
 export function sumRatesByRemotePort(
   sockets: readonly SocketRecord[],
   rates: ReadonlyMap<string, ConnRate>,
-  listening: ReadonlySet<number>,
+  listening: ListeningEndpoints,
 ): RateGroup[] {
   const groups = new Map<string, MutableRateGroup>();
   for (const s of sockets) {
     const r = rates.get(s.key);
-    if (r === undefined || s.remotePort === 0 || listening.has(s.localPort)) continue;
+    if (r === undefined || s.remotePort === 0 || listening.covers(s)) continue;
     addTo(groups, `to:${s.remotePort}`, `→:${s.remotePort}`, r);
   }
   return finish(groups);

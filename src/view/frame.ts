@@ -12,11 +12,12 @@ import {
   countByProcess,
   countByRemoteHost,
   countByRemotePort,
-  listeningPortsOf,
+  listeningEndpointsOf,
   countByState,
   totalOf,
   type CountsByGroup,
   type GroupRow,
+  type ListeningEndpoints,
 } from '../model/aggregate.js';
 import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, sumRatesByRemotePort, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
@@ -375,17 +376,16 @@ export function buildFrame(input: FrameInput): Frame {
           const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
           if (view === 'ports')
             return new Map(
-              [...sumRatesByLocalPort(sockets, connRateMap), ...sumRatesByRemotePort(sockets, connRateMap, listeningPorts())].map((r) => [
-                r.key,
-                r,
-              ]),
+              [...sumRatesByLocalPort(sockets, connRateMap, listening()), ...sumRatesByRemotePort(sockets, connRateMap, listening())].map(
+                (r) => [r.key, r],
+              ),
             );
           const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
           return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
         });
   // Ports listened on, from every socket read: a filter that hides the listeners does not make
   // their accepted connections look like clients.
-  const listeningPorts = (): Set<number> => cache.memo('listening', [snapshot], () => listeningPortsOf(snapshot.sockets));
+  const listening = (): ListeningEndpoints => cache.memo('listening', [snapshot], () => listeningEndpointsOf(snapshot.sockets));
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
     cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
@@ -393,8 +393,8 @@ export function buildFrame(input: FrameInput): Frame {
       // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
       if (view === 'ports')
         return portSections(
-          sortGroups(countByLocalPort(sockets), ui.groupSort, rates),
-          sortGroups(countByRemotePort(sockets, listeningPorts()), ui.groupSort, rates),
+          sortGroups(countByLocalPort(sockets, listening()), ui.groupSort, rates),
+          sortGroups(countByRemotePort(sockets, listening()), ui.groupSort, rates),
         );
       const raw = view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
       return sortGroups(raw, ui.groupSort, rates);
