@@ -29,10 +29,22 @@ const hasTool = (name: string): boolean => spawnSync('sh', ['-c', `command -v ${
 const hasGzip = hasTool('gzip');
 const hasMd5sum = hasTool('md5sum');
 
-/** A local `sh` in place of `ssh host sh`, optionally after some commands (a banner, a fake cat). */
+/**
+ * A local `sh` in place of `ssh host sh`, optionally after some commands (a banner, a fake cat).
+ * It leads its own process group, killed whole when sh ends: the commands of a compressed answer
+ * run in a pipeline beside the shell, and one that never ends (the trickle test's loop feeding
+ * gzip) would outlive the shell the session kills.
+ */
 function localShell(prelude = ''): () => ChildProcessWithoutNullStreams {
   return () => {
-    const child = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    child.on('exit', () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    });
     if (prelude !== '') child.stdin.write(`${prelude}\n`);
     return child;
   };
