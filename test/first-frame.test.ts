@@ -210,3 +210,42 @@ describe('the header while owners are pending (headless screen)', () => {
     expect(h.lines().find((l) => l.includes(':2024'))).toContain('4242/latecomer');
   });
 });
+
+describe('an owner source that competes with the table reads primes after the first snapshot', () => {
+  it('the first snapshot is taken (owners pending) before the prime starts; after it, owners join', async () => {
+    const procFs = createProcFs(recordedTree());
+    const events: string[] = [];
+    const stats: OwnerScanStats = { enabled: true, unreadableProcesses: 0, scannedProcesses: 1, linksRead: 1, durationMs: 0 };
+    const source: AsyncOwnerSource = {
+      primeAfterFirstSnapshot: true,
+      prime: () => {
+        events.push('prime');
+        return Promise.resolve();
+      },
+      scan: () => {
+        events.push('scan');
+        return Promise.resolve({ stats, lookup: (inode) => (inode === LISTENER_INODE ? LATE_OWNER : null), sharedBy: () => 0 });
+      },
+      close: () => Promise.resolve(),
+    };
+    const collector = createLiveCollector({
+      procFs,
+      owners: source,
+      userName: () => 'root',
+      hostname: () => 'test',
+      now: () => 0,
+      monotonicMs: () => 0,
+    });
+    const primed = collector.prime();
+    const first = await collector.collect();
+    events.push('first snapshot');
+    expect(first.owners.pending).toBe(true);
+    expect(first.sockets.find((s) => s.inode === LISTENER_INODE)?.owner).toBeNull();
+    await primed;
+    expect(events).toEqual(['first snapshot', 'prime']);
+    const second = await collector.collect();
+    expect(second.owners.pending).toBeUndefined();
+    expect(second.sockets.find((s) => s.inode === LISTENER_INODE)?.owner).toEqual(LATE_OWNER);
+    expect(events).toEqual(['first snapshot', 'prime', 'scan']);
+  });
+});

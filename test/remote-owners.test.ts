@@ -284,6 +284,25 @@ describe('createRemoteOwnerSource', () => {
     expect(lookup.stats.unreadableProcesses).toBe(1);
   });
 
+  it('prime lists once and learns every socket holder, after the first snapshot; the next scan then asks only for the listing', async () => {
+    const listing = 'D /proc/10/fd 100\nS /proc/10/fd/3 socket:[500]\nD /proc/20/fd 200\nS /proc/20/fd/4 socket:[501]\n';
+    const { shell, asked } = scriptedShell([listing, listing]);
+    const source = createRemoteOwnerSource(shell, { mode: 'gnu-find' });
+    expect(source.primeAfterFirstSnapshot).toBe(true);
+    await source.prime?.();
+    expect(asked[0]).toBe(GNU_FIND_LISTING);
+    expect(asked[1]).toMatch(/^for p in 10 20; do/);
+    asked.length = 0;
+    const lookup = await source.scan(new Set([500, 501]));
+    expect(asked).toEqual([GNU_FIND_LISTING]);
+    expect(lookup.lookup(501)).toMatchObject({ pid: 20, command: 'comm20' });
+  });
+
+  it('a prime over a failing link resolves (the next table read reports the failure)', async () => {
+    const shell: RemoteShell = { exec: () => Promise.reject(new Error('link down')) };
+    await expect(createRemoteOwnerSource(shell, { mode: 'gnu-find' }).prime?.()).resolves.toBeUndefined();
+  });
+
   it('asks for no info when no wanted socket has a holder', async () => {
     const { shell, asked } = scriptedShell(['D /proc/10/fd 1\nS /proc/10/fd/3 socket:[7]\n']);
     const source = createRemoteOwnerSource(shell, { mode: 'gnu-find' });

@@ -330,6 +330,11 @@ export interface AsyncOwnerSource {
    * Resolves (never rejects) when it is done: a scan asked after that finds a warm cache.
    */
   prime?(): Promise<void>;
+  /**
+   * The prime competes with the table reads (an inline scan on the main thread, a listing over
+   * the same ssh session): a live collector starts it only once its first snapshot is taken.
+   */
+  readonly primeAfterFirstSnapshot?: boolean;
   close(): Promise<void>;
 }
 
@@ -399,11 +404,21 @@ export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
   let ready = source?.prime === undefined;
   let primed: Promise<void> | null = null;
   const withoutOwners: AsyncCollectDeps = { ...deps, owners: null, ownersPending: true };
+  // Sources whose prime would hold back the first snapshot (primeAfterFirstSnapshot) start it on
+  // a timer after that snapshot is handed over, so the frame drawn from it is written first.
+  let firstTaken = (): void => undefined;
+  const firstSnapshot = new Promise<void>((resolve) => {
+    firstTaken = resolve;
+  });
+  const startPrime = (s: AsyncOwnerSource & { prime(): Promise<void> }): Promise<void> =>
+    s.primeAfterFirstSnapshot === true
+      ? firstSnapshot.then(() => new Promise<void>((resolve) => setTimeout(resolve, 0))).then(() => s.prime())
+      : s.prime();
   const prime = (): Promise<void> =>
     (primed ??=
       source?.prime === undefined
         ? Promise.resolve()
-        : source.prime().then(
+        : startPrime(source as AsyncOwnerSource & { prime(): Promise<void> }).then(
             () => {
               ready = true;
             },
@@ -415,7 +430,7 @@ export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
     prime,
     collect: () => {
       void prime();
-      return collectSnapshotAsync(ready ? deps : withoutOwners);
+      return collectSnapshotAsync(ready ? deps : withoutOwners).finally(firstTaken);
     },
   };
 }

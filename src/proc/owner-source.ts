@@ -58,6 +58,13 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
 export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource {
   return {
     scan: (wanted) => Promise.resolve(scanner.scan(wanted)),
+    // The first full scan runs in this thread: after the first snapshot, so its frame is drawn first.
+    prime: () =>
+      new Promise<void>((resolve) => {
+        scanner.scan(null);
+        resolve();
+      }),
+    primeAfterFirstSnapshot: true,
     close: () => Promise.resolve(),
   };
 }

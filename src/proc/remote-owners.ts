@@ -198,32 +198,48 @@ export function createRemoteOwnerSource(shell: RemoteShell, options: RemoteOwner
   const cache = new Map<number, { dirIno: number; info: RemoteProcessInfo }>();
   let closed = false;
 
+  /** List the remote fds, and ask for the processes not known yet that hold a `wanted` socket (null: any). */
+  const refresh = async (wanted: ReadonlySet<number> | null): Promise<SocketFdListing> => {
+    if (mode === null) {
+      const probe = await shell.exec(() => FIND_PROBE);
+      mode = probe.text.trim() === 'gnu' ? 'gnu-find' : 'ls';
+    }
+    const script = mode === 'gnu-find' ? GNU_FIND_LISTING : LS_LISTING;
+    const listing = parseSocketFdListing((await shell.exec(() => script)).text);
+
+    // Forget processes that are gone or whose fd directory changed identity (pid reused).
+    for (const [pid, entry] of cache) {
+      const ino = listing.processes.get(pid);
+      if (ino === undefined || (ino >= 0 && entry.dirIno >= 0 && ino !== entry.dirIno)) cache.delete(pid);
+    }
+    const missing = new Set<number>();
+    for (const s of listing.sockets) if ((wanted === null || wanted.has(s.inode)) && !cache.has(s.pid)) missing.add(s.pid);
+    if (missing.size > 0 && !closed) {
+      const pids = [...missing].sort((a, b) => a - b);
+      const reply = await shell.exec((sep) => processInfoScript(pids, sep));
+      const infos = parseProcessInfoReply(reply.text, reply.sep);
+      for (const pid of pids) {
+        const info = infos.get(pid) ?? { command: '', commandLine: '', uid: -1 };
+        cache.set(pid, { dirIno: listing.processes.get(pid) ?? -1, info });
+      }
+    }
+    return listing;
+  };
+
   return {
+    // The first listing (and every socket holder's name and command line) over the session the
+    // tables are read over: after the dashboard's first snapshot, so that frame does not wait.
+    async prime() {
+      try {
+        await refresh(null);
+      } catch {
+        // a failing link fails the next table read with its own message
+      }
+    },
+    primeAfterFirstSnapshot: true,
     async scan(wanted) {
       const t0 = now();
-      if (mode === null) {
-        const probe = await shell.exec(() => FIND_PROBE);
-        mode = probe.text.trim() === 'gnu' ? 'gnu-find' : 'ls';
-      }
-      const script = mode === 'gnu-find' ? GNU_FIND_LISTING : LS_LISTING;
-      const listing = parseSocketFdListing((await shell.exec(() => script)).text);
-
-      // Forget processes that are gone or whose fd directory changed identity (pid reused).
-      for (const [pid, entry] of cache) {
-        const ino = listing.processes.get(pid);
-        if (ino === undefined || (ino >= 0 && entry.dirIno >= 0 && ino !== entry.dirIno)) cache.delete(pid);
-      }
-      const missing = new Set<number>();
-      for (const s of listing.sockets) if (wanted.has(s.inode) && !cache.has(s.pid)) missing.add(s.pid);
-      if (missing.size > 0 && !closed) {
-        const pids = [...missing].sort((a, b) => a - b);
-        const reply = await shell.exec((sep) => processInfoScript(pids, sep));
-        const infos = parseProcessInfoReply(reply.text, reply.sep);
-        for (const pid of pids) {
-          const info = infos.get(pid) ?? { command: '', commandLine: '', uid: -1 };
-          cache.set(pid, { dirIno: listing.processes.get(pid) ?? -1, info });
-        }
-      }
+      const listing = await refresh(wanted);
       const stats: OwnerScanStats = {
         enabled: true,
         unreadableProcesses: listing.unreadable,
