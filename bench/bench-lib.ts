@@ -555,3 +555,13 @@ export function summarizeCpuProfile(file: string, top = 12): { totalMs: number; 
     .map(([frame, us]) => ({ frame, selfMs: round(us / 1000, 1), percent: round((100 * us) / Math.max(1, totalUs), 1) }));
   return { totalMs: round(totalUs / 1000, 1), entries };
 }
+
+/**
+ * Stop the tmux server of `tmux -L socket` and remove its socket file, which tmux leaves in
+ * $TMUX_TMPDIR/tmux-UID (one per run would pile up there).
+ */
+export function killTmuxServer(socket: string): void {
+  spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+  const dir = path.join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+  fs.rmSync(path.join(dir, socket), { force: true });
+}

@@ -21,7 +21,7 @@
 // file (SOCKSCOPE_STATS_FILE, rewritten every 10 refreshes or 5 s and on exit) gives bytesWritten,
 // frame times and the first frame's time; then `q` is pressed.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +50,7 @@ import {
   sleep,
   which,
   writeResults,
+  killTmuxServer,
 } from './bench-lib.js';
 
 const log = (s: string): void => {
@@ -272,7 +273,7 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
   const tmux = (...args: string[]): string =>
     execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const killServer = (): void => {
-    spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+    killTmuxServer(socket);
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   const unregister = onCleanup(killServer);

@@ -46,6 +46,7 @@ import {
   sleep,
   which,
   writeResults,
+  killTmuxServer,
 } from './bench-lib.js';
 import { writeSyntheticProcTree } from './proc-tree.js';
 
@@ -137,7 +138,7 @@ class Tmux {
   }
 
   kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' });
+    killTmuxServer(this.socket);
   }
 
   /** Spawn `argv` in a new 160x45 session; resolves when `ready` holds for its pane (and `owners`, when given). */

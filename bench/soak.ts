@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPopulation } from './loadgen.js';
+import { killTmuxServer } from './bench-lib.js';
 
 interface Sample {
   readonly atS: number;
@@ -106,7 +107,7 @@ async function main(): Promise<number> {
     tmux('send-keys', 'q');
     await sleep(1000);
   } finally {
-    spawnSync('tmux', ['-L', tmuxSocket, 'kill-server']);
+    killTmuxServer(tmuxSocket);
     await population.stop();
     fs.rmSync(statsFile, { force: true });
   }

@@ -39,6 +39,7 @@ done
 
 cleanup() {
   tmux -L "$SOCKET" kill-server 2>/dev/null || true
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCKET" # tmux leaves its socket file behind
   if [[ -n $LOAD_PID ]]; then
     kill -TERM "$LOAD_PID" 2>/dev/null || true
     wait "$LOAD_PID" 2>/dev/null || true
