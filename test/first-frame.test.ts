@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { UNKNOWN_SYSCTLS } from '../src/model/session-store.js';
+import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
 import type { OwnerScanStats, Snapshot, SocketOwner } from '../src/model/types.js';
 import { createLiveCollector, type AsyncOwnerSource, type OwnerLookup } from '../src/proc/collect-snapshot.js';
 import { createProcFs } from '../src/proc/proc-fs.js';

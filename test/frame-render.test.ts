@@ -4,7 +4,7 @@
 // is looked for in the screen's text.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { UNKNOWN_SYSCTLS } from '../src/model/session-store.js';
+import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
 import type { Frame } from '../src/view/frame.js';
 import { rec } from './helpers/records.js';
 import { MONO_THEME, createHeadless, makeSnapshot, type Headless, type HeadlessOptions } from './helpers/snapshots.js';

@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
-import { SessionStore, UNKNOWN_SYSCTLS } from '../src/model/session-store.js';
+import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
+import { SessionStore } from '../src/model/session-store.js';
 import type { SocketRecord } from '../src/model/types.js';
 import { buildFrame, type Frame, type FrameContext } from '../src/view/frame.js';
 import { helpLines } from '../src/view/help.js';

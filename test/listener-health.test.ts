@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { endpointKey } from '../src/model/address.js';
-import { buildListenerHealth, summarizeListenersByPort, type NetSysctls } from '../src/model/listener-health.js';
+import { UNKNOWN_SYSCTLS, buildListenerHealth, summarizeListenersByPort, type NetSysctls } from '../src/model/listener-health.js';
 import { parseSsListenBacklogs, parseSsListenLine, readListenBacklogs } from '../src/proc/read-backlogs.js';
-import { UNKNOWN_SYSCTLS } from '../src/proc/read-sysctl.js';
 import { rec, snap, type RecordOverrides } from './helpers/records.js';
 
 const SYSCTLS: NetSysctls = { ...UNKNOWN_SYSCTLS, somaxconn: 4096, ephemeralPortRange: { low: 32768, high: 60999 } };

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createProcFs } from '../src/proc/proc-fs.js';
-import { NET_SYSCTL_PATHS, UNKNOWN_SYSCTLS, parseNetSysctls, parseSysctlInt, readNetSysctls } from '../src/proc/read-sysctl.js';
+import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
+import { NET_SYSCTL_PATHS, parseNetSysctls, parseSysctlInt, readNetSysctls } from '../src/proc/read-sysctl.js';
 
 describe('parseSysctlInt', () => {
   it.each([

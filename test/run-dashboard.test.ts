@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Recording } from '../src/model/recording.js';
-import { UNKNOWN_SYSCTLS } from '../src/model/session-store.js';
+import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
 import type { Snapshot } from '../src/model/types.js';
 import { runDashboard, type DashboardDeps, type DashboardStatsDocument, type LiveFeed } from '../src/ui/run-dashboard.js';
 import { rec } from './helpers/records.js';

@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { compileFilter } from '../src/filter/index.js';
-import { SessionStore, UNKNOWN_SYSCTLS, shownPicture, type ViewFilter } from '../src/model/session-store.js';
+import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
+import { SessionStore, shownPicture, type ViewFilter } from '../src/model/session-store.js';
 import { rec } from './helpers/records.js';
 import { makeSnapshot } from './helpers/snapshots.js';
 

@@ -35,6 +35,16 @@ export interface NetSysctls {
   readonly tcpTwReuse: number | null;
 }
 
+/** Sysctls when nothing could be read (or before the first reading): all unknown. */
+export const UNKNOWN_SYSCTLS: NetSysctls = {
+  ephemeralPortRange: null,
+  somaxconn: null,
+  tcpFinTimeoutSec: null,
+  tcpMaxSynBacklog: null,
+  tcpSyncookies: null,
+  tcpTwReuse: null,
+};
+
 export type ListenerFlag = 'queue-filling' | 'queue-full' | 'dropping';
 
 /** Where the backlog limit came from: ss (exact), somaxconn (upper bound) or nowhere. */

@@ -11,6 +11,7 @@ import { EMPTY_RATE_HISTORY, appendRateHistory, type RateHistory } from './rate-
 import { countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
 import {
+  UNKNOWN_SYSCTLS,
   buildListenerHealth,
   summarizeListenersByPort,
   type ListenerHealth,
@@ -33,16 +34,6 @@ export interface SessionEnvironment {
    */
   readonly backlogs: ReadonlyMap<string, number> | null;
 }
-
-/** Sysctls before the first reading: all unknown. */
-export const UNKNOWN_SYSCTLS: NetSysctls = {
-  ephemeralPortRange: null,
-  somaxconn: null,
-  tcpFinTimeoutSec: null,
-  tcpMaxSynBacklog: null,
-  tcpSyncookies: null,
-  tcpTwReuse: null,
-};
 
 /** A socket predicate with the text it was compiled from (the one filter of a screen). */
 export interface ViewFilter {

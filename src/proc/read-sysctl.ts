@@ -18,16 +18,6 @@ export const NET_SYSCTL_PATHS = {
   tcpTwReuse: 'sys/net/ipv4/tcp_tw_reuse',
 } as const satisfies Record<keyof NetSysctls, string>;
 
-/** What a caller knows when nothing could be read. */
-export const UNKNOWN_SYSCTLS: NetSysctls = {
-  ephemeralPortRange: null,
-  somaxconn: null,
-  tcpFinTimeoutSec: null,
-  tcpMaxSynBacklog: null,
-  tcpSyncookies: null,
-  tcpTwReuse: null,
-};
-
 /** One integer sysctl file ("4096\n"), or null when the text is not exactly one integer. */
 export function parseSysctlInt(text: string): number | null {
   const t = text.trim();
