@@ -1,6 +1,8 @@
 // Plain-text helpers for views: display width (wide characters take two cells), fitting text
 // into columns, compact numbers and durations, sparklines.
 
+import { formatDuration } from '../model/duration.js';
+
 /** True for code points that terminals draw two cells wide (CJK, Hangul, fullwidth, emoji). */
 function isWide(cp: number): boolean {
   return (
@@ -73,16 +75,8 @@ export function formatRate(perSec: number): string {
   return formatCount(Math.round(perSec));
 }
 
-/** 4200 → "4s", 192000 → "3m12s", 7_500_000 → "2h05m", days → "3d04h". */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
-}
+/** Durations as the model writes them in findings ("3m12s"). */
+export { formatDuration };
 
 /** Age for table cells: seconds only while young, then minutes, so a row changes at most once a minute. */
 export function formatAge(ms: number): string {

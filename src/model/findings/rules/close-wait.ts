@@ -1,5 +1,6 @@
 // Findings rule: CLOSE_WAIT that the application does not close (rising, stuck, or a pile that stays).
 
+import { formatDuration } from '../../duration.js';
 import type { FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
 import { proc, topOwner, describeOwners, ownerSubject, type PortGroup, groupByPort, topKey, groupPlace } from './shared.js';
@@ -34,20 +35,6 @@ function risingAt(series: readonly number[], end: number, n: number): boolean {
   if (start < 0 || n < 2) return false;
   for (let i = start + 1; i <= end; i++) if ((series[i] as number) < (series[i - 1] as number)) return false;
   return (series[end] as number) > (series[start] as number);
-}
-
-/**
- * "45s", "3m20s", "2h05m": the format of the views' formatDuration (src/view/text.ts), so a
- * finding's text and the findings table's "Since" column read alike (the model cannot import it).
- */
-function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
 /**
