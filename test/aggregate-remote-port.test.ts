@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { countByLocalPort, countByRemotePort, listeningEndpointsOf } from '../src/model/aggregate.js';
+import { ListeningEndpoints, countByLocalPort, countByRemotePort } from '../src/model/aggregate.js';
 import { rec } from './helpers/records.js';
 
 describe('countByRemotePort: client-side sockets per remote port', () => {
@@ -48,7 +48,7 @@ describe('countByRemotePort under a filter', () => {
     const clientTw = rec({ state: 'TIME_WAIT', localPort: 40002, remoteAddress: '10.0.0.5', remotePort: 5432, inode: 0 });
     const shown = [acceptedTw, clientTw]; // "state time-wait" hides the listener
     expect(countByRemotePort(shown).map((r) => r.key)).toEqual(['to:51000', 'to:5432']);
-    const listening = listeningEndpointsOf([listener, ...shown]);
+    const listening = new ListeningEndpoints([listener, ...shown]);
     expect(countByRemotePort(shown, listening).map((r) => r.key)).toEqual(['to:5432']);
     // ... and the accepted TIME_WAIT still counts under its service port.
     expect(countByLocalPort(shown).map((r) => r.key)).toEqual([]);

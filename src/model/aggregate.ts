@@ -135,11 +135,6 @@ export function countByLocalPort(sockets: readonly SocketRecord[], listening?: L
   return [...groups.values()].sort(byTotal);
 }
 
-/** Where the host listens (see ListeningEndpoints). */
-export function listeningEndpointsOf(sockets: readonly SocketRecord[]): ListeningEndpoints {
-  return new ListeningEndpoints(sockets);
-}
-
 /** Group connected inet sockets by the remote host. */
 export function countByRemoteHost(sockets: readonly SocketRecord[]): GroupRow[] {
   const groups = new Map<string, MutableGroup>();

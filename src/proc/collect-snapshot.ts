@@ -410,22 +410,17 @@ export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
   const firstSnapshot = new Promise<void>((resolve) => {
     firstTaken = resolve;
   });
-  const startPrime = (s: AsyncOwnerSource & { prime(): Promise<void> }): Promise<void> =>
-    s.primeAfterFirstSnapshot === true
-      ? firstSnapshot.then(() => new Promise<void>((resolve) => setTimeout(resolve, 0))).then(() => s.prime())
-      : s.prime();
-  const prime = (): Promise<void> =>
-    (primed ??=
-      source?.prime === undefined
-        ? Promise.resolve()
-        : startPrime(source as AsyncOwnerSource & { prime(): Promise<void> }).then(
-            () => {
-              ready = true;
-            },
-            () => {
-              ready = true;
-            },
-          ));
+  const primeSource = async (): Promise<void> => {
+    if (source?.primeAfterFirstSnapshot === true) {
+      await firstSnapshot;
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    }
+    await source?.prime?.();
+  };
+  const markReady = (): void => {
+    ready = true;
+  };
+  const prime = (): Promise<void> => (primed ??= primeSource().then(markReady, markReady));
   return {
     prime,
     collect: () => {

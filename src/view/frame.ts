@@ -12,12 +12,11 @@ import {
   countByProcess,
   countByRemoteHost,
   countByRemotePort,
-  listeningEndpointsOf,
+  ListeningEndpoints,
   countByState,
   totalOf,
   type CountsByGroup,
   type GroupRow,
-  type ListeningEndpoints,
 } from '../model/aggregate.js';
 import { sumRatesByLocalPort, sumRatesByPeer, sumRatesByProcess, sumRatesByRemotePort, type RateGroup } from '../model/conn-rates.js';
 import type { Finding } from '../model/findings.js';
@@ -385,7 +384,7 @@ export function buildFrame(input: FrameInput): Frame {
         });
   // Ports listened on, from every socket read: a filter that hides the listeners does not make
   // their accepted connections look like clients.
-  const listening = (): ListeningEndpoints => cache.memo('listening', [snapshot], () => listeningEndpointsOf(snapshot.sockets));
+  const listening = (): ListeningEndpoints => cache.memo('listening', [snapshot], () => new ListeningEndpoints(snapshot.sockets));
   const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
     cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
       const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
