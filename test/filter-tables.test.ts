@@ -118,6 +118,8 @@ describe('--once with a filter reads only the tables it can match', () => {
         ...fs1,
         readText: (rel) => (reads.add(rel), fs1.readText(rel)),
         readTextAsync: (rel) => (reads.add(rel), fs1.readTextAsync(rel)),
+        readBytes: (rel) => (reads.add(rel), fs1.readBytes!(rel)),
+        readBytesIntoAsync: (rel, into) => (reads.add(rel), fs1.readBytesIntoAsync!(rel, into)),
       };
     };
     const code = await main(['--once', '--no-processes', ...argv], {

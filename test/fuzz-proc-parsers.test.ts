@@ -11,11 +11,12 @@ import { describe, expect, it } from 'vitest';
 
 import type { SocketEntry } from '../src/model/types.js';
 import { parsePortRange, parseSnmpTable, parseSockstat } from '../src/proc/parse-counters.js';
-import { countTcpStatesFast, parseInetTable, type InetProtocol } from '../src/proc/parse-inet.js';
+import { countTcpStatesFast, parseInetBytes, parseInetTable, type InetProtocol } from '../src/proc/parse-inet.js';
 import { TCP_STATES } from '../src/model/state-info.js';
 import { parseUnixTable } from '../src/proc/parse-unix.js';
 import { parseSsListenBacklogs, parseSsListenLine } from '../src/proc/read-backlogs.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutatedText } from './helpers/fuzz.js';
+import { parseInetTableText } from './helpers/parse-inet-text-reference.js';
 import { REPO_ROOT } from './helpers/tmux.js';
 
 const RECORDED = path.join(REPO_ROOT, 'test/fixtures/proc-text/recorded');
@@ -79,6 +80,51 @@ describe('fuzz: /proc parsers', () => {
           },
         ),
         { numRuns: fuzzRuns(120) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it(
+    'the bytes parser gives what the text parser gave, on mutated tables and on bytes that are not UTF-8; reusing a previous parse changes nothing',
+    () => {
+      const table = fc.oneof(
+        recordedInet,
+        fc
+          .tuple(fc.constantFrom(...HANDMADE_INET), fc.constantFrom<InetProtocol>('tcp', 'tcp6', 'udp'))
+          .map(([text, protocol]) => ({ text, protocol })),
+      );
+      fc.assert(
+        fc.property(
+          table.chain(({ text, protocol }) =>
+            fc.record({
+              protocol: fc.constant(protocol),
+              before: fc.oneof(fc.constant(text), mutatedText(fc.constant(text))),
+              after: mutatedText(fc.constant(text)),
+              // Raw bytes spliced into the encoded text (invalid UTF-8 sequences, lone continuation bytes).
+              splices: fc.array(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 3 })), { maxLength: 3 }),
+              slack: fc.uint8Array({ maxLength: 40 }),
+            }),
+          ),
+          ({ protocol, before, after, splices, slack }) => {
+            let bytes = Buffer.from(after, 'utf8');
+            for (const [at, raw] of splices) {
+              const i = at % (bytes.length + 1);
+              bytes = Buffer.concat([bytes.subarray(0, i), raw, bytes.subarray(i)]);
+            }
+            const expected = parseInetTableText(bytes.toString('utf8'), protocol);
+            expect(parseInetBytes(bytes, bytes.length, protocol, null)).toMatchObject(expected);
+            expect(parseInetTable(after, protocol)).toEqual(parseInetTableText(after, protocol));
+            // Reusing the parse of `before`, the table read into a buffer with stale bytes after it.
+            const old = Buffer.from(before, 'utf8');
+            const previous = parseInetBytes(old, old.length, protocol, null);
+            const buffer = Buffer.concat([bytes, slack]);
+            const warm = parseInetBytes(buffer, bytes.length, protocol, { bytes: old, bounds: previous.bounds, entries: previous.sockets });
+            expect(warm.sockets).toEqual(expected.sockets);
+            expect(warm.skipped).toBe(expected.skipped);
+          },
+        ),
+        { numRuns: fuzzRuns(150) },
       );
     },
     FUZZ_TIMEOUT_MS,

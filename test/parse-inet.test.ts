@@ -5,13 +5,16 @@ import {
   countTcpStatesFast,
   decodeIpv4Hex,
   decodeIpv6Hex,
+  parseInetBytes,
   parseInetTable,
-  parseInetTableReusing,
   parseTcpStateTally,
+  type InetProtocol,
+  type PreviousBytes,
   socketKey,
 } from '../src/proc/parse-inet.js';
 import { TCP_STATES } from '../src/model/state-info.js';
 import type { SocketEntry, TcpState } from '../src/model/types.js';
+import { parseInetTableText } from './helpers/parse-inet-text-reference.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/proc-text/${name}`, import.meta.url), 'utf8');
 
@@ -512,22 +515,33 @@ describe('timewait socks have no uid', () => {
   });
 });
 
-describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
+describe('parseInetBytes: unchanged lines are not parsed again', () => {
   const lines = TCP.split('\n').filter((l) => l.trim() !== '');
   const header = lines[0]!;
   const body = lines.slice(1);
   /** The table as the kernel prints it: sl renumbered from 0. */
   const table = (rows: readonly string[]): string =>
     [header, ...rows.map((r, i) => r.replace(/^\s*\d+:/, `${String(i).padStart(4)}:`))].join('\n');
+  const bytesOf = (text: string): Buffer => Buffer.from(text, 'utf8');
+  /** Parse `text` reusing `previous`; also returns the next previous. */
+  const parse = (text: string, previous: PreviousBytes<SocketEntry> | null) => {
+    const bytes = bytesOf(text);
+    const parsed = parseInetBytes(bytes, bytes.length, 'tcp', previous);
+    return { ...parsed, previous: { bytes, bounds: parsed.bounds, entries: parsed.sockets } };
+  };
 
-  const first = parseInetTableReusing(TCP, 'tcp', { lines: [], entries: [] });
-  const previous = { lines: first.lines, entries: first.sockets };
+  const first = parse(TCP, null);
+  const previous = first.previous;
 
-  it('with nothing to reuse it parses like parseInetTable, one line key per socket', () => {
+  it('with nothing to reuse it parses like parseInetTable, and finds every line after its "sl:"', () => {
     expect(first.sockets).toEqual(parseInetTable(TCP, 'tcp').sockets);
-    expect(first.lines).toHaveLength(first.sockets.length);
     expect(first.reused).toBe(0);
-    expect(new Set(first.lines).size).toBe(first.lines.length);
+    const bytes = bytesOf(TCP);
+    for (let i = 0; i < first.sockets.length; i++) {
+      const line = bytes.toString('utf8', first.bounds.starts[i], first.bounds.ends[i]);
+      expect(body[i]!.endsWith(line)).toBe(true);
+      expect(body[i]!.slice(0, body[i]!.length - line.length)).toMatch(/^\s*\d+:$/);
+    }
   });
 
   it('the same objects for unchanged lines even when sl shifts; new objects for changed and new lines', () => {
@@ -536,7 +550,7 @@ describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
     expect(changedTimer).not.toBe(body[16]);
     const added = body[5]!.replace('0100007F:465E', '0100007F:4660').replace(' 36451 ', ' 99999 ');
     const rows = [...body.slice(0, 3), ...body.slice(4, 16), changedTimer, ...body.slice(17), added];
-    const next = parseInetTableReusing(table(rows), 'tcp', previous);
+    const next = parse(table(rows), previous);
     expect(next.skipped).toBe(0);
     expect(next.sockets).toHaveLength(body.length);
     expect(next.reused).toBe(body.length - 2); // 20 rows: 19 kept, of which one changed, plus one added
@@ -546,6 +560,8 @@ describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
       if (s.localPort === 0x46b1) {
         expect(s).not.toBe(old);
         expect(s.timerMs).toBe(0x1c00 * 10);
+        // The same socket: its key string is the old record's, not a second copy.
+        expect(s.key).toBe(old!.key);
       } else if (s.inode === 99999) expect(old).toBeUndefined();
       else expect(s).toBe(old);
     }
@@ -556,18 +572,95 @@ describe('parseInetTableReusing: unchanged lines are not parsed again', () => {
   it('a line found nowhere near its old place is parsed again: same result, another object', () => {
     // Reverse the order: only lines near the middle stay within reach.
     const rows = [...body].reverse();
-    const next = parseInetTableReusing(table(rows), 'tcp', previous);
+    const next = parse(table(rows), previous);
     expect(next.sockets).toEqual(parseInetTable(table(rows), 'tcp').sockets);
     expect(next.reused).toBeLessThan(body.length);
   });
 
   it('a line listed twice reuses the old object once', () => {
     const rows = [...body.slice(0, 6), body[5]!, ...body.slice(6)];
-    const next = parseInetTableReusing(table(rows), 'tcp', previous);
+    const next = parse(table(rows), previous);
     expect(next.sockets[5]).toBe(first.sockets[5]);
     expect(next.sockets[6]).not.toBe(first.sockets[5]);
     expect(next.sockets[6]).toEqual(first.sockets[5]);
     expect(next.reused).toBe(body.length);
+  });
+
+  it('a line that only begins like an old one (cut short, or longer) is parsed, not reused', () => {
+    const cut = body[2]!.replace(/\s+\S+\s*$/, ''); // last column gone: a shorter line, still parseable
+    const longer = `${body[4]!} 7`; // an extra column: ignored by the parser, but not the same bytes
+    const rows = [...body.slice(0, 2), cut, body[3]!, longer, ...body.slice(5)];
+    const next = parse(table(rows), previous);
+    expect(next.sockets).toEqual(parseInetTable(table(rows), 'tcp').sockets);
+    expect(next.sockets[2]).not.toBe(first.sockets[2]);
+    expect(next.sockets[4]).not.toBe(first.sockets[4]);
+    expect(next.reused).toBe(body.length - 2);
+  });
+
+  it('reads only bytes[0, length) of a reused buffer: what lies after is ignored', () => {
+    const text = table(body.slice(0, 10));
+    const bytes = Buffer.alloc(text.length + 600, ' ');
+    bytes.write(text, 0, 'utf8');
+    // Stale bytes of a longer earlier read after the end: the rest of a line and more lines.
+    bytes.write(` 99 0\n  11: ${body[11]!}\n`, text.length, 'utf8');
+    const parsed = parseInetBytes(bytes, Buffer.byteLength(text), 'tcp', previous);
+    expect(parsed.sockets).toEqual(parseInetTable(text, 'tcp').sockets);
+    expect(parsed.reused).toBe(10);
+  });
+});
+
+/** Recorded and hand-made tables, with their protocols. */
+const ALL_TABLES: readonly [string, string, InetProtocol][] = [
+  ['recorded tcp', TCP, 'tcp'],
+  ['recorded tcp6 (with v4-mapped)', TCP6, 'tcp6'],
+  ['recorded udp', UDP, 'udp'],
+  ['recorded udp6', UDP6, 'udp6'],
+  ['recorded raw', RAW, 'raw'],
+  ['recorded raw6', RAW6, 'raw6'],
+  ['hand-made all states', TCP_ALL_STATES, 'tcp'],
+  ['hand-made IPv6 addresses', TCP6_ADDRESSES, 'tcp6'],
+  ['hand-made malformed', TCP_MALFORMED, 'tcp'],
+];
+
+describe('the bytes parser gives what the text parser gave (test/helpers/parse-inet-text-reference.ts)', () => {
+  it.each(ALL_TABLES)('%s', (_what, text, protocol) => {
+    const expected = parseInetTableText(text, protocol);
+    expect(expected.sockets.length + expected.skipped).toBeGreaterThan(0);
+    expect(parseInetTable(text, protocol)).toEqual(expected);
+    // Reusing a parse of the same bytes: every line reused, the same records.
+    const bytes = Buffer.from(text, 'utf8');
+    const cold = parseInetBytes(bytes, bytes.length, protocol, null);
+    const warm = parseInetBytes(Buffer.from(text, 'utf8'), bytes.length, protocol, { bytes, bounds: cold.bounds, entries: cold.sockets });
+    expect(warm.sockets).toEqual(expected.sockets);
+    expect(warm.reused).toBe(expected.sockets.length);
+  });
+
+  it('odd spacing: tabs, CRs, runs of spaces, no trailing newline, blank lines', () => {
+    const lines = TCP.split('\n').filter((l) => l.trim() !== '');
+    const odd = [
+      lines[0]!,
+      '',
+      lines[1]!.replace(/ +/g, '\t'),
+      `${lines[2]!}\r`,
+      lines[3]!.replace(/ /g, '   '),
+      '   \t ',
+      lines[4]!.trimEnd(),
+    ].join('\n');
+    const expected = parseInetTableText(odd, 'tcp');
+    expect(expected.sockets).toHaveLength(4);
+    expect(parseInetTable(odd, 'tcp')).toEqual(expected);
+  });
+});
+
+describe('parseInetTable on lines without spaces', () => {
+  it('skips every such line, in time linear in the input (each line is read within its own bounds)', () => {
+    const text = `${HEADER4}\n${'0:0100007F0016\n'.repeat(1_000_000)}`;
+    expect(parseInetTable(text, 'tcp')).toEqual({ sockets: [], skipped: 1_000_000 });
+    const bytes = Buffer.from(text, 'utf8');
+    const previous = parseInetBytes(bytes, bytes.length, 'tcp', null);
+    expect(parseInetBytes(bytes, bytes.length, 'tcp', { bytes, bounds: previous.bounds, entries: previous.sockets }).skipped).toBe(
+      1_000_000,
+    );
   });
 });
 

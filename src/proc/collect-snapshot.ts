@@ -3,9 +3,9 @@
 // after it (tracker, aggregation, filters, views) is pure.
 
 import type { KernelCounters, OwnerScanStats, Protocol, Snapshot, SocketEntry, SocketOwner, SocketRecord } from '../model/types.js';
-import { describeReadError, readTextResultAsync, type ProcFs } from './proc-fs.js';
+import { describeReadError, readBytesIntoAsync, readTextResultAsync, type ProcFs } from './proc-fs.js';
 import { InodeIndex } from './inode-index.js';
-import { isPendingRecord, parseInetTable, parseInetTableReusing, type PreviousTable } from './parse-inet.js';
+import { isPendingRecord, parseInetBytes, type LineBounds, type PreviousBytes } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
@@ -107,47 +107,70 @@ export function wantedInodes(entries: readonly SocketEntry[]): Set<number> {
   return wanted;
 }
 
-/** One table's text, or why it could not be read (null error and text: missing, e.g. IPv6 disabled). */
-interface TableText {
+/**
+ * One table as read: its bytes (inet tables, bytes[0, length): parsed without decoding) or its
+ * text (unix), or why it could not be read (both null and error null: missing, e.g. IPv6 disabled).
+ */
+interface TableRead {
   readonly protocol: Protocol;
   readonly text: string | null;
+  readonly bytes: Buffer | null;
+  readonly length: number;
   readonly error: string | null;
 }
 
 /**
- * Records of the previous snapshot per inet table with their lines' text after "sl:" (see
- * parseInetTableReusing). Kept per ProcFs (one per proc root / namespace view), so every caller
- * that collects repeatedly (dashboard, serve, streams) reuses without a new parameter. Only a
- * cache: a record is reused when its line is byte-for-byte the same and its owner unchanged.
- * The first snapshot of a ProcFs keeps nothing (it only marks the ProcFs as seen): a one-shot
- * `--once` then pays neither the line keys nor the table text they would keep alive.
+ * What one snapshot leaves for the next, per ProcFs (one per proc root / namespace view), so every
+ * caller that collects repeatedly (dashboard, serve, streams) reuses without a new parameter:
+ * - per inet table, the bytes last read with each record's line in them, so that the next parse
+ *   returns the same record for a line whose bytes did not change (see parseInetBytes); only a
+ *   cache: a record is reused when its line is byte-for-byte the same and its owner unchanged;
+ * - per inet table, the buffer and bounds arrays before those, free to read the next refresh
+ *   into: two buffers per table, swapped, so a refresh allocates neither a buffer nor a string
+ *   for a table (at 100k sockets the tables are ~15 MB).
+ * The first snapshot of a ProcFs keeps nothing (`remember` false; it only marks the ProcFs as
+ * seen): a one-shot `--once` holds on to no table.
  */
-interface TableMemoryBuilder {
-  readonly lines: string[];
-  readonly entries: SocketRecord[];
+interface CollectMemory {
+  remember: boolean;
+  readonly tables: Partial<Record<Protocol, PreviousBytes<SocketRecord> & { readonly entries: SocketRecord[] }>>;
+  readonly spare: Partial<Record<Protocol, { readonly bytes: Buffer; readonly bounds: LineBounds }>>;
 }
-type TableMemory = Partial<Record<Protocol, PreviousTable<SocketRecord>>>;
-const memories = new WeakMap<ProcFs, TableMemory>();
-const EMPTY_MEMORY: PreviousTable<SocketRecord> = { lines: [], entries: [] };
+const memories = new WeakMap<ProcFs, CollectMemory>();
 /** inet entries are parsed in the record's shape and joined in place (no second object per socket). */
 const PENDING = { pendingRecords: true } as const;
 
-/** Rough number of lines in a table text (tcp lines are 150 characters), to size the index. */
-function estimatedLines(texts: readonly TableText[]): number {
+/** The ProcFs's memory (created on its first snapshot, which keeps nothing unless `repeating`). */
+function memoryOf(procFs: ProcFs, repeating: boolean | undefined): CollectMemory {
+  let memory = memories.get(procFs);
+  if (memory === undefined) {
+    memory = { remember: repeating === true, tables: {}, spare: {} };
+    memories.set(procFs, memory);
+  }
+  return memory;
+}
+
+/** A buffer kept for the next read only while it is not much larger than the table (a table that shrank lets it go). */
+function worthKeeping(bytes: Buffer, length: number): boolean {
+  return bytes.length <= 4 * length + (1 << 20);
+}
+
+/** Rough number of lines in the tables read (tcp lines are 150 bytes), to size the index. */
+function estimatedLines(reads: readonly TableRead[]): number {
   let chars = 0;
-  for (const t of texts) if (t.text !== null) chars += t.text.length;
+  for (const t of reads) chars += t.text !== null ? t.text.length : t.length;
   return Math.ceil(chars / 100);
 }
 
 interface ParsedTables {
   /** Fresh entries, or records reused from the previous snapshot (they have `owner`). */
   readonly entries: (SocketEntry | SocketRecord)[];
-  /** Per entry: its line after "sl:" (inet tables), or null (unix). */
-  readonly lines: (string | null)[];
   readonly files: Record<string, number>;
   readonly unreadable: Record<string, string>;
   readonly skippedLines: number;
   readonly duplicates: number;
+  /** The record arrays kept for the next snapshot (assemble puts a re-joined record in its entry's place). */
+  readonly kept: SocketRecord[][];
 }
 
 /** errno codes that mean "this table does not exist here", not worth a warning. */
@@ -155,19 +178,37 @@ function isMissing(error: string): boolean {
   return error === 'ENOENT' || error === 'ENOTDIR';
 }
 
-function readTablesSync(procFs: ProcFs, protocols: readonly Protocol[]): TableText[] {
+function readTablesSync(procFs: ProcFs, protocols: readonly Protocol[]): TableRead[] {
   return protocols.map((protocol) => {
-    const text = procFs.readText(`net/${protocol}`);
-    return { protocol, text, error: text === null ? (procFs.lastError() ?? 'EIO') : null };
+    const path = `net/${protocol}`;
+    if (protocol === 'unix' || procFs.readBytes === undefined) {
+      const text = procFs.readText(path);
+      const error = text === null ? (procFs.lastError() ?? 'EIO') : null;
+      if (protocol === 'unix' || text === null) return { protocol, text, bytes: null, length: 0, error };
+      const bytes = Buffer.from(text, 'utf8');
+      return { protocol, text: null, bytes, length: bytes.length, error: null };
+    }
+    const bytes = procFs.readBytes(path);
+    return { protocol, text: null, bytes, length: bytes?.length ?? 0, error: bytes === null ? (procFs.lastError() ?? 'EIO') : null };
   });
 }
 
-/** Every table at once: each read(2) runs in libuv's pool, so tcp and tcp6 are produced in parallel. */
-function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[]): Promise<TableText[]> {
+/**
+ * Every table at once: each read(2) runs in libuv's pool, so tcp and tcp6 are produced in
+ * parallel. An inet table is read into the buffer its last-but-one snapshot left (taken out of
+ * the memory while the read runs, so that no other collection reads into it meanwhile).
+ */
+function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[], memory: CollectMemory): Promise<TableRead[]> {
   return Promise.all(
-    protocols.map(async (protocol) => {
-      const { text, error } = await readTextResultAsync(procFs, `net/${protocol}`);
-      return { protocol, text, error };
+    protocols.map(async (protocol): Promise<TableRead> => {
+      if (protocol === 'unix') {
+        const { text, error } = await readTextResultAsync(procFs, `net/${protocol}`);
+        return { protocol, text, bytes: null, length: 0, error };
+      }
+      const spare = memory.spare[protocol];
+      delete memory.spare[protocol];
+      const { bytes, length, error } = await readBytesIntoAsync(procFs, `net/${protocol}`, spare?.bytes ?? null);
+      return { protocol, text: null, bytes, length, error };
     }),
   );
 }
@@ -178,41 +219,49 @@ function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[]): Promis
  * socket hash at each read, so under churn a socket can be listed twice (possibly in two states).
  * The later line wins. Identity: the inode (a socket inode is unique on the machine), or the key
  * for inode 0 (TIME_WAIT, request socks, orphans).
+ *
+ * Also updates the memory at once (in this synchronous step: nothing else compares against a
+ * table's previous bytes or reads into its spare buffer meanwhile): what was parsed becomes the
+ * previous table, the previous one's buffer and bounds the spare.
  */
-function parseTables(texts: readonly TableText[], memory: TableMemory | null): ParsedTables {
+function parseTables(reads: readonly TableRead[], memory: CollectMemory): ParsedTables {
   const entries: (SocketEntry | SocketRecord)[] = [];
-  const lines: (string | null)[] = [];
   const files: Record<string, number> = {};
   const unreadable: Record<string, string> = {};
-  const byInode = new InodeIndex(estimatedLines(texts));
+  const kept: SocketRecord[][] = [];
+  const byInode = new InodeIndex(estimatedLines(reads));
   const byKey = new Map<string, number>();
   let skippedLines = 0;
   let duplicates = 0;
-  for (const { protocol, text, error } of texts) {
-    if (text === null) {
-      if (error !== null && !isMissing(error)) unreadable[`net/${protocol}`] = describeReadError(error);
-      continue;
-    }
+  for (const { protocol, text, bytes, length, error } of reads) {
     let sockets: readonly (SocketEntry | SocketRecord)[];
-    let tableLines: readonly string[] | null = null;
     let skipped: number;
-    if (protocol === 'unix') {
+    if (text !== null) {
       const parsed = parseUnixTable(text);
       sockets = parsed.sockets;
       skipped = parsed.skipped;
-    } else if (memory === null) {
-      const parsed = parseInetTable(text, protocol, PENDING);
+    } else if (bytes !== null && protocol !== 'unix') {
+      const previous = memory.tables[protocol] ?? null;
+      const spare = memory.spare[protocol];
+      const parsed = parseInetBytes(bytes, length, protocol, previous, { ...PENDING, scratch: spare?.bounds });
       sockets = parsed.sockets;
       skipped = parsed.skipped;
+      if (memory.remember) {
+        // Every entry is a record once assemble has joined it (pending records in place).
+        const records = parsed.sockets as SocketRecord[];
+        memory.tables[protocol] = { bytes, bounds: parsed.bounds, entries: records };
+        kept.push(records);
+        if (previous !== null && previous.bytes !== bytes && worthKeeping(previous.bytes, length)) {
+          memory.spare[protocol] = { bytes: previous.bytes, bounds: previous.bounds };
+        }
+      }
     } else {
-      const parsed = parseInetTableReusing(text, protocol, memory[protocol] ?? EMPTY_MEMORY, PENDING);
-      sockets = parsed.sockets;
-      tableLines = parsed.lines;
-      skipped = parsed.skipped;
+      if (error !== null && !isMissing(error)) unreadable[`net/${protocol}`] = describeReadError(error);
+      if (memory.remember) delete memory.tables[protocol];
+      continue;
     }
     for (let i = 0; i < sockets.length; i++) {
       const e = sockets[i]!;
-      const line = tableLines === null ? null : tableLines[i]!;
       let earlier: number;
       if (e.inode !== 0) earlier = byInode.getOrSet(e.inode, entries.length);
       else {
@@ -221,19 +270,19 @@ function parseTables(texts: readonly TableText[], memory: TableMemory | null): P
       }
       if (earlier >= 0) {
         entries[earlier] = e;
-        lines[earlier] = line;
         duplicates++;
         continue;
       }
       entries.push(e);
-      lines.push(line);
     }
     if (skipped > 0) {
       files[`net/${protocol}`] = skipped;
       skippedLines += skipped;
     }
   }
-  return { entries, lines, files, unreadable, skippedLines, duplicates };
+  // The first snapshot kept nothing; the next ones do (see CollectMemory).
+  memory.remember = true;
+  return { entries, files, unreadable, skippedLines, duplicates, kept };
 }
 
 function sameOwner(a: SocketOwner | null, b: SocketOwner | null): boolean {
@@ -243,7 +292,7 @@ function sameOwner(a: SocketOwner | null, b: SocketOwner | null): boolean {
 }
 
 function assemble(
-  deps: Pick<CollectDeps, 'hostname' | 'userName' | 'procFs' | 'repeating'>,
+  deps: Pick<CollectDeps, 'hostname' | 'userName'>,
   takenAtMs: number,
   parsed: ParsedTables,
   counters: KernelCounters,
@@ -251,10 +300,10 @@ function assemble(
   cost: Omit<Snapshot['cost'], 'rows'>,
   ownerStats: OwnerScanStats = owners?.stats ?? NO_OWNERS,
 ): Snapshot {
-  const { entries, lines } = parsed;
+  const { entries } = parsed;
   const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
-  const memory: Partial<Record<Protocol, TableMemoryBuilder>> = {};
-  const remember = deps.repeating === true || memories.has(deps.procFs); // see TableMemory: not on the first snapshot
+  /** Reused entries whose owner changed: a new record in their place, in the kept tables too. */
+  let rejoined: Map<SocketEntry, SocketRecord> | null = null;
   let reused = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
@@ -272,16 +321,20 @@ function assemble(
     } else if (known !== undefined && sameOwner(known, owner) && (e as SocketRecord).sharedBy === sharedBy) {
       record = e as SocketRecord;
       reused++;
-    } else record = toRecord(e, owner, sharedBy, deps.userName);
+    } else {
+      record = toRecord(e, owner, sharedBy, deps.userName);
+      (rejoined ??= new Map()).set(e, record);
+    }
     sockets[i] = record;
-    const line = lines[i] ?? null;
-    if (line !== null && remember) {
-      const table = (memory[record.protocol] ??= { lines: [], entries: [] });
-      table.lines.push(line);
-      table.entries.push(record);
+  }
+  if (rejoined !== null) {
+    for (const records of parsed.kept) {
+      for (let i = 0; i < records.length; i++) {
+        const r = rejoined.get(records[i]!);
+        if (r !== undefined) records[i] = r;
+      }
     }
   }
-  memories.set(deps.procFs, memory);
   const unreadable = Object.keys(parsed.unreadable).length > 0 ? { unreadable: parsed.unreadable } : {};
   return {
     takenAtMs,
@@ -311,10 +364,10 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
   const takenAtMs = deps.now();
   const t0 = monotonicMs();
   const cpu0 = processCpuMs();
-  const texts = readTablesSync(procFs, deps.protocols ?? NET_TABLES);
+  const reads = readTablesSync(procFs, deps.protocols ?? NET_TABLES);
   const counters = readKernelCounters(procFs);
   const t1 = monotonicMs();
-  const parsed = parseTables(texts, memories.get(procFs) ?? null);
+  const parsed = parseTables(reads, memoryOf(procFs, deps.repeating));
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : deps.owners.scan(wantedInodes(parsed.entries));
   const t3 = monotonicMs();
@@ -358,13 +411,14 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const t0 = monotonicMs();
   const cpu0 = processCpuMs();
   const protocols = deps.protocols ?? NET_TABLES;
-  const [texts, snmp, netstat] = await Promise.all([
-    readTablesAsync(procFs, protocols),
+  const memory = memoryOf(procFs, deps.repeating);
+  const [reads, snmp, netstat] = await Promise.all([
+    readTablesAsync(procFs, protocols, memory),
     procFs.readTextAsync('net/snmp'),
     procFs.readTextAsync('net/netstat'),
   ]);
   const t1 = monotonicMs();
-  const parsed = parseTables(texts, memories.get(procFs) ?? null);
+  const parsed = parseTables(reads, memory);
   const counters = countersFrom(snmp, netstat);
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));

@@ -30,6 +30,8 @@ export function createNetnsProcFs(base: ProcFs, pid: number): ProcFs {
   if (readResult !== undefined) view.readTextResultAsync = (rel) => readResult.call(base, map(rel));
   const readBytes = base.readBytes;
   if (readBytes !== undefined) view.readBytes = (rel) => readBytes.call(base, map(rel));
+  const readBytesInto = base.readBytesIntoAsync;
+  if (readBytesInto !== undefined) view.readBytesIntoAsync = (rel, into) => readBytesInto.call(base, map(rel), into);
   const stat = base.stat;
   if (stat !== undefined) {
     return { ...view, stat: (rel: string): ProcStat | null => stat.call(base, map(rel)) };

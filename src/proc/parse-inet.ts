@@ -106,15 +106,33 @@ const V6_BYTES = new Uint8Array(16);
  * (::ffff:0:0/96) come out as "::ffff:a.b.c.d". null when not hex.
  */
 function decodeIpv6At(text: string, start: number): string | null {
-  const bytes = V6_BYTES;
   for (let w = 0; w < 4; w++) {
     const at = start + w * 8;
     for (let k = 0; k < 4; k++) {
       const v = hexByte(text, at + 6 - 2 * k);
       if (v < 0) return null;
-      bytes[w * 4 + k] = v;
+      V6_BYTES[w * 4 + k] = v;
     }
   }
+  return formatIpv6(V6_BYTES);
+}
+
+/** decodeIpv6At over the bytes of a table: the 32 hex digits at b[start..start+32). */
+function decodeIpv6Bytes(b: Buffer, start: number): string | null {
+  for (let w = 0; w < 4; w++) {
+    const at = start + w * 8;
+    for (let k = 0; k < 4; k++) {
+      const hi = hexDigit(b[at + 6 - 2 * k]!);
+      const lo = hexDigit(b[at + 7 - 2 * k]!);
+      if (hi < 0 || lo < 0) return null;
+      V6_BYTES[w * 4 + k] = (hi << 4) | lo;
+    }
+  }
+  return formatIpv6(V6_BYTES);
+}
+
+/** RFC 5952 text of 16 address bytes (network order). */
+function formatIpv6(bytes: Uint8Array): string {
   // v4-mapped: 80 zero bits, 16 one bits, then the IPv4 address (RFC 5952 section 5).
   let mapped = bytes[10] === 0xff && bytes[11] === 0xff;
   for (let i = 0; mapped && i < 10; i++) if (bytes[i] !== 0) mapped = false;
@@ -168,11 +186,36 @@ export function decodeIpv6Hex(hex: string): string | null {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Line parsing: one pass per line with a cursor; each field is validated as it is read, so no
-// token array, no substrings, no regexes.
+// Line parsing, from the table's bytes as read: one pass per line with a cursor, each field
+// validated as it is read, so no decoded text, no substring per line or field, no regexes.
+//
+// The result is the same as parsing the UTF-8 decoded text (test/helpers/parse-inet-text-reference.ts
+// is that parser; tests compare the two): separators, digits and colons are ASCII, a UTF-8
+// decoder never folds an ASCII byte into a replacement character, so fields split at the same
+// places; a field with a byte >= 0x80 is malformed for every reader of it here (hex, decimal),
+// and the columns that are only skipped (refcount, pointer, extra columns) take any bytes.
 
-/** Distinct addresses remembered per table parse. */
+/** Distinct addresses interned (see internIpv4): cleared when full. */
 const ADDRESS_CACHE_MAX = 4096;
+
+/**
+ * Address text by value, kept across parses and tables: every record of the same address shares
+ * one string (local addresses repeat thousands of times; a changed line of a known peer gets the
+ * string its old record had). Bounded: a table of mostly distinct peers clears it when full.
+ */
+const ipv4Names = new Map<number, string>();
+/** The same for IPv6, by the 32 hex characters of the column (latin1 text of the bytes). */
+const ipv6Names = new Map<string, string>();
+
+function internIpv4(raw: number): string {
+  let s = ipv4Names.get(raw);
+  if (s === undefined) {
+    s = ipv4FromRaw(raw);
+    if (ipv4Names.size >= ADDRESS_CACHE_MAX) ipv4Names.clear();
+    ipv4Names.set(raw, s);
+  }
+  return s;
+}
 
 /** Where the last read* call stopped (a second return value without allocating). */
 let cursor = 0;
@@ -181,21 +224,21 @@ function isSep(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
 }
 
-function skipSpaces(text: string, p: number, end: number): number {
-  while (p < end && isSep(text.charCodeAt(p))) p++;
+function skipSpaces(b: Buffer, p: number, end: number): number {
+  while (p < end && isSep(b[p]!)) p++;
   return p;
 }
 
 /**
- * Hex digits from p up to the next separator (or `stop` char), 1..maxDigits of them, as a Number
+ * Hex digits from p up to the next separator (or `stop` byte), 1..maxDigits of them, as a Number
  * (exact up to 13 digits; the 16-digit tm->when is only compared against 2^31). -1 when empty,
- * too long or not hex. Sets `cursor` to the char after the digits.
+ * too long or not hex. Sets `cursor` to the byte after the digits.
  */
-function readHex(text: string, p: number, end: number, maxDigits: number, stop: number): number {
+function readHex(b: Buffer, p: number, end: number, maxDigits: number, stop: number): number {
   const start = p;
   let v = 0;
   while (p < end) {
-    const c = text.charCodeAt(p);
+    const c = b[p]!;
     if (c === stop || isSep(c)) break;
     const d = hexDigit(c);
     if (d < 0) return -1;
@@ -207,16 +250,16 @@ function readHex(text: string, p: number, end: number, maxDigits: number, stop: 
 }
 
 /** Decimal (optionally signed) up to the next separator, within ±2^53; NaN when malformed. Sets `cursor`. */
-function readDec(text: string, p: number, end: number, signed: boolean): number {
+function readDec(b: Buffer, p: number, end: number, signed: boolean): number {
   let neg = false;
-  if (signed && p < end && text.charCodeAt(p) === 45 /* - */) {
+  if (signed && p < end && b[p] === 45 /* - */) {
     neg = true;
     p++;
   }
   const start = p;
   let v = 0;
   while (p < end) {
-    const c = text.charCodeAt(p);
+    const c = b[p]!;
     if (isSep(c)) break;
     const d = c - 48;
     if (d < 0 || d > 9) return NaN;
@@ -229,11 +272,17 @@ function readDec(text: string, p: number, end: number, signed: boolean): number 
 }
 
 /** Skip one whitespace-separated field; -1 when the line ended before it. */
-function skipField(text: string, p: number, end: number): number {
-  p = skipSpaces(text, p, end);
+function skipField(b: Buffer, p: number, end: number): number {
+  p = skipSpaces(b, p, end);
   if (p >= end) return -1;
-  while (p < end && !isSep(text.charCodeAt(p))) p++;
+  while (p < end && !isSep(b[p]!)) p++;
   return p;
+}
+
+/** End of the line that starts at or before `from`: the index of its '\n', or `end`. */
+function lineEnd(b: Buffer, from: number, end: number): number {
+  const eol = from >= end ? -1 : b.indexOf(10, from);
+  return eol < 0 || eol > end ? end : eol;
 }
 
 /**
@@ -242,7 +291,8 @@ function skipField(text: string, p: number, end: number): number {
  * lines are neither parsed nor counted.
  */
 export function parseInetTable(text: string, protocol: InetProtocol, options: InetParseOptions = {}): ParsedTable {
-  const { sockets, skipped } = parseInet(text, protocol, null, options.pendingRecords === true);
+  const bytes = Buffer.from(text, 'utf8');
+  const { sockets, skipped } = parseInetBytes(bytes, bytes.length, protocol, null, options);
   return { sockets, skipped };
 }
 
@@ -253,6 +303,8 @@ export interface InetParseOptions {
    * in place instead of copying every socket into a second object (see isPendingRecord).
    */
   readonly pendingRecords?: boolean;
+  /** Arrays for the result's `bounds`, used when large enough (a refresh then allocates none). */
+  readonly scratch?: LineBounds;
 }
 
 /** sharedBy of a record that parsing built and the owner join has not filled in yet. */
@@ -271,28 +323,38 @@ export function isPendingRecord(e: SocketEntry | SocketRecord): e is PendingReco
   return (e as Partial<SocketRecord>).sharedBy === PENDING_JOIN;
 }
 
-/** The previous parse of a table, for parseInetTableReusing: lines[i] is entries[i]'s line. */
-export interface PreviousTable<T extends SocketEntry> {
-  readonly lines: readonly string[];
+/** Where each entry's line after its "sl:" column lies in a table's bytes: [starts[i], ends[i]). */
+export interface LineBounds {
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+}
+
+/** The previous parse of a table, for parseInetBytes: entries[i]'s line is bytes[starts[i], ends[i]). */
+export interface PreviousBytes<T extends SocketEntry> {
+  readonly bytes: Buffer;
+  readonly bounds: LineBounds;
   readonly entries: readonly T[];
 }
 
-/** A parse that reused what did not change: see parseInetTableReusing. */
-export interface ReusingParsedTable<T extends SocketEntry> {
+/** A parse of a table's bytes: see parseInetBytes. */
+export interface InetBytesParse<T extends SocketEntry> {
   /** Entries in table order: objects of `previous` where the line is unchanged, new ones otherwise. */
   readonly sockets: (SocketEntry | T)[];
-  /** lines[i]: the text of sockets[i]'s line after its "sl:" column (for the next refresh). */
-  readonly lines: string[];
+  /** sockets[i]'s line after "sl:" in the bytes parsed (the next refresh's `previous`). */
+  readonly bounds: LineBounds;
   /** How many entries came from `previous`. */
   readonly reused: number;
   readonly skipped: number;
 }
 
 /**
- * parseInetTable for a refresh: a line whose text after the "sl:" column (sl is the line's
- * position and shifts when an earlier socket closes) is the same as in `previous` — typically
- * most lines, between two refreshes a second apart — is not parsed again: its object from
- * `previous` is returned as is, so nothing is rebuilt and consumers can compare by identity.
+ * Parse the table in bytes[0, length) (UTF-8 as the kernel prints it; no text is decoded). With
+ * `previous` — the last parse of the same table, its bytes still intact — a line whose bytes
+ * after the "sl:" column (sl is the line's position and shifts when an earlier socket closes) are
+ * the same as in `previous` (typically most lines, between two refreshes a second apart) is not
+ * parsed again: its object from `previous` is returned as is, so nothing is rebuilt and consumers
+ * can compare by identity. A changed line of a socket seen before keeps the old record's `key`
+ * string when protocol, endpoints and inode are the same (no second copy of it is built).
  *
  * Matching needs no hashing: the kernel lists sockets in hash-bucket order, so lines that stay
  * keep their order and a line is looked for near where it is expected in the previous table
@@ -300,25 +362,24 @@ export interface ReusingParsedTable<T extends SocketEntry> {
  * not matched since). A line found nowhere near is parsed: reuse only saves work, it never
  * changes a result.
  */
-export function parseInetTableReusing<T extends SocketEntry>(
-  text: string,
+export function parseInetBytes<T extends SocketEntry>(
+  bytes: Buffer,
+  length: number,
   protocol: InetProtocol,
-  previous: PreviousTable<T>,
+  previous: PreviousBytes<T> | null,
   options: InetParseOptions = {},
-): ReusingParsedTable<T> {
-  const lines: string[] = [];
-  const result = parseInet<T>(text, protocol, { previous, lines, reused: 0, next: 0, misses: 0 }, options.pendingRecords === true);
-  return { sockets: result.sockets, lines, reused: result.reuse!.reused, skipped: result.skipped };
+): InetBytesParse<T> {
+  const reuse: ReuseState<T> | null = previous === null ? null : { previous, reused: 0, next: 0, misses: 0 };
+  return parseInet(bytes, Math.min(length, bytes.length), protocol, reuse, options);
 }
 
 /** Lines looked at either side of the expected position in the previous table. */
 const REUSE_WINDOW = 4;
 
 interface ReuseState<T extends SocketEntry> {
-  readonly previous: PreviousTable<T>;
-  readonly lines: string[];
+  readonly previous: PreviousBytes<T>;
   reused: number;
-  /** Index in previous.lines after the last match. */
+  /** Index in previous.entries after the last match. */
   next: number;
   /** Lines not matched since the last match (changed in place, or new). */
   misses: number;
@@ -340,131 +401,190 @@ function previousRowOf<T extends SocketEntry>(reuse: ReuseState<T>, inode: numbe
   return reuse.byInode.get(inode);
 }
 
-/** Index of `line` in previous.lines near the expected position, or -1. */
-function findPrevious<T extends SocketEntry>(reuse: ReuseState<T>, line: string): number {
-  const prev = reuse.previous.lines;
-  const n = prev.length;
+/** Whether previous row `row`'s line is the line at b[start..) (the same bytes, then '\n' or the end). */
+function samePreviousLine<T extends SocketEntry>(reuse: ReuseState<T>, row: number, b: Buffer, start: number, end: number): boolean {
+  const { starts, ends } = reuse.previous.bounds;
+  const ps = starts[row]!;
+  const len = ends[row]! - ps;
+  const stop = start + len;
+  if (stop > end || (stop < end && b[stop] !== 10)) return false;
+  return b.compare(reuse.previous.bytes, ps, ps + len, start, stop) === 0;
+}
+
+/** Row of the previous table whose line is the one at b[start..), near the expected position, or -1. */
+function findPrevious<T extends SocketEntry>(reuse: ReuseState<T>, b: Buffer, start: number, end: number): number {
+  const n = reuse.previous.entries.length;
   if (n === 0) return -1;
   const expected = reuse.next + reuse.misses;
-  // The expected line first, then outwards; strings of unequal length fail at once, unequal
-  // sockets within the first few characters (addresses, ports).
+  // The expected line first, then outwards; lines of unequal length fail at once, unequal
+  // sockets within the first few bytes (addresses, ports).
   for (let d = 0; d <= REUSE_WINDOW; d++) {
     const after = expected + d;
-    if (after < n && prev[after] === line) return after;
+    if (after < n && samePreviousLine(reuse, after, b, start, end)) return after;
     const before = expected - d;
-    if (d > 0 && before >= reuse.next && before < n && prev[before] === line) return before;
+    if (d > 0 && before >= reuse.next && before < n && samePreviousLine(reuse, before, b, start, end)) return before;
   }
-  if (reuse.next < expected && prev[reuse.next] === line) return reuse.next;
+  if (reuse.next < expected && samePreviousLine(reuse, reuse.next, b, start, end)) return reuse.next;
   return -1;
 }
 
+/** A bounds array twice as long with the first `count` values of `a`. */
+function grown(a: Int32Array, count: number): Int32Array {
+  const bigger = new Int32Array(Math.max(1024, a.length * 2));
+  bigger.set(a.subarray(0, count));
+  return bigger;
+}
+
 function parseInet<T extends SocketEntry>(
-  text: string,
+  b: Buffer,
+  n: number,
   protocol: InetProtocol,
   reuse: ReuseState<T> | null,
-  pending: boolean,
-): { sockets: (SocketEntry | T)[]; skipped: number; reuse: ReuseState<T> | null } {
+  options: InetParseOptions,
+): InetBytesParse<T> {
+  const pending = options.pendingRecords === true;
   const isTcp = protocol === 'tcp' || protocol === 'tcp6';
   const isV6 = protocol === 'tcp6' || protocol === 'udp6' || protocol === 'raw6';
   const addrLen = isV6 ? 32 : 8;
-  // Decoded addresses by their hex text: local addresses repeat thousands of times. Bounded, so
-  // a table of mostly distinct remote peers does not pay for growing a map it never hits.
-  const v4Cache = new Map<number, string>();
-  const v6Cache = new Map<string, string>();
 
-  /** Address of the endpoint at text[at..at+addrLen), or null when not hex. */
+  /** Address of the endpoint at b[at..at+addrLen), or null when not hex. */
   const readAddress = (at: number): string | null => {
     if (!isV6) {
       let raw = 0;
       for (let i = at; i < at + 8; i++) {
-        const d = hexDigit(text.charCodeAt(i));
+        const d = hexDigit(b[i]!);
         if (d < 0) return null;
         raw = raw * 16 + d;
       }
-      let s = v4Cache.get(raw);
-      if (s === undefined) {
-        s = ipv4FromRaw(raw);
-        if (v4Cache.size < ADDRESS_CACHE_MAX) v4Cache.set(raw, s);
-      }
-      return s;
+      return internIpv4(raw);
     }
-    const hex = text.slice(at, at + 32);
-    let s = v6Cache.get(hex);
+    const hex = b.toString('latin1', at, at + 32);
+    let s = ipv6Names.get(hex);
     if (s === undefined) {
-      const d = decodeIpv6At(text, at);
+      const d = decodeIpv6Bytes(b, at);
       if (d === null) return null;
       s = d;
-      if (v6Cache.size < ADDRESS_CACHE_MAX) v6Cache.set(hex, s);
+      if (ipv6Names.size >= ADDRESS_CACHE_MAX) ipv6Names.clear();
+      ipv6Names.set(hex, s);
     }
     return s;
   };
 
+  // Line bounds, 150 bytes a tcp line (fewer for tcp6's long ones is fine: the arrays grow).
+  const want = Math.ceil(n / 120) + 16;
+  let starts = options.scratch !== undefined && options.scratch.starts.length >= want ? options.scratch.starts : new Int32Array(want);
+  let ends =
+    options.scratch !== undefined && options.scratch.ends.length === starts.length ? options.scratch.ends : new Int32Array(starts.length);
   const sockets: (SocketEntry | T)[] = [];
+  const keep = (entry: SocketEntry | T, start: number, eol: number): void => {
+    const i = sockets.length;
+    if (i === starts.length) {
+      starts = grown(starts, i);
+      ends = grown(ends, i);
+    }
+    starts[i] = start;
+    ends[i] = eol;
+    sockets.push(entry);
+  };
+  /** The previous row of the socket whose changed line parseLine is reading (inode, or the expected row for inode 0); -1 none. */
+  let candidateRow = -1;
   let skipped = 0;
-  const n = text.length;
   let pos = 0;
   while (pos < n) {
-    let eol = text.indexOf('\n', pos);
-    if (eol < 0) eol = n;
-    const first = skipSpaces(text, pos, eol);
-    pos = eol + 1;
-    if (first === eol) continue; // blank
-    // Header: "  sl  local_address …"
-    if (text.charCodeAt(first) === 115 /* s */ && text.charCodeAt(first + 1) === 108 /* l */) continue;
-    if (reuse !== null) {
-      // The line's text after "sl:"; a line without that colon is malformed anyway.
-      let colon = first;
-      while (colon < eol && text.charCodeAt(colon) !== 58) colon++;
-      const line = text.slice(colon + 1, eol);
-      const at = findPrevious(reuse, line);
-      if (at >= 0) {
-        reuse.reused++;
-        reuse.next = at + 1;
-        reuse.misses = 0;
-        sockets.push(reuse.previous.entries[at]!);
-        reuse.lines.push(line);
-        continue;
-      }
-      const entry = parseLine(first, eol);
-      if (entry === null) skipped++;
-      else {
-        sockets.push(entry);
-        reuse.lines.push(line);
-      }
-      // Re-synchronise on a socket that was there before (its line changed: a timer, a queue);
-      // otherwise assume the line replaced one (changed in place) or was inserted.
-      const row = entry === null || entry.inode === 0 ? -1 : previousRowOf(reuse, entry.inode);
-      if (row >= 0) {
-        reuse.next = row + 1;
-        reuse.misses = 0;
-      } else reuse.misses++;
+    const first = skipSpaces(b, pos, n);
+    if (first >= n) break; // trailing blanks
+    if (b[first] === 10) {
+      pos = first + 1; // blank line
       continue;
     }
+    // Header: "  sl  local_address …"
+    if (b[first] === 115 /* s */ && first + 1 < n && b[first + 1] === 108 /* l */) {
+      pos = lineEnd(b, first, n) + 1;
+      continue;
+    }
+    // The line's bytes after "sl:" (sl: one or more digits, as parseLine checks); a line without
+    // them is malformed, and never reused whatever follows.
+    let colon = first;
+    while (colon < n && b[colon]! >= 48 && b[colon]! <= 57) colon++;
+    const start = colon > first && colon < n && b[colon] === 58 ? colon + 1 : -1;
+    if (reuse === null) {
+      const eol = lineEnd(b, first, n);
+      pos = eol + 1;
+      const entry = parseLine(first, eol);
+      if (entry === null) skipped++;
+      else keep(entry, start, eol);
+      continue;
+    }
+    const at = start < 0 ? -1 : findPrevious(reuse, b, start, n);
+    if (at >= 0) {
+      const { starts: ps, ends: pe } = reuse.previous.bounds;
+      const eol = start + pe[at]! - ps[at]!;
+      pos = eol + 1;
+      reuse.reused++;
+      reuse.next = at + 1;
+      reuse.misses = 0;
+      keep(reuse.previous.entries[at]!, start, eol);
+      continue;
+    }
+    const eol = lineEnd(b, first, n);
+    pos = eol + 1;
+    candidateRow = -1;
     const entry = parseLine(first, eol);
     if (entry === null) skipped++;
-    else sockets.push(entry);
+    else keep(entry, start, eol);
+    // Re-synchronise on a socket that was there before (its line changed: a timer, a queue);
+    // otherwise assume the line replaced one (changed in place) or was inserted.
+    const row = entry === null || entry.inode === 0 ? -1 : candidateRow;
+    if (row >= 0) {
+      reuse.next = row + 1;
+      reuse.misses = 0;
+    } else reuse.misses++;
   }
-  return { sockets, skipped, reuse };
+  return { sockets, bounds: { starts, ends }, reused: reuse?.reused ?? 0, skipped };
+
+  /** `key` of a changed line: the previous record's string when it is the same socket, else a new one. */
+  function keyOf(localAddress: string, localPort: number, remoteAddress: string, remotePort: number, inode: number): string {
+    if (reuse !== null) {
+      const row = inode !== 0 ? previousRowOf(reuse, inode) : reuse.next + reuse.misses;
+      if (inode !== 0) candidateRow = row;
+      const old = row >= 0 ? reuse.previous.entries[row] : undefined;
+      if (
+        old !== undefined &&
+        old.inode === inode &&
+        old.localPort === localPort &&
+        old.remotePort === remotePort &&
+        old.localAddress === localAddress &&
+        old.remoteAddress === remoteAddress &&
+        old.protocol === protocol
+      ) {
+        return old.key;
+      }
+    }
+    // Same text as socketKey(). join() builds one flat string; a template literal builds a tree
+    // of ~9 cons strings per line that survives into old space and is flattened again when the
+    // key is first hashed (measured ~2x slower).
+    return [protocol, ' ', localAddress, ':', portText(localPort), ' ', remoteAddress, ':', portText(remotePort), ' ', inode].join('');
+  }
 
   function parseLine(first: number, end: number): SocketEntry | null {
     // sl: "%4d:" (udp: the hash bucket). Only its shape is checked.
     let p = first;
-    while (p < end && text.charCodeAt(p) >= 48 && text.charCodeAt(p) <= 57) p++;
-    if (p === first || text.charCodeAt(p) !== 58 /* : */) return null;
+    while (p < end && b[p]! >= 48 && b[p]! <= 57) p++;
+    if (p === first || p >= end || b[p] !== 58 /* : */) return null;
 
     // local and remote "ADDR:PORT", %08X (x4 for IPv6) and %04X
-    const ls = skipSpaces(text, p + 1, end);
-    if (text.charCodeAt(ls + addrLen) !== 58) return null;
-    const localPort = readHex(text, ls + addrLen + 1, end, 4, -1);
+    const ls = skipSpaces(b, p + 1, end);
+    if (ls + addrLen >= end || b[ls + addrLen] !== 58) return null;
+    const localPort = readHex(b, ls + addrLen + 1, end, 4, -1);
     if (localPort < 0 || cursor - ls !== addrLen + 5) return null;
-    const rs = skipSpaces(text, cursor, end);
-    if (rs === cursor || text.charCodeAt(rs + addrLen) !== 58) return null;
-    const remotePort = readHex(text, rs + addrLen + 1, end, 4, -1);
+    const rs = skipSpaces(b, cursor, end);
+    if (rs === cursor || rs + addrLen >= end || b[rs + addrLen] !== 58) return null;
+    const remotePort = readHex(b, rs + addrLen + 1, end, 4, -1);
     if (remotePort < 0 || cursor - rs !== addrLen + 5) return null;
 
     // st
-    p = skipSpaces(text, cursor, end);
-    const st = readHex(text, p, end, 2, -1);
+    p = skipSpaces(b, cursor, end);
+    const st = readHex(b, p, end, 2, -1);
     if (st < 0 || cursor - p !== 2) return null;
     let state: TcpState | DatagramState;
     if (isTcp) {
@@ -477,36 +597,36 @@ function parseInet<T extends SocketEntry>(
     }
 
     // tx_queue:rx_queue, bytes, %08X:%08X
-    p = skipSpaces(text, cursor, end);
-    const sendQ = readHex(text, p, end, 8, 58);
-    if (sendQ < 0 || text.charCodeAt(cursor) !== 58) return null;
-    const recvQ = readHex(text, cursor + 1, end, 8, -1);
+    p = skipSpaces(b, cursor, end);
+    const sendQ = readHex(b, p, end, 8, 58);
+    if (sendQ < 0 || cursor >= end || b[cursor] !== 58) return null;
+    const recvQ = readHex(b, cursor + 1, end, 8, -1);
     if (recvQ < 0) return null;
 
     // tr:tm->when, "%02X:%08lX"; when in clock ticks, up to 16 hex digits on 64-bit
-    p = skipSpaces(text, cursor, end);
-    const tr = readHex(text, p, end, 2, 58);
-    if (tr < 0 || text.charCodeAt(cursor) !== 58) return null;
-    let ticks = readHex(text, cursor + 1, end, 16, -1);
+    p = skipSpaces(b, cursor, end);
+    const tr = readHex(b, p, end, 2, 58);
+    if (tr < 0 || cursor >= end || b[cursor] !== 58) return null;
+    let ticks = readHex(b, cursor + 1, end, 16, -1);
     if (ticks < 0) return null;
     // Older kernels (before jiffies_delta_to_clock_t clamped the delta to 0) printed an expired
     // timer as a negative long, e.g. FFFFFFFFFFFFFF9C: anything >= 2^31 ticks (~248 days) is 0.
     if (ticks >= 0x80000000) ticks = 0;
 
     // retrnsmt %08X, uid %5u, timeout %8d (icsk_probes_out), inode %lu
-    const retrnsmt = readHex(text, skipSpaces(text, cursor, end), end, 8, -1);
+    const retrnsmt = readHex(b, skipSpaces(b, cursor, end), end, 8, -1);
     if (retrnsmt < 0) return null;
-    let uid = readDec(text, skipSpaces(text, cursor, end), end, false);
+    let uid = readDec(b, skipSpaces(b, cursor, end), end, false);
     if (uid !== uid) return null;
-    const probes = readDec(text, skipSpaces(text, cursor, end), end, false);
+    const probes = readDec(b, skipSpaces(b, cursor, end), end, false);
     if (probes !== probes) return null;
-    const inode = readDec(text, skipSpaces(text, cursor, end), end, false);
+    const inode = readDec(b, skipSpaces(b, cursor, end), end, false);
     if (inode !== inode) return null;
 
     // refcount, pointer: present on every line, not used
-    p = skipField(text, cursor, end);
+    p = skipField(b, cursor, end);
     if (p < 0) return null;
-    p = skipField(text, p, end);
+    p = skipField(b, p, end);
     if (p < 0) return null;
 
     let rtoMs: number | null = null;
@@ -514,18 +634,18 @@ function parseInet<T extends SocketEntry>(
     let cwnd: number | null = null;
     let ssthresh: number | null = null;
     let drops: number | null = null;
-    p = skipSpaces(text, p, end);
+    p = skipSpaces(b, p, end);
     if (isTcp) {
       // Short lines (timewait, openreq) end here. Full ones go on with
       // rto ato (clock ticks) (quick<<1|pingpong) cwnd ssthresh; more columns are ignored.
       if (p < end) {
-        const rto = readDec(text, p, end, false);
-        const ato = readDec(text, skipSpaces(text, cursor, end), end, false);
+        const rto = readDec(b, p, end, false);
+        const ato = readDec(b, skipSpaces(b, cursor, end), end, false);
         if (rto !== rto || ato !== ato) return null;
-        p = skipField(text, cursor, end); // quick<<1|pingpong
+        p = skipField(b, cursor, end); // quick<<1|pingpong
         if (p < 0) return null;
-        const cw = readDec(text, skipSpaces(text, p, end), end, false);
-        const last = readDec(text, skipSpaces(text, cursor, end), end, true);
+        const cw = readDec(b, skipSpaces(b, p, end), end, false);
+        const last = readDec(b, skipSpaces(b, cursor, end), end, true);
         if (cw !== cw || last !== last) return null;
         rtoMs = rto * MS_PER_TICK;
         atoMs = ato * MS_PER_TICK;
@@ -539,7 +659,7 @@ function parseInet<T extends SocketEntry>(
       }
     } else {
       // drops (sk_drops); more columns are ignored
-      const d = readDec(text, p, end, false);
+      const d = readDec(b, p, end, false);
       if (d !== d) return null;
       drops = d;
     }
@@ -548,10 +668,7 @@ function parseInet<T extends SocketEntry>(
     const remoteAddress = readAddress(rs);
     if (localAddress === null || remoteAddress === null) return null;
 
-    // Same text as socketKey(). join() builds one flat string; a template literal builds a tree
-    // of ~9 cons strings per line that survives into old space and is flattened again when the
-    // key is first hashed (measured ~2x slower). Keys are still ~40% of the parse time.
-    const key = [protocol, ' ', localAddress, ':', portText(localPort), ' ', remoteAddress, ':', portText(remotePort), ' ', inode].join('');
+    const key = keyOf(localAddress, localPort, remoteAddress, remotePort, inode);
     const timer = TIMER_BY_CODE[tr] ?? 'off';
     const timerMs = ticks * MS_PER_TICK;
     // Like ss: the retrnsmt column for the retransmit timer, probes sent for the others.

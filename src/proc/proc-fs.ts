@@ -46,6 +46,20 @@ export interface ProcFs {
    * strings (--summary), or null (errno in `lastError`). Optional: see readBytes below.
    */
   readBytes?(relPath: string): Buffer | null;
+  /**
+   * readTextResultAsync without decoding, into a buffer the caller keeps from one refresh to the
+   * next (`into`, or a new one when it is null or too small): the file is bytes[0, length). A
+   * refresh then allocates neither a buffer nor a string for a table. Optional: see
+   * readBytesIntoAsync below.
+   */
+  readBytesIntoAsync?(relPath: string, into: Buffer | null): Promise<BytesReadResult>;
+}
+
+/** A read into a reused buffer: the file is bytes[0, length); bytes null on error (errno code in `error`). */
+export interface BytesReadResult {
+  readonly bytes: Buffer | null;
+  readonly length: number;
+  readonly error: string | null;
 }
 
 /** A read that says why it failed: error is an errno code ("ENOENT", "EACCES", "ENOTREG", "EFBIG"). */
@@ -118,14 +132,29 @@ export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
 
 /** The same, off the main thread (every read(2) in libuv's pool). */
 export async function readBoundedAsync(file: string, maxBytes: number): Promise<string> {
+  const { bytes, length } = await readBoundedIntoAsync(file, maxBytes, null);
+  return bytes.toString('utf8', 0, length);
+}
+
+/**
+ * readBoundedAsync without decoding, into `into` when it is large enough (else a new buffer,
+ * doubled as needed): the file is bytes[0, length) of the buffer returned.
+ */
+export async function readBoundedIntoAsync(
+  file: string,
+  maxBytes: number,
+  into: Buffer | null,
+): Promise<{ bytes: Buffer; length: number }> {
   const handle = await fs.promises.open(file, OPEN_FLAGS);
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
     if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
     // One buffer, doubled as needed: a procfs table answers a read(2) with about one page
-    // (seq_file), so a fresh chunk per read would allocate thousands of them.
-    let buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : READ_CHUNK_BYTES));
+    // (seq_file), so a fresh chunk per read would allocate thousands of them. A regular file of
+    // known size: size + 1 (the extra byte confirms EOF).
+    const first = Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : READ_CHUNK_BYTES);
+    let buf = into !== null && into.length >= first ? into : Buffer.allocUnsafe(first);
     let length = 0;
     for (;;) {
       if (length === buf.length) {
@@ -139,10 +168,22 @@ export async function readBoundedAsync(file: string, maxBytes: number): Promise<
       length += bytesRead;
     }
     if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    return buf.toString('utf8', 0, length);
+    return { bytes: buf, length };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * ProcFs.readBytesIntoAsync of any ProcFs: the precise one when it has it, else its text
+ * (readTextResultAsync) encoded into a new buffer (fakes, --ssh).
+ */
+export async function readBytesIntoAsync(procFs: ProcFs, relPath: string, into: Buffer | null): Promise<BytesReadResult> {
+  if (procFs.readBytesIntoAsync !== undefined) return procFs.readBytesIntoAsync(relPath, into);
+  const { text, error } = await readTextResultAsync(procFs, relPath);
+  if (text === null) return { bytes: null, length: 0, error };
+  const bytes = Buffer.from(text, 'utf8');
+  return { bytes, length: bytes.length, error: null };
 }
 
 /** readTextResultAsync of any ProcFs: the precise one when it has it, else readTextAsync + lastError. */
@@ -228,6 +269,14 @@ export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs 
         return readBoundedBytesSync(abs(rel), maxBytes);
       } catch (err) {
         return fail(err);
+      }
+    },
+    async readBytesIntoAsync(rel, into) {
+      try {
+        const { bytes, length } = await readBoundedIntoAsync(abs(rel), maxBytes, into);
+        return { bytes, length, error: null };
+      } catch (err) {
+        return { bytes: null, length: 0, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
       }
     },
     readDir(rel) {

@@ -1,0 +1,163 @@
+// The data path's memory and parse CPU at 100k sockets, in process (issue 11's 200 MB goal):
+// collectSnapshotAsync (the dashboard's collection, no owners) + SocketTracker.ingest, refresh
+// after refresh, over a synthetic proc tree (bench/proc-tree.ts) whose net/ directory flips
+// between two versions each refresh (a symlink swapped by rename), so every refresh sees ~11% of
+// the lines changed (the TIME_WAIT timers moved, 1% of the connections replaced by new ones), as
+// a live host a second apart does.
+//
+//   npm run build && node --expose-gc dist/bench/memory-bench.js
+//   env: BENCH_MEM_SOCKETS=100000  BENCH_MEM_REFRESHES=30  BENCH_TREE_DIR=/tmp
+//
+// Prints per refresh CPU of the collection (process.cpuUsage, all threads) and its parse ms, then
+// RSS, heap used and VmHWM after two forced GCs (`--expose-gc`), as JSON on the last line.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+
+import { collectSnapshotAsync } from '../src/proc/collect-snapshot.js';
+import { createProcFs } from '../src/proc/proc-fs.js';
+import { SocketTracker } from '../src/model/tracker.js';
+import { envInt, median, round } from './bench-lib.js';
+import { writeSyntheticProcTree } from './proc-tree.js';
+
+/** A copy of net/ with the TIME_WAIT timers moved and every 100th full line given a new inode and port. */
+function writeChurnedNet(fromNet: string, toNet: string): void {
+  fs.mkdirSync(toNet);
+  for (const name of fs.readdirSync(fromNet)) {
+    const text = fs.readFileSync(path.join(fromNet, name), 'latin1');
+    if (name !== 'tcp' && name !== 'tcp6') {
+      fs.writeFileSync(path.join(toNet, name), text, 'latin1');
+      continue;
+    }
+    const lines = text.split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.includes(' 06 '))
+        lines[i] = line.replace(
+          / 03:([0-9A-F]{8}) /,
+          (_m, t: string) => ` 03:${((parseInt(t, 16) + 7) % 0xffff).toString(16).toUpperCase().padStart(8, '0')} `,
+        );
+      else if (i % 100 === 0 && line.includes(' 01 ')) {
+        // A new connection in the old one's place: another remote port and inode, same width.
+        lines[i] = line
+          .replace(/ (\d{7}) 1 /, (_m, inode: string) => ` ${String(Number(inode) + 5_000_000).padStart(7, '0')} 1 `)
+          .replace(
+            /:([0-9A-F]{4}) 01 /,
+            (_m, p: string) => `:${((parseInt(p, 16) + 1) % 0xffff).toString(16).toUpperCase().padStart(4, '0')} 01 `,
+          );
+      }
+    }
+    fs.writeFileSync(path.join(toNet, name), lines.join('\n'), 'latin1');
+  }
+}
+
+function vmKb(field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m === null ? NaN : Number(m[1]);
+}
+
+async function main(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc');
+  const sockets = envInt('BENCH_MEM_SOCKETS', 100_000);
+  const refreshes = envInt('BENCH_MEM_REFRESHES', 30);
+  const parent = process.env['BENCH_TREE_DIR'] ?? os.tmpdir();
+  // Written by a child process, so that writing it leaves nothing in this heap or its VmHWM.
+  const root = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--write-tree', parent, String(sockets)], {
+    encoding: 'utf8',
+  }).trim();
+  const tree = { root };
+  try {
+    const netA = path.join(tree.root, 'net-a');
+    const netB = path.join(tree.root, 'net-b');
+    const link = path.join(tree.root, 'net');
+    const flip = (to: string): void => {
+      const tmp = path.join(tree.root, 'net.tmp');
+      fs.symlinkSync(path.basename(to), tmp);
+      fs.renameSync(tmp, link);
+    };
+    flip(netA);
+    gc();
+    const startRss = process.memoryUsage().rss;
+    const procFs = createProcFs(tree.root);
+    const deps = {
+      procFs,
+      owners: null,
+      userName: (uid: number) => String(uid),
+      hostname: () => 'synthetic',
+      now: () => Date.now(),
+      monotonicMs: () => performance.now(),
+    };
+    const tracker = new SocketTracker();
+    const cpuMs: number[] = [];
+    const parseMs: number[] = [];
+    const reused: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < refreshes; i++) {
+      flip(i % 2 === 0 ? netA : netB);
+      const c0 = process.cpuUsage();
+      const snap = await collectSnapshotAsync(deps);
+      tracker.ingest(snap);
+      const c = process.cpuUsage(c0);
+      cpuMs.push((c.user + c.system) / 1000);
+      parseMs.push(snap.cost.parseMs);
+      reused.push(snap.cost.reusedRows ?? 0);
+      rows = snap.sockets.length;
+      if (i === 0) {
+        process.stderr.write(
+          `memory-bench: refresh 1 (cold): ${round(cpuMs[0]!, 1)} ms CPU, RSS ${round(process.memoryUsage().rss / 2 ** 20, 1)} MB\n`,
+        );
+      }
+    }
+    const steady = (xs: number[]): number => round(median(xs.slice(2)), 1);
+    const hwmBeforeGc = vmKb('VmHWM') / 1024;
+    const rssBeforeGc = process.memoryUsage().rss / 2 ** 20;
+    gc();
+    gc();
+    const mem = process.memoryUsage();
+    const result = {
+      sockets,
+      rows,
+      refreshes,
+      cpuMsPerRefreshMedian: steady(cpuMs),
+      cpuMsPerRefreshRange: [round(Math.min(...cpuMs.slice(2)), 1), round(Math.max(...cpuMs.slice(2)), 1)],
+      parseMsMedian: steady(parseMs),
+      reusedRowsMedian: steady(reused),
+      startRssMb: round(startRss / 2 ** 20, 1),
+      rssBeforeGcMb: round(rssBeforeGc, 1),
+      rssAfterGcMb: round(mem.rss / 2 ** 20, 1),
+      heapUsedMb: round(mem.heapUsed / 2 ** 20, 1),
+      heapTotalMb: round(mem.heapTotal / 2 ** 20, 1),
+      spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, [round(sp.space_size / 2 ** 20, 1), round(sp.space_used_size / 2 ** 20, 1)]])),
+      externalMb: round(mem.external / 2 ** 20, 1),
+      arrayBuffersMb: round(mem.arrayBuffers / 2 ** 20, 1),
+      hwmMb: round(hwmBeforeGc, 1),
+      load: os.loadavg().map((l) => round(l, 2)),
+    };
+    // The tracker must stay alive until the figures are taken.
+    if (tracker.lastTurnover().to === null) throw new Error('no snapshot ingested');
+    console.log(JSON.stringify(result));
+  } finally {
+    fs.rmSync(tree.root, { recursive: true, force: true });
+  }
+}
+
+/** `--write-tree PARENT N`: write the two versions of the tree, print its root. */
+function writeTreeMain(parent: string, sockets: number): void {
+  const tree = writeSyntheticProcTree(parent, { sockets });
+  const netA = path.join(tree.root, 'net-a');
+  fs.renameSync(path.join(tree.root, 'net'), netA);
+  writeChurnedNet(netA, path.join(tree.root, 'net-b'));
+  console.log(tree.root);
+}
+
+const run = process.argv[2] === '--write-tree' ? Promise.resolve(writeTreeMain(process.argv[3]!, Number(process.argv[4]))) : main();
+run.catch((err: unknown) => {
+  process.stderr.write(`memory-bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
