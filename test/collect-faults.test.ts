@@ -171,8 +171,7 @@ describe('refreshes reuse the records of unchanged lines', () => {
     const { header, rows } = tcpRows();
     const root = tree({ tcp: [header, ...rows].join('\n') });
     const d = deps(root); // one ProcFs across refreshes, as the dashboard keeps
-    // The first snapshot of a ProcFs keeps nothing (a one-shot --once would not use it).
-    expect(collectSnapshot(d).cost.reusedRows).toBe(0);
+    // The first snapshot of a ProcFs parses every line; the second reuses them all.
     const a = collectSnapshot(d);
     expect(a.cost.reusedRows).toBe(0);
     const b = collectSnapshot(d);
@@ -190,6 +189,34 @@ describe('refreshes reuse the records of unchanged lines', () => {
     for (const s of c.sockets) {
       if (s.localPort === 0x46b1) expect(s).not.toBe(byKey.get(s.key));
       else expect(s).toBe(byKey.get(s.key));
+    }
+  });
+
+  it('refresh after refresh into the same two buffers, the table shrinking and growing: what a fresh parse gives', async () => {
+    const { header, rows } = tcpRows();
+    const renumber = (rs: readonly string[]): string =>
+      [header, ...rs.map((r, i) => r.replace(/^\s*\d+:/, `${String(i).padStart(4)}:`))].join('\n');
+    const root = tree({ tcp: renumber(rows), tcp6: recorded('tcp6') });
+    const d = { ...deps(root), owners: null };
+    const versions = [
+      rows.slice(0, 5), // shorter than what the buffers held: stale bytes after the end
+      rows,
+      rows.map((r, i) => (i % 3 === 0 ? r.replace(/ 00:00000000 /, ' 02:00000123 ') : r)),
+      [...rows.slice(10), ...rows.slice(0, 10)],
+      [],
+      rows.slice(2),
+    ];
+    let last = await collectSnapshotAsync(d);
+    for (const version of versions) {
+      fs.writeFileSync(path.join(root, 'net', 'tcp'), renumber(version));
+      const snap = await collectSnapshotAsync(d);
+      const fresh = await collectSnapshotAsync({ ...deps(root), owners: null });
+      expect(snap.sockets).toEqual(fresh.sockets);
+      // Unchanged lines keep their records.
+      const before = new Map(last.sockets.map((r) => [r.key, r] as const));
+      const kept = snap.sockets.filter((r) => before.get(r.key) === r).length;
+      expect(kept).toBe(snap.cost.reusedRows);
+      last = snap;
     }
   });
 

@@ -25,11 +25,6 @@ export interface CollectDeps {
   readonly monotonicMs: () => number;
   /** Which tables to read; default NET_TABLES. */
   readonly protocols?: readonly Protocol[];
-  /**
-   * The caller will collect again (the dashboard's collect worker): keep the lines for reuse from
-   * the first snapshot on, instead of from the second (see TableMemory).
-   */
-  readonly repeating?: boolean;
 }
 
 const NO_OWNERS: OwnerScanStats = {
@@ -128,11 +123,15 @@ interface TableRead {
  * - per inet table, the buffer and bounds arrays before those, free to read the next refresh
  *   into: two buffers per table, swapped, so a refresh allocates neither a buffer nor a string
  *   for a table (at 100k sockets the tables are ~15 MB).
- * The first snapshot of a ProcFs keeps nothing (`remember` false; it only marks the ProcFs as
- * seen): a one-shot `--once` holds on to no table.
+ * Kept from the first snapshot on: what it costs a one-shot `--once` is the bounds arrays it
+ * builds anyway (the buffers are read either way), and a dashboard's second refresh then reuses
+ * the first one's records and their key strings instead of parsing every line again (the
+ * tracker keeps the first records' keys: a re-parse would leave two copies of every key).
  */
 interface CollectMemory {
-  remember: boolean;
+  /** The de-duplication index and the parse's index of the previous table's inodes, reset each refresh. */
+  readonly dedupIndex: InodeIndex;
+  readonly reuseIndex: InodeIndex;
   readonly tables: Partial<Record<Protocol, PreviousBytes<SocketRecord> & { readonly entries: SocketRecord[] }>>;
   readonly spare: Partial<Record<Protocol, { readonly bytes: Buffer; readonly bounds: LineBounds }>>;
 }
@@ -140,11 +139,11 @@ const memories = new WeakMap<ProcFs, CollectMemory>();
 /** inet entries are parsed in the record's shape and joined in place (no second object per socket). */
 const PENDING = { pendingRecords: true } as const;
 
-/** The ProcFs's memory (created on its first snapshot, which keeps nothing unless `repeating`). */
-function memoryOf(procFs: ProcFs, repeating: boolean | undefined): CollectMemory {
+/** The ProcFs's memory (created on its first snapshot). */
+function memoryOf(procFs: ProcFs): CollectMemory {
   let memory = memories.get(procFs);
   if (memory === undefined) {
-    memory = { remember: repeating === true, tables: {}, spare: {} };
+    memory = { dedupIndex: new InodeIndex(0), reuseIndex: new InodeIndex(0), tables: {}, spare: {} };
     memories.set(procFs, memory);
   }
   return memory;
@@ -153,13 +152,6 @@ function memoryOf(procFs: ProcFs, repeating: boolean | undefined): CollectMemory
 /** A buffer kept for the next read only while it is not much larger than the table (a table that shrank lets it go). */
 function worthKeeping(bytes: Buffer, length: number): boolean {
   return bytes.length <= 4 * length + (1 << 20);
-}
-
-/** Rough number of lines in the tables read (tcp lines are 150 bytes), to size the index. */
-function estimatedLines(reads: readonly TableRead[]): number {
-  let chars = 0;
-  for (const t of reads) chars += t.text !== null ? t.text.length : t.length;
-  return Math.ceil(chars / 100);
 }
 
 interface ParsedTables {
@@ -225,14 +217,12 @@ function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[], memory:
  * previous table, the previous one's buffer and bounds the spare.
  */
 function parseTables(reads: readonly TableRead[], memory: CollectMemory): ParsedTables {
-  const entries: (SocketEntry | SocketRecord)[] = [];
   const files: Record<string, number> = {};
   const unreadable: Record<string, string> = {};
   const kept: SocketRecord[][] = [];
-  const byInode = new InodeIndex(estimatedLines(reads));
-  const byKey = new Map<string, number>();
+  const tables: (readonly (SocketEntry | SocketRecord)[])[] = [];
   let skippedLines = 0;
-  let duplicates = 0;
+  let total = 0;
   for (const { protocol, text, bytes, length, error } of reads) {
     let sockets: readonly (SocketEntry | SocketRecord)[];
     let skipped: number;
@@ -243,23 +233,37 @@ function parseTables(reads: readonly TableRead[], memory: CollectMemory): Parsed
     } else if (bytes !== null && protocol !== 'unix') {
       const previous = memory.tables[protocol] ?? null;
       const spare = memory.spare[protocol];
-      const parsed = parseInetBytes(bytes, length, protocol, previous, { ...PENDING, scratch: spare?.bounds });
+      const parsed = parseInetBytes(bytes, length, protocol, previous, {
+        ...PENDING,
+        scratch: spare?.bounds,
+        inodeIndex: memory.reuseIndex,
+      });
       sockets = parsed.sockets;
       skipped = parsed.skipped;
-      if (memory.remember) {
-        // Every entry is a record once assemble has joined it (pending records in place).
-        const records = parsed.sockets as SocketRecord[];
-        memory.tables[protocol] = { bytes, bounds: parsed.bounds, entries: records };
-        kept.push(records);
-        if (previous !== null && previous.bytes !== bytes && worthKeeping(previous.bytes, length)) {
-          memory.spare[protocol] = { bytes: previous.bytes, bounds: previous.bounds };
-        }
+      // Every entry is a record once assemble has joined it (pending records in place).
+      const records = parsed.sockets as SocketRecord[];
+      memory.tables[protocol] = { bytes, bounds: parsed.bounds, entries: records };
+      kept.push(records);
+      if (previous !== null && previous.bytes !== bytes && worthKeeping(previous.bytes, length)) {
+        memory.spare[protocol] = { bytes: previous.bytes, bounds: previous.bounds };
       }
     } else {
       if (error !== null && !isMissing(error)) unreadable[`net/${protocol}`] = describeReadError(error);
-      if (memory.remember) delete memory.tables[protocol];
+      delete memory.tables[protocol];
       continue;
     }
+    tables.push(sockets);
+    total += sockets.length;
+    if (skipped > 0) {
+      files[`net/${protocol}`] = skipped;
+      skippedLines += skipped;
+    }
+  }
+  const entries: (SocketEntry | SocketRecord)[] = [];
+  const byInode = memory.dedupIndex.reset(total);
+  const byKey = new Map<string, number>();
+  let duplicates = 0;
+  for (const sockets of tables) {
     for (let i = 0; i < sockets.length; i++) {
       const e = sockets[i]!;
       let earlier: number;
@@ -275,13 +279,7 @@ function parseTables(reads: readonly TableRead[], memory: CollectMemory): Parsed
       }
       entries.push(e);
     }
-    if (skipped > 0) {
-      files[`net/${protocol}`] = skipped;
-      skippedLines += skipped;
-    }
   }
-  // The first snapshot kept nothing; the next ones do (see CollectMemory).
-  memory.remember = true;
   return { entries, files, unreadable, skippedLines, duplicates, kept };
 }
 
@@ -367,7 +365,7 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
   const reads = readTablesSync(procFs, deps.protocols ?? NET_TABLES);
   const counters = readKernelCounters(procFs);
   const t1 = monotonicMs();
-  const parsed = parseTables(reads, memoryOf(procFs, deps.repeating));
+  const parsed = parseTables(reads, memoryOf(procFs));
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : deps.owners.scan(wantedInodes(parsed.entries));
   const t3 = monotonicMs();
@@ -411,7 +409,7 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const t0 = monotonicMs();
   const cpu0 = processCpuMs();
   const protocols = deps.protocols ?? NET_TABLES;
-  const memory = memoryOf(procFs, deps.repeating);
+  const memory = memoryOf(procFs);
   const [reads, snmp, netstat] = await Promise.all([
     readTablesAsync(procFs, protocols, memory),
     procFs.readTextAsync('net/snmp'),

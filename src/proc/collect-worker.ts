@@ -39,7 +39,6 @@ if (!isMainThread && parentPort !== null && data?.mark === COLLECT_WORKER_MARK &
     hostname: () => os.hostname(),
     now: () => Date.now(),
     monotonicMs: () => performance.now(),
-    repeating: true,
   };
   // The first frame does not wait for the owner worker's first full scan: snapshots go without
   // owners ("owners: scanning…") until it is done; the main thread hears 'primed' and refreshes.

@@ -6,16 +6,35 @@
  * unsigned longs, kept exactly in a double; 0 is never stored.
  */
 export class InodeIndex {
-  private readonly keys: Float64Array;
-  private readonly rows: Int32Array;
-  private readonly mask: number;
+  private keys: Float64Array;
+  private rows: Int32Array;
+  private mask: number;
 
   constructor(expected: number) {
-    let size = 1024;
-    while (size < expected * 2) size *= 2;
+    const size = InodeIndex.sizeFor(expected);
     this.keys = new Float64Array(size); // 0 = empty (inode 0 is never stored)
     this.rows = new Int32Array(size);
     this.mask = size - 1;
+  }
+
+  private static sizeFor(expected: number): number {
+    let size = 1024;
+    while (size < expected * 2) size *= 2;
+    return size;
+  }
+
+  /**
+   * Empty the index for `expected` rows, keeping its arrays when they are large enough (a
+   * refresh then allocates none: at 100k sockets they are 3 MB).
+   */
+  reset(expected: number): this {
+    const size = InodeIndex.sizeFor(expected);
+    if (size > this.keys.length) {
+      this.keys = new Float64Array(size);
+      this.rows = new Int32Array(size);
+      this.mask = size - 1;
+    } else this.keys.fill(0);
+    return this;
   }
 
   /** The row stored for `inode`, or -1 (nothing stored). */

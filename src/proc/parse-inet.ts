@@ -305,6 +305,8 @@ export interface InetParseOptions {
   readonly pendingRecords?: boolean;
   /** Arrays for the result's `bounds`, used when large enough (a refresh then allocates none). */
   readonly scratch?: LineBounds;
+  /** An index to reset and use for the previous table's inodes, instead of a new one. */
+  readonly inodeIndex?: InodeIndex;
 }
 
 /** sharedBy of a record that parsing built and the owner join has not filled in yet. */
@@ -369,7 +371,8 @@ export function parseInetBytes<T extends SocketEntry>(
   previous: PreviousBytes<T> | null,
   options: InetParseOptions = {},
 ): InetBytesParse<T> {
-  const reuse: ReuseState<T> | null = previous === null ? null : { previous, reused: 0, next: 0, misses: 0 };
+  const reuse: ReuseState<T> | null =
+    previous === null ? null : { previous, reused: 0, next: 0, misses: 0, spareIndex: options.inodeIndex };
   return parseInet(bytes, Math.min(length, bytes.length), protocol, reuse, options);
 }
 
@@ -385,13 +388,15 @@ interface ReuseState<T extends SocketEntry> {
   misses: number;
   /** previous.entries by inode, built on the first line that the window cannot place. */
   byInode?: InodeIndex;
+  /** An index to build byInode in (InetParseOptions.inodeIndex). */
+  readonly spareIndex: InodeIndex | undefined;
 }
 
 /** Row of `inode` in the previous table, or -1 (builds the index once per parse). */
 function previousRowOf<T extends SocketEntry>(reuse: ReuseState<T>, inode: number): number {
   if (reuse.byInode === undefined) {
     const { entries } = reuse.previous;
-    const index = new InodeIndex(entries.length);
+    const index = reuse.spareIndex?.reset(entries.length) ?? new InodeIndex(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       if (e.inode !== 0) index.getOrSet(e.inode, i);
