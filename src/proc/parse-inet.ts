@@ -64,13 +64,17 @@ export function socketKey(
 }
 
 /**
- * Decimal text of port numbers, filled on first use: saves a number→string per endpoint per line.
- * Allocated whole on first use (a sparse array would fall back to slow dictionary elements).
+ * Decimal text of port numbers below 32768 (listening and well-known ports, which repeat), filled
+ * on first use: saves a number→string per endpoint per line. Ephemeral ports (Linux's default
+ * range starts at 32768) are mostly one per connection: kept, they would be one more string per
+ * socket. Allocated whole on first use (a sparse array would fall back to slow dictionary elements).
  */
 let portTextCache: (string | undefined)[] | null = null;
+const PORT_TEXT_CACHED_BELOW = 32768;
 
 function portText(port: number): string {
-  const cache = (portTextCache ??= new Array<string | undefined>(65536).fill(undefined));
+  if (port >= PORT_TEXT_CACHED_BELOW) return String(port);
+  const cache = (portTextCache ??= new Array<string | undefined>(PORT_TEXT_CACHED_BELOW).fill(undefined));
   let s = cache[port];
   if (s === undefined) {
     s = String(port);
