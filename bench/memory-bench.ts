@@ -138,7 +138,11 @@ async function main(): Promise<void> {
       rssAfterGcMb: round(mem.rss / 2 ** 20, 1),
       heapUsedMb: round(mem.heapUsed / 2 ** 20, 1),
       heapTotalMb: round(mem.heapTotal / 2 ** 20, 1),
-      spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, [round(sp.space_size / 2 ** 20, 1), round(sp.space_used_size / 2 ** 20, 1)]])),
+      spaces: Object.fromEntries(
+        v8
+          .getHeapSpaceStatistics()
+          .map((sp) => [sp.space_name, [round(sp.space_size / 2 ** 20, 1), round(sp.space_used_size / 2 ** 20, 1)]]),
+      ),
       externalMb: round(mem.external / 2 ** 20, 1),
       arrayBuffersMb: round(mem.arrayBuffers / 2 ** 20, 1),
       hwmMb: round(hwmBeforeGc, 1),
