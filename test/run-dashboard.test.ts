@@ -53,6 +53,9 @@ interface HarnessOptions {
   readonly cpuMs?: () => number;
 }
 
+/** The loading line as text() shows it (blessed moves the cursor over blanks instead of writing them). */
+const LOADING_LINE = /sockscope: ?reading ?sockets…/;
+
 const started: { readonly h: Harness; readonly exit: Promise<number> }[] = [];
 
 function harness(options: HarnessOptions = {}): Harness {
@@ -220,6 +223,32 @@ describe('runDashboard with injected deps', () => {
     expect(h.stderr()).toBe('sockscope: process 77 is gone: its network namespace cannot be read any more\n');
     expect(h.collected.count).toBe(0);
     expect(h.live.closed).toBe(1);
+  });
+
+  it('a first snapshot at hand is the first thing drawn: no loading line before it', async () => {
+    const conn = rec({ localPort: 40404, remoteAddress: '10.9.8.7', remotePort: 5432, inode: 902 });
+    const h = harness({ snapshot: makeSnapshot([conn]) });
+    const exit = run(h);
+    await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
+    h.input.write('q');
+    expect(await exit).toBe(0);
+    expect(h.text()).not.toMatch(LOADING_LINE);
+  });
+
+  it('a slow first snapshot: the loading line is drawn while it is read, then the frame', async () => {
+    const conn = rec({ localPort: 40404, remoteAddress: '10.9.8.7', remotePort: 5432, inode: 902 });
+    let release = (): void => undefined;
+    const held = new Promise<Snapshot>((resolve) => {
+      release = () => resolve(makeSnapshot([conn]));
+    });
+    const h = harness({ collect: () => held });
+    const exit = run(h);
+    await until(() => LOADING_LINE.test(h.text()), 'the loading line');
+    expect(h.text()).not.toContain('10.9.8.7:5432');
+    release();
+    await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
+    h.input.write('q');
+    expect(await exit).toBe(0);
   });
 
   it('a collection that fails ends the dashboard with one line and exit 1', async () => {

@@ -37,6 +37,9 @@ export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
   return option && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
+/** The loading line is drawn only when the first snapshot has not been drawn within this, ms. */
+const LOADING_LINE_AFTER_MS = 100;
+
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
 
 /** What the dashboard costs, for the cost meter and `npm run bench` (SOCKSCOPE_STATS_FILE). */
@@ -457,10 +460,18 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     // An error here would be thrown inside this Promise's executor: nothing would restore the
     // terminal. End the way every other failure does.
     try {
-      dashboard.render();
-      if (replay !== null) replay.start();
-      // First snapshot right away (the loading line is drawn first).
-      else timer = setTimeout(tick, 0);
+      if (replay !== null) {
+        dashboard.render();
+        replay.start();
+      } else {
+        // The first snapshot right away, its reads under way before anything is drawn. The
+        // loading line only when that snapshot is slow (100k sockets): at 1k the frame comes
+        // first, and drawing the line would cost a whole screen's draw and write before it.
+        tick();
+        setTimeout(() => {
+          if (!finished && stats.snapshots === 0) dashboard.render();
+        }, LOADING_LINE_AFTER_MS).unref();
+      }
     } catch (err) {
       finish(1, err instanceof Error ? err.message : String(err));
     }
