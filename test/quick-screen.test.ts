@@ -6,7 +6,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import blessed from 'blessed';
 import { describe, expect, it } from 'vitest';
-import { compileTerminfoLazily, createQuickScreen, tmuxVersionFromEnv } from '../src/ui/quick-screen.js';
+import { compileTerminfoLazily, createQuickScreen, measureAsciiQuickly, tmuxVersionFromEnv } from '../src/ui/quick-screen.js';
 
 interface Tput {
   readonly methods: Record<string, unknown>;
@@ -16,6 +16,11 @@ interface Tput {
 }
 const Tput = (blessed as unknown as { tput: new (options: object) => Tput }).tput;
 const tputPrototype = (blessed as unknown as { tput: { prototype: { _compile: (...args: unknown[]) => unknown } } }).tput.prototype;
+
+type CharWidth = (str: string | number, i?: number) => number;
+const unicode = (blessed as unknown as { unicode: { charWidth: CharWidth } }).unicode;
+/** blessed's own measure, taken before anything here replaces it. */
+const blessedCharWidth = unicode.charWidth;
 
 const TERMINALS = ['xterm-256color', 'xterm', 'linux', 'vt100', 'vt220', 'screen'];
 /** Parameter lists covering no, one, two and four parameters (cursor moves, colours, regions). */
@@ -154,5 +159,37 @@ describe('createQuickScreen inside tmux', () => {
     [{ TERM_PROGRAM: 'tmux', TERM_PROGRAM_VERSION: '3.3a' }, null],
   ])('tmuxVersionFromEnv(%j) = %s', (env, version) => {
     expect(tmuxVersionFromEnv(env)).toBe(version);
+  });
+});
+
+describe('measureAsciiQuickly', () => {
+  it.each([
+    ['without NCURSES_CJK_WIDTH', undefined],
+    ['with NCURSES_CJK_WIDTH=1', '1'],
+  ])('%s: every code point (as a string, at an index, and as a number) measures as blessed measures it', (_what, cjk) => {
+    const saved = process.env['NCURSES_CJK_WIDTH'];
+    if (cjk === undefined) delete process.env['NCURSES_CJK_WIDTH'];
+    else process.env['NCURSES_CJK_WIDTH'] = cjk;
+    try {
+      measureAsciiQuickly();
+      const quick = unicode.charWidth;
+      expect(quick).not.toBe(blessedCharWidth);
+      const differing: number[] = [];
+      for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x3000 ? 1 : 7) {
+        const ch = String.fromCodePoint(cp);
+        if (
+          quick(ch) !== blessedCharWidth(ch) ||
+          quick(`x${ch}`, 1) !== blessedCharWidth(`x${ch}`, 1) ||
+          quick(cp) !== blessedCharWidth(cp)
+        )
+          differing.push(cp);
+      }
+      expect(differing).toEqual([]);
+      // Printable ASCII is 1, control characters 0, CJK ideographs 2: the measure is not trivial.
+      expect([quick('a'), quick('\x07'), quick('漢'), quick('')]).toEqual([1, 0, 2, blessedCharWidth('')]);
+    } finally {
+      if (saved === undefined) delete process.env['NCURSES_CJK_WIDTH'];
+      else process.env['NCURSES_CJK_WIDTH'] = saved;
+    }
   });
 });

@@ -4,6 +4,9 @@
 //    function (`new Function`, after parsing the capability's %-language): ~400 for
 //    xterm-256color, ~20 ms, of which the dashboard calls a few dozen. Each is compiled by the
 //    same code on its first call instead; what it returns is unchanged.
+//  - blessed measures every cell it draws (unicode.charWidth, with fullUnicode in a UTF-8
+//    locale): for printable ASCII a dictionary lookup, ~60 range comparisons and a read of
+//    process.env.NCURSES_CJK_WIDTH (a getenv) before answering 1. ASCII is answered 1 at once.
 //  - Inside tmux, blessed's Program runs `tmux -V` (a blocking spawn, 5-12 ms) to learn the
 //    version, which only decides how all-motion mouse tracking is turned on. tmux >= 3.2 tells its
 //    panes (TERM_PROGRAM=tmux, TERM_PROGRAM_VERSION): then blessed is given that version.
@@ -46,6 +49,24 @@ export function compileTerminfoLazily(): void {
   tputPrototype._sockscopeLazy = true;
 }
 
+type CharWidth = (str: string | number, i?: number) => number;
+const blessedUnicode = (blessed as unknown as { unicode: { charWidth: CharWidth & { sockscopeAscii?: true } } }).unicode;
+
+/**
+ * blessed's unicode.charWidth answers 1 for printable ASCII (U+0020-U+007E) at once; every
+ * other character (and every other argument) goes to blessed's own measure as before.
+ */
+export function measureAsciiQuickly(): void {
+  const measure = blessedUnicode.charWidth;
+  if (measure.sockscopeAscii === true) return;
+  const quick = function charWidth(this: unknown, str: string | number, i?: number): number {
+    const code = typeof str === 'string' ? str.charCodeAt(i ?? 0) : str;
+    if (code >= 0x20 && code < 0x7f) return 1;
+    return measure.call(this, str, i);
+  };
+  blessedUnicode.charWidth = Object.assign(quick, { sockscopeAscii: true as const });
+}
+
 /** blessed's Program, as far as its tmux handling goes. */
 interface TmuxAware {
   tmux: boolean;
@@ -64,7 +85,8 @@ export function tmuxVersionFromEnv(env: NodeJS.ProcessEnv): number | null {
 }
 
 /**
- * blessed.screen(options) with string capabilities compiled on first use and, inside a tmux
+ * blessed.screen(options) with string capabilities compiled on first use, ASCII measured at
+ * once and, inside a tmux
  * that says its version, no `tmux -V`. blessed reads TMUX from `processEnv` (process.env) while
  * the screen is built: it is hidden for that moment and the Program told what it would have found.
  */
@@ -73,6 +95,7 @@ export function createQuickScreen(
   processEnv: NodeJS.ProcessEnv = process.env,
 ): blessed.Widgets.Screen {
   compileTerminfoLazily();
+  measureAsciiQuickly();
   const version = tmuxVersionFromEnv(processEnv);
   const tmux = processEnv['TMUX'];
   if (version === null || tmux === undefined) return blessed.screen(options);
