@@ -15,7 +15,8 @@
 // shows the full frame (polled every ~10 ms), then killed. The commands run round-robin (htop,
 // node, bin/sockscope — on Node 20 the compile-cached dist/sockscope.cjs, its cache written by the
 // warm-up round —, the tsc build, the ESM single-file build dist/sockscope.mjs) after a discarded warm-up
-// round, so a busy neighbour hits them alike; medians. CPU is the process's utime + stime (every
+// round, so a busy neighbour hits them alike; medians. Each sockscope build runs with its own
+// TMPDIR (its compile cache is the one its warm-up wrote, not evicted by other checkouts' runs). CPU is the process's utime + stime (every
 // thread, 10 ms resolution) read from /proc/<pid>/stat when the frame was seen. For sockscope the
 // time until the owners are on screen (the header's "owners: scanning…" gone, a row with a
 // pid/command) is measured too. Nothing is asserted: the goals are printed as met or missed.
@@ -97,6 +98,11 @@ interface Subject {
   readonly ready: Ready;
   /** Also time until owners are on screen (sockscope with owners). */
   readonly owners?: Ready;
+  /**
+   * TMPDIR for the run: each build gets its own, so its compile cache (bin/sockscope) is the one
+   * its warm-up round wrote, whatever other builds or other checkouts on the machine run meanwhile.
+   */
+  readonly tmpDir?: string;
 }
 
 interface RunSample {
@@ -160,6 +166,7 @@ class Tmux {
       REPO_ROOT,
       ...WRAP,
       ...ENV,
+      ...(subject.tmpDir === undefined ? [] : [`TMPDIR=${subject.tmpDir}`]),
       ...subject.argv,
     );
     const shellPid = Number(this.run('display-message', '-p', '-t', session, '#{pane_pid}').trim());
@@ -261,6 +268,14 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
         ready: SOCKSCOPE_READY,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       });
+    const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-first-frame-tmp-'));
+    const removeTmp = onCleanup(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+    for (const [i, s] of subjects.entries()) {
+      if (!s.argv.includes('node') || s.argv.includes('-e')) continue;
+      const tmpDir = path.join(tmpRoot, String(i));
+      fs.mkdirSync(tmpDir);
+      subjects[i] = { ...s, tmpDir };
+    }
     const samples = new Map<string, RunSample[]>(subjects.map((s) => [s.name, []]));
     for (let round_ = 0; round_ <= reps; round_++) {
       for (const subject of subjects) {
@@ -269,6 +284,8 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
       }
       log(`${sizeLabel(size)}: round ${round_}${round_ === 0 ? ' (warm-up)' : ''} done`);
     }
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+    removeTmp();
     return {
       size,
       population: live ? 'live loopback' : 'synthetic --proc-root',
