@@ -389,7 +389,9 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
             backedOffToMs: budget.backedOff ? budget.intervalMs : null,
             backoffReason: budget.backedOff ? budget.reason : undefined,
           });
-          const soon = refreshSoon;
+          // (Only when this snapshot was taken without them: a feed with nothing to prime, or
+          // primed before the collection began, has them already.)
+          const soon = refreshSoon && snapshot.owners.pending === true;
           refreshSoon = false;
           schedule(soon ? 0 : Math.max(0, stats.effectiveIntervalMs - (deps.monotonicMs() - started)));
         },
