@@ -1041,7 +1041,14 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
         segment(`total-${g}`, priority, [part(`${name} ${loading?.pendingGroups.includes(g) === true ? '…' : formatCount(t[g])}`)]),
       ),
     segment('shown', 0, [part(shown)]),
-    ...(loading === null ? [] : [segment('loading', 0, [part(loadingText(loading), 'yellow')], { minWidth: 20 })]),
+    ...(loading === null
+      ? []
+      : [
+          segment('loading', 0, [part(loadingText(loading), 'yellow')], {
+            minWidth: 20,
+            short: loadingText(loading).replace(' sockets read', ''),
+          }),
+        ]),
     ...(input.ownersPending === true ? [segment('owners-pending', 1, [part(OWNERS_PENDING_TEXT, null, 'muted')])] : []),
     ...(input.filterText === ''
       ? []
