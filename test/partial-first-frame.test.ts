@@ -131,6 +131,16 @@ describe('the first refresh of large tables: a partial snapshot, then the full o
     expect(totalOf(read.counts.tcp)).toBe(15_000);
     expect(totalOf(read.counts.unix)).toBeLessThan(20_000);
     expect(full.sockets.filter((s) => s.protocol === 'unix')).toHaveLength(20_000);
+    // On screen: no total for UNIX yet, and no "of N" (N is not known).
+    const h = createHeadless({ width: 160, height: 45 });
+    try {
+      h.dashboard.onSnapshot(partials[0]!);
+      await settle();
+      expect(h.text()).toContain('UNIX …');
+      expect(h.text()).toContain(`loading: ${formatExactCount(read.socketsRead)} sockets read so far`);
+    } finally {
+      h.destroy();
+    }
   });
 
   it('createLiveCollector hands over a partial snapshot on the first collection only', async () => {
