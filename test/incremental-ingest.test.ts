@@ -238,8 +238,14 @@ describe('incremental session ingest', () => {
           const turnover = state.tracker.lastTurnover();
           const before = new Set(previous?.sockets ?? []);
           const after = new Set(snapshot.sockets);
-          expectSameObjects(turnover.added, snapshot.sockets.filter((s) => !before.has(s)));
-          expectSameObjects(turnover.removed, (previous?.sockets ?? []).filter((s) => !after.has(s)));
+          expectSameObjects(
+            turnover.added,
+            snapshot.sockets.filter((s) => !before.has(s)),
+          );
+          expectSameObjects(
+            turnover.removed,
+            (previous?.sockets ?? []).filter((s) => !after.has(s)),
+          );
           // The diff: as diffSnapshots computes it from the two snapshots.
           if (previous !== null) {
             const full = diffSnapshots(previous, snapshot);
@@ -252,7 +258,8 @@ describe('incremental session ingest', () => {
           if (filter === null) expect(picture.matched).toBeNull();
           else expect(picture.matched).toEqual({ filterText: filter.text, counts: countByState(snapshot.sockets.filter(filter.matches)) });
           // Listener health and its per-port summary.
-          const rates = previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
+          const rates =
+            previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
           const listeners = buildListenerHealth(snapshot, rates, sysctls, null);
           expect(picture.listeners).toEqual(listeners);
           expect(picture.listenerSummary).toEqual(summarizeListenersByPort(listeners));
@@ -304,11 +311,55 @@ describe('diffRecordObjects', () => {
           const { arrived, left } = diffRecordObjects(prev, next);
           const p = new Set(prev);
           const q = new Set(next);
-          expectSameObjects(arrived, next.filter((r) => !p.has(r)));
-          expectSameObjects(left, prev.filter((r) => !q.has(r)));
+          expectSameObjects(
+            arrived,
+            next.filter((r) => !p.has(r)),
+          );
+          expectSameObjects(
+            left,
+            prev.filter((r) => !q.has(r)),
+          );
         },
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('findings: the service side is a listened address and port', () => {
+  it('a client on 127.0.0.2 whose ephemeral port equals a port listened on at 127.0.0.1 is not a service socket', () => {
+    const listener = rec({ state: 'LISTEN', localAddress: '127.0.0.1', localPort: 34771, remoteAddress: '0.0.0.0', remotePort: 0 });
+    // FIN_WAIT2 from 127.0.0.2:34771 (an ephemeral port) to a database on 10.0.0.x:5432.
+    const clients = [1, 2, 3].map((k) =>
+      rec({ state: 'FIN_WAIT2', localAddress: '127.0.0.2', localPort: 34771, remoteAddress: `10.0.0.${k}`, remotePort: 5432 }),
+    );
+    // And on the listened address: accepted connections, the service side.
+    const served = [1, 2, 3].map((k) =>
+      rec({ state: 'FIN_WAIT2', localAddress: '127.0.0.1', localPort: 34771, remoteAddress: `10.0.1.${k}`, remotePort: 50_000 + k }),
+    );
+    const store = new SessionStore({ createFindingsEngine: createEngine });
+    const sockets = [listener, ...clients, ...served];
+    store.ingest(makeSnapshot(sockets, { takenAtMs: T0 }));
+    const picture = store.ingest(makeSnapshot(sockets, { takenAtMs: T0 + 1000 })).live;
+    const finWait2 = (picture?.findings ?? []).filter((f) => f.rule === 'fin-wait2-pileup');
+    expect(finWait2.map((f) => [f.key, f.filter]).sort()).toEqual([
+      ['dport 5432', 'state fin-wait-2 and dport 5432'],
+      ['sport 34771', 'state fin-wait-2 and sport 34771'],
+    ]);
+    expect(finWait2.find((f) => f.key === 'sport 34771')?.title).toContain('3 sockets');
+    // The rules built over the snapshot alone (no session aggregates) say the same.
+    const alone = createEngine().update({
+      snapshot: makeSnapshot(sockets, { takenAtMs: T0 }),
+      diff: null,
+      rates: {},
+      sysctls: UNKNOWN_SYSCTLS,
+      listeners: [],
+    });
+    expect(
+      alone
+        .filter((f) => f.rule === 'fin-wait2-pileup')
+        .map((f) => f.key)
+        .sort(),
+    ).toEqual(['dport 5432', 'sport 34771']);
   });
 });
