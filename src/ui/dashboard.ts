@@ -434,6 +434,9 @@ export class Dashboard {
     renderHelp(w.help, frame.help?.rect ?? null, frame.help?.lines ?? [], frame.help?.title);
     if (p !== null) w.prompt.setFront();
     this.screen.render();
+    // Written now rather than on blessed's setImmediate: whatever this turn queued after the
+    // frame (ss for backlogs, rates and peers) must not run before the terminal has it.
+    this.screen.program.flush();
   }
 
   /** Objects held, for soak tests. */

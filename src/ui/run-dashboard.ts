@@ -16,6 +16,7 @@ import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
 import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
+import { createQuickScreen } from './quick-screen.js';
 import { ReplayFeed } from './replay-feed.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
@@ -158,7 +159,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
   const recording = deps.source.kind === 'replay' ? deps.source.recording : null;
   const recorder = deps.recorder;
   const utf8 = isUtf8Locale(deps.env);
-  const screen = blessed.screen({
+  const screen = createQuickScreen({
     input: deps.stdin as never,
     output: deps.stdout as never,
     terminal: chooseTerminal(deps.env['TERM']),
