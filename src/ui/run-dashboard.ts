@@ -86,8 +86,12 @@ export interface LiveFeed {
    * refreshes at once rather than a whole interval later.
    */
   prime?(): Promise<void> | void;
-  /** One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). */
-  collect(): Promise<Snapshot>;
+  /**
+   * One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). The first
+   * collection of large tables may hand `onPartial` a partial snapshot first (Snapshot.partial:
+   * exact counts, a first window of rows), drawn while the rest is parsed.
+   */
+  collect(onPartial?: (snapshot: Snapshot) => void): Promise<Snapshot>;
   /** --pid: a one-line message once the shown process is gone, else null (asked before each snapshot). */
   targetGone(): string | null;
   /** net.* sysctls for listener health (read every few seconds). */
@@ -250,6 +254,8 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     let finished = false;
     // Set when the feed's slow part (owners) arrived during a collection: refresh right after it.
     let refreshSoon = false;
+    // A partial first snapshot was drawn (no loading line over it).
+    let partialDrawn = false;
 
     const finish = (code: number, message?: string): void => {
       if (finished) return;
@@ -327,7 +333,13 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       collecting = true;
       const started = deps.monotonicMs();
       const cpuAtStart = deps.cpuMs?.() ?? null;
-      live.collect().then(
+      // A partial first snapshot is drawn at once; keys work while the rest is parsed.
+      const onPartial = (partial: Snapshot): void => {
+        if (finished) return;
+        partialDrawn = true;
+        dashboard.onSnapshot(partial);
+      };
+      live.collect(onPartial).then(
         (snapshot) => {
           collecting = false;
           if (finished) return;
@@ -471,7 +483,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
         // first, and drawing the line would cost a whole screen's draw and write before it.
         tick();
         setTimeout(() => {
-          if (!finished && stats.snapshots === 0) dashboard.render();
+          if (!finished && stats.snapshots === 0 && !partialDrawn) dashboard.render();
         }, LOADING_LINE_AFTER_MS).unref();
       }
     } catch (err) {
