@@ -39,7 +39,8 @@ function churnLine(i: number, round: number, v6: boolean, listeners: number): st
   const local = `${addr(i)}:${hex(10_000 + (i % listeners), 4)}`;
   const remote = `${addr(i + 1)}:${hex(1024 + ((i + generation * 7) % 60_000), 4)}`;
   const r = i % 20;
-  if (r < 2) return `${local} ${remote} 06 00000000:00000000 03:${hex(100 + ((i + round * 100) % 5900), 8)} 00000000     0        0 0 3 0000000000000000`;
+  if (r < 2)
+    return `${local} ${remote} 06 00000000:00000000 03:${hex(100 + ((i + round * 100) % 5900), 8)} 00000000     0        0 0 3 0000000000000000`;
   const st = inLife >= life - 2 ? (r % 2 === 0 ? '08' : '05') : '01';
   return `${local} ${remote} ${st} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 20 4 30 10 -1`;
 }

@@ -145,6 +145,18 @@ export function diffRecordObjects(
   prev: readonly SocketRecord[],
   next: readonly SocketRecord[],
 ): { arrived: SocketRecord[]; left: SocketRecord[] } {
+  const steps = diffRecordObjectsSteps(prev, next, Infinity);
+  let step = steps.next();
+  while (step.done !== true) step = steps.next();
+  return step.value;
+}
+
+/** diffRecordObjects as a generator that yields every `sliceRecords` records of `next`. */
+function* diffRecordObjectsSteps(
+  prev: readonly SocketRecord[],
+  next: readonly SocketRecord[],
+  sliceRecords: number,
+): Generator<void, { arrived: SocketRecord[]; left: SocketRecord[] }> {
   const arrived: SocketRecord[] = [];
   const left: SocketRecord[] = [];
   const n = prev.length;
@@ -152,7 +164,12 @@ export function diffRecordObjects(
   let i = 0;
   let j = 0;
   let misses = 0;
+  let sliceEnd = sliceRecords;
   while (i < m) {
+    if (i >= sliceEnd) {
+      sliceEnd = i + sliceRecords;
+      yield;
+    }
     const s = next[i] as SocketRecord;
     if (j < n && prev[j] === s) {
       i++;
@@ -263,7 +280,7 @@ export class SocketTracker {
    */
   *planIngest(snapshot: Snapshot, sliceRecords = 8192): Generator<void, IngestPlan> {
     const from = this.last;
-    const { arrived, left } = diffRecordObjects(from?.sockets ?? [], snapshot.sockets);
+    const { arrived, left } = yield* diffRecordObjectsSteps(from?.sockets ?? [], snapshot.sockets, sliceRecords * 4);
     yield;
     const arrivedEntries: (MutableInfo | undefined)[] = new Array<MutableInfo | undefined>(arrived.length);
     for (let i = 0; i < arrived.length; i++) {
