@@ -45,6 +45,11 @@ export interface RecordTurnover {
   readonly to: Snapshot | null;
   readonly removed: readonly SocketRecord[];
   readonly added: readonly SocketRecord[];
+  /**
+   * The first `replacements` records of `added` replace, one for one, the first ones of `removed`:
+   * the same socket (same key) whose line changed.
+   */
+  readonly replacements: number;
 }
 
 export interface TrackerOptions {
@@ -248,7 +253,7 @@ export class SocketTracker {
   private readonly byInode = new Map<number, MutableInfo>();
   private tombstones: Tombstone[] = [];
   private last: Snapshot | null = null;
-  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [] };
+  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [], replacements: 0 };
   private watchedKey: string | null = null;
   private mark = 0;
   private samples: QueueSample[] = [];
@@ -392,9 +397,10 @@ export class SocketTracker {
       }
     }
     const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
+    const replacements = replacing.length;
     for (const r of closed) replaced.push(r);
     for (const r of opened) replacing.push(r);
-    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing };
+    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing, replacements };
     this.last = snapshot;
     return first
       ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 }

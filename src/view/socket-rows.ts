@@ -343,9 +343,31 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
   if (prev !== null && turnover.removed.length + turnover.added.length <= input.sockets.length) {
     // The tracker says which record objects left and arrived since the last list's snapshot:
     // the others keep their order, so only the arrivals are filtered, sorted and merged in.
-    const removed = new Set(turnover.removed);
-    const kept = removed.size === 0 ? prev.live : prev.live.filter((s) => !removed.has(s));
-    const added = filter === null ? [...turnover.added] : turnover.added.filter(filter);
+    // A changed line of the same socket that sorts exactly where the old one did (a timer moved)
+    // takes its place without a comparison against the others; the rest are merged in.
+    const inPlace = new Map<SocketRecord, SocketRecord>();
+    const added: SocketRecord[] = [];
+    const { removed: gone, added: arrived, replacements } = turnover;
+    for (let i = 0; i < arrived.length; i++) {
+      const s = arrived[i] as SocketRecord;
+      if (filter !== null && !filter(s)) continue;
+      const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
+      if (old !== undefined && cmp(old, s) === 0 && (filter === null || filter(old))) inPlace.set(old, s);
+      else added.push(s);
+    }
+    const removed = new Set(gone);
+    let kept: readonly SocketRecord[] = prev.live;
+    if (removed.size > 0) {
+      const carried: SocketRecord[] = [];
+      for (const s of prev.live) {
+        if (!removed.has(s)) carried.push(s);
+        else {
+          const replacement = inPlace.get(s);
+          if (replacement !== undefined) carried.push(replacement);
+        }
+      }
+      kept = carried;
+    }
     live = mergeSorted(kept, added.sort(cmp), cmp);
   } else {
     live = filter === null ? [...input.sockets] : input.sockets.filter(filter);
