@@ -272,20 +272,22 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   const counted = runCountsOnly(ctx);
   if (counted !== null) return counted;
   const deps = depsFor(ctx);
-  const backlogs = backlogsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
   // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
-  // two are the whole cost of a snapshot, and they overlap on two cores.
+  // two are the whole cost of a snapshot, and they overlap on two cores. The scan is the longer
+  // of the two at 100k live sockets, so the worker starts first, before `ss -ltnH` is spawned.
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
     void owners.prime?.();
+    const backlogs = backlogsFor(ctx);
     if (!ctx.options.json && ctx.filter === null)
       return printTableWhileScanning(ctx, deps, owners, backlogs, printWith).finally(() => owners.close());
     return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
       .then(([snapshot, b]) => print(snapshot, b))
       .finally(() => owners.close());
   }
+  const backlogs = backlogsFor(ctx);
   const snapshot = collect(deps);
   return backlogs === null ? print(snapshot) : backlogs.then((b) => print(snapshot, b));
 }
