@@ -102,8 +102,10 @@ export function formatSocketTableChunks(
  */
 export interface PreparedSocketTable {
   readonly sockets: readonly SocketRecord[];
-  /** Row r's cells at r * COLUMNS; row 0 is the header; a row left for finishSocketTable has no cell 0. */
+  /** Row r's cells at r * COLUMNS (Process is not kept: made as the row is); row 0 is the header. */
   readonly cells: (string | undefined)[];
+  /** Rows left for finishSocketTable (UNIX sockets, TCP listeners). */
+  readonly deferred: number[];
   readonly widths: number[];
   readonly caches: CellCaches;
 }
@@ -120,13 +122,17 @@ export function prepareSocketTable(sockets: readonly SocketRecord[]): PreparedSo
   const cells = new Array<string | undefined>(n * COLUMNS);
   const widths = new Array<number>(COLUMNS).fill(0);
   const caches: CellCaches = { hosts: new Map(), users: new Map(), commands: new Map() };
+  const deferred: number[] = [];
   HEADERS.forEach((title, c) => {
     cells[c] = title;
     widths[c] = title.length;
   });
   for (let r = 1; r < n; r++) {
     const s = sockets[r - 1]!;
-    if (s.protocol === 'unix' || isTcpListener(s)) continue;
+    if (s.protocol === 'unix' || isTcpListener(s)) {
+      deferred.push(r);
+      continue;
+    }
     const at = r * COLUMNS;
     const c0 = s.protocol;
     const c1 = stateLabel(s.protocol, s.state);
@@ -154,12 +160,12 @@ export function prepareSocketTable(sockets: readonly SocketRecord[]): PreparedSo
     if (c5.length > widths[5]!) widths[5] = c5.length;
     if (c6.length > widths[6]!) widths[6] = c6.length;
   }
-  return { sockets, cells, widths, caches };
+  return { sockets, cells, deferred, widths, caches };
 }
 
 /**
  * The rest of a prepared table: the rows prepareSocketTable left (UNIX sockets, TCP listeners),
- * every row's Process cell from the records as they are now, then the rows, `rowsPerChunk` lines
+ * then the rows with their Process cells from the records as they are now, `rowsPerChunk` lines
  * a piece (see formatSocketTableChunks). Uses up `table`.
  */
 export function finishSocketTable(
@@ -168,13 +174,11 @@ export function finishSocketTable(
   extras: SocketExtras = {},
   rowsPerChunk = ROWS_PER_CHUNK,
 ): string[] {
-  const { sockets, cells, widths, caches } = table;
+  const { sockets, cells, deferred, widths, caches } = table;
   const n = sockets.length + 1;
-  for (let r = 1; r < n; r++) {
+  for (const r of deferred) {
     const s = sockets[r - 1]!;
     const at = r * COLUMNS;
-    cells[at + 7] = ownerText(caches.commands, s);
-    if (cells[at] !== undefined) continue;
     const unix = s.protocol === 'unix';
     const c0 = unix ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol;
     const c1 = stateLabel(s.protocol, s.state);
@@ -206,7 +210,7 @@ export function finishSocketTable(
       if (c === 2 || c === 3) line += gap > 0 ? PADS[gap] + cell + ' ' : `${cell} `;
       else line += gap > 0 ? cell + PADS[gap + 1] : `${cell} `;
     }
-    const last = cells[at + COLUMNS - 1]!;
+    const last = r === 0 ? cells[COLUMNS - 1]! : ownerText(caches.commands, sockets[r - 1]!);
     // As trimEnd() of the whole row: only the last cell can end in white space (the others are padded).
     const tail = last.trimEnd();
     rows.push(tail === '' ? (line + last).trimEnd() : line + tail);
