@@ -53,6 +53,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(dir, 'bin'));
   fs.mkdirSync(path.join(dir, 'dist/src'), { recursive: true });
   fs.copyFileSync(path.join(REPO_ROOT, 'bin/sockscope'), path.join(dir, 'bin/sockscope'));
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin/package.json'), path.join(dir, 'bin/package.json'));
   fs.copyFileSync(BUNDLE, path.join(dir, 'dist/sockscope.cjs'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   fs.writeFileSync(

@@ -35,6 +35,8 @@ interface Harness {
   stderr(): string;
   readonly collected: { count: number };
   readonly live: { opened: number; primed: number; closed: number; sysctlReads: number; backlogReads: number };
+  /** The terminal output (escape sequences removed) when readBacklogs (ss -ltn) was first called. */
+  readonly screenAtFirstBacklogRead: { text: string | null };
   readonly recorded: Snapshot[];
   readonly recorderClosed: { count: number };
   readonly stats: DashboardStatsDocument[];
@@ -68,6 +70,7 @@ function harness(options: HarnessOptions = {}): Harness {
   );
   const signals = new EventEmitter();
   const live = { opened: 0, primed: 0, closed: 0, sysctlReads: 0, backlogReads: 0 };
+  const screenAtFirstBacklogRead: { text: string | null } = { text: null };
   const collected = { count: 0 };
   const recorded: Snapshot[] = [];
   const recorderClosed = { count: 0 };
@@ -91,6 +94,7 @@ function harness(options: HarnessOptions = {}): Harness {
       },
       readBacklogs: () => {
         live.backlogReads++;
+        screenAtFirstBacklogRead.text ??= chunks.join('').replace(ANSI, '');
         return Promise.resolve(new Map([['127.0.0.1:54321', 77]]));
       },
       readConnRates: options.readConnRates ?? null,
@@ -140,6 +144,7 @@ function harness(options: HarnessOptions = {}): Harness {
     stderr: () => errors.join(''),
     collected,
     live,
+    screenAtFirstBacklogRead,
     recorded,
     recorderClosed,
     stats,
@@ -171,10 +176,12 @@ describe('runDashboard with injected deps', () => {
     });
     const h = harness({ snapshot: makeSnapshot([listener, conn]) });
     const exit = run(h);
-    await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
+    await until(() => h.text().includes('10.9.8.7:5432') && h.live.backlogReads > 0, 'the connection drawn, the backlogs read');
     expect(h.text()).toContain('54321');
     expect(h.text()).toContain('4242/fakecollectd');
     expect(h.live).toMatchObject({ opened: 1, primed: 1, sysctlReads: 1, backlogReads: 1 });
+    // ss (the backlogs) is started only once the terminal has the frame.
+    expect(h.screenAtFirstBacklogRead.text).toContain('10.9.8.7:5432');
     expect(h.recorded.length).toBeGreaterThanOrEqual(1);
     expect(h.recorded[0]?.sockets.map((s) => s.localPort)).toEqual([54321, 40404]);
     h.input.write('q');

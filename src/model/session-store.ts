@@ -8,11 +8,12 @@
 import type { ConnRate, RateTotals } from './conn-rates.js';
 import type { UnixPeer } from './unix-peers.js';
 import { EMPTY_RATE_HISTORY, appendRateHistory, type RateHistory } from './rate-history.js';
-import { countByState, type CountsByGroup } from './aggregate.js';
+import { copyCounts, countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
+import { LiveAggregates } from './live-aggregates.js';
 import {
   UNKNOWN_SYSCTLS,
-  buildListenerHealth,
+  buildListenerRows,
   summarizeListenersByPort,
   type ListenerHealth,
   type NetSysctls,
@@ -128,6 +129,8 @@ export class SessionStore {
   private engine: FindingsEngine;
   private current: SessionState;
   private filter: ViewFilter | null = null;
+  /** Counts, listeners and the findings' aggregates, kept from the tracker's turnover. */
+  private aggregates = new LiveAggregates();
 
   constructor(private readonly options: SessionStoreOptions = {}) {
     this.engine = options.createFindingsEngine?.() ?? new FindingsEngine();
@@ -167,17 +170,29 @@ export class SessionStore {
     const s = this.current;
     const previous = s.live?.snapshot ?? null;
     const diff = s.tracker.ingest(snapshot);
+    const { sysctls, backlogs } = s.environment;
+    // What changed since the last snapshot, not every socket again (see LiveAggregates).
+    const aggregates = this.aggregates;
+    aggregates.update(snapshot, s.tracker.lastTurnover(), sysctls);
     const rates = previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
-    const counts = countByState(snapshot.sockets);
+    const counts = copyCounts(aggregates.allCounts());
     s.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(counts) });
     const f = this.filter;
-    const matched = f === null ? null : { filterText: f.text, counts: countByState(snapshot.sockets.filter(f.matches)) };
+    const matchedCounts = aggregates.matchedCounts();
+    const matched = f === null || matchedCounts === null ? null : { filterText: f.text, counts: copyCounts(matchedCounts) };
     if (matched !== null && s.filteredHistory !== null)
       s.filteredHistory.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(matched.counts) });
-    const { sysctls, backlogs } = s.environment;
-    const listeners = buildListenerHealth(snapshot, rates, sysctls, backlogs);
+    const listeners = buildListenerRows(aggregates.tcpListeners(), aggregates.listenerConnections(), rates, sysctls, backlogs);
     const realDiff = previous === null ? null : diff;
-    const findings = this.engine.update({ snapshot, previous, diff: realDiff, rates, sysctls, listeners });
+    const findings = this.engine.update({
+      snapshot,
+      previous,
+      diff: realDiff,
+      rates,
+      sysctls,
+      listeners,
+      aggregates: aggregates.findingAggregates(),
+    });
     const rekeyed = new Map<string, string>();
     if (realDiff !== null) for (const c of realDiff.changed) if (c.before.key !== c.after.key) rekeyed.set(c.before.key, c.after.key);
     const live: SessionPicture = {
@@ -225,12 +240,13 @@ export class SessionStore {
     const s = this.current;
     if ((filter?.text ?? null) === (this.filter?.text ?? null)) return s;
     this.filter = filter;
+    this.aggregates.setFilter(filter === null ? null : filter.matches);
     if (filter === null) return this.replace({ ...s, filteredHistory: null });
     const history = new StateHistory(HISTORY_CAPACITY);
     const live = s.live;
     let nextLive = live;
     if (live !== null) {
-      const counts = countByState(live.snapshot.sockets.filter(filter.matches));
+      const counts = copyCounts(this.aggregates.matchedCounts() ?? countByState(live.snapshot.sockets.filter(filter.matches)));
       history.push({ atMs: live.snapshot.takenAtMs, counts: tcpCounts(counts) });
       nextLive = { ...live, matched: { filterText: filter.text, counts } };
     }
@@ -270,6 +286,8 @@ export class SessionStore {
   reset(): SessionState {
     const s = this.current;
     this.engine = this.options.createFindingsEngine?.() ?? new FindingsEngine();
+    this.aggregates = new LiveAggregates();
+    this.aggregates.setFilter(this.filter === null ? null : this.filter.matches);
     const filtered = this.filter === null ? null : { filterText: this.filter.text, history: new StateHistory(HISTORY_CAPACITY) };
     return this.replace({
       ...s,

@@ -129,6 +129,81 @@ export function diffSnapshots(prev: Snapshot | null, next: Snapshot): SnapshotDi
   return { opened, closed, changed, intervalMs: next.takenAtMs - prev.takenAtMs };
 }
 
+/** How far ahead (records) diffRecordObjects looks for the other list's next record. */
+const RESYNC_WINDOW = 16;
+/** Misses in a row after which diffRecordObjects stops walking and compares the rest as sets. */
+const MAX_MISSES_IN_A_ROW = 256;
+
+/**
+ * The record objects of `next` that are not in `prev` (arrived) and those of `prev` not in `next`
+ * (left), by identity. Both lists come in the kernel's table order, in which a line keeps its
+ * place: a walk in step costs one comparison per unchanged record; a record inserted, removed
+ * or replaced in place is resynchronised within a few records; long runs of misses fall back to
+ * a set of the rest. Exact whatever the order (an object found in both lists is in neither).
+ */
+export function diffRecordObjects(
+  prev: readonly SocketRecord[],
+  next: readonly SocketRecord[],
+): { arrived: SocketRecord[]; left: SocketRecord[] } {
+  const arrived: SocketRecord[] = [];
+  const left: SocketRecord[] = [];
+  const n = prev.length;
+  const m = next.length;
+  let i = 0;
+  let j = 0;
+  let misses = 0;
+  while (i < m) {
+    const s = next[i] as SocketRecord;
+    if (j < n && prev[j] === s) {
+      i++;
+      j++;
+      misses = 0;
+      continue;
+    }
+    // prev[j .. k-1] removed?
+    let k = j + 1;
+    const kEnd = Math.min(n, j + 1 + RESYNC_WINDOW);
+    while (k < kEnd && prev[k] !== s) k++;
+    if (k < kEnd) {
+      while (j < k) left.push(prev[j++] as SocketRecord);
+      j++;
+      i++;
+      misses = 0;
+      continue;
+    }
+    // next[i .. l-1] inserted?
+    const p = j < n ? prev[j] : undefined;
+    let l = i + 1;
+    const lEnd = p === undefined ? l : Math.min(m, i + 1 + RESYNC_WINDOW);
+    while (l < lEnd && next[l] !== p) l++;
+    if (l < lEnd) {
+      while (i < l) arrived.push(next[i++] as SocketRecord);
+      i++;
+      j++;
+      misses = 0;
+      continue;
+    }
+    // Replaced in place (or out of step).
+    arrived.push(s);
+    i++;
+    if (p !== undefined) {
+      left.push(p);
+      j++;
+    }
+    if (++misses > MAX_MISSES_IN_A_ROW) break;
+  }
+  while (i < m) arrived.push(next[i++] as SocketRecord);
+  while (j < n) left.push(prev[j++] as SocketRecord);
+  if (arrived.length === 0 || left.length === 0) return { arrived, left };
+  // Objects in both lists moved rather than changed.
+  const smaller = new Set<SocketRecord>(arrived.length < left.length ? arrived : left);
+  const larger = arrived.length < left.length ? left : arrived;
+  const moved = new Set<SocketRecord>();
+  for (const r of larger) if (smaller.has(r)) moved.add(r);
+  if (moved.size === 0) return { arrived, left };
+  return { arrived: arrived.filter((r) => !moved.has(r)), left: left.filter((r) => !moved.has(r)) };
+}
+
 export class SocketTracker {
   private readonly info = new Map<string, MutableInfo>();
   /**
@@ -149,28 +224,29 @@ export class SocketTracker {
   }
 
   /**
-   * Take in the next snapshot; returns what changed since the previous one. Mark-and-sweep
-   * over the session's own map (as htop does): one lookup per socket, no second table built.
-   * Same result as diffSnapshots(previous, snapshot).
+   * Take in the next snapshot; returns what changed since the previous one. Same result as
+   * diffSnapshots(previous, snapshot), at the cost of what changed: the collector hands over the
+   * same record object for a line that did not change, so the two snapshots are first compared by
+   * identity, in order (diffRecordObjects), and only the records that left or arrived are looked
+   * up in the session's map.
    */
   ingest(snapshot: Snapshot): SnapshotDiff {
     const now = snapshot.takenAtMs;
     const first = this.last === null;
     const mark = ++this.mark;
+    const { arrived, left } = diffRecordObjects(this.last?.sockets ?? [], snapshot.sockets);
     const opened: SocketRecord[] = [];
     const changed: { before: SocketRecord; after: SocketRecord }[] = [];
     // Record objects replaced by a new one for the same socket (its line changed).
     const replaced: SocketRecord[] = [];
     const replacing: SocketRecord[] = [];
-    for (const s of snapshot.sockets) {
+    for (const s of arrived) {
       const entry = this.lookup(s);
       if (entry === undefined) {
         opened.push(s);
         continue;
       }
       entry.seen = mark;
-      // The same record object: its line did not change since the last snapshot (the collector
-      // reuses it), so neither did its state or queues.
       if (entry.record === s) continue;
       replaced.push(entry.record);
       replacing.push(s);
@@ -182,10 +258,13 @@ export class SocketTracker {
       if (s.recvQ > entry.peakRecvQ) entry.peakRecvQ = s.recvQ;
       if (s.sendQ > entry.peakSendQ) entry.peakSendQ = s.sendQ;
     }
-    // Sweep: entries not marked are gone, unless an opened socket continues the same flow
-    // under a new key (the inode goes to 0 on the way to TIME_WAIT).
+    // Entries whose record left and was not replaced are gone, unless an opened socket continues
+    // the same flow under a new key (the inode goes to 0 on the way to TIME_WAIT).
     const gone: MutableInfo[] = [];
-    for (const entry of this.info.values()) if (entry.seen !== mark) gone.push(entry);
+    for (const r of left) {
+      const entry = this.lookup(r);
+      if (entry !== undefined && entry.seen !== mark && entry.record === r) gone.push(entry);
+    }
     const byFlow = new Map<string, MutableInfo>();
     if (gone.length > 0 && opened.length > 0) {
       for (const g of gone) if (g.record.protocol !== 'unix' && g.record.remotePort !== 0) byFlow.set(flowKey(g.record), g);
@@ -226,12 +305,14 @@ export class SocketTracker {
       closedNow.push({ record: g.record, closedAtMs: now });
     }
     // Newest first, as currentTombstones() promises; bounded so a mass close stays cheap.
-    this.tombstones = [...closedNow, ...this.tombstones]
-      .filter((t) => now - t.closedAtMs < this.options.tombstoneMs)
-      .slice(0, this.options.maxTombstones);
+    if (closedNow.length > 0 || this.tombstones.length > 0)
+      this.tombstones = [...closedNow, ...this.tombstones]
+        .filter((t) => now - t.closedAtMs < this.options.tombstoneMs)
+        .slice(0, this.options.maxTombstones);
     if (this.watchedKey !== null) {
+      // Entries of sockets not in this snapshot were forgotten above.
       const w = this.info.get(this.watchedKey)?.record;
-      if (w !== undefined && this.info.get(this.watchedKey)?.seen === mark) {
+      if (w !== undefined) {
         this.samples.push({ atMs: now, recvQ: w.recvQ, sendQ: w.sendQ });
         if (this.samples.length > this.options.maxQueueSamples) this.samples.shift();
       }

@@ -30,6 +30,8 @@ export function createNetnsProcFs(base: ProcFs, pid: number): ProcFs {
   if (readResult !== undefined) view.readTextResultAsync = (rel) => readResult.call(base, map(rel));
   const readBytes = base.readBytes;
   if (readBytes !== undefined) view.readBytes = (rel) => readBytes.call(base, map(rel));
+  const readBytesResult = base.readBytesResultAsync;
+  if (readBytesResult !== undefined) view.readBytesResultAsync = (rel) => readBytesResult.call(base, map(rel));
   const stat = base.stat;
   if (stat !== undefined) {
     return { ...view, stat: (rel: string): ProcStat | null => stat.call(base, map(rel)) };

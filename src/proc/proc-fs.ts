@@ -46,6 +46,14 @@ export interface ProcFs {
    * strings (--summary), or null (errno in `lastError`). Optional: see readBytes below.
    */
   readBytes?(relPath: string): Buffer | null;
+  /** readBytes off the main thread (libuv's pool), with its own error code. Optional: see readBytesResultAsync below. */
+  readBytesResultAsync?(relPath: string): Promise<BytesReadResult>;
+}
+
+/** readBytesResultAsync's answer: the bytes, or the errno code of why not (as TextReadResult). */
+export interface BytesReadResult {
+  readonly bytes: Buffer | null;
+  readonly error: string | null;
 }
 
 /** A read that says why it failed: error is an errno code ("ENOENT", "EACCES", "ENOTREG", "EFBIG"). */
@@ -118,6 +126,11 @@ export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
 
 /** The same, off the main thread (every read(2) in libuv's pool). */
 export async function readBoundedAsync(file: string, maxBytes: number): Promise<string> {
+  return (await readBoundedBytesAsync(file, maxBytes)).toString('utf8');
+}
+
+/** readBoundedAsync without decoding: the file's bytes (a view of the read buffer). */
+export async function readBoundedBytesAsync(file: string, maxBytes: number): Promise<Buffer> {
   const handle = await fs.promises.open(file, OPEN_FLAGS);
   try {
     const st = await handle.stat();
@@ -139,7 +152,7 @@ export async function readBoundedAsync(file: string, maxBytes: number): Promise<
       length += bytesRead;
     }
     if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    return buf.toString('utf8', 0, length);
+    return buf.subarray(0, length);
   } finally {
     await handle.close();
   }
@@ -155,6 +168,22 @@ export async function readTextResultAsync(procFs: ProcFs, relPath: string): Prom
 /** ProcFs.readBytes of any ProcFs: the bytes when it has the method, else its text (decoded already). */
 export function readBytes(procFs: ProcFs, relPath: string): Buffer | string | null {
   return procFs.readBytes !== undefined ? procFs.readBytes(relPath) : procFs.readText(relPath);
+}
+
+/**
+ * ProcFs.readBytesResultAsync of any ProcFs: the bytes when it has the method, else its text
+ * (decoded already, e.g. over --ssh), or why neither.
+ */
+export async function readBytesResultAsync(
+  procFs: ProcFs,
+  relPath: string,
+): Promise<{ readonly content: Buffer | string | null; readonly error: string | null }> {
+  if (procFs.readBytesResultAsync !== undefined) {
+    const { bytes, error } = await procFs.readBytesResultAsync(relPath);
+    return { content: bytes, error };
+  }
+  const { text, error } = await readTextResultAsync(procFs, relPath);
+  return { content: text, error };
 }
 
 /** One-line reason for a failed table read, for warnings ("permission denied", "not a regular file"). */
@@ -228,6 +257,13 @@ export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs 
         return readBoundedBytesSync(abs(rel), maxBytes);
       } catch (err) {
         return fail(err);
+      }
+    },
+    async readBytesResultAsync(rel) {
+      try {
+        return { bytes: await readBoundedBytesAsync(abs(rel), maxBytes), error: null };
+      } catch (err) {
+        return { bytes: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
       }
     },
     readDir(rel) {

@@ -85,6 +85,11 @@ export class Dashboard {
   private destroyed = false;
   /** The last snapshot's cost on this thread, ms: the session store's ingest, then building and drawing the frame. */
   lastSnapshotMs = { ingestMs: 0, drawMs: 0 };
+  /**
+   * A partial first snapshot's own session (Snapshot.partial), shown until the full snapshot of
+   * the same read arrives: the session's tracker, history and findings never see the partial one.
+   */
+  private preview: SessionStore | null = null;
 
   constructor(
     private readonly screen: blessed.Widgets.Screen,
@@ -108,12 +113,24 @@ export class Dashboard {
     this.filter = compiled !== null && compiled.ok ? compiled.filter : null;
     const filter = this.filter;
     this.store.setFilter(filter === null ? null : { text: this.ui.filterText, matches: filter });
+    this.preview?.setFilter(filter === null ? null : { text: this.ui.filterText, matches: filter });
   }
 
-  /** The poller hands over each new snapshot here. */
+  /** The poller hands over each new snapshot here (a partial first one too: see `preview`). */
   onSnapshot(snapshot: Snapshot): SnapshotDiff | null {
     const clock = this.options.monotonicMs ?? ((): number => 0);
     const t0 = clock();
+    if (snapshot.partial !== undefined) {
+      const preview = new SessionStore();
+      if (this.filter !== null) preview.setFilter({ text: this.ui.filterText, matches: this.filter });
+      preview.ingest(snapshot);
+      this.preview = preview;
+      const t1 = clock();
+      if (!this.ui.paused) this.render();
+      this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
+      return null;
+    }
+    this.preview = null;
     const state = this.store.ingest(snapshot);
     const t1 = clock();
     const rekeyed = state.live?.rekeyed;
@@ -137,7 +154,7 @@ export class Dashboard {
 
   private buildFrame(): Frame {
     const frame = buildFrame({
-      session: this.store.state,
+      session: (this.preview ?? this.store).state,
       ui: this.ui,
       size: this.size(),
       theme: this.options.theme,
@@ -417,6 +434,9 @@ export class Dashboard {
     renderHelp(w.help, frame.help?.rect ?? null, frame.help?.lines ?? [], frame.help?.title);
     if (p !== null) w.prompt.setFront();
     this.screen.render();
+    // Written now rather than on blessed's setImmediate: whatever this turn queued after the
+    // frame (ss for backlogs, rates and peers) must not run before the terminal has it.
+    this.screen.program.flush();
   }
 
   /** Objects held, for soak tests. */

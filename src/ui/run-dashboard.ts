@@ -16,6 +16,7 @@ import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
 import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
+import { createQuickScreen } from './quick-screen.js';
 import { ReplayFeed } from './replay-feed.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
@@ -82,8 +83,12 @@ export interface LiveFeed {
    * refreshes at once rather than a whole interval later.
    */
   prime?(): Promise<void> | void;
-  /** One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). */
-  collect(): Promise<Snapshot>;
+  /**
+   * One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). The first
+   * collection of large tables may hand `onPartial` a partial snapshot first (Snapshot.partial:
+   * exact counts, a first window of rows), drawn while the rest is parsed.
+   */
+  collect(onPartial?: (snapshot: Snapshot) => void): Promise<Snapshot>;
   /** --pid: a one-line message once the shown process is gone, else null (asked before each snapshot). */
   targetGone(): string | null;
   /** net.* sysctls for listener health (read every few seconds). */
@@ -154,7 +159,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
   const recording = deps.source.kind === 'replay' ? deps.source.recording : null;
   const recorder = deps.recorder;
   const utf8 = isUtf8Locale(deps.env);
-  const screen = blessed.screen({
+  const screen = createQuickScreen({
     input: deps.stdin as never,
     output: deps.stdout as never,
     terminal: chooseTerminal(deps.env['TERM']),
@@ -323,7 +328,11 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       collecting = true;
       const started = deps.monotonicMs();
       const cpuAtStart = deps.cpuMs?.() ?? null;
-      live.collect().then(
+      // A partial first snapshot is drawn at once; keys work while the rest is parsed.
+      const onPartial = (partial: Snapshot): void => {
+        if (!finished) dashboard.onSnapshot(partial);
+      };
+      live.collect(onPartial).then(
         (snapshot) => {
           collecting = false;
           if (finished) return;
