@@ -89,4 +89,10 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', 'bin/sockscope'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
+  {
+    // The launcher is CommonJS (bin/package.json): no ESM loader before the program starts.
+    files: ['bin/sockscope'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

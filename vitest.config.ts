@@ -16,6 +16,7 @@ const LIVE_TESTS = [
   'test/e2e-error-exits.test.ts', // the binary, in tmux for the dashboard cases
   'test/e2e-htop-keys.test.ts', // the binary in tmux, with loopback sockets and ss as the oracle
   'test/e2e-live.test.ts', // the binary in tmux, with loopback connections
+  'test/e2e-partial-first-frame.test.ts', // the binary in tmux over a 100k synthetic tree
   'test/e2e-rates.test.ts', // the binary in tmux, a paced loopback stream, ss
   'test/e2e-remote-ports.test.ts', // the binary in tmux, client TIME_WAITs on loopback, ss as the oracle
   'test/e2e-signals.test.ts', // the binary in tmux, signals

@@ -8,6 +8,7 @@
 //        (bench/loadgen); larger ones a synthetic tree (bench/proc-tree.ts) read with --proc-root.
 //        BENCH_FIRST_BASELINE=DIR: also time DIR/bin/sockscope (another build, e.g. an older
 //        commit unpacked and built there) in the same rounds, as "baseline".
+//        BENCH_FIRST_SUBJECTS=htop,node,bin/sockscope,baseline: only these subjects (name prefixes).
 //
 // How: one tmux server (-L, -f /dev/null) with a keeper session; each run is a new detached
 // session of 160x45 whose command runs under `sh -c '"$@"; sleep'` (no shell parsing; env
@@ -15,10 +16,12 @@
 // shows the full frame (polled every ~10 ms), then killed. The commands run round-robin (htop,
 // node, bin/sockscope — on Node 20 the compile-cached dist/sockscope.cjs, its cache written by the
 // warm-up round —, the tsc build, the ESM single-file build dist/sockscope.mjs) after a discarded warm-up
-// round, so a busy neighbour hits them alike; medians. CPU is the process's utime + stime (every
+// round, so a busy neighbour hits them alike; medians. Each sockscope build runs with its own
+// TMPDIR (its compile cache is the one its warm-up wrote, not evicted by other checkouts' runs). CPU is the process's utime + stime (every
 // thread, 10 ms resolution) read from /proc/<pid>/stat when the frame was seen. For sockscope the
 // time until the owners are on screen (the header's "owners: scanning…" gone, a row with a
-// pid/command) is measured too. Nothing is asserted: the goals are printed as met or missed.
+// pid/command) is measured too, and the time until the full table replaces a partial first frame
+// (at 100k: "loading: N of M sockets read" in the table's title). Nothing is asserted: the goals are printed as met or missed.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,6 +43,7 @@ import {
   parseSizes,
   populationSpecFor,
   readProcessCpuS,
+  readTcpSocketCount,
   round,
   runCleanups,
   sizeLabel,
@@ -88,6 +92,8 @@ const SOCKSCOPE_READY: Ready = (s) =>
   /ESTAB\s+\d/.test(s) &&
   /Local Address:Port/.test(s) &&
   /│(tcp6?|udp6?|unix|raw6?)\s+[A-Z]/m.test(s);
+/** The full table: a frame that is no longer the partial first one (its "loading: N of M sockets read"). */
+const SOCKSCOPE_FULL: Ready = (s) => SOCKSCOPE_READY(s) && !/loading: [\d,]+ (of|sockets)/.test(s);
 /** Owners on screen: the header no longer says "owners: scanning…" and a row shows pid/command. */
 const OWNERS_READY: Ready = (s) => SOCKSCOPE_READY(s) && !s.includes('owners: scanning') && /│tcp6?\s.*\s\d+\/\S/m.test(s);
 
@@ -97,12 +103,20 @@ interface Subject {
   readonly ready: Ready;
   /** Also time until owners are on screen (sockscope with owners). */
   readonly owners?: Ready;
+  /** Also time until the full table replaces a partial first frame (sockscope). */
+  readonly full?: Ready;
+  /**
+   * TMPDIR for the run: each build gets its own, so its compile cache (bin/sockscope) is the one
+   * its warm-up round wrote, whatever other builds or other checkouts on the machine run meanwhile.
+   */
+  readonly tmpDir?: string;
 }
 
 interface RunSample {
   readonly ms: number;
   readonly cpuMs: number | null;
   readonly ownersMs: number | null;
+  readonly fullMs: number | null;
 }
 
 interface SubjectResult {
@@ -113,6 +127,7 @@ interface SubjectResult {
   readonly maxMs: number;
   readonly medianCpuMs: number | null;
   readonly medianOwnersMs: number | null;
+  readonly medianFullMs: number | null;
 }
 
 interface SizeResult {
@@ -121,6 +136,11 @@ interface SizeResult {
   readonly verified: boolean | null;
   readonly subjects: readonly SubjectResult[];
   readonly load: readonly number[];
+  /**
+   * TCP sockets the machine held (sockstat) before and after the rounds: a live run is at its
+   * size only when nobody else holds a population meanwhile.
+   */
+  readonly machineTcpSockets: readonly [number, number];
 }
 
 class Tmux {
@@ -160,6 +180,7 @@ class Tmux {
       REPO_ROOT,
       ...WRAP,
       ...ENV,
+      ...(subject.tmpDir === undefined ? [] : [`TMPDIR=${subject.tmpDir}`]),
       ...subject.argv,
     );
     const shellPid = Number(this.run('display-message', '-p', '-t', session, '#{pane_pid}').trim());
@@ -168,6 +189,7 @@ class Tmux {
       let ms: number | null = null;
       let cpuMs: number | null = null;
       let ownersMs: number | null = null;
+      let fullMs: number | null = null;
       while (performance.now() - t0 < timeoutMs) {
         const screen = this.run('capture-pane', '-p', '-t', session);
         const now = performance.now() - t0;
@@ -177,16 +199,15 @@ class Tmux {
           const cpuS = pid === null ? null : readProcessCpuS(pid);
           cpuMs = cpuS === null ? null : cpuS * 1000;
         }
-        if (ms !== null && (subject.owners === undefined || subject.owners(screen))) {
-          if (subject.owners !== undefined) ownersMs = now;
-          break;
-        }
+        if (ms !== null && subject.full !== undefined && fullMs === null && subject.full(screen)) fullMs = now;
+        if (ms !== null && ownersMs === null && subject.owners !== undefined && subject.owners(screen)) ownersMs = now;
+        if (ms !== null && (subject.owners === undefined || ownersMs !== null) && (subject.full === undefined || fullMs !== null)) break;
         if (ms === null && screen.includes('[exited]')) throw new Error(`${subject.name} exited before its first frame:\n${screen.trim()}`);
         pid ??= childOf(shellPid);
         await sleep(ms === null ? 8 : 25);
       }
       if (ms === null) throw new Error(`${subject.name}: no full frame within ${timeoutMs} ms`);
-      return { ms, cpuMs, ownersMs };
+      return { ms, cpuMs, ownersMs, fullMs };
     } finally {
       spawnSync('tmux', ['-L', this.socket, 'kill-session', '-t', session], { stdio: 'ignore' });
     }
@@ -197,6 +218,7 @@ function summarizeSubject(name: string, samples: readonly RunSample[]): SubjectR
   const ms = samples.map((s) => s.ms);
   const cpu = samples.flatMap((s) => (s.cpuMs === null ? [] : [s.cpuMs]));
   const owners = samples.flatMap((s) => (s.ownersMs === null ? [] : [s.ownersMs]));
+  const full = samples.flatMap((s) => (s.fullMs === null ? [] : [s.fullMs]));
   return {
     name,
     samples,
@@ -205,6 +227,7 @@ function summarizeSubject(name: string, samples: readonly RunSample[]): SubjectR
     maxMs: round(Math.max(...ms), 1),
     medianCpuMs: cpu.length === 0 ? null : round(median(cpu), 0),
     medianOwnersMs: owners.length === 0 ? null : round(median(owners), 1),
+    medianFullMs: full.length === 0 ? null : round(median(full), 1),
   };
 }
 
@@ -237,6 +260,7 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
         name: 'bin/sockscope',
         argv: ['node', 'bin/sockscope', ...procRootArgs],
         ready: SOCKSCOPE_READY,
+        full: SOCKSCOPE_FULL,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
       {
@@ -244,12 +268,14 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
         name: 'tsc build (SOCKSCOPE_LAUNCH=tsc)',
         argv: ['SOCKSCOPE_LAUNCH=tsc', 'node', 'bin/sockscope', ...procRootArgs],
         ready: SOCKSCOPE_READY,
+        full: SOCKSCOPE_FULL,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
       {
         name: 'bundle (dist/sockscope.mjs)',
         argv: ['node', BUNDLE, ...procRootArgs],
         ready: SOCKSCOPE_READY,
+        full: SOCKSCOPE_FULL,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       },
     ];
@@ -259,8 +285,21 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
         name: 'baseline bin/sockscope',
         argv: ['node', path.join(baseline, 'bin', 'sockscope'), ...procRootArgs],
         ready: SOCKSCOPE_READY,
+        full: SOCKSCOPE_FULL,
         ...(ownersReady === undefined ? {} : { owners: ownersReady }),
       });
+    // BENCH_FIRST_SUBJECTS=htop,node,bin/sockscope,baseline: only the subjects whose names start so.
+    const only = (process.env['BENCH_FIRST_SUBJECTS'] ?? '').split(',').filter((x) => x !== '');
+    if (only.length > 0) subjects.splice(0, subjects.length, ...subjects.filter((s) => only.some((o) => s.name.startsWith(o))));
+    const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-first-frame-tmp-'));
+    const removeTmp = onCleanup(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+    for (const [i, s] of subjects.entries()) {
+      if (!s.argv.includes('node') || s.argv.includes('-e')) continue;
+      const tmpDir = path.join(tmpRoot, String(i));
+      fs.mkdirSync(tmpDir);
+      subjects[i] = { ...s, tmpDir };
+    }
+    const socketsBefore = readTcpSocketCount().total;
     const samples = new Map<string, RunSample[]>(subjects.map((s) => [s.name, []]));
     for (let round_ = 0; round_ <= reps; round_++) {
       for (const subject of subjects) {
@@ -269,12 +308,15 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
       }
       log(`${sizeLabel(size)}: round ${round_}${round_ === 0 ? ' (warm-up)' : ''} done`);
     }
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+    removeTmp();
     return {
       size,
       population: live ? 'live loopback' : 'synthetic --proc-root',
       verified,
       subjects: subjects.map((s) => summarizeSubject(s.name, samples.get(s.name) ?? [])),
       load: loadAverage(),
+      machineTcpSockets: [socketsBefore, readTcpSocketCount().total],
     };
   } finally {
     tmux.kill();
@@ -285,7 +327,17 @@ async function benchSize(size: number, reps: number, liveMax: number): Promise<S
   }
 }
 
-const HEADERS = ['sockets', 'command', 'first frame ms (median)', 'min–max', 'cpu ms', '× htop', '× node', 'owners on screen ms'];
+const HEADERS = [
+  'sockets',
+  'command',
+  'first frame ms (median)',
+  'min–max',
+  'cpu ms',
+  '× htop',
+  '× node',
+  'owners on screen ms',
+  'full table ms',
+];
 
 function rowsOf(r: SizeResult): (string | number)[][] {
   const htop = r.subjects.find((s) => s.name === 'htop')?.medianMs ?? Number.NaN;
@@ -299,11 +351,19 @@ function rowsOf(r: SizeResult): (string | number)[][] {
     round(s.medianMs / htop, 2),
     round(s.medianMs / node, 2),
     s.medianOwnersMs ?? '',
+    s.medianFullMs ?? '',
   ]);
 }
 
 function verdicts(r: SizeResult): string[] {
   const htop = r.subjects.find((s) => s.name === 'htop')?.medianMs ?? Number.NaN;
+  const [before, after] = r.machineTcpSockets;
+  const crowded =
+    r.population === 'live loopback' && Math.max(before, after) > 2 * r.size + 1000
+      ? [
+          `${sizeLabel(r.size)}: the machine held ${before} → ${after} TCP sockets (sockstat), not ~${r.size}: the live figures are not at this size`,
+        ]
+      : [];
   return r.subjects
     .filter((s) => s.name !== 'htop' && !s.name.startsWith('node'))
     .map((s) => {
@@ -312,7 +372,8 @@ function verdicts(r: SizeResult): string[] {
         return `${sizeLabel(r.size)} ${s.name}: ${s.medianMs} ms vs ${round(limit, 0)} ms (${GOAL_HTOP_RATIO}x htop's ${htop} ms): ${s.medianMs <= limit ? 'MET' : 'MISSED'}`;
       }
       return `${sizeLabel(r.size)} ${s.name}: ${s.medianMs} ms vs ${GOAL_LARGE_MS} ms: ${s.medianMs <= GOAL_LARGE_MS ? 'MET' : 'MISSED'}`;
-    });
+    })
+    .concat(crowded);
 }
 
 async function main(): Promise<number> {

@@ -301,10 +301,15 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
       // The first frame does not wait for the owner worker's first full scan: snapshots go
       // without owners until it is done ("owners: scanning…"), then the poller refreshes.
       const collector = createLiveCollector({ ...ctx.collectDeps, owners });
+      // At 100k sockets the first refresh draws exact counts and a first window of rows before
+      // parsing the rest (Snapshot.partial; the poller passes onPartial).
       return {
         prime: () => collector.prime(),
-        collect: () => collector.collect(),
-        close: () => owners?.close() ?? Promise.resolve(),
+        collect: (onPartial) => collector.collect(onPartial),
+        close: () => {
+          collector.stop();
+          return owners?.close() ?? Promise.resolve();
+        },
       };
     };
     // SOCKSCOPE_COLLECT_THREAD=worker: this machine's tables (or a recorded tree), no --pid, are
@@ -330,7 +335,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
         : createConnRatesSource(ssReady.deps, ssReady.options, { intervalMs: options.intervalMs, budgetFraction: 0.1 });
     return {
       prime: () => collector.prime(),
-      collect: () => collector.collect(),
+      collect: (onPartial) => collector.collect(onPartial),
       targetGone: () => ctx.targetGone?.() ?? null,
       readSysctls: () => readNetSysctls(ctx.procFs),
       // A generous timeout: a refresh of a large table blocks the main thread for seconds, and a

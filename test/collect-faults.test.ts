@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectSnapshot, collectSnapshotAsync } from '../src/proc/collect-snapshot.js';
+import { collectSnapshot, collectSnapshotAsync, createLiveCollector } from '../src/proc/collect-snapshot.js';
+import { writeSyntheticProcTree } from '../bench/proc-tree.js';
 import { collectStateCounts } from '../src/proc/collect-counts.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
 import { countByState } from '../src/model/aggregate.js';
@@ -218,6 +219,19 @@ describe('refreshes reuse the records of unchanged lines', () => {
       expect(kept).toBe(snap.cost.reusedRows);
       last = snap;
     }
+  });
+
+  it('after a partial first snapshot (large tables parsed in chunks), the next refresh reuses every unchanged line', async () => {
+    const t = writeSyntheticProcTree(os.tmpdir(), { sockets: 20_000 });
+    tmpRoots.push(t.root);
+    const collector = createLiveCollector({ ...deps(t.root), owners: null });
+    let partials = 0;
+    const first = await collector.collect(() => partials++);
+    expect(partials).toBe(1);
+    const second = await collector.collect();
+    expect(second.cost.reusedRows).toBe(first.sockets.length);
+    const fresh = await collectSnapshotAsync({ ...deps(t.root), owners: null });
+    expect(second.sockets).toEqual(fresh.sockets);
   });
 
   it('a record whose owner changed is rebuilt', () => {

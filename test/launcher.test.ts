@@ -22,11 +22,15 @@ let dir = '';
 let tmp = '';
 let procRoot = '';
 
-function run(args: readonly string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+function run(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  root = dir,
+): { status: number | null; stdout: string; stderr: string } {
   const base = { ...process.env };
   for (const v of ['NODE_OPTIONS', 'PROC_ROOT', 'SOCKSCOPE_LAUNCH']) delete base[v];
-  const r = spawnSync(process.execPath, [path.join(dir, 'bin/sockscope'), ...args], {
-    cwd: dir,
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/sockscope'), ...args], {
+    cwd: root,
     env: { ...base, TMPDIR: tmp, ...env },
     encoding: 'utf8',
     timeout: 60_000,
@@ -53,6 +57,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(dir, 'bin'));
   fs.mkdirSync(path.join(dir, 'dist/src'), { recursive: true });
   fs.copyFileSync(path.join(REPO_ROOT, 'bin/sockscope'), path.join(dir, 'bin/sockscope'));
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin/package.json'), path.join(dir, 'bin/package.json'));
   fs.copyFileSync(BUNDLE, path.join(dir, 'dist/sockscope.cjs'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   fs.writeFileSync(
@@ -105,6 +110,31 @@ describe('bin/sockscope', () => {
       expect(run(['--version']).stdout).toBe(`${VERSION}\n`);
     },
   );
+
+  it.skipIf(nodeHasCompileCache)('two installs share the cache directory without replacing each other’s cache', () => {
+    tscNewer(false);
+    fs.rmSync(cacheDir(), { recursive: true, force: true });
+    // A second install: the same files at another path.
+    const other = path.join(dir, 'other-install');
+    fs.rmSync(other, { recursive: true, force: true });
+    fs.mkdirSync(path.join(other, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(other, 'dist/src'), { recursive: true });
+    for (const f of ['bin/sockscope', 'bin/package.json', 'package.json', 'dist/sockscope.cjs', 'dist/src/main.js'])
+      fs.copyFileSync(path.join(dir, f), path.join(other, f));
+    const t = fs.statSync(path.join(dir, 'dist/sockscope.cjs')).mtime;
+    fs.utimesSync(path.join(other, 'dist/sockscope.cjs'), t, t);
+    fs.utimesSync(path.join(other, 'dist/src/main.js'), t.getTime() / 1000 - 60, t.getTime() / 1000 - 60);
+    expect(run(['--version']).status).toBe(0);
+    const [mine] = cacheFiles();
+    expect(mine).toBeDefined();
+    const writtenAt = fs.statSync(path.join(cacheDir(), mine!)).mtimeMs;
+    expect(run(['--version'], {}, other).stdout).toBe(`${VERSION}\n`);
+    expect(cacheFiles()).toHaveLength(2);
+    expect(cacheFiles()).toContain(mine);
+    // The first install's cache is still there and still accepted: not rewritten.
+    expect(run(['--version']).stdout).toBe(`${VERSION}\n`);
+    expect(fs.statSync(path.join(cacheDir(), mine!)).mtimeMs).toBe(writtenAt);
+  });
 
   it.skipIf(nodeHasCompileCache)('a cache directory others could write is not used, and the program still runs', () => {
     tscNewer(false);

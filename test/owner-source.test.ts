@@ -1,6 +1,7 @@
 // The owner worker protocol: packed replies unpack to the same owners as a direct scan, and the
 // real worker thread (from the build) answers for sockets this test holds.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +99,31 @@ describe('owner source', () => {
     }
     // A closed source's prime resolves at once (nothing to wait for).
     await expect(source.prime?.()).resolves.toBeUndefined();
+  });
+
+  it('unpacked pid, fd and sharedBy are small integers, not doubles (a record field of doubles makes V8 migrate every record)', () => {
+    // %IsSmi needs --allow-natives-syntax: a child node over the build, on a reply of 3,000 rows
+    // (every third socket shared) as the worker sends it, in a Float64Array.
+    const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
+    expect(fs.existsSync(built), 'run npm run build first').toBe(true);
+    const script = `
+      const { unpackOwnerScan } = await import(${JSON.stringify(built.href)});
+      const n = 3000, rows = new Float64Array(n * 4);
+      for (let i = 0; i < n; i++) rows.set([1e6 + i, 100 + (i % 7), 3 + i, i % 3 === 0 ? 1 + (i % 5) : 0], i * 4);
+      const processes = Array.from({ length: 7 }, (_, k) => [100 + k, { command: 'c', commandLine: 'c', uid: 0 }]);
+      const lookup = unpackOwnerScan({ id: 1, rows, processes, stats: {} });
+      let doubles = 0, shared = 0;
+      for (let i = 0; i < n; i++) {
+        const o = lookup.lookup(1e6 + i), by = lookup.sharedBy(1e6 + i);
+        if (by > 0) shared++;
+        if (o.pid !== 100 + (i % 7) || o.fd !== 3 + i || by !== (i % 3 === 0 ? 1 + (i % 5) : 0)) throw new Error('wrong owner ' + i);
+        if (!%IsSmi(o.pid) || !%IsSmi(o.fd) || !%IsSmi(by)) doubles++;
+      }
+      console.log(JSON.stringify({ doubles, shared }));`;
+    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(JSON.parse(out)).toEqual({ doubles: 0, shared: 1000 });
   });
 });

@@ -35,6 +35,8 @@ interface Harness {
   stderr(): string;
   readonly collected: { count: number };
   readonly live: { opened: number; primed: number; closed: number; sysctlReads: number; backlogReads: number };
+  /** The terminal output (escape sequences removed) when readBacklogs (ss -ltn) was first called. */
+  readonly screenAtFirstBacklogRead: { text: string | null };
   readonly recorded: Snapshot[];
   readonly recorderClosed: { count: number };
   readonly stats: DashboardStatsDocument[];
@@ -50,6 +52,9 @@ interface HarnessOptions {
   readonly readUnixPeers?: LiveFeed['readUnixPeers'];
   readonly cpuMs?: () => number;
 }
+
+/** The loading line as text() shows it (blessed moves the cursor over blanks instead of writing them). */
+const LOADING_LINE = /sockscope: ?reading ?sockets…/;
 
 const started: { readonly h: Harness; readonly exit: Promise<number> }[] = [];
 
@@ -68,6 +73,7 @@ function harness(options: HarnessOptions = {}): Harness {
   );
   const signals = new EventEmitter();
   const live = { opened: 0, primed: 0, closed: 0, sysctlReads: 0, backlogReads: 0 };
+  const screenAtFirstBacklogRead: { text: string | null } = { text: null };
   const collected = { count: 0 };
   const recorded: Snapshot[] = [];
   const recorderClosed = { count: 0 };
@@ -91,6 +97,7 @@ function harness(options: HarnessOptions = {}): Harness {
       },
       readBacklogs: () => {
         live.backlogReads++;
+        screenAtFirstBacklogRead.text ??= chunks.join('').replace(ANSI, '');
         return Promise.resolve(new Map([['127.0.0.1:54321', 77]]));
       },
       readConnRates: options.readConnRates ?? null,
@@ -140,6 +147,7 @@ function harness(options: HarnessOptions = {}): Harness {
     stderr: () => errors.join(''),
     collected,
     live,
+    screenAtFirstBacklogRead,
     recorded,
     recorderClosed,
     stats,
@@ -171,10 +179,12 @@ describe('runDashboard with injected deps', () => {
     });
     const h = harness({ snapshot: makeSnapshot([listener, conn]) });
     const exit = run(h);
-    await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
+    await until(() => h.text().includes('10.9.8.7:5432') && h.live.backlogReads > 0, 'the connection drawn, the backlogs read');
     expect(h.text()).toContain('54321');
     expect(h.text()).toContain('4242/fakecollectd');
     expect(h.live).toMatchObject({ opened: 1, primed: 1, sysctlReads: 1, backlogReads: 1 });
+    // ss (the backlogs) is started only once the terminal has the frame.
+    expect(h.screenAtFirstBacklogRead.text).toContain('10.9.8.7:5432');
     expect(h.recorded.length).toBeGreaterThanOrEqual(1);
     expect(h.recorded[0]?.sockets.map((s) => s.localPort)).toEqual([54321, 40404]);
     h.input.write('q');
@@ -213,6 +223,32 @@ describe('runDashboard with injected deps', () => {
     expect(h.stderr()).toBe('sockscope: process 77 is gone: its network namespace cannot be read any more\n');
     expect(h.collected.count).toBe(0);
     expect(h.live.closed).toBe(1);
+  });
+
+  it('a first snapshot at hand is the first thing drawn: no loading line before it', async () => {
+    const conn = rec({ localPort: 40404, remoteAddress: '10.9.8.7', remotePort: 5432, inode: 902 });
+    const h = harness({ snapshot: makeSnapshot([conn]) });
+    const exit = run(h);
+    await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
+    h.input.write('q');
+    expect(await exit).toBe(0);
+    expect(h.text()).not.toMatch(LOADING_LINE);
+  });
+
+  it('a slow first snapshot: the loading line is drawn while it is read, then the frame', async () => {
+    const conn = rec({ localPort: 40404, remoteAddress: '10.9.8.7', remotePort: 5432, inode: 902 });
+    let release = (): void => undefined;
+    const held = new Promise<Snapshot>((resolve) => {
+      release = () => resolve(makeSnapshot([conn]));
+    });
+    const h = harness({ collect: () => held });
+    const exit = run(h);
+    await until(() => LOADING_LINE.test(h.text()), 'the loading line');
+    expect(h.text()).not.toContain('10.9.8.7:5432');
+    release();
+    await until(() => h.text().includes('10.9.8.7:5432'), 'the connection drawn');
+    h.input.write('q');
+    expect(await exit).toBe(0);
   });
 
   it('a collection that fails ends the dashboard with one line and exit 1', async () => {

@@ -24,6 +24,19 @@ export function countByState(sockets: readonly SocketRecord[]): CountsByGroup {
   return counts;
 }
 
+/** One socket more (+1) or less (-1) in counts made by countByState; a state that falls to 0 is removed. */
+export function adjustCount(counts: CountsByGroup, s: SocketRecord, delta: 1 | -1): void {
+  const g = counts[PROTOCOL_GROUP[s.protocol]];
+  const n = (g[s.state] ?? 0) + delta;
+  if (n === 0) delete g[s.state];
+  else g[s.state] = n;
+}
+
+/** A copy that later adjustCount calls on the original do not change. */
+export function copyCounts(counts: CountsByGroup): CountsByGroup {
+  return { tcp: { ...counts.tcp }, udp: { ...counts.udp }, raw: { ...counts.raw }, unix: { ...counts.unix } };
+}
+
 export function totalOf(counts: StateCounts): number {
   let n = 0;
   for (const v of Object.values(counts)) n += v ?? 0;
@@ -74,6 +87,28 @@ function bump(groups: Map<string, MutableGroup>, key: string, label: string, s: 
 
 const byTotal = (a: GroupRow, b: GroupRow): number => b.total - a.total || a.key.localeCompare(b.key);
 
+/** What a service-side test needs: ListeningEndpoints, or its incremental twin ListeningEndpointCounts. */
+export interface ListenCover {
+  covers(s: SocketRecord): boolean;
+}
+
+/**
+ * The key a listener is remembered by: "t8080" for a wildcard address (0.0.0.0, ::), "t8080|10.0.0.1"
+ * for one address ("u" for UDP); null for a socket that does not listen.
+ */
+function listenKeyOf(s: SocketRecord): string | null {
+  if (s.protocol === 'unix') return null;
+  if (s.state !== 'LISTEN' && !(s.state === 'UNCONN' && s.protocol.startsWith('udp'))) return null;
+  const t = transportOf(s);
+  return isWildcardAddress(s.localAddress) ? `${t}${s.localPort}` : `${t}${s.localPort}|${unmapped(s.localAddress)}`;
+}
+
+function coversWith(has: (key: string) => boolean, s: SocketRecord): boolean {
+  if (s.protocol === 'unix') return false;
+  const t = transportOf(s);
+  return has(`${t}${s.localPort}`) || has(`${t}${s.localPort}|${unmapped(s.localAddress)}`);
+}
+
 /**
  * Where this host listens: TCP listeners and bound UDP sockets, by address and port. A socket is
  * on the service side (an accepted connection, a connected UDP socket of a bound port) when a
@@ -81,25 +116,58 @@ const byTotal = (a: GroupRow, b: GroupRow): number => b.total - a.total || a.key
  * one (0.0.0.0, ::). A client socket whose ephemeral port happens to equal a listener's port on
  * another address (127.0.0.2:34771 beside a listener on 127.0.0.1:34771) stays a client.
  */
-export class ListeningEndpoints {
-  private readonly wildcard = new Set<string>();
-  private readonly exact = new Set<string>();
+export class ListeningEndpoints implements ListenCover {
+  private readonly keys = new Set<string>();
 
   constructor(sockets: readonly SocketRecord[]) {
     for (const s of sockets) {
-      if (s.protocol === 'unix') continue;
-      if (s.state !== 'LISTEN' && !(s.state === 'UNCONN' && s.protocol.startsWith('udp'))) continue;
-      const t = transportOf(s);
-      if (isWildcardAddress(s.localAddress)) this.wildcard.add(`${t}${s.localPort}`);
-      else this.exact.add(`${t}${s.localPort}|${unmapped(s.localAddress)}`);
+      const k = listenKeyOf(s);
+      if (k !== null) this.keys.add(k);
     }
   }
 
   /** The socket's local address and port are listened on here (a listener covers itself). */
   covers(s: SocketRecord): boolean {
-    if (s.protocol === 'unix') return false;
-    const t = transportOf(s);
-    return this.wildcard.has(`${t}${s.localPort}`) || this.exact.has(`${t}${s.localPort}|${unmapped(s.localAddress)}`);
+    return coversWith((k) => this.keys.has(k), s);
+  }
+}
+
+/**
+ * ListeningEndpoints kept up to date socket by socket (the session's turnover): listeners per
+ * key, so SO_REUSEPORT siblings and a listener whose line changed come and go without the set
+ * changing. `add` and `remove` say whether the set of listened endpoints changed.
+ */
+export class ListeningEndpointCounts implements ListenCover {
+  private readonly counts = new Map<string, number>();
+
+  /** true when s is a listener of an endpoint nobody listened on before. */
+  add(s: SocketRecord): boolean {
+    const k = listenKeyOf(s);
+    if (k === null) return false;
+    const n = this.counts.get(k) ?? 0;
+    this.counts.set(k, n + 1);
+    return n === 0;
+  }
+
+  /** true when s was the last listener of its endpoint. */
+  remove(s: SocketRecord): boolean {
+    const k = listenKeyOf(s);
+    if (k === null) return false;
+    const n = this.counts.get(k) ?? 0;
+    if (n <= 1) {
+      this.counts.delete(k);
+      return n === 1;
+    }
+    this.counts.set(k, n - 1);
+    return false;
+  }
+
+  covers(s: SocketRecord): boolean {
+    return coversWith((k) => this.counts.has(k), s);
+  }
+
+  clear(): void {
+    this.counts.clear();
   }
 }
 
@@ -115,7 +183,7 @@ const unmapped = (address: string): string => (address.startsWith('::ffff:') && 
  * where the host listens, when `sockets` is a filtered part of a snapshot whose listeners may be
  * filtered out (their accepted connections are still the inbound side).
  */
-export function countByLocalPort(sockets: readonly SocketRecord[], listening?: ListeningEndpoints): GroupRow[] {
+export function countByLocalPort(sockets: readonly SocketRecord[], listening?: ListenCover): GroupRow[] {
   const endpoints = listening ?? new ListeningEndpoints(sockets);
   const groups = new Map<string, MutableGroup>();
   for (const s of sockets) {
@@ -167,7 +235,7 @@ export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
  * same owner. `listening`: where the host listens, when `sockets` is a filtered part of a
  * snapshot (the listeners may be filtered out; their accepted connections are still not clients).
  */
-export function countByRemotePort(sockets: readonly SocketRecord[], listening?: ListeningEndpoints): GroupRow[] {
+export function countByRemotePort(sockets: readonly SocketRecord[], listening?: ListenCover): GroupRow[] {
   const endpoints = listening ?? new ListeningEndpoints(sockets);
   const groups = new Map<string, MutableGroup>();
   const mixedOwners = new Set<string>();

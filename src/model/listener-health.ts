@@ -97,7 +97,7 @@ const isIpv4 = (address: string): boolean => !address.includes(':');
  * wildcard of the same protocol, 1 a wildcard of the other protocol that can still accept it
  * ('::' takes IPv4 too unless IPV6_V6ONLY), 0 not at all.
  */
-function matchScore(listener: SocketRecord, conn: SocketRecord): number {
+function matchScore(listener: ListenerEndpoint, conn: SocketRecord): number {
   const la = unmapIpv4(listener.localAddress);
   const ca = unmapIpv4(conn.localAddress);
   if (la === ca) return 3;
@@ -113,6 +113,116 @@ interface Counts {
 }
 
 const isTcp = (s: SocketRecord): s is SocketRecord & { protocol: 'tcp' | 'tcp6' } => s.protocol === 'tcp' || s.protocol === 'tcp6';
+
+/** A listened endpoint: protocol + address + port, shared by SO_REUSEPORT siblings. */
+interface ListenerEndpoint {
+  /** "tcp 0.0.0.0:80" */
+  readonly id: string;
+  readonly protocol: string;
+  readonly localAddress: string;
+  /** LISTEN sockets on it. */
+  sockets: number;
+}
+
+const endpointIdOf = (l: SocketRecord): string => `${l.protocol} ${endpointKey(l.localAddress, l.localPort)}`;
+
+const connKind = (s: SocketRecord): keyof Counts | null =>
+  s.state === 'SYN_RECV' || s.state === 'NEW_SYN_RECV'
+    ? 'synRecv'
+    : s.state === 'ESTABLISHED'
+      ? 'established'
+      : s.state === 'CLOSE_WAIT'
+        ? 'closeWait'
+        : null;
+
+/**
+ * Half-open, established and CLOSE_WAIT connections per TCP listener endpoint, one socket at a
+ * time: listeners (LISTEN sockets) and connections are added and removed as they come and go.
+ * A connection goes to the endpoint that accepted it (the best matchScore on its port; among
+ * equals, the first endpoint id), decided by the endpoints present when it is added: when the set
+ * of endpoints changes (addListener/removeListener return true) the connections must be counted
+ * again (clearConnections, then addConnection for each).
+ */
+export class ListenerConnections {
+  private readonly endpoints = new Map<string, ListenerEndpoint>();
+  private readonly byPort = new Map<number, ListenerEndpoint[]>();
+  private readonly counts = new Map<string, Counts>();
+
+  /** A TCP LISTEN socket; true when its endpoint is new. Others are ignored. */
+  addListener(l: SocketRecord): boolean {
+    if (!isTcp(l) || l.state !== 'LISTEN') return false;
+    const id = endpointIdOf(l);
+    const e = this.endpoints.get(id);
+    if (e !== undefined) {
+      e.sockets++;
+      return false;
+    }
+    const endpoint: ListenerEndpoint = { id, protocol: l.protocol, localAddress: l.localAddress, sockets: 1 };
+    this.endpoints.set(id, endpoint);
+    const list = this.byPort.get(l.localPort);
+    if (list === undefined) this.byPort.set(l.localPort, [endpoint]);
+    else list.push(endpoint);
+    return true;
+  }
+
+  /** true when l was its endpoint's last LISTEN socket. */
+  removeListener(l: SocketRecord): boolean {
+    if (!isTcp(l) || l.state !== 'LISTEN') return false;
+    const id = endpointIdOf(l);
+    const e = this.endpoints.get(id);
+    if (e === undefined) return false;
+    if (--e.sockets > 0) return false;
+    this.endpoints.delete(id);
+    const list = (this.byPort.get(l.localPort) ?? []).filter((x) => x !== e);
+    if (list.length === 0) this.byPort.delete(l.localPort);
+    else this.byPort.set(l.localPort, list);
+    this.counts.delete(id);
+    return true;
+  }
+
+  /** One connection more (1) or less (-1) on the endpoint that accepted it, if any. */
+  countConnection(s: SocketRecord, delta: 1 | -1): void {
+    if (!isTcp(s) || s.state === 'LISTEN') return;
+    const kind = connKind(s);
+    if (kind === null) return;
+    const listeners = this.byPort.get(s.localPort);
+    if (listeners === undefined) return;
+    let best: ListenerEndpoint | null = null;
+    let bestScore = 0;
+    for (const l of listeners) {
+      const score = matchScore(l, s);
+      if (score > bestScore || (score === bestScore && score > 0 && best !== null && l.id < best.id)) {
+        best = l;
+        bestScore = score;
+      }
+    }
+    if (best === null) return;
+    let c = this.counts.get(best.id);
+    if (c === undefined) {
+      c = { synRecv: 0, established: 0, closeWait: 0 };
+      this.counts.set(best.id, c);
+    }
+    c[kind] += delta;
+  }
+
+  clearConnections(): void {
+    this.counts.clear();
+  }
+
+  /** Forget the listeners too. */
+  reset(): void {
+    this.endpoints.clear();
+    this.byPort.clear();
+    this.counts.clear();
+  }
+
+  /** The connections of a LISTEN socket's endpoint. */
+  countsOf(l: SocketRecord): Readonly<Counts> {
+    return this.counts.get(endpointIdOf(l)) ?? NO_CONNECTIONS;
+  }
+}
+
+const NO_CONNECTIONS: Readonly<Counts> = { synRecv: 0, established: 0, closeWait: 0 };
 
 /** The listener's backlog: from the map (exact, or "*:port" for a wildcard), else somaxconn. */
 function backlogOf(
@@ -142,100 +252,77 @@ export function buildListenerHealth(
   backlogs: ReadonlyMap<string, number> | null = null,
   thresholds: ListenerHealthThresholds = DEFAULT_LISTENER_THRESHOLDS,
 ): ListenerHealth[] {
-  const listenersByPort = new Map<number, SocketRecord[]>();
+  const connections = new ListenerConnections();
+  const listeners: SocketRecord[] = [];
   for (const s of snapshot.sockets) {
     if (!isTcp(s) || s.state !== 'LISTEN') continue;
-    const list = listenersByPort.get(s.localPort);
-    if (list === undefined) listenersByPort.set(s.localPort, [s]);
-    else list.push(s);
+    listeners.push(s);
+    connections.addListener(s);
   }
-  if (listenersByPort.size === 0) return [];
+  if (listeners.length === 0) return [];
+  for (const s of snapshot.sockets) connections.countConnection(s, 1);
+  return buildListenerRows(listeners, connections, rates, sysctls, backlogs, thresholds);
+}
 
-  // Connections go to the endpoint (protocol + address + port) that accepted them; SO_REUSEPORT
-  // siblings share the endpoint and therefore the counts.
-  const endpointOf = (l: SocketRecord): string => `${l.protocol} ${endpointKey(l.localAddress, l.localPort)}`;
-  const counts = new Map<string, Counts>();
-  for (const s of snapshot.sockets) {
-    if (!isTcp(s) || s.state === 'LISTEN') continue;
-    const kind =
-      s.state === 'SYN_RECV' || s.state === 'NEW_SYN_RECV'
-        ? 'synRecv'
-        : s.state === 'ESTABLISHED'
-          ? 'established'
-          : s.state === 'CLOSE_WAIT'
-            ? 'closeWait'
-            : null;
-    if (kind === null) continue;
-    const listeners = listenersByPort.get(s.localPort);
-    if (listeners === undefined) continue;
-    let best: SocketRecord | null = null;
-    let bestScore = 0;
-    for (const l of listeners) {
-      const score = matchScore(l, s);
-      if (score > bestScore) {
-        best = l;
-        bestScore = score;
-      }
-    }
-    if (best === null) continue;
-    const ep = endpointOf(best);
-    let c = counts.get(ep);
-    if (c === undefined) {
-      c = { synRecv: 0, established: 0, closeWait: 0 };
-      counts.set(ep, c);
-    }
-    c[kind]++;
-  }
-
+/**
+ * The rows of buildListenerHealth from the TCP LISTEN sockets and their endpoints' connections
+ * (kept incrementally by the session store).
+ */
+export function buildListenerRows(
+  listeners: Iterable<SocketRecord>,
+  connections: ListenerConnections,
+  rates: CounterRates,
+  sysctls: NetSysctls,
+  backlogs: ReadonlyMap<string, number> | null = null,
+  thresholds: ListenerHealthThresholds = DEFAULT_LISTENER_THRESHOLDS,
+): ListenerHealth[] {
   const overflowsPerSec = rates['TcpExt.ListenOverflows'] ?? 0;
   const dropsPerSec = rates['TcpExt.ListenDrops'] ?? 0;
   const overflowing = overflowsPerSec > 0 || dropsPerSec > 0;
   const rows: ListenerHealth[] = [];
-  for (const listeners of listenersByPort.values()) {
-    for (const l of listeners) {
-      const { backlog, source } = backlogOf(l, backlogs, sysctls);
-      const c = counts.get(endpointOf(l)) ?? { synRecv: 0, established: 0, closeWait: 0 };
-      const fillRatio = backlog === null || backlog <= 0 ? null : l.recvQ / backlog;
-      const suspect = overflowing && l.recvQ > 0;
-      const flags: ListenerFlag[] = [];
-      const full = (fillRatio !== null && fillRatio >= thresholds.fullRatio) || (suspect && source !== 'ss');
-      if (full) flags.push('queue-full');
-      else if (fillRatio !== null && fillRatio >= thresholds.fillingRatio) flags.push('queue-filling');
-      if (suspect) flags.push('dropping');
-      const notes: string[] = [];
-      if (source === 'somaxconn') {
-        notes.push(
-          `backlog limit not known (not in /proc/net/tcp): net.core.somaxconn = ${backlog} is an upper bound, so the fill ratio is a lower bound`,
-        );
-      } else if (source === 'unknown') {
-        notes.push('backlog limit not known (not in /proc/net/tcp, somaxconn unreadable)');
-      }
-      if (suspect) {
-        notes.push(
-          `TcpExt.ListenOverflows ${fmtRate(overflowsPerSec)}/s, ListenDrops ${fmtRate(dropsPerSec)}/s are machine-wide counters; attributed to every listener whose accept queue is non-empty`,
-        );
-      }
-      rows.push({
-        key: l.key,
-        protocol: l.protocol as 'tcp' | 'tcp6',
-        localAddress: l.localAddress,
-        localPort: l.localPort,
-        endpoint: endpointKey(l.localAddress, l.localPort),
-        owner: l.owner,
-        acceptQueue: l.recvQ,
-        backlog,
-        backlogSource: source,
-        backlogIsEstimate: source !== 'ss',
-        synRecv: c.synRecv,
-        established: c.established,
-        closeWait: c.closeWait,
-        fillRatio,
-        flags,
-        overflowsPerSec,
-        dropsPerSec,
-        notes,
-      });
+  for (const l of listeners) {
+    const { backlog, source } = backlogOf(l, backlogs, sysctls);
+    const c = connections.countsOf(l);
+    const fillRatio = backlog === null || backlog <= 0 ? null : l.recvQ / backlog;
+    const suspect = overflowing && l.recvQ > 0;
+    const flags: ListenerFlag[] = [];
+    const full = (fillRatio !== null && fillRatio >= thresholds.fullRatio) || (suspect && source !== 'ss');
+    if (full) flags.push('queue-full');
+    else if (fillRatio !== null && fillRatio >= thresholds.fillingRatio) flags.push('queue-filling');
+    if (suspect) flags.push('dropping');
+    const notes: string[] = [];
+    if (source === 'somaxconn') {
+      notes.push(
+        `backlog limit not known (not in /proc/net/tcp): net.core.somaxconn = ${backlog} is an upper bound, so the fill ratio is a lower bound`,
+      );
+    } else if (source === 'unknown') {
+      notes.push('backlog limit not known (not in /proc/net/tcp, somaxconn unreadable)');
     }
+    if (suspect) {
+      notes.push(
+        `TcpExt.ListenOverflows ${fmtRate(overflowsPerSec)}/s, ListenDrops ${fmtRate(dropsPerSec)}/s are machine-wide counters; attributed to every listener whose accept queue is non-empty`,
+      );
+    }
+    rows.push({
+      key: l.key,
+      protocol: l.protocol as 'tcp' | 'tcp6',
+      localAddress: l.localAddress,
+      localPort: l.localPort,
+      endpoint: endpointKey(l.localAddress, l.localPort),
+      owner: l.owner,
+      acceptQueue: l.recvQ,
+      backlog,
+      backlogSource: source,
+      backlogIsEstimate: source !== 'ss',
+      synRecv: c.synRecv,
+      established: c.established,
+      closeWait: c.closeWait,
+      fillRatio,
+      flags,
+      overflowsPerSec,
+      dropsPerSec,
+      notes,
+    });
   }
   return rows.sort(
     (a, b) =>

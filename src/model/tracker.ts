@@ -45,6 +45,11 @@ export interface RecordTurnover {
   readonly to: Snapshot | null;
   readonly removed: readonly SocketRecord[];
   readonly added: readonly SocketRecord[];
+  /**
+   * The first `replacements` records of `added` replace, one for one, the first ones of `removed`:
+   * the same socket (same key) whose line changed.
+   */
+  readonly replacements: number;
 }
 
 export interface TrackerOptions {
@@ -129,6 +134,116 @@ export function diffSnapshots(prev: Snapshot | null, next: Snapshot): SnapshotDi
   return { opened, closed, changed, intervalMs: next.takenAtMs - prev.takenAtMs };
 }
 
+/** How far ahead (records) diffRecordObjects looks for the other list's next record. */
+const RESYNC_WINDOW = 16;
+/** Misses in a row after which diffRecordObjects stops walking and compares the rest as sets. */
+const MAX_MISSES_IN_A_ROW = 256;
+
+/**
+ * The record objects of `next` that are not in `prev` (arrived) and those of `prev` not in `next`
+ * (left), by identity. Both lists come in the kernel's table order, in which a line keeps its
+ * place: a walk in step costs one comparison per unchanged record; a record inserted, removed
+ * or replaced in place is resynchronised within a few records; long runs of misses fall back to
+ * a set of the rest. Exact whatever the order (an object found in both lists is in neither).
+ */
+export function diffRecordObjects(
+  prev: readonly SocketRecord[],
+  next: readonly SocketRecord[],
+): { arrived: SocketRecord[]; left: SocketRecord[] } {
+  const steps = diffRecordObjectsSteps(prev, next, Infinity);
+  let step = steps.next();
+  while (step.done !== true) step = steps.next();
+  return step.value;
+}
+
+/** diffRecordObjects as a generator that yields every `sliceRecords` records of `next`. */
+function* diffRecordObjectsSteps(
+  prev: readonly SocketRecord[],
+  next: readonly SocketRecord[],
+  sliceRecords: number,
+): Generator<void, { arrived: SocketRecord[]; left: SocketRecord[] }> {
+  const arrived: SocketRecord[] = [];
+  const left: SocketRecord[] = [];
+  const n = prev.length;
+  const m = next.length;
+  let i = 0;
+  let j = 0;
+  let misses = 0;
+  let sliceEnd = sliceRecords;
+  while (i < m) {
+    if (i >= sliceEnd) {
+      sliceEnd = i + sliceRecords;
+      yield;
+    }
+    const s = next[i] as SocketRecord;
+    if (j < n && prev[j] === s) {
+      i++;
+      j++;
+      misses = 0;
+      continue;
+    }
+    // prev[j .. k-1] removed?
+    let k = j + 1;
+    const kEnd = Math.min(n, j + 1 + RESYNC_WINDOW);
+    while (k < kEnd && prev[k] !== s) k++;
+    if (k < kEnd) {
+      while (j < k) left.push(prev[j++] as SocketRecord);
+      j++;
+      i++;
+      misses = 0;
+      continue;
+    }
+    // next[i .. l-1] inserted?
+    const p = j < n ? prev[j] : undefined;
+    let l = i + 1;
+    const lEnd = p === undefined ? l : Math.min(m, i + 1 + RESYNC_WINDOW);
+    while (l < lEnd && next[l] !== p) l++;
+    if (l < lEnd) {
+      while (i < l) arrived.push(next[i++] as SocketRecord);
+      i++;
+      j++;
+      misses = 0;
+      continue;
+    }
+    // Replaced in place (or out of step).
+    arrived.push(s);
+    i++;
+    if (p !== undefined) {
+      left.push(p);
+      j++;
+    }
+    if (++misses > MAX_MISSES_IN_A_ROW) break;
+  }
+  while (i < m) arrived.push(next[i++] as SocketRecord);
+  while (j < n) left.push(prev[j++] as SocketRecord);
+  if (arrived.length === 0 || left.length === 0) return { arrived, left };
+  // Objects in both lists moved rather than changed.
+  const smaller = new Set<SocketRecord>(arrived.length < left.length ? arrived : left);
+  const larger = arrived.length < left.length ? left : arrived;
+  const moved = new Set<SocketRecord>();
+  for (const r of larger) if (smaller.has(r)) moved.add(r);
+  if (moved.size === 0) return { arrived, left };
+  return { arrived: arrived.filter((r) => !moved.has(r)), left: left.filter((r) => !moved.has(r)) };
+}
+
+/**
+ * What SocketTracker#planIngest found: the record objects that left and arrived since the
+ * tracker's last snapshot (also the turnover that applyIngest will report).
+ */
+export interface IngestPlan {
+  readonly from: Snapshot | null;
+  readonly snapshot: Snapshot;
+  readonly arrived: readonly SocketRecord[];
+  readonly left: readonly SocketRecord[];
+  /** The tracker that made the plan. */
+  readonly tracker: SocketTracker;
+}
+
+interface PlanInternals extends IngestPlan {
+  readonly arrivedEntries: readonly (MutableInfo | undefined)[];
+  readonly leftEntries: readonly (MutableInfo | undefined)[];
+}
+
 export class SocketTracker {
   private readonly info = new Map<string, MutableInfo>();
   /**
@@ -138,7 +253,7 @@ export class SocketTracker {
   private readonly byInode = new Map<number, MutableInfo>();
   private tombstones: Tombstone[] = [];
   private last: Snapshot | null = null;
-  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [] };
+  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [], replacements: 0 };
   private watchedKey: string | null = null;
   private mark = 0;
   private samples: QueueSample[] = [];
@@ -149,11 +264,52 @@ export class SocketTracker {
   }
 
   /**
-   * Take in the next snapshot; returns what changed since the previous one. Mark-and-sweep
-   * over the session's own map (as htop does): one lookup per socket, no second table built.
-   * Same result as diffSnapshots(previous, snapshot).
+   * Take in the next snapshot; returns what changed since the previous one. Same result as
+   * diffSnapshots(previous, snapshot), at the cost of what changed: the collector hands over the
+   * same record object for a line that did not change, so the two snapshots are first compared by
+   * identity, in order (diffRecordObjects), and only the records that left or arrived are looked
+   * up in the session's map.
    */
   ingest(snapshot: Snapshot): SnapshotDiff {
+    const steps = this.planIngest(snapshot);
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return this.applyIngest(step.value);
+  }
+
+  /**
+   * The part of ingest that only reads: which record objects left and arrived, and the session's
+   * entry of each. A generator that yields every `sliceRecords` lookups, so a caller can let the
+   * event loop run between slices (the tracker is unchanged until applyIngest, so a frame drawn
+   * meanwhile sees the last complete state). Valid until the tracker next changes.
+   */
+  *planIngest(snapshot: Snapshot, sliceRecords = 8192): Generator<void, IngestPlan> {
+    const from = this.last;
+    const { arrived, left } = yield* diffRecordObjectsSteps(from?.sockets ?? [], snapshot.sockets, sliceRecords * 4);
+    yield;
+    const arrivedEntries: (MutableInfo | undefined)[] = new Array<MutableInfo | undefined>(arrived.length);
+    for (let i = 0; i < arrived.length; i++) {
+      arrivedEntries[i] = this.lookup(arrived[i] as SocketRecord);
+      if (i % sliceRecords === sliceRecords - 1) yield;
+    }
+    const leftEntries: (MutableInfo | undefined)[] = new Array<MutableInfo | undefined>(left.length);
+    for (let i = 0; i < left.length; i++) {
+      leftEntries[i] = this.lookup(left[i] as SocketRecord);
+      if (i % sliceRecords === sliceRecords - 1) yield;
+    }
+    const plan: PlanInternals = { tracker: this, from, snapshot, arrived, left, arrivedEntries, leftEntries };
+    return plan;
+  }
+
+  /** The plan was made from this tracker's latest state (applyIngest accepts it). */
+  isCurrent(plan: IngestPlan): boolean {
+    return plan.tracker === this && plan.from === this.last;
+  }
+
+  /** The rest of ingest: the session's maps brought to the plan's snapshot (planIngest must be this tracker's latest). */
+  applyIngest(plan: IngestPlan): SnapshotDiff {
+    if (plan.tracker !== this || plan.from !== this.last) throw new Error('tracker plan is stale');
+    const { snapshot, arrived, left, arrivedEntries, leftEntries } = plan as PlanInternals;
     const now = snapshot.takenAtMs;
     const first = this.last === null;
     const mark = ++this.mark;
@@ -162,15 +318,14 @@ export class SocketTracker {
     // Record objects replaced by a new one for the same socket (its line changed).
     const replaced: SocketRecord[] = [];
     const replacing: SocketRecord[] = [];
-    for (const s of snapshot.sockets) {
-      const entry = this.lookup(s);
+    for (let i = 0; i < arrived.length; i++) {
+      const s = arrived[i] as SocketRecord;
+      const entry = arrivedEntries[i];
       if (entry === undefined) {
         opened.push(s);
         continue;
       }
       entry.seen = mark;
-      // The same record object: its line did not change since the last snapshot (the collector
-      // reuses it), so neither did its state or queues.
       if (entry.record === s) continue;
       replaced.push(entry.record);
       replacing.push(s);
@@ -182,10 +337,13 @@ export class SocketTracker {
       if (s.recvQ > entry.peakRecvQ) entry.peakRecvQ = s.recvQ;
       if (s.sendQ > entry.peakSendQ) entry.peakSendQ = s.sendQ;
     }
-    // Sweep: entries not marked are gone, unless an opened socket continues the same flow
-    // under a new key (the inode goes to 0 on the way to TIME_WAIT).
+    // Entries whose record left and was not replaced are gone, unless an opened socket continues
+    // the same flow under a new key (the inode goes to 0 on the way to TIME_WAIT).
     const gone: MutableInfo[] = [];
-    for (const entry of this.info.values()) if (entry.seen !== mark) gone.push(entry);
+    for (let i = 0; i < left.length; i++) {
+      const entry = leftEntries[i];
+      if (entry !== undefined && entry.seen !== mark && entry.record === left[i]) gone.push(entry);
+    }
     const byFlow = new Map<string, MutableInfo>();
     if (gone.length > 0 && opened.length > 0) {
       for (const g of gone) if (g.record.protocol !== 'unix' && g.record.remotePort !== 0) byFlow.set(flowKey(g.record), g);
@@ -226,20 +384,23 @@ export class SocketTracker {
       closedNow.push({ record: g.record, closedAtMs: now });
     }
     // Newest first, as currentTombstones() promises; bounded so a mass close stays cheap.
-    this.tombstones = [...closedNow, ...this.tombstones]
-      .filter((t) => now - t.closedAtMs < this.options.tombstoneMs)
-      .slice(0, this.options.maxTombstones);
+    if (closedNow.length > 0 || this.tombstones.length > 0)
+      this.tombstones = [...closedNow, ...this.tombstones]
+        .filter((t) => now - t.closedAtMs < this.options.tombstoneMs)
+        .slice(0, this.options.maxTombstones);
     if (this.watchedKey !== null) {
+      // Entries of sockets not in this snapshot were forgotten above.
       const w = this.info.get(this.watchedKey)?.record;
-      if (w !== undefined && this.info.get(this.watchedKey)?.seen === mark) {
+      if (w !== undefined) {
         this.samples.push({ atMs: now, recvQ: w.recvQ, sendQ: w.sendQ });
         if (this.samples.length > this.options.maxQueueSamples) this.samples.shift();
       }
     }
     const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
+    const replacements = replacing.length;
     for (const r of closed) replaced.push(r);
     for (const r of opened) replacing.push(r);
-    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing };
+    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing, replacements };
     this.last = snapshot;
     return first
       ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 }

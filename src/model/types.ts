@@ -142,6 +142,24 @@ export interface Snapshot {
   readonly owners: OwnerScanStats;
   /** Timing of the collection itself, for the cost meter. */
   readonly cost: CollectCost;
+  /**
+   * Set only on a live screen's first refresh of large tables, handed over before the tables are
+   * parsed whole: `sockets` then holds only the first lines of each large table, and the full
+   * snapshot of the same read follows. Absent on every complete snapshot.
+   */
+  readonly partial?: PartialRead;
+}
+
+/** What a partial snapshot read (see Snapshot.partial). */
+export interface PartialRead {
+  /** Sockets parsed into `sockets`. */
+  readonly socketsRead: number;
+  /** Sockets in the tables read, exact (TCP states counted on every line, small tables parsed whole); null when a group is pending. */
+  readonly socketsTotal: number | null;
+  /** Exact counts per protocol group and state of every socket in the tables read (a pending group: those parsed so far). */
+  readonly counts: Readonly<Record<ProtocolGroup, Partial<Record<SocketState, number>>>>;
+  /** Groups whose counts are not known yet (a large UDP, raw or UNIX table: only its first lines were parsed). */
+  readonly pendingGroups: readonly ProtocolGroup[];
 }
 
 export interface CollectCost {

@@ -2,10 +2,31 @@
 // immutable Snapshot. This is the only place that turns files into a snapshot; everything
 // after it (tracker, aggregation, filters, views) is pure.
 
-import type { KernelCounters, OwnerScanStats, Protocol, Snapshot, SocketEntry, SocketOwner, SocketRecord } from '../model/types.js';
-import { describeReadError, readBytesIntoAsync, readTextResultAsync, type ProcFs } from './proc-fs.js';
+import { PROTOCOL_GROUP } from '../model/aggregate.js';
+import type {
+  KernelCounters,
+  OwnerScanStats,
+  PartialRead,
+  Protocol,
+  ProtocolGroup,
+  Snapshot,
+  SocketEntry,
+  SocketOwner,
+  SocketRecord,
+  SocketState,
+  TcpState,
+} from '../model/types.js';
+import { describeReadError, readBytesIntoAsync, readBytesResultAsync, readTextResultAsync, type ProcFs } from './proc-fs.js';
 import { InodeIndex } from './inode-index.js';
-import { isPendingRecord, parseInetBytes, type LineBounds, type PreviousBytes } from './parse-inet.js';
+import {
+  countTcpStatesFast,
+  countTcpStatesInBytes,
+  isPendingRecord,
+  parseInetBytes,
+  parseInetTable,
+  type LineBounds,
+  type PreviousBytes,
+} from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
@@ -208,30 +229,77 @@ function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[], memory:
 }
 
 /**
+ * Entries of every table in one list without duplicates: the kernel prints /proc/net/tcp a
+ * read(2) at a time and resumes its walk of the socket hash at each read, so under churn a
+ * socket can be listed twice (possibly in two states). The later line wins. Identity: the inode
+ * (a socket inode is unique on the machine), or the key for inode 0 (TIME_WAIT, request socks,
+ * orphans).
+ */
+class TableMerger {
+  readonly entries: (SocketEntry | SocketRecord)[] = [];
+  readonly files: Record<string, number> = {};
+  readonly unreadable: Record<string, string> = {};
+  /** The record arrays kept for the next snapshot (see ParsedTables.kept). */
+  readonly kept: SocketRecord[][] = [];
+  private readonly byKey = new Map<string, number>();
+  private skippedLines = 0;
+  private duplicates = 0;
+
+  /** `byInode`: an empty index for the rows to come. */
+  constructor(private readonly byInode: InodeIndex) {}
+
+  /** A table that could not be read (null error: missing, e.g. IPv6 disabled). */
+  addUnread(protocol: Protocol, error: string | null): void {
+    if (error !== null && !isMissing(error)) this.unreadable[`net/${protocol}`] = describeReadError(error);
+  }
+
+  /** Sockets of one table (or of one part of it, in order). */
+  add(protocol: Protocol, sockets: readonly (SocketEntry | SocketRecord)[], skipped: number): void {
+    const { entries } = this;
+    for (let i = 0; i < sockets.length; i++) {
+      const e = sockets[i]!;
+      let earlier: number;
+      if (e.inode !== 0) earlier = this.byInode.getOrSet(e.inode, entries.length);
+      else {
+        earlier = this.byKey.get(e.key) ?? -1;
+        if (earlier < 0) this.byKey.set(e.key, entries.length);
+      }
+      if (earlier >= 0) {
+        entries[earlier] = e;
+        this.duplicates++;
+        continue;
+      }
+      entries.push(e);
+    }
+    if (skipped > 0) {
+      this.files[`net/${protocol}`] = (this.files[`net/${protocol}`] ?? 0) + skipped;
+      this.skippedLines += skipped;
+    }
+  }
+
+  result(): ParsedTables {
+    const { entries, files, unreadable, skippedLines, duplicates, kept } = this;
+    return { entries, files, unreadable, skippedLines, duplicates, kept };
+  }
+}
+
+/**
  * Parse every table, reusing the previous snapshot's records for unchanged lines, and drop
- * duplicates: the kernel prints /proc/net/tcp a read(2) at a time and resumes its walk of the
- * socket hash at each read, so under churn a socket can be listed twice (possibly in two states).
- * The later line wins. Identity: the inode (a socket inode is unique on the machine), or the key
- * for inode 0 (TIME_WAIT, request socks, orphans).
+ * duplicates (TableMerger).
  *
  * Also updates the memory at once (in this synchronous step: nothing else compares against a
  * table's previous bytes or reads into its spare buffer meanwhile): what was parsed becomes the
  * previous table, the previous one's buffer and bounds the spare.
  */
 function parseTables(reads: readonly TableRead[], memory: CollectMemory): ParsedTables {
-  const files: Record<string, number> = {};
-  const unreadable: Record<string, string> = {};
+  const parts: { readonly protocol: Protocol; readonly sockets: readonly (SocketEntry | SocketRecord)[]; readonly skipped: number }[] = [];
   const kept: SocketRecord[][] = [];
-  const tables: (readonly (SocketEntry | SocketRecord)[])[] = [];
-  let skippedLines = 0;
   let total = 0;
-  for (const { protocol, text, bytes, length, error } of reads) {
-    let sockets: readonly (SocketEntry | SocketRecord)[];
-    let skipped: number;
+  for (const { protocol, text, bytes, length } of reads) {
     if (text !== null) {
       const parsed = parseUnixTable(text);
-      sockets = parsed.sockets;
-      skipped = parsed.skipped;
+      parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped });
+      total += parsed.sockets.length;
     } else if (bytes !== null && protocol !== 'unix') {
       const previous = memory.tables[protocol] ?? null;
       const spare = memory.spare[protocol];
@@ -240,49 +308,49 @@ function parseTables(reads: readonly TableRead[], memory: CollectMemory): Parsed
         scratch: spare?.bounds,
         inodeIndex: memory.inodeIndex,
       });
-      sockets = parsed.sockets;
-      skipped = parsed.skipped;
+      parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped });
+      total += parsed.sockets.length;
       // Every entry is a record once assemble has joined it (pending records in place).
       const records = parsed.sockets as SocketRecord[];
-      memory.tables[protocol] = { bytes, bounds: parsed.bounds, entries: records };
+      remember(memory, protocol, bytes, parsed.bounds, records, previous);
       kept.push(records);
-      if (previous !== null && previous.bytes !== bytes && worthKeeping(previous.bytes, length)) {
-        memory.spare[protocol] = { bytes: previous.bytes, bounds: previous.bounds };
-      }
-    } else {
-      if (error !== null && !isMissing(error)) unreadable[`net/${protocol}`] = describeReadError(error);
-      delete memory.tables[protocol];
-      continue;
-    }
-    tables.push(sockets);
-    total += sockets.length;
-    if (skipped > 0) {
-      files[`net/${protocol}`] = skipped;
-      skippedLines += skipped;
+    } else delete memory.tables[protocol];
+  }
+  const merged = new TableMerger(memory.inodeIndex.reset(total));
+  merged.kept.push(...kept);
+  let part = 0;
+  for (const { protocol, text, bytes, error } of reads) {
+    if (text === null && bytes === null) merged.addUnread(protocol, error);
+    else {
+      const p = parts[part++]!;
+      merged.add(p.protocol, p.sockets, p.skipped);
     }
   }
-  const entries: (SocketEntry | SocketRecord)[] = [];
-  const byInode = memory.inodeIndex.reset(total);
-  const byKey = new Map<string, number>();
-  let duplicates = 0;
-  for (const sockets of tables) {
-    for (let i = 0; i < sockets.length; i++) {
-      const e = sockets[i]!;
-      let earlier: number;
-      if (e.inode !== 0) earlier = byInode.getOrSet(e.inode, entries.length);
-      else {
-        earlier = byKey.get(e.key) ?? -1;
-        if (earlier < 0) byKey.set(e.key, entries.length);
-      }
-      if (earlier >= 0) {
-        entries[earlier] = e;
-        duplicates++;
-        continue;
-      }
-      entries.push(e);
-    }
-  }
-  return { entries, files, unreadable, skippedLines, duplicates, kept };
+  return merged.result();
+}
+
+/** A table's parse as the memory's previous table; the one before becomes the spare. */
+function remember(
+  memory: CollectMemory,
+  protocol: Protocol,
+  bytes: Buffer,
+  bounds: LineBounds,
+  records: SocketRecord[],
+  previous: PreviousBytes<SocketRecord> | null,
+): void {
+  memory.tables[protocol] = { bytes, bounds, entries: records };
+  const spare = previous === null || previous.bytes === bytes ? null : wholeBuffer(previous.bytes);
+  if (spare !== null && worthKeeping(spare, bytes.length)) memory.spare[protocol] = { bytes: spare, bounds: previous!.bounds };
+}
+
+/**
+ * The whole allocation behind a read's bytes (a read returns a view of the first `length` bytes;
+ * the next read into it needs room for one byte more to see the end), or null for a small buffer,
+ * which may be a slice of Node's shared pool (never reused: allocating one is cheap).
+ */
+function wholeBuffer(bytes: Buffer): Buffer | null {
+  if (bytes.buffer.byteLength < 65_536) return null;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength - bytes.byteOffset);
 }
 
 function sameOwner(a: SocketOwner | null, b: SocketOwner | null): boolean {
@@ -420,20 +488,306 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const t1 = monotonicMs();
   const parsed = parseTables(reads, memory);
   const counters = countersFrom(snmp, netstat);
-  const t2 = monotonicMs();
+  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs: monotonicMs() - t1 }, parsed, counters);
+}
+
+/** The rest of a collection once the tables are parsed: owners (when asked for), the join, the cost. */
+async function joinOwners(
+  deps: AsyncCollectDeps,
+  timing: { readonly takenAtMs: number; readonly cpu0: number; readonly readMs: number; readonly parseMs: number },
+  parsed: ParsedTables,
+  counters: KernelCounters,
+): Promise<Snapshot> {
+  const t2 = deps.monotonicMs();
   const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
-  const t3 = monotonicMs();
-  const cost = { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 };
+  const cost = { readMs: timing.readMs, parseMs: timing.parseMs, ownersMs: deps.monotonicMs() - t2 };
   const snapshot = assemble(
     deps,
-    takenAtMs,
+    timing.takenAtMs,
     parsed,
     counters,
     owners,
     cost,
     owners === null && deps.ownersPending === true ? PENDING_OWNERS : undefined,
   );
-  return withCpu(snapshot, processCpuMs() - cpu0);
+  return withCpu(snapshot, processCpuMs() - timing.cpu0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A live screen's first refresh of large tables: counts and a first window of rows, then the rest.
+
+/**
+ * Table bytes (every table read) from which a live screen's first refresh hands over a partial
+ * snapshot before parsing the tables whole: ~13,000 TCP lines, whose whole parse takes ~50 ms
+ * when the machine is quiet. Below it nothing changes.
+ */
+export const PARTIAL_FIRST_SNAPSHOT_BYTES = 2_000_000;
+
+/** Lines parsed for a partial snapshot's rows, over every large table (in proportion to its size). */
+export const PARTIAL_FIRST_LINES = 2_048;
+
+/** Tables other than TCP up to this size are parsed whole for a partial snapshot (exact counts, all their rows). */
+const SMALL_TABLE_BYTES = 1_000_000;
+
+/** Lines parsed between two yields to the event loop while the first refresh parses the rest (~1.2 MB of tcp). */
+const PARSE_CHUNK_LINES = 8_192;
+
+/** One table as read for the first refresh: its bytes (its text over --ssh), or why not (null error: missing). */
+interface TableContent {
+  readonly protocol: Protocol;
+  readonly content: Buffer | string | null;
+  readonly error: string | null;
+}
+
+function readTableContentsAsync(procFs: ProcFs, protocols: readonly Protocol[]): Promise<TableContent[]> {
+  return Promise.all(
+    protocols.map(async (protocol) => {
+      const { content, error } = await readBytesResultAsync(procFs, `net/${protocol}`);
+      return { protocol, content, error };
+    }),
+  );
+}
+
+const lengthOf = (content: Buffer | string): number => content.length;
+
+/** Offset just after the `n`-th newline at or after `from` (the content's end when it has fewer). */
+function afterLines(content: Buffer | string, from: number, n: number): number {
+  let at = from;
+  for (let i = 0; i < n; i++) {
+    const eol = typeof content === 'string' ? content.indexOf('\n', at) : content.indexOf(10, at);
+    if (eol < 0) return content.length;
+    at = eol + 1;
+  }
+  return at;
+}
+
+/** Text of content[from, to) (a cut at line boundaries, so never inside a UTF-8 sequence). */
+function textOf(content: Buffer | string, from: number, to: number): string {
+  return typeof content === 'string' ? content.slice(from, to) : content.toString('utf8', from, to);
+}
+
+/** A part of one table parsed; bounds (inet tables read as bytes): each socket's line in the whole content. */
+interface PartParse {
+  readonly sockets: readonly (SocketEntry | SocketRecord)[];
+  readonly skipped: number;
+  readonly bounds: LineBounds | null;
+}
+
+/** Parse content[from, to) of one table: entries in the record's shape, not yet joined. */
+function parsePart(protocol: Protocol, content: Buffer | string, from: number, to: number): PartParse {
+  if (protocol !== 'unix' && typeof content !== 'string') {
+    const parsed = parseInetBytes(content.subarray(from, to), to - from, protocol, null, PENDING);
+    const { starts, ends } = parsed.bounds;
+    if (from > 0) {
+      for (let i = 0; i < parsed.sockets.length; i++) {
+        starts[i] = starts[i]! + from;
+        ends[i] = ends[i]! + from;
+      }
+    }
+    return { sockets: parsed.sockets, skipped: parsed.skipped, bounds: parsed.bounds };
+  }
+  const text = textOf(content, from, to);
+  const parsed = protocol === 'unix' ? parseUnixTable(text) : parseInetTable(text, protocol, PENDING);
+  return { sockets: parsed.sockets, skipped: parsed.skipped, bounds: null };
+}
+
+/** Where the parse of a large table stopped (the partial snapshot read its first lines). */
+interface TableProgress {
+  readonly table: TableContent & { readonly content: Buffer | string };
+  /** Offset of the first line not parsed yet. */
+  readonly parsedTo: number;
+  readonly part: PartParse;
+}
+
+interface PartialParse {
+  readonly parsed: ParsedTables;
+  readonly partial: PartialRead;
+  /** Per table read, in table order: what is parsed so far. */
+  readonly progress: readonly TableProgress[];
+}
+
+/**
+ * The partial snapshot's content: exact counts of every table (TCP states counted from the st
+ * column of every line, the bytes not decoded: countTcpStatesInBytes; small tables parsed whole),
+ * and the first lines of each large table, PARTIAL_FIRST_LINES in all, in proportion to size.
+ */
+function parsePartially(tables: readonly TableContent[]): PartialParse {
+  const counts: Record<ProtocolGroup, Partial<Record<SocketState, number>>> = { tcp: {}, udp: {}, raw: {}, unix: {} };
+  const pending = new Set<ProtocolGroup>();
+  let largeBytes = 0;
+  for (const t of tables) if (t.content !== null && isLarge(t.protocol, t.content)) largeBytes += lengthOf(t.content);
+  const merged = new TableMerger(new InodeIndex(PARTIAL_FIRST_LINES));
+  const progress: TableProgress[] = [];
+  for (const table of tables) {
+    const { protocol, content } = table;
+    if (content === null) {
+      merged.addUnread(protocol, table.error);
+      continue;
+    }
+    const group = PROTOCOL_GROUP[protocol];
+    const tcp = protocol === 'tcp' || protocol === 'tcp6';
+    if (tcp) {
+      const tally = typeof content === 'string' ? countTcpStatesFast(content) : countTcpStatesInBytes(content);
+      for (const [state, n] of Object.entries(tally.counts) as [TcpState, number][])
+        if (n > 0) counts.tcp[state] = (counts.tcp[state] ?? 0) + n;
+    }
+    // Large tables: the header and a share of the lines; small ones whole.
+    const share = isLarge(protocol, content)
+      ? Math.max(1, Math.round((PARTIAL_FIRST_LINES * lengthOf(content)) / Math.max(1, largeBytes)))
+      : Infinity;
+    const to = share === Infinity ? lengthOf(content) : afterLines(content, 0, share + 1);
+    const part = parsePart(protocol, content, 0, to);
+    merged.add(protocol, part.sockets, part.skipped);
+    if (!tcp) {
+      for (const e of part.sockets) counts[group][e.state] = (counts[group][e.state] ?? 0) + 1;
+      if (to < lengthOf(content)) pending.add(group);
+    }
+    progress.push({ table: { ...table, content }, parsedTo: to, part });
+  }
+  const parsed = merged.result();
+  let total = 0;
+  for (const g of Object.values(counts)) for (const n of Object.values(g)) total += n ?? 0;
+  return {
+    parsed,
+    progress,
+    partial: { socketsRead: parsed.entries.length, socketsTotal: pending.size > 0 ? null : total, counts, pendingGroups: [...pending] },
+  };
+}
+
+/** TCP tables are counted from their bytes whatever their size; the others are parsed whole up to SMALL_TABLE_BYTES. */
+function isLarge(protocol: Protocol, content: Buffer | string): boolean {
+  return protocol === 'tcp' || protocol === 'tcp6' || lengthOf(content) > SMALL_TABLE_BYTES;
+}
+
+/** Let the event loop run (keys, the frame's write): setImmediate, after what is already queued. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Parse the rest of every table after the partial snapshot, PARSE_CHUNK_LINES lines at a time
+ * with the event loop let run between chunks. The entries parsed for the partial snapshot are
+ * kept (joined already, so the full snapshot's join treats them as known records). An inet table
+ * read as bytes is remembered for the next refresh as a whole parse would be (see CollectMemory).
+ */
+async function parseRest(
+  partial: PartialParse,
+  expectedLines: number,
+  memory: CollectMemory,
+  stopped: () => boolean,
+): Promise<ParsedTables> {
+  const merged = new TableMerger(new InodeIndex(expectedLines));
+  for (const [protocol, error] of Object.entries(partial.parsed.unreadable)) merged.unreadable[protocol] = error;
+  for (const { table, parsedTo, part: first } of partial.progress) {
+    const { protocol, content } = table;
+    const parts: PartParse[] = [first];
+    merged.add(protocol, first.sockets, first.skipped);
+    let from = parsedTo;
+    while (from < content.length) {
+      await yieldToEventLoop();
+      if (stopped()) throw new Error('collection stopped');
+      const to = afterLines(content, from, PARSE_CHUNK_LINES);
+      const part = parsePart(protocol, content, from, to);
+      merged.add(protocol, part.sockets, part.skipped);
+      parts.push(part);
+      from = to;
+    }
+    if (typeof content !== 'string' && parts.every((p) => p.bounds !== null)) {
+      let count = 0;
+      for (const p of parts) count += p.sockets.length;
+      const bounds: LineBounds = { starts: new Int32Array(count), ends: new Int32Array(count) };
+      const records: SocketRecord[] = [];
+      for (const p of parts) {
+        bounds.starts.set(p.bounds!.starts.subarray(0, p.sockets.length), records.length);
+        bounds.ends.set(p.bounds!.ends.subarray(0, p.sockets.length), records.length);
+        for (const e of p.sockets) records.push(e as SocketRecord);
+      }
+      remember(memory, protocol, content, bounds, records, null);
+      merged.kept.push(records);
+    }
+  }
+  return merged.result();
+}
+
+/** The partial snapshot: its entries joined without owners. */
+function assemblePartial(
+  deps: Pick<CollectDeps, 'hostname' | 'userName'>,
+  takenAtMs: number,
+  partial: PartialParse,
+  counters: KernelCounters,
+  ownerStats: OwnerScanStats,
+  cost: Omit<Snapshot['cost'], 'rows'>,
+): Snapshot {
+  const { entries } = partial.parsed;
+  const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (isPendingRecord(e)) {
+      e.owner = null;
+      e.sharedBy = 0;
+      e.user = e.uid >= 0 ? deps.userName(e.uid) : '';
+      sockets[i] = e;
+    } else sockets[i] = toRecord(e, null, 0, deps.userName);
+  }
+  const { parsed } = partial;
+  const unreadable = Object.keys(parsed.unreadable).length > 0 ? { unreadable: parsed.unreadable } : {};
+  return {
+    takenAtMs,
+    host: deps.hostname(),
+    sockets,
+    counters,
+    issues: { skippedLines: parsed.skippedLines, files: parsed.files, ...unreadable },
+    owners: ownerStats,
+    cost: { ...cost, rows: entries.length, reusedRows: 0, duplicateRows: parsed.duplicates },
+    partial: partial.partial,
+  };
+}
+
+/**
+ * collectSnapshotAsync for a live screen's first refresh: when the tables read hold at least
+ * PARTIAL_FIRST_SNAPSHOT_BYTES, `onPartial` is handed a partial snapshot first (exact counts, the
+ * first lines of each large table: Snapshot.partial), the event loop runs (the frame is written,
+ * keys answered), and the rest is parsed in chunks into the full snapshot of the same read, which
+ * is what resolves. Smaller tables (or a ProcFs already read, whose records are reused): exactly
+ * collectSnapshotAsync.
+ */
+export async function collectFirstSnapshotAsync(
+  deps: AsyncCollectDeps,
+  onPartial: (snapshot: Snapshot) => void,
+  stopped: () => boolean = () => false,
+): Promise<Snapshot> {
+  const { procFs, monotonicMs } = deps;
+  const takenAtMs = deps.now();
+  const t0 = monotonicMs();
+  const cpu0 = processCpuMs();
+  const [tables, snmp, netstat] = await Promise.all([
+    readTableContentsAsync(procFs, deps.protocols ?? NET_TABLES),
+    procFs.readTextAsync('net/snmp'),
+    procFs.readTextAsync('net/netstat'),
+  ]);
+  const t1 = monotonicMs();
+  const counters = countersFrom(snmp, netstat);
+  let bytes = 0;
+  for (const t of tables) if (t.content !== null) bytes += lengthOf(t.content);
+  const known = memories.has(procFs);
+  const memory = memoryOf(procFs);
+  if (bytes < PARTIAL_FIRST_SNAPSHOT_BYTES || known) {
+    const reads = tables.map(({ protocol, content, error }): TableRead => {
+      if (content === null) return { protocol, text: null, bytes: null, length: 0, error };
+      if (protocol === 'unix') return { protocol, text: textOf(content, 0, content.length), bytes: null, length: 0, error: null };
+      const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+      return { protocol, text: null, bytes, length: bytes.length, error: null };
+    });
+    const parsed = parseTables(reads, memory);
+    return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs: monotonicMs() - t1 }, parsed, counters);
+  }
+  const partial = parsePartially(tables);
+  const t2 = monotonicMs();
+  const pendingOwners = deps.owners !== null || deps.ownersPending === true ? PENDING_OWNERS : NO_OWNERS;
+  const preview = assemblePartial(deps, takenAtMs, partial, counters, pendingOwners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: 0 });
+  onPartial(withCpu(preview, processCpuMs() - cpu0));
+  const t3 = monotonicMs();
+  const parsed = await parseRest(partial, Math.ceil(bytes / 100), memory, stopped);
+  const parseMs = t2 - t1 + (monotonicMs() - t3);
+  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs }, parsed, counters);
 }
 
 /** Snapshots for a live screen whose first frame must not wait on the owner scan. */
@@ -443,20 +797,29 @@ export interface LiveCollector {
    * joined without waiting on it (at once when there are no owners or the source has no prime).
    */
   prime(): Promise<void>;
-  /** One snapshot: with owners once the prime is done, before that without them (`owners.pending`). */
-  collect(): Promise<Snapshot>;
+  /**
+   * One snapshot: with owners once the prime is done, before that without them (`owners.pending`).
+   * The first call, given `onPartial`, may hand it a partial snapshot first (collectFirstSnapshotAsync).
+   */
+  collect(onPartial?: (snapshot: Snapshot) => void): Promise<Snapshot>;
+  /** The screen is gone: a first refresh still parsing stops at its next chunk (its promise rejects). */
+  stop(): void;
 }
 
 /**
  * The dashboard's collection: the owner worker's first full fd scan takes from tens of ms (1k
  * sockets) to seconds (100k, or a machine with many processes), reading the tables a few ms to a
  * few hundred. Until that scan is done, snapshots are taken without owners so the first frame
- * (rows, bars, counts) is drawn at once; the caller refreshes when prime() resolves.
+ * (rows, bars, counts) is drawn at once; the caller refreshes when prime() resolves. At 100k
+ * sockets parsing alone takes ~0.5 s: the first refresh hands over counts and a first window of
+ * rows before it (collectFirstSnapshotAsync).
  */
 export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
   const source = deps.owners;
   let ready = source?.prime === undefined;
   let primed: Promise<void> | null = null;
+  let collected = false;
+  let stopped = false;
   const withoutOwners: AsyncCollectDeps = { ...deps, owners: null, ownersPending: true };
   // Sources whose prime would hold back the first snapshot (primeAfterFirstSnapshot) start it on
   // a timer after that snapshot is handed over, so the frame drawn from it is written first.
@@ -477,9 +840,19 @@ export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
   const prime = (): Promise<void> => (primed ??= primeSource().then(markReady, markReady));
   return {
     prime,
-    collect: () => {
+    collect: (onPartial) => {
       void prime();
-      return collectSnapshotAsync(ready ? deps : withoutOwners).finally(firstTaken);
+      const first = !collected;
+      collected = true;
+      const collectDeps = ready ? deps : withoutOwners;
+      const snapshot =
+        first && onPartial !== undefined
+          ? collectFirstSnapshotAsync(collectDeps, onPartial, () => stopped)
+          : collectSnapshotAsync(collectDeps);
+      return snapshot.finally(firstTaken);
+    },
+    stop: () => {
+      stopped = true;
     },
   };
 }

@@ -139,7 +139,8 @@ function collectWorkerPath(): string | null {
 export interface CollectSource {
   /** Start the owner scan's first pass; resolves when owners join snapshots (see createLiveCollector). */
   prime(): Promise<void>;
-  collect(): Promise<Snapshot>;
+  /** One snapshot; `onPartial`: see LiveCollector.collect (the collect worker hands over none). */
+  collect(onPartial?: (snapshot: Snapshot) => void): Promise<Snapshot>;
   close(): Promise<void>;
 }
 

@@ -32,6 +32,8 @@ export function createNetnsProcFs(base: ProcFs, pid: number): ProcFs {
   if (readBytes !== undefined) view.readBytes = (rel) => readBytes.call(base, map(rel));
   const readBytesInto = base.readBytesIntoAsync;
   if (readBytesInto !== undefined) view.readBytesIntoAsync = (rel, into) => readBytesInto.call(base, map(rel), into);
+  const readBytesResult = base.readBytesResultAsync;
+  if (readBytesResult !== undefined) view.readBytesResultAsync = (rel) => readBytesResult.call(base, map(rel));
   const stat = base.stat;
   if (stat !== undefined) {
     return { ...view, stat: (rel: string): ProcStat | null => stat.call(base, map(rel)) };

@@ -46,17 +46,25 @@ export interface ProcFs {
    * strings (--summary), or null (errno in `lastError`). Optional: see readBytes below.
    */
   readBytes?(relPath: string): Buffer | null;
+  /** readBytes off the main thread (libuv's pool), with its own error code. Optional: see readBytesResultAsync below. */
+  readBytesResultAsync?(relPath: string): Promise<BytesReadResult>;
   /**
    * readTextResultAsync without decoding, into a buffer the caller keeps from one refresh to the
    * next (`into`, or a new one when it is null or too small): the file is bytes[0, length). A
    * refresh then allocates neither a buffer nor a string for a table. Optional: see
    * readBytesIntoAsync below.
    */
-  readBytesIntoAsync?(relPath: string, into: Buffer | null): Promise<BytesReadResult>;
+  readBytesIntoAsync?(relPath: string, into: Buffer | null): Promise<BytesIntoResult>;
+}
+
+/** readBytesResultAsync's answer: the bytes, or the errno code of why not (as TextReadResult). */
+export interface BytesReadResult {
+  readonly bytes: Buffer | null;
+  readonly error: string | null;
 }
 
 /** A read into a reused buffer: the file is bytes[0, length); bytes null on error (errno code in `error`). */
-export interface BytesReadResult {
+export interface BytesIntoResult {
   readonly bytes: Buffer | null;
   readonly length: number;
   readonly error: string | null;
@@ -132,8 +140,13 @@ export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
 
 /** The same, off the main thread (every read(2) in libuv's pool). */
 export async function readBoundedAsync(file: string, maxBytes: number): Promise<string> {
+  return (await readBoundedBytesAsync(file, maxBytes)).toString('utf8');
+}
+
+/** readBoundedAsync without decoding: the file's bytes (a view of the read buffer). */
+export async function readBoundedBytesAsync(file: string, maxBytes: number): Promise<Buffer> {
   const { bytes, length } = await readBoundedIntoAsync(file, maxBytes, null);
-  return bytes.toString('utf8', 0, length);
+  return bytes.subarray(0, length);
 }
 
 /**
@@ -178,7 +191,7 @@ export async function readBoundedIntoAsync(
  * ProcFs.readBytesIntoAsync of any ProcFs: the precise one when it has it, else its text
  * (readTextResultAsync) encoded into a new buffer (fakes, --ssh).
  */
-export async function readBytesIntoAsync(procFs: ProcFs, relPath: string, into: Buffer | null): Promise<BytesReadResult> {
+export async function readBytesIntoAsync(procFs: ProcFs, relPath: string, into: Buffer | null): Promise<BytesIntoResult> {
   if (procFs.readBytesIntoAsync !== undefined) return procFs.readBytesIntoAsync(relPath, into);
   const { text, error } = await readTextResultAsync(procFs, relPath);
   if (text === null) return { bytes: null, length: 0, error };
@@ -196,6 +209,22 @@ export async function readTextResultAsync(procFs: ProcFs, relPath: string): Prom
 /** ProcFs.readBytes of any ProcFs: the bytes when it has the method, else its text (decoded already). */
 export function readBytes(procFs: ProcFs, relPath: string): Buffer | string | null {
   return procFs.readBytes !== undefined ? procFs.readBytes(relPath) : procFs.readText(relPath);
+}
+
+/**
+ * ProcFs.readBytesResultAsync of any ProcFs: the bytes when it has the method, else its text
+ * (decoded already, e.g. over --ssh), or why neither.
+ */
+export async function readBytesResultAsync(
+  procFs: ProcFs,
+  relPath: string,
+): Promise<{ readonly content: Buffer | string | null; readonly error: string | null }> {
+  if (procFs.readBytesResultAsync !== undefined) {
+    const { bytes, error } = await procFs.readBytesResultAsync(relPath);
+    return { content: bytes, error };
+  }
+  const { text, error } = await readTextResultAsync(procFs, relPath);
+  return { content: text, error };
 }
 
 /** One-line reason for a failed table read, for warnings ("permission denied", "not a regular file"). */
@@ -277,6 +306,13 @@ export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs 
         return { bytes, length, error: null };
       } catch (err) {
         return { bytes: null, length: 0, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+      }
+    },
+    async readBytesResultAsync(rel) {
+      try {
+        return { bytes: await readBoundedBytesAsync(abs(rel), maxBytes), error: null };
+      } catch (err) {
+        return { bytes: null, error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
       }
     },
     readDir(rel) {

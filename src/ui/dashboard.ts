@@ -5,7 +5,7 @@
 
 import type blessed from 'blessed';
 import { compileFilter, type CompiledFilter, type ParseOptions } from '../filter/index.js';
-import { SessionStore, type SessionConnRates, type SessionEnvironment } from '../model/session-store.js';
+import { SessionStore, type SessionConnRates, type SessionEnvironment, type SessionState } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
@@ -66,6 +66,9 @@ export interface DashboardOptions {
   readonly monotonicMs?: () => number;
 }
 
+/** This thread's time per slice of a snapshot's ingest before keys get a turn, ms. */
+const INGEST_SLICE_MS = 10;
+
 /** Machine facts that change slowly; read by the poller, not by the UI. */
 export type DashboardEnvironment = SessionEnvironment;
 
@@ -85,6 +88,11 @@ export class Dashboard {
   private destroyed = false;
   /** The last snapshot's cost on this thread, ms: the session store's ingest, then building and drawing the frame. */
   lastSnapshotMs = { ingestMs: 0, drawMs: 0 };
+  /**
+   * A partial first snapshot's own session (Snapshot.partial), shown until the full snapshot of
+   * the same read arrives: the session's tracker, history and findings never see the partial one.
+   */
+  private preview: SessionStore | null = null;
 
   constructor(
     private readonly screen: blessed.Widgets.Screen,
@@ -108,22 +116,59 @@ export class Dashboard {
     this.filter = compiled !== null && compiled.ok ? compiled.filter : null;
     const filter = this.filter;
     this.store.setFilter(filter === null ? null : { text: this.ui.filterText, matches: filter });
+    this.preview?.setFilter(filter === null ? null : { text: this.ui.filterText, matches: filter });
   }
 
-  /** The poller hands over each new snapshot here. */
+  /** The poller hands over each new snapshot here (a partial first one too: see `preview`). */
   onSnapshot(snapshot: Snapshot): SnapshotDiff | null {
     const clock = this.options.monotonicMs ?? ((): number => 0);
     const t0 = clock();
+    if (snapshot.partial !== undefined) {
+      const preview = new SessionStore();
+      if (this.filter !== null) preview.setFilter({ text: this.ui.filterText, matches: this.filter });
+      preview.ingest(snapshot);
+      this.preview = preview;
+      const t1 = clock();
+      if (!this.ui.paused) this.render();
+      this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
+      return null;
+    }
+    this.preview = null;
     const state = this.store.ingest(snapshot);
     const t1 = clock();
+    this.showIngested(state);
+    this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
+    return state.live?.diff ?? null;
+  }
+
+  /**
+   * onSnapshot with the session's ingest in slices of a few ms (SessionStore#ingestSliced),
+   * awaiting `pause` between them: a key pressed meanwhile is answered from the last complete
+   * state. ingestMs is this thread's time in the slices.
+   */
+  async onSnapshotSliced(snapshot: Snapshot, pause: () => Promise<void>): Promise<void> {
+    if (snapshot.partial !== undefined) {
+      this.onSnapshot(snapshot);
+      return;
+    }
+    const clock = this.options.monotonicMs ?? ((): number => 0);
+    const { state, busyMs } = await this.store.ingestSliced(snapshot, { sliceMs: INGEST_SLICE_MS, clock, pause });
+    if (this.destroyed) return;
+    // A partial first snapshot's preview stays on screen until the full one is in.
+    this.preview = null;
+    const t1 = clock();
+    this.showIngested(state);
+    this.lastSnapshotMs = { ingestMs: busyMs, drawMs: clock() - t1 };
+  }
+
+  /** A new session state: follow rekeyed sockets, then draw (unless paused). */
+  private showIngested(state: SessionState): void {
     const rekeyed = state.live?.rekeyed;
     if (rekeyed !== undefined && rekeyed.size > 0 && !this.ui.paused) this.ui = reduceUi(this.ui, { type: 'rekey', keys: rekeyed });
     if (this.detailsMemory !== null && rekeyed?.has(this.detailsMemory.key) === true) this.detailsMemory = null;
     const infoKey = this.tcpInfo === null ? undefined : rekeyed?.get(this.tcpInfo.key);
     if (this.tcpInfo !== null && infoKey !== undefined) this.tcpInfo = { ...this.tcpInfo, key: infoKey };
     if (!this.ui.paused) this.render();
-    this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
-    return state.live?.diff ?? null;
   }
 
   /** The frame on screen now (built when none is). */
@@ -137,7 +182,7 @@ export class Dashboard {
 
   private buildFrame(): Frame {
     const frame = buildFrame({
-      session: this.store.state,
+      session: (this.preview ?? this.store).state,
       ui: this.ui,
       size: this.size(),
       theme: this.options.theme,
@@ -417,6 +462,9 @@ export class Dashboard {
     renderHelp(w.help, frame.help?.rect ?? null, frame.help?.lines ?? [], frame.help?.title);
     if (p !== null) w.prompt.setFront();
     this.screen.render();
+    // Written now rather than on blessed's setImmediate: whatever this turn queued after the
+    // frame (ss for backlogs, rates and peers) must not run before the terminal has it.
+    this.screen.program.flush();
   }
 
   /** Objects held, for soak tests. */

@@ -16,6 +16,7 @@ import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
 import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
+import { createQuickScreen } from './quick-screen.js';
 import { ReplayFeed } from './replay-feed.js';
 
 /** blessed reads its own bundled terminfo best for these; others degrade to plain xterm. */
@@ -35,6 +36,9 @@ export function isUtf8Locale(env: NodeJS.ProcessEnv): boolean {
 export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
   return option && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
+
+/** The loading line is drawn only when the first snapshot has not been drawn within this, ms. */
+const LOADING_LINE_AFTER_MS = 100;
 
 const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGQUIT: 131, SIGTERM: 143 };
 
@@ -82,8 +86,12 @@ export interface LiveFeed {
    * refreshes at once rather than a whole interval later.
    */
   prime?(): Promise<void> | void;
-  /** One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). */
-  collect(): Promise<Snapshot>;
+  /**
+   * One snapshot of the sockets; rejects when collecting fails (the dashboard exits 1). The first
+   * collection of large tables may hand `onPartial` a partial snapshot first (Snapshot.partial:
+   * exact counts, a first window of rows), drawn while the rest is parsed.
+   */
+  collect(onPartial?: (snapshot: Snapshot) => void): Promise<Snapshot>;
   /** --pid: a one-line message once the shown process is gone, else null (asked before each snapshot). */
   targetGone(): string | null;
   /** net.* sysctls for listener health (read every few seconds). */
@@ -154,7 +162,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
   const recording = deps.source.kind === 'replay' ? deps.source.recording : null;
   const recorder = deps.recorder;
   const utf8 = isUtf8Locale(deps.env);
-  const screen = blessed.screen({
+  const screen = createQuickScreen({
     input: deps.stdin as never,
     output: deps.stdout as never,
     terminal: chooseTerminal(deps.env['TERM']),
@@ -246,6 +254,8 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     let finished = false;
     // Set when the feed's slow part (owners) arrived during a collection: refresh right after it.
     let refreshSoon = false;
+    // A partial first snapshot was drawn (no loading line over it).
+    let partialDrawn = false;
 
     const finish = (code: number, message?: string): void => {
       if (finished) return;
@@ -323,13 +333,21 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       collecting = true;
       const started = deps.monotonicMs();
       const cpuAtStart = deps.cpuMs?.() ?? null;
-      live.collect().then(
-        (snapshot) => {
-          collecting = false;
+      // A partial first snapshot is drawn at once; keys work while the rest is parsed.
+      const onPartial = (partial: Snapshot): void => {
+        if (finished) return;
+        partialDrawn = true;
+        dashboard.onSnapshot(partial);
+      };
+      live.collect(onPartial).then(
+        async (snapshot) => {
           if (finished) return;
           const collected = deps.monotonicMs();
           refreshEnvironment(dashboard);
-          dashboard.onSnapshot(snapshot);
+          // The ingest yields to keys every few ms; the next collection waits for it (collecting).
+          await dashboard.onSnapshotSliced(snapshot, () => new Promise<void>((resolve) => setImmediate(resolve)));
+          collecting = false;
+          if (finished) return;
           (screen.options as { useBCE?: boolean }).useBCE = true;
           // ss (rates, peers) is spawned once the frame has been written (blessed flushes on setImmediate, queued first).
           // While the first owner scan runs (a snapshot without owners), not at all: the refresh that
@@ -385,7 +403,9 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
             backedOffToMs: budget.backedOff ? budget.intervalMs : null,
             backoffReason: budget.backedOff ? budget.reason : undefined,
           });
-          const soon = refreshSoon;
+          // (Only when this snapshot was taken without them: a feed with nothing to prime, or
+          // primed before the collection began, has them already.)
+          const soon = refreshSoon && snapshot.owners.pending === true;
           refreshSoon = false;
           schedule(soon ? 0 : Math.max(0, stats.effectiveIntervalMs - (deps.monotonicMs() - started)));
         },
@@ -456,10 +476,18 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     // An error here would be thrown inside this Promise's executor: nothing would restore the
     // terminal. End the way every other failure does.
     try {
-      dashboard.render();
-      if (replay !== null) replay.start();
-      // First snapshot right away (the loading line is drawn first).
-      else timer = setTimeout(tick, 0);
+      if (replay !== null) {
+        dashboard.render();
+        replay.start();
+      } else {
+        // The first snapshot right away, its reads under way before anything is drawn. The
+        // loading line only when that snapshot is slow (100k sockets): at 1k the frame comes
+        // first, and drawing the line would cost a whole screen's draw and write before it.
+        tick();
+        setTimeout(() => {
+          if (!finished && stats.snapshots === 0 && !partialDrawn) dashboard.render();
+        }, LOADING_LINE_AFTER_MS).unref();
+      }
     } catch (err) {
       finish(1, err instanceof Error ? err.message : String(err));
     }

@@ -880,6 +880,27 @@ export interface HeaderInput {
   readonly transitions?: readonly (readonly [string, number])[];
   /** Owners are wanted but the first fd scan is still running: the header says "owners: scanning…". */
   readonly ownersPending?: boolean;
+  /**
+   * A partial first snapshot (Snapshot.partial): the header says how many sockets are read so far;
+   * the groups still pending show "…" for their totals, and under a filter "shown" says loading.
+   */
+  readonly loading?: {
+    readonly socketsRead: number;
+    readonly socketsTotal: number | null;
+    readonly pendingGroups: readonly ProtocolGroup[];
+  } | null;
+}
+
+/** 101234 → "101,234": the exact figures of a partial first frame. */
+export function formatExactCount(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** "loading: 2,048 of 101,234 sockets read": what a partial first snapshot holds. */
+export function loadingText(loading: { readonly socketsRead: number; readonly socketsTotal: number | null }): string {
+  return loading.socketsTotal === null
+    ? `loading: ${formatExactCount(loading.socketsRead)} sockets read so far`
+    : `loading: ${formatExactCount(loading.socketsRead)} of ${formatExactCount(loading.socketsTotal)} sockets read`;
 }
 
 /** The header's word while the first owner scan runs (rows show no process until it is done). */
@@ -952,10 +973,13 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   const t = input.totals;
   const all = t.tcp + t.udp + t.unix + t.raw;
   // "N of M" when a filter hides sockets.
+  const loading = input.loading ?? null;
   const shown =
-    input.matchedTotals != null && input.shown < all
-      ? `shown ${formatCount(input.shown)} of ${formatCount(all)}`
-      : `shown ${formatCount(input.shown)}`;
+    loading !== null && input.matchedTotals != null
+      ? 'shown: loading…'
+      : input.matchedTotals != null && input.shown < all
+        ? `shown ${formatCount(input.shown)} of ${formatCount(all)}`
+        : `shown ${formatCount(input.shown)}`;
   // The interval in effect, once: the poller's backed-off one when it slowed down.
   const backedOff = input.cost?.backedOffToMs ?? null;
   const interval = `every ${formatInterval(backedOff ?? input.intervalMs)}`;
@@ -1013,8 +1037,18 @@ export function buildHeaderView(input: HeaderInput): HeaderView {
   const line2: HeaderSegment[] = [
     ...protocols
       .filter(([g]) => g !== 'raw' || t.raw > 0)
-      .map(([g, name, priority]) => segment(`total-${g}`, priority, [part(`${name} ${formatCount(t[g])}`)])),
+      .map(([g, name, priority]) =>
+        segment(`total-${g}`, priority, [part(`${name} ${loading?.pendingGroups.includes(g) === true ? '…' : formatCount(t[g])}`)]),
+      ),
     segment('shown', 0, [part(shown)]),
+    ...(loading === null
+      ? []
+      : [
+          segment('loading', 0, [part(loadingText(loading), 'yellow')], {
+            minWidth: 20,
+            short: loadingText(loading).replace(' sockets read', ''),
+          }),
+        ]),
     ...(input.ownersPending === true ? [segment('owners-pending', 1, [part(OWNERS_PENDING_TEXT, null, 'muted')])] : []),
     ...(input.filterText === ''
       ? []

@@ -29,12 +29,13 @@ import type { TcpInfo } from '../model/tcp-info.js';
 import type { RateTrend } from '../model/rate-history.js';
 import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
-import type { ProtocolGroup, SocketRecord, TcpState } from '../model/types.js';
+import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
 import {
   buildGroupTableView,
   buildHeaderView,
   buildSocketTableView,
   buildStateBarsView,
+  loadingText,
   portSections,
   sortGroups,
   unixPeersNote,
@@ -182,7 +183,7 @@ export class FrameCache {
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
   memo<T>(
-    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening',
+    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history',
     key: readonly unknown[],
     make: (previous: T | null) => T,
   ): T {
@@ -303,15 +304,20 @@ export function buildFrame(input: FrameInput): Frame {
   }
 
   const snapshot = picture.snapshot;
+  // A partial first snapshot (Snapshot.partial): its rows are the first lines of each table; the
+  // counts of every socket come from the snapshot's exact tally, never from the rows.
+  const partial = snapshot.partial ?? null;
+  const allCounts: CountsByGroup = partial?.counts ?? picture.counts;
   const filterText = filter === null ? '' : ui.filterText;
   // Counts under the filter: the store's when it counted the same filter, else once here.
+  // (Partial and filtered: counts of the rows read only; the header and bars say loading.)
   const matchedCounts =
     filter === null
-      ? picture.counts
+      ? allCounts
       : picture.matched?.filterText === filterText
         ? picture.matched.counts
         : cache.memo('counts', [picture, filterText], () => countByState(snapshot.sockets.filter(filter)));
-  const totals = groupTotals(picture.counts);
+  const totals = groupTotals(allCounts);
   const matchedTotals = groupTotals(matchedCounts);
   const matched = sumOf(matchedTotals);
   const total = sumOf(totals);
@@ -452,6 +458,16 @@ export function buildFrame(input: FrameInput): Frame {
       const row = rows.at(table.selectedIndex);
       selectedKey = row?.key ?? null;
       selectedRecord = row?.record ?? null;
+    } else if (partial !== null && view !== 'compare') {
+      // Findings and per-port, per-peer, per-process numbers of a part of the sockets would read
+      // as the machine's: nothing until the full snapshot.
+      const size = { width: innerWidth, height: rowsShown };
+      const empty = isGroupView(view)
+        ? buildGroupTableView(view, [], ui, size, null, null, null, null)
+        : buildFindingsView({ findings: [], nowMs: snapshot.takenAtMs }, ui, size);
+      table = { ...empty, emptyText: 'loading…' };
+      rowKeys = () => [];
+      selectedKey = null;
     } else if (view === 'findings') {
       shownRows = Math.max(1, rowsShown - 4);
       table = buildFindingsView({ findings: picture.findings, nowMs: snapshot.takenAtMs }, ui, { width: innerWidth, height: shownRows });
@@ -502,8 +518,13 @@ export function buildFrame(input: FrameInput): Frame {
       rowSearchText = (i) => (memo[i] ??= text(i));
     }
     // The sort is named in the label (renderTable adds it): it goes before the view tabs.
-    main = { kind: 'table', rect: tableRect, title: titleOf(view, tableRect.width, table.sortLabel ?? ''), table, notes, closedRows };
+    const tableTitle =
+      partial === null
+        ? titleOf(view, tableRect.width, table.sortLabel ?? '')
+        : partialTitle(view, partial, tableRect.width, view === 'sockets' ? (table.sortLabel ?? '') : '');
+    main = { kind: 'table', rect: tableRect, title: tableTitle, table, notes, closedRows };
   }
+  if (partial !== null && main.kind === 'diagram') main = { ...main, title: partialTitle(view, partial, tableRect.width, '') };
 
   const transitions = picture.diff === null ? null : countTransitions(picture.diff, filter ?? undefined);
   const conn = session.connRates;
@@ -531,26 +552,39 @@ export function buildFrame(input: FrameInput): Frame {
     notice: picture.notice,
     ownersPending: snapshot.owners.pending === true,
     scope: context.scopeLabel,
-    findingsList: picture.findings,
+    findingsList: partial === null ? picture.findings : [],
     transitions: (transitions?.transitions ?? []).filter((t) => t.perSec > 0 && t.from !== t.to).map((t) => [t.label, t.perSec] as const),
     cost: context.cost,
     timeZoneOffsetMin: context.timeZoneOffsetMin,
+    loading: partial,
   });
 
+  // The history of a partial snapshot is its one exact sample (the session's holds the rows' counts);
+  // under a filter none is known yet.
+  const stateHistory = (): StateHistory | null =>
+    partial !== null
+      ? filter === null
+        ? cache.memo('partial-history', [partial], () => exactHistory(snapshot.takenAtMs, allCounts))
+        : null
+      : filter === null
+        ? session.history
+        : session.filteredHistory?.filterText === filterText
+          ? session.filteredHistory.history
+          : null;
   let bars: Frame['bars'] = null;
   if (layout.bars !== null && !diagramOnly) {
     const inner = { width: layout.bars.width - 2, height: layout.bars.height - 2 };
-    const history =
-      filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
+    const rows = buildStateBarsView(matchedCounts.tcp, stateHistory() ?? emptyHistory(), inner, theme.ascii, layout.history === null);
+    // Partial and filtered: the rows read say nothing of the sockets the filter matches.
     bars = {
       rect: layout.bars,
-      rows: buildStateBarsView(matchedCounts.tcp, history ?? emptyHistory(), inner, theme.ascii, layout.history === null),
+      rows:
+        partial !== null && filter !== null ? rows.map((r) => ({ ...r, count: '…'.padStart(r.count.length), bar: '', trend: '' })) : rows,
     };
   }
   let chart: Frame['chart'] = null;
   if (layout.history !== null) {
-    const history =
-      filter === null ? session.history : session.filteredHistory?.filterText === filterText ? session.filteredHistory.history : null;
+    const history = stateHistory();
     const view =
       history === null
         ? null
@@ -663,9 +697,34 @@ export function buildFrame(input: FrameInput): Frame {
     pageSize: shownRows,
     selectedKey,
     selectedRecord,
-    findings: picture.findings,
+    findings: partial === null ? picture.findings : [],
     counts: { matched, total },
   };
+}
+
+/** One sample of exact TCP counts: the bars' and chart's history of a partial snapshot. */
+function exactHistory(atMs: number, counts: CountsByGroup): StateHistory {
+  const history = new StateHistory(1);
+  const tcp: Partial<Record<TcpState, number>> = {};
+  for (const [state, n] of Object.entries(counts.tcp)) if (n !== undefined) tcp[state as TcpState] = n;
+  history.push({ atMs, counts: tcp });
+  return history;
+}
+
+/**
+ * The panel title of a partial snapshot: "Sockets · loading: 2,048 of 101,234 sockets read;
+ * sorted among those" (the view tabs give way), shorter where that does not fit.
+ */
+function partialTitle(view: ViewName, partial: NonNullable<Snapshot['partial']>, width: number, sortLabel: string): string {
+  const loading = loadingText(partial);
+  const among = view === 'sockets' ? '; sorted among those' : '';
+  // Room for " title 2048/2048 · sort: … " as in titleOf.
+  const sortRoom = sortLabel === '' ? 0 : sortLabel.length + 3;
+  const long = `${VIEW_TITLE[view]} · ${loading}${among}`;
+  if (long.length + 12 + sortRoom <= width - 4) return long;
+  const short = `${VIEW_TITLE[view]} · ${loading.replace(' sockets read', ' read')}${view === 'sockets' ? ', sorted among those' : ''}`;
+  if (short.length + 12 <= width - 4) return short;
+  return `${VIEW_TITLE[view]} · ${loading.replace(' sockets read', '')}`;
 }
 
 /** Short view names for the tabs in the table's border. */

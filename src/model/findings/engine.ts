@@ -44,7 +44,12 @@ export class FindingsEngine {
         history.push(rule.summarize(input, history));
         if (history.length > this.options.historyLength) history.splice(0, history.length - this.options.historyLength);
       }
-      const raw = rule.evaluate(input, history).sort(bySeverity).slice(0, this.options.maxPerRule);
+      // Most severe first, then by key: which findings pass maxPerRule does not depend on the order
+      // a rule met its groups in (the session's aggregates keep their own order).
+      const raw = rule
+        .evaluate(input, history)
+        .sort((x, y) => bySeverity(x, y) || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+        .slice(0, this.options.maxPerRule);
       for (const r of raw) {
         const id = `${rule.id}:${r.key}`;
         if (raised.has(id)) continue;

@@ -2,6 +2,7 @@
 // keeps (Finding), and per rule its name and the TCP state it concerns. Types and small data only.
 
 import type { ListenerHealth, NetSysctls } from '../listener-health.js';
+import type { FindingAggregates } from './aggregates.js';
 import type { CounterRates } from '../rates.js';
 import type { SnapshotDiff } from '../tracker.js';
 import type { Snapshot, TcpState } from '../types.js';
@@ -64,6 +65,12 @@ export interface FindingsInput {
   readonly rates: CounterRates;
   readonly sysctls: NetSysctls;
   readonly listeners: readonly ListenerHealth[];
+  /**
+   * The snapshot's per-socket aggregates kept up to date by the session store (for this
+   * snapshot, its listening endpoints and the sysctls' ephemeral range); absent: the rules build
+   * them from the snapshot.
+   */
+  readonly aggregates?: FindingAggregates;
 }
 
 /**

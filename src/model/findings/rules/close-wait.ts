@@ -3,7 +3,7 @@
 import { formatDuration } from '../../duration.js';
 import type { FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
-import { proc, topOwner, describeOwners, ownerSubject, type PortGroup, groupByPort, topKey, groupPlace } from './shared.js';
+import { proc, topOwner, describeOwners, ownerSubject, type PortGroup, aggregatesOf, topKey, groupPlace } from './shared.js';
 
 /**
  * CLOSE_WAIT per group key, for groups with at least one socket (at most 64 groups): the count,
@@ -13,7 +13,7 @@ import { proc, topOwner, describeOwners, ownerSubject, type PortGroup, groupByPo
 type CloseWaitSummary = ReadonlyMap<string, { readonly count: number; readonly pileSinceMs: number | null }>;
 
 function summarizeCloseWait(
-  groups: Map<string, PortGroup>,
+  groups: ReadonlyMap<string, PortGroup>,
   nowMs: number,
   previous: CloseWaitSummary | undefined,
   minCount: number,
@@ -49,11 +49,11 @@ export function closeWaitRule(t: FindingThresholds['closeWait']): FindingRule<Cl
   return {
     id: 'close-wait-rising',
     summarize: (input, history) =>
-      summarizeCloseWait(groupByPort(input.snapshot, 'CLOSE_WAIT'), input.snapshot.takenAtMs, history[history.length - 1], t.minCount),
+      summarizeCloseWait(aggregatesOf(input).groupsOf('CLOSE_WAIT'), input.snapshot.takenAtMs, history[history.length - 1], t.minCount),
     evaluate(input, history) {
       const out: RawFinding[] = [];
       const nowMs = input.snapshot.takenAtMs;
-      const groups = groupByPort(input.snapshot, 'CLOSE_WAIT');
+      const groups = aggregatesOf(input).groupsOf('CLOSE_WAIT');
       for (const g of groups.values()) {
         if (g.count < t.minCount) continue;
         const series = history.map((h) => h.get(g.key)?.count ?? 0);

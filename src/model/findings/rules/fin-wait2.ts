@@ -2,7 +2,7 @@
 
 import type { FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
-import { describeOwners, ownerSubject, groupByPort, topKey, groupPlace } from './shared.js';
+import { describeOwners, ownerSubject, aggregatesOf, topKey, groupPlace } from './shared.js';
 
 export function finWait2Rule(t: FindingThresholds['finWait2']): FindingRule {
   return {
@@ -10,7 +10,7 @@ export function finWait2Rule(t: FindingThresholds['finWait2']): FindingRule {
     evaluate(input) {
       const out: RawFinding[] = [];
       const finTimeout = input.sysctls.tcpFinTimeoutSec;
-      for (const g of groupByPort(input.snapshot, 'FIN_WAIT2').values()) {
+      for (const g of aggregatesOf(input).groupsOf('FIN_WAIT2').values()) {
         if (g.count < t.warnCount) continue;
         const held = g.count - g.orphans;
         const peer = topKey(g.peers);

@@ -2,16 +2,17 @@
 
 import type { FindingThresholds } from '../thresholds.js';
 import type { FindingRule, FindingsInput } from '../types.js';
-import { isTcp, listeningPorts, fmt, topKey } from './shared.js';
+import { aggregatesOf, isTcp, fmt, topKey } from './shared.js';
 
 /** Connections that vanished straight from ESTABLISHED (a reset or an abort, not an orderly close), by port. */
 function abruptCloses(input: FindingsInput): { key: string; port: number; count: number } | null {
   if (input.diff === null || input.diff.intervalMs <= 0) return null;
-  const listening = listeningPorts(input.snapshot);
+  // The service side by listened address and port, as the by-port view (the listeners of this snapshot).
+  const listening = aggregatesOf(input).listening;
   const counts = new Map<string, number>();
   for (const s of input.diff.closed) {
     if (s.state !== 'ESTABLISHED' || !isTcp(s)) continue;
-    const key = listening.has(s.localPort) ? `sport ${s.localPort}` : `dport ${s.remotePort}`;
+    const key = listening.covers(s) ? `sport ${s.localPort}` : `dport ${s.remotePort}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const top = topKey(counts);

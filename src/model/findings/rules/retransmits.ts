@@ -1,9 +1,8 @@
 // Findings rule: Retransmitted segments rising as a share of segments sent.
 
-import { unmapIpv4 } from '../../address.js';
 import type { FindingThresholds } from '../thresholds.js';
 import type { FindingRule } from '../types.js';
-import { isTcp, fmt, pct, topKey } from './shared.js';
+import { aggregatesOf, fmt, pct, topKey } from './shared.js';
 
 export function retransmitRule(t: FindingThresholds['retransmits']): FindingRule {
   return {
@@ -15,13 +14,7 @@ export function retransmitRule(t: FindingThresholds['retransmits']): FindingRule
       const share = retrans / outSegs;
       if (share < t.warnShare) return [];
       // Which peers have unrecovered retransmits now (retrnsmt column of /proc/net/tcp).
-      const peers = new Map<string, number>();
-      for (const s of input.snapshot.sockets) {
-        if (!isTcp(s) || s.retransmits <= 0) continue;
-        const a = unmapIpv4(s.remoteAddress);
-        peers.set(a, (peers.get(a) ?? 0) + 1);
-      }
-      const top = topKey(peers);
+      const top = topKey(aggregatesOf(input).retransmitsByPeer());
       return [
         {
           key: 'machine',

@@ -1,9 +1,8 @@
 // Findings rule: Half-open connections (SYN_RECV) piling up on a listener: a SYN flood or a slow accept.
 
-import { unmapIpv4 } from '../../address.js';
 import type { FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
-import { isTcp, proc, newTally, tallyOwner, topOwner } from './shared.js';
+import { aggregatesOf, proc, newTally, tallyOwner, topOwner } from './shared.js';
 
 function syncookiesAdvice(value: number | null): string {
   switch (value) {
@@ -22,42 +21,33 @@ export function synRecvRule(t: FindingThresholds['synRecv']): FindingRule {
   return {
     id: 'syn-recv-pileup',
     evaluate(input) {
-      const byPort = new Map<number, { count: number; sources: Set<string> }>();
-      for (const s of input.snapshot.sockets) {
-        if ((s.state !== 'SYN_RECV' && s.state !== 'NEW_SYN_RECV') || !isTcp(s)) continue;
-        let e = byPort.get(s.localPort);
-        if (e === undefined) {
-          e = { count: 0, sources: new Set() };
-          byPort.set(s.localPort, e);
-        }
-        e.count++;
-        if (e.sources.size < 10_000) e.sources.add(unmapIpv4(s.remoteAddress));
-      }
       const out: RawFinding[] = [];
-      for (const [port, e] of byPort) {
-        if (e.count < t.warnCount) continue;
+      for (const [port, g] of aggregatesOf(input).synRecvByPort()) {
+        if (g.count < t.warnCount) continue;
+        // Distinct source addresses, counted up to 10,000 (a flood's spoofed sources are many more).
+        const sources = Math.min(g.sources.size, 10_000);
         const listeners = input.listeners.filter((l) => l.localPort === port);
         const tally = newTally();
         for (const l of listeners) tallyOwner(tally, l.owner);
         const owner = topOwner(tally);
         const who = owner === null ? '' : ` (${proc(owner.command)}, pid ${owner.pid})`;
         const queueFull = listeners.some((l) => l.flags.includes('queue-full'));
-        const many = e.sources.size >= 10;
+        const many = sources >= 10;
         const cause = queueFull
           ? 'The accept queue of this listener is full as well: the application is not accepting fast enough, and the kernel drops the final ACKs of new handshakes, which stay half-open.'
           : many
-            ? `They come from ${e.sources.size} different addresses, which looks like a SYN flood (often with spoofed sources).`
-            : `They come from ${e.sources.size} address${e.sources.size === 1 ? '' : 'es'}: the final ACKs are lost on the way back (a firewall, asymmetric routing) or a client does not finish its handshakes.`;
+            ? `They come from ${sources} different addresses, which looks like a SYN flood (often with spoofed sources).`
+            : `They come from ${sources} address${sources === 1 ? '' : 'es'}: the final ACKs are lost on the way back (a firewall, asymmetric routing) or a client does not finish its handshakes.`;
         const synBacklog =
           input.sysctls.tcpMaxSynBacklog === null
             ? ''
             : ` The SYN queue is capped by net.ipv4.tcp_max_syn_backlog = ${input.sysctls.tcpMaxSynBacklog}.`;
         out.push({
           key: `sport ${port}`,
-          severity: e.count >= t.critCount ? 'crit' : 'warn',
+          severity: g.count >= t.critCount ? 'crit' : 'warn',
           title: `Many half-open connections (SYN_RECV) on port ${port}`,
           detail:
-            `${e.count} handshakes to port ${port}${who} are waiting for the client's final ACK. ${cause} ` +
+            `${g.count} handshakes to port ${port}${who} are waiting for the client's final ACK. ${cause} ` +
             `${syncookiesAdvice(input.sysctls.tcpSyncookies)}${synBacklog}`,
           subject: { port, ...(owner === null ? {} : { pid: owner.pid, process: proc(owner.command) }) },
           filter: `state syn-recv and sport ${port}`,

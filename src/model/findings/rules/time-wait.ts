@@ -1,9 +1,8 @@
 // Findings rule: TIME_WAIT using up the ephemeral ports towards one peer.
 
-import { endpointKey, unmapIpv4 } from '../../address.js';
 import { DEFAULT_EPHEMERAL_RANGE, type FindingThresholds } from '../thresholds.js';
 import { bySeverity, type FindingRule, type RawFinding } from '../types.js';
-import { isTcp, pct } from './shared.js';
+import { aggregatesOf, pct } from './shared.js';
 
 function twReuseAdvice(value: number | null, peer: string): string {
   const loopback = peer.startsWith('127.') || peer === '::1';
@@ -27,17 +26,9 @@ export function timeWaitRule(t: FindingThresholds['timeWait']): FindingRule {
     evaluate(input) {
       const range = input.sysctls.ephemeralPortRange ?? DEFAULT_EPHEMERAL_RANGE;
       const size = range.high - range.low + 1;
-      const byPeer = new Map<string, { address: string; port: number; count: number }>();
-      for (const s of input.snapshot.sockets) {
-        if (s.state !== 'TIME_WAIT' || !isTcp(s) || s.localPort < range.low || s.localPort > range.high) continue;
-        const address = unmapIpv4(s.remoteAddress);
-        const peer = endpointKey(address, s.remotePort);
-        const e = byPeer.get(peer);
-        if (e === undefined) byPeer.set(peer, { address, port: s.remotePort, count: 1 });
-        else e.count++;
-      }
       const out: RawFinding[] = [];
-      for (const [peer, e] of byPeer) {
+      // TIME_WAIT sockets from an ephemeral local port (of `range`), by peer.
+      for (const [peer, e] of aggregatesOf(input).timeWaitByPeer()) {
         const share = e.count / size;
         if (share < t.warnShare) continue;
         const assumed = input.sysctls.ephemeralPortRange === null ? ' (Linux default; the sysctl could not be read)' : '';
