@@ -10,6 +10,9 @@
 //        BENCH_DASH_TREES=100000,1000000 (synthetic proc trees; 0 skips them)
 //        BENCH_SETTLE_S=10  BENCH_MEASURE_S=30  BENCH_INTERVAL_S=1 (the dashboard's -i)
 //        BENCH_KEY_PROBES=12 (key presses timed after the measured window)
+//        BENCH_DASH_CHURN=1: the synthetic trees churn (bench/churn-tree.ts, a new round a second:
+//          ~2.5% of the connections close and open, state changes, every TIME_WAIT timer moves)
+//        BENCH_DASH_REPO=DIR: run DIR's bin/sockscope (another built checkout, for before/after)
 //
 // Key latency: after the window, `?` is sent (tmux send-keys) at moments unrelated to the
 // refresh, and capture-pane is polled until the help overlay is on the pane (then `?` again until
@@ -26,6 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { createChurnTree, writeChurnRound } from './churn-tree.js';
 import { writeSyntheticProcTree } from './proc-tree.js';
 import {
   REPO_ROOT,
@@ -251,7 +255,20 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
     if (treeParent !== null) fs.rmSync(treeParent, { recursive: true, force: true });
   };
   const unregisterTree = onCleanup(removeTree);
-  const tree = treeParent === null ? null : writeSyntheticProcTree(treeParent, { sockets: size });
+  const churn = process.env['BENCH_DASH_CHURN'] === '1';
+  const tree =
+    treeParent === null ? null : churn ? createChurnTree(treeParent, size) : writeSyntheticProcTree(treeParent, { sockets: size });
+  // A churning tree moves on a round a second (written aside and renamed: never read half-written).
+  let churnRound = 0;
+  const churnTimer =
+    tree !== null && churn
+      ? setInterval(() => {
+          writeChurnRound({ root: tree.root, sockets: size }, ++churnRound);
+        }, 1000)
+      : null;
+  const unregisterChurn = onCleanup(() => {
+    if (churnTimer !== null) clearInterval(churnTimer);
+  });
   const built =
     subject.kind === 'live'
       ? await buildPopulation(populationSpecFor(size), log)
@@ -309,7 +326,7 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
       '-y',
       String(HEIGHT),
       '-c',
-      REPO_ROOT,
+      process.env['BENCH_DASH_REPO'] ?? REPO_ROOT,
       `${command}; echo "[exit=$?]"; sleep 30`,
     );
     const panePid = Number(tmux('list-panes', '-F', '#{pane_pid}').trim());
@@ -474,6 +491,8 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
       loadDuring,
     };
   } finally {
+    if (churnTimer !== null) clearInterval(churnTimer);
+    unregisterChurn();
     killServer();
     unregister();
     await built.stop();

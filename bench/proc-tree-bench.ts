@@ -3,6 +3,8 @@
 // table prints seconds per 100k sockets, which stays flat when a mode is linear. Also the library
 // itself: one snapshot as --once takes it (cold), and the next one on an unchanged tree (the
 // dashboard's steady refresh, where every line is reused), with the resident memory after it.
+// The trees hold processes with fd symlinks to their sockets (bench/proc-tree-owners.ts), so
+// `--once` with owners is timed too.
 //
 //   npm run build && node dist/bench/proc-tree-bench.js
 //   env: BENCH_TREE_SIZES=250000,500000,1000000  BENCH_TREE_REPS=3  BENCH_TREE_DIR=/tmp
@@ -37,6 +39,7 @@ import {
   type CommandSpec,
 } from './bench-lib.js';
 import { writeSyntheticProcTree } from './proc-tree.js';
+import { writeSyntheticOwners } from './proc-tree-owners.js';
 
 interface LibraryResult {
   readonly coldMs: number;
@@ -117,6 +120,8 @@ function commandsFor(root: string): CommandSpec[] {
     sockscope('sockscope --once --summary -f "state established"', '--once', '--summary', '-f', 'state established'),
     sockscope('sockscope --once -n', '--once', '-n'),
     sockscope('sockscope --once --json -n', '--once', '--json', '-n'),
+    // Owners: the tree's fd symlinks (bench/proc-tree-owners.ts), one per socket.
+    sockscope('sockscope --once (owners)', '--once'),
   ];
 }
 
@@ -139,6 +144,9 @@ async function main(): Promise<number> {
     process.stderr.write(`proc tree of ${sizeLabel(sockets)} sockets: writing…\n`);
     const tree = writeSyntheticProcTree(parent, { sockets });
     onCleanup(() => fs.rmSync(tree.root, { recursive: true, force: true }));
+    // Like a load test's host: ~2,000 sockets a busy process, 200 processes without sockets.
+    const owners = writeSyntheticOwners(tree.root, { socketProcesses: Math.ceil(sockets / 2000), idleProcesses: 200, unixSockets: 400 });
+    process.stderr.write(`  ${owners.processes} processes, ${owners.links} fd links (${owners.socketLinks} sockets)\n`);
     process.stderr.write(
       `  ${(tree.tcpBytes / 1e6).toFixed(0)} MB of tcp text; ${reps} rounds of ${commandsFor(tree.root).length} commands…\n`,
     );

@@ -14,6 +14,11 @@ export interface ProcTreeOwnersSpec {
   readonly idleProcesses: number;
   /** First pid; the others follow. */
   readonly firstPid?: number;
+  /**
+   * UNIX sockets appended to net/unix (default 0): the first half held by the socket processes
+   * (one each in turn), the rest by nobody. /proc/net/unix has no uid: the holder's is shown.
+   */
+  readonly unixSockets?: number;
 }
 
 export interface ProcTreeOwnersResult {
@@ -51,7 +56,12 @@ function writeProcess(root: string, pid: number, comm: string, targets: readonly
   );
   fs.writeFileSync(path.join(dir, 'comm'), `${comm}\n`);
   fs.writeFileSync(path.join(dir, 'cmdline'), `${comm}\0--worker\0${pid}\0`);
-  fs.writeFileSync(path.join(dir, 'status'), `Name:\t${comm}\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n`);
+  // Even pids run as root, odd ones as uid 1000.
+  const uid = pid % 2 === 0 ? 0 : 1000;
+  fs.writeFileSync(
+    path.join(dir, 'status'),
+    `Name:\t${comm}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t${uid}\t${uid}\t${uid}\t${uid}\n`,
+  );
   for (let fd = 0; fd < targets.length; fd++) fs.symlinkSync(targets[fd]!, path.join(dir, 'fd', String(fd)));
 }
 
@@ -69,6 +79,15 @@ export function writeSyntheticOwners(root: string, spec: ProcTreeOwnersSpec): Pr
   let links = 0;
   let socketLinks = 0;
   const common = ['/dev/null', 'pipe:[4242]', 'anon_inode:[eventpoll]'];
+  const unix = spec.unixSockets ?? 0;
+  const unixHeld: number[][] = Array.from({ length: busy }, () => []);
+  let unixLines = '';
+  for (let u = 0; u < unix; u++) {
+    const inode = 900_000_000 + u;
+    unixLines += `000000000000${(u % 10_000).toString().padStart(4, '0')}: 00000002 00000000 00010000 0001 01 ${inode} /run/app-${u}.sock\n`;
+    if (u < unix / 2) unixHeld[u % busy]!.push(inode);
+  }
+  if (unix > 0) fs.appendFileSync(path.join(root, 'net', 'unix'), unixLines);
   for (let p = 0; p < busy; p++) {
     const own = inodes.slice(p * perProcess, (p + 1) * perProcess);
     // Every 997th socket of the next process's block is shared with it; the last process also
@@ -76,7 +95,8 @@ export function writeSyntheticOwners(root: string, spec: ProcTreeOwnersSpec): Pr
     const next = ((p + 1) % busy) * perProcess;
     const shared = inodes.slice(next, next + perProcess).filter((_, i) => i % 997 === 0);
     const held = p === busy - 1 ? [...own, ...shared, ...inodes.slice(1, listeners)] : [...own, ...shared];
-    const targets = [...common, ...held.map((inode) => `socket:[${inode}]`), '/var/log/load.log'];
+    const targets = [...common, ...[...held, ...unixHeld[p]!].map((inode) => `socket:[${inode}]`), '/var/log/load.log'];
+    socketLinks += unixHeld[p]!.length;
     writeProcess(root, firstPid + p, `loadgen-${p}`, targets);
     links += targets.length;
     socketLinks += held.length;

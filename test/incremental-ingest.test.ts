@@ -149,15 +149,21 @@ function expectSameObjects(actual: readonly SocketRecord[], expected: readonly S
 }
 
 describe('incremental session ingest', () => {
-  it('equals the full recomputation over random sequences of snapshots', () => {
+  // sliced: ingestSliced, pausing at every slice; at each pause the state must still be the last
+  // complete one, and a filter set meanwhile must come out right.
+  it.each([
+    ['ingest', false],
+    ['ingestSliced, with the filter changed between slices', true],
+  ])('%s equals the full recomputation over random sequences of snapshots', async (_name, sliced) => {
     const fired = new Set<string>();
-    fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), (steps) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), async (steps) => {
         const store = new SessionStore({ createFindingsEngine: createEngine });
         const reference = createEngine();
         let sysctls = sysctlsWith(50_000);
         store.setEnvironment({ sysctls, backlogs: null });
         let filter: ViewFilter | null = null;
+        let pendingFilter: ViewFilter | null | undefined;
         let live: Live[] = [];
         let previous: Snapshot | null = null;
         let atMs = T0;
@@ -212,7 +218,9 @@ describe('incremental session ingest', () => {
             }
             case 'filter':
               filter = step.text === null ? null : filterOf(step.text);
-              store.setFilter(filter);
+              // Sliced: set while the next snapshot goes in.
+              if (sliced) pendingFilter = filter;
+              else store.setFilter(filter);
               continue;
             case 'range':
               sysctls = sysctlsWith(step.low);
@@ -230,7 +238,34 @@ describe('incremental session ingest', () => {
               counters: { 'Tcp.EstabResets': atMs / 10, 'Tcp.OutRsts': 0, 'Tcp.RetransSegs': atMs / 100, 'Tcp.OutSegs': atMs / 10 },
             },
           );
-          const state = store.ingest(snapshot);
+          let state = store.state;
+          if (!sliced) state = store.ingest(snapshot);
+          else {
+            const before = store.state;
+            const turnoverBefore = before.tracker.lastTurnover();
+            let pauses = 0;
+            const pause = async (): Promise<void> => {
+              pauses++;
+              expect(store.state.live).toBe(before.live);
+              expect(store.state.tracker.lastTurnover()).toBe(turnoverBefore);
+              if (pendingFilter !== undefined && pauses === 2) {
+                store.setFilter(pendingFilter);
+                expect(store.state.live?.matched ?? null).toEqual(
+                  pendingFilter === null || before.live === null
+                    ? null
+                    : { filterText: pendingFilter.text, counts: countByState(before.live.snapshot.sockets.filter(pendingFilter.matches)) },
+                );
+                pendingFilter = undefined;
+              }
+              await Promise.resolve();
+            };
+            state = (await store.ingestSliced(snapshot, { sliceMs: 0, clock: () => 0, pause })).state;
+            if (pendingFilter !== undefined) {
+              store.setFilter(pendingFilter);
+              pendingFilter = undefined;
+              state = store.state;
+            }
+          }
           const picture = state.live;
           expect(picture).not.toBeNull();
           if (picture === null) return;
@@ -277,7 +312,7 @@ describe('incremental session ingest', () => {
           previous = snapshot;
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 120 },
     );
     // The sequences reach every rule (else the comparison above proves little about them).
     expect([...fired].sort()).toEqual([

@@ -93,15 +93,90 @@ export function formatSocketTableChunks(
   extras: SocketExtras = {},
   rowsPerChunk = ROWS_PER_CHUNK,
 ): string[] {
+  return finishSocketTable(prepareSocketTable(sockets), backlogs, extras, rowsPerChunk);
+}
+
+/**
+ * The cells of a socket table that its rows' owners cannot change, made before the owners are
+ * known (see prepareSocketTable); finishSocketTable completes it.
+ */
+export interface PreparedSocketTable {
+  readonly sockets: readonly SocketRecord[];
+  /** Row r's cells at r * COLUMNS (Process is not kept: made as the row is); row 0 is the header. */
+  readonly cells: (string | undefined)[];
+  /** Rows left for finishSocketTable (UNIX sockets, TCP listeners). */
+  readonly deferred: number[];
+  readonly widths: number[];
+  readonly caches: CellCaches;
+}
+
+/**
+ * Columns Proto to User of every inet row that is not a TCP listener: none of them depends on
+ * the socket's owner (User is the uid /proc/net prints), on UNIX peers or on listen backlogs. `--once`
+ * makes them while the owner worker is still scanning, so the table is mostly made when the
+ * owners arrive. The sockets' records may then be joined with their owners in place (owner,
+ * sharedBy, and uid/user of sockets whose table has no uid: UNIX) before finishSocketTable.
+ */
+export function prepareSocketTable(sockets: readonly SocketRecord[]): PreparedSocketTable {
   const n = sockets.length + 1;
-  const cells = new Array<string>(n * COLUMNS);
+  const cells = new Array<string | undefined>(n * COLUMNS);
   const widths = new Array<number>(COLUMNS).fill(0);
   const caches: CellCaches = { hosts: new Map(), users: new Map(), commands: new Map() };
+  const deferred: number[] = [];
   HEADERS.forEach((title, c) => {
     cells[c] = title;
     widths[c] = title.length;
   });
   for (let r = 1; r < n; r++) {
+    const s = sockets[r - 1]!;
+    if (s.protocol === 'unix' || isTcpListener(s)) {
+      deferred.push(r);
+      continue;
+    }
+    const at = r * COLUMNS;
+    const c0 = s.protocol;
+    const c1 = stateLabel(s.protocol, s.state);
+    const c2 = numberText(s.recvQ);
+    const c3 = numberText(s.sendQ);
+    const c4 = endpointText(caches.hosts, s.localAddress, s.localPort);
+    const c5 = endpointText(caches.hosts, s.remoteAddress, s.remotePort);
+    let c6 = caches.users.get(s.user);
+    if (c6 === undefined) {
+      c6 = safeText(s.user, 32);
+      caches.users.set(s.user, c6);
+    }
+    cells[at] = c0;
+    cells[at + 1] = c1;
+    cells[at + 2] = c2;
+    cells[at + 3] = c3;
+    cells[at + 4] = c4;
+    cells[at + 5] = c5;
+    cells[at + 6] = c6;
+    if (c0.length > widths[0]!) widths[0] = c0.length;
+    if (c1.length > widths[1]!) widths[1] = c1.length;
+    if (c2.length > widths[2]!) widths[2] = c2.length;
+    if (c3.length > widths[3]!) widths[3] = c3.length;
+    if (c4.length > widths[4]!) widths[4] = c4.length;
+    if (c5.length > widths[5]!) widths[5] = c5.length;
+    if (c6.length > widths[6]!) widths[6] = c6.length;
+  }
+  return { sockets, cells, deferred, widths, caches };
+}
+
+/**
+ * The rest of a prepared table: the rows prepareSocketTable left (UNIX sockets, TCP listeners),
+ * then the rows with their Process cells from the records as they are now, `rowsPerChunk` lines
+ * a piece (see formatSocketTableChunks). Uses up `table`.
+ */
+export function finishSocketTable(
+  table: PreparedSocketTable,
+  backlogs: ListenBacklogs | null = null,
+  extras: SocketExtras = {},
+  rowsPerChunk = ROWS_PER_CHUNK,
+): string[] {
+  const { sockets, cells, deferred, widths, caches } = table;
+  const n = sockets.length + 1;
+  for (const r of deferred) {
     const s = sockets[r - 1]!;
     const at = r * COLUMNS;
     const unix = s.protocol === 'unix';
@@ -116,21 +191,11 @@ export function formatSocketTableChunks(
       c6 = safeText(s.user, 32);
       caches.users.set(s.user, c6);
     }
-    cells[at] = c0;
-    cells[at + 1] = c1;
-    cells[at + 2] = c2;
-    cells[at + 3] = c3;
-    cells[at + 4] = c4;
-    cells[at + 5] = c5;
-    cells[at + 6] = c6;
-    cells[at + 7] = ownerText(caches.commands, s);
-    if (c0.length > widths[0]!) widths[0] = c0.length;
-    if (c1.length > widths[1]!) widths[1] = c1.length;
-    if (c2.length > widths[2]!) widths[2] = c2.length;
-    if (c3.length > widths[3]!) widths[3] = c3.length;
-    if (c4.length > widths[4]!) widths[4] = c4.length;
-    if (c5.length > widths[5]!) widths[5] = c5.length;
-    if (c6.length > widths[6]!) widths[6] = c6.length;
+    const row = [c0, c1, c2, c3, c4, c5, c6];
+    for (let c = 0; c < COLUMNS - 1; c++) {
+      cells[at + c] = row[c];
+      if (row[c]!.length > widths[c]!) widths[c] = row[c]!.length;
+    }
   }
   for (let c = 0; c < COLUMNS; c++) widths[c] = Math.min(MAX_COLUMN_WIDTH, widths[c]!);
   const chunks: string[] = [];
@@ -145,7 +210,7 @@ export function formatSocketTableChunks(
       if (c === 2 || c === 3) line += gap > 0 ? PADS[gap] + cell + ' ' : `${cell} `;
       else line += gap > 0 ? cell + PADS[gap + 1] : `${cell} `;
     }
-    const last = cells[at + COLUMNS - 1]!;
+    const last = r === 0 ? cells[COLUMNS - 1]! : ownerText(caches.commands, sockets[r - 1]!);
     // As trimEnd() of the whole row: only the last cell can end in white space (the others are padded).
     const tail = last.trimEnd();
     rows.push(tail === '' ? (line + last).trimEnd() : line + tail);

@@ -25,6 +25,10 @@ export class LiveAggregates {
   private readonly listeners = new Set<SocketRecord>();
   private readonly connections = new ListenerConnections();
   private findings = new FindingAggregates(this.listening, DEFAULT_EPHEMERAL_RANGE);
+  /** An updateSteps is under way (its slices not all run). */
+  private updating = false;
+  /** setFilter was called meanwhile: the counts under the filter are made at the end. */
+  private filterChanged = false;
   /** How many updates counted the connections over the whole snapshot again (tests). */
   fullRecounts = 0;
 
@@ -34,80 +38,128 @@ export class LiveAggregates {
    * reset) counts `snapshot` from scratch.
    */
   update(snapshot: Snapshot, turnover: RecordTurnover | null, sysctls: NetSysctls): void {
+    const steps = this.updateSteps(snapshot, turnover, sysctls);
+    while (steps.next().done !== true);
+  }
+
+  /**
+   * update() as a generator that yields every `sliceRecords` sockets, so that a caller can let the
+   * event loop run between slices. The aggregates are only consistent again when it is done (the
+   * session's pictures hold copies, never these objects); setFilter meanwhile is applied at the end.
+   */
+  *updateSteps(
+    snapshot: Snapshot,
+    turnover: Pick<RecordTurnover, 'from' | 'to' | 'added' | 'removed'> | null,
+    sysctls: NetSysctls,
+    sliceRecords = 8192,
+  ): Generator<void, void> {
+    this.updating = true;
+    this.filterChanged = false;
+    try {
+      yield* this.updateInSlices(snapshot, turnover, sysctls, sliceRecords);
+    } finally {
+      this.updating = false;
+    }
+    if (this.filterChanged) this.setFilter(this.matches);
+  }
+
+  private *updateInSlices(
+    snapshot: Snapshot,
+    turnover: Pick<RecordTurnover, 'from' | 'to' | 'added' | 'removed'> | null,
+    sysctls: NetSysctls,
+    sliceRecords: number,
+  ): Generator<void, void> {
     const range = ephemeralRangeOf(sysctls);
     const sameRange = range.low === this.findings.ephemeralRange.low && range.high === this.findings.ephemeralRange.high;
     if (turnover === null || this.snapshot === null || turnover.from !== this.snapshot || turnover.to !== snapshot) {
-      this.recount(snapshot, sysctls);
+      yield* this.recount(snapshot, sysctls, sliceRecords);
       return;
     }
     // Listeners first, arrivals before departures: a listener whose line changed (the same
     // endpoint, a new record) never looks like an endpoint going away.
     let endpointsChanged = false;
     for (const s of turnover.added) {
+      if (s.state !== 'LISTEN' && s.state !== 'UNCONN') continue;
       if (this.listening.add(s)) endpointsChanged = true;
       if (this.connections.addListener(s)) endpointsChanged = true;
       if (isTcpListener(s)) this.listeners.add(s);
     }
     for (const s of turnover.removed) {
+      if (s.state !== 'LISTEN' && s.state !== 'UNCONN') continue;
       if (this.listening.remove(s)) endpointsChanged = true;
       if (this.connections.removeListener(s)) endpointsChanged = true;
       this.listeners.delete(s);
     }
-    const matches = this.matches;
-    const matched = this.matched;
-    for (const s of turnover.removed) {
-      adjustCount(this.counts, s, -1);
-      if (matches !== null && matched !== null && matches(s)) adjustCount(matched, s, -1);
-    }
-    for (const s of turnover.added) {
-      adjustCount(this.counts, s, 1);
-      if (matches !== null && matched !== null && matches(s)) adjustCount(matched, s, 1);
-    }
     this.snapshot = snapshot;
-    if (endpointsChanged || !sameRange) {
-      this.recountConnections(snapshot, sysctls);
-      return;
-    }
+    const recountConnections = endpointsChanged || !sameRange;
+    if (recountConnections) this.findings = new FindingAggregates(this.listening, range);
+    let n = 0;
     for (const s of turnover.removed) {
-      this.findings.remove(s);
-      this.connections.countConnection(s, -1);
+      this.take(s, -1, !recountConnections);
+      if (++n % sliceRecords === 0) yield;
     }
     for (const s of turnover.added) {
-      this.findings.add(s);
-      this.connections.countConnection(s, 1);
+      this.take(s, 1, !recountConnections);
+      if (++n % sliceRecords === 0) yield;
     }
+    if (recountConnections) yield* this.recountConnections(snapshot, sliceRecords);
+  }
+
+  /** One socket less (-1) or more (1) in the counts and, unless they are recounted, the rest. */
+  private take(s: SocketRecord, delta: 1 | -1, connections: boolean): void {
+    adjustCount(this.counts, s, delta);
+    const matches = this.matches;
+    if (matches !== null && this.matched !== null && matches(s)) adjustCount(this.matched, s, delta);
+    if (!connections) return;
+    if (delta < 0) this.findings.remove(s);
+    else this.findings.add(s);
+    this.connections.countConnection(s, delta);
   }
 
   /** Everything from scratch over `snapshot` (the full recomputation). */
-  private recount(snapshot: Snapshot, sysctls: NetSysctls): void {
+  private *recount(snapshot: Snapshot, sysctls: NetSysctls, sliceRecords: number): Generator<void, void> {
     this.snapshot = snapshot;
-    this.counts = countByState(snapshot.sockets);
-    this.matched = this.matches === null ? null : countByState(snapshot.sockets.filter(this.matches));
+    this.counts = countByState([]);
+    this.matched = this.matches === null ? null : countByState([]);
     this.listening.clear();
     this.listeners.clear();
+    this.connections.reset();
     for (const s of snapshot.sockets) {
       this.listening.add(s);
-      if (isTcpListener(s)) this.listeners.add(s);
+      if (!isTcpListener(s)) continue;
+      this.listeners.add(s);
+      this.connections.addListener(s);
     }
-    this.connections.reset();
-    for (const s of this.listeners) this.connections.addListener(s);
-    this.recountConnections(snapshot, sysctls);
+    this.findings = new FindingAggregates(this.listening, ephemeralRangeOf(sysctls));
+    yield;
+    const sockets = snapshot.sockets;
+    for (let i = 0; i < sockets.length; i++) {
+      this.take(sockets[i] as SocketRecord, 1, true);
+      if (i % sliceRecords === sliceRecords - 1) yield;
+    }
+    this.fullRecounts++;
   }
 
   /** The parts that depend on the listened endpoints and the ephemeral range. */
-  private recountConnections(snapshot: Snapshot, sysctls: NetSysctls): void {
+  private *recountConnections(snapshot: Snapshot, sliceRecords: number): Generator<void, void> {
     this.fullRecounts++;
-    this.findings = new FindingAggregates(this.listening, ephemeralRangeOf(sysctls));
     this.connections.clearConnections();
-    for (const s of snapshot.sockets) {
+    const sockets = snapshot.sockets;
+    for (let i = 0; i < sockets.length; i++) {
+      const s = sockets[i] as SocketRecord;
       this.findings.add(s);
       this.connections.countConnection(s, 1);
+      if (i % sliceRecords === sliceRecords - 1) yield;
     }
   }
 
   /** The screen's filter: counts under it from now on (null: none). */
   setFilter(matches: ((s: SocketRecord) => boolean) | null): void {
     this.matches = matches;
+    if (this.updating) {
+      this.filterChanged = true;
+      return;
+    }
     this.matched = matches === null || this.snapshot === null ? null : countByState(this.snapshot.sockets.filter(matches));
   }
 

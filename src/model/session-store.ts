@@ -23,7 +23,7 @@ import { addMarker, nextMarkerName, type Marker } from './markers.js';
 import { computeRates, type CounterRates } from './rates.js';
 import { StateHistory } from './state-history.js';
 import { TCP_STATES } from './state-info.js';
-import { SocketTracker, type SnapshotDiff } from './tracker.js';
+import { SocketTracker, type IngestPlan, type SnapshotDiff } from './tracker.js';
 import type { Snapshot, SocketRecord, TcpState } from './types.js';
 
 /** Machine facts that change slowly; read by the poller every few seconds. */
@@ -131,6 +131,8 @@ export class SessionStore {
   private filter: ViewFilter | null = null;
   /** Counts, listeners and the findings' aggregates, kept from the tracker's turnover. */
   private aggregates = new LiveAggregates();
+  /** An ingest's slices are running (the aggregates are between two snapshots). */
+  private ingesting = false;
 
   constructor(private readonly options: SessionStoreOptions = {}) {
     this.engine = options.createFindingsEngine?.() ?? new FindingsEngine();
@@ -166,14 +168,62 @@ export class SessionStore {
 
   /** Take in one snapshot: the new session state. `environment`, when given, is set first. */
   ingest(snapshot: Snapshot, environment?: SessionEnvironment): SessionState {
+    const steps = this.ingestSteps(snapshot, environment);
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return step.value;
+  }
+
+  /**
+   * ingest() in slices of about `slices.sliceMs` of this thread's time, awaiting `slices.pause()`
+   * (setImmediate) between them, so keys are answered while a large snapshot goes in. Until it
+   * resolves, `state` is the last complete one and everything a frame reads (the tracker, the
+   * picture) is unchanged: the session changes in one synchronous step at the end. Resolves with
+   * the new state and the time spent in slices (ms of `slices.clock`).
+   */
+  async ingestSliced(
+    snapshot: Snapshot,
+    slices: { readonly sliceMs: number; readonly clock: () => number; readonly pause: () => Promise<void> },
+    environment?: SessionEnvironment,
+  ): Promise<{ readonly state: SessionState; readonly busyMs: number }> {
+    const steps = this.ingestSteps(snapshot, environment);
+    let busyMs = 0;
+    let t0 = slices.clock();
+    for (;;) {
+      const step = steps.next();
+      const t1 = slices.clock();
+      if (step.done === true) return { state: step.value, busyMs: busyMs + (t1 - t0) };
+      if (t1 - t0 < slices.sliceMs) continue;
+      busyMs += t1 - t0;
+      await slices.pause();
+      t0 = slices.clock();
+    }
+  }
+
+  /**
+   * The ingest as steps: the tracker's plan and the aggregates (read-only for frames) in slices,
+   * then the session's change in one step.
+   */
+  private *ingestSteps(snapshot: Snapshot, environment?: SessionEnvironment): Generator<void, SessionState> {
     if (environment !== undefined) this.setEnvironment(environment);
+    const tracker = this.current.tracker;
+    const aggregates = this.aggregates;
+    this.ingesting = true;
+    let plan: IngestPlan;
+    try {
+      plan = yield* tracker.planIngest(snapshot);
+      const turnover = { from: plan.from, to: snapshot, added: plan.arrived, removed: plan.left };
+      // What changed since the last snapshot, not every socket again (see LiveAggregates).
+      yield* aggregates.updateSteps(snapshot, turnover, this.current.environment.sysctls);
+    } finally {
+      this.ingesting = false;
+    }
+    // Reset, or another ingest, while the slices ran: this one starts over, whole.
+    if (this.current.tracker !== tracker || this.aggregates !== aggregates || !tracker.isCurrent(plan)) return this.ingest(snapshot);
     const s = this.current;
     const previous = s.live?.snapshot ?? null;
-    const diff = s.tracker.ingest(snapshot);
+    const diff = tracker.applyIngest(plan);
     const { sysctls, backlogs } = s.environment;
-    // What changed since the last snapshot, not every socket again (see LiveAggregates).
-    const aggregates = this.aggregates;
-    aggregates.update(snapshot, s.tracker.lastTurnover(), sysctls);
     const rates = previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
     const counts = copyCounts(aggregates.allCounts());
     s.history.push({ atMs: snapshot.takenAtMs, counts: tcpCounts(counts) });
@@ -241,12 +291,16 @@ export class SessionStore {
     if ((filter?.text ?? null) === (this.filter?.text ?? null)) return s;
     this.filter = filter;
     this.aggregates.setFilter(filter === null ? null : filter.matches);
-    if (filter === null) return this.replace({ ...s, filteredHistory: null });
+    if (filter === null) {
+      const live = s.live === null ? null : { ...s.live, matched: null };
+      return this.replace({ ...s, live, filteredHistory: null });
+    }
     const history = new StateHistory(HISTORY_CAPACITY);
     const live = s.live;
     let nextLive = live;
     if (live !== null) {
-      const counts = copyCounts(this.aggregates.matchedCounts() ?? countByState(live.snapshot.sockets.filter(filter.matches)));
+      const kept = this.ingesting ? null : this.aggregates.matchedCounts();
+      const counts = kept === null ? countByState(live.snapshot.sockets.filter(filter.matches)) : copyCounts(kept);
       history.push({ atMs: live.snapshot.takenAtMs, counts: tcpCounts(counts) });
       nextLive = { ...live, matched: { filterText: filter.text, counts } };
     }

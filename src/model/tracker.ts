@@ -45,6 +45,11 @@ export interface RecordTurnover {
   readonly to: Snapshot | null;
   readonly removed: readonly SocketRecord[];
   readonly added: readonly SocketRecord[];
+  /**
+   * The first `replacements` records of `added` replace, one for one, the first ones of `removed`:
+   * the same socket (same key) whose line changed.
+   */
+  readonly replacements: number;
 }
 
 export interface TrackerOptions {
@@ -145,6 +150,18 @@ export function diffRecordObjects(
   prev: readonly SocketRecord[],
   next: readonly SocketRecord[],
 ): { arrived: SocketRecord[]; left: SocketRecord[] } {
+  const steps = diffRecordObjectsSteps(prev, next, Infinity);
+  let step = steps.next();
+  while (step.done !== true) step = steps.next();
+  return step.value;
+}
+
+/** diffRecordObjects as a generator that yields every `sliceRecords` records of `next`. */
+function* diffRecordObjectsSteps(
+  prev: readonly SocketRecord[],
+  next: readonly SocketRecord[],
+  sliceRecords: number,
+): Generator<void, { arrived: SocketRecord[]; left: SocketRecord[] }> {
   const arrived: SocketRecord[] = [];
   const left: SocketRecord[] = [];
   const n = prev.length;
@@ -152,7 +169,12 @@ export function diffRecordObjects(
   let i = 0;
   let j = 0;
   let misses = 0;
+  let sliceEnd = sliceRecords;
   while (i < m) {
+    if (i >= sliceEnd) {
+      sliceEnd = i + sliceRecords;
+      yield;
+    }
     const s = next[i] as SocketRecord;
     if (j < n && prev[j] === s) {
       i++;
@@ -204,6 +226,24 @@ export function diffRecordObjects(
   return { arrived: arrived.filter((r) => !moved.has(r)), left: left.filter((r) => !moved.has(r)) };
 }
 
+/**
+ * What SocketTracker#planIngest found: the record objects that left and arrived since the
+ * tracker's last snapshot (also the turnover that applyIngest will report).
+ */
+export interface IngestPlan {
+  readonly from: Snapshot | null;
+  readonly snapshot: Snapshot;
+  readonly arrived: readonly SocketRecord[];
+  readonly left: readonly SocketRecord[];
+  /** The tracker that made the plan. */
+  readonly tracker: SocketTracker;
+}
+
+interface PlanInternals extends IngestPlan {
+  readonly arrivedEntries: readonly (MutableInfo | undefined)[];
+  readonly leftEntries: readonly (MutableInfo | undefined)[];
+}
+
 export class SocketTracker {
   private readonly info = new Map<string, MutableInfo>();
   /**
@@ -213,7 +253,7 @@ export class SocketTracker {
   private readonly byInode = new Map<number, MutableInfo>();
   private tombstones: Tombstone[] = [];
   private last: Snapshot | null = null;
-  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [] };
+  private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [], replacements: 0 };
   private watchedKey: string | null = null;
   private mark = 0;
   private samples: QueueSample[] = [];
@@ -231,17 +271,56 @@ export class SocketTracker {
    * up in the session's map.
    */
   ingest(snapshot: Snapshot): SnapshotDiff {
+    const steps = this.planIngest(snapshot);
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return this.applyIngest(step.value);
+  }
+
+  /**
+   * The part of ingest that only reads: which record objects left and arrived, and the session's
+   * entry of each. A generator that yields every `sliceRecords` lookups, so a caller can let the
+   * event loop run between slices (the tracker is unchanged until applyIngest, so a frame drawn
+   * meanwhile sees the last complete state). Valid until the tracker next changes.
+   */
+  *planIngest(snapshot: Snapshot, sliceRecords = 8192): Generator<void, IngestPlan> {
+    const from = this.last;
+    const { arrived, left } = yield* diffRecordObjectsSteps(from?.sockets ?? [], snapshot.sockets, sliceRecords * 4);
+    yield;
+    const arrivedEntries: (MutableInfo | undefined)[] = new Array<MutableInfo | undefined>(arrived.length);
+    for (let i = 0; i < arrived.length; i++) {
+      arrivedEntries[i] = this.lookup(arrived[i] as SocketRecord);
+      if (i % sliceRecords === sliceRecords - 1) yield;
+    }
+    const leftEntries: (MutableInfo | undefined)[] = new Array<MutableInfo | undefined>(left.length);
+    for (let i = 0; i < left.length; i++) {
+      leftEntries[i] = this.lookup(left[i] as SocketRecord);
+      if (i % sliceRecords === sliceRecords - 1) yield;
+    }
+    const plan: PlanInternals = { tracker: this, from, snapshot, arrived, left, arrivedEntries, leftEntries };
+    return plan;
+  }
+
+  /** The plan was made from this tracker's latest state (applyIngest accepts it). */
+  isCurrent(plan: IngestPlan): boolean {
+    return plan.tracker === this && plan.from === this.last;
+  }
+
+  /** The rest of ingest: the session's maps brought to the plan's snapshot (planIngest must be this tracker's latest). */
+  applyIngest(plan: IngestPlan): SnapshotDiff {
+    if (plan.tracker !== this || plan.from !== this.last) throw new Error('tracker plan is stale');
+    const { snapshot, arrived, left, arrivedEntries, leftEntries } = plan as PlanInternals;
     const now = snapshot.takenAtMs;
     const first = this.last === null;
     const mark = ++this.mark;
-    const { arrived, left } = diffRecordObjects(this.last?.sockets ?? [], snapshot.sockets);
     const opened: SocketRecord[] = [];
     const changed: { before: SocketRecord; after: SocketRecord }[] = [];
     // Record objects replaced by a new one for the same socket (its line changed).
     const replaced: SocketRecord[] = [];
     const replacing: SocketRecord[] = [];
-    for (const s of arrived) {
-      const entry = this.lookup(s);
+    for (let i = 0; i < arrived.length; i++) {
+      const s = arrived[i] as SocketRecord;
+      const entry = arrivedEntries[i];
       if (entry === undefined) {
         opened.push(s);
         continue;
@@ -261,9 +340,9 @@ export class SocketTracker {
     // Entries whose record left and was not replaced are gone, unless an opened socket continues
     // the same flow under a new key (the inode goes to 0 on the way to TIME_WAIT).
     const gone: MutableInfo[] = [];
-    for (const r of left) {
-      const entry = this.lookup(r);
-      if (entry !== undefined && entry.seen !== mark && entry.record === r) gone.push(entry);
+    for (let i = 0; i < left.length; i++) {
+      const entry = leftEntries[i];
+      if (entry !== undefined && entry.seen !== mark && entry.record === left[i]) gone.push(entry);
     }
     const byFlow = new Map<string, MutableInfo>();
     if (gone.length > 0 && opened.length > 0) {
@@ -318,9 +397,10 @@ export class SocketTracker {
       }
     }
     const intervalMs = this.last === null ? 0 : now - this.last.takenAtMs;
+    const replacements = replacing.length;
     for (const r of closed) replaced.push(r);
     for (const r of opened) replacing.push(r);
-    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing };
+    this.turnover = { from: this.last, to: snapshot, removed: replaced, added: replacing, replacements };
     this.last = snapshot;
     return first
       ? { opened: snapshot.sockets, closed: [], changed: [], intervalMs: 0 }

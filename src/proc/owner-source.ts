@@ -5,9 +5,10 @@
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { OwnerScanStats, SocketOwner } from '../model/types.js';
+import type { OwnerScanStats } from '../model/types.js';
 import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
 import type { OwnerScanner } from './read-owners.js';
+import { InodeIndex } from './inode-index.js';
 
 /** Message to the worker. */
 export interface OwnerScanRequest {
@@ -36,26 +37,37 @@ export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest):
   return { id: request.id, rows, processes, stats: result.stats };
 }
 
-/** Turn a packed reply back into lookups. Owners of one process share their strings. */
+/**
+ * Turn a packed reply back into lookups. Owners of one process share their strings; the rows are
+ * found through an InodeIndex (typed arrays, no Map of 100k entries) and an owner object is made
+ * when asked for, so the reply costs one object per socket that is looked up.
+ */
 export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
-  const byInode = new Map<number, SocketOwner>();
-  const shared = new Map<number, number>();
   const procs = new Map(reply.processes);
   const { rows } = reply;
-  // pid, fd and sharedBy as small integers (`| 0`: pid < 2^22, fd and sharedBy < 2^31). A value
-  // read from a Float64Array is a double to V8's optimised code: stored as is into a record whose
-  // field holds small integers, it changes that field to a double in every record of the same
-  // shape — one shared socket made V8 migrate all 100k records of a snapshot (~0.25–0.8 s).
+  const byInode = new InodeIndex(rows.length / 4);
   for (let i = 0; i + 3 < rows.length; i += 4) {
     const inode = rows[i] as number;
-    const pid = (rows[i + 1] as number) | 0;
-    const p = procs.get(pid);
-    if (p === undefined) continue;
-    byInode.set(inode, { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 });
-    const n = (rows[i + 3] as number) | 0;
-    if (n > 0) shared.set(inode, n);
+    if (inode !== 0 && procs.has((rows[i + 1] as number) | 0)) byInode.getOrSet(inode, i);
   }
-  return { stats: reply.stats, lookup: (inode) => byInode.get(inode) ?? null, sharedBy: (inode) => shared.get(inode) ?? 0 };
+  // pid, fd and sharedBy as small integers (`| 0`: pid < 2^22, fd and sharedBy < 2^31). A value
+  // read from a Float64Array is a double to V8: stored as is into a record whose field holds
+  // small integers, it changes that field to a double in every record of the same shape — one
+  // shared socket made V8 migrate all 100k records of a snapshot (~0.25–0.8 s).
+  return {
+    stats: reply.stats,
+    lookup(inode) {
+      const i = inode === 0 ? -1 : byInode.get(inode);
+      if (i < 0) return null;
+      const pid = (rows[i + 1] as number) | 0;
+      const p = procs.get(pid)!;
+      return { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 };
+    },
+    sharedBy(inode) {
+      const i = inode === 0 ? -1 : byInode.get(inode);
+      return i < 0 ? 0 : (rows[i + 3] as number) | 0;
+    },
+  };
 }
 
 /** The scanner in this thread, behind the async interface (fallback, tests). */

@@ -5,7 +5,7 @@
 
 import type blessed from 'blessed';
 import { compileFilter, type CompiledFilter, type ParseOptions } from '../filter/index.js';
-import { SessionStore, type SessionConnRates, type SessionEnvironment } from '../model/session-store.js';
+import { SessionStore, type SessionConnRates, type SessionEnvironment, type SessionState } from '../model/session-store.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { SnapshotDiff } from '../model/tracker.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
@@ -65,6 +65,9 @@ export interface DashboardOptions {
   /** Monotonic clock, ms: times the last snapshot's ingest and draw (lastSnapshotMs); absent: zeros. */
   readonly monotonicMs?: () => number;
 }
+
+/** This thread's time per slice of a snapshot's ingest before keys get a turn, ms. */
+const INGEST_SLICE_MS = 10;
 
 /** Machine facts that change slowly; read by the poller, not by the UI. */
 export type DashboardEnvironment = SessionEnvironment;
@@ -133,14 +136,39 @@ export class Dashboard {
     this.preview = null;
     const state = this.store.ingest(snapshot);
     const t1 = clock();
+    this.showIngested(state);
+    this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
+    return state.live?.diff ?? null;
+  }
+
+  /**
+   * onSnapshot with the session's ingest in slices of a few ms (SessionStore#ingestSliced),
+   * awaiting `pause` between them: a key pressed meanwhile is answered from the last complete
+   * state. ingestMs is this thread's time in the slices.
+   */
+  async onSnapshotSliced(snapshot: Snapshot, pause: () => Promise<void>): Promise<void> {
+    if (snapshot.partial !== undefined) {
+      this.onSnapshot(snapshot);
+      return;
+    }
+    const clock = this.options.monotonicMs ?? ((): number => 0);
+    const { state, busyMs } = await this.store.ingestSliced(snapshot, { sliceMs: INGEST_SLICE_MS, clock, pause });
+    if (this.destroyed) return;
+    // A partial first snapshot's preview stays on screen until the full one is in.
+    this.preview = null;
+    const t1 = clock();
+    this.showIngested(state);
+    this.lastSnapshotMs = { ingestMs: busyMs, drawMs: clock() - t1 };
+  }
+
+  /** A new session state: follow rekeyed sockets, then draw (unless paused). */
+  private showIngested(state: SessionState): void {
     const rekeyed = state.live?.rekeyed;
     if (rekeyed !== undefined && rekeyed.size > 0 && !this.ui.paused) this.ui = reduceUi(this.ui, { type: 'rekey', keys: rekeyed });
     if (this.detailsMemory !== null && rekeyed?.has(this.detailsMemory.key) === true) this.detailsMemory = null;
     const infoKey = this.tcpInfo === null ? undefined : rekeyed?.get(this.tcpInfo.key);
     if (this.tcpInfo !== null && infoKey !== undefined) this.tcpInfo = { ...this.tcpInfo, key: infoKey };
     if (!this.ui.paused) this.render();
-    this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
-    return state.live?.diff ?? null;
   }
 
   /** The frame on screen now (built when none is). */

@@ -340,12 +340,14 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
         dashboard.onSnapshot(partial);
       };
       live.collect(onPartial).then(
-        (snapshot) => {
-          collecting = false;
+        async (snapshot) => {
           if (finished) return;
           const collected = deps.monotonicMs();
           refreshEnvironment(dashboard);
-          dashboard.onSnapshot(snapshot);
+          // The ingest yields to keys every few ms; the next collection waits for it (collecting).
+          await dashboard.onSnapshotSliced(snapshot, () => new Promise<void>((resolve) => setImmediate(resolve)));
+          collecting = false;
+          if (finished) return;
           (screen.options as { useBCE?: boolean }).useBCE = true;
           // ss (rates, peers) is spawned once the frame has been written (blessed flushes on setImmediate, queued first).
           // While the first owner scan runs (a snapshot without owners), not at all: the refresh that
