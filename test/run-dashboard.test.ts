@@ -51,6 +51,7 @@ interface HarnessOptions {
   readonly readConnRates?: LiveFeed['readConnRates'];
   readonly readUnixPeers?: LiveFeed['readUnixPeers'];
   readonly cpuMs?: () => number;
+  readonly monotonicMs?: () => number;
 }
 
 /** The loading line as text() shows it (blessed moves the cursor over blanks instead of writing them). */
@@ -117,7 +118,7 @@ function harness(options: HarnessOptions = {}): Harness {
     raiseSignal: (signal) => {
       raised.push(signal);
     },
-    monotonicMs: () => performance.now(),
+    monotonicMs: options.monotonicMs ?? (() => performance.now()),
     ...(options.cpuMs === undefined ? {} : { cpuMs: options.cpuMs }),
     timeZoneOffsetMin: 0,
     intervalMs: 1000,
@@ -223,6 +224,20 @@ describe('runDashboard with injected deps', () => {
     expect(h.stderr()).toBe('sockscope: process 77 is gone: its network namespace cannot be read any more\n');
     expect(h.collected.count).toBe(0);
     expect(h.live.closed).toBe(1);
+  });
+
+  it('a snapshot whose ingest yields to keys between slices: ss for the backlogs still starts only after its frame', async () => {
+    const many = Array.from({ length: 200 }, (_, i) =>
+      rec({ localPort: 20000 + i, remoteAddress: '10.1.2.3', remotePort: 1024 + i, inode: 5000 + i }),
+    );
+    // A clock that moves 50 ms per reading: every step of the ingest ends a slice, and it yields.
+    let nowMs = 0;
+    const h = harness({ snapshot: makeSnapshot(many), monotonicMs: () => (nowMs += 50) });
+    const exit = run(h);
+    await until(() => h.live.backlogReads > 0, 'the backlogs read');
+    expect(h.screenAtFirstBacklogRead.text).toContain('10.1.2.3:');
+    h.input.write('q');
+    expect(await exit).toBe(0);
   });
 
   it('a first snapshot at hand is the first thing drawn: no loading line before it', async () => {

@@ -207,19 +207,20 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
   // Sysctls and listen backlogs (ss -ltn) change slowly: read them every few seconds. The feed
   // has no backlog reader where ss would describe other sockets (recorded trees, --pid, --ssh).
   let environmentAtMs = -Infinity;
-  const refreshEnvironment = (dashboard: Dashboard): void => {
+  // Returns what starts ss for the backlogs: the caller runs it once this refresh's frame has
+  // been drawn and written (the ingest before it may yield to the event loop).
+  const refreshEnvironment = (dashboard: Dashboard): (() => void) | null => {
     const now = deps.monotonicMs();
-    if (live === null || now - environmentAtMs < 5_000) return;
+    if (live === null || now - environmentAtMs < 5_000) return null;
     environmentAtMs = now;
     const sysctls = live.readSysctls();
     // backlogs null: no new reading yet; the session keeps the last known ones until ss answers.
     dashboard.setEnvironment({ sysctls, backlogs: null });
-    // ss is spawned once the frame this refresh draws has been written (blessed flushes on setImmediate).
     const readBacklogs = live.readBacklogs;
-    if (readBacklogs !== null)
-      setImmediate(() => {
-        void readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
-      });
+    if (readBacklogs === null) return null;
+    return () => {
+      void readBacklogs().then((backlogs) => dashboard.setEnvironment({ sysctls, backlogs: backlogs.size > 0 ? backlogs : null }));
+    };
   };
 
   // Per-connection rates (ss -tinH, inside --pid through nsenter) on the feed's own cadence: only
@@ -343,11 +344,13 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
         async (snapshot) => {
           if (finished) return;
           const collected = deps.monotonicMs();
-          refreshEnvironment(dashboard);
+          const readBacklogs = refreshEnvironment(dashboard);
           // The ingest yields to keys every few ms; the next collection waits for it (collecting).
           await dashboard.onSnapshotSliced(snapshot, () => new Promise<void>((resolve) => setImmediate(resolve)));
           collecting = false;
           if (finished) return;
+          // The frame is written (Dashboard#draw flushes): ss may start now.
+          if (readBacklogs !== null) setImmediate(readBacklogs);
           (screen.options as { useBCE?: boolean }).useBCE = true;
           // ss (rates, peers) is spawned once the frame has been written (blessed flushes on setImmediate, queued first).
           // While the first owner scan runs (a snapshot without owners), not at all: the refresh that
