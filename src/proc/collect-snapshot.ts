@@ -23,6 +23,7 @@ import {
   countTcpStatesInBytes,
   isPendingRecord,
   parseInetBytes,
+  parseInetSteps,
   parseInetTable,
   type LineBounds,
   type PreviousBytes,
@@ -155,6 +156,8 @@ interface CollectMemory {
    * and then by the de-duplication: one 3 MB index at 100k sockets instead of new ones.
    */
   readonly inodeIndex: InodeIndex;
+  /** A sliced parse is using inodeIndex across its pauses (collectSnapshotSlicedAsync). */
+  indexHeld: boolean;
   readonly tables: Partial<Record<Protocol, PreviousBytes<SocketRecord> & { readonly entries: SocketRecord[] }>>;
   readonly spare: Partial<Record<Protocol, { readonly bytes: Buffer; readonly bounds: LineBounds }>>;
 }
@@ -166,7 +169,7 @@ const PENDING = { pendingRecords: true } as const;
 function memoryOf(procFs: ProcFs): CollectMemory {
   let memory = memories.get(procFs);
   if (memory === undefined) {
-    memory = { inodeIndex: new InodeIndex(0), tables: {}, spare: {} };
+    memory = { inodeIndex: new InodeIndex(0), indexHeld: false, tables: {}, spare: {} };
     memories.set(procFs, memory);
   }
   return memory;
@@ -292,6 +295,19 @@ class TableMerger {
  * previous table, the previous one's buffer and bounds the spare.
  */
 function parseTables(reads: readonly TableRead[], memory: CollectMemory): ParsedTables {
+  const steps = parseTableSteps(reads, memory, memory.indexHeld ? new InodeIndex(0) : memory.inodeIndex);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * parseTables as steps, pausing every PARSE_STEP_LINES lines of an inet table (parseInetSteps).
+ * `inodeIndex`: the index the parse and the de-duplication reset and use (the memory's, unless a
+ * sliced parse holds it).
+ */
+function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, inodeIndex: InodeIndex): Generator<void, ParsedTables, void> {
   const parts: { readonly protocol: Protocol; readonly sockets: readonly (SocketEntry | SocketRecord)[]; readonly skipped: number }[] = [];
   const kept: SocketRecord[][] = [];
   let total = 0;
@@ -303,10 +319,10 @@ function parseTables(reads: readonly TableRead[], memory: CollectMemory): Parsed
     } else if (bytes !== null && protocol !== 'unix') {
       const previous = memory.tables[protocol] ?? null;
       const spare = memory.spare[protocol];
-      const parsed = parseInetBytes(bytes, length, protocol, previous, {
+      const parsed = yield* parseInetSteps(bytes, length, protocol, previous, {
         ...PENDING,
         scratch: spare?.bounds,
-        inodeIndex: memory.inodeIndex,
+        inodeIndex,
       });
       parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped });
       total += parsed.sockets.length;
@@ -316,7 +332,7 @@ function parseTables(reads: readonly TableRead[], memory: CollectMemory): Parsed
       kept.push(records);
     } else delete memory.tables[protocol];
   }
-  const merged = new TableMerger(memory.inodeIndex.reset(total));
+  const merged = new TableMerger(inodeIndex.reset(total));
   merged.kept.push(...kept);
   let part = 0;
   for (const { protocol, text, bytes, error } of reads) {
@@ -489,6 +505,59 @@ export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snap
   const parsed = parseTables(reads, memory);
   const counters = countersFrom(snmp, netstat);
   return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs: monotonicMs() - t1 }, parsed, counters);
+}
+
+/** Time the live dashboard's refresh parses before it lets the event loop run (keys, frames), ms. */
+const PARSE_SLICE_MS = 8;
+
+/**
+ * collectSnapshotAsync for a live screen: the same snapshot (the same records reused, the same
+ * de-duplication and order), but the tables are parsed in slices of about PARSE_SLICE_MS with
+ * the event loop let run between them, so that a key is answered while a large table (100k
+ * sockets: ~50 ms quiet, seconds at 1M) is parsed. Small tables are parsed in one slice.
+ */
+export async function collectSnapshotSlicedAsync(deps: AsyncCollectDeps): Promise<Snapshot> {
+  const { procFs, monotonicMs } = deps;
+  const takenAtMs = deps.now();
+  const t0 = monotonicMs();
+  const cpu0 = processCpuMs();
+  const protocols = deps.protocols ?? NET_TABLES;
+  const memory = memoryOf(procFs);
+  const [reads, snmp, netstat] = await Promise.all([
+    readTablesAsync(procFs, protocols, memory),
+    procFs.readTextAsync('net/snmp'),
+    procFs.readTextAsync('net/netstat'),
+  ]);
+  const t1 = monotonicMs();
+  // The memory's index is held for the whole parse: a parse that starts meanwhile (another
+  // collection of the same ProcFs) builds its own instead of resetting this one under it.
+  const held = !memory.indexHeld;
+  const inodeIndex = held ? memory.inodeIndex : new InodeIndex(0);
+  memory.indexHeld = true;
+  let parsed: ParsedTables;
+  let parseMs = 0;
+  try {
+    const steps = parseTableSteps(reads, memory, inodeIndex);
+    let sliceStart = monotonicMs();
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) {
+        parsed = step.value;
+        break;
+      }
+      const now = monotonicMs();
+      if (now - sliceStart >= PARSE_SLICE_MS) {
+        parseMs += now - sliceStart;
+        await yieldToEventLoop();
+        sliceStart = monotonicMs();
+      }
+    }
+    parseMs += monotonicMs() - sliceStart;
+  } finally {
+    if (held) memory.indexHeld = false;
+  }
+  const counters = countersFrom(snmp, netstat);
+  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs }, parsed, counters);
 }
 
 /** The rest of a collection once the tables are parsed: owners (when asked for), the join, the cost. */
@@ -848,7 +917,7 @@ export function createLiveCollector(deps: AsyncCollectDeps): LiveCollector {
       const snapshot =
         first && onPartial !== undefined
           ? collectFirstSnapshotAsync(collectDeps, onPartial, () => stopped)
-          : collectSnapshotAsync(collectDeps);
+          : collectSnapshotSlicedAsync(collectDeps);
       return snapshot.finally(firstTaken);
     },
     stop: () => {

@@ -375,6 +375,29 @@ export function parseInetBytes<T extends SocketEntry>(
   previous: PreviousBytes<T> | null,
   options: InetParseOptions = {},
 ): InetBytesParse<T> {
+  const steps = parseInetSteps(bytes, length, protocol, previous, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Lines parseInetSteps parses (or reuses) between two of its pauses. */
+export const PARSE_STEP_LINES = 1_024;
+
+/**
+ * parseInetBytes as steps: the generator pauses after every PARSE_STEP_LINES lines and returns
+ * the same result as parseInetBytes when done, so that a caller can let the event loop run
+ * between steps (the live dashboard's refresh: collectSnapshotSlicedAsync). While it is paused,
+ * `bytes`, `previous` and `options` must be left as they are.
+ */
+export function parseInetSteps<T extends SocketEntry>(
+  bytes: Buffer,
+  length: number,
+  protocol: InetProtocol,
+  previous: PreviousBytes<T> | null,
+  options: InetParseOptions = {},
+): Generator<void, InetBytesParse<T>, void> {
   const reuse: ReuseState<T> | null =
     previous === null ? null : { previous, reused: 0, next: 0, misses: 0, spareIndex: options.inodeIndex };
   return parseInet(bytes, Math.min(length, bytes.length), protocol, reuse, options);
@@ -444,13 +467,13 @@ function grown(a: Int32Array, count: number): Int32Array {
   return bigger;
 }
 
-function parseInet<T extends SocketEntry>(
+function* parseInet<T extends SocketEntry>(
   b: Buffer,
   n: number,
   protocol: InetProtocol,
   reuse: ReuseState<T> | null,
   options: InetParseOptions,
-): InetBytesParse<T> {
+): Generator<void, InetBytesParse<T>, void> {
   const pending = options.pendingRecords === true;
   const isTcp = protocol === 'tcp' || protocol === 'tcp6';
   const isV6 = protocol === 'tcp6' || protocol === 'udp6' || protocol === 'raw6';
@@ -499,7 +522,13 @@ function parseInet<T extends SocketEntry>(
   let candidateRow = -1;
   let skipped = 0;
   let pos = 0;
+  /** Lines until the next pause (see parseInetSteps). */
+  let untilPause = PARSE_STEP_LINES;
   while (pos < n) {
+    if (--untilPause === 0) {
+      untilPause = PARSE_STEP_LINES;
+      yield;
+    }
     const first = skipSpaces(b, pos, n);
     if (first >= n) break; // trailing blanks
     if (b[first] === 10) {
