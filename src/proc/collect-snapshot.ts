@@ -258,8 +258,14 @@ class TableMerger {
 
   /** Sockets of one table (or of one part of it, in order). */
   add(protocol: Protocol, sockets: readonly (SocketEntry | SocketRecord)[], skipped: number): void {
+    this.addRange(sockets, 0, sockets.length);
+    this.addSkipped(protocol, skipped);
+  }
+
+  /** sockets[from, to) of one table, in order (a table added in several ranges: then addSkipped once). */
+  addRange(sockets: readonly (SocketEntry | SocketRecord)[], from: number, to: number): void {
     const { entries } = this;
-    for (let i = 0; i < sockets.length; i++) {
+    for (let i = from; i < to; i++) {
       const e = sockets[i]!;
       let earlier: number;
       if (e.inode !== 0) earlier = this.byInode.getOrSet(e.inode, entries.length);
@@ -274,6 +280,10 @@ class TableMerger {
       }
       entries.push(e);
     }
+  }
+
+  /** Lines of a table that did not parse. */
+  addSkipped(protocol: Protocol, skipped: number): void {
     if (skipped > 0) {
       this.files[`net/${protocol}`] = (this.files[`net/${protocol}`] ?? 0) + skipped;
       this.skippedLines += skipped;
@@ -301,6 +311,9 @@ function parseTables(reads: readonly TableRead[], memory: CollectMemory): Parsed
     if (step.done === true) return step.value;
   }
 }
+
+/** Rows de-duplicated between two pauses of parseTableSteps. */
+const MERGE_STEP_ROWS = 8_192;
 
 /**
  * parseTables as steps, pausing every PARSE_STEP_LINES lines of an inet table (parseInetSteps).
@@ -339,7 +352,12 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
     if (text === null && bytes === null) merged.addUnread(protocol, error);
     else {
       const p = parts[part++]!;
-      merged.add(p.protocol, p.sockets, p.skipped);
+      // In ranges, with a pause between them (the de-duplication of 100k rows: a few ms).
+      for (let from = 0; from < p.sockets.length; from += MERGE_STEP_ROWS) {
+        if (from > 0) yield;
+        merged.addRange(p.sockets, from, Math.min(p.sockets.length, from + MERGE_STEP_ROWS));
+      }
+      merged.addSkipped(p.protocol, p.skipped);
     }
   }
   return merged.result();
