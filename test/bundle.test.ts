@@ -125,7 +125,7 @@ describe('the owner worker output, dist/sockscope-owner-worker.cjs', () => {
     try {
       fs.copyFileSync(BUNDLE, path.join(beside, 'sockscope.mjs'));
       fs.copyFileSync(OWNER_WORKER, path.join(beside, 'sockscope-owner-worker.cjs'));
-      const env = { ...process.env, NODE_DEBUG: 'worker' };
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_DEBUG: 'worker' };
       for (const v of ['NODE_PATH', 'NODE_OPTIONS', 'PROC_ROOT', 'NO_COLOR']) delete env[v];
       const r = spawnSync(process.execPath, [path.join(beside, 'sockscope.mjs'), '--once', '-f', `port ${port}`], {
         cwd: beside,
