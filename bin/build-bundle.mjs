@@ -15,10 +15,14 @@
 //    BigText is created: pointed at the same virtual directory, where the fonts are NOT embedded
 //    (640 KB; sockscope does not use BigText): it would fail with ENOENT, never at load.
 //  - term.js / pty.js (optional, only for blessed's Terminal widget) are stubs that throw if used.
-//  - The owner-mapping worker (src/proc/owner-worker.ts) and the collect worker
-//    (src/proc/collect-worker.ts, which starts the owner worker itself) run on the bundle: the
-//    entry below checks workerData first, and tells owner-source.ts and collect-source.ts to start
-//    workers on this file.
+//  - The owner-mapping worker (src/proc/owner-worker.ts) has an output of its own,
+//    dist/sockscope-owner-worker.cjs (~20 KB: owner-worker, owner-source, read-owners, proc-fs,
+//    inode-index), so starting it no longer compiles and evaluates the whole 700 KB program
+//    (~0.1 s CPU per start). Both bundles start it from there when it is beside them, else on
+//    themselves (the .mjs copied alone stays a single file). The collect worker
+//    (src/proc/collect-worker.ts, which starts the owner worker itself) still runs on the bundle:
+//    the entry below checks workerData first, and tells owner-source.ts and collect-source.ts
+//    which files to start workers on.
 //  - package.json's version is injected with `define` (src/main.ts packageVersion()).
 //  - ESM output needs a `require` for the CommonJS parts (blessed): createRequire banner.
 //
@@ -45,8 +49,16 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const EMBED_ROOT = '/__sockscope_bundle__/blessed';
 const EMBED_FS = 'sockscope-embedded-blessed-fs';
 
+/** The owner worker's own output, beside the bundles (same directory). */
+const OWNER_WORKER_FILE = 'sockscope-owner-worker.cjs';
+const OWNER_WORKER_OUTFILE = path.join(path.dirname(OUTFILE), OWNER_WORKER_FILE);
+
+/** Entry of that output: only owner-worker.ts and what it imports (no blessed, no UI). */
+const ENTRY_OWNER_WORKER = `import './src/proc/owner-worker.ts';`;
+
 /** Entry: the owner worker when started as one, else main(argv) like bin/sockscope. */
 const ENTRY = `
+import fs from 'node:fs';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { OWNER_WORKER_MARK, setOwnerWorkerPath } from './src/proc/owner-source.ts';
@@ -57,7 +69,8 @@ if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
 } else if (!isMainThread && workerData?.mark === COLLECT_WORKER_MARK) {
   await import('./src/proc/collect-worker.ts');
 } else {
-  setOwnerWorkerPath(fileURLToPath(import.meta.url));
+  const ownerWorker = fileURLToPath(new URL('./${OWNER_WORKER_FILE}', import.meta.url));
+  setOwnerWorkerPath(fs.existsSync(ownerWorker) ? ownerWorker : fileURLToPath(import.meta.url));
   setCollectWorkerPath(fileURLToPath(import.meta.url));
   const { main } = await import('./src/main.ts');
   process.exitCode = await main(process.argv.slice(2));
@@ -66,6 +79,8 @@ if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
 
 /** The same for the CommonJS output: no top-level await; the worker runs on this file (__filename). */
 const ENTRY_CJS = `
+import fs from 'node:fs';
+import path from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { OWNER_WORKER_MARK, setOwnerWorkerPath } from './src/proc/owner-source.ts';
 import { COLLECT_WORKER_MARK, setCollectWorkerPath } from './src/proc/collect-source.ts';
@@ -75,7 +90,8 @@ if (!isMainThread && workerData?.mark === OWNER_WORKER_MARK) {
 } else if (!isMainThread && workerData?.mark === COLLECT_WORKER_MARK) {
   void import('./src/proc/collect-worker.ts');
 } else {
-  setOwnerWorkerPath(__filename);
+  const ownerWorker = path.join(__dirname, '${OWNER_WORKER_FILE}');
+  setOwnerWorkerPath(fs.existsSync(ownerWorker) ? ownerWorker : __filename);
   setCollectWorkerPath(__filename);
   void import('./src/main.ts')
     .then(({ main }) => main(process.argv.slice(2)))
@@ -227,9 +243,9 @@ module.exports = unavailable; module.exports.fork = unavailable;`,
 };
 
 /** One output: the ESM program (dist/sockscope.mjs) or the CommonJS one (dist/sockscope.cjs). */
-async function buildOne(format, outfile) {
+async function buildOne(format, outfile, entry = format === 'esm' ? ENTRY : ENTRY_CJS) {
   const result = await build({
-    stdin: { contents: format === 'esm' ? ENTRY : ENTRY_CJS, resolveDir: ROOT, sourcefile: 'sockscope-bundle-entry.ts', loader: 'ts' },
+    stdin: { contents: entry, resolveDir: ROOT, sourcefile: 'sockscope-bundle-entry.ts', loader: 'ts' },
     outfile,
     bundle: true,
     platform: 'node',
@@ -252,10 +268,18 @@ async function buildOne(format, outfile) {
   return result;
 }
 
+/** The owner worker alone; fails the build if it pulled in more than the data layer. */
+async function buildOwnerWorker() {
+  const result = await buildOne('cjs', OWNER_WORKER_OUTFILE, ENTRY_OWNER_WORKER);
+  const outside = Object.keys(result.metafile.inputs).filter((f) => f !== 'sockscope-bundle-entry.ts' && !/^src\/(proc|model)\//.test(f));
+  if (outside.length > 0) throw new Error(`build-bundle: the owner worker pulls in ${outside.join(', ')}`);
+}
+
 const result = await buildOne('esm', OUTFILE);
 await buildOne('cjs', CJS_OUTFILE);
+await buildOwnerWorker();
 const size = fs.statSync(OUTFILE).size;
 if (process.env.BUNDLE_META) fs.writeFileSync(process.env.BUNDLE_META, JSON.stringify(result.metafile));
 process.stdout.write(
-  `build-bundle: ${path.relative(ROOT, OUTFILE)} ${(size / 1024).toFixed(0)} KiB, ${path.relative(ROOT, CJS_OUTFILE)} ${(fs.statSync(CJS_OUTFILE).size / 1024).toFixed(0)} KiB\n`,
+  `build-bundle: ${path.relative(ROOT, OUTFILE)} ${(size / 1024).toFixed(0)} KiB, ${path.relative(ROOT, CJS_OUTFILE)} ${(fs.statSync(CJS_OUTFILE).size / 1024).toFixed(0)} KiB, ${path.relative(ROOT, OWNER_WORKER_OUTFILE)} ${(fs.statSync(OWNER_WORKER_OUTFILE).size / 1024).toFixed(0)} KiB\n`,
 );

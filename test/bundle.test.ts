@@ -3,6 +3,8 @@
 // no package.json anywhere above it — it must answer --version / --help / --once --json, run its
 // owner worker on itself, and draw the dashboard in tmux with blessed's terminfo embedded
 // (TERM=xterm-256color, vt100, screen-256color), then restore the terminal on q.
+// The owner worker's own output (dist/sockscope-owner-worker.cjs): placed beside a bundle, that
+// bundle starts the worker from it, and it answers scans by itself.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, TmuxSession, hasTmux, shellQuote } from './helpers/tmux.js';
 
 const BUNDLE = path.join(REPO_ROOT, 'dist/sockscope.mjs');
+const OWNER_WORKER = path.join(REPO_ROOT, 'dist/sockscope-owner-worker.cjs');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let dir = '';
@@ -102,32 +105,72 @@ describe('single-file bundle, alone in a temp directory', () => {
   });
 
   it('started as the owner worker (what the dashboard does with the bundle), it maps sockets to this process', async () => {
-    const hex = port.toString(16).toUpperCase().padStart(4, '0');
-    const inodes = fs
-      .readFileSync('/proc/net/tcp', 'utf8')
-      .split('\n')
-      .filter((l) => l.includes(`0100007F:${hex}`))
-      .map((l) => Number(l.trim().split(/\s+/)[9]))
-      .filter((i) => i > 0);
-    expect(inodes.length).toBeGreaterThanOrEqual(2);
-    const worker = new Worker(copy, { workerData: { mark: 'sockscope-owner-worker', procRoot: '/proc' } });
+    await expectOwnerWorkerFindsUs(copy);
+  });
+});
+
+describe('the owner worker output, dist/sockscope-owner-worker.cjs', () => {
+  it('is small: only the data layer (the build fails if it pulls in more)', () => {
+    expect(fs.existsSync(OWNER_WORKER), 'dist/sockscope-owner-worker.cjs is missing: run npm run build').toBe(true);
+    expect(fs.statSync(OWNER_WORKER).size).toBeLessThan(100 * 1024);
+    expect(fs.readFileSync(OWNER_WORKER, 'utf8')).not.toMatch(/blessed/);
+  });
+
+  it('started as the owner worker, it maps sockets to this process', async () => {
+    await expectOwnerWorkerFindsUs(OWNER_WORKER);
+  });
+
+  it('beside the single-file bundle, the bundle starts the owner worker from it', () => {
+    const beside = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-bundle-worker-'));
     try {
-      const reply = await new Promise<{ id: number; rows: Float64Array; processes: [number, { command: string }][] }>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-        worker.once('exit', (code) => reject(new Error(`worker exited (${code}) without answering`)));
-        worker.postMessage({ id: 5, inodes: Float64Array.from(inodes) });
+      fs.copyFileSync(BUNDLE, path.join(beside, 'sockscope.mjs'));
+      fs.copyFileSync(OWNER_WORKER, path.join(beside, 'sockscope-owner-worker.cjs'));
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_DEBUG: 'worker' };
+      for (const v of ['NODE_PATH', 'NODE_OPTIONS', 'PROC_ROOT', 'NO_COLOR']) delete env[v];
+      const r = spawnSync(process.execPath, [path.join(beside, 'sockscope.mjs'), '--once', '-f', `port ${port}`], {
+        cwd: beside,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
       });
-      expect(reply.id).toBe(5);
-      const pids = new Set<number>();
-      for (let i = 0; i + 3 < reply.rows.length; i += 4) pids.add(reply.rows[i + 1] as number);
-      expect([...pids]).toEqual([process.pid]);
-      expect(reply.processes.map(([pid]) => pid)).toEqual([process.pid]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`${process.pid}/`);
+      const created = r.stderr.split('\n').filter((l) => /create new worker/.test(l) && l.includes('sockscope-owner-worker'));
+      expect(created).toHaveLength(1);
+      expect(created[0]).toContain(path.join(beside, 'sockscope-owner-worker.cjs'));
     } finally {
-      await worker.terminate();
+      fs.rmSync(beside, { recursive: true, force: true });
     }
   });
 });
+
+/** Start `file` as the owner worker over /proc and check it finds this process's loopback sockets. */
+async function expectOwnerWorkerFindsUs(file: string): Promise<void> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = fs
+    .readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`0100007F:${hex}`))
+    .map((l) => Number(l.trim().split(/\s+/)[9]))
+    .filter((i) => i > 0);
+  expect(inodes.length).toBeGreaterThanOrEqual(2);
+  const worker = new Worker(file, { workerData: { mark: 'sockscope-owner-worker', procRoot: '/proc' } });
+  try {
+    const reply = await new Promise<{ id: number; rows: Float64Array; processes: [number, { command: string }][] }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`worker exited (${code}) without answering`)));
+      worker.postMessage({ id: 5, inodes: Float64Array.from(inodes) });
+    });
+    expect(reply.id).toBe(5);
+    const pids = new Set<number>();
+    for (let i = 0; i + 3 < reply.rows.length; i += 4) pids.add(reply.rows[i + 1] as number);
+    expect([...pids]).toEqual([process.pid]);
+    expect(reply.processes.map(([pid]) => pid)).toEqual([process.pid]);
+  } finally {
+    await worker.terminate();
+  }
+}
 
 describe.skipIf(!hasTmux)('single-file bundle: the dashboard in tmux', () => {
   const sessions: TmuxSession[] = [];

@@ -293,7 +293,8 @@ describe.skipIf(!hasTmux)('dashboard terminals and sizes', () => {
     expect(socketTableRows(screen)).toHaveLength(0);
 
     s.resize(80, 24);
-    screen = await s.waitFor((sc) => !sc.includes('Terminal too small') && sc.includes('TCP states'));
+    // Wait for the whole frame: tmux can be captured while it is still drawing the table.
+    screen = await s.waitFor((sc) => !sc.includes('Terminal too small') && sc.includes('TCP states') && socketTableRows(sc).length > 0);
     expect(screen).toMatch(/^┌─ Sockets .*┐$/m);
     expect(screen).toMatch(/^│Proto\s+State/m);
     expect(socketTableRows(screen).length).toBeGreaterThan(0);

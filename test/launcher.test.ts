@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/tmux.js';
 
 const BUNDLE = path.join(REPO_ROOT, 'dist/sockscope.cjs');
+const OWNER_WORKER = path.join(REPO_ROOT, 'dist/sockscope-owner-worker.cjs');
 const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/proc-text/recorded');
 /** This Node has the built-in compile cache: the launcher then never takes the bundle. */
@@ -59,6 +60,8 @@ beforeAll(() => {
   fs.copyFileSync(path.join(REPO_ROOT, 'bin/sockscope'), path.join(dir, 'bin/sockscope'));
   fs.copyFileSync(path.join(REPO_ROOT, 'bin/package.json'), path.join(dir, 'bin/package.json'));
   fs.copyFileSync(BUNDLE, path.join(dir, 'dist/sockscope.cjs'));
+  expect(fs.existsSync(OWNER_WORKER), 'dist/sockscope-owner-worker.cjs is missing: run npm run build').toBe(true);
+  fs.copyFileSync(OWNER_WORKER, path.join(dir, 'dist/sockscope-owner-worker.cjs'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   fs.writeFileSync(
     path.join(dir, 'dist/src/main.js'),
@@ -74,6 +77,16 @@ afterAll(() => {
 });
 
 describe('bin/sockscope', () => {
+  it.skipIf(nodeHasCompileCache)('runs the bundle, which starts the owner worker from its own small output beside it', () => {
+    tscNewer(false);
+    const r = run(['--once', '--proc-root', procRoot], { NODE_DEBUG: 'worker' });
+    expect(r.status, r.stderr).toBe(0);
+    const created = r.stderr.split('\n').filter((l) => /create new worker/.test(l) && l.includes('sockscope-owner-worker'));
+    expect(created).toHaveLength(1);
+    expect(created[0]).toContain(path.join(dir, 'dist/sockscope-owner-worker.cjs'));
+    fs.rmSync(cacheDir(), { recursive: true, force: true });
+  });
+
   it('SOCKSCOPE_LAUNCH=tsc runs the tsc build whatever the bundle', () => {
     tscNewer(false);
     const r = run(['--version'], { SOCKSCOPE_LAUNCH: 'tsc' });

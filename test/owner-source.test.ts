@@ -60,7 +60,8 @@ describe('owner source', () => {
       createWorkerOwnerSource: typeof createWorkerOwnerSource;
       ownerWorkerPath: () => string | null;
     };
-    expect(mod.ownerWorkerPath()).not.toBeNull();
+    // The tsc build (and SOCKSCOPE_LAUNCH=tsc) starts the compiled owner-worker.js beside it.
+    expect(mod.ownerWorkerPath()).toBe(new URL('../dist/src/proc/owner-worker.js', import.meta.url).pathname);
     let fellBack = false;
     const source = mod.createWorkerOwnerSource('/proc', () => {
       fellBack = true;

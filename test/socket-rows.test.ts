@@ -383,6 +383,15 @@ describe('buildSocketRowList: the incremental order equals sorting everything', 
         tombstones: true,
       });
       const before = buildSocketRowList(input(first, 0), null, 'f');
+      // As a first frame does: only the rows shown are read (selected, not sorted) before the
+      // next snapshot's list is built on this one. They equal the first rows of the full sort.
+      const sortedFirst = buildSocketRowList(input(first, 0), null, 'f');
+      const allKeys = sortedFirst.keys();
+      const shownRows = Array.from({ length: 40 }, (_, i) => before.at(i)!);
+      expect(shownRows).toEqual(Array.from({ length: 40 }, (_, i) => sortedFirst.at(i)!));
+      expect(shownRows.map((r) => r.key)).toEqual(allKeys.slice(0, 40));
+      expect(before.length).toBe(allKeys.length);
+      expect(before.closedRows).toBe(sortedFirst.closedRows);
       tracker.ingest(snap(1000, second));
       const incremental = buildSocketRowList(input(second, 1000), before, 'f');
       const fresh = buildSocketRowList(input(second, 1000), null, 'f');
@@ -392,8 +401,54 @@ describe('buildSocketRowList: the incremental order equals sorting everything', 
       expect(rowsOf(incremental)).toEqual(rowsOf(fresh));
       expect(incremental.indexOfKey(fresh.keyAt(17)!)).toBe(17);
       expect(incremental.closedRows).toBe(fresh.closedRows);
+      // Rows read one by one past the first selected ones (the list sorts then) keep the order.
+      const stepped = buildSocketRowList(input(second, 1000), null, 'f');
+      expect(Array.from({ length: stepped.length }, (_, i) => stepped.keyAt(i))).toEqual(keysOf(fresh));
     },
   );
+
+  it('the first rows of an unsorted list are the first rows of the full order, every key, 1,000 sockets with tombstones', () => {
+    for (const key of SOCKET_SORT_KEYS) {
+      for (const descending of [false, true]) {
+        const next = random(11);
+        const first = Array.from({ length: 1000 }, (_, i) => make(next, i));
+        const tracker = new SocketTracker({ newMs: 1500, tombstoneMs: 5000 });
+        tracker.ingest(snap(0, first));
+        const second = first.filter(() => next() > 0.1);
+        tracker.ingest(snap(1000, second));
+        const input = { sockets: second, takenAtMs: 1000, tracker, filter: null, sort: { key, descending }, tombstones: true };
+        const selected = buildSocketRowList(input);
+        const shown = Array.from({ length: 128 }, (_, i) => selected.at(i)!);
+        const sorted = buildSocketRowList(input);
+        const keys = sorted.keys();
+        expect(sorted.closedRows).toBeGreaterThan(0);
+        expect(
+          shown.map((r) => r.key),
+          `${key} ${descending}`,
+        ).toEqual(keys.slice(0, 128));
+        expect(shown).toEqual(Array.from({ length: 128 }, (_, i) => sorted.at(i)!));
+        // Past the first rows: the full order, the same as read from a sorted list.
+        expect(selected.at(128)).toEqual(sorted.at(128));
+        expect(selected.keys()).toEqual(keys);
+      }
+    }
+  });
+
+  it('a next snapshot that replaces most records is sorted in full, not merged (the same order)', () => {
+    const next = random(5);
+    const first = Array.from({ length: 300 }, (_, i) => make(next, i));
+    const second = Array.from({ length: 300 }, (_, i) => make(next, 500 + i));
+    const tracker = new SocketTracker();
+    tracker.ingest(snap(0, first));
+    const base = { tracker, filter: null, tombstones: false, sort: { key: 'local' as const, descending: false } };
+    const before = buildSocketRowList({ ...base, sockets: first, takenAtMs: 0 });
+    expect(before.at(0)).toBeDefined();
+    tracker.ingest(snap(1000, second));
+    const after = buildSocketRowList({ ...base, sockets: second, takenAtMs: 1000 }, before);
+    const fresh = buildSocketRowList({ ...base, sockets: second, takenAtMs: 1000 });
+    expect(after.keys()).toEqual(fresh.keys());
+    expect(Array.from({ length: 300 }, (_, i) => after.keyAt(i))).toEqual(fresh.keys());
+  });
 
   it('a list from another filter or sort is not built on (full sort)', () => {
     const next = random(3);
