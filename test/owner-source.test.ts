@@ -102,6 +102,28 @@ describe('owner source', () => {
     await expect(source.prime?.()).resolves.toBeUndefined();
   });
 
+  it('the real worker thread starts only on the first prime or scan, and its prime waits for the first snapshot', async () => {
+    const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
+    const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource };
+    const threads = (): number => fs.readdirSync('/proc/self/task').length;
+    await fs.promises.stat('/proc/self'); // libuv's pool is up before counting
+    const before = threads();
+    const source = mod.createWorkerOwnerSource('/proc', () => createOwnerScanner(procFs));
+    try {
+      // A dashboard's first frame does not share the CPU with a new isolate: no thread yet.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(threads()).toBe(before);
+      expect(source.primeAfterFirstSnapshot).toBe(true);
+      await source.prime?.();
+      expect(threads()).toBeGreaterThan(before);
+      const inodes = ourInodes(port);
+      const found = await source.scan(new Set(inodes));
+      for (const inode of inodes) expect(found.lookup(inode)?.pid).toBe(process.pid);
+    } finally {
+      await source.close();
+    }
+  });
+
   it('unpacked pid, fd and sharedBy are small integers, not doubles (a record field of doubles makes V8 migrate every record)', () => {
     // %IsSmi needs --allow-natives-syntax: a child node over the build, on a reply of 3,000 rows
     // (every third socket shared) as the worker sends it, in a Float64Array.

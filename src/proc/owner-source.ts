@@ -111,8 +111,10 @@ export function ownerWorkerPath(): string | null {
 export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerScanner): AsyncOwnerSource {
   const path = ownerWorkerPath();
   if (path === null) return createInlineOwnerSource(fallback());
-  let worker: Worker | null = new Worker(path, { workerData: { mark: OWNER_WORKER_MARK, procRoot } });
-  worker.unref();
+  // The thread starts on the first prime or scan: a new isolate costs ~60 ms of CPU, which the
+  // dashboard's first frame should not share a 2-core machine with (primeAfterFirstSnapshot).
+  let worker: Worker | null = null;
+  let started = false;
   let inline: AsyncOwnerSource | null = null;
   let nextId = 1;
   const pending = new Map<number, { resolve: (l: OwnerLookup) => void; wanted: ReadonlySet<number> }>();
@@ -125,20 +127,35 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       void inline.scan(p.wanted).then(p.resolve);
     }
   };
-  worker.on('message', (reply: OwnerScanReply) => {
-    const p = pending.get(reply.id);
-    if (p === undefined) return;
-    pending.delete(reply.id);
-    p.resolve(unpackOwnerScan(reply));
-  });
-  worker.on('error', fail);
-  worker.on('exit', () => {
-    if (worker !== null) fail();
-  });
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    let w: Worker;
+    try {
+      w = new Worker(path, { workerData: { mark: OWNER_WORKER_MARK, procRoot } });
+    } catch {
+      fail(); // scans go inline from here
+      return;
+    }
+    w.unref();
+    w.on('message', (reply: OwnerScanReply) => {
+      const p = pending.get(reply.id);
+      if (p === undefined) return;
+      pending.delete(reply.id);
+      p.resolve(unpackOwnerScan(reply));
+    });
+    w.on('error', fail);
+    w.on('exit', () => {
+      if (worker !== null) fail();
+    });
+    worker = w;
+  };
   return {
+    primeAfterFirstSnapshot: true,
     prime() {
       // The reply carries no rows: it only says the full scan is done. A worker that dies first
       // hands the prime to fail() like any pending scan (an empty one inline), so it still resolves.
+      start();
       if (worker === null) return Promise.resolve();
       const id = nextId++;
       return new Promise<void>((resolve) => {
@@ -147,6 +164,7 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       });
     },
     scan(wanted) {
+      start();
       if (worker === null) return (inline ??= createInlineOwnerSource(fallback())).scan(wanted);
       const id = nextId++;
       const inodes = Float64Array.from(wanted);
