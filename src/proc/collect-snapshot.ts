@@ -437,6 +437,20 @@ function assemble(
       }
     }
   }
+  return snapshotOf(deps, takenAtMs, parsed, sockets, counters, ownerStats, cost, reused);
+}
+
+/** The snapshot of joined records: what the tables' parse reported, and what it cost. */
+function snapshotOf(
+  deps: Pick<CollectDeps, 'hostname'>,
+  takenAtMs: number,
+  parsed: Pick<ParsedTables, 'files' | 'unreadable' | 'skippedLines' | 'duplicates'>,
+  sockets: SocketRecord[],
+  counters: KernelCounters,
+  ownerStats: OwnerScanStats,
+  cost: Omit<Snapshot['cost'], 'rows'>,
+  reusedRows: number,
+): Snapshot {
   const unreadable = Object.keys(parsed.unreadable).length > 0 ? { unreadable: parsed.unreadable } : {};
   return {
     takenAtMs,
@@ -445,7 +459,7 @@ function assemble(
     counters,
     issues: { skippedLines: parsed.skippedLines, files: parsed.files, ...unreadable },
     owners: ownerStats,
-    cost: { ...cost, rows: entries.length, reusedRows: reused, duplicateRows: parsed.duplicates },
+    cost: { ...cost, rows: sockets.length, reusedRows, duplicateRows: parsed.duplicates },
   };
 }
 
@@ -814,18 +828,7 @@ function assemblePartial(
       sockets[i] = e;
     } else sockets[i] = toRecord(e, null, 0, deps.userName);
   }
-  const { parsed } = partial;
-  const unreadable = Object.keys(parsed.unreadable).length > 0 ? { unreadable: parsed.unreadable } : {};
-  return {
-    takenAtMs,
-    host: deps.hostname(),
-    sockets,
-    counters,
-    issues: { skippedLines: parsed.skippedLines, files: parsed.files, ...unreadable },
-    owners: ownerStats,
-    cost: { ...cost, rows: entries.length, reusedRows: 0, duplicateRows: parsed.duplicates },
-    partial: partial.partial,
-  };
+  return { ...snapshotOf(deps, takenAtMs, partial.parsed, sockets, counters, ownerStats, cost, 0), partial: partial.partial };
 }
 
 /**
