@@ -9,15 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-
-const TCP_HEADER =
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     ';
-const TCP6_HEADER =
-  '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-
-const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
-const v4 = (last: number): string => `${hex(last & 0xff, 2)}00007F`;
-const V6_LOOPBACK = '00000000000000000000000001000000';
+import { TCP6_HEADER, TCP_HEADER, V6_LOOPBACK, hex, v4 } from './proc-tree.js';
 
 export interface ChurnTree {
   readonly root: string;

@@ -10,17 +10,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const TCP_HEADER =
+export const TCP_HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     ';
-const TCP6_HEADER =
+export const TCP6_HEADER =
   '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 
-const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
+export const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
 
 /** 127.0.0.x as the kernel prints it (host order, little-endian). */
-const v4 = (last: number): string => `${hex(last & 0xff, 2)}00007F`;
+export const v4 = (last: number): string => `${hex(last & 0xff, 2)}00007F`;
 /** ::1 as printed in /proc/net/tcp6. */
-const V6_LOOPBACK = '00000000000000000000000001000000';
+export const V6_LOOPBACK = '00000000000000000000000001000000';
 
 export interface ProcTreeSpec {
   readonly sockets: number;

@@ -516,23 +516,34 @@ export interface AsyncCollectDeps extends Omit<CollectDeps, 'owners'> {
   readonly ownersPending?: boolean;
 }
 
+/** A collection's reads: the tables asked for (into this ProcFs's kept buffers) and the counters' files. */
+async function readForCollect(deps: AsyncCollectDeps): Promise<{
+  readonly memory: ReturnType<typeof memoryOf>;
+  readonly reads: Awaited<ReturnType<typeof readTablesAsync>>;
+  readonly snmp: Awaited<ReturnType<ProcFs['readTextAsync']>>;
+  readonly netstat: Awaited<ReturnType<ProcFs['readTextAsync']>>;
+}> {
+  const { procFs } = deps;
+  const memory = memoryOf(procFs);
+  const [reads, snmp, netstat] = await Promise.all([
+    readTablesAsync(procFs, deps.protocols ?? NET_TABLES, memory),
+    procFs.readTextAsync('net/snmp'),
+    procFs.readTextAsync('net/netstat'),
+  ]);
+  return { memory, reads, snmp, netstat };
+}
+
 /**
  * One snapshot without blocking the event loop on the expensive parts: the kernel's time to
  * produce the files runs in libuv's pool, owner mapping in a worker. Only parsing and the join
  * run on the calling thread.
  */
 export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snapshot> {
-  const { procFs, monotonicMs } = deps;
+  const { monotonicMs } = deps;
   const takenAtMs = deps.now();
   const t0 = monotonicMs();
   const cpu0 = processCpuMs();
-  const protocols = deps.protocols ?? NET_TABLES;
-  const memory = memoryOf(procFs);
-  const [reads, snmp, netstat] = await Promise.all([
-    readTablesAsync(procFs, protocols, memory),
-    procFs.readTextAsync('net/snmp'),
-    procFs.readTextAsync('net/netstat'),
-  ]);
+  const { memory, reads, snmp, netstat } = await readForCollect(deps);
   const t1 = monotonicMs();
   const parsed = parseTables(reads, memory);
   const counters = countersFrom(snmp, netstat);
@@ -549,17 +560,11 @@ const PARSE_SLICE_MS = 8;
  * sockets: ~50 ms quiet, seconds at 1M) is parsed. Small tables are parsed in one slice.
  */
 export async function collectSnapshotSlicedAsync(deps: AsyncCollectDeps): Promise<Snapshot> {
-  const { procFs, monotonicMs } = deps;
+  const { monotonicMs } = deps;
   const takenAtMs = deps.now();
   const t0 = monotonicMs();
   const cpu0 = processCpuMs();
-  const protocols = deps.protocols ?? NET_TABLES;
-  const memory = memoryOf(procFs);
-  const [reads, snmp, netstat] = await Promise.all([
-    readTablesAsync(procFs, protocols, memory),
-    procFs.readTextAsync('net/snmp'),
-    procFs.readTextAsync('net/netstat'),
-  ]);
+  const { memory, reads, snmp, netstat } = await readForCollect(deps);
   const t1 = monotonicMs();
   // The memory's index is held for the whole parse: a parse that starts meanwhile (another
   // collection of the same ProcFs) builds its own instead of resetting this one under it.
