@@ -11,6 +11,7 @@ import { EMPTY_RATE_HISTORY, appendRateHistory, type RateHistory } from './rate-
 import { copyCounts, countByState, type CountsByGroup } from './aggregate.js';
 import { FindingsEngine, type Finding } from './findings.js';
 import { LiveAggregates } from './live-aggregates.js';
+import { runInSlices, type SliceOptions } from './slices.js';
 import {
   UNKNOWN_SYSCTLS,
   buildListenerRows,
@@ -183,21 +184,11 @@ export class SessionStore {
    */
   async ingestSliced(
     snapshot: Snapshot,
-    slices: { readonly sliceMs: number; readonly clock: () => number; readonly pause: () => Promise<void> },
+    slices: SliceOptions,
     environment?: SessionEnvironment,
   ): Promise<{ readonly state: SessionState; readonly busyMs: number }> {
-    const steps = this.ingestSteps(snapshot, environment);
-    let busyMs = 0;
-    let t0 = slices.clock();
-    for (;;) {
-      const step = steps.next();
-      const t1 = slices.clock();
-      if (step.done === true) return { state: step.value, busyMs: busyMs + (t1 - t0) };
-      if (t1 - t0 < slices.sliceMs) continue;
-      busyMs += t1 - t0;
-      await slices.pause();
-      t0 = slices.clock();
-    }
+    const { value, busyMs } = await runInSlices(this.ingestSteps(snapshot, environment), slices);
+    return { state: value, busyMs };
   }
 
   /**

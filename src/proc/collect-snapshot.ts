@@ -3,6 +3,7 @@
 // after it (tracker, aggregation, filters, views) is pure.
 
 import { PROTOCOL_GROUP } from '../model/aggregate.js';
+import { runInSlices } from '../model/slices.js';
 import type {
   KernelCounters,
   OwnerScanStats,
@@ -571,30 +572,18 @@ export async function collectSnapshotSlicedAsync(deps: AsyncCollectDeps): Promis
   const held = !memory.indexHeld;
   const inodeIndex = held ? memory.inodeIndex : new InodeIndex(0);
   memory.indexHeld = true;
-  let parsed: ParsedTables;
-  let parseMs = 0;
+  let sliced: { readonly value: ParsedTables; readonly busyMs: number };
   try {
-    const steps = parseTableSteps(reads, memory, inodeIndex);
-    let sliceStart = monotonicMs();
-    for (;;) {
-      const step = steps.next();
-      if (step.done === true) {
-        parsed = step.value;
-        break;
-      }
-      const now = monotonicMs();
-      if (now - sliceStart >= PARSE_SLICE_MS) {
-        parseMs += now - sliceStart;
-        await yieldToEventLoop();
-        sliceStart = monotonicMs();
-      }
-    }
-    parseMs += monotonicMs() - sliceStart;
+    sliced = await runInSlices(parseTableSteps(reads, memory, inodeIndex), {
+      sliceMs: PARSE_SLICE_MS,
+      clock: monotonicMs,
+      pause: yieldToEventLoop,
+    });
   } finally {
     if (held) memory.indexHeld = false;
   }
   const counters = countersFrom(snmp, netstat);
-  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs }, parsed, counters);
+  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs: sliced.busyMs }, sliced.value, counters);
 }
 
 /** The rest of a collection once the tables are parsed: owners (when asked for), the join, the cost. */
