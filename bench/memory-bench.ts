@@ -15,15 +15,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 
 import { collectSnapshotAsync } from '../src/proc/collect-snapshot.js';
-import { createProcFs } from '../src/proc/proc-fs.js';
 import { SocketTracker } from '../src/model/tracker.js';
 import { envInt, median, round } from './bench-lib.js';
-import { writeSyntheticProcTree } from './proc-tree.js';
+import { syntheticCollectDeps, writeSyntheticProcTree } from './proc-tree.js';
 
 /** A copy of net/ with the TIME_WAIT timers moved and every 100th full line given a new inode and port. */
 function writeChurnedNet(fromNet: string, toNet: string): void {
@@ -84,15 +82,7 @@ async function main(): Promise<void> {
     flip(netA);
     gc();
     const startRss = process.memoryUsage().rss;
-    const procFs = createProcFs(tree.root);
-    const deps = {
-      procFs,
-      owners: null,
-      userName: (uid: number) => String(uid),
-      hostname: () => 'synthetic',
-      now: () => Date.now(),
-      monotonicMs: () => performance.now(),
-    };
+    const deps = syntheticCollectDeps(tree.root);
     const tracker = new SocketTracker();
     const cpuMs: number[] = [];
     const parseMs: number[] = [];

@@ -17,7 +17,6 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { collectSnapshot } from '../src/proc/collect-snapshot.js';
-import { createProcFs } from '../src/proc/proc-fs.js';
 import { SocketTracker } from '../src/model/tracker.js';
 import {
   SOCKSCOPE_BIN,
@@ -38,7 +37,7 @@ import {
   type CommandResult,
   type CommandSpec,
 } from './bench-lib.js';
-import { writeSyntheticProcTree } from './proc-tree.js';
+import { syntheticCollectDeps, writeSyntheticProcTree } from './proc-tree.js';
 import { writeSyntheticOwners } from './proc-tree-owners.js';
 
 interface LibraryResult {
@@ -54,15 +53,7 @@ interface LibraryResult {
 
 /** In a fresh process: a cold snapshot, then steady ones on the same ProcFs, each ingested by a tracker. */
 function libraryMain(root: string): LibraryResult {
-  const procFs = createProcFs(root);
-  const deps = {
-    procFs,
-    owners: null,
-    userName: (uid: number) => String(uid),
-    hostname: () => 'synthetic',
-    now: () => Date.now(),
-    monotonicMs: () => performance.now(),
-  };
+  const deps = syntheticCollectDeps(root);
   const tracker = new SocketTracker();
   const timed = (): { ms: number; cpuMs: number; trackMs: number; reused: number; rows: number } => {
     const c0 = process.cpuUsage();

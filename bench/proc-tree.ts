@@ -9,6 +9,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createProcFs } from '../src/proc/proc-fs.js';
 
 export const TCP_HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     ';
@@ -106,4 +108,16 @@ export function touchSyntheticProcTree(tree: ProcTreeResult, everyNth: number): 
   const lines = fs.readFileSync(file, 'latin1').split('\n');
   for (let i = 1; i < lines.length; i += everyNth) lines[i] = lines[i]!.replace(' 03:', ' 03:').replace(/ 00:00000000 /, ' 02:00000100 ');
   fs.writeFileSync(file, lines.join('\n'), 'latin1');
+}
+
+/** Collection deps over a synthetic tree: no owners, uids as names, a fixed host name. */
+export function syntheticCollectDeps(root: string) {
+  return {
+    procFs: createProcFs(root),
+    owners: null,
+    userName: (uid: number) => String(uid),
+    hostname: () => 'synthetic',
+    now: () => Date.now(),
+    monotonicMs: () => performance.now(),
+  };
 }
