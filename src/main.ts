@@ -276,10 +276,11 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
   const { services, options } = ctx;
   const { createInlineOwnerSource, createWorkerOwnerSource, ownerWorkerPath } = await import('./proc/owner-source.js');
   const { createWorkerCollectSource } = await import('./proc/collect-source.js');
+  const { createTableReader } = await import('./proc/table-reader.js');
   const { readNetSysctls } = await import('./proc/read-sysctl.js');
   const { readListenBacklogs } = await import('./proc/read-backlogs.js');
   const { readTcpInfo } = await import('./proc/read-tcp-info.js');
-  const { collectUnixPeers, createConnRatesSource } = await import('./proc/collect-conn-rates.js');
+  const { collectUnixPeers, createConnRatesSource, readChildrenCpuMs } = await import('./proc/collect-conn-rates.js');
   const { totalRates } = await import('./model/conn-rates.js');
   const { ssContext } = await import('./cli/run-once.js');
   const { createLiveCollector } = await import('./proc/collect-snapshot.js');
@@ -300,7 +301,9 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
             : createWorkerOwnerSource(ctx.procFs.root, () => createOwnerScanner(ctx.procFs));
       // The first frame does not wait for the owner worker's first full scan: snapshots go
       // without owners until it is done ("owners: scanning…"), then the poller refreshes.
-      const collector = createLiveCollector({ ...ctx.collectDeps, owners });
+      // This machine's tables (or a recorded tree), no --pid: read in a thread of their own.
+      const tableReader = ctx.remote == null && ctx.scopeLabel === null ? createTableReader(ctx.procFs.root) : null;
+      const collector = createLiveCollector({ ...ctx.collectDeps, owners, tableReader });
       // At 100k sockets the first refresh draws exact counts and a first window of rows before
       // parsing the rest (Snapshot.partial; the poller passes onPartial).
       return {
@@ -308,6 +311,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
         collect: (onPartial) => collector.collect(onPartial),
         close: () => {
           collector.stop();
+          void tableReader?.close();
           return owners?.close() ?? Promise.resolve();
         },
       };
@@ -372,9 +376,10 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
     signals: services.signals,
     raiseSignal: services.raiseSignal,
     monotonicMs: services.monotonicMs,
+    // Every thread, and the children (ss) once they have exited.
     cpuMs: () => {
       const used = process.cpuUsage();
-      return (used.user + used.system) / 1000;
+      return (used.user + used.system) / 1000 + (readChildrenCpuMs() ?? 0);
     },
     timeZoneOffsetMin: new Date(services.now()).getTimezoneOffset(),
     intervalMs: options.intervalMs,

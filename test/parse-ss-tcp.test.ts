@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import { parseSsEndpoint, parseSsTcpTable } from '../src/proc/parse-ss-tcp.js';
+import { SsTcpParser, parseSsEndpoint, parseSsTcpTable } from '../src/proc/parse-ss-tcp.js';
 import { canonicalAddress, tcpTupleKey } from '../src/model/conn-rates.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/ss-output/${name}`, import.meta.url), 'utf8');
@@ -107,6 +107,57 @@ describe('parseSsTcpTable on handmade edge cases', () => {
     const part = parseSsTcpTable(cut);
     expect(part.connections).toHaveLength(2);
     expect(part.connections[1]).toMatchObject({ bytesSent: 59486, bytesAcked: 0 });
+  });
+});
+
+describe('SsTcpParser: the output as a pipe hands it over, in chunks split anywhere', () => {
+  const texts = [fixture('tin-loopback.txt'), fixture('tin-handmade.txt')];
+
+  it.each([0, 1])('fixture %i: every split point gives what the whole text gives', (n) => {
+    const bytes = Buffer.from(texts[n]!, 'utf8');
+    const whole = parseSsTcpTable(texts[n]!);
+    expect(whole.connections.length).toBeGreaterThan(5);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const p = new SsTcpParser();
+      p.push(bytes.subarray(0, cut));
+      p.push(bytes.subarray(cut));
+      expect(p.end()).toEqual(whole);
+    }
+  });
+
+  it('byte by byte, and in three pieces around every newline', () => {
+    const bytes = Buffer.from(texts.join(''), 'utf8');
+    const whole = parseSsTcpTable(texts.join(''));
+    const p = new SsTcpParser();
+    for (let i = 0; i < bytes.length; i++) p.push(bytes.subarray(i, i + 1));
+    expect(p.end()).toEqual(whole);
+    for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, nl + 1)) {
+      const q = new SsTcpParser();
+      q.push(bytes.subarray(0, nl));
+      q.push(bytes.subarray(nl, nl + 1));
+      q.push(bytes.subarray(nl + 1));
+      expect(q.end()).toEqual(whole);
+    }
+  });
+
+  it('a cut last line is parsed as far as it goes, or dropped when the output hit its byte cap', () => {
+    const text = fixture('tin-loopback.txt');
+    const cut = Buffer.from(text.slice(0, text.indexOf('bytes_acked:59487') + 'bytes_ac'.length), 'utf8');
+    const kept = new SsTcpParser();
+    kept.push(cut);
+    expect(kept.end().connections[1]).toMatchObject({ bytesSent: 59486, bytesAcked: 0, rttMs: 0.331 });
+    const dropped = new SsTcpParser();
+    dropped.push(cut);
+    // The second socket's info line is dropped whole: its counters are not half read.
+    expect(dropped.end(true).connections[1]).toMatchObject({ bytesSent: 0, rttMs: null });
+  });
+
+  it('numbers read from the bytes equal Number() of their text', () => {
+    const values = ['0.007', '0.5', '12.25', '1e3', '5.', '.5', '00012', '123456789012345', '1234567890123456789', '18446744073709551615'];
+    for (const v of values) {
+      const t = parseSsTcpTable(`ESTAB 0 0 10.0.0.1:1 10.0.0.2:2\n\t rtt:${v}/${v} bytes_acked:${v} minrtt:${v}\n`);
+      expect(t.connections[0]).toMatchObject({ rttMs: Number(v), rttVarMs: Number(v), bytesAcked: Number(v), minRttMs: Number(v) });
+    }
   });
 });
 

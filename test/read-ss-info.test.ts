@@ -111,9 +111,12 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
     let wall = 0;
     let mono = 0;
     const sock = rec({ localPort: 40000, remotePort: 80 });
+    // ss's CPU (the children's user + system time), as /proc/self/stat would count it.
+    let childCpuMs = 0;
     const source = createConnRatesSource({ run, now: () => wall, monotonicMs: () => mono }, DEFAULT_SS_OPTIONS, {
       intervalMs: 1000,
       budgetFraction: 0.1,
+      childrenCpuMs: () => childCpuMs,
     });
     const s1 = await source.refresh(snap(0, [sock]));
     expect(s1.ok && s1.rates.rates.get(sock.key)?.sendBytesPerSec).toBeNull();
@@ -124,26 +127,33 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
     wall = mono = 1500;
     expect(await source.refresh(snap(1500, [sock]))).toBe(s2);
     expect(calls).toHaveLength(2);
-    // A forced read; pretend it cost 600 ms of monotonic time, so the next is due 6 s later.
+    // A read whose ss took 600 ms of CPU (and 900 ms of wall time): the next is due 6 s later,
+    // by CPU, not by wall time (9 s).
     wall = 3000;
     mono = 3000;
     const slowRun: RunCommand = async (f, a, l) => {
-      mono += 600;
+      mono += 900;
+      childCpuMs += 600;
       return run(f, a, l);
     };
     const slow = createConnRatesSource({ run: slowRun, now: () => wall, monotonicMs: () => mono }, DEFAULT_SS_OPTIONS, {
       intervalMs: 1000,
       budgetFraction: 0.1,
+      childrenCpuMs: () => childCpuMs,
     });
     await slow.refresh(snap(3000, [sock]));
     mono = 5000;
     const again = await slow.refresh(snap(5000, [sock]));
     expect(calls).toHaveLength(3);
     expect(again.ok && again.rates.asOfMs).toBe(3000);
-    mono = 9700;
-    wall = 9700;
-    await slow.refresh(snap(9700, [sock]));
+    mono = 8900;
+    await slow.refresh(snap(8900, [sock]));
+    expect(calls).toHaveLength(3);
+    mono = 9100;
+    wall = 9100;
+    const due = await slow.refresh(snap(9100, [sock]));
     expect(calls).toHaveLength(4);
+    expect(due.ok && due.cpuMs).toBe(600);
   });
 
   it('a failed ss is reported, not thrown', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
+import type { ConnRate } from '../src/model/conn-rates.js';
 import { SocketTracker } from '../src/model/tracker.js';
 import type { SocketRecord } from '../src/model/types.js';
 import { STATE_SORT_RANK, buildSocketRowList, buildSocketRows, type SocketRow, type SocketRowList } from '../src/view/socket-rows.js';
@@ -449,6 +450,50 @@ describe('buildSocketRowList: the incremental order equals sorting everything', 
     expect(after.keys()).toEqual(fresh.keys());
     expect(Array.from({ length: 300 }, (_, i) => after.keyAt(i))).toEqual(fresh.keys());
   });
+
+  it.each(SOCKET_SORT_KEYS.flatMap((k) => [false, true].map((d) => [k, d] as const)))(
+    'the same snapshot with other rates or peers (read between refreshes): the same rows as a fresh list, %s descending=%s',
+    (key, descending) => {
+      const next = random(13);
+      const first = Array.from({ length: 300 }, (_, i) => make(next, i));
+      const second = first.filter(() => next() > 0.05);
+      const tracker = new SocketTracker({ newMs: 1500, tombstoneMs: 5000 });
+      tracker.ingest(snap(0, first));
+      tracker.ingest(snap(1000, second));
+      // Another read: other values in another order.
+      const ratesOf = (read: number): Map<string, ConnRate> =>
+        new Map(
+          second.map((r, i) => [
+            r.key,
+            {
+              sendBytesPerSec: (i * (37 + 10 * read)) % 101,
+              recvBytesPerSec: (i * (53 + 10 * read)) % 97,
+              retransPerSec: 0,
+              rttMs: (i * (7 + read)) % 13,
+              rttVarMs: 0,
+              bytesAcked: 0,
+              bytesReceived: 0,
+              retransTotal: 0,
+            },
+          ]),
+        );
+      const base = { sockets: second, takenAtMs: 1000, tracker, filter: null, sort: { key, descending }, tombstones: true };
+      const before = buildSocketRowList({ ...base, rates: ratesOf(1) });
+      // Read as a frame does: the first rows only (unsorted list), or every row (sorted).
+      for (const readAll of [false, true]) {
+        if (readAll) before.keys();
+        else before.at(0);
+        const input = { ...base, rates: ratesOf(readAll ? 3 : 2), unixPeers: new Map() };
+        const again = buildSocketRowList(input, before);
+        const fresh = buildSocketRowList(input);
+        expect(again.closedRows).toBeGreaterThan(0);
+        expect(again.keys()).toEqual(fresh.keys());
+        expect(Array.from({ length: again.length }, (_, i) => again.at(i))).toEqual(
+          Array.from({ length: fresh.length }, (_, i) => fresh.at(i)),
+        );
+      }
+    },
+  );
 
   it('a list from another filter or sort is not built on (full sort)', () => {
     const next = random(3);

@@ -379,12 +379,12 @@ export function totalRates(rates: ReadonlyMap<string, ConnRate>, keys?: Iterable
 
 /**
  * When to run the next `ss -tinH`: every refresh while it is cheap, else spaced so that it
- * takes at most `budgetFraction` of the time (a 400 ms read with a 0.1 budget runs every 4 s).
- * Monotonic milliseconds in and out.
+ * takes at most `budgetFraction` of one core (`lastCpuMs`: the last read's CPU, ss's and ours;
+ * a read of 1.2 s of CPU with a 0.1 budget runs every 12 s). Monotonic milliseconds in and out.
  */
-export function nextTcpInfoReadAtMs(lastStartMs: number, lastCostMs: number, intervalMs: number, budgetFraction: number): number {
+export function nextTcpInfoReadAtMs(lastStartMs: number, lastCpuMs: number, intervalMs: number, budgetFraction: number): number {
   const fraction = budgetFraction > 0 ? budgetFraction : 1;
-  return lastStartMs + Math.max(intervalMs, lastCostMs / fraction);
+  return lastStartMs + Math.max(intervalMs, lastCpuMs / fraction);
 }
 
 /** How old the rates are compared with the snapshot shown, ms; 0 when they are from this refresh or later. */

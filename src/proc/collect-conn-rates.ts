@@ -1,6 +1,8 @@
 // collect*: per-connection rates and UNIX peers for one snapshot, from `ss` (read-ss-info.ts)
 // joined to the snapshot's sockets (model/conn-rates.ts, model/unix-peers.ts). The rates source
-// keeps the previous counters between refreshes and spaces its reads when they get expensive.
+// keeps the previous counters between refreshes and spaces its reads by their CPU (ss's and ours).
+
+import fs from 'node:fs';
 
 import { computeConnRates, joinTcpInfo, nextTcpInfoReadAtMs, type ConnRates, type ConnRatesState } from '../model/conn-rates.js';
 import { joinUnixPeers, type UnixPeer } from '../model/unix-peers.js';
@@ -13,8 +15,12 @@ export type ConnRatesStatus =
       readonly rates: ConnRates;
       /** ss output hit the byte cap: some connections have no rates. */
       readonly truncated: boolean;
-      /** Cost of the last ss read, ms. */
+      /** Cost of the last ss read, ms (wall). */
       readonly costMs: number;
+      /** CPU of the last read, ms: ss's (user + system) and ours (parse, join, rates). */
+      readonly cpuMs: number;
+      /** ms from the start of the last read to the next one (the interval, or longer when the read is expensive). */
+      readonly nextInMs: number;
       /** True when ss was restricted to the ports the filter shows. */
       readonly partial: boolean;
     }
@@ -31,11 +37,38 @@ export interface ConnRatesSource {
 
 export interface ConnRatesSourceOptions {
   readonly intervalMs: number;
-  /** Share of the time ss may take (0.1: a 300 ms read runs at most every 3 s). */
+  /**
+   * Share of one core the rates may take: ss's CPU (the child's user + system time) and ours
+   * (parsing its output, the join, the rates). 0.1: a read that costs 1.2 s of CPU (100k
+   * connections) runs at most every 12 s.
+   */
   readonly budgetFraction: number;
+  /** CPU time of this process's finished children so far, ms (default: readChildrenCpuMs). */
+  readonly childrenCpuMs?: () => number | null;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux whatever the kernel's HZ). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user + system) of this process's children that have exited and been waited for, ms:
+ * cutime + cstime of /proc/self/stat (fields 16 and 17; the real /proc, whatever --proc-root
+ * says: this is our own process). null when it cannot be read.
+ */
+export function readChildrenCpuMs(): number | null {
+  try {
+    const text = fs.readFileSync('/proc/self/stat', 'latin1');
+    // After the command's ")": field 3 (state) is index 0, so field n is index n - 3.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / USER_HZ : null;
+  } catch {
+    return null;
+  }
 }
 
 export function createConnRatesSource(deps: SsDeps, ss: SsOptions, options: ConnRatesSourceOptions): ConnRatesSource {
+  const childrenCpuMs = options.childrenCpuMs ?? readChildrenCpuMs;
   let state: ConnRatesState | null = null;
   let last: ConnRatesStatus | null = null;
   let nextAtMs = -Infinity;
@@ -51,7 +84,9 @@ export function createConnRatesSource(deps: SsDeps, ss: SsOptions, options: Conn
       lastPortsKey = portsKey;
       if (!force && last !== null && nowMono < nextAtMs) return last;
       const started = nowMono;
+      const children0 = childrenCpuMs();
       const r = await readSsTcpInfo(deps, ss, ports === null ? [] : ssPortFilterArgs(ports));
+      const children1 = childrenCpuMs();
       if (!r.ok) {
         failures++;
         // Back off after repeated failures (a missing ss answers in microseconds, a hung one at the timeout).
@@ -60,11 +95,24 @@ export function createConnRatesSource(deps: SsDeps, ss: SsOptions, options: Conn
         return last;
       }
       failures = 0;
+      const j0 = deps.monotonicMs();
       const joined = joinTcpInfo(snapshot.sockets, r.value.connections);
       const rates = computeConnRates(state, joined, r.value.takenAtMs);
       state = rates.state;
-      nextAtMs = nextTcpInfoReadAtMs(started, r.value.costMs, options.intervalMs, options.budgetFraction);
-      last = { ok: true, rates, truncated: r.value.truncated, costMs: r.value.costMs, partial: ports !== null };
+      // CPU of this read: ss's (the child's, when it can be read; else its wall time stands in)
+      // and ours (the parse while ss printed, the join and the rates: synchronous, so wall = CPU).
+      const ssCpuMs = children0 !== null && children1 !== null ? children1 - children0 : r.value.costMs - r.value.parseMs;
+      const cpuMs = ssCpuMs + r.value.parseMs + (deps.monotonicMs() - j0);
+      nextAtMs = nextTcpInfoReadAtMs(started, cpuMs, options.intervalMs, options.budgetFraction);
+      last = {
+        ok: true,
+        rates,
+        truncated: r.value.truncated,
+        costMs: r.value.costMs,
+        cpuMs,
+        nextInMs: nextAtMs - started,
+        partial: ports !== null,
+      };
       return last;
     },
   };

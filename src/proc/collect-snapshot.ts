@@ -32,6 +32,7 @@ import {
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
 import type { OwnerScanner } from './read-owners.js';
+import type { TableReader } from './table-reader.js';
 
 /** The /proc/net tables, in the order they are read. Missing ones (IPv6 disabled) are skipped. */
 export const NET_TABLES: readonly Protocol[] = ['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix'];
@@ -216,8 +217,48 @@ function readTablesSync(procFs: ProcFs, protocols: readonly Protocol[]): TableRe
  * Every table at once: each read(2) runs in libuv's pool, so tcp and tcp6 are produced in
  * parallel. An inet table is read into the buffer its last-but-one snapshot left (taken out of
  * the memory while the read runs, so that no other collection reads into it meanwhile).
+ * With a table reader, the inet tables are read in its thread instead (synchronous reads, no
+ * pool round trip per page; the buffers move between the threads without a copy), while the
+ * pool reads the rest; if the reader cannot be used, the pool reads everything.
  */
-function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[], memory: CollectMemory): Promise<TableRead[]> {
+async function readTablesAsync(
+  procFs: ProcFs,
+  protocols: readonly Protocol[],
+  memory: CollectMemory,
+  reader: TableReader | null,
+): Promise<TableRead[]> {
+  if (reader !== null) {
+    const inet = protocols.filter((p) => p !== 'unix');
+    const spares = inet.map((p) => {
+      const spare = memory.spare[p];
+      delete memory.spare[p];
+      return spare?.bytes ?? null;
+    });
+    const [inetReads, unixReads] = await Promise.all([
+      reader.read(inet.map((p, i) => ({ relPath: `net/${p}`, into: spares[i] ?? null }))).then(
+        (results) => results,
+        () => null,
+      ),
+      readTablesAsync(
+        procFs,
+        protocols.filter((p) => p === 'unix'),
+        memory,
+        null,
+      ),
+    ]);
+    if (inetReads !== null) {
+      const byProtocol = new Map<Protocol, TableRead>(unixReads.map((r) => [r.protocol, r]));
+      inet.forEach((protocol, i) => {
+        const { bytes, length, error } = inetReads[i]!;
+        byProtocol.set(protocol, { protocol, text: null, bytes, length, error });
+      });
+      return protocols.map((p) => byProtocol.get(p)!);
+    }
+    // The reader thread is gone: the pool reads the inet tables (into new buffers: the spares went to the thread).
+    const rest = await readTablesAsync(procFs, inet, memory, null);
+    const byProtocol = new Map<Protocol, TableRead>([...unixReads, ...rest].map((r) => [r.protocol, r]));
+    return protocols.map((p) => byProtocol.get(p)!);
+  }
   return Promise.all(
     protocols.map(async (protocol): Promise<TableRead> => {
       if (protocol === 'unix') {
@@ -515,6 +556,11 @@ export interface AsyncCollectDeps extends Omit<CollectDeps, 'owners'> {
    * `pending` (the header's "owners: scanning…").
    */
   readonly ownersPending?: boolean;
+  /**
+   * Reads the inet tables in a thread of its own for a live screen's steady refreshes (a local
+   * proc root only: it opens `${root}/net/…` itself); absent: libuv's pool reads them.
+   */
+  readonly tableReader?: TableReader | null;
 }
 
 /** A collection's reads: the tables asked for (into this ProcFs's kept buffers) and the counters' files. */
@@ -527,7 +573,7 @@ async function readForCollect(deps: AsyncCollectDeps): Promise<{
   const { procFs } = deps;
   const memory = memoryOf(procFs);
   const [reads, snmp, netstat] = await Promise.all([
-    readTablesAsync(procFs, deps.protocols ?? NET_TABLES, memory),
+    readTablesAsync(procFs, deps.protocols ?? NET_TABLES, memory, deps.tableReader ?? null),
     procFs.readTextAsync('net/snmp'),
     procFs.readTextAsync('net/netstat'),
   ]);

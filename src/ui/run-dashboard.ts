@@ -53,8 +53,21 @@ export interface DashboardStats {
   lastFrameMs: number;
   frameMs: number[];
   collectMs: number[];
-  /** Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the session store's ingest, building + drawing the frame; and the refresh's CPU time, all threads. */
-  stageMs: { readMs: number[]; parseMs: number[]; ownersMs: number[]; ingestMs: number[]; drawMs: number[]; cpuMs: number[] };
+  /**
+   * Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the
+   * session store's ingest, building + drawing the frame; the refresh's CPU time, all threads
+   * (collection start to drawn frame); and the mean CPU per refresh cycle (start to start, all
+   * threads and children: ss after the frame included) that the back-off budgets.
+   */
+  stageMs: {
+    readMs: number[];
+    parseMs: number[];
+    ownersMs: number[];
+    ingestMs: number[];
+    drawMs: number[];
+    cpuMs: number[];
+    cycleCpuMs: number[];
+  };
   /** Interval the poller actually uses (>= the chosen one when backing off). */
   effectiveIntervalMs: number;
 }
@@ -132,8 +145,8 @@ export interface DashboardDeps {
   readonly monotonicMs: () => number;
   /**
    * CPU time of the whole process so far, ms (every thread: main, libuv's pool reading /proc,
-   * the owner worker, GC): the poller budgets a refresh's share of a core with it. Absent: the
-   * refresh's own stage times stand in.
+   * the owner worker, GC; and its finished children: ss): the poller budgets a refresh's share
+   * of a core with it. Absent: the refresh's own stage times stand in.
    */
   readonly cpuMs?: () => number;
   /** Minutes to add to local time to get UTC (Date#getTimezoneOffset), for the chart's clock. */
@@ -155,6 +168,28 @@ export interface DashboardDeps {
   readonly recorder: Pick<Recorder, 'write' | 'close'> | null;
   /** SOCKSCOPE_STATS_FILE: rewritten every 10 refreshes (or 5 s) and on exit; null when not asked for. */
   readonly writeStats: ((stats: DashboardStatsDocument) => void) | null;
+}
+
+/** One refresh cycle: when it ended (monotonic ms) and the CPU the process and its children used in it, ms. */
+interface RefreshCycle {
+  readonly atMs: number;
+  readonly cpuMs: number;
+}
+
+/** Cycles the back-off averages over: those of the last CYCLE_WINDOW_MS (ss runs every few s to tens of s at 100k). */
+const CYCLE_WINDOW_MS = 30_000;
+
+/**
+ * Mean CPU per refresh over the cycles that ended in the last CYCLE_WINDOW_MS (older ones are
+ * dropped from `cycles`), ms; null before the first cycle has ended. A cycle's CPU includes what
+ * runs after its frame (ss for the rates, its parse), which a refresh's own CPU would miss.
+ */
+function cyclesCpuMs(cycles: RefreshCycle[], nowMs: number): number | null {
+  while (cycles.length > 1 && cycles[0]!.atMs < nowMs - CYCLE_WINDOW_MS) cycles.shift();
+  if (cycles.length === 0) return null;
+  let sum = 0;
+  for (const c of cycles) sum += c.cpuMs;
+  return sum / cycles.length;
 }
 
 /** Run the dashboard until quit, a signal or a failure; resolves with the exit code. */
@@ -196,7 +231,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     lastFrameMs: 0,
     frameMs: [],
     collectMs: [],
-    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], drawMs: [], cpuMs: [] },
+    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], drawMs: [], cpuMs: [], cycleCpuMs: [] },
     effectiveIntervalMs: deps.intervalMs,
   };
   countBytes(deps.stdout, stats);
@@ -253,6 +288,10 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     let collecting = false;
     let intervalMs = deps.intervalMs;
     let finished = false;
+    // CPU per refresh cycle (start to start: the refresh, ss and its parse after the frame, GC,
+    // keys), the budget's input once there is one.
+    const cycles: RefreshCycle[] = [];
+    let lastCycleStart: { readonly cpuMs: number; readonly steady: boolean } | null = null;
     // Set when the feed's slow part (owners) arrived during a collection: refresh right after it.
     let refreshSoon = false;
     // A partial first snapshot was drawn (no loading line over it).
@@ -334,6 +373,11 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       collecting = true;
       const started = deps.monotonicMs();
       const cpuAtStart = deps.cpuMs?.() ?? null;
+      // The cycle that ends here (one refresh start to the next): its CPU, all threads and children.
+      // Not a cycle whose snapshot was taken while the first owner scan ran: that scan is paid once.
+      if (cpuAtStart !== null && lastCycleStart !== null && lastCycleStart.steady)
+        cycles.push({ atMs: started, cpuMs: cpuAtStart - lastCycleStart.cpuMs });
+      lastCycleStart = null;
       // A partial first snapshot is drawn at once; keys work while the rest is parsed.
       const onPartial = (partial: Snapshot): void => {
         if (finished) return;
@@ -395,7 +439,11 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           keep(st.ingestMs, dashboard.lastSnapshotMs.ingestMs);
           keep(st.drawMs, dashboard.lastSnapshotMs.drawMs);
           keep(st.cpuMs, cpuMs);
-          const budget = budgetRefreshInterval(intervalMs, cpuMs);
+          if (cpuAtStart !== null)
+            lastCycleStart = { cpuMs: cpuAtStart, steady: snapshot.owners.pending !== true && snapshot.partial === undefined };
+          const cycleCpuMs = cyclesCpuMs(cycles, drawn) ?? cpuMs;
+          keep(st.cycleCpuMs, cycleCpuMs);
+          const budget = budgetRefreshInterval(intervalMs, cycleCpuMs);
           stats.effectiveIntervalMs = budget.intervalMs;
           dashboard.setCost({
             readMs: snapshot.cost.readMs,

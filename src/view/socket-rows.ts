@@ -252,6 +252,8 @@ class SortedSocketRows implements SocketRowList {
     readonly params: readonly unknown[],
     /** Sorted already: live records that pass the filter, and those merged with the tombstones; or the same unsorted. */
     order: { readonly live: readonly SocketRecord[]; readonly entries: readonly Entry[] } | Unsorted,
+    /** The tracker's tombstones the closed rows came from (null: none shown). */
+    readonly tombstones: readonly unknown[] | null = null,
   ) {
     if ('cmp' in order) {
       this.unsorted = order;
@@ -308,6 +310,14 @@ class SortedSocketRows implements SocketRowList {
 
   get sockets(): readonly SocketRecord[] {
     return this.input.sockets;
+  }
+
+  /** The same order over another input of the same snapshot, filter, sort and tombstones (rates or peers changed). */
+  withInput(input: SocketRowsInput): SortedSocketRows {
+    const order =
+      this.unsorted ??
+      ({ live: this.sortedLive, entries: this.sortedEntries } as { live: readonly SocketRecord[]; entries: readonly Entry[] });
+    return new SortedSocketRows(input, this.params, order, this.tombstones);
   }
 
   get anyRate(): boolean {
@@ -414,6 +424,16 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
     key === 'sendq' ? input.backlogs : null,
     key === 'out' || key === 'in' || key === 'rtt' ? input.rates : null,
   ];
+  const tombstones = input.tombstones ? input.tracker.currentTombstones() : null;
+  // The same snapshot again (rates or UNIX peers read between two refreshes): the same order.
+  if (
+    previous instanceof SortedSocketRows &&
+    previous.sockets === input.sockets &&
+    previous.tombstones === tombstones &&
+    previous.params.length === params.length &&
+    previous.params.every((v, i) => v === params[i])
+  )
+    return previous.withInput(input);
   const cmp = totalOrder(input);
   const turnover = input.tracker.lastTurnover();
   const prev =
@@ -474,9 +494,9 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
   // pays for), the whole order is
   // sorted only when read past its first rows: the first frame selects the rows it shows, and
   // the next snapshot's list (or a key press) sorts the rest, after the frame is written.
-  if (!merged) return new SortedSocketRows(input, params, { live, closed, cmp });
+  if (!merged) return new SortedSocketRows(input, params, { live, closed, cmp }, tombstones);
   const entries = closed.length === 0 ? live : mergeSorted<Entry>(live, closed.sort(cmp), cmp);
-  return new SortedSocketRows(input, params, { live, entries });
+  return new SortedSocketRows(input, params, { live, entries }, tombstones);
 }
 
 /** Every row of the socket table, sorted (buildSocketRowList, all rows built). */
