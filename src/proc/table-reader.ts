@@ -50,53 +50,53 @@ interface ReaderReply {
  * bundle). The same bounded read as readBoundedIntoAsync (src/proc/proc-fs.ts): regular files
  * only (a FIFO or a device is refused, ENOTREG), at most maxBytes (EFBIG), O_NONBLOCK so opening
  * a FIFO never waits; one buffer doubled as needed, its first size the file's size + 1 when
- * known, else 1 MiB.
+ * known, else 1 MiB. Indented: under NODE_DEBUG=worker, Node logs this text as continuation lines.
  */
 const READER_SOURCE = `
-'use strict';
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
-const FIRST_BYTES = 1 << 20;
-function readOne(file, maxBytes, into) {
-  let fd;
-  try {
-    fd = fs.openSync(file, FLAGS);
-  } catch (err) {
-    return { buffer: null, length: 0, error: (err && err.code) || 'EIO' };
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { buffer: null, length: 0, error: '${NOT_REGULAR}' };
-    if (st.size > maxBytes) return { buffer: null, length: 0, error: '${TOO_LARGE}' };
-    const first = Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : FIRST_BYTES);
-    let buf = into !== null && into.byteLength >= first ? Buffer.from(into) : Buffer.allocUnsafeSlow(first);
-    let length = 0;
-    for (;;) {
-      if (length === buf.length) {
-        if (length > maxBytes) return { buffer: null, length: 0, error: '${TOO_LARGE}' };
-        const bigger = Buffer.allocUnsafeSlow(Math.min(maxBytes + 1, buf.length * 2));
-        buf.copy(bigger, 0, 0, length);
-        buf = bigger;
-      }
-      const n = fs.readSync(fd, buf, length, buf.length - length, null);
-      if (n === 0) break;
-      length += n;
+  'use strict';
+  const { parentPort } = require('node:worker_threads');
+  const fs = require('node:fs');
+  const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+  const FIRST_BYTES = 1 << 20;
+  function readOne(file, maxBytes, into) {
+    let fd;
+    try {
+      fd = fs.openSync(file, FLAGS);
+    } catch (err) {
+      return { buffer: null, length: 0, error: (err && err.code) || 'EIO' };
     }
-    if (length > maxBytes) return { buffer: null, length: 0, error: '${TOO_LARGE}' };
-    return { buffer: buf.buffer, length, error: null };
-  } catch (err) {
-    return { buffer: null, length: 0, error: (err && err.code) || 'EIO' };
-  } finally {
-    fs.closeSync(fd);
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return { buffer: null, length: 0, error: '${NOT_REGULAR}' };
+      if (st.size > maxBytes) return { buffer: null, length: 0, error: '${TOO_LARGE}' };
+      const first = Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : FIRST_BYTES);
+      let buf = into !== null && into.byteLength >= first ? Buffer.from(into) : Buffer.allocUnsafeSlow(first);
+      let length = 0;
+      for (;;) {
+        if (length === buf.length) {
+          if (length > maxBytes) return { buffer: null, length: 0, error: '${TOO_LARGE}' };
+          const bigger = Buffer.allocUnsafeSlow(Math.min(maxBytes + 1, buf.length * 2));
+          buf.copy(bigger, 0, 0, length);
+          buf = bigger;
+        }
+        const n = fs.readSync(fd, buf, length, buf.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      if (length > maxBytes) return { buffer: null, length: 0, error: '${TOO_LARGE}' };
+      return { buffer: buf.buffer, length, error: null };
+    } catch (err) {
+      return { buffer: null, length: 0, error: (err && err.code) || 'EIO' };
+    } finally {
+      fs.closeSync(fd);
+    }
   }
-}
-parentPort.on('message', (req) => {
-  const results = req.files.map((f) => readOne(f.file, req.maxBytes, f.into));
-  const transfer = [];
-  for (const r of results) if (r.buffer !== null && !transfer.includes(r.buffer)) transfer.push(r.buffer);
-  parentPort.postMessage({ id: req.id, results }, transfer);
-});
+  parentPort.on('message', (req) => {
+    const results = req.files.map((f) => readOne(f.file, req.maxBytes, f.into));
+    const transfer = [];
+    for (const r of results) if (r.buffer !== null && !transfer.includes(r.buffer)) transfer.push(r.buffer);
+    parentPort.postMessage({ id: req.id, results }, transfer);
+  });
 `;
 
 /** The ArrayBuffer behind `bytes` when `bytes` covers it whole and nothing else can share it (not Node's pool), else null. */
