@@ -352,13 +352,18 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
           : connRates === null
             ? null
             : (snapshot, ports) =>
-                connRates
-                  .refresh(snapshot, ports)
-                  .then((status) =>
-                    status.ok
-                      ? { ok: true, rates: status.rates.rates, total: totalRates(status.rates.rates), asOfMs: status.rates.asOfMs }
-                      : status,
-                  ),
+                connRates.refresh(snapshot, ports).then((status) =>
+                  status.ok
+                    ? {
+                        ok: true,
+                        rates: status.rates.rates,
+                        total: totalRates(status.rates.rates),
+                        asOfMs: status.rates.asOfMs,
+                        // Spaced beyond the refresh by their CPU: the header says so.
+                        ...(status.nextInMs > options.intervalMs ? { spaced: { everyMs: status.nextInMs, cpuMs: status.cpuMs } } : {}),
+                      }
+                    : status,
+                ),
       readUnixPeers:
         ssReady === null
           ? null

@@ -50,6 +50,15 @@ describe('header throughput', () => {
     expect(headerRates(store)).toMatch(/tx 2\.00 MB\/s rx 1\.95 kB\/s \(rates 6s old\)/);
   });
 
+  it('why the rates are old when their reads were spaced by what ss costs', () => {
+    const total = { connections: 2, withRate: 2, sendBytesPerSec: 2_000_000, recvBytesPerSec: 1950, retransPerSec: 0 };
+    store.setConnRates({ ok: true, rates: new Map(), total, asOfMs: T0 - 8000, spaced: { everyMs: 12_000, cpuMs: 1_234 } });
+    expect(headerRates(store)).toContain('tx 2.00 MB/s rx 1.95 kB/s (rates 8s old: every 12s, ss costs 1.23s cpu)');
+    // Just read: nothing to explain.
+    store.setConnRates({ ok: true, rates: new Map(), total, asOfMs: T0, spaced: { everyMs: 12_000, cpuMs: 1_234 } });
+    expect(headerRates(store)).not.toContain('old');
+  });
+
   it('no line while no connection has a rate yet (seen once)', () => {
     store.setConnRates({
       ok: true,

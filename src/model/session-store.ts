@@ -90,7 +90,14 @@ export interface SessionState {
 
 /** What the last `ss -tinH` read gave: rates by socket key and their host total, or why not. */
 export type SessionConnRates =
-  | { readonly ok: true; readonly rates: ReadonlyMap<string, ConnRate>; readonly total: RateTotals; readonly asOfMs: number }
+  | {
+      readonly ok: true;
+      readonly rates: ReadonlyMap<string, ConnRate>;
+      readonly total: RateTotals;
+      readonly asOfMs: number;
+      /** Set when reads are spaced beyond the refresh by their CPU: ms between reads, and what a read costs (ss's and ours), ms. */
+      readonly spaced?: { readonly everyMs: number; readonly cpuMs: number };
+    }
   | { readonly ok: false; readonly message: string };
 
 /** The picture a screen shows: the frozen copy while paused, else the live one. */

@@ -292,6 +292,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     // keys), the budget's input once there is one.
     const cycles: RefreshCycle[] = [];
     let lastCycleStart: { readonly cpuMs: number; readonly steady: boolean } | null = null;
+    let steadySnapshots = 0;
     // Set when the feed's slow part (owners) arrived during a collection: refresh right after it.
     let refreshSoon = false;
     // A partial first snapshot was drawn (no loading line over it).
@@ -439,8 +440,10 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           keep(st.ingestMs, dashboard.lastSnapshotMs.ingestMs);
           keep(st.drawMs, dashboard.lastSnapshotMs.drawMs);
           keep(st.cpuMs, cpuMs);
-          if (cpuAtStart !== null)
-            lastCycleStart = { cpuMs: cpuAtStart, steady: snapshot.owners.pending !== true && snapshot.partial === undefined };
+          // The first snapshot with owners costs once what later ones do not (every record joined to
+          // its owner anew, the session taking all of them as changed): its cycle is left out too.
+          steadySnapshots = snapshot.owners.pending !== true && snapshot.partial === undefined ? steadySnapshots + 1 : 0;
+          if (cpuAtStart !== null) lastCycleStart = { cpuMs: cpuAtStart, steady: steadySnapshots >= 2 };
           const cycleCpuMs = cyclesCpuMs(cycles, drawn) ?? cpuMs;
           keep(st.cycleCpuMs, cycleCpuMs);
           const budget = budgetRefreshInterval(intervalMs, cycleCpuMs);

@@ -851,7 +851,13 @@ export interface RefreshCost {
 
 export interface HeaderInput {
   /** TCP bytes/s over every connection with tcp_info (from ss), and how much older than the snapshot; absent or null: none. */
-  readonly throughput?: { readonly sendBytesPerSec: number; readonly recvBytesPerSec: number; readonly ageMs: number } | null;
+  readonly throughput?: {
+    readonly sendBytesPerSec: number;
+    readonly recvBytesPerSec: number;
+    readonly ageMs: number;
+    /** The reads are spaced by their CPU: ms between them, CPU of one read (ss's and ours), ms; null: every refresh. */
+    readonly spaced?: { readonly everyMs: number; readonly cpuMs: number } | null;
+  } | null;
   readonly host: string;
   readonly takenAtMs: number;
   readonly intervalMs: number;
@@ -960,10 +966,14 @@ function findingsBadge(findings: readonly Finding[]): { text: string; color: Sta
   };
 }
 
-/** "  tx 1.95 MB/s rx 2.00 MB/s", with "(rates 6s old)" when ss runs on a slower cadence than the refresh. */
+/**
+ * "  tx 1.95 MB/s rx 2.00 MB/s", with "(rates 6s old)" when ss runs on a slower cadence than the
+ * refresh, and why when its CPU spaced the reads: "(rates 6s old: every 12s, ss costs 1.20s cpu)".
+ */
 function throughputText(t: HeaderInput['throughput'] | null): string {
   if (t == null) return '';
-  const age = t.ageMs >= 1500 ? ` (rates ${formatDuration(t.ageMs)} old)` : '';
+  const why = t.spaced == null ? '' : `: every ${formatDuration(t.spaced.everyMs)}, ss costs ${(t.spaced.cpuMs / 1000).toFixed(2)}s cpu`;
+  const age = t.ageMs >= 1500 ? ` (rates ${formatDuration(t.ageMs)} old${why})` : '';
   return `  tx ${formatBytesPerSec(t.sendBytesPerSec)} rx ${formatBytesPerSec(t.recvBytesPerSec)}${age}`;
 }
 

@@ -535,6 +535,7 @@ export function buildFrame(input: FrameInput): Frame {
             sendBytesPerSec: conn.total.sendBytesPerSec,
             recvBytesPerSec: conn.total.recvBytesPerSec,
             ageMs: Math.max(0, snapshot.takenAtMs - conn.asOfMs),
+            spaced: conn.spaced ?? null,
           }
         : null,
     host: snapshot.host,
