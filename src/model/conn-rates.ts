@@ -161,30 +161,29 @@ export interface ConnRates {
 export function computeConnRates(prev: ConnRatesState | null, joined: ReadonlyMap<string, TcpConnInfo>, takenAtMs: number): ConnRates {
   const elapsedMs = prev === null ? 0 : takenAtMs - prev.takenAtMs;
   const seconds = elapsedMs > 0 ? elapsedMs / 1000 : null;
-  const counters = new Map<string, Counters>();
+  // One map and one object per connection: a connection's rate carries the counters the next
+  // read compares with (a second map of counter objects was kept between reads: 85k at 100k).
   const rates = new Map<string, ConnRate>();
   for (const [key, info] of joined) {
-    const now: Counters = { bytesAcked: info.bytesAcked, bytesReceived: info.bytesReceived, retransTotal: info.retransTotal };
-    counters.set(key, now);
-    const before = prev?.counters.get(key);
+    const before = seconds === null ? undefined : prev?.counters.get(key);
     const usable =
       seconds !== null &&
       before !== undefined &&
-      now.bytesAcked >= before.bytesAcked &&
-      now.bytesReceived >= before.bytesReceived &&
-      now.retransTotal >= before.retransTotal;
+      info.bytesAcked >= before.bytesAcked &&
+      info.bytesReceived >= before.bytesReceived &&
+      info.retransTotal >= before.retransTotal;
     rates.set(key, {
-      sendBytesPerSec: usable ? (now.bytesAcked - before.bytesAcked) / seconds : null,
-      recvBytesPerSec: usable ? (now.bytesReceived - before.bytesReceived) / seconds : null,
-      retransPerSec: usable ? (now.retransTotal - before.retransTotal) / seconds : null,
+      sendBytesPerSec: usable ? (info.bytesAcked - before.bytesAcked) / seconds : null,
+      recvBytesPerSec: usable ? (info.bytesReceived - before.bytesReceived) / seconds : null,
+      retransPerSec: usable ? (info.retransTotal - before.retransTotal) / seconds : null,
       rttMs: info.rttMs,
       rttVarMs: info.rttVarMs,
-      bytesAcked: now.bytesAcked,
-      bytesReceived: now.bytesReceived,
-      retransTotal: now.retransTotal,
+      bytesAcked: info.bytesAcked,
+      bytesReceived: info.bytesReceived,
+      retransTotal: info.retransTotal,
     });
   }
-  return { state: { takenAtMs, counters }, rates, asOfMs: takenAtMs, intervalSec: seconds };
+  return { state: { takenAtMs, counters: rates }, rates, asOfMs: takenAtMs, intervalSec: seconds };
 }
 
 /** Rates summed over a group of connections. */
