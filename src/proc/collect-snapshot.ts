@@ -18,7 +18,7 @@ import type {
   TcpState,
 } from '../model/types.js';
 import { describeReadError, readBytesIntoAsync, readBytesResultAsync, readTextResultAsync, type ProcFs } from './proc-fs.js';
-import { InodeIndex } from './inode-index.js';
+import { InodeIndex, InodeSet } from './inode-index.js';
 import {
   countTcpStatesFast,
   countTcpStatesInBytes,
@@ -119,10 +119,8 @@ export interface OwnerLookup {
 }
 
 /** Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find). */
-export function wantedInodes(entries: readonly SocketEntry[]): Set<number> {
-  const wanted = new Set<number>();
-  for (const e of entries) if (e.inode !== 0) wanted.add(e.inode);
-  return wanted;
+export function wantedInodes(entries: readonly SocketEntry[]): InodeSet {
+  return InodeSet.ofEntries(entries);
 }
 
 /**
