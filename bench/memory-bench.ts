@@ -265,6 +265,9 @@ async function dashboardMain(): Promise<void> {
         rssMedianMb: mb(median(of('rss'))),
         rssMaxMb: mb(Math.max(...of('rss'))),
         hwmMb: round(hwmKb / 1024, 1),
+        // Flat or growing: RSS median of the window's first and last quarter.
+        rssFirstQuarterMedianMb: mb(median(of('rss').slice(0, Math.max(1, samples.length >> 2)))),
+        rssLastQuarterMedianMb: mb(median(of('rss').slice(-Math.max(1, samples.length >> 2)))),
         heapUsedMedianMb: mb(median(of('heapUsed'))),
         heapUsedMaxMb: mb(Math.max(...of('heapUsed'))),
         heapTotalMedianMb: mb(median(of('heapTotal'))),
