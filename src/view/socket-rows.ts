@@ -2,7 +2,7 @@
 // snapshot/filter/sort change (not per key press), then windowed by the table view.
 
 import type { CompiledFilter } from '../filter/index.js';
-import type { SocketTracker } from '../model/tracker.js';
+import type { SocketTracker, Tombstone } from '../model/tracker.js';
 import type { ConnRate } from '../model/conn-rates.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { SocketRecord, SocketState } from '../model/types.js';
@@ -93,6 +93,21 @@ class ClosedEntry {
   }
 }
 type Entry = SocketRecord | ClosedEntry;
+
+/**
+ * One entry per tombstone for as long as it is listed: the tracker keeps the same Tombstone
+ * objects from one snapshot to the next, so the next list finds last list's entries by identity
+ * and sorts only the sockets closed since (up to 10,000 tombstones at 100k sockets).
+ */
+const closedEntries = new WeakMap<Tombstone, ClosedEntry>();
+function closedEntryOf(t: Tombstone): ClosedEntry {
+  let e = closedEntries.get(t);
+  if (e === undefined) {
+    e = new ClosedEntry(t.record, t.closedAtMs);
+    closedEntries.set(t, e);
+  }
+  return e;
+}
 const recordOf = (e: Entry): SocketRecord => (e instanceof ClosedEntry ? e.record : e);
 
 /** What a comparison reads besides the record: backlogs, rates and first-seen times (ages). */
@@ -237,46 +252,58 @@ interface Unsorted {
   readonly cmp: (a: Entry, b: Entry) => number;
 }
 
-class SortedSocketRows implements SocketRowList {
+/**
+ * The order of one snapshot's rows under one filter and sort (and tombstones): what the table's
+ * window, the selection and the movement keys read. Kept apart from the rows' other inputs (rates,
+ * UNIX peers, backlogs), which change between snapshots without moving a row unless the table is
+ * sorted by them: new rates reuse the order as it is.
+ */
+class SocketOrder {
   readonly length: number;
   readonly closedRows: number;
-  private anyRateMemo: boolean | null = null;
   private sortedLive: readonly SocketRecord[] | null;
+  private sortedClosed: readonly ClosedEntry[] | null;
   private sortedEntries: readonly Entry[] | null;
   /** The first rows of the order, selected without sorting the rest (until `unsorted` is sorted). */
   private firstRows: readonly Entry[] | null = null;
+  private unsorted: Unsorted | null;
 
   constructor(
-    private readonly input: SocketRowsInput,
+    /** The snapshot's records the order was made from. */
+    readonly sockets: readonly SocketRecord[],
+    /** The tombstones listed (the tracker's array), or null when none are. */
+    readonly tombstones: readonly unknown[] | null,
     /** What the order depends on besides the snapshot: built on only when every one is the same. */
     readonly params: readonly unknown[],
-    /** Sorted already: live records that pass the filter, and those merged with the tombstones; or the same unsorted. */
-    order: { readonly live: readonly SocketRecord[]; readonly entries: readonly Entry[] } | Unsorted,
+    /** Sorted already: live records that pass the filter, the tombstones that do, and both merged; or the same unsorted. */
+    order: { readonly live: readonly SocketRecord[]; readonly closed: readonly ClosedEntry[]; readonly entries: readonly Entry[] } | Unsorted,
   ) {
     if ('cmp' in order) {
       this.unsorted = order;
       this.sortedLive = null;
+      this.sortedClosed = null;
       this.sortedEntries = null;
       this.length = order.live.length + order.closed.length;
       this.closedRows = order.closed.length;
     } else {
       this.unsorted = null;
       this.sortedLive = order.live;
+      this.sortedClosed = order.closed;
       this.sortedEntries = order.entries;
       this.length = order.entries.length;
       this.closedRows = order.entries.length - order.live.length;
     }
   }
 
-  private unsorted: Unsorted | null;
-
   /** Sorts what was left unsorted (the first read past the first rows, or the next snapshot's list). */
   private sortAll(): void {
     const u = this.unsorted;
     if (u === null) return;
     const live = u.live.sort(u.cmp);
+    const closed = u.closed.sort(u.cmp);
     this.sortedLive = live;
-    this.sortedEntries = u.closed.length === 0 ? live : mergeSorted<Entry>(live, u.closed.sort(u.cmp), u.cmp);
+    this.sortedClosed = closed;
+    this.sortedEntries = closed.length === 0 ? live : mergeSorted<Entry>(live, closed, u.cmp);
     this.unsorted = null;
     this.firstRows = null;
   }
@@ -287,14 +314,25 @@ class SortedSocketRows implements SocketRowList {
     return this.sortedLive as readonly SocketRecord[];
   }
 
+  /** Tombstones that pass the filter, sorted. */
+  get closed(): readonly ClosedEntry[] {
+    this.sortAll();
+    return this.sortedClosed as readonly ClosedEntry[];
+  }
+
+  /** Live records that pass the filter, in no particular order (sorted when they are). */
+  get liveInAnyOrder(): readonly SocketRecord[] {
+    return this.unsorted?.live ?? (this.sortedLive as readonly SocketRecord[]);
+  }
+
   /** live and the tombstones merged, in the order shown. */
-  private get entries(): readonly Entry[] {
+  get entries(): readonly Entry[] {
     this.sortAll();
     return this.sortedEntries as readonly Entry[];
   }
 
   /** Entry `index` of the order: from the first rows selected while the rest is unsorted. */
-  private entryAt(index: number): Entry | undefined {
+  entryAt(index: number): Entry | undefined {
     const u = this.unsorted;
     if (u !== null && index >= 0 && index < FIRST_ROWS_SELECTED) {
       if (this.firstRows === null) {
@@ -305,21 +343,36 @@ class SortedSocketRows implements SocketRowList {
     }
     return this.entries[index];
   }
+}
 
-  get sockets(): readonly SocketRecord[] {
-    return this.input.sockets;
+class SortedSocketRows implements SocketRowList {
+  private anyRateMemo: boolean | null = null;
+
+  constructor(
+    private readonly input: SocketRowsInput,
+    readonly order: SocketOrder,
+  ) {}
+
+  get length(): number {
+    return this.order.length;
+  }
+
+  get closedRows(): number {
+    return this.order.closedRows;
   }
 
   get anyRate(): boolean {
     const rates = this.input.rates;
     // Order does not matter here: the unsorted records when not sorted yet.
-    const live = this.unsorted?.live ?? this.live;
-    if (this.anyRateMemo === null) this.anyRateMemo = rates !== undefined && rates.size > 0 && live.some((s) => rates.has(s.key));
+    if (this.anyRateMemo === null) {
+      const live = this.order.liveInAnyOrder;
+      this.anyRateMemo = rates !== undefined && rates.size > 0 && live.some((s) => rates.has(s.key));
+    }
     return this.anyRateMemo;
   }
 
   at(index: number): SocketRow | undefined {
-    const e = this.entryAt(index);
+    const e = this.order.entryAt(index);
     if (e === undefined) return undefined;
     const input = this.input;
     if (e instanceof ClosedEntry)
@@ -340,17 +393,17 @@ class SortedSocketRows implements SocketRowList {
   }
 
   keyAt(index: number): string | undefined {
-    return this.entryAt(index)?.key;
+    return this.order.entryAt(index)?.key;
   }
 
   indexOfKey(key: string): number {
-    const entries = this.entries;
+    const entries = this.order.entries;
     for (let i = 0; i < entries.length; i++) if ((entries[i] as Entry).key === key) return i;
     return -1;
   }
 
   keys(): string[] {
-    return this.entries.map(keyOfEntry);
+    return this.order.entries.map(keyOfEntry);
   }
 }
 
@@ -414,16 +467,20 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
     key === 'sendq' ? input.backlogs : null,
     key === 'out' || key === 'in' || key === 'rtt' ? input.rates : null,
   ];
+  const tombstones = input.tombstones ? input.tracker.currentTombstones() : null;
+  const last =
+    previous instanceof SortedSocketRows &&
+    previous.order.params.length === params.length &&
+    previous.order.params.every((v, i) => v === params[i])
+      ? previous.order
+      : null;
+  // The same snapshot and tombstones (new rates, peers or backlogs arrived): the same order.
+  if (last !== null && last.sockets === input.sockets && last.tombstones === tombstones) return new SortedSocketRows(input, last);
   const cmp = totalOrder(input);
   const turnover = input.tracker.lastTurnover();
   const prev =
-    previous instanceof SortedSocketRows &&
-    previous.params.length === params.length &&
-    previous.params.every((v, i) => v === params[i]) &&
-    turnover.from !== null &&
-    turnover.from.sockets === previous.sockets &&
-    turnover.to?.sockets === input.sockets
-      ? previous
+    last !== null && turnover.from !== null && turnover.from.sockets === last.sockets && turnover.to?.sockets === input.sockets
+      ? last
       : null;
   let live: SocketRecord[];
   let merged = false;
@@ -463,20 +520,33 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
   } else {
     live = filter === null ? [...input.sockets] : input.sockets.filter(filter);
   }
+  // Tombstones: last list's entries that are still listed keep their order (and passed the same
+  // filter); those closed since are filtered, sorted and merged in.
+  const lastClosed = merged && prev !== null ? prev.closed : null;
+  const listedBefore = lastClosed === null ? null : new Set<ClosedEntry>(lastClosed);
   const closed: ClosedEntry[] = [];
-  if (input.tombstones) {
-    for (const t of input.tracker.currentTombstones()) {
-      if (filter !== null && !filter(tombstoneForFilter(t.record))) continue;
-      closed.push(new ClosedEntry(t.record, t.closedAtMs));
+  const closedSince: ClosedEntry[] = [];
+  const listedNow = new Set<ClosedEntry>();
+  if (tombstones !== null) {
+    for (const t of tombstones) {
+      const e = closedEntryOf(t);
+      if (listedBefore?.has(e) === true) listedNow.add(e);
+      else if (filter === null || filter(tombstoneForFilter(t.record))) (listedBefore === null ? closed : closedSince).push(e);
     }
   }
   // With nothing merged (the first snapshot, a new filter or sort, more turnover than a merge
   // pays for), the whole order is
   // sorted only when read past its first rows: the first frame selects the rows it shows, and
   // the next snapshot's list (or a key press) sorts the rest, after the frame is written.
-  if (!merged) return new SortedSocketRows(input, params, { live, closed, cmp });
-  const entries = closed.length === 0 ? live : mergeSorted<Entry>(live, closed.sort(cmp), cmp);
-  return new SortedSocketRows(input, params, { live, entries });
+  if (lastClosed === null) {
+    if (!merged) return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
+    closed.sort(cmp);
+  } else {
+    for (const e of lastClosed) if (listedNow.has(e)) closed.push(e);
+  }
+  const closedSorted = closedSince.length === 0 ? closed : mergeSorted(closed, closedSince.sort(cmp), cmp);
+  const entries = closedSorted.length === 0 ? live : mergeSorted<Entry>(live, closedSorted, cmp);
+  return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed: closedSorted, entries }));
 }
 
 /** Every row of the socket table, sorted (buildSocketRowList, all rows built). */
