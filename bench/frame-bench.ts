@@ -8,6 +8,7 @@
 //   npm run build && node dist/bench/frame-bench.js
 //   env: BENCH_FRAME_SIZE=100000  BENCH_FRAME_ROUNDS=12  BENCH_FRAME_DIST=/other/checkout/dist
 //        BENCH_FRAME_SORT=state (the socket table's sort key)  BENCH_FRAME_STATIC=1 (no churn)
+//        BENCH_FRAME_RATES=0 (no rates between snapshots)
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,8 @@ interface Subject {
   readonly createProcFs: (root: string) => unknown;
   readonly store: { ingest(snapshot: unknown): unknown; setConnRates(rates: unknown): unknown; state: unknown };
   readonly buildFrame: (input: unknown) => { counts: { matched: number } };
+  /** Absent in builds before it: those build the rows inside buildFrame. */
+  readonly prepareFrameSteps: ((input: unknown) => Generator<void, void>) | undefined;
   readonly cache: unknown;
   readonly ui: unknown;
 }
@@ -44,6 +47,7 @@ async function load(label: string, dist: string): Promise<Subject> {
     createProcFs: procFs['createProcFs'] as Subject['createProcFs'],
     store: new (store['SessionStore'] as new () => Subject['store'])(),
     buildFrame: frame['buildFrame'] as Subject['buildFrame'],
+    prepareFrameSteps: frame['prepareFrameSteps'] as Subject['prepareFrameSteps'],
     cache: new (frame['FrameCache'] as new () => unknown)(),
     ui: sort === undefined ? initial : { ...initial, socketSort: { key: sort, descending: false } },
   };
@@ -79,13 +83,16 @@ async function main(): Promise<void> {
   const size = envInt('BENCH_FRAME_SIZE', 100_000);
   const rounds = envInt('BENCH_FRAME_ROUNDS', 12);
   const churn = process.env['BENCH_FRAME_STATIC'] !== '1';
+  const withRates = process.env['BENCH_FRAME_RATES'] !== '0';
   const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
   const subjects = [await load('this', here)];
   const other = process.env['BENCH_FRAME_DIST'];
   if (other !== undefined && other !== '') subjects.push(await load('other', path.resolve(other)));
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-frame-'));
   const loadBefore = loadAverage();
-  const figures = new Map(subjects.map((s) => [s, { frame: [] as number[], afterRates: [] as number[] }]));
+  const figures = new Map(
+    subjects.map((s) => [s, { frame: [] as number[], afterRates: [] as number[], prep: [] as number[], longestStep: [] as number[] }]),
+  );
   try {
     const tree = createChurnTree(parent, size);
     const procFs = new Map(subjects.map((s) => [s, s.createProcFs(tree.root)]));
@@ -105,24 +112,41 @@ async function main(): Promise<void> {
           repeating: true,
         });
         s.store.ingest(snapshot);
+        const frameInput = (): unknown => ({
+          session: s.store.state,
+          ui: s.ui,
+          size: { width: 200, height: 50 },
+          theme: { ascii: false },
+          filter: null,
+          context: { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null },
+          cache: s.cache,
+        });
         const frameOf = (): number => {
           const c0 = cpuMs();
-          s.buildFrame({
-            session: s.store.state,
-            ui: s.ui,
-            size: { width: 200, height: 50 },
-            theme: { ascii: false },
-            filter: null,
-            context: { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null },
-            cache: s.cache,
-          });
+          s.buildFrame(frameInput());
           return cpuMs() - c0;
         };
+        // What the dashboard runs in slices before the frame (keys are answered between steps).
+        let prepMs = 0;
+        let longestStepMs = 0;
+        if (s.prepareFrameSteps !== undefined) {
+          const steps = s.prepareFrameSteps(frameInput());
+          for (;;) {
+            const c0 = cpuMs();
+            const step = steps.next();
+            const ms = cpuMs() - c0;
+            prepMs += ms;
+            longestStepMs = Math.max(longestStepMs, ms);
+            if (step.done === true) break;
+          }
+        }
         const frameMs = frameOf();
-        s.store.setConnRates(fakeRates(snapshot, r));
+        if (withRates) s.store.setConnRates(fakeRates(snapshot, r));
         const afterRatesMs = frameOf();
         if (r >= 2) {
           figures.get(s)?.frame.push(frameMs);
+          figures.get(s)?.prep.push(prepMs);
+          figures.get(s)?.longestStep.push(longestStepMs);
           figures.get(s)?.afterRates.push(afterRatesMs);
         }
       }
@@ -134,6 +158,9 @@ async function main(): Promise<void> {
   for (const s of subjects) {
     const f = figures.get(s);
     if (f === undefined) continue;
+    console.log(
+      `${s.label}: rows in steps before the frame ms median ${round(median(f.prep), 1)} max ${round(max(f.prep), 1)}, longest step median ${round(median(f.longestStep), 2)} max ${round(max(f.longestStep), 2)}`,
+    );
     console.log(
       `${s.label}: frame after ingest ms median ${round(median(f.frame), 1)} max ${round(max(f.frame), 1)}; after new rates median ${round(median(f.afterRates), 1)} max ${round(max(f.afterRates), 1)}`,
     );

@@ -295,15 +295,35 @@ class SocketOrder {
     }
   }
 
-  /** Sorts what was left unsorted (the first read past the first rows, or the next snapshot's list). */
+  /** Sorts what was left unsorted (the first read past the first rows), in one step. */
   private sortAll(): void {
     const u = this.unsorted;
     if (u === null) return;
     const live = u.live.sort(u.cmp);
     const closed = u.closed.sort(u.cmp);
+    this.sorted(live, closed, mergeSorted<Entry>(live, closed, u.cmp));
+  }
+
+  /**
+   * Sorts what was left unsorted in steps (runs of 1,024 sorted, then merged pairwise), pausing
+   * every few thousand entries: the next snapshot's list sorts a new filter's or sort's order
+   * this way, between keys. The same order as sortAll (a total order has one sorted form).
+   */
+  *sortAllSteps(): Generator<void, void> {
+    const u = this.unsorted;
+    if (u === null) return;
+    const live = yield* sortSteps(u.live, u.cmp);
+    const closed = yield* sortSteps(u.closed, u.cmp);
+    const entries = yield* mergeSortedSteps<Entry>(live, closed, u.cmp);
+    // Read meanwhile (sortAll), or already sorted: the same order either way.
+    if (this.unsorted !== u) return;
+    this.sorted(live, closed, entries);
+  }
+
+  private sorted(live: readonly SocketRecord[], closed: readonly ClosedEntry[], entries: readonly Entry[]): void {
     this.sortedLive = live;
     this.sortedClosed = closed;
-    this.sortedEntries = closed.length === 0 ? live : mergeSorted<Entry>(live, closed, u.cmp);
+    this.sortedEntries = entries;
     this.unsorted = null;
     this.firstRows = null;
   }
@@ -414,17 +434,31 @@ function totalOrder(input: SocketRowsInput): (a: Entry, b: Entry) => number {
   return (a, b) => sign * cmp(a, b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
+/** Entries handled between two pauses of the steps below (merge, sort, carry): ~1-3 ms at 100k. */
+const STEP_ENTRIES = 2048;
+
+/** Runs steps to the end at once. */
+function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
 /**
  * Merge `add` (sorted) into `into` (sorted), then one pass. Each added entry's place is found by
  * galloping from the last one's (probes 1, 2, 4, … ahead, then a binary search): arrivals spread
- * over the order cost a few comparisons each rather than log2(100k) = 17.
+ * over the order cost a few comparisons each rather than log2(100k) = 17. Pauses every
+ * STEP_ENTRIES entries copied.
  */
-function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): T[] {
+function* mergeSortedSteps<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): Generator<void, T[]> {
   if (add.length === 0) return into as T[];
-  const out: T[] = new Array<T>(into.length + add.length);
+  if (into.length === 0) return add as T[];
+  // Filled by push: `new Array(n)` of more than ~100k entries is a dictionary (slow) in V8.
+  const out: T[] = [];
   const n = into.length;
   let from = 0;
-  let o = 0;
+  let nextPause = STEP_ENTRIES;
   for (const x of add) {
     // first position in `into` (from `from`) whose entry sorts after x: into[lo - 1] <= x < into[hi]
     let lo = from;
@@ -441,10 +475,61 @@ function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp
       if (cmp(into[mid] as T, x) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    while (from < lo) out[o++] = into[from++] as T;
-    out[o++] = x;
+    while (from < lo) out.push(into[from++] as T);
+    out.push(x);
+    if (out.length >= nextPause) {
+      nextPause = out.length + STEP_ENTRIES;
+      yield;
+    }
   }
-  while (from < into.length) out[o++] = into[from++] as T;
+  while (from < n) {
+    const end = Math.min(n, from + STEP_ENTRIES);
+    while (from < end) out.push(into[from++] as T);
+    if (from < n) yield;
+  }
+  return out;
+}
+
+function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): T[] {
+  return runSteps(mergeSortedSteps(into, add, cmp));
+}
+
+/** `all` sorted by `cmp` (in place for the runs), in steps: runs of 1,024 sorted, then merged pairwise. */
+function* sortSteps<T extends Entry>(all: T[], cmp: (a: Entry, b: Entry) => number): Generator<void, T[]> {
+  const RUN = 1024;
+  if (all.length <= RUN) return all.sort(cmp);
+  let runs: T[][] = [];
+  for (let i = 0; i < all.length; i += RUN) {
+    runs.push(all.slice(i, i + RUN).sort(cmp));
+    if (runs.length % 2 === 0) yield;
+  }
+  while (runs.length > 1) {
+    const next: T[][] = [];
+    for (let i = 0; i < runs.length; i += 2) {
+      const a = runs[i] as T[];
+      const b = runs[i + 1];
+      next.push(b === undefined ? a : yield* mergeRunsSteps(a, b, cmp));
+    }
+    runs = next;
+  }
+  return runs[0] as T[];
+}
+
+/** Two sorted runs merged (stable: a's entries first among equals, which a total order never has), pausing every STEP_ENTRIES. */
+function* mergeRunsSteps<T>(a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => number): Generator<void, T[]> {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  let nextPause = STEP_ENTRIES;
+  while (i < a.length && j < b.length) {
+    out.push(cmp(b[j] as T, a[i] as T) < 0 ? (b[j++] as T) : (a[i++] as T));
+    if (out.length >= nextPause) {
+      nextPause = out.length + STEP_ENTRIES;
+      yield;
+    }
+  }
+  while (i < a.length) out.push(a[i++] as T);
+  while (j < b.length) out.push(b[j++] as T);
   return out;
 }
 
@@ -456,6 +541,20 @@ function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp
  * merged in. Same rows, same order as sorting everything (test/socket-rows.test.ts).
  */
 export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowList | null = null, filterText = ''): SocketRowList {
+  return runSteps(buildSocketRowListSteps(input, previous, filterText));
+}
+
+/**
+ * buildSocketRowList in steps of a few thousand entries (pausing at each `yield`), for a caller
+ * that lets keys in between (the dashboard, after a snapshot's ingest): the same list. A list
+ * left unsorted by `previous` (a new filter or sort whose first rows were selected) is sorted in
+ * steps here too.
+ */
+export function* buildSocketRowListSteps(
+  input: SocketRowsInput,
+  previous: SocketRowList | null = null,
+  filterText = '',
+): Generator<void, SocketRowList> {
   const { filter } = input;
   // Backlogs and rates change the order only when it sorts by them (they are re-read every few seconds).
   const key = input.sort.key;
@@ -492,21 +591,29 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
     // the others keep their order, so only the arrivals are filtered, sorted and merged in.
     // A changed line of the same socket that sorts exactly where the old one did (a timer moved)
     // takes its place without a comparison against the others; the rest are merged in.
+    yield* prev.sortAllSteps();
     const inPlace = new Map<SocketRecord, SocketRecord>();
     const added: SocketRecord[] = [];
     const { removed: gone, added: arrived, replacements } = turnover;
     for (let i = 0; i < arrived.length; i++) {
       const s = arrived[i] as SocketRecord;
+      if (i % 1024 === 1023) yield;
       if (filter !== null && !filter(s)) continue;
       const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
       if (old !== undefined && cmp(old, s) === 0 && (filter === null || filter(old))) inPlace.set(old, s);
       else added.push(s);
     }
-    const removed = new Set(gone);
+    const removed = new Set<SocketRecord>();
+    for (let i = 0; i < gone.length; i++) {
+      removed.add(gone[i] as SocketRecord);
+      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+    }
     let kept: readonly SocketRecord[] = prev.live;
     if (removed.size > 0) {
       const carried: SocketRecord[] = [];
+      let i = 0;
       for (const s of prev.live) {
+        if (++i % STEP_ENTRIES === 0) yield;
         if (!removed.has(s)) carried.push(s);
         else {
           const replacement = inPlace.get(s);
@@ -515,37 +622,48 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
       }
       kept = carried;
     }
-    live = mergeSorted(kept, added.sort(cmp), cmp);
+    const sortedAdded = yield* sortSteps(added, cmp);
+    live = yield* mergeSortedSteps(kept, sortedAdded, cmp);
     merged = true;
-  } else {
-    live = filter === null ? [...input.sockets] : input.sockets.filter(filter);
+  } else if (filter === null) live = [...input.sockets];
+  else {
+    live = [];
+    for (let i = 0; i < input.sockets.length; i++) {
+      const s = input.sockets[i] as SocketRecord;
+      if (filter(s)) live.push(s);
+      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+    }
   }
   // Tombstones: last list's entries that are still listed keep their order (and passed the same
   // filter); those closed since are filtered, sorted and merged in.
   const lastClosed = merged && prev !== null ? prev.closed : null;
-  const listedBefore = lastClosed === null ? null : new Set<ClosedEntry>(lastClosed);
+  const listedBefore = lastClosed === null ? null : new Set<ClosedEntry>();
+  if (listedBefore !== null && lastClosed !== null) {
+    for (let i = 0; i < lastClosed.length; i++) {
+      listedBefore.add(lastClosed[i] as ClosedEntry);
+      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+    }
+  }
   const closed: ClosedEntry[] = [];
   const closedSince: ClosedEntry[] = [];
   const listedNow = new Set<ClosedEntry>();
   if (tombstones !== null) {
-    for (const t of tombstones) {
+    for (let i = 0; i < tombstones.length; i++) {
+      const t = tombstones[i] as Tombstone;
       const e = closedEntryOf(t);
       if (listedBefore?.has(e) === true) listedNow.add(e);
       else if (filter === null || filter(tombstoneForFilter(t.record))) (listedBefore === null ? closed : closedSince).push(e);
+      if (i % 1024 === 1023) yield;
     }
   }
   // With nothing merged (the first snapshot, a new filter or sort, more turnover than a merge
-  // pays for), the whole order is
-  // sorted only when read past its first rows: the first frame selects the rows it shows, and
-  // the next snapshot's list (or a key press) sorts the rest, after the frame is written.
-  if (lastClosed === null) {
-    if (!merged) return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
-    closed.sort(cmp);
-  } else {
-    for (const e of lastClosed) if (listedNow.has(e)) closed.push(e);
-  }
-  const closedSorted = closedSince.length === 0 ? closed : mergeSorted(closed, closedSince.sort(cmp), cmp);
-  const entries = closedSorted.length === 0 ? live : mergeSorted<Entry>(live, closedSorted, cmp);
+  // pays for), the whole order is sorted only when read past its first rows: the first frame
+  // selects the rows it shows, and the next snapshot's list (or a key press) sorts the rest,
+  // after the frame is written.
+  if (lastClosed === null) return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
+  for (const e of lastClosed) if (listedNow.has(e)) closed.push(e);
+  const closedSorted = yield* mergeSortedSteps(closed, yield* sortSteps(closedSince, cmp), cmp);
+  const entries = yield* mergeSortedSteps<Entry>(live, closedSorted, cmp);
   return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed: closedSorted, entries }));
 }
 
