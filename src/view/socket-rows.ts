@@ -261,9 +261,10 @@ interface Unsorted {
 class SocketOrder {
   readonly length: number;
   readonly closedRows: number;
-  private sortedLive: readonly SocketRecord[] | null;
-  private sortedClosed: readonly ClosedEntry[] | null;
+  /** Live records that pass the filter and the tombstones that do, in the order shown. */
   private sortedEntries: readonly Entry[] | null;
+  /** The tombstones' entries in sortedEntries (the next list keeps those still listed). */
+  private listedClosed: ReadonlySet<ClosedEntry> | null;
   /** The first rows of the order, selected without sorting the rest (until `unsorted` is sorted). */
   private firstRows: readonly Entry[] | null = null;
   private unsorted: Unsorted | null;
@@ -275,23 +276,21 @@ class SocketOrder {
     readonly tombstones: readonly unknown[] | null,
     /** What the order depends on besides the snapshot: built on only when every one is the same. */
     readonly params: readonly unknown[],
-    /** Sorted already: live records that pass the filter, the tombstones that do, and both merged; or the same unsorted. */
-    order: { readonly live: readonly SocketRecord[]; readonly closed: readonly ClosedEntry[]; readonly entries: readonly Entry[] } | Unsorted,
+    /** Sorted already: the entries in order and the tombstones' among them; or live records and tombstones unsorted. */
+    order: { readonly entries: readonly Entry[]; readonly closed: ReadonlySet<ClosedEntry> } | Unsorted,
   ) {
     if ('cmp' in order) {
       this.unsorted = order;
-      this.sortedLive = null;
-      this.sortedClosed = null;
       this.sortedEntries = null;
+      this.listedClosed = null;
       this.length = order.live.length + order.closed.length;
       this.closedRows = order.closed.length;
     } else {
       this.unsorted = null;
-      this.sortedLive = order.live;
-      this.sortedClosed = order.closed;
       this.sortedEntries = order.entries;
+      this.listedClosed = order.closed;
       this.length = order.entries.length;
-      this.closedRows = order.entries.length - order.live.length;
+      this.closedRows = order.closed.size;
     }
   }
 
@@ -301,7 +300,7 @@ class SocketOrder {
     if (u === null) return;
     const live = u.live.sort(u.cmp);
     const closed = u.closed.sort(u.cmp);
-    this.sorted(live, closed, mergeSorted<Entry>(live, closed, u.cmp));
+    this.sorted(mergeSorted<Entry>(live, closed, u.cmp), new Set(closed));
   }
 
   /**
@@ -317,35 +316,28 @@ class SocketOrder {
     const entries = yield* mergeSortedSteps<Entry>(live, closed, u.cmp);
     // Read meanwhile (sortAll), or already sorted: the same order either way.
     if (this.unsorted !== u) return;
-    this.sorted(live, closed, entries);
+    this.sorted(entries, new Set(closed));
   }
 
-  private sorted(live: readonly SocketRecord[], closed: readonly ClosedEntry[], entries: readonly Entry[]): void {
-    this.sortedLive = live;
-    this.sortedClosed = closed;
+  private sorted(entries: readonly Entry[], closed: ReadonlySet<ClosedEntry>): void {
     this.sortedEntries = entries;
+    this.listedClosed = closed;
     this.unsorted = null;
     this.firstRows = null;
   }
 
-  /** Live records that pass the filter, sorted. */
-  get live(): readonly SocketRecord[] {
-    this.sortAll();
-    return this.sortedLive as readonly SocketRecord[];
+  /** The tombstones' entries listed, sorted or not. */
+  get closed(): ReadonlySet<ClosedEntry> {
+    if (this.listedClosed === null) this.sortAll();
+    return this.listedClosed as ReadonlySet<ClosedEntry>;
   }
 
-  /** Tombstones that pass the filter, sorted. */
-  get closed(): readonly ClosedEntry[] {
-    this.sortAll();
-    return this.sortedClosed as readonly ClosedEntry[];
+  /** Live records that pass the filter, in no particular order (with the tombstones once sorted: skip ClosedEntry). */
+  get entriesInAnyOrder(): readonly Entry[] {
+    return this.unsorted?.live ?? (this.sortedEntries as readonly Entry[]);
   }
 
-  /** Live records that pass the filter, in no particular order (sorted when they are). */
-  get liveInAnyOrder(): readonly SocketRecord[] {
-    return this.unsorted?.live ?? (this.sortedLive as readonly SocketRecord[]);
-  }
-
-  /** live and the tombstones merged, in the order shown. */
+  /** Live records and tombstones, in the order shown. */
   get entries(): readonly Entry[] {
     this.sortAll();
     return this.sortedEntries as readonly Entry[];
@@ -385,8 +377,8 @@ class SortedSocketRows implements SocketRowList {
     const rates = this.input.rates;
     // Order does not matter here: the unsorted records when not sorted yet.
     if (this.anyRateMemo === null) {
-      const live = this.order.liveInAnyOrder;
-      this.anyRateMemo = rates !== undefined && rates.size > 0 && live.some((s) => rates.has(s.key));
+      const entries = this.order.entriesInAnyOrder;
+      this.anyRateMemo = rates !== undefined && rates.size > 0 && entries.some((e) => !(e instanceof ClosedEntry) && rates.has(e.key));
     }
     return this.anyRateMemo;
   }
@@ -581,90 +573,147 @@ export function* buildSocketRowListSteps(
     last !== null && turnover.from !== null && turnover.from.sockets === last.sockets && turnover.to?.sockets === input.sockets
       ? last
       : null;
-  let live: SocketRecord[];
-  let merged = false;
-  // Merging k arrivals costs a sort of k and a binary search each, plus one pass; a full sort costs
+  // Merging k arrivals costs a sort of k and a search each, plus one pass; a full sort costs
   // N log N comparisons: merging wins until about half the records changed (a churning host
   // replaces 10-15% of them a refresh: every TIME_WAIT timer moves).
-  if (prev !== null && turnover.removed.length + turnover.added.length <= input.sockets.length) {
-    // The tracker says which record objects left and arrived since the last list's snapshot:
-    // the others keep their order, so only the arrivals are filtered, sorted and merged in.
-    // A changed line of the same socket that sorts exactly where the old one did (a timer moved)
-    // takes its place without a comparison against the others; the rest are merged in.
-    yield* prev.sortAllSteps();
-    const inPlace = new Map<SocketRecord, SocketRecord>();
-    const added: SocketRecord[] = [];
-    const { removed: gone, added: arrived, replacements } = turnover;
-    for (let i = 0; i < arrived.length; i++) {
-      const s = arrived[i] as SocketRecord;
-      if (i % 1024 === 1023) yield;
-      if (filter !== null && !filter(s)) continue;
-      const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
-      if (old !== undefined && cmp(old, s) === 0 && (filter === null || filter(old))) inPlace.set(old, s);
-      else added.push(s);
-    }
-    const removed = new Set<SocketRecord>();
-    for (let i = 0; i < gone.length; i++) {
-      removed.add(gone[i] as SocketRecord);
-      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
-    }
-    let kept: readonly SocketRecord[] = prev.live;
-    if (removed.size > 0) {
-      const carried: SocketRecord[] = [];
-      let i = 0;
-      for (const s of prev.live) {
-        if (++i % STEP_ENTRIES === 0) yield;
-        if (!removed.has(s)) carried.push(s);
-        else {
-          const replacement = inPlace.get(s);
-          if (replacement !== undefined) carried.push(replacement);
-        }
+  if (prev === null || turnover.removed.length + turnover.added.length > input.sockets.length) {
+    // With nothing to build on (the first snapshot, a new filter or sort, more turnover than a
+    // merge pays for), the whole order is sorted only when read past its first rows: the first
+    // frame selects the rows it shows, and the next snapshot's list (or a key press) sorts the
+    // rest, after the frame is written.
+    let live: SocketRecord[];
+    if (filter === null) live = [...input.sockets];
+    else {
+      live = [];
+      for (let i = 0; i < input.sockets.length; i++) {
+        const s = input.sockets[i] as SocketRecord;
+        if (filter(s)) live.push(s);
+        if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
       }
-      kept = carried;
     }
-    const sortedAdded = yield* sortSteps(added, cmp);
-    live = yield* mergeSortedSteps(kept, sortedAdded, cmp);
-    merged = true;
-  } else if (filter === null) live = [...input.sockets];
-  else {
-    live = [];
-    for (let i = 0; i < input.sockets.length; i++) {
-      const s = input.sockets[i] as SocketRecord;
-      if (filter(s)) live.push(s);
-      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
-    }
+    const closed: ClosedEntry[] = [];
+    for (const t of tombstones ?? []) if (filter === null || filter(tombstoneForFilter(t.record))) closed.push(closedEntryOf(t));
+    return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
   }
-  // Tombstones: last list's entries that are still listed keep their order (and passed the same
-  // filter); those closed since are filtered, sorted and merged in.
-  const lastClosed = merged && prev !== null ? prev.closed : null;
-  const listedBefore = lastClosed === null ? null : new Set<ClosedEntry>();
-  if (listedBefore !== null && lastClosed !== null) {
-    for (let i = 0; i < lastClosed.length; i++) {
-      listedBefore.add(lastClosed[i] as ClosedEntry);
-      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
-    }
+  // The tracker says which record objects left and arrived since the last list's snapshot: the
+  // others keep their order, so only the arrivals are filtered, sorted and merged in. A changed
+  // line of the same socket that sorts exactly where the old one did (a timer moved) takes its
+  // place without a comparison against the others. Tombstones likewise: last list's entries
+  // still listed keep their place (they passed the same filter), those closed since are merged in.
+  yield* prev.sortAllSteps();
+  const inPlace = new Map<SocketRecord, SocketRecord>();
+  const added: Entry[] = [];
+  const { removed: gone, added: arrived, replacements } = turnover;
+  for (let i = 0; i < arrived.length; i++) {
+    const s = arrived[i] as SocketRecord;
+    if (i % 1024 === 1023) yield;
+    if (filter !== null && !filter(s)) continue;
+    const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
+    if (old !== undefined && cmp(old, s) === 0 && (filter === null || filter(old))) inPlace.set(old, s);
+    else added.push(s);
   }
-  const closed: ClosedEntry[] = [];
-  const closedSince: ClosedEntry[] = [];
-  const listedNow = new Set<ClosedEntry>();
+  const removed = new Set<Entry>();
+  for (let i = 0; i < gone.length; i++) {
+    removed.add(gone[i] as SocketRecord);
+    if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+  }
+  const listedBefore = prev.closed;
+  const listed = new Set<ClosedEntry>();
   if (tombstones !== null) {
     for (let i = 0; i < tombstones.length; i++) {
       const t = tombstones[i] as Tombstone;
       const e = closedEntryOf(t);
-      if (listedBefore?.has(e) === true) listedNow.add(e);
-      else if (filter === null || filter(tombstoneForFilter(t.record))) (listedBefore === null ? closed : closedSince).push(e);
+      if (listedBefore.has(e)) listed.add(e);
+      else if (filter === null || filter(tombstoneForFilter(t.record))) {
+        listed.add(e);
+        added.push(e);
+      }
       if (i % 1024 === 1023) yield;
     }
   }
-  // With nothing merged (the first snapshot, a new filter or sort, more turnover than a merge
-  // pays for), the whole order is sorted only when read past its first rows: the first frame
-  // selects the rows it shows, and the next snapshot's list (or a key press) sorts the rest,
-  // after the frame is written.
-  if (lastClosed === null) return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
-  for (const e of lastClosed) if (listedNow.has(e)) closed.push(e);
-  const closedSorted = yield* mergeSortedSteps(closed, yield* sortSteps(closedSince, cmp), cmp);
-  const entries = yield* mergeSortedSteps<Entry>(live, closedSorted, cmp);
-  return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed: closedSorted, entries }));
+  // Last list's entries that stay: not removed, or replaced in place; tombstones still listed.
+  const before = prev.entries;
+  for (const e of listedBefore) if (!listed.has(e)) removed.add(e);
+  const entries = yield* carryAndMergeSteps(before, removed, inPlace, yield* sortSteps(added, cmp), cmp);
+  return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { entries, closed: listed }));
+}
+
+/**
+ * One pass over the last order `before`: its entries copied except those in `removed` (or their
+ * replacement in `inPlace`, which sorts where they did), with `add` (sorted) merged in. Each added
+ * entry's place is found by galloping from the last one's (probes 1, 2, 4, … ahead, then a
+ * binary search), comparing only with entries that stay: arrivals spread over the order cost a
+ * few comparisons each rather than log2(100k) = 17. Pauses every STEP_ENTRIES entries written.
+ */
+function* carryAndMergeSteps(
+  before: readonly Entry[],
+  removed: ReadonlySet<Entry>,
+  inPlace: ReadonlyMap<SocketRecord, SocketRecord>,
+  add: readonly Entry[],
+  cmp: (a: Entry, b: Entry) => number,
+): Generator<void, Entry[]> {
+  const n = before.length;
+  // 0: stays, 1: removed, 2: replaced in place. A removed record is never compared: its order
+  // may have changed (the age sort reads the tracker, which forgot it).
+  const fate = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const e = before[i] as Entry;
+    if (removed.has(e)) fate[i] = e instanceof ClosedEntry || !inPlace.has(e) ? 1 : 2;
+    if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+  }
+  const at = (i: number): Entry => {
+    const e = before[i] as Entry;
+    return fate[i] === 2 ? (inPlace.get(e as SocketRecord) as Entry) : e;
+  };
+  /** The first index from i on whose entry stays (or is replaced), else `end`. */
+  const staying = (i: number, end: number): number => {
+    while (i < end && fate[i] === 1) i++;
+    return i;
+  };
+  const out: Entry[] = [];
+  let from = 0;
+  let nextPause = STEP_ENTRIES;
+  const copyTo = (end: number): void => {
+    for (; from < end; from++) if (fate[from] !== 1) out.push(at(from));
+  };
+  for (const x of add) {
+    // The first position p from `from` with every staying entry of [from, p) <= x and every one
+    // of [p, n) > x; invariant: [from, lo) <= x, [hi, n) > x.
+    let lo = from;
+    let hi = n;
+    let probe = from;
+    let step = 1;
+    for (;;) {
+      const j = staying(probe, n);
+      if (j >= n) break;
+      if (cmp(at(j), x) > 0) {
+        hi = j;
+        break;
+      }
+      lo = j + 1;
+      probe = j + 1 + step;
+      step *= 2;
+      if (probe >= n) break;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const j = staying(mid, hi);
+      if (j >= hi) hi = mid;
+      else if (cmp(at(j), x) <= 0) lo = j + 1;
+      else hi = mid;
+    }
+    copyTo(lo);
+    out.push(x);
+    if (out.length >= nextPause) {
+      nextPause = out.length + STEP_ENTRIES;
+      yield;
+    }
+  }
+  while (from < n) {
+    copyTo(Math.min(n, from + STEP_ENTRIES));
+    if (from < n) yield;
+  }
+  return out;
 }
 
 /** Every row of the socket table, sorted (buildSocketRowList, all rows built). */
