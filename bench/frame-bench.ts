@@ -165,7 +165,9 @@ async function main(): Promise<void> {
       `${s.label}: frame after ingest ms median ${round(median(f.frame), 1)} max ${round(max(f.frame), 1)}; after new rates median ${round(median(f.afterRates), 1)} max ${round(max(f.afterRates), 1)}`,
     );
   }
-  console.log(`${size} sockets, ${churn ? 'churning' : 'static'}, ${rounds} rounds; load ${loadBefore.join(' ')} → ${loadAverage().join(' ')}`);
+  console.log(
+    `${size} sockets, ${churn ? 'churning' : 'static'}, ${rounds} rounds; load ${loadBefore.join(' ')} → ${loadAverage().join(' ')}`,
+  );
 }
 
 void main();

@@ -499,8 +499,10 @@ describe('buildSocketRowList over a run of snapshots: built on the last list, in
     for (const s of sockets) {
       const r = next();
       if (r < 0.06) continue; // closed: a tombstone
-      if (r < 0.16) out.push({ ...s }); // the same socket, its line changed (timer): a new object, same key
-      else if (r < 0.19) out.push({ ...s, recvQ: s.recvQ + 5 }); // queues moved: sorts elsewhere by recvq
+      if (r < 0.16)
+        out.push({ ...s }); // the same socket, its line changed (timer): a new object, same key
+      else if (r < 0.19)
+        out.push({ ...s, recvQ: s.recvQ + 5 }); // queues moved: sorts elsewhere by recvq
       else out.push(s);
     }
     for (let i = 0; i < 15; i++) out.push(make(next));
@@ -561,7 +563,16 @@ describe('buildSocketRowList over a run of snapshots: built on the last list, in
     const base = { sockets, takenAtMs: 0, tracker, filter: null, tombstones: true, sort: { key: 'state' as const, descending: false } };
     const first = buildSocketRowList(base);
     expect(first.keys()).toHaveLength(500);
-    const rate = { sendBytesPerSec: 10, recvBytesPerSec: 20, retransPerSec: 0, rttMs: 1, rttVarMs: 0, bytesAcked: 1, bytesReceived: 1, retransTotal: 0 };
+    const rate = {
+      sendBytesPerSec: 10,
+      recvBytesPerSec: 20,
+      retransPerSec: 0,
+      rttMs: 1,
+      rttVarMs: 0,
+      bytesAcked: 1,
+      bytesReceived: 1,
+      retransTotal: 0,
+    };
     const rates = new Map([[first.keyAt(3)!, rate]]);
     const withRates = buildSocketRowList({ ...base, rates }, first);
     const orderOf = (l: SocketRowList): unknown => (l as unknown as { order: unknown }).order;

@@ -13,7 +13,15 @@ import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { columnAt, groupDrillFilter } from '../view/dashboard-view.js';
 import { runInSlices } from '../model/slices.js';
-import { FrameCache, buildFrame, prepareFrameSteps, type DetailsMemory, type Frame, type FrameInput } from '../view/frame.js';
+import {
+  FrameCache,
+  buildFrame,
+  prepareFrameSteps,
+  sortRowsSteps,
+  type DetailsMemory,
+  type Frame,
+  type FrameInput,
+} from '../view/frame.js';
 import { sortMenuItemAt } from '../view/sort-menu.js';
 import {
   VIEWS,
@@ -63,6 +71,11 @@ export interface DashboardOptions {
   readonly store?: SessionStore;
   /** Service name → port (/etc/services) for `port http` in the filter prompts; absent: numbers only. */
   readonly servicePort?: (name: string) => number | undefined;
+  /**
+   * Yields to the event loop (setImmediate): a new filter's or sort's socket order is then sorted
+   * in slices after its frame (absent: sorted when first read past its first rows).
+   */
+  readonly pause?: () => Promise<void>;
   /** Monotonic clock, ms: times the last snapshot's ingest and draw (lastSnapshotMs); absent: zeros. */
   readonly monotonicMs?: () => number;
 }
@@ -443,6 +456,22 @@ export class Dashboard {
   render(): void {
     if (this.destroyed) return;
     this.draw(this.buildFrame());
+    this.sortRowsSoon();
+  }
+
+  /** A socket order of a new filter or sort (first rows selected) sorted in slices after its frame. */
+  private sortingRows = false;
+  private sortRowsSoon(): void {
+    const pause = this.options.pause;
+    if (this.sortingRows || pause === undefined) return;
+    this.sortingRows = true;
+    const clock = this.options.monotonicMs ?? ((): number => 0);
+    const done = (): void => {
+      this.sortingRows = false;
+    };
+    void pause().then(() =>
+      this.destroyed ? undefined : runInSlices(sortRowsSteps(this.cache), { sliceMs: INGEST_SLICE_MS, clock, pause }).then(done, done),
+    );
   }
 
   /** Draw one frame: the only place the widgets are touched. */

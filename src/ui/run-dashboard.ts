@@ -54,7 +54,15 @@ export interface DashboardStats {
   frameMs: number[];
   collectMs: number[];
   /** Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the session store's ingest, the socket table's rows (built in slices before the frame), building + drawing the frame; and the refresh's CPU time, all threads. */
-  stageMs: { readMs: number[]; parseMs: number[]; ownersMs: number[]; ingestMs: number[]; rowsMs: number[]; drawMs: number[]; cpuMs: number[] };
+  stageMs: {
+    readMs: number[];
+    parseMs: number[];
+    ownersMs: number[];
+    ingestMs: number[];
+    rowsMs: number[];
+    drawMs: number[];
+    cpuMs: number[];
+  };
   /** Interval the poller actually uses (>= the chosen one when backing off). */
   effectiveIntervalMs: number;
 }
@@ -288,6 +296,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       filterText: deps.filterText,
       theme,
       monotonicMs: deps.monotonicMs,
+      pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
       timeZoneOffsetMin: deps.timeZoneOffsetMin,
       fetchTcpInfo: deps.fetchTcpInfo,
       onIntervalChange: (ms) => {

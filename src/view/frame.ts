@@ -175,15 +175,7 @@ const PROMPT_HINT = {
 } as const satisfies Record<PromptKind, string>;
 
 type FrameCacheSlot =
-  | 'rows'
-  | 'counts'
-  | 'groups'
-  | 'group-rates'
-  | 'backlogs'
-  | 'search-text'
-  | 'unix-peers'
-  | 'listening'
-  | 'partial-history';
+  'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history';
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -308,6 +300,12 @@ function socketRowsRequest(
     },
     filterText,
   };
+}
+
+/** The last socket rows made (for any frame), sorted in steps when left unsorted (see SocketRowList#sortSteps). */
+export function* sortRowsSteps(cache: FrameCache): Generator<void, void> {
+  const last = cache.last<SocketRowList>('rows');
+  if (last !== null) yield* last.value.sortSteps();
 }
 
 /** Two rows keys (socketRowsRequest) of the same filter and sort: the order of one stands in for the other's while it is built. */

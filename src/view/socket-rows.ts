@@ -208,6 +208,12 @@ export interface SocketRowList {
   indexOfKey(key: string): number;
   /** Every row's key, in order (for movement actions). */
   keys(): string[];
+  /**
+   * Sorts the whole order in steps when only its first rows were selected (a new filter or sort):
+   * run between keys after such a frame, so the next key that reads past them does not sort in
+   * one block. Nothing when sorted.
+   */
+  sortSteps(): Generator<void, void>;
   /** Rows of closed sockets (tombstones) in the list. */
   readonly closedRows: number;
   /** Some row has a rate from ss (the rate columns are shown). */
@@ -417,6 +423,10 @@ class SortedSocketRows implements SocketRowList {
   keys(): string[] {
     return this.order.entries.map(keyOfEntry);
   }
+
+  sortSteps(): Generator<void, void> {
+    return this.order.sortAllSteps();
+  }
 }
 
 /** Sorted order with the final tie-break on the row key, so every order is total. */
@@ -443,7 +453,11 @@ function runSteps<T>(steps: Generator<void, T>): T {
  * over the order cost a few comparisons each rather than log2(100k) = 17. Pauses every
  * STEP_ENTRIES entries copied.
  */
-function* mergeSortedSteps<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): Generator<void, T[]> {
+function* mergeSortedSteps<T extends Entry>(
+  into: readonly T[],
+  add: readonly T[],
+  cmp: (a: Entry, b: Entry) => number,
+): Generator<void, T[]> {
   if (add.length === 0) return into as T[];
   if (into.length === 0) return add as T[];
   // Filled by push: `new Array(n)` of more than ~100k entries is a dictionary (slow) in V8.
