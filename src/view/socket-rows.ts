@@ -667,10 +667,12 @@ function* carryAndMergeSteps(
   cmp: (a: Entry, b: Entry) => number,
 ): Generator<void, Entry[]> {
   const n = before.length;
+  // Nothing changed under this filter (a static host): the same order, no copy.
+  if (removed.size === 0 && add.length === 0) return before as Entry[];
   // 0: stays, 1: removed, 2: replaced in place. A removed record is never compared: its order
   // may have changed (the age sort reads the tracker, which forgot it).
   const fate = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < (removed.size === 0 ? 0 : n); i++) {
     const e = before[i] as Entry;
     if (removed.has(e)) fate[i] = e instanceof ClosedEntry || !inPlace.has(e) ? 1 : 2;
     if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
