@@ -555,6 +555,29 @@ describe('buildSocketRowList over a run of snapshots: built on the last list, in
     },
   );
 
+  it('a new sort sorted in steps by two callers at once (after its first frame, and the next snapshot) gives the full order', () => {
+    const next = random(23);
+    const tracker = new SocketTracker({ tombstoneMs: 5000 });
+    const first = Array.from({ length: 6000 }, () => make(next));
+    tracker.ingest(snap(0, first));
+    const base = { tracker, filter: null, tombstones: true, sort: { key: 'peer' as const, descending: false } };
+    const shown = buildSocketRowList({ ...base, sockets: first, takenAtMs: 0 });
+    expect(shown.at(0)).toBeDefined(); // its first rows selected, the rest unsorted
+    const background = shown.sortSteps();
+    for (let i = 0; i < 3; i++) expect(background.next().done).toBe(false);
+    const second = step(next, first);
+    tracker.ingest(snap(1000, second));
+    const input = { ...base, sockets: second, takenAtMs: 1000 };
+    const built = buildSocketRowListSteps(input, shown, '');
+    let r = built.next();
+    for (let i = 0; r.done !== true; i++) {
+      if (i % 2 === 0) background.next();
+      r = built.next();
+    }
+    for (let b = background.next(); b.done !== true; b = background.next());
+    expect(r.value.keys()).toEqual(buildSocketRowList(input).keys());
+  });
+
   it('new rates, UNIX peers or backlogs for the same snapshot keep the order object and show in the rows', () => {
     const next = random(5);
     const sockets = Array.from({ length: 500 }, () => make(next));

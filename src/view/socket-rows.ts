@@ -315,6 +315,16 @@ class SocketOrder {
    * this way, between keys. The same order as sortAll (a total order has one sorted form).
    */
   *sortAllSteps(): Generator<void, void> {
+    if (this.unsorted === null) return;
+    // One sort however many callers step it (the sort after a new sort's first frame, then the
+    // next snapshot's list built on this one): each resumes the same steps.
+    this.sorting ??= this.sortUnsortedSteps();
+    yield* this.sorting;
+  }
+
+  private sorting: Generator<void, void> | null = null;
+
+  private *sortUnsortedSteps(): Generator<void, void> {
     const u = this.unsorted;
     if (u === null) return;
     const live = yield* sortSteps(u.live, u.cmp);
