@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { OwnerScanStats } from '../model/types.js';
 import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
 import type { OwnerScanner } from './read-owners.js';
-import { InodeIndex } from './inode-index.js';
+import { InodeIndex, inodeArrayOf } from './inode-index.js';
 
 /** Message to the worker. */
 export interface OwnerScanRequest {
@@ -167,7 +167,7 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       start();
       if (worker === null) return (inline ??= createInlineOwnerSource(fallback())).scan(wanted);
       const id = nextId++;
-      const inodes = Float64Array.from(wanted);
+      const inodes = inodeArrayOf(wanted);
       return new Promise((resolve) => {
         pending.set(id, { resolve, wanted });
         worker?.postMessage({ id, inodes } satisfies OwnerScanRequest, [inodes.buffer]);
