@@ -55,15 +55,17 @@ export interface DashboardStats {
   collectMs: number[];
   /**
    * Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the
-   * session store's ingest, building + drawing the frame; the refresh's CPU time, all threads
-   * (collection start to drawn frame); and the mean CPU per refresh cycle (start to start, all
-   * threads and children: ss after the frame included) that the back-off budgets.
+   * session store's ingest, the socket table's rows (built in slices before the frame), building +
+   * drawing the frame; the refresh's CPU time, all threads (collection start to drawn frame); and
+   * the mean CPU per refresh cycle (start to start, all threads and children: ss after the frame
+   * included) that the back-off budgets.
    */
   stageMs: {
     readMs: number[];
     parseMs: number[];
     ownersMs: number[];
     ingestMs: number[];
+    rowsMs: number[];
     drawMs: number[];
     cpuMs: number[];
     cycleCpuMs: number[];
@@ -231,7 +233,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     lastFrameMs: 0,
     frameMs: [],
     collectMs: [],
-    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], drawMs: [], cpuMs: [], cycleCpuMs: [] },
+    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], rowsMs: [], drawMs: [], cpuMs: [], cycleCpuMs: [] },
     effectiveIntervalMs: deps.intervalMs,
   };
   countBytes(deps.stdout, stats);
@@ -328,6 +330,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       filterText: deps.filterText,
       theme,
       monotonicMs: deps.monotonicMs,
+      pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
       timeZoneOffsetMin: deps.timeZoneOffsetMin,
       fetchTcpInfo: deps.fetchTcpInfo,
       onIntervalChange: (ms) => {
@@ -438,6 +441,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           keep(st.parseMs, snapshot.cost.parseMs);
           keep(st.ownersMs, snapshot.cost.ownersMs);
           keep(st.ingestMs, dashboard.lastSnapshotMs.ingestMs);
+          keep(st.rowsMs, dashboard.lastSnapshotMs.rowsMs);
           keep(st.drawMs, dashboard.lastSnapshotMs.drawMs);
           keep(st.cpuMs, cpuMs);
           // The first snapshot with owners costs once what later ones do not (every record joined to
