@@ -285,7 +285,7 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
     if (!ctx.options.json && ctx.filter === null) {
       const table = owners.primeTable();
-      return printTableWhileScanning(ctx, deps, owners, table, backlogsFor(ctx), printWith).finally(() => owners.close());
+      return printTableWhileScanning(ctx, collect, deps, owners, table, backlogsFor(ctx), printWith).finally(() => owners.close());
     }
     void owners.prime?.();
     const backlogs = backlogsFor(ctx);
@@ -326,7 +326,9 @@ export function joinOwnersInPlace(snapshot: Snapshot, owners: OwnerLookup, userN
 /**
  * The `--once` table with owners, made while the owner worker scans. The worker's full scan
  * starts first (`ownerTable`: every socket inode's holder, from owners.primeTable()) and runs
- * while this thread reads and parses the tables without owners; then the worker is sent their
+ * while this thread reads and parses the tables without owners (read with blocking reads: a
+ * read(2) per 4 KB page of procfs, each a round trip through libuv's pool when async, cost ~0.3 s
+ * more CPU at 100k sockets, and this thread has nothing else to do meanwhile); then the worker is sent their
  * socket inodes and answers only what changed since its table (sockets opened meanwhile: a few
  * rows instead of every socket's), and meanwhile this thread makes every cell that no owner
  * changes (prepareSocketTable: ~90% of the table's cost). Then the owners are joined in place
@@ -336,18 +338,18 @@ export function joinOwnersInPlace(snapshot: Snapshot, owners: OwnerLookup, userN
  */
 async function printTableWhileScanning(
   ctx: AppContext,
+  collect: Collect,
   deps: CollectDeps,
   owners: OwnerTableSource,
   ownerTable: Promise<OwnerLookup>,
   backlogs: Promise<ListenBacklogs | null> | null,
   printWith: (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment, pieces: readonly string[]) => Promise<number>,
 ): Promise<number> {
-  const collected = collectSnapshotAsync({ ...deps, owners: null });
-  // The UNIX peers' `ss -xH` runs while the tables are read (this thread waits for the reads
-  // then): joined after the owners, it no longer waits at the end.
+  // The UNIX peers' `ss -xH` runs while the tables are read: joined after the owners, it no
+  // longer waits at the end.
   const ss = ssContext(ctx);
   const unixPeersRead = ss !== null && ss.unavailable === null ? readSsUnixPeers(ss.deps, ss.options) : null;
-  const bare = await collected;
+  const bare = collect({ ...deps, owners: null });
   const changes = owners.scanChanges(socketInodes(bare.sockets));
   const table = prepareSocketTable(bare.sockets);
   const lookup = overlayOwnerChanges(await ownerTable, await changes);
