@@ -283,14 +283,15 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
-    if (!ctx.options.json && ctx.filter === null) {
-      const table = owners.primeTable();
-      return printTableWhileScanning(ctx, collect, deps, owners, table, backlogsFor(ctx), printWith).finally(() => owners.close());
-    }
-    void owners.prime?.();
+    const table = owners.primeTable();
     const backlogs = backlogsFor(ctx);
-    return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
-      .then(([snapshot, b]) => print(snapshot, b))
+    if (!ctx.options.json && ctx.filter === null)
+      return printTableWhileScanning(ctx, collect, deps, owners, table, backlogs, printWith).finally(() => owners.close());
+    // --json and filters: the same collection, the document made once the owners are joined.
+    const bare = collect({ ...deps, owners: null });
+    const changes = owners.scanChanges(socketInodes(bare.sockets));
+    return Promise.all([table, changes, backlogs])
+      .then(([t, c, b]) => print(joinOwnersInPlace(bare, overlayOwnerChanges(t, c), deps.userName), b))
       .finally(() => owners.close());
   }
   const backlogs = backlogsFor(ctx);
