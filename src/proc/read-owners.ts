@@ -339,9 +339,41 @@ export class OwnerScanner {
       lookup: (inode) => this.lookup(inode),
       sharedBy: (inode) => this.sharedBy(inode),
       packOwners: (inodes) => this.packOwners(inodes, inodes.length),
-      packAllOwners: () => this.packOwners(this.holders.keys(), this.holders.size),
+      packAllOwners: () => this.packAllOwners(),
       packChangedOwners: (wanted) => this.packChangedOwners(wanted),
     };
+  }
+
+  /** packOwners of every held inode, in one walk of the holders (no second lookup per inode). */
+  private packAllOwners(): PackedOwners {
+    const rows = new Float64Array(this.holders.size * 4);
+    const processes: PackedOwners['processes'] = [];
+    let lastPid = -1;
+    const listed = new Set<number>();
+    let n = 0;
+    this.holders.forEach((held, inode) => {
+      let key: number;
+      let others = 0;
+      if (typeof held === 'number') key = held;
+      else {
+        key = Math.min(...held);
+        others = held.length - 1;
+      }
+      const pid = Math.floor(key / FD_SPAN);
+      rows[n] = inode;
+      rows[n + 1] = pid;
+      rows[n + 2] = key - pid * FD_SPAN;
+      rows[n + 3] = others;
+      n += 4;
+      // Holders come in scan order (by process): most rows repeat the previous row's pid.
+      if (pid !== lastPid && !listed.has(pid)) {
+        listed.add(pid);
+        const info = this.pids.get(pid)?.info ?? NO_INFO;
+        processes.push([pid, { command: info.command, commandLine: info.commandLine, uid: info.uid }]);
+      }
+      lastPid = pid;
+    });
+    return { rows, processes };
   }
 
   /** Start recording which socket inodes change (see `changed`); forgets what was recorded. */
@@ -765,9 +797,15 @@ export function parseDecimal(text: string): number {
 /** Inode of a /proc/<pid>/fd link target "socket:[12345]", or 0 for anything else. */
 export function parseSocketTarget(target: string): number {
   const n = target.length;
-  if (n < 10 || !target.startsWith('socket:[') || target.charCodeAt(n - 1) !== 93 /* ] */) return 0;
-  const inode = parseDecimal(target.slice(8, n - 1));
-  return inode < 0 ? 0 : inode;
+  // One per fd of every process: the digits are read in place (no slice). At most 15 digits, as parseDecimal.
+  if (n < 10 || n > 24 || !target.startsWith('socket:[') || target.charCodeAt(n - 1) !== 93 /* ] */) return 0;
+  let inode = 0;
+  for (let i = 8; i < n - 1; i += 1) {
+    const c = target.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return 0;
+    inode = inode * 10 + c;
+  }
+  return inode;
 }
 
 /**
