@@ -364,7 +364,7 @@ async function printTableWhileScanning(
  * The non-zero socket inodes of a snapshot's records, in order: what wantedInodes holds (records
  * are de-duplicated by inode), without a Set of 100k numbers on the way.
  */
-export function socketInodes(sockets: readonly SocketRecord[]): Float64Array {
+function socketInodes(sockets: readonly SocketRecord[]): Float64Array {
   const inodes = new Float64Array(sockets.length);
   let n = 0;
   for (const s of sockets) if (s.inode !== 0) inodes[n++] = s.inode;
