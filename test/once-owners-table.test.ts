@@ -11,8 +11,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticProcTree } from '../bench/proc-tree.js';
 import { writeSyntheticOwners } from '../bench/proc-tree-owners.js';
-import { finishSocketTable, formatSocketTable, layoutSocketTable, prepareSocketTable } from '../src/cli/format-once.js';
-import { joinUnixPeers } from '../src/model/unix-peers.js';
+import { finishSocketTable, formatSocketTable, prepareSocketTable } from '../src/cli/format-once.js';
 import { joinOwnersInPlace } from '../src/cli/run-once.js';
 import { main, type OutputStream } from '../src/main.js';
 import { collectSnapshot } from '../src/proc/collect-snapshot.js';
@@ -92,25 +91,5 @@ describe('--once with owners, the table made while the owners are scanned', () =
     expect(joined.owners).toEqual(scan.stats);
     expect(joined.sockets).toEqual(reference.sockets);
     expect(finishSocketTable(table).join('\n')).toBe(formatSocketTable(reference.sockets));
-  });
-
-  it('the first columns laid out before the owners are joined: the same text, UNIX peers (named by their holders) included', () => {
-    const reference = collectWithOwners();
-    const procFs = createProcFs(root);
-    const deps = { procFs, owners: null, userName, hostname: () => 'h', now: () => 0, monotonicMs: () => 0 };
-    const bare = collectSnapshot(deps);
-    const table = prepareSocketTable(bare.sockets);
-    layoutSocketTable(table);
-    const scan = createOwnerScanner(procFs).scan(new Set(bare.sockets.map((s) => s.inode).filter((i) => i !== 0)));
-    const joined = joinOwnersInPlace(bare, scan, userName);
-    // UNIX sockets paired two by two, as `ss -xH` would report them: a peer's pid comes from its holder.
-    const unix = joined.sockets.filter((s) => s.protocol === 'unix').map((s) => s.inode);
-    const pairs = unix.flatMap((inode, i) => (i % 2 === 0 && i + 1 < unix.length ? [{ inode, peerInode: unix[i + 1]! }] : []));
-    const extras = { unixPeers: joinUnixPeers(joined.sockets, pairs) };
-    expect([...extras.unixPeers.values()].some((p) => p.peerPid !== null)).toBe(true);
-    const expected = formatSocketTable(reference.sockets, null, { unixPeers: joinUnixPeers(reference.sockets, pairs) });
-    expect(finishSocketTable(table, null, extras).join('\n')).toBe(expected);
-    // The peers widen the Peer column here: a layout that included it would not match.
-    expect(expected).not.toBe(formatSocketTable(reference.sockets));
   });
 });

@@ -108,15 +108,7 @@ export interface PreparedSocketTable {
   readonly deferred: number[];
   readonly widths: number[];
   readonly caches: CellCaches;
-  /**
-   * Row r's columns Proto to Local Address:Port, padded, each with its separator
-   * (layoutSocketTable); null until laid out.
-   */
-  prefixes: string[] | null;
 }
-
-/** Columns before Peer Address:Port: their cells never depend on owners (see layoutSocketTable). */
-const OWNERLESS_COLUMNS = 5;
 
 /**
  * Columns Proto to User of every inet row that is not a TCP listener: none of them depends on
@@ -168,58 +160,13 @@ export function prepareSocketTable(sockets: readonly SocketRecord[]): PreparedSo
     if (c5.length > widths[5]!) widths[5] = c5.length;
     if (c6.length > widths[6]!) widths[6] = c6.length;
   }
-  return { sockets, cells, deferred, widths, caches, prefixes: null };
-}
-
-/** One cell and its separator, padded to `width`: Recv-Q and Send-Q (columns 2, 3) right-aligned, the others left-aligned. */
-function paddedCell(line: string, cell: string, width: number, c: number): string {
-  const gap = width - cell.length;
-  if (c === 2 || c === 3) return gap > 0 ? line + PADS[gap] + cell + ' ' : `${line}${cell} `;
-  return gap > 0 ? line + cell + PADS[gap + 1] : `${line}${cell} `;
+  return { sockets, cells, deferred, widths, caches };
 }
 
 /**
- * The first columns of every row, Proto to Local Address:Port, laid out: no cell of theirs
- * depends on the sockets' owners (a UNIX socket's Peer does, through its peer's holder, and its
- * User, through its own), so `--once` lays them out while the owner scan is finishing.
- * finishSocketTable does it when it was not done. `backlogs`: as finishSocketTable's.
- */
-export function layoutSocketTable(table: PreparedSocketTable, backlogs: ListenBacklogs | null = null): void {
-  if (table.prefixes !== null) return;
-  const { sockets, cells, deferred, widths, caches } = table;
-  for (const r of deferred) {
-    const s = sockets[r - 1]!;
-    const at = r * COLUMNS;
-    const unix = s.protocol === 'unix';
-    const row = [
-      unix ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol,
-      stateLabel(s.protocol, s.state),
-      numberText(s.recvQ),
-      isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : numberText(s.sendQ),
-      unix ? localEndpoint(s) : endpointText(caches.hosts, s.localAddress, s.localPort),
-    ];
-    for (let c = 0; c < OWNERLESS_COLUMNS; c++) {
-      cells[at + c] = row[c];
-      if (row[c]!.length > widths[c]!) widths[c] = row[c]!.length;
-    }
-  }
-  for (let c = 0; c < OWNERLESS_COLUMNS; c++) widths[c] = Math.min(MAX_COLUMN_WIDTH, widths[c]!);
-  const n = sockets.length + 1;
-  const prefixes = new Array<string>(n);
-  for (let r = 0; r < n; r++) {
-    const at = r * COLUMNS;
-    let line = '';
-    for (let c = 0; c < OWNERLESS_COLUMNS; c++) line = paddedCell(line, cells[at + c]!, widths[c]!, c);
-    prefixes[r] = line;
-  }
-  table.prefixes = prefixes;
-}
-
-/**
- * The rest of a prepared table: its first columns laid out (layoutSocketTable, unless done), the
- * Peer and User cells of the rows prepareSocketTable left (UNIX sockets, TCP listeners), then
- * the rows with their Process cells from the records as they are now, `rowsPerChunk` lines a
- * piece (see formatSocketTableChunks). Uses up `table`.
+ * The rest of a prepared table: the rows prepareSocketTable left (UNIX sockets, TCP listeners),
+ * then the rows with their Process cells from the records as they are now, `rowsPerChunk` lines
+ * a piece (see formatSocketTableChunks). Uses up `table`.
  */
 export function finishSocketTable(
   table: PreparedSocketTable,
@@ -227,32 +174,42 @@ export function finishSocketTable(
   extras: SocketExtras = {},
   rowsPerChunk = ROWS_PER_CHUNK,
 ): string[] {
-  layoutSocketTable(table, backlogs);
   const { sockets, cells, deferred, widths, caches } = table;
-  const prefixes = table.prefixes!;
   const n = sockets.length + 1;
   for (const r of deferred) {
     const s = sockets[r - 1]!;
     const at = r * COLUMNS;
-    const c5 = s.protocol === 'unix' ? peerEndpoint(s, extras) : endpointText(caches.hosts, s.remoteAddress, s.remotePort);
+    const unix = s.protocol === 'unix';
+    const c0 = unix ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol;
+    const c1 = stateLabel(s.protocol, s.state);
+    const c2 = numberText(s.recvQ);
+    const c3 = isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : numberText(s.sendQ);
+    const c4 = unix ? localEndpoint(s) : endpointText(caches.hosts, s.localAddress, s.localPort);
+    const c5 = unix ? peerEndpoint(s, extras) : endpointText(caches.hosts, s.remoteAddress, s.remotePort);
     let c6 = caches.users.get(s.user);
     if (c6 === undefined) {
       c6 = safeText(s.user, 32);
       caches.users.set(s.user, c6);
     }
-    cells[at + 5] = c5;
-    cells[at + 6] = c6;
-    if (c5.length > widths[5]!) widths[5] = c5.length;
-    if (c6.length > widths[6]!) widths[6] = c6.length;
+    const row = [c0, c1, c2, c3, c4, c5, c6];
+    for (let c = 0; c < COLUMNS - 1; c++) {
+      cells[at + c] = row[c];
+      if (row[c]!.length > widths[c]!) widths[c] = row[c]!.length;
+    }
   }
-  for (let c = OWNERLESS_COLUMNS; c < COLUMNS; c++) widths[c] = Math.min(MAX_COLUMN_WIDTH, widths[c]!);
-  const w5 = widths[5]!;
-  const w6 = widths[6]!;
+  for (let c = 0; c < COLUMNS; c++) widths[c] = Math.min(MAX_COLUMN_WIDTH, widths[c]!);
   const chunks: string[] = [];
   const rows: string[] = [];
   for (let r = 0; r < n; r++) {
     const at = r * COLUMNS;
-    const line = paddedCell(paddedCell(prefixes[r]!, cells[at + 5]!, w5, 5), cells[at + 6]!, w6, 6);
+    let line = '';
+    for (let c = 0; c < COLUMNS - 1; c++) {
+      const cell = cells[at + c]!;
+      const gap = widths[c]! - cell.length;
+      // Recv-Q and Send-Q right-aligned, the others left-aligned; one space between columns.
+      if (c === 2 || c === 3) line += gap > 0 ? PADS[gap] + cell + ' ' : `${cell} `;
+      else line += gap > 0 ? cell + PADS[gap + 1] : `${cell} `;
+    }
     const last = r === 0 ? cells[COLUMNS - 1]! : ownerText(caches.commands, sockets[r - 1]!);
     // As trimEnd() of the whole row: only the last cell can end in white space (the others are padded).
     const tail = last.trimEnd();
