@@ -10,6 +10,18 @@
 //
 // Prints per refresh CPU of the collection (process.cpuUsage, all threads) and its parse ms, then
 // RSS, heap used and VmHWM after two forced GCs (`--expose-gc`), as JSON on the last line.
+//
+// `--dashboard`: the whole dashboard instead (`sockscope -i 1 --proc-root TREE` in a detached
+// tmux of its own at 200x50) over a static tree (bench/proc-tree.ts) or a churning one
+// (bench/churn-tree.ts, a new round a second). A preloaded probe (NODE_OPTIONS=--require) writes
+// process.memoryUsage() and v8.getHeapSpaceStatistics() of the main thread every second; after
+// BENCH_MEM_SETTLE_S, over BENCH_MEM_MEASURE_S: RSS median / max, VmHWM, heap used / total,
+// array buffers, the heap spaces at the end, and CPU % of one core (utime + stime, all threads).
+//   node dist/bench/memory-bench.js --dashboard
+//   env: BENCH_MEM_SOCKETS=100000  BENCH_MEM_TREE=static|churn  BENCH_MEM_SETTLE_S=10
+//        BENCH_MEM_MEASURE_S=30  BENCH_MEM_REPO=DIR (another built checkout, for before/after)
+//        BENCH_MEM_LAUNCH=program|node: run bin/sockscope as a program (as installed: its sh line
+//        sets the semi-space size) or as `node bin/sockscope` (default program)
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +32,18 @@ import v8 from 'node:v8';
 
 import { collectSnapshotAsync } from '../src/proc/collect-snapshot.js';
 import { SocketTracker } from '../src/model/tracker.js';
-import { envInt, median, round } from './bench-lib.js';
+import {
+  REPO_ROOT,
+  envInt,
+  installCleanupHandlers,
+  killTmuxServer,
+  median,
+  onCleanup,
+  readProcessCpuS,
+  round,
+  sleep,
+} from './bench-lib.js';
+import { createChurnTree, writeChurnRound } from './churn-tree.js';
 import { syntheticCollectDeps, writeSyntheticProcTree } from './proc-tree.js';
 
 /** A copy of net/ with the TIME_WAIT timers moved and every 100th full line given a new inode and port. */
@@ -155,7 +178,118 @@ function writeTreeMain(parent: string, sockets: number): void {
   console.log(tree.root);
 }
 
-const run = process.argv[2] === '--write-tree' ? Promise.resolve(writeTreeMain(process.argv[3]!, Number(process.argv[4]))) : main();
+/** The probe preloaded into the dashboard: one JSON line a second to MEM_PROBE_FILE (main thread only). */
+const PROBE_SOURCE = `'use strict';
+const fs = require('node:fs');
+const v8 = require('node:v8');
+const file = process.env.MEM_PROBE_FILE;
+if (file && require('node:worker_threads').isMainThread) {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const spaces = {};
+    for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = [s.space_size, s.space_used_size];
+    fs.appendFileSync(file, JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, arrayBuffers: m.arrayBuffers, spaces }) + '\\n');
+  }, 1000).unref();
+}
+`;
+
+interface ProbeSample {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly arrayBuffers: number;
+  readonly spaces: Record<string, [number, number]>;
+}
+
+async function dashboardMain(): Promise<void> {
+  installCleanupHandlers();
+  const sockets = envInt('BENCH_MEM_SOCKETS', 100_000);
+  const churn = process.env['BENCH_MEM_TREE'] === 'churn';
+  const settleS = envInt('BENCH_MEM_SETTLE_S', 10);
+  const measureS = envInt('BENCH_MEM_MEASURE_S', 30);
+  const repo = process.env['BENCH_MEM_REPO'] ?? REPO_ROOT;
+  const asProgram = process.env['BENCH_MEM_LAUNCH'] !== 'node';
+  const tmp = fs.mkdtempSync(path.join(process.env['BENCH_TREE_DIR'] ?? os.tmpdir(), 'sockscope-memdash-'));
+  const socket = `sockscope-memdash-${process.pid}`;
+  const unregister = onCleanup(() => {
+    killTmuxServer(socket);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  try {
+    const tree = churn ? createChurnTree(tmp, sockets) : writeSyntheticProcTree(tmp, { sockets });
+    let churnRound = 0;
+    const timer = churn ? setInterval(() => writeChurnRound({ root: tree.root, sockets }, ++churnRound), 1000) : null;
+    const stopTimer = onCleanup(() => {
+      if (timer !== null) clearInterval(timer);
+    });
+    const probe = path.join(tmp, 'probe.cjs');
+    const samplesFile = path.join(tmp, 'samples.jsonl');
+    fs.writeFileSync(probe, PROBE_SOURCE);
+    const command = [
+      'exec env -u LC_ALL -u NO_COLOR TERM=xterm-256color LANG=C.UTF-8',
+      `MEM_PROBE_FILE=${samplesFile}`,
+      `NODE_OPTIONS="--require ${probe}"`,
+      asProgram ? 'bin/sockscope' : 'node bin/sockscope',
+      `--proc-root ${tree.root} -i 1`,
+    ].join(' ');
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    tmux('-f', '/dev/null', 'new-session', '-d', '-x', '200', '-y', '50', '-c', repo, command);
+    const pid = Number(tmux('list-panes', '-F', '#{pane_pid}').trim());
+    await sleep(settleS * 1000);
+    const skip = fs.existsSync(samplesFile) ? fs.readFileSync(samplesFile, 'utf8').trim().split('\n').length : 0;
+    const cpu0 = readProcessCpuS(pid);
+    const load0 = os.loadavg();
+    await sleep(measureS * 1000);
+    const cpu1 = readProcessCpuS(pid);
+    const hwmKb = Number(/^VmHWM:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    tmux('send-keys', 'q');
+    if (timer !== null) clearInterval(timer);
+    stopTimer();
+    const samples = fs
+      .readFileSync(samplesFile, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(skip)
+      .map((l) => JSON.parse(l) as ProbeSample);
+    if (samples.length === 0) throw new Error('the dashboard wrote no memory samples');
+    const mb = (x: number): number => round(x / 2 ** 20, 1);
+    const of = (k: 'rss' | 'heapUsed' | 'heapTotal' | 'arrayBuffers'): number[] => samples.map((x) => x[k]);
+    const last = samples[samples.length - 1]!;
+    console.log(
+      JSON.stringify({
+        sockets,
+        tree: churn ? 'churn' : 'static',
+        repo,
+        launch: asProgram ? 'program' : 'node',
+        samples: samples.length,
+        rssMedianMb: mb(median(of('rss'))),
+        rssMaxMb: mb(Math.max(...of('rss'))),
+        hwmMb: round(hwmKb / 1024, 1),
+        // Flat or growing: RSS median of the window's first and last quarter.
+        rssFirstQuarterMedianMb: mb(median(of('rss').slice(0, Math.max(1, samples.length >> 2)))),
+        rssLastQuarterMedianMb: mb(median(of('rss').slice(-Math.max(1, samples.length >> 2)))),
+        heapUsedMedianMb: mb(median(of('heapUsed'))),
+        heapUsedMaxMb: mb(Math.max(...of('heapUsed'))),
+        heapTotalMedianMb: mb(median(of('heapTotal'))),
+        arrayBuffersMedianMb: mb(median(of('arrayBuffers'))),
+        spacesAtEndMb: Object.fromEntries(Object.entries(last.spaces).map(([k, [size, used]]) => [k, [mb(size), mb(used)]])),
+        cpuPercentOfCore: cpu0 === null || cpu1 === null ? null : round(((cpu1 - cpu0) / measureS) * 100, 1),
+        load: [...load0, ...os.loadavg()].map((l) => round(l, 2)),
+      }),
+    );
+  } finally {
+    killTmuxServer(socket);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    unregister();
+  }
+}
+
+const run =
+  process.argv[2] === '--write-tree'
+    ? Promise.resolve(writeTreeMain(process.argv[3]!, Number(process.argv[4])))
+    : process.argv[2] === '--dashboard'
+      ? dashboardMain()
+      : main();
 run.catch((err: unknown) => {
   process.stderr.write(`memory-bench: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;

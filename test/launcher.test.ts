@@ -22,6 +22,8 @@ const nodeHasCompileCache = typeof (Module as { enableCompileCache?: unknown }).
 let dir = '';
 let tmp = '';
 let procRoot = '';
+/** An install whose tsc build is a program that reports its young generation (see beforeAll). */
+let heapProbe = '';
 
 function run(
   args: readonly string[],
@@ -66,6 +68,33 @@ beforeAll(() => {
   fs.writeFileSync(
     path.join(dir, 'dist/src/main.js'),
     "export async function main(argv) { process.stdout.write(`tsc build ${argv.join(' ')}\\n`); return 0; }\n",
+  );
+  // A stand-in program that reports the young generation it got: ~64 MB of short-lived garbage,
+  // then the new space's committed size (MB) in this thread and in a worker thread started after.
+  heapProbe = path.join(dir, 'heap-probe');
+  fs.mkdirSync(path.join(heapProbe, 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(heapProbe, 'dist/src'), { recursive: true });
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin/sockscope'), path.join(heapProbe, 'bin/sockscope'));
+  fs.copyFileSync(path.join(REPO_ROOT, 'bin/package.json'), path.join(heapProbe, 'bin/package.json'));
+  fs.writeFileSync(path.join(heapProbe, 'package.json'), JSON.stringify({ type: 'module' }));
+  const churnAndMeasure = [
+    "const v8 = await import('node:v8');",
+    'let keep = [];',
+    'for (let i = 0; i < 2_000_000; i++) { keep.push({ i }); if (keep.length > 50_000) keep = []; }',
+    "const newSpaceMb = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 2 ** 20;",
+  ].join('\n');
+  fs.writeFileSync(
+    path.join(heapProbe, 'dist/src/main.js'),
+    [
+      "import { Worker } from 'node:worker_threads';",
+      'export async function main() {',
+      churnAndMeasure,
+      `const worker = new Worker(${JSON.stringify(`(async () => { ${churnAndMeasure}\nrequire('node:worker_threads').parentPort.postMessage(newSpaceMb); })();`)}, { eval: true });`,
+      "const workerMb = await new Promise((resolve) => worker.once('message', resolve));",
+      'process.stdout.write(JSON.stringify({ mainMb: newSpaceMb, workerMb, execArgv: process.execArgv }));',
+      'return 0;',
+      '}',
+    ].join('\n'),
   );
   procRoot = path.join(dir, 'proc');
   fs.mkdirSync(path.join(procRoot, 'net'), { recursive: true });
@@ -147,6 +176,35 @@ describe('bin/sockscope', () => {
     // The first install's cache is still there and still accepted: not rewritten.
     expect(run(['--version']).stdout).toBe(`${VERSION}\n`);
     expect(fs.statSync(path.join(cacheDir(), mine!)).mtimeMs).toBe(writtenAt);
+  });
+
+  it('run as a program, it starts node with 4 MB semi-spaces; under `node bin/sockscope` its workers still get them', () => {
+    const young = (r: { status: number | null; stdout: string; stderr: string }) => {
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { mainMb: number; workerMb: number; execArgv: string[] };
+    };
+    const env = { SOCKSCOPE_LAUNCH: 'tsc', PATH: `${path.dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
+    const base = { ...process.env };
+    for (const v of ['NODE_OPTIONS', 'PROC_ROOT', 'SOCKSCOPE_LAUNCH']) delete base[v];
+    const direct = spawnSync(path.join(heapProbe, 'bin/sockscope'), [], {
+      cwd: heapProbe,
+      env: { ...base, TMPDIR: tmp, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const asProgram = young({ status: direct.status, stdout: direct.stdout, stderr: direct.stderr });
+    expect(asProgram.execArgv).toEqual(['--max-semi-space-size=4']);
+    // Two semi-spaces of at most 4 MB each (V8's default on this machine: 16 MB each).
+    expect(asProgram.mainMb).toBeLessThanOrEqual(8);
+    expect(asProgram.workerMb).toBeLessThanOrEqual(8);
+    const viaNode = young(run([], env, heapProbe));
+    expect(viaNode.execArgv).toEqual([]);
+    expect(viaNode.workerMb).toBeLessThanOrEqual(8);
+    expect(viaNode.mainMb).toBeGreaterThan(8);
+    // A size the user gives wins, in every thread.
+    const given = young(run([], { ...env, NODE_OPTIONS: '--max-semi-space-size=32' }, heapProbe));
+    expect(given.mainMb).toBeGreaterThan(8);
+    expect(given.workerMb).toBeGreaterThan(8);
   });
 
   it.skipIf(nodeHasCompileCache)('a cache directory others could write is not used, and the program still runs', () => {

@@ -18,7 +18,7 @@ import type {
   TcpState,
 } from '../model/types.js';
 import { describeReadError, readBytesIntoAsync, readBytesResultAsync, readTextResultAsync, type ProcFs } from './proc-fs.js';
-import { InodeIndex } from './inode-index.js';
+import { InodeIndex, InodeSet } from './inode-index.js';
 import {
   countTcpStatesFast,
   countTcpStatesInBytes,
@@ -119,10 +119,8 @@ export interface OwnerLookup {
 }
 
 /** Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find). */
-export function wantedInodes(entries: readonly SocketEntry[]): Set<number> {
-  const wanted = new Set<number>();
-  for (const e of entries) if (e.inode !== 0) wanted.add(e.inode);
-  return wanted;
+export function wantedInodes(entries: readonly SocketEntry[]): InodeSet {
+  return InodeSet.ofEntries(entries);
 }
 
 /**
@@ -240,7 +238,9 @@ function readTablesAsync(procFs: ProcFs, protocols: readonly Protocol[], memory:
  * orphans).
  */
 class TableMerger {
-  readonly entries: (SocketEntry | SocketRecord)[] = [];
+  /** Presized to the rows to come (trimmed by result()): no copies of a growing 100k-row array. */
+  readonly entries: (SocketEntry | SocketRecord)[];
+  private count = 0;
   readonly files: Record<string, number> = {};
   readonly unreadable: Record<string, string> = {};
   /** The record arrays kept for the next snapshot (see ParsedTables.kept). */
@@ -249,8 +249,13 @@ class TableMerger {
   private skippedLines = 0;
   private duplicates = 0;
 
-  /** `byInode`: an empty index for the rows to come. */
-  constructor(private readonly byInode: InodeIndex) {}
+  /** `byInode`: an empty index for the rows to come; `expected`: how many rows will be added (a hint). */
+  constructor(
+    private readonly byInode: InodeIndex,
+    expected = 0,
+  ) {
+    this.entries = new Array<SocketEntry | SocketRecord>(expected);
+  }
 
   /** A table that could not be read (null error: missing, e.g. IPv6 disabled). */
   addUnread(protocol: Protocol, error: string | null): void {
@@ -269,17 +274,17 @@ class TableMerger {
     for (let i = from; i < to; i++) {
       const e = sockets[i]!;
       let earlier: number;
-      if (e.inode !== 0) earlier = this.byInode.getOrSet(e.inode, entries.length);
+      if (e.inode !== 0) earlier = this.byInode.getOrSet(e.inode, this.count);
       else {
         earlier = this.byKey.get(e.key) ?? -1;
-        if (earlier < 0) this.byKey.set(e.key, entries.length);
+        if (earlier < 0) this.byKey.set(e.key, this.count);
       }
       if (earlier >= 0) {
         entries[earlier] = e;
         this.duplicates++;
         continue;
       }
-      entries.push(e);
+      entries[this.count++] = e;
     }
   }
 
@@ -292,6 +297,7 @@ class TableMerger {
   }
 
   result(): ParsedTables {
+    this.entries.length = this.count;
     const { entries, files, unreadable, skippedLines, duplicates, kept } = this;
     return { entries, files, unreadable, skippedLines, duplicates, kept };
   }
@@ -346,7 +352,7 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
       kept.push(records);
     } else delete memory.tables[protocol];
   }
-  const merged = new TableMerger(inodeIndex.reset(total));
+  const merged = new TableMerger(inodeIndex.reset(total), total);
   merged.kept.push(...kept);
   let part = 0;
   for (const { protocol, text, bytes, error } of reads) {

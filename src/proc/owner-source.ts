@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { OwnerScanStats } from '../model/types.js';
 import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
 import type { OwnerScanner } from './read-owners.js';
-import { InodeIndex } from './inode-index.js';
+import { InodeIndex, inodeArrayOf } from './inode-index.js';
 
 /** Message to the worker. */
 export interface OwnerScanRequest {
@@ -268,7 +268,7 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       return sent === null ? Promise.resolve() : sent.then(() => undefined);
     },
     scan(wanted) {
-      const sent = request(Float64Array.from(wanted), {});
+      const sent = request(inodeArrayOf(wanted), {});
       return sent === null ? inlineSource().scan(wanted) : sent.then(unpackOwnerScan);
     },
     primeTable() {
