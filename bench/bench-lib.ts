@@ -16,7 +16,7 @@ import { startPopulation, type Population, type PopulationSpec } from './loadgen
 /** Repository root (this file runs from dist/bench/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
-/** The CLI under test, run as `node bin/sockscope …` exactly as a user would. */
+/** The CLI under test, run as a program (`bin/sockscope …`) exactly as an installed one is. */
 export const SOCKSCOPE_BIN = path.join(REPO_ROOT, 'bin', 'sockscope');
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -18,7 +18,7 @@
 // refresh, and capture-pane is polled until the help overlay is on the pane (then `?` again until
 // it is gone): the time a user waits for a key, refresh or not, plus tmux's own few ms.
 //
-// How: `node bin/sockscope -i 1` runs in a detached tmux session of its own server (-L, -f
+// How: `bin/sockscope -i 1` (run as a program, as installed) runs in a detached tmux session of its own server (-L, -f
 // /dev/null) at 200x50; after the settle time, `tmux pipe-pane -o 'cat >> FILE'` counts the bytes
 // the pane receives, /proc/<pid>/stat gives utime + stime of the whole process, and the stats
 // file (SOCKSCOPE_STATS_FILE, rewritten every 10 refreshes or 5 s and on exit) gives bytesWritten,
@@ -307,7 +307,6 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
       ...(process.env['SOCKSCOPE_COLLECT_THREAD'] === undefined
         ? []
         : [`SOCKSCOPE_COLLECT_THREAD=${process.env['SOCKSCOPE_COLLECT_THREAD']}`]),
-      'node',
       'bin/sockscope',
       ...(tree === null ? [] : ['--proc-root', tree.root]),
       '-i',

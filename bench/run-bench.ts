@@ -256,9 +256,9 @@ function commandsToTime(): CommandSpec[] {
   cmds.push(
     // What any node CLI pays before its first line of code runs: the floor under sockscope's rows.
     { name: 'node -e 0 (start-up)', file: node, args: ['-e', '0'] },
-    { name: 'sockscope --once --summary', file: node, args: [SOCKSCOPE_BIN, '--once', '--summary'] },
-    { name: 'sockscope --once -n', file: node, args: [SOCKSCOPE_BIN, '--once', '-n'] },
-    { name: 'sockscope --once', file: node, args: [SOCKSCOPE_BIN, '--once'] },
+    { name: 'sockscope --once --summary', file: SOCKSCOPE_BIN, args: ['--once', '--summary'] },
+    { name: 'sockscope --once -n', file: SOCKSCOPE_BIN, args: ['--once', '-n'] },
+    { name: 'sockscope --once', file: SOCKSCOPE_BIN, args: ['--once'] },
   );
   return cmds;
 }

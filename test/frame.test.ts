@@ -7,7 +7,7 @@ import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
 import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
 import { SessionStore } from '../src/model/session-store.js';
 import type { SocketRecord } from '../src/model/types.js';
-import { buildFrame, type Frame, type FrameContext } from '../src/view/frame.js';
+import { FrameCache, buildFrame, prepareFrameSteps, type Frame, type FrameContext } from '../src/view/frame.js';
 import { helpLines } from '../src/view/help.js';
 import { KEY_MAP, resolveKey } from '../src/view/key-map.js';
 import { VIEWS, initialUiState, reduceUi, type UiState } from '../src/view/ui-state.js';
@@ -381,5 +381,54 @@ describe('the compare view counts what the marker counted', () => {
     const f = frameOf(store, ui0({ view: 'compare', filterText: 'port 9090' }));
     expect(tableOf(f).notes.join(' ')).toMatch(/filter "port 9090" is not applied here: the marker counted every socket/);
     expect(rowTexts(f).join('\n')).toMatch(/8080/);
+  });
+});
+
+describe('the socket table of a new snapshot built in steps before its frame', () => {
+  const sockets = (from: number, n: number): SocketRecord[] =>
+    Array.from({ length: n }, (_, i) =>
+      rec({ localPort: 1000 + ((from + i) % 37), remotePort: 20_000 + from + i, recvQ: (from + i) % 5, inode: 100 + from + i }),
+    );
+  const input = (store: SessionStore, ui: UiState, cache: FrameCache) => ({
+    session: store.state,
+    ui,
+    size: { width: 120, height: 30 },
+    theme: { ascii: false },
+    filter: null,
+    context: CONTEXT,
+    cache,
+  });
+  const keysShown = (f: Frame): string[] => tableOf(f).table.rows.map((r) => r.key);
+
+  it('a frame drawn meanwhile shows the last rows (same filter and sort); the frame after shows the new ones, as built at once', () => {
+    const store = new SessionStore();
+    const first = sockets(0, 400);
+    store.ingest(makeSnapshot(first, { takenAtMs: T0 }));
+    const cache = new FrameCache();
+    const ui = ui0({ socketSort: { key: 'recvq', descending: true } });
+    const before = buildFrame(input(store, ui, cache));
+    // The next snapshot: half the sockets closed, others new: the first rows change.
+    const second = [...first.filter((_, i) => i % 2 === 0), ...sockets(1000, 300)];
+    store.ingest(makeSnapshot(second, { takenAtMs: T0 + 1000 }));
+    const fresh = buildFrame(input(store, ui, new FrameCache()));
+    expect(keysShown(fresh)).not.toEqual(keysShown(before));
+
+    cache.preparingRows = true;
+    const steps = prepareFrameSteps(input(store, ui, cache));
+    const meanwhile = buildFrame(input(store, ui, cache));
+    expect(keysShown(meanwhile)).toEqual(keysShown(before));
+    // The header counts the new snapshot at once.
+    expect(meanwhile.counts).toEqual(fresh.counts);
+    // Another sort meanwhile is not shown from the last order: it is built for the frame.
+    const other = ui0({ socketSort: { key: 'peer', descending: false } });
+    expect(keysShown(buildFrame(input(store, other, cache)))).toEqual(keysShown(buildFrame(input(store, other, new FrameCache()))));
+    for (let r = steps.next(); r.done !== true; r = steps.next());
+    cache.preparingRows = false;
+    const after = buildFrame(input(store, ui, cache));
+    expect(keysShown(after)).toEqual(keysShown(fresh));
+    expect(rowTexts(after)).toEqual(rowTexts(fresh));
+    expect(tableOf(after).table.total).toBe(tableOf(fresh).table.total);
+    expect(tableOf(after).closedRows).toBe(tableOf(fresh).closedRows);
+    expect(tableOf(after).closedRows).toBeGreaterThan(0);
   });
 });

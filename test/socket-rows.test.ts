@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { compileFilter, type CompiledFilter } from '../src/filter/index.js';
 import { SocketTracker } from '../src/model/tracker.js';
 import type { SocketRecord } from '../src/model/types.js';
-import { STATE_SORT_RANK, buildSocketRowList, buildSocketRows, type SocketRow, type SocketRowList } from '../src/view/socket-rows.js';
+import {
+  STATE_SORT_RANK,
+  buildSocketRowList,
+  buildSocketRowListSteps,
+  buildSocketRows,
+  type SocketRow,
+  type SocketRowList,
+} from '../src/view/socket-rows.js';
 import { SOCKET_SORT_KEYS, type SocketSortKey } from '../src/view/ui-state.js';
 import { rec, snap } from './helpers/records.js';
 
@@ -459,5 +466,149 @@ describe('buildSocketRowList: the incremental order equals sorting everything', 
     const byState = buildSocketRowList({ ...base, sort: { key: 'state', descending: false } });
     const byPeer = buildSocketRowList({ ...base, sort: { key: 'peer', descending: false } }, byState);
     expect(byPeer.keys()).toEqual(buildSocketRowList({ ...base, sort: { key: 'peer', descending: false } }).keys());
+  });
+});
+
+describe('buildSocketRowList over a run of snapshots: built on the last list, in steps, equals a full sort', () => {
+  const random = (seed: number): (() => number) => {
+    let x = seed;
+    return () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+  };
+  const states = ['ESTABLISHED', 'LISTEN', 'TIME_WAIT', 'CLOSE_WAIT', 'FIN_WAIT2'] as const;
+  let inode = 1;
+  const make = (next: () => number): SocketRecord =>
+    rec({
+      protocol: next() < 0.8 ? 'tcp' : 'tcp6',
+      state: states[Math.floor(next() * states.length)]!,
+      localAddress: `10.0.0.${1 + Math.floor(next() * 12)}`,
+      localPort: 1000 + Math.floor(next() * 30),
+      remoteAddress: `10.0.1.${1 + Math.floor(next() * 12)}`,
+      remotePort: 2000 + Math.floor(next() * 500),
+      recvQ: Math.floor(next() * 3),
+      sendQ: Math.floor(next() * 3),
+      owner: next() < 0.3 ? null : { pid: 100 + Math.floor(next() * 5), command: `cmd${Math.floor(next() * 5)}` },
+      user: `u${Math.floor(next() * 3)}`,
+      inode: inode++,
+    });
+  /** The next snapshot as a churning host's: most record objects kept, some closed, some lines changed (a timer: same key), some new. */
+  const step = (next: () => number, sockets: readonly SocketRecord[]): SocketRecord[] => {
+    const out: SocketRecord[] = [];
+    for (const s of sockets) {
+      const r = next();
+      if (r < 0.06) continue; // closed: a tombstone
+      if (r < 0.16)
+        out.push({ ...s }); // the same socket, its line changed (timer): a new object, same key
+      else if (r < 0.19)
+        out.push({ ...s, recvQ: s.recvQ + 5 }); // queues moved: sorts elsewhere by recvq
+      else out.push(s);
+    }
+    for (let i = 0; i < 15; i++) out.push(make(next));
+    return out;
+  };
+  const rowsOf = (l: SocketRowList): SocketRow[] => Array.from({ length: l.length }, (_, i) => l.at(i)!);
+  const inSteps = (input: Parameters<typeof buildSocketRowList>[0], previous: SocketRowList | null, filterText: string): SocketRowList => {
+    const steps = buildSocketRowListSteps(input, previous, filterText);
+    let pauses = 0;
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) return r.value;
+      pauses++;
+      if (pauses > 1_000_000) throw new Error('no end');
+    }
+  };
+
+  it.each(SOCKET_SORT_KEYS.flatMap((k) => [false, true].map((d) => [k, d] as const)))(
+    '%s descending=%s: 8 snapshots with tombstones and a filter, every row and random windows',
+    (key, descending) => {
+      const next = random(97 + key.length);
+      const tracker = new SocketTracker({ newMs: 1500, tombstoneMs: 3000, maxTombstones: 40 });
+      const filter = filterOf('not port 1003 and not port 1017');
+      let sockets = Array.from({ length: 3000 }, () => make(next));
+      let list: SocketRowList | null = null;
+      for (let round = 0; round < 8; round++) {
+        if (round > 0) sockets = step(next, sockets);
+        const takenAtMs = round * 1000;
+        tracker.ingest(snap(takenAtMs, sockets));
+        const input = { sockets, takenAtMs, tracker, filter, sort: { key, descending }, tombstones: true };
+        // Round 1 builds on a list whose first rows only were read (selected, not sorted).
+        list = inSteps(input, list, 'f');
+        if (round === 0) expect(list.at(0)).toBeDefined();
+        const fresh = buildSocketRowList(input);
+        const all = fresh.keys();
+        if (round === 0) continue;
+        expect(list.keys(), `round ${round}`).toEqual(all);
+        expect(list.length).toBe(all.length);
+        expect(list.closedRows).toBe(fresh.closedRows);
+        if (round >= 2) expect(list.closedRows).toBeGreaterThan(0);
+        // Random windows: what the table reads at a scroll position equals the full sort's rows there.
+        for (let w = 0; w < 5; w++) {
+          const offset = Math.floor(next() * Math.max(1, all.length - 40));
+          const window = Array.from({ length: 40 }, (_, i) => list!.at(offset + i));
+          expect(window).toEqual(Array.from({ length: 40 }, (_, i) => fresh.at(offset + i)));
+          expect(list.indexOfKey(all[offset]!)).toBe(offset);
+        }
+        if (round === 7) expect(rowsOf(list)).toEqual(rowsOf(fresh));
+      }
+    },
+  );
+
+  it('a new sort sorted in steps by two callers at once (after its first frame, and the next snapshot) gives the full order', () => {
+    const next = random(23);
+    const tracker = new SocketTracker({ tombstoneMs: 5000 });
+    const first = Array.from({ length: 6000 }, () => make(next));
+    tracker.ingest(snap(0, first));
+    const base = { tracker, filter: null, tombstones: true, sort: { key: 'peer' as const, descending: false } };
+    const shown = buildSocketRowList({ ...base, sockets: first, takenAtMs: 0 });
+    expect(shown.at(0)).toBeDefined(); // its first rows selected, the rest unsorted
+    const background = shown.sortSteps();
+    for (let i = 0; i < 3; i++) expect(background.next().done).toBe(false);
+    const second = step(next, first);
+    tracker.ingest(snap(1000, second));
+    const input = { ...base, sockets: second, takenAtMs: 1000 };
+    const built = buildSocketRowListSteps(input, shown, '');
+    let r = built.next();
+    for (let i = 0; r.done !== true; i++) {
+      if (i % 2 === 0) background.next();
+      r = built.next();
+    }
+    for (let b = background.next(); b.done !== true; b = background.next());
+    expect(r.value.keys()).toEqual(buildSocketRowList(input).keys());
+  });
+
+  it('new rates, UNIX peers or backlogs for the same snapshot keep the order object and show in the rows', () => {
+    const next = random(5);
+    const sockets = Array.from({ length: 500 }, () => make(next));
+    const tracker = new SocketTracker();
+    tracker.ingest(snap(0, sockets));
+    const base = { sockets, takenAtMs: 0, tracker, filter: null, tombstones: true, sort: { key: 'state' as const, descending: false } };
+    const first = buildSocketRowList(base);
+    expect(first.keys()).toHaveLength(500);
+    const rate = {
+      sendBytesPerSec: 10,
+      recvBytesPerSec: 20,
+      retransPerSec: 0,
+      rttMs: 1,
+      rttVarMs: 0,
+      bytesAcked: 1,
+      bytesReceived: 1,
+      retransTotal: 0,
+    };
+    const rates = new Map([[first.keyAt(3)!, rate]]);
+    const withRates = buildSocketRowList({ ...base, rates }, first);
+    const orderOf = (l: SocketRowList): unknown => (l as unknown as { order: unknown }).order;
+    expect(orderOf(withRates)).toBe(orderOf(first));
+    expect(withRates.anyRate).toBe(true);
+    expect(first.anyRate).toBe(false);
+    expect(withRates.at(3)!.rate).toEqual(rate);
+    expect(withRates.keys()).toEqual(buildSocketRowList({ ...base, rates }).keys());
+    // Sorted by a rate, new rates make a new order.
+    const byOut = { ...base, rates, sort: { key: 'out' as const, descending: true } };
+    const outFirst = buildSocketRowList(byOut);
+    const outNext = buildSocketRowList({ ...byOut, rates: new Map(rates) }, outFirst);
+    expect(orderOf(outNext)).not.toBe(orderOf(outFirst));
+    expect(outNext.keyAt(0)).toBe(first.keyAt(3));
   });
 });

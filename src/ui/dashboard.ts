@@ -12,7 +12,16 @@ import type { Snapshot, SocketRecord } from '../model/types.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { columnAt, groupDrillFilter } from '../view/dashboard-view.js';
-import { FrameCache, buildFrame, type DetailsMemory, type Frame } from '../view/frame.js';
+import { runInSlices } from '../model/slices.js';
+import {
+  FrameCache,
+  buildFrame,
+  prepareFrameSteps,
+  sortRowsSteps,
+  type DetailsMemory,
+  type Frame,
+  type FrameInput,
+} from '../view/frame.js';
 import { sortMenuItemAt } from '../view/sort-menu.js';
 import {
   VIEWS,
@@ -62,6 +71,11 @@ export interface DashboardOptions {
   readonly store?: SessionStore;
   /** Service name → port (/etc/services) for `port http` in the filter prompts; absent: numbers only. */
   readonly servicePort?: (name: string) => number | undefined;
+  /**
+   * Yields to the event loop (setImmediate): a new filter's or sort's socket order is then sorted
+   * in slices after its frame (absent: sorted when first read past its first rows).
+   */
+  readonly pause?: () => Promise<void>;
   /** Monotonic clock, ms: times the last snapshot's ingest and draw (lastSnapshotMs); absent: zeros. */
   readonly monotonicMs?: () => number;
 }
@@ -86,8 +100,11 @@ export class Dashboard {
   /** Last known record of the socket in the details pane: it stays readable after it closes. */
   private detailsMemory: DetailsMemory | null = null;
   private destroyed = false;
-  /** The last snapshot's cost on this thread, ms: the session store's ingest, then building and drawing the frame. */
-  lastSnapshotMs = { ingestMs: 0, drawMs: 0 };
+  /**
+   * The last snapshot's cost on this thread, ms: the session store's ingest, the socket table's
+   * rows built in slices before the frame (sliced refreshes only), then building and drawing the frame.
+   */
+  lastSnapshotMs = { ingestMs: 0, rowsMs: 0, drawMs: 0 };
   /**
    * A partial first snapshot's own session (Snapshot.partial), shown until the full snapshot of
    * the same read arrives: the session's tracker, history and findings never see the partial one.
@@ -130,14 +147,14 @@ export class Dashboard {
       this.preview = preview;
       const t1 = clock();
       if (!this.ui.paused) this.render();
-      this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
+      this.lastSnapshotMs = { ingestMs: t1 - t0, rowsMs: 0, drawMs: clock() - t1 };
       return null;
     }
     this.preview = null;
     const state = this.store.ingest(snapshot);
     const t1 = clock();
     this.showIngested(state);
-    this.lastSnapshotMs = { ingestMs: t1 - t0, drawMs: clock() - t1 };
+    this.lastSnapshotMs = { ingestMs: t1 - t0, rowsMs: 0, drawMs: clock() - t1 };
     return state.live?.diff ?? null;
   }
 
@@ -152,13 +169,26 @@ export class Dashboard {
       return;
     }
     const clock = this.options.monotonicMs ?? ((): number => 0);
-    const { state, busyMs } = await this.store.ingestSliced(snapshot, { sliceMs: INGEST_SLICE_MS, clock, pause });
+    const slices = { sliceMs: INGEST_SLICE_MS, clock, pause };
+    const { state, busyMs } = await this.store.ingestSliced(snapshot, slices);
     if (this.destroyed) return;
     // A partial first snapshot's preview stays on screen until the full one is in.
     this.preview = null;
+    // The socket table's rows of the new snapshot, in slices too: a key meanwhile is drawn with
+    // the last rows (FrameCache#preparingRows), the frame below with the new ones.
+    let rowsMs = 0;
+    if (!this.ui.paused) {
+      this.cache.preparingRows = true;
+      try {
+        rowsMs = (await runInSlices(prepareFrameSteps(this.frameInput()), slices)).busyMs;
+      } finally {
+        this.cache.preparingRows = false;
+      }
+      if (this.destroyed) return;
+    }
     const t1 = clock();
     this.showIngested(state);
-    this.lastSnapshotMs = { ingestMs: busyMs, drawMs: clock() - t1 };
+    this.lastSnapshotMs = { ingestMs: busyMs, rowsMs, drawMs: clock() - t1 };
   }
 
   /** A new session state: follow rekeyed sockets, then draw (unless paused). */
@@ -180,8 +210,8 @@ export class Dashboard {
     return { width: Number(this.screen.width), height: Number(this.screen.height) };
   }
 
-  private buildFrame(): Frame {
-    const frame = buildFrame({
+  private frameInput(): FrameInput {
+    return {
       session: (this.preview ?? this.store).state,
       ui: this.ui,
       size: this.size(),
@@ -198,7 +228,11 @@ export class Dashboard {
         serviceNames: this.options.serviceNames ?? null,
       },
       cache: this.cache,
-    });
+    };
+  }
+
+  private buildFrame(): Frame {
+    const frame = buildFrame(this.frameInput());
     this.frame = frame;
     if (frame.details?.memory != null) this.detailsMemory = frame.details.memory;
     return frame;
@@ -422,6 +456,22 @@ export class Dashboard {
   render(): void {
     if (this.destroyed) return;
     this.draw(this.buildFrame());
+    this.sortRowsSoon();
+  }
+
+  /** A socket order of a new filter or sort (first rows selected) sorted in slices after its frame. */
+  private sortingRows = false;
+  private sortRowsSoon(): void {
+    const pause = this.options.pause;
+    if (this.sortingRows || pause === undefined) return;
+    this.sortingRows = true;
+    const clock = this.options.monotonicMs ?? ((): number => 0);
+    const done = (): void => {
+      this.sortingRows = false;
+    };
+    void pause().then(() =>
+      this.destroyed ? undefined : runInSlices(sortRowsSteps(this.cache), { sliceMs: INGEST_SLICE_MS, clock, pause }).then(done, done),
+    );
   }
 
   /** Draw one frame: the only place the widgets are touched. */

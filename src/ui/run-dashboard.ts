@@ -53,8 +53,16 @@ export interface DashboardStats {
   lastFrameMs: number;
   frameMs: number[];
   collectMs: number[];
-  /** Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the session store's ingest, building + drawing the frame; and the refresh's CPU time, all threads. */
-  stageMs: { readMs: number[]; parseMs: number[]; ownersMs: number[]; ingestMs: number[]; drawMs: number[]; cpuMs: number[] };
+  /** Per refresh (the last 60, as frameMs), ms: the snapshot's read, parse and owner stages, the session store's ingest, the socket table's rows (built in slices before the frame), building + drawing the frame; and the refresh's CPU time, all threads. */
+  stageMs: {
+    readMs: number[];
+    parseMs: number[];
+    ownersMs: number[];
+    ingestMs: number[];
+    rowsMs: number[];
+    drawMs: number[];
+    cpuMs: number[];
+  };
   /** Interval the poller actually uses (>= the chosen one when backing off). */
   effectiveIntervalMs: number;
 }
@@ -196,7 +204,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     lastFrameMs: 0,
     frameMs: [],
     collectMs: [],
-    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], drawMs: [], cpuMs: [] },
+    stageMs: { readMs: [], parseMs: [], ownersMs: [], ingestMs: [], rowsMs: [], drawMs: [], cpuMs: [] },
     effectiveIntervalMs: deps.intervalMs,
   };
   countBytes(deps.stdout, stats);
@@ -288,6 +296,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       filterText: deps.filterText,
       theme,
       monotonicMs: deps.monotonicMs,
+      pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
       timeZoneOffsetMin: deps.timeZoneOffsetMin,
       fetchTcpInfo: deps.fetchTcpInfo,
       onIntervalChange: (ms) => {
@@ -393,6 +402,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
           keep(st.parseMs, snapshot.cost.parseMs);
           keep(st.ownersMs, snapshot.cost.ownersMs);
           keep(st.ingestMs, dashboard.lastSnapshotMs.ingestMs);
+          keep(st.rowsMs, dashboard.lastSnapshotMs.rowsMs);
           keep(st.drawMs, dashboard.lastSnapshotMs.drawMs);
           keep(st.cpuMs, cpuMs);
           const budget = budgetRefreshInterval(intervalMs, cpuMs);

@@ -48,7 +48,7 @@ import { buildDetailsView, wrap, type DetailLine } from './details-view.js';
 import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
-import { buildSocketRowList, type SocketRowList } from './socket-rows.js';
+import { buildSocketRowList, buildSocketRowListSteps, type SocketRowList, type SocketRowsInput } from './socket-rows.js';
 import { toAscii } from './ascii-fallback.js';
 import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
 import { sparkline } from './text.js';
@@ -174,27 +174,45 @@ const PROMPT_HINT = {
   search: 'F3 next, Enter/Esc close',
 } as const satisfies Record<PromptKind, string>;
 
+type FrameCacheSlot =
+  'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history';
+
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
  * their inputs: the same inputs give the same result, so it never changes what a frame shows.
  */
 export class FrameCache {
   private readonly slots = new Map<string, { readonly key: readonly unknown[]; readonly value: unknown }>();
+  /**
+   * Set while the socket table's rows of a new snapshot are built in steps (prepareFrameSteps):
+   * a frame drawn meanwhile (a key) shows the last rows built under the same filter and sort
+   * rather than building them in one block; the frame drawn when they are ready shows the new ones.
+   */
+  preparingRows = false;
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
-  memo<T>(
-    slot: 'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history',
-    key: readonly unknown[],
-    make: (previous: T | null) => T,
-  ): T {
+  memo<T>(slot: FrameCacheSlot, key: readonly unknown[], make: (previous: T | null) => T): T {
     const old = this.slots.get(slot);
-    if (old !== undefined && old.key.length === key.length && old.key.every((v, i) => v === key[i])) return old.value as T;
+    if (old !== undefined && sameKey(old.key, key)) return old.value as T;
     // The slot's last value (made for other inputs) is offered to `make` to build on incrementally.
     const value = make(old === undefined ? null : (old.value as T));
     this.slots.set(slot, { key, value });
     return value;
   }
+
+  /** The slot's value and the key it was made for, if any. */
+  last<T>(slot: FrameCacheSlot): { readonly key: readonly unknown[]; readonly value: T } | null {
+    const old = this.slots.get(slot);
+    return old === undefined ? null : { key: old.key, value: old.value as T };
+  }
+
+  /** Keeps `value` as made for `key` in `slot` (a value made in steps). */
+  store(slot: FrameCacheSlot, key: readonly unknown[], value: unknown): void {
+    this.slots.set(slot, { key, value });
+  }
 }
+
+const sameKey = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export interface FrameInput {
   readonly session: SessionState;
@@ -243,6 +261,71 @@ function exactBacklogs(listeners: readonly ListenerHealth[]): Map<string, number
 
 function clampIndex(i: number, n: number): number {
   return n === 0 ? 0 : Math.max(0, Math.min(n - 1, i));
+}
+
+/** What the socket table's rows are made from, and the memo key they are kept under. */
+function socketRowsRequest(
+  input: FrameInput,
+  picture: SessionPicture,
+  cache: FrameCache,
+): { readonly key: readonly unknown[]; readonly input: SocketRowsInput; readonly filterText: string } {
+  const { session, ui, filter } = input;
+  const snapshot = picture.snapshot;
+  const filterText = filter === null ? '' : ui.filterText;
+  const withTombstones = !session.paused;
+  const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
+  const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
+  const unixPeers = session.unixPeers ?? undefined;
+  return {
+    key: [
+      snapshot,
+      filterText,
+      ui.socketSort.key,
+      ui.socketSort.descending,
+      withTombstones ? session.tracker.currentTombstones() : null,
+      backlogs,
+      rates,
+      unixPeers,
+    ],
+    input: {
+      sockets: snapshot.sockets,
+      takenAtMs: snapshot.takenAtMs,
+      tracker: session.tracker,
+      filter,
+      sort: ui.socketSort,
+      tombstones: withTombstones,
+      backlogs,
+      rates,
+      unixPeers,
+    },
+    filterText,
+  };
+}
+
+/** The last socket rows made (for any frame), sorted in steps when left unsorted (see SocketRowList#sortSteps). */
+export function* sortRowsSteps(cache: FrameCache): Generator<void, void> {
+  const last = cache.last<SocketRowList>('rows');
+  if (last !== null) yield* last.value.sortSteps();
+}
+
+/** Two rows keys (socketRowsRequest) of the same filter and sort: the order of one stands in for the other's while it is built. */
+const sameOrder = (a: readonly unknown[], b: readonly unknown[]): boolean => a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+
+/**
+ * What the next frame of `input` would build in one block, built now in steps (pausing at each
+ * `yield`) into `input.cache`: the socket table's rows of a new snapshot (merged into the last
+ * order, or a new filter's or sort's order sorted). The dashboard runs it in time slices after a
+ * snapshot's ingest, so a key never waits behind it; the frame then finds the rows made.
+ */
+export function* prepareFrameSteps(input: FrameInput): Generator<void, void> {
+  const cache = input.cache;
+  const picture = shownPicture(input.session);
+  if (cache === undefined || picture === null || input.ui.view !== 'sockets') return;
+  const request = socketRowsRequest(input, picture, cache);
+  const last = cache.last<SocketRowList>('rows');
+  if (last !== null && sameKey(last.key, request.key)) return;
+  const list = yield* buildSocketRowListSteps(request.input, last?.value ?? null, request.filterText);
+  cache.store('rows', request.key, list);
 }
 
 export function buildFrame(input: FrameInput): Frame {
@@ -336,40 +419,14 @@ export function buildFrame(input: FrameInput): Frame {
   // Rows the table shows (fewer when notes take lines under it): PgUp/PgDn step by it.
   let shownRows = rowsShown;
 
-  const withTombstones = !session.paused;
   const socketRows = (): SocketRowList => {
-    const backlogs = cache.memo('backlogs', [picture.listeners], () => exactBacklogs(picture.listeners));
-    const rates = session.connRates !== null && session.connRates.ok ? session.connRates.rates : undefined;
-    const unixPeers = session.unixPeers ?? undefined;
-    return cache.memo(
-      'rows',
-      [
-        snapshot,
-        filterText,
-        ui.socketSort.key,
-        ui.socketSort.descending,
-        withTombstones ? session.tracker.currentTombstones() : null,
-        backlogs,
-        rates,
-        unixPeers,
-      ],
-      // The last list (another snapshot) lets only the changed records be sorted.
-      (previous: SocketRowList | null) =>
-        buildSocketRowList(
-          {
-            sockets: snapshot.sockets,
-            takenAtMs: snapshot.takenAtMs,
-            tracker: session.tracker,
-            filter,
-            sort: ui.socketSort,
-            tombstones: withTombstones,
-            backlogs,
-            rates,
-            unixPeers,
-          },
-          previous,
-          filterText,
-        ),
+    const request = socketRowsRequest(input, picture, cache);
+    // While the new snapshot's rows are built in steps, a frame for a key shows the last ones.
+    const last = cache.preparingRows ? cache.last<SocketRowList>('rows') : null;
+    if (last !== null && !sameKey(last.key, request.key) && sameOrder(last.key, request.key)) return last.value;
+    // The last list (another snapshot) lets only the changed records be sorted.
+    return cache.memo('rows', request.key, (previous: SocketRowList | null) =>
+      buildSocketRowList(request.input, previous, request.filterText),
     );
   };
   const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;

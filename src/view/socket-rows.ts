@@ -2,7 +2,7 @@
 // snapshot/filter/sort change (not per key press), then windowed by the table view.
 
 import type { CompiledFilter } from '../filter/index.js';
-import type { SocketTracker } from '../model/tracker.js';
+import type { SocketTracker, Tombstone } from '../model/tracker.js';
 import type { ConnRate } from '../model/conn-rates.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { SocketRecord, SocketState } from '../model/types.js';
@@ -93,6 +93,21 @@ class ClosedEntry {
   }
 }
 type Entry = SocketRecord | ClosedEntry;
+
+/**
+ * One entry per tombstone for as long as it is listed: the tracker keeps the same Tombstone
+ * objects from one snapshot to the next, so the next list finds last list's entries by identity
+ * and sorts only the sockets closed since (up to 10,000 tombstones at 100k sockets).
+ */
+const closedEntries = new WeakMap<Tombstone, ClosedEntry>();
+function closedEntryOf(t: Tombstone): ClosedEntry {
+  let e = closedEntries.get(t);
+  if (e === undefined) {
+    e = new ClosedEntry(t.record, t.closedAtMs);
+    closedEntries.set(t, e);
+  }
+  return e;
+}
 const recordOf = (e: Entry): SocketRecord => (e instanceof ClosedEntry ? e.record : e);
 
 /** What a comparison reads besides the record: backlogs, rates and first-seen times (ages). */
@@ -193,6 +208,12 @@ export interface SocketRowList {
   indexOfKey(key: string): number;
   /** Every row's key, in order (for movement actions). */
   keys(): string[];
+  /**
+   * Sorts the whole order in steps when only its first rows were selected (a new filter or sort):
+   * run between keys after such a frame, so the next key that reads past them does not sort in
+   * one block. Nothing when sorted.
+   */
+  sortSteps(): Generator<void, void>;
   /** Rows of closed sockets (tombstones) in the list. */
   readonly closedRows: number;
   /** Some row has a rate from ss (the rate columns are shown). */
@@ -237,64 +258,109 @@ interface Unsorted {
   readonly cmp: (a: Entry, b: Entry) => number;
 }
 
-class SortedSocketRows implements SocketRowList {
+/**
+ * The order of one snapshot's rows under one filter and sort (and tombstones): what the table's
+ * window, the selection and the movement keys read. Kept apart from the rows' other inputs (rates,
+ * UNIX peers, backlogs), which change between snapshots without moving a row unless the table is
+ * sorted by them: new rates reuse the order as it is.
+ */
+class SocketOrder {
   readonly length: number;
   readonly closedRows: number;
-  private anyRateMemo: boolean | null = null;
-  private sortedLive: readonly SocketRecord[] | null;
+  /** Live records that pass the filter and the tombstones that do, in the order shown. */
   private sortedEntries: readonly Entry[] | null;
+  /** The tombstones' entries in sortedEntries (the next list keeps those still listed). */
+  private listedClosed: ReadonlySet<ClosedEntry> | null;
   /** The first rows of the order, selected without sorting the rest (until `unsorted` is sorted). */
   private firstRows: readonly Entry[] | null = null;
+  private unsorted: Unsorted | null;
 
   constructor(
-    private readonly input: SocketRowsInput,
+    /** The snapshot's records the order was made from. */
+    readonly sockets: readonly SocketRecord[],
+    /** The tombstones listed (the tracker's array), or null when none are. */
+    readonly tombstones: readonly unknown[] | null,
     /** What the order depends on besides the snapshot: built on only when every one is the same. */
     readonly params: readonly unknown[],
-    /** Sorted already: live records that pass the filter, and those merged with the tombstones; or the same unsorted. */
-    order: { readonly live: readonly SocketRecord[]; readonly entries: readonly Entry[] } | Unsorted,
+    /** Sorted already: the entries in order and the tombstones' among them; or live records and tombstones unsorted. */
+    order: { readonly entries: readonly Entry[]; readonly closed: ReadonlySet<ClosedEntry> } | Unsorted,
   ) {
     if ('cmp' in order) {
       this.unsorted = order;
-      this.sortedLive = null;
       this.sortedEntries = null;
+      this.listedClosed = null;
       this.length = order.live.length + order.closed.length;
       this.closedRows = order.closed.length;
     } else {
       this.unsorted = null;
-      this.sortedLive = order.live;
       this.sortedEntries = order.entries;
+      this.listedClosed = order.closed;
       this.length = order.entries.length;
-      this.closedRows = order.entries.length - order.live.length;
+      this.closedRows = order.closed.size;
     }
   }
 
-  private unsorted: Unsorted | null;
-
-  /** Sorts what was left unsorted (the first read past the first rows, or the next snapshot's list). */
+  /** Sorts what was left unsorted (the first read past the first rows), in one step. */
   private sortAll(): void {
     const u = this.unsorted;
     if (u === null) return;
     const live = u.live.sort(u.cmp);
-    this.sortedLive = live;
-    this.sortedEntries = u.closed.length === 0 ? live : mergeSorted<Entry>(live, u.closed.sort(u.cmp), u.cmp);
+    const closed = u.closed.sort(u.cmp);
+    this.sorted(mergeSorted<Entry>(live, closed, u.cmp), new Set(closed));
+  }
+
+  /**
+   * Sorts what was left unsorted in steps (runs of 1,024 sorted, then merged pairwise), pausing
+   * every few thousand entries: the next snapshot's list sorts a new filter's or sort's order
+   * this way, between keys. The same order as sortAll (a total order has one sorted form).
+   */
+  *sortAllSteps(): Generator<void, void> {
+    if (this.unsorted === null) return;
+    // One sort however many callers step it (the sort after a new sort's first frame, then the
+    // next snapshot's list built on this one): each resumes the same steps.
+    this.sorting ??= this.sortUnsortedSteps();
+    yield* this.sorting;
+  }
+
+  private sorting: Generator<void, void> | null = null;
+
+  private *sortUnsortedSteps(): Generator<void, void> {
+    const u = this.unsorted;
+    if (u === null) return;
+    const live = yield* sortSteps(u.live, u.cmp);
+    const closed = yield* sortSteps(u.closed, u.cmp);
+    const entries = yield* mergeSortedSteps<Entry>(live, closed, u.cmp);
+    // Read meanwhile (sortAll), or already sorted: the same order either way.
+    if (this.unsorted !== u) return;
+    this.sorted(entries, new Set(closed));
+  }
+
+  private sorted(entries: readonly Entry[], closed: ReadonlySet<ClosedEntry>): void {
+    this.sortedEntries = entries;
+    this.listedClosed = closed;
     this.unsorted = null;
     this.firstRows = null;
   }
 
-  /** Live records that pass the filter, sorted. */
-  get live(): readonly SocketRecord[] {
-    this.sortAll();
-    return this.sortedLive as readonly SocketRecord[];
+  /** The tombstones' entries listed, sorted or not. */
+  get closed(): ReadonlySet<ClosedEntry> {
+    if (this.listedClosed === null) this.sortAll();
+    return this.listedClosed as ReadonlySet<ClosedEntry>;
   }
 
-  /** live and the tombstones merged, in the order shown. */
-  private get entries(): readonly Entry[] {
+  /** Live records that pass the filter, in no particular order (with the tombstones once sorted: skip ClosedEntry). */
+  get entriesInAnyOrder(): readonly Entry[] {
+    return this.unsorted?.live ?? (this.sortedEntries as readonly Entry[]);
+  }
+
+  /** Live records and tombstones, in the order shown. */
+  get entries(): readonly Entry[] {
     this.sortAll();
     return this.sortedEntries as readonly Entry[];
   }
 
   /** Entry `index` of the order: from the first rows selected while the rest is unsorted. */
-  private entryAt(index: number): Entry | undefined {
+  entryAt(index: number): Entry | undefined {
     const u = this.unsorted;
     if (u !== null && index >= 0 && index < FIRST_ROWS_SELECTED) {
       if (this.firstRows === null) {
@@ -305,21 +371,36 @@ class SortedSocketRows implements SocketRowList {
     }
     return this.entries[index];
   }
+}
 
-  get sockets(): readonly SocketRecord[] {
-    return this.input.sockets;
+class SortedSocketRows implements SocketRowList {
+  private anyRateMemo: boolean | null = null;
+
+  constructor(
+    private readonly input: SocketRowsInput,
+    readonly order: SocketOrder,
+  ) {}
+
+  get length(): number {
+    return this.order.length;
+  }
+
+  get closedRows(): number {
+    return this.order.closedRows;
   }
 
   get anyRate(): boolean {
     const rates = this.input.rates;
     // Order does not matter here: the unsorted records when not sorted yet.
-    const live = this.unsorted?.live ?? this.live;
-    if (this.anyRateMemo === null) this.anyRateMemo = rates !== undefined && rates.size > 0 && live.some((s) => rates.has(s.key));
+    if (this.anyRateMemo === null) {
+      const entries = this.order.entriesInAnyOrder;
+      this.anyRateMemo = rates !== undefined && rates.size > 0 && entries.some((e) => !(e instanceof ClosedEntry) && rates.has(e.key));
+    }
     return this.anyRateMemo;
   }
 
   at(index: number): SocketRow | undefined {
-    const e = this.entryAt(index);
+    const e = this.order.entryAt(index);
     if (e === undefined) return undefined;
     const input = this.input;
     if (e instanceof ClosedEntry)
@@ -340,17 +421,21 @@ class SortedSocketRows implements SocketRowList {
   }
 
   keyAt(index: number): string | undefined {
-    return this.entryAt(index)?.key;
+    return this.order.entryAt(index)?.key;
   }
 
   indexOfKey(key: string): number {
-    const entries = this.entries;
+    const entries = this.order.entries;
     for (let i = 0; i < entries.length; i++) if ((entries[i] as Entry).key === key) return i;
     return -1;
   }
 
   keys(): string[] {
-    return this.entries.map(keyOfEntry);
+    return this.order.entries.map(keyOfEntry);
+  }
+
+  sortSteps(): Generator<void, void> {
+    return this.order.sortAllSteps();
   }
 }
 
@@ -361,17 +446,35 @@ function totalOrder(input: SocketRowsInput): (a: Entry, b: Entry) => number {
   return (a, b) => sign * cmp(a, b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
+/** Entries handled between two pauses of the steps below (merge, sort, carry): ~1-3 ms at 100k. */
+const STEP_ENTRIES = 2048;
+
+/** Runs steps to the end at once. */
+function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
 /**
  * Merge `add` (sorted) into `into` (sorted), then one pass. Each added entry's place is found by
  * galloping from the last one's (probes 1, 2, 4, … ahead, then a binary search): arrivals spread
- * over the order cost a few comparisons each rather than log2(100k) = 17.
+ * over the order cost a few comparisons each rather than log2(100k) = 17. Pauses every
+ * STEP_ENTRIES entries copied.
  */
-function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): T[] {
+function* mergeSortedSteps<T extends Entry>(
+  into: readonly T[],
+  add: readonly T[],
+  cmp: (a: Entry, b: Entry) => number,
+): Generator<void, T[]> {
   if (add.length === 0) return into as T[];
-  const out: T[] = new Array<T>(into.length + add.length);
+  if (into.length === 0) return add as T[];
+  // Filled by push: `new Array(n)` of more than ~100k entries is a dictionary (slow) in V8.
+  const out: T[] = [];
   const n = into.length;
   let from = 0;
-  let o = 0;
+  let nextPause = STEP_ENTRIES;
   for (const x of add) {
     // first position in `into` (from `from`) whose entry sorts after x: into[lo - 1] <= x < into[hi]
     let lo = from;
@@ -388,10 +491,61 @@ function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp
       if (cmp(into[mid] as T, x) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    while (from < lo) out[o++] = into[from++] as T;
-    out[o++] = x;
+    while (from < lo) out.push(into[from++] as T);
+    out.push(x);
+    if (out.length >= nextPause) {
+      nextPause = out.length + STEP_ENTRIES;
+      yield;
+    }
   }
-  while (from < into.length) out[o++] = into[from++] as T;
+  while (from < n) {
+    const end = Math.min(n, from + STEP_ENTRIES);
+    while (from < end) out.push(into[from++] as T);
+    if (from < n) yield;
+  }
+  return out;
+}
+
+function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): T[] {
+  return runSteps(mergeSortedSteps(into, add, cmp));
+}
+
+/** `all` sorted by `cmp` (in place for the runs), in steps: runs of 1,024 sorted, then merged pairwise. */
+function* sortSteps<T extends Entry>(all: T[], cmp: (a: Entry, b: Entry) => number): Generator<void, T[]> {
+  const RUN = 1024;
+  if (all.length <= RUN) return all.sort(cmp);
+  let runs: T[][] = [];
+  for (let i = 0; i < all.length; i += RUN) {
+    runs.push(all.slice(i, i + RUN).sort(cmp));
+    if (runs.length % 2 === 0) yield;
+  }
+  while (runs.length > 1) {
+    const next: T[][] = [];
+    for (let i = 0; i < runs.length; i += 2) {
+      const a = runs[i] as T[];
+      const b = runs[i + 1];
+      next.push(b === undefined ? a : yield* mergeRunsSteps(a, b, cmp));
+    }
+    runs = next;
+  }
+  return runs[0] as T[];
+}
+
+/** Two sorted runs merged (stable: a's entries first among equals, which a total order never has), pausing every STEP_ENTRIES. */
+function* mergeRunsSteps<T>(a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => number): Generator<void, T[]> {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  let nextPause = STEP_ENTRIES;
+  while (i < a.length && j < b.length) {
+    out.push(cmp(b[j] as T, a[i] as T) < 0 ? (b[j++] as T) : (a[i++] as T));
+    if (out.length >= nextPause) {
+      nextPause = out.length + STEP_ENTRIES;
+      yield;
+    }
+  }
+  while (i < a.length) out.push(a[i++] as T);
+  while (j < b.length) out.push(b[j++] as T);
   return out;
 }
 
@@ -403,6 +557,20 @@ function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp
  * merged in. Same rows, same order as sorting everything (test/socket-rows.test.ts).
  */
 export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowList | null = null, filterText = ''): SocketRowList {
+  return runSteps(buildSocketRowListSteps(input, previous, filterText));
+}
+
+/**
+ * buildSocketRowList in steps of a few thousand entries (pausing at each `yield`), for a caller
+ * that lets keys in between (the dashboard, after a snapshot's ingest): the same list. A list
+ * left unsorted by `previous` (a new filter or sort whose first rows were selected) is sorted in
+ * steps here too.
+ */
+export function* buildSocketRowListSteps(
+  input: SocketRowsInput,
+  previous: SocketRowList | null = null,
+  filterText = '',
+): Generator<void, SocketRowList> {
   const { filter } = input;
   // Backlogs and rates change the order only when it sorts by them (they are re-read every few seconds).
   const key = input.sort.key;
@@ -414,69 +582,164 @@ export function buildSocketRowList(input: SocketRowsInput, previous: SocketRowLi
     key === 'sendq' ? input.backlogs : null,
     key === 'out' || key === 'in' || key === 'rtt' ? input.rates : null,
   ];
+  const tombstones = input.tombstones ? input.tracker.currentTombstones() : null;
+  const last =
+    previous instanceof SortedSocketRows &&
+    previous.order.params.length === params.length &&
+    previous.order.params.every((v, i) => v === params[i])
+      ? previous.order
+      : null;
+  // The same snapshot and tombstones (new rates, peers or backlogs arrived): the same order.
+  if (last !== null && last.sockets === input.sockets && last.tombstones === tombstones) return new SortedSocketRows(input, last);
   const cmp = totalOrder(input);
   const turnover = input.tracker.lastTurnover();
   const prev =
-    previous instanceof SortedSocketRows &&
-    previous.params.length === params.length &&
-    previous.params.every((v, i) => v === params[i]) &&
-    turnover.from !== null &&
-    turnover.from.sockets === previous.sockets &&
-    turnover.to?.sockets === input.sockets
-      ? previous
+    last !== null && turnover.from !== null && turnover.from.sockets === last.sockets && turnover.to?.sockets === input.sockets
+      ? last
       : null;
-  let live: SocketRecord[];
-  let merged = false;
-  // Merging k arrivals costs a sort of k and a binary search each, plus one pass; a full sort costs
+  // Merging k arrivals costs a sort of k and a search each, plus one pass; a full sort costs
   // N log N comparisons: merging wins until about half the records changed (a churning host
   // replaces 10-15% of them a refresh: every TIME_WAIT timer moves).
-  if (prev !== null && turnover.removed.length + turnover.added.length <= input.sockets.length) {
-    // The tracker says which record objects left and arrived since the last list's snapshot:
-    // the others keep their order, so only the arrivals are filtered, sorted and merged in.
-    // A changed line of the same socket that sorts exactly where the old one did (a timer moved)
-    // takes its place without a comparison against the others; the rest are merged in.
-    const inPlace = new Map<SocketRecord, SocketRecord>();
-    const added: SocketRecord[] = [];
-    const { removed: gone, added: arrived, replacements } = turnover;
-    for (let i = 0; i < arrived.length; i++) {
-      const s = arrived[i] as SocketRecord;
-      if (filter !== null && !filter(s)) continue;
-      const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
-      if (old !== undefined && cmp(old, s) === 0 && (filter === null || filter(old))) inPlace.set(old, s);
-      else added.push(s);
-    }
-    const removed = new Set(gone);
-    let kept: readonly SocketRecord[] = prev.live;
-    if (removed.size > 0) {
-      const carried: SocketRecord[] = [];
-      for (const s of prev.live) {
-        if (!removed.has(s)) carried.push(s);
-        else {
-          const replacement = inPlace.get(s);
-          if (replacement !== undefined) carried.push(replacement);
-        }
+  if (prev === null || turnover.removed.length + turnover.added.length > input.sockets.length) {
+    // With nothing to build on (the first snapshot, a new filter or sort, more turnover than a
+    // merge pays for), the whole order is sorted only when read past its first rows: the first
+    // frame selects the rows it shows, and the next snapshot's list (or a key press) sorts the
+    // rest, after the frame is written.
+    let live: SocketRecord[];
+    if (filter === null) live = [...input.sockets];
+    else {
+      live = [];
+      for (let i = 0; i < input.sockets.length; i++) {
+        const s = input.sockets[i] as SocketRecord;
+        if (filter(s)) live.push(s);
+        if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
       }
-      kept = carried;
     }
-    live = mergeSorted(kept, added.sort(cmp), cmp);
-    merged = true;
-  } else {
-    live = filter === null ? [...input.sockets] : input.sockets.filter(filter);
+    const closed: ClosedEntry[] = [];
+    for (const t of tombstones ?? []) if (filter === null || filter(tombstoneForFilter(t.record))) closed.push(closedEntryOf(t));
+    return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
   }
-  const closed: ClosedEntry[] = [];
-  if (input.tombstones) {
-    for (const t of input.tracker.currentTombstones()) {
-      if (filter !== null && !filter(tombstoneForFilter(t.record))) continue;
-      closed.push(new ClosedEntry(t.record, t.closedAtMs));
+  // The tracker says which record objects left and arrived since the last list's snapshot: the
+  // others keep their order, so only the arrivals are filtered, sorted and merged in. A changed
+  // line of the same socket that sorts exactly where the old one did (a timer moved) takes its
+  // place without a comparison against the others. Tombstones likewise: last list's entries
+  // still listed keep their place (they passed the same filter), those closed since are merged in.
+  yield* prev.sortAllSteps();
+  const inPlace = new Map<SocketRecord, SocketRecord>();
+  const added: Entry[] = [];
+  const { removed: gone, added: arrived, replacements } = turnover;
+  for (let i = 0; i < arrived.length; i++) {
+    const s = arrived[i] as SocketRecord;
+    if (i % 1024 === 1023) yield;
+    if (filter !== null && !filter(s)) continue;
+    const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
+    if (old !== undefined && cmp(old, s) === 0 && (filter === null || filter(old))) inPlace.set(old, s);
+    else added.push(s);
+  }
+  const removed = new Set<Entry>();
+  for (let i = 0; i < gone.length; i++) {
+    removed.add(gone[i] as SocketRecord);
+    if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+  }
+  const listedBefore = prev.closed;
+  const listed = new Set<ClosedEntry>();
+  if (tombstones !== null) {
+    for (let i = 0; i < tombstones.length; i++) {
+      const t = tombstones[i] as Tombstone;
+      const e = closedEntryOf(t);
+      if (listedBefore.has(e)) listed.add(e);
+      else if (filter === null || filter(tombstoneForFilter(t.record))) {
+        listed.add(e);
+        added.push(e);
+      }
+      if (i % 1024 === 1023) yield;
     }
   }
-  // With nothing merged (the first snapshot, a new filter or sort, more turnover than a merge
-  // pays for), the whole order is
-  // sorted only when read past its first rows: the first frame selects the rows it shows, and
-  // the next snapshot's list (or a key press) sorts the rest, after the frame is written.
-  if (!merged) return new SortedSocketRows(input, params, { live, closed, cmp });
-  const entries = closed.length === 0 ? live : mergeSorted<Entry>(live, closed.sort(cmp), cmp);
-  return new SortedSocketRows(input, params, { live, entries });
+  // Last list's entries that stay: not removed, or replaced in place; tombstones still listed.
+  const before = prev.entries;
+  for (const e of listedBefore) if (!listed.has(e)) removed.add(e);
+  const entries = yield* carryAndMergeSteps(before, removed, inPlace, yield* sortSteps(added, cmp), cmp);
+  return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { entries, closed: listed }));
+}
+
+/**
+ * One pass over the last order `before`: its entries copied except those in `removed` (or their
+ * replacement in `inPlace`, which sorts where they did), with `add` (sorted) merged in. Each added
+ * entry's place is found by galloping from the last one's (probes 1, 2, 4, … ahead, then a
+ * binary search), comparing only with entries that stay: arrivals spread over the order cost a
+ * few comparisons each rather than log2(100k) = 17. Pauses every STEP_ENTRIES entries written.
+ */
+function* carryAndMergeSteps(
+  before: readonly Entry[],
+  removed: ReadonlySet<Entry>,
+  inPlace: ReadonlyMap<SocketRecord, SocketRecord>,
+  add: readonly Entry[],
+  cmp: (a: Entry, b: Entry) => number,
+): Generator<void, Entry[]> {
+  const n = before.length;
+  // Nothing changed under this filter (a static host): the same order, no copy.
+  if (removed.size === 0 && add.length === 0) return before as Entry[];
+  // 0: stays, 1: removed, 2: replaced in place. A removed record is never compared: its order
+  // may have changed (the age sort reads the tracker, which forgot it).
+  const fate = new Uint8Array(n);
+  for (let i = 0; i < (removed.size === 0 ? 0 : n); i++) {
+    const e = before[i] as Entry;
+    if (removed.has(e)) fate[i] = e instanceof ClosedEntry || !inPlace.has(e) ? 1 : 2;
+    if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+  }
+  const at = (i: number): Entry => {
+    const e = before[i] as Entry;
+    return fate[i] === 2 ? (inPlace.get(e as SocketRecord) as Entry) : e;
+  };
+  /** The first index from i on whose entry stays (or is replaced), else `end`. */
+  const staying = (i: number, end: number): number => {
+    while (i < end && fate[i] === 1) i++;
+    return i;
+  };
+  const out: Entry[] = [];
+  let from = 0;
+  let nextPause = STEP_ENTRIES;
+  const copyTo = (end: number): void => {
+    for (; from < end; from++) if (fate[from] !== 1) out.push(at(from));
+  };
+  for (const x of add) {
+    // The first position p from `from` with every staying entry of [from, p) <= x and every one
+    // of [p, n) > x; invariant: [from, lo) <= x, [hi, n) > x.
+    let lo = from;
+    let hi = n;
+    let probe = from;
+    let step = 1;
+    for (;;) {
+      const j = staying(probe, n);
+      if (j >= n) break;
+      if (cmp(at(j), x) > 0) {
+        hi = j;
+        break;
+      }
+      lo = j + 1;
+      probe = j + 1 + step;
+      step *= 2;
+      if (probe >= n) break;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const j = staying(mid, hi);
+      if (j >= hi) hi = mid;
+      else if (cmp(at(j), x) <= 0) lo = j + 1;
+      else hi = mid;
+    }
+    copyTo(lo);
+    out.push(x);
+    if (out.length >= nextPause) {
+      nextPause = out.length + STEP_ENTRIES;
+      yield;
+    }
+  }
+  while (from < n) {
+    copyTo(Math.min(n, from + STEP_ENTRIES));
+    if (from < n) yield;
+  }
+  return out;
 }
 
 /** Every row of the socket table, sorted (buildSocketRowList, all rows built). */
