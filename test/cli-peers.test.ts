@@ -83,6 +83,12 @@ describe.skipIf(!hasSs)('UNIX peers in --once and --json', () => {
       .split('\n')
       .find((l) => l.includes(` ${client.pid}/node`) && l.includes(`${sock} ${serverEnd?.inode} ${server.pid}/node`));
     expect(line, table.stdout).toBeDefined();
+    // The whole table (owners and ss -xH read while the tables are read, joined after): the same row.
+    const whole = await run(['--once']);
+    expect(whole.code, whole.stderr).toBe(0);
+    // (Columns are as wide as their widest cell: compared without the padding.)
+    const cells = (l: string | undefined): string => (l ?? '').trim().split(/ +/).join(' ');
+    expect(whole.stdout.split('\n').map(cells)).toContain(cells(line));
   });
 
   it('a recorded tree has no peer fields and no warning', async () => {
@@ -167,6 +173,23 @@ describe('ss failures are warnings, not errors (in-process main with an injected
     const doc = JSON.parse(out) as { sockets: JsonSocket[]; warnings: string[] };
     expect(doc.warnings).toContain('UNIX peers unavailable: ss is not installed');
     expect(doc.sockets.some((s) => 'peerInode' in s)).toBe(false);
+    expect(err).toContain('sockscope: UNIX peers unavailable: ss is not installed\n');
+  });
+
+  it('--once (the table): ss -xH run once, its failure one warning', async () => {
+    const { main } = await import('../src/main.js');
+    let err = '';
+    const calls: string[][] = [];
+    const code = await main(['--once'], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => ((err += s), true) },
+      runCommand: async (file, args) => {
+        calls.push([file, ...args]);
+        return { ok: false, message: 'ss is not installed' };
+      },
+    });
+    expect(code).toBe(0);
+    expect(calls).toEqual([['ss', '-xH']]);
     expect(err).toContain('sockscope: UNIX peers unavailable: ss is not installed\n');
   });
 

@@ -207,6 +207,32 @@ describe('bin/sockscope', () => {
     expect(given.workerMb).toBeGreaterThan(8);
   });
 
+  it('a one-shot run (--once, -1, -1s) keeps V8 defaults; a dashboard whose words only contain a 1 does not', () => {
+    const base = { ...process.env };
+    for (const v of ['NODE_OPTIONS', 'PROC_ROOT', 'SOCKSCOPE_LAUNCH']) delete base[v];
+    const probe = (args: readonly string[]) => {
+      const r = spawnSync(path.join(heapProbe, 'bin/sockscope'), args, {
+        cwd: heapProbe,
+        env: { ...base, TMPDIR: tmp, SOCKSCOPE_LAUNCH: 'tsc', PATH: `${path.dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { mainMb: number; workerMb: number; execArgv: string[] };
+    };
+    for (const args of [['--once', '--summary'], ['-n', '-1'], ['-1s']]) {
+      const r = probe(args);
+      expect(r.execArgv, args.join(' ')).toEqual([]);
+      expect(r.mainMb, args.join(' ')).toBeGreaterThan(8);
+      expect(r.workerMb, args.join(' ')).toBeGreaterThan(8);
+    }
+    for (const args of [['-i', '1'], ['-f', 'port 1'], ['-i1']]) {
+      const r = probe(args);
+      expect(r.execArgv, args.join(' ')).toEqual(['--max-semi-space-size=4']);
+      expect(r.workerMb, args.join(' ')).toBeLessThanOrEqual(8);
+    }
+  });
+
   it.skipIf(nodeHasCompileCache)('a cache directory others could write is not used, and the program still runs', () => {
     tscNewer(false);
     fs.rmSync(cacheDir(), { recursive: true, force: true });

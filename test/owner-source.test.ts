@@ -7,7 +7,14 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProcFs } from '../src/proc/proc-fs.js';
 import { createOwnerScanner } from '../src/proc/read-owners.js';
-import { createWorkerOwnerSource, packOwnerScan, unpackOwnerScan } from '../src/proc/owner-source.js';
+import {
+  createInlineOwnerSource,
+  createWorkerOwnerSource,
+  overlayOwnerChanges,
+  packOwnerScan,
+  unpackOwnerScan,
+  type OwnerScanReply,
+} from '../src/proc/owner-source.js';
 import { parseInetTable } from '../src/proc/parse-inet.js';
 
 const procFs = createProcFs('/proc');
@@ -122,6 +129,77 @@ describe('owner source', () => {
     } finally {
       await source.close();
     }
+  });
+
+  it('overlayOwnerChanges: a changed row answers for its inode (pid 0: no holder now), the table for every other', () => {
+    const processes: OwnerScanReply['processes'] = [
+      [100, { command: 'a', commandLine: 'a -x', uid: 0 }],
+      [200, { command: 'b', commandLine: 'b', uid: 1000 }],
+    ];
+    const stats = { enabled: true, unreadableProcesses: 0, scannedProcesses: 2, linksRead: 3, durationMs: 1 } as const;
+    const table = unpackOwnerScan({ id: 1, rows: Float64Array.from([11, 100, 3, 0, 12, 100, 4, 1, 13, 200, 5, 0]), processes, stats });
+    const changes: OwnerScanReply = {
+      id: 2,
+      rows: Float64Array.from([12, 200, 9, 0, 13, 0, 0, 0, 14, 200, 6, 2]),
+      processes: [processes[1]!],
+      stats: { ...stats, linksRead: 1 },
+    };
+    const joined = overlayOwnerChanges(table, changes);
+    expect(joined.stats.linksRead).toBe(1);
+    expect([11, 12, 13, 14, 15].map((i) => [joined.lookup(i), joined.sharedBy(i)])).toEqual([
+      [{ pid: 100, command: 'a', commandLine: 'a -x', uid: 0, fd: 3 }, 0],
+      [{ pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 9 }, 0],
+      [null, 0],
+      [{ pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 6 }, 2],
+      [null, 0],
+    ]);
+    // No change: the table's answers.
+    const same = overlayOwnerChanges(table, { ...changes, rows: new Float64Array(0), processes: [] });
+    expect([11, 12, 13, 14].map((i) => same.lookup(i)?.fd ?? null)).toEqual([3, 4, 5, null]);
+    expect(same.sharedBy(12)).toBe(1);
+  });
+
+  it('primeTable then scanChanges (worker and inline) give a connection opened between them its owner', async () => {
+    const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
+    const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource };
+    let fellBack = false;
+    const sources = [
+      mod.createWorkerOwnerSource('/proc', () => {
+        fellBack = true;
+        return createOwnerScanner(procFs);
+      }),
+      createInlineOwnerSource(createOwnerScanner(procFs)),
+    ];
+    for (const source of sources) {
+      const extra = net.createServer();
+      await new Promise<void>((r) => extra.listen(0, '127.0.0.1', () => r()));
+      try {
+        const table = await source.primeTable();
+        const before = ourInodes(port);
+        for (const inode of before) expect(table.lookup(inode)?.pid).toBe(process.pid);
+        // Opened after the table: not in it, found by the scan for the snapshot's inodes.
+        const extraPort = (extra.address() as net.AddressInfo).port;
+        const other = await new Promise<net.Socket>((r) => {
+          const c = net.connect(extraPort, '127.0.0.1', () => r(c));
+        });
+        try {
+          const fresh = ourInodes(extraPort);
+          expect(fresh.length).toBeGreaterThanOrEqual(2);
+          const newOnes = fresh.filter((i) => table.lookup(i) === null);
+          expect(newOnes.length).toBeGreaterThanOrEqual(2); // both ends of the new connection
+          const changes = await source.scanChanges(Float64Array.from([...before, ...fresh]));
+          expect(changes.rows.length / 4).toBeLessThan(before.length + fresh.length); // not every socket's row
+          const joined = overlayOwnerChanges(table, changes);
+          for (const inode of [...before, ...fresh]) expect(joined.lookup(inode)?.pid).toBe(process.pid);
+        } finally {
+          other.destroy();
+        }
+      } finally {
+        extra.close();
+        await source.close();
+      }
+    }
+    expect(fellBack).toBe(false);
   });
 
   it('unpacked pid, fd and sharedBy are small integers, not doubles (a record field of doubles makes V8 migrate every record)', () => {

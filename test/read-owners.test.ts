@@ -336,6 +336,42 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     );
   });
 
+  it('packAllOwners packs every held inode as packOwners does; packChangedOwners then answers only what changed', () => {
+    fake.addProcess(150, { comm: 'nginx', argv: ['nginx: worker process'], uid: 33, start: 1500 }).socket(150, 3, 1001);
+    const scanner = createOwnerScanner(createProcFs(fake.root), { fdCountFromStat: false });
+    const first = scanner.scan(null);
+    const all = first.packAllOwners();
+    const byInode = (rows: Float64Array): Map<number, number[]> => {
+      const m = new Map<number, number[]>();
+      for (let i = 0; i < rows.length; i += 4) m.set(rows[i]!, [...rows.subarray(i + 1, i + 4)]);
+      return m;
+    };
+    expect(byInode(all.rows)).toEqual(byInode(first.packOwners([1001, 1002, 2001]).rows));
+    expect(new Map(all.processes)).toEqual(new Map(first.packOwners([1001, 1002, 2001]).processes));
+    scanner.trackChanges();
+    // Between the table and the scan for the snapshot: a new socket, a closed one, a new sharer.
+    fake.socket(200, 7, 3001).close(100, 4).socket(200, 8, 2001);
+    const wanted = new Set([1001, 1002, 2001, 3001]);
+    const changed = scanner.scan(wanted).packChangedOwners(wanted);
+    expect(byInode(changed.rows)).toEqual(
+      new Map([
+        [3001, [200, 7, 0]],
+        [1002, [0, 0, 0]], // no holder now
+        [2001, [200, 5, 1]],
+      ]),
+    );
+    expect(new Map(changed.processes)).toEqual(new Map([[200, { command: 'sshd', commandLine: '/usr/sbin/sshd -D', uid: 0 }]]));
+    // Tracking goes on from there: a scan with no change answers nothing.
+    expect(scanner.scan(wanted).packChangedOwners(wanted).rows.length).toBe(0);
+  });
+
+  it('packChangedOwners without trackChanges answers every wanted inode (a complete answer)', () => {
+    const scanner = createOwnerScanner(createProcFs(fake.root));
+    const wanted = new Set([1001, 2001, 9999]);
+    const rows = [...scanner.scan(wanted).packChangedOwners(wanted).rows];
+    expect(rows).toEqual([1001, 100, 3, 0, 2001, 200, 5, 0, 9999, 0, 0, 0]);
+  });
+
   it('a prime (scan(null)) counts as the wider pass: the next scan lists no directory for a kernel socket', () => {
     const spy = spiedProcFs(fake.root, { fdCount: true });
     const scanner = createOwnerScanner(spy.procFs, { reverifyEveryScans: 4, fullPassMinGapScans: 3 });
@@ -462,6 +498,9 @@ describe('owner parsers', () => {
     ['anon_inode:[eventpoll]', 0],
     ['/dev/null', 0],
     ['/tmp/socket:[5]', 0],
+    ['socket:[123456789012345]', 123456789012345], // 15 digits, the most parseDecimal takes
+    ['socket:[1234567890123456]', 0],
+    ['socket:[4294967296]', 4294967296],
   ])('parseSocketTarget(%j) = %d', (target, inode) => {
     expect(parseSocketTarget(target)).toBe(inode);
   });

@@ -3,15 +3,8 @@
 
 import { countByState } from '../model/aggregate.js';
 import type { Snapshot, SocketRecord } from '../model/types.js';
-import {
-  NET_TABLES,
-  collectSnapshotAsync,
-  wantedInodes,
-  type AsyncOwnerSource,
-  type CollectDeps,
-  type OwnerLookup,
-} from '../proc/collect-snapshot.js';
-import { createWorkerOwnerSource } from '../proc/owner-source.js';
+import { NET_TABLES, collectSnapshotAsync, type CollectDeps, type OwnerLookup } from '../proc/collect-snapshot.js';
+import { createWorkerOwnerSource, overlayOwnerChanges, type OwnerTableSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
 import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext, OutputStream } from './context.js';
@@ -25,7 +18,8 @@ import {
 import { formatSummary } from './format-counts.js';
 import { collectRemoteCounts, runCountsOnly, writeCountsDocument, type CountsDocument } from './run-summary.js';
 import { collectUnixPeers, createConnRatesSource, type ConnRatesSource } from '../proc/collect-conn-rates.js';
-import { DEFAULT_SS_OPTIONS, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
+import { DEFAULT_SS_OPTIONS, readSsUnixPeers, runCommand, ssUnavailableReason, type SsDeps, type SsOptions } from '../proc/read-ss-info.js';
+import { joinUnixPeers } from '../model/unix-peers.js';
 import { portsOfShownConnections } from '../model/conn-rates.js';
 import type { SocketExtras } from '../view/presenters.js';
 
@@ -116,7 +110,12 @@ export function ssContext(ctx: AppContext): { deps: SsDeps; options: SsOptions; 
  * UNIX peers (one `ss -xH`) and, with a rates source (streams), per-connection rates for one
  * snapshot. A failure is a warning: the document is still written without those fields.
  */
-export async function enrichSnapshot(ctx: AppContext, snapshot: Snapshot, rates: ConnRatesSource | null): Promise<Enrichment> {
+export async function enrichSnapshot(
+  ctx: AppContext,
+  snapshot: Snapshot,
+  rates: ConnRatesSource | null,
+  unixPeersRead: ReturnType<typeof readSsUnixPeers> | null = null,
+): Promise<Enrichment> {
   const ss = ssContext(ctx);
   if (ss === null || ctx.options.summary) return NO_ENRICHMENT;
   if (ss.unavailable !== null) return { ...NO_ENRICHMENT, warnings: [`UNIX peers and TCP rates unavailable: ${ss.unavailable}`] };
@@ -126,7 +125,11 @@ export async function enrichSnapshot(ctx: AppContext, snapshot: Snapshot, rates:
   // ss -xH only when a UNIX socket is shown (a filter like `port 80` needs no peers).
   const shownSockets = ctx.filter === null ? snapshot.sockets : snapshot.sockets.filter(ctx.filter);
   if (shownSockets.some((s) => s.protocol === 'unix')) {
-    const peers = await collectUnixPeers(ss.deps, ss.options, snapshot);
+    // An `ss -xH` started earlier (unixPeersRead, see printTableWhileScanning) is joined here.
+    const peers =
+      unixPeersRead === null
+        ? await collectUnixPeers(ss.deps, ss.options, snapshot)
+        : await unixPeersRead.then((r) => (r.ok ? { ok: true as const, peers: joinUnixPeers(snapshot.sockets, r.value) } : r));
     if (peers.ok) extras.unixPeers = peers.peers;
     else warnings.push(`UNIX peers unavailable: ${peers.message}`);
   }
@@ -274,17 +277,21 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   const deps = depsFor(ctx);
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
   // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
-  // two are the whole cost of a snapshot, and they overlap on two cores. The scan is the longer
-  // of the two at 100k live sockets, so the worker starts first, before `ss -ltnH` is spawned.
+  // two are the whole cost of a snapshot, and they overlap on two cores. The scan is about as
+  // long as the read and parse at 100k live sockets, so the worker starts first, before
+  // `ss -ltnH` is spawned.
   if (deps.owners !== null && ctx.scopeLabel === null && !ctx.options.summary) {
     const scanner = deps.owners;
     const owners = createWorkerOwnerSource(ctx.procFs.root, () => scanner);
-    void owners.prime?.();
+    const table = owners.primeTable();
     const backlogs = backlogsFor(ctx);
     if (!ctx.options.json && ctx.filter === null)
-      return printTableWhileScanning(ctx, deps, owners, backlogs, printWith).finally(() => owners.close());
-    return Promise.all([collectSnapshotAsync({ ...deps, owners }), backlogs])
-      .then(([snapshot, b]) => print(snapshot, b))
+      return printTableWhileScanning(ctx, collect, deps, owners, table, backlogs, printWith).finally(() => owners.close());
+    // --json and filters: the same collection, the document made once the owners are joined.
+    const bare = collect({ ...deps, owners: null });
+    const changes = owners.scanChanges(socketInodes(bare.sockets));
+    return Promise.all([table, changes, backlogs])
+      .then(([t, c, b]) => print(joinOwnersInPlace(bare, overlayOwnerChanges(t, c), deps.userName), b))
       .finally(() => owners.close());
   }
   const backlogs = backlogsFor(ctx);
@@ -318,27 +325,50 @@ export function joinOwnersInPlace(snapshot: Snapshot, owners: OwnerLookup, userN
 }
 
 /**
- * The `--once` table with owners, made while the owner worker scans: the tables are read and
- * parsed without owners, the worker is sent their socket inodes, and while it looks them up this
- * thread makes every cell that no owner changes (prepareSocketTable: ~90% of the table's cost);
- * then the owners are joined in place and the table finished. The same text as collecting with
- * the owners and formatting after (a test compares both): only the order of the work differs,
- * and on two cores the scan's wait and the table's making overlap.
+ * The `--once` table with owners, made while the owner worker scans. The worker's full scan
+ * starts first (`ownerTable`: every socket inode's holder, from owners.primeTable()) and runs
+ * while this thread reads and parses the tables without owners (read with blocking reads: a
+ * read(2) per 4 KB page of procfs, each a round trip through libuv's pool when async, cost ~0.3 s
+ * more CPU at 100k sockets, and this thread has nothing else to do meanwhile); then the worker is sent their
+ * socket inodes and answers only what changed since its table (sockets opened meanwhile: a few
+ * rows instead of every socket's), and meanwhile this thread makes every cell that no owner
+ * changes (prepareSocketTable: ~90% of the table's cost). Then the owners are joined in place
+ * and the table finished. The same text as collecting with the owners and formatting after (a
+ * test compares both): only the order of the work differs, and on two cores the scan and the
+ * table's making overlap.
  */
 async function printTableWhileScanning(
   ctx: AppContext,
+  collect: Collect,
   deps: CollectDeps,
-  owners: AsyncOwnerSource,
+  owners: OwnerTableSource,
+  ownerTable: Promise<OwnerLookup>,
   backlogs: Promise<ListenBacklogs | null> | null,
   printWith: (snapshot: Snapshot, backlogs: ListenBacklogs | null, enrichment: Enrichment, pieces: readonly string[]) => Promise<number>,
 ): Promise<number> {
-  const bare = await collectSnapshotAsync({ ...deps, owners: null });
-  const scanned = owners.scan(wantedInodes(bare.sockets));
+  // The UNIX peers' `ss -xH` runs while the tables are read: joined after the owners, it no
+  // longer waits at the end.
+  const ss = ssContext(ctx);
+  const unixPeersRead = ss !== null && ss.unavailable === null ? readSsUnixPeers(ss.deps, ss.options) : null;
+  const bare = collect({ ...deps, owners: null });
+  const changes = owners.scanChanges(socketInodes(bare.sockets));
   const table = prepareSocketTable(bare.sockets);
-  const snapshot = joinOwnersInPlace(bare, await scanned, deps.userName);
+  const lookup = overlayOwnerChanges(await ownerTable, await changes);
+  const snapshot = joinOwnersInPlace(bare, lookup, deps.userName);
   const b = backlogs === null ? null : await backlogs;
-  const enrichment = ssContext(ctx) === null ? NO_ENRICHMENT : await enrichSnapshot(ctx, snapshot, null);
+  const enrichment = ss === null ? NO_ENRICHMENT : await enrichSnapshot(ctx, snapshot, null, unixPeersRead);
   return printWith(snapshot, b, enrichment, finishSocketTable(table, b, enrichment.extras));
+}
+
+/**
+ * The non-zero socket inodes of a snapshot's records, in order: what wantedInodes holds (records
+ * are de-duplicated by inode), without a Set of 100k numbers on the way.
+ */
+function socketInodes(sockets: readonly SocketRecord[]): Float64Array {
+  const inodes = new Float64Array(sockets.length);
+  let n = 0;
+  for (const s of sockets) if (s.inode !== 0) inodes[n++] = s.inode;
+  return n === inodes.length ? inodes : inodes.slice(0, n);
 }
 
 /** The --json stream's marker line for intervals left out: `{"skipped":N}`. */

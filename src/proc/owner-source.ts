@@ -16,6 +16,16 @@ export interface OwnerScanRequest {
   readonly inodes: Float64Array;
   /** Warm the cache with a full scan (no answer needed): overlaps reading /proc/net. */
   readonly prime?: boolean;
+  /**
+   * With prime: answer with every socket inode's holder (the whole table), and from then on
+   * record what changes, for a later `changes` scan.
+   */
+  readonly table?: boolean;
+  /**
+   * A scan for `inodes` answered only with the inodes whose answer may differ from the table
+   * of the last `table` prime (rows with pid 0: no holder now). See overlayOwnerChanges.
+   */
+  readonly changes?: boolean;
 }
 
 /** Message from the worker. */
@@ -31,10 +41,30 @@ export const OWNER_WORKER_MARK = 'sockscope-owner-worker';
 
 /** Run one scan and pack the answer (used by the worker, and directly in tests). */
 export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest): OwnerScanReply {
-  const result = scanner.scan(request.prime === true ? null : new Set(request.inodes));
+  const wanted = request.prime === true ? null : inodeSet(request.inodes);
+  const result = scanner.scan(wanted);
   // No SocketOwner object per inode: rows written straight into the transferred array.
-  const { rows, processes } = result.packOwners(request.inodes);
-  return { id: request.id, rows, processes, stats: result.stats };
+  let packed;
+  if (wanted === null && request.table === true) {
+    packed = result.packAllOwners();
+    scanner.trackChanges();
+  } else if (wanted !== null && request.changes === true) packed = result.packChangedOwners(wanted);
+  else packed = result.packOwners(request.inodes);
+  return { id: request.id, rows: packed.rows, processes: packed.processes, stats: result.stats };
+}
+
+/**
+ * The inodes as a Set of small integers where they fit: a value read from a Float64Array is a
+ * double, and a Set of 100k doubles costs ~2x as much to build and to look numbers up in (the
+ * scanner's maps hold the small integers parsed from the fd links).
+ */
+function inodeSet(inodes: Float64Array): Set<number> {
+  const set = new Set<number>();
+  for (let i = 0; i < inodes.length; i++) {
+    const inode = inodes[i]!;
+    set.add(inode <= 0x3fffffff ? inode | 0 : inode);
+  }
+  return set;
 }
 
 /**
@@ -54,24 +84,77 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
   // read from a Float64Array is a double to V8: stored as is into a record whose field holds
   // small integers, it changes that field to a double in every record of the same shape — one
   // shared socket made V8 migrate all 100k records of a snapshot (~0.25–0.8 s).
+  // A join asks lookup(inode) then sharedBy(inode): the row found first is kept for the second.
+  let lastInode = 0;
+  let lastRow = -1;
+  const rowOf = (inode: number): number => {
+    if (inode !== lastInode) {
+      lastInode = inode;
+      lastRow = inode === 0 ? -1 : byInode.get(inode);
+    }
+    return lastRow;
+  };
   return {
     stats: reply.stats,
     lookup(inode) {
-      const i = inode === 0 ? -1 : byInode.get(inode);
+      const i = rowOf(inode);
       if (i < 0) return null;
       const pid = (rows[i + 1] as number) | 0;
       const p = procs.get(pid)!;
       return { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 };
     },
     sharedBy(inode) {
-      const i = inode === 0 ? -1 : byInode.get(inode);
+      const i = rowOf(inode);
       return i < 0 ? 0 : (rows[i + 3] as number) | 0;
     },
   };
 }
 
+/**
+ * A `changes` reply (see OwnerScanRequest) over the table it updates: its rows answer for their
+ * inodes (pid 0: none), `base` for every other inode; the stats are the changes scan's.
+ */
+export function overlayOwnerChanges(base: OwnerLookup, changes: OwnerScanReply): OwnerLookup {
+  const { rows } = changes;
+  // Nothing changed (the common case of a quiet host): the table as it is.
+  if (rows.length === 0) return { stats: changes.stats, lookup: (inode) => base.lookup(inode), sharedBy: (inode) => base.sharedBy(inode) };
+  const procs = new Map(changes.processes);
+  const byInode = new InodeIndex(rows.length / 4);
+  for (let i = 0; i + 3 < rows.length; i += 4) if (rows[i] !== 0) byInode.getOrSet(rows[i] as number, i);
+  return {
+    stats: changes.stats,
+    lookup(inode) {
+      const i = inode === 0 ? -1 : byInode.get(inode);
+      if (i < 0) return base.lookup(inode);
+      const pid = (rows[i + 1] as number) | 0;
+      const p = procs.get(pid);
+      if (p === undefined) return null;
+      return { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 };
+    },
+    sharedBy(inode) {
+      const i = inode === 0 ? -1 : byInode.get(inode);
+      if (i < 0) return base.sharedBy(inode);
+      return procs.has((rows[i + 1] as number) | 0) ? (rows[i + 3] as number) | 0 : 0;
+    },
+  };
+}
+
+/**
+ * `--once`'s way to the owners: the whole table from a first full scan started at once (it runs
+ * while the tables are read and parsed), then a scan for the snapshot's inodes that answers only
+ * what changed since (a few rows instead of every socket's), laid over the table with
+ * overlayOwnerChanges.
+ */
+export interface OwnerTableSource {
+  /** A full scan; resolves with every socket inode's holder as found (never rejects). */
+  primeTable(): Promise<OwnerLookup>;
+  /** A scan for `inodes` (socket inodes, none 0) after primeTable: the changes since the table (never rejects). */
+  scanChanges(inodes: Float64Array): Promise<OwnerScanReply>;
+}
+
 /** The scanner in this thread, behind the async interface (fallback, tests). */
-export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource {
+export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource & OwnerTableSource {
+  let nextId = 1;
   return {
     scan: (wanted) => Promise.resolve(scanner.scan(wanted)),
     // The first full scan runs in this thread: after the first snapshot, so its frame is drawn first.
@@ -81,6 +164,14 @@ export function createInlineOwnerSource(scanner: OwnerScanner): AsyncOwnerSource
         resolve();
       }),
     primeAfterFirstSnapshot: true,
+    primeTable: () =>
+      new Promise((resolve) => {
+        resolve(unpackOwnerScan(packOwnerScan(scanner, { id: nextId++, inodes: new Float64Array(0), prime: true, table: true })));
+      }),
+    scanChanges: (inodes) =>
+      new Promise((resolve) => {
+        resolve(packOwnerScan(scanner, { id: nextId++, inodes, changes: true }));
+      }),
     close: () => Promise.resolve(),
   };
 }
@@ -108,23 +199,26 @@ export function ownerWorkerPath(): string | null {
  * A worker thread that owns an OwnerScanner over `procRoot`. Falls back to `fallback` (the
  * same scanner in this thread) when the worker cannot start or dies.
  */
-export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerScanner): AsyncOwnerSource {
+export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerScanner): AsyncOwnerSource & OwnerTableSource {
   const path = ownerWorkerPath();
   if (path === null) return createInlineOwnerSource(fallback());
   // The thread starts on the first prime or scan: a new isolate costs ~60 ms of CPU, which the
   // dashboard's first frame should not share a 2-core machine with (primeAfterFirstSnapshot).
   let worker: Worker | null = null;
   let started = false;
-  let inline: AsyncOwnerSource | null = null;
+  let inlineScanner: OwnerScanner | null = null;
+  let inline: (AsyncOwnerSource & OwnerTableSource) | null = null;
   let nextId = 1;
-  const pending = new Map<number, { resolve: (l: OwnerLookup) => void; wanted: ReadonlySet<number> }>();
+  /** Requests sent and not answered: what they asked (their inodes are sent away: a copy is kept). */
+  const pending = new Map<number, { readonly resolve: (reply: OwnerScanReply) => void; readonly request: OwnerScanRequest }>();
   const fail = (): void => {
     // The worker died: finish what is pending in this thread, and keep going there.
     worker = null;
-    inline ??= createInlineOwnerSource(fallback());
+    inlineScanner ??= fallback();
+    inline ??= createInlineOwnerSource(inlineScanner);
     for (const [id, p] of pending) {
       pending.delete(id);
-      void inline.scan(p.wanted).then(p.resolve);
+      p.resolve(packOwnerScan(inlineScanner, p.request));
     }
   };
   const start = (): void => {
@@ -142,7 +236,7 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       const p = pending.get(reply.id);
       if (p === undefined) return;
       pending.delete(reply.id);
-      p.resolve(unpackOwnerScan(reply));
+      p.resolve(reply);
     });
     w.on('error', fail);
     w.on('exit', () => {
@@ -150,28 +244,39 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
     });
     worker = w;
   };
+  /** Send one request; null when the worker is gone (then the caller goes inline). */
+  const request = (inodes: Float64Array, flags: Pick<OwnerScanRequest, 'prime' | 'table' | 'changes'>): Promise<OwnerScanReply> | null => {
+    start();
+    if (worker === null) return null;
+    const id = nextId++;
+    const sent = { id, inodes, ...flags } satisfies OwnerScanRequest;
+    return new Promise((resolve) => {
+      pending.set(id, { resolve, request: { ...sent, inodes: inodes.slice() } });
+      worker?.postMessage(sent, [inodes.buffer as ArrayBuffer]);
+    });
+  };
+  const inlineSource = (): AsyncOwnerSource & OwnerTableSource => {
+    inlineScanner ??= fallback();
+    return (inline ??= createInlineOwnerSource(inlineScanner));
+  };
   return {
     primeAfterFirstSnapshot: true,
     prime() {
       // The reply carries no rows: it only says the full scan is done. A worker that dies first
-      // hands the prime to fail() like any pending scan (an empty one inline), so it still resolves.
-      start();
-      if (worker === null) return Promise.resolve();
-      const id = nextId++;
-      return new Promise<void>((resolve) => {
-        pending.set(id, { resolve: () => resolve(), wanted: new Set() });
-        worker?.postMessage({ id, inodes: new Float64Array(0), prime: true } satisfies OwnerScanRequest);
-      });
+      // hands the prime to fail() like any pending scan (done inline), so it still resolves.
+      const sent = request(new Float64Array(0), { prime: true });
+      return sent === null ? Promise.resolve() : sent.then(() => undefined);
     },
     scan(wanted) {
-      start();
-      if (worker === null) return (inline ??= createInlineOwnerSource(fallback())).scan(wanted);
-      const id = nextId++;
-      const inodes = inodeArrayOf(wanted);
-      return new Promise((resolve) => {
-        pending.set(id, { resolve, wanted });
-        worker?.postMessage({ id, inodes } satisfies OwnerScanRequest, [inodes.buffer]);
-      });
+      const sent = request(inodeArrayOf(wanted), {});
+      return sent === null ? inlineSource().scan(wanted) : sent.then(unpackOwnerScan);
+    },
+    primeTable() {
+      const sent = request(new Float64Array(0), { prime: true, table: true });
+      return sent === null ? inlineSource().primeTable() : sent.then(unpackOwnerScan);
+    },
+    scanChanges(inodes) {
+      return request(inodes, { changes: true }) ?? inlineSource().scanChanges(inodes);
     },
     async close() {
       const w = worker;

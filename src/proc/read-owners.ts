@@ -92,7 +92,15 @@ export interface OwnerScanResult {
    * sharedBy) for the inodes with a holder, and the process fields of the pids in them (the
    * owner worker's reply). Same answers as lookup/sharedBy; same lifetime.
    */
-  packOwners(inodes: ArrayLike<number>): PackedOwners;
+  packOwners(inodes: ArrayLike<number> & Iterable<number>): PackedOwners;
+  /** packOwners of every socket inode that has a holder (a whole owner table). */
+  packAllOwners(): PackedOwners;
+  /**
+   * After trackChanges(): rows for the inodes of `wanted` whose answer may differ from the
+   * table packed when tracking started (pid 0: no holder now). Without tracking: a row for every
+   * inode of `wanted` (a complete answer). Tracking goes on from here.
+   */
+  packChangedOwners(wanted: ReadonlySet<number>): PackedOwners;
 }
 
 /** See OwnerScanResult.packOwners. */
@@ -190,6 +198,12 @@ export class OwnerScanner {
   private verifyFromScan = 0;
   /** fds that the last listFds call found new (and read). */
   private lastAdded: number[] = [];
+  /**
+   * Socket inodes whose holders or holder's process fields changed since trackChanges() (null:
+   * not tracking). `--once` packs the whole table after its first scan and then asks only for
+   * what changed (packChangedOwners).
+   */
+  private changed: Set<number> | null = null;
 
   constructor(procFs: ProcFs, options: OwnerScannerOptions = {}) {
     this.procFs = procFs;
@@ -324,19 +338,80 @@ export class OwnerScanner {
       detail,
       lookup: (inode) => this.lookup(inode),
       sharedBy: (inode) => this.sharedBy(inode),
-      packOwners: (inodes) => this.packOwners(inodes),
+      packOwners: (inodes) => this.packOwners(inodes, inodes.length),
+      packAllOwners: () => this.packAllOwners(),
+      packChangedOwners: (wanted) => this.packChangedOwners(wanted),
     };
   }
 
-  private packOwners(inodes: ArrayLike<number>): PackedOwners {
-    const rows = new Float64Array(inodes.length * 4);
+  /** packOwners of every held inode, in one walk of the holders (no second lookup per inode). */
+  private packAllOwners(): PackedOwners {
+    const rows = new Float64Array(this.holders.size * 4);
+    const processes: PackedOwners['processes'] = [];
+    let lastPid = -1;
+    const listed = new Set<number>();
+    let n = 0;
+    this.holders.forEach((held, inode) => {
+      let key: number;
+      let others = 0;
+      if (typeof held === 'number') key = held;
+      else {
+        key = Math.min(...held);
+        others = held.length - 1;
+      }
+      const pid = Math.floor(key / FD_SPAN);
+      rows[n] = inode;
+      rows[n + 1] = pid;
+      rows[n + 2] = key - pid * FD_SPAN;
+      rows[n + 3] = others;
+      n += 4;
+      // Holders come in scan order (by process): most rows repeat the previous row's pid.
+      if (pid !== lastPid && !listed.has(pid)) {
+        listed.add(pid);
+        const info = this.pids.get(pid)?.info ?? NO_INFO;
+        processes.push([pid, { command: info.command, commandLine: info.commandLine, uid: info.uid }]);
+      }
+      lastPid = pid;
+    });
+    return { rows, processes };
+  }
+
+  /** Start recording which socket inodes change (see `changed`); forgets what was recorded. */
+  trackChanges(): void {
+    this.changed = new Set();
+  }
+
+  private packChangedOwners(wanted: ReadonlySet<number>): PackedOwners {
+    const changed = this.changed;
+    this.changed = new Set();
+    if (changed === null) return this.packOwners(wanted, wanted.size, true);
+    const inodes: number[] = [];
+    for (const inode of changed) if (wanted.has(inode)) inodes.push(inode);
+    return this.packOwners(inodes, inodes.length, true);
+  }
+
+  /**
+   * Rows of 4 (inode, pid, fd, sharedBy) for `inodes` (`count` of them) that have a holder;
+   * with `withEmpty`, a row (inode, 0, 0, 0) for each one that has none.
+   */
+  private packOwners(inodes: Iterable<number>, count: number, withEmpty = false): PackedOwners {
+    const rows = new Float64Array(count * 4);
     const processes: PackedOwners['processes'] = [];
     const listed = new Set<number>();
     let n = 0;
-    for (let i = 0; i < inodes.length; i++) {
-      const inode = inodes[i]!;
+    for (const inode of inodes) {
+      if (n >= rows.length) break;
       const held = this.holders.get(inode);
-      if (held === undefined) continue;
+      if (held === undefined) {
+        if (withEmpty) {
+          rows[n] = inode;
+          rows[n + 1] = 0;
+          rows[n + 2] = 0;
+          rows[n + 3] = 0;
+          n += 4;
+        }
+        continue;
+      }
       let key: number;
       let others = 0;
       if (typeof held === 'number') key = held;
@@ -637,6 +712,7 @@ export class OwnerScanner {
   }
 
   private addHolder(inode: number, key: number): void {
+    this.changed?.add(inode);
     const held = this.holders.get(inode);
     if (held === undefined) this.holders.set(inode, key);
     else if (typeof held === 'number') this.holders.set(inode, held === key ? held : [held, key]);
@@ -644,6 +720,7 @@ export class OwnerScanner {
   }
 
   private removeHolder(inode: number, key: number): void {
+    this.changed?.add(inode);
     const held = this.holders.get(inode);
     if (held === undefined) return;
     if (typeof held === 'number') {
@@ -673,6 +750,8 @@ export class OwnerScanner {
     const cmdline = this.procFs.readText(`${pid}/cmdline`);
     const status = this.procFs.readText(`${pid}/status`);
     const uid = (status === null ? null : parseStatusUid(status)) ?? this.procFs.statUid(`${pid}`) ?? -1;
+    // Its sockets' answers carry these fields: changed for packChangedOwners (a re-read after exec).
+    if (this.changed !== null) for (const inode of entry.fds.values()) if (inode !== 0) this.changed.add(inode);
     entry.info = {
       command: comm !== null ? stripNewline(comm) : (stat?.comm ?? ''),
       commandLine: cmdline === null ? '' : parseCmdline(cmdline),
@@ -718,9 +797,15 @@ export function parseDecimal(text: string): number {
 /** Inode of a /proc/<pid>/fd link target "socket:[12345]", or 0 for anything else. */
 export function parseSocketTarget(target: string): number {
   const n = target.length;
-  if (n < 10 || !target.startsWith('socket:[') || target.charCodeAt(n - 1) !== 93 /* ] */) return 0;
-  const inode = parseDecimal(target.slice(8, n - 1));
-  return inode < 0 ? 0 : inode;
+  // One per fd of every process: the digits are read in place (no slice). At most 15 digits, as parseDecimal.
+  if (n < 10 || n > 24 || !target.startsWith('socket:[') || target.charCodeAt(n - 1) !== 93 /* ] */) return 0;
+  let inode = 0;
+  for (let i = 8; i < n - 1; i += 1) {
+    const c = target.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return 0;
+    inode = inode * 10 + c;
+  }
+  return inode;
 }
 
 /**
