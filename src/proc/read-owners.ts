@@ -160,6 +160,21 @@ const FD_SPAN = 2 ** 31;
 const INFO_MARK = FD_SPAN - 1;
 const DEFAULT_REVERIFY_EVERY_SCANS = 20;
 const DEFAULT_FULL_PASS_MIN_GAP_SCANS = 5;
+
+/**
+ * The row (inode, pid, fd, sharedBy) of a held inode at rows[n..n+3]: its holder is the lowest
+ * pid*FD_SPAN+fd key, sharedBy the other holders. Returns that pid.
+ */
+function writeHeldRow(rows: Float64Array, n: number, inode: number, held: number | readonly number[]): number {
+  const key = typeof held === 'number' ? held : Math.min(...held);
+  const pid = Math.floor(key / FD_SPAN);
+  rows[n] = inode;
+  rows[n + 1] = pid;
+  rows[n + 2] = key - pid * FD_SPAN;
+  rows[n + 3] = typeof held === 'number' ? 0 : held.length - 1;
+  return pid;
+}
+
 /**
  * Auto detection of st_size as the fd count tolerates a few mismatches (fds opened between stat
  * and readdir; our own readdir's directory fd): at most 1, or 1 per 20 matches.
@@ -352,18 +367,7 @@ export class OwnerScanner {
     const listed = new Set<number>();
     let n = 0;
     this.holders.forEach((held, inode) => {
-      let key: number;
-      let others = 0;
-      if (typeof held === 'number') key = held;
-      else {
-        key = Math.min(...held);
-        others = held.length - 1;
-      }
-      const pid = Math.floor(key / FD_SPAN);
-      rows[n] = inode;
-      rows[n + 1] = pid;
-      rows[n + 2] = key - pid * FD_SPAN;
-      rows[n + 3] = others;
+      const pid = writeHeldRow(rows, n, inode, held);
       n += 4;
       // Holders come in scan order (by process): most rows repeat the previous row's pid.
       if (pid !== lastPid && !listed.has(pid)) {
@@ -412,18 +416,7 @@ export class OwnerScanner {
         }
         continue;
       }
-      let key: number;
-      let others = 0;
-      if (typeof held === 'number') key = held;
-      else {
-        key = Math.min(...held);
-        others = held.length - 1;
-      }
-      const pid = Math.floor(key / FD_SPAN);
-      rows[n] = inode;
-      rows[n + 1] = pid;
-      rows[n + 2] = key - pid * FD_SPAN;
-      rows[n + 3] = others;
+      const pid = writeHeldRow(rows, n, inode, held);
       n += 4;
       if (!listed.has(pid)) {
         listed.add(pid);
