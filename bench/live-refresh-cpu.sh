@@ -41,7 +41,7 @@ l1=$(cut -d' ' -f1 /proc/loadavg)
 tmux -L $sock send-keys q
 sleep 2
 n1=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$stats','utf8')).snapshots)")
-tmux -L $sock kill-server 2>/dev/null
+tmux -L $sock kill-server 2>/dev/null; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
 node -e "
 const s=JSON.parse(require('fs').readFileSync('$stats','utf8'));
 const med=a=>{a=[...a].sort((x,y)=>x-y);return a.length?a[a.length>>1]:NaN};
