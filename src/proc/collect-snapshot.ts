@@ -569,21 +569,36 @@ export interface AsyncCollectDeps extends Omit<CollectDeps, 'owners'> {
   readonly tableReader?: TableReader | null;
 }
 
-/** A collection's reads: the tables asked for (into this ProcFs's kept buffers) and the counters' files. */
+/** When a collection started and what its reads took: the start of its cost (see joinOwners). */
+interface CollectTiming {
+  readonly takenAtMs: number;
+  /** processCpuMs() at the start. */
+  readonly cpu0: number;
+  readonly readMs: number;
+}
+
+/**
+ * A collection's reads, timed from its start: the tables asked for (into this ProcFs's kept
+ * buffers) and the counters' files.
+ */
 async function readForCollect(deps: AsyncCollectDeps): Promise<{
+  readonly timing: CollectTiming;
   readonly memory: ReturnType<typeof memoryOf>;
   readonly reads: Awaited<ReturnType<typeof readTablesAsync>>;
   readonly snmp: Awaited<ReturnType<ProcFs['readTextAsync']>>;
   readonly netstat: Awaited<ReturnType<ProcFs['readTextAsync']>>;
 }> {
-  const { procFs } = deps;
+  const { procFs, monotonicMs } = deps;
+  const takenAtMs = deps.now();
+  const t0 = monotonicMs();
+  const cpu0 = processCpuMs();
   const memory = memoryOf(procFs);
   const [reads, snmp, netstat] = await Promise.all([
     readTablesAsync(procFs, deps.protocols ?? NET_TABLES, memory, deps.tableReader ?? null),
     procFs.readTextAsync('net/snmp'),
     procFs.readTextAsync('net/netstat'),
   ]);
-  return { memory, reads, snmp, netstat };
+  return { timing: { takenAtMs, cpu0, readMs: monotonicMs() - t0 }, memory, reads, snmp, netstat };
 }
 
 /**
@@ -593,14 +608,11 @@ async function readForCollect(deps: AsyncCollectDeps): Promise<{
  */
 export async function collectSnapshotAsync(deps: AsyncCollectDeps): Promise<Snapshot> {
   const { monotonicMs } = deps;
-  const takenAtMs = deps.now();
-  const t0 = monotonicMs();
-  const cpu0 = processCpuMs();
-  const { memory, reads, snmp, netstat } = await readForCollect(deps);
+  const { timing, memory, reads, snmp, netstat } = await readForCollect(deps);
   const t1 = monotonicMs();
   const parsed = parseTables(reads, memory);
   const counters = countersFrom(snmp, netstat);
-  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs: monotonicMs() - t1 }, parsed, counters);
+  return joinOwners(deps, { ...timing, parseMs: monotonicMs() - t1 }, parsed, counters);
 }
 
 /** Time the live dashboard's refresh parses before it lets the event loop run (keys, frames), ms. */
@@ -614,11 +626,7 @@ const PARSE_SLICE_MS = 8;
  */
 export async function collectSnapshotSlicedAsync(deps: AsyncCollectDeps): Promise<Snapshot> {
   const { monotonicMs } = deps;
-  const takenAtMs = deps.now();
-  const t0 = monotonicMs();
-  const cpu0 = processCpuMs();
-  const { memory, reads, snmp, netstat } = await readForCollect(deps);
-  const t1 = monotonicMs();
+  const { timing, memory, reads, snmp, netstat } = await readForCollect(deps);
   // The memory's index is held for the whole parse: a parse that starts meanwhile (another
   // collection of the same ProcFs) builds its own instead of resetting this one under it.
   const held = !memory.indexHeld;
@@ -635,13 +643,13 @@ export async function collectSnapshotSlicedAsync(deps: AsyncCollectDeps): Promis
     if (held) memory.indexHeld = false;
   }
   const counters = countersFrom(snmp, netstat);
-  return joinOwners(deps, { takenAtMs, cpu0, readMs: t1 - t0, parseMs: sliced.busyMs }, sliced.value, counters);
+  return joinOwners(deps, { ...timing, parseMs: sliced.busyMs }, sliced.value, counters);
 }
 
 /** The rest of a collection once the tables are parsed: owners (when asked for), the join, the cost. */
 async function joinOwners(
   deps: AsyncCollectDeps,
-  timing: { readonly takenAtMs: number; readonly cpu0: number; readonly readMs: number; readonly parseMs: number },
+  timing: CollectTiming & { readonly parseMs: number },
   parsed: ParsedTables,
   counters: KernelCounters,
 ): Promise<Snapshot> {
