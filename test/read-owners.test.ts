@@ -242,7 +242,7 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         const unsure = scanner.scan(new Set([1001, 1002, 1006, 2001]));
         expect(unsure.lookup(1006)).toBeNull();
         expect(unsure.detail.unknownInodes).toBe(1);
-        expect(unsure.detail.pass).toBe('changed');
+        expect(unsure.detail.pass).toBe('incremental');
         // Still unknown one refresh later: the "all" pass reads every suspect link and finds it.
         const r = scanner.scan(new Set([1001, 1002, 1006, 2001]));
         expect(r.detail.pass).toBe('all');
@@ -302,7 +302,7 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         expect(second.detail.pass).toBe('incremental');
 
         const new8888 = scanner.scan(new Set([1001, 9999, 8888])); // a new unknown inode
-        expect(new8888.detail.pass).toBe('changed'); // no fd set changed: nothing read yet
+        expect(new8888.detail.pass).toBe('incremental'); // first time unknown: nothing read yet
         expect(new8888.stats.linksRead).toBe(0);
         const third = scanner.scan(new Set([1001, 9999, 8888])); // still unknown: the "all" pass
         expect(third.detail.pass).toBe('all');

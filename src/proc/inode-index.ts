@@ -156,18 +156,22 @@ export function inodeArrayOf(wanted: ReadonlySet<number>): Float64Array<ArrayBuf
 
 /**
  * The socket inodes one owner scan wants, kept from one scan to the next so that a scan learns
- * what changed (added, removed) in one pass over the new list, without building a Set of every
- * inode each refresh (at 100k sockets ~12 ms, and ~45 ms more to walk it for unknown inodes).
- * Open addressing over typed arrays: each slot holds an inode and the update that last saw it;
- * a slot of an inode no longer wanted stays (stale stamp) until the table is rebuilt.
+ * what changed (added, removed) without building a Set of every inode each refresh (at 100k
+ * sockets ~12 ms, and ~45 ms more to walk it for unknown inodes). The lists come in the order of
+ * /proc/net/*, which a refresh mostly keeps (a socket stays in its hash bucket): the new list is
+ * walked beside the old one and only where they differ is the hash table asked — a steady
+ * refresh touches it a few hundred times, not 100k. Open addressing over typed arrays; an inode
+ * no longer wanted keeps its slot (not live) until the table is rebuilt.
  */
+/** How far WantedInodes.update looks ahead in the old list for an inode after removed ones. */
+const WANTED_LOOKAHEAD = 32;
+
 export class WantedInodes {
   private keys = new Float64Array(1024);
-  private stamps = new Int32Array(1024);
+  private live = new Uint8Array(1024);
   private mask = 1023;
-  /** Slots holding an inode (wanted or stale). */
+  /** Slots holding an inode (live or not). */
   private used = 0;
-  private stamp = 1;
   private list: ArrayLike<number> = new Float64Array(0);
   private count = 0;
 
@@ -179,51 +183,68 @@ export class WantedInodes {
   has(inode: number): boolean {
     if (inode === 0) return false;
     const i = this.slotOf(inode);
-    return this.keys[i] === inode && this.stamps[i] === this.stamp;
+    return this.keys[i] === inode && this.live[i] === 1;
   }
 
   /**
-   * Want exactly the non-zero values of `inodes` (duplicates allowed). Returns the inodes that
-   * were not wanted before (added) and those no longer wanted (removed), each once. The array is
-   * kept (not copied) until the next update: the caller must not change it.
+   * Want exactly the non-zero values of `inodes`, which must be distinct (an InodeSet's list, a
+   * snapshot's inodes). Returns the inodes that were not wanted before (added) and those no
+   * longer wanted (removed). The array is kept (not copied) until the next update: the caller
+   * must not change it.
    */
   update(inodes: ArrayLike<number>): { added: number[]; removed: number[] } {
-    const prev = this.stamp;
-    const stamp = prev + 1;
     if ((this.used + inodes.length) * 2 > this.keys.length) this.rebuild(Math.max(this.count, inodes.length));
+    const old = this.list;
     const added: number[] = [];
-    let kept = 0;
+    // Old inodes passed over (removed, or moved) and wanted ones met out of the old order: an
+    // old inode is removed unless the new list has it out of order. Whatever the order, every
+    // old inode is either matched in place or passed over, so the answer is exact.
+    const skippedOld: number[] = [];
+    const movedNew: number[] = [];
+    let j = 0;
     let count = 0;
-    const { keys, stamps } = this;
     for (let n = 0; n < inodes.length; n++) {
       const inode = inodes[n]!;
       if (inode === 0) continue;
-      const i = this.slotOf(inode);
-      if (keys[i] === 0) {
-        keys[i] = inode;
-        this.used += 1;
-        added.push(inode);
-      } else if (stamps[i] === stamp)
-        continue; // a duplicate
-      else if (stamps[i] === prev) kept += 1;
-      else added.push(inode); // wanted again after a pause
-      stamps[i] = stamp;
       count += 1;
+      while (j < old.length && old[j] === 0) j++;
+      if (j < old.length && old[j] === inode) {
+        j++; // the common case: same inode at the same place
+        continue;
+      }
+      const i = this.slotOf(inode);
+      if (this.keys[i] === inode && this.live[i] === 1) {
+        // Wanted before, elsewhere: most often a few old inodes here were removed. Skip them if
+        // this inode follows shortly; otherwise it moved (both decided below).
+        const end = Math.min(old.length, j + 1 + WANTED_LOOKAHEAD);
+        let k = j + 1;
+        while (k < end && old[k] !== inode) k++;
+        if (k < end) {
+          for (; j < k; j++) if (old[j] !== 0) skippedOld.push(old[j]!);
+          j++;
+        } else movedNew.push(inode);
+        continue;
+      }
+      if (this.keys[i] === 0) {
+        this.keys[i] = inode;
+        this.used += 1;
+      }
+      this.live[i] = 1;
+      added.push(inode);
     }
+    for (; j < old.length; j++) if (old[j] !== 0) skippedOld.push(old[j]!);
     const removed: number[] = [];
-    if (kept < this.count) {
-      const old = this.list;
-      for (let n = 0; n < old.length; n++) {
-        const inode = old[n]!;
-        if (inode === 0) continue;
+    if (skippedOld.length > 0) {
+      const stay = new Set(movedNew);
+      for (const inode of skippedOld) {
+        if (stay.has(inode)) continue;
         const i = this.slotOf(inode);
-        if (stamps[i] === prev) {
-          stamps[i] = prev - 1; // reported once, even if listed twice
+        if (this.keys[i] === inode && this.live[i] === 1) {
+          this.live[i] = 0;
           removed.push(inode);
         }
       }
     }
-    this.stamp = stamp;
     this.list = inodes;
     this.count = count;
     return { added, removed };
@@ -231,7 +252,9 @@ export class WantedInodes {
 
   /** Want nothing (the next update reports every inode as added). */
   clear(): void {
-    this.stamp += 2;
+    this.keys.fill(0);
+    this.live.fill(0);
+    this.used = 0;
     this.list = new Float64Array(0);
     this.count = 0;
   }
@@ -247,20 +270,20 @@ export class WantedInodes {
     }
   }
 
-  /** New arrays for `expected` inodes, keeping only the currently wanted ones. */
+  /** New arrays for `expected` inodes, keeping only the live ones. */
   private rebuild(expected: number): void {
-    const { keys, stamps, stamp } = this;
+    const { keys, live } = this;
     let size = 1024;
     while (size < expected * 4) size *= 2;
     this.keys = new Float64Array(size);
-    this.stamps = new Int32Array(size);
+    this.live = new Uint8Array(size);
     this.mask = size - 1;
     this.used = 0;
     for (let i = 0; i < keys.length; i++) {
-      if (keys[i] === 0 || stamps[i] !== stamp) continue;
+      if (keys[i] === 0 || live[i] !== 1) continue;
       const j = this.slotOf(keys[i]!);
       this.keys[j] = keys[i]!;
-      this.stamps[j] = stamp;
+      this.live[j] = 1;
       this.used += 1;
     }
   }
