@@ -204,18 +204,48 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         expect(steady.detail.dirsListed).toBe(fdCount ? 0 : 3);
         expect(ownerOf(steady, 1001)).toEqual([100, 3]);
 
-        fake.close(100, 4).socket(100, 6, 1003).socket(200, 7, 2002);
+        // New fds get the lowest free numbers, as the kernel gives them (pid 100: 0 1 3; pid 200: 0 5).
+        fake.close(100, 4).socket(100, 2, 1003).socket(200, 1, 2002);
         const before = spy.readLinks();
         const r = scanner.scan(new Set([1001, 1003, 2001, 2002]));
         // Untrusted counts: both directories are listed. Counts: pid 100 kept 4 fds, so its new
-        // fd shows up through the vanished 1002 (fd 4 re-read, gone, directory listed).
+        // fd shows up through the vanished 1002 (fd 4 re-read: gone); each process then has one
+        // more fd open than cached, read at its lowest uncached number: no directory listed.
         expect(r.stats.linksRead).toBe(fdCount ? 3 : 2);
+        expect(r.detail.dirsListed).toBe(fdCount ? 0 : 3);
         expect(spy.readLinks() - before).toBe(r.stats.linksRead);
-        expect(ownerOf(r, 1003)).toEqual([100, 6]);
-        expect(ownerOf(r, 2002)).toEqual([200, 7]);
+        expect(ownerOf(r, 1003)).toEqual([100, 2]);
+        expect(ownerOf(r, 2002)).toEqual([200, 1]);
         expect(r.lookup(1002)).toBeNull();
         expect(r.detail.pass).toBe('incremental');
       });
+
+      if (fdCount) {
+        it('a changed fd count that the lowest free numbers do not explain lists the directory', () => {
+          const spy = spiedProcFs(fake.root, { fdCount });
+          const scanner = createOwnerScanner(spy.procFs, NO_REVERIFY);
+          scanner.scan(new Set([1001, 1002, 2001]));
+          // pid 200 (fds 0 5) gets a socket at fd 40 (dup2): the probes of 1 2 3 4 6 … give up.
+          fake.socket(200, 40, 2003);
+          const far = scanner.scan(new Set([1001, 1002, 2001, 2003]));
+          expect(ownerOf(far, 2003)).toEqual([200, 40]);
+          expect(far.detail.dirsListed).toBe(1);
+          // pid 100 closes a file and opens nothing: fewer fds open than cached, which one is not
+          // known without a listing.
+          fake.close(100, 0);
+          const fewer = scanner.scan(new Set([1001, 1002, 2001, 2003]));
+          expect(fewer.detail.dirsListed).toBe(1);
+          expect(fewer.detail.cachedLinks).toBe(far.detail.cachedLinks - 1);
+          // pid 100 closes the socket of fd 3 and accepts two: fd 0 (lowest free) and fd 3 again.
+          fake.socket(100, 0, 1010).socket(100, 3, 1011);
+          const reused = scanner.scan(new Set([1002, 2001, 2003, 1010, 1011]));
+          expect(ownerOf(reused, 1010)).toEqual([100, 0]);
+          expect(ownerOf(reused, 1011)).toEqual([100, 3]);
+          expect(reused.lookup(1001)).toBeNull();
+          expect(reused.detail.dirsListed).toBe(0);
+          expect(reused.stats.linksRead).toBe(2); // fd 3 (vanished 1001), fd 0 (one more open)
+        });
+      }
 
       it('an fd number closed and reused for another socket gets the new inode, no stale owner', () => {
         const spy = spiedProcFs(fake.root, { fdCount });

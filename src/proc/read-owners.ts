@@ -162,6 +162,8 @@ const FD_SPAN = 2 ** 31;
 /** Queue item meaning "refresh comm/cmdline/uid of this pid". */
 const INFO_MARK = FD_SPAN - 1;
 const DEFAULT_REVERIFY_EVERY_SCANS = 20;
+/** Closed fd numbers probeFds may meet before it gives up and lists the directory. */
+const PROBE_SLACK = 8;
 const DEFAULT_FULL_PASS_MIN_GAP_SCANS = 5;
 
 /**
@@ -218,6 +220,8 @@ export class OwnerScanner {
   private verifyBudget = 0;
   /** First scan allowed to start a re-verification round (set by a full scan). */
   private verifyFromScan = 0;
+  /** During a steady scan's steps 1–2: pids whose fd set changed, reconciled after step 2 (null otherwise). */
+  private recount: Set<PidEntry> | null = null;
   /** fds that the last listFds call found new (and read). */
   private lastAdded: number[] = [];
   /**
@@ -275,7 +279,9 @@ export class OwnerScanner {
       this.verifyFromScan = scanNo + this.reverifyEveryScans;
     }
 
-    // 1. Every numeric entry of /proc: identity, change detection, new fds.
+    // 1. Every numeric entry of /proc: identity, change detection, new fds (a steady scan
+    // leaves the pids whose fd count changed for reconcile(), after step 2).
+    this.recount = wanted !== null && !full ? new Set() : null;
     const names = this.procFs.readDir('') ?? [];
     let processes = 0;
     for (const name of names) {
@@ -298,6 +304,8 @@ export class OwnerScanner {
         if (held === undefined) continue;
         for (const key of typeof held === 'number' ? [held] : [...held]) this.readKey(key, work);
       }
+      work.step = 'listing';
+      this.reconcile(work);
       // 3. Rolling re-verification.
       work.step = 'reverify';
       this.reverify(work);
@@ -527,7 +535,57 @@ export class OwnerScanner {
       return;
     }
     if (this.fdCountFromStat === true && size >= 0 && size === entry.fdCount) return; // unchanged
+    if (this.recount !== null && this.fdCountFromStat === true && size >= 0) {
+      this.recount.add(entry); // after the vanished links: see reconcile()
+      return;
+    }
     this.listFds(entry, work);
+  }
+
+  /**
+   * A steady scan's pids whose fd count changed (or whose cached fd was found closed), once the
+   * vanished links were read (step 2: the fds of closed sockets, re-read or dropped). Listing a
+   * load generator's fd directory costs ~20 ms (12,500 entries), and at 100k most changes are a
+   * connection closed and one opened: the count then says what is left to find. With as many
+   * cached fds as open ones, nothing is (the blind spot of any count: a close and an open the
+   * vanished links did not see, left to the re-verification and the unknown-inode passes). With
+   * `d` more open than cached, the kernel gave the new fds the lowest free numbers: those not
+   * cached are read in order until `d` are found (a few misses allowed). Anything else — fewer
+   * open than cached, the new fds not where expected, an error — lists the directory as before.
+   */
+  private reconcile(work: ScanWork): void {
+    const entries = this.recount;
+    this.recount = null;
+    if (entries === null) return;
+    for (const entry of entries) {
+      if (entry.seenScan !== this.scanNo || entry.listedScan === this.scanNo) continue;
+      const missing = entry.statSize - entry.fds.size;
+      if (missing < 0 || (missing > 0 && !this.probeFds(entry, missing, work))) {
+        this.listFds(entry, work);
+        continue;
+      }
+      entry.fdCount = entry.statSize;
+    }
+  }
+
+  /** Read the lowest fd numbers not cached until `missing` open ones are found; false when they are not there. */
+  private probeFds(entry: PidEntry, missing: number, work: ScanWork): boolean {
+    let found = 0;
+    let misses = 0;
+    const maxMisses = missing + PROBE_SLACK;
+    for (let fd = 0; found < missing; fd++) {
+      if (entry.fds.has(fd)) continue;
+      if (misses > maxMisses || fd > FD_SPAN - 2) return false;
+      this.readFd(entry, fd, work);
+      if (entry.fds.has(fd)) {
+        found += 1;
+        entry.changedScan = this.scanNo;
+      } else {
+        if (this.procFs.lastError() !== 'ENOENT') return false; // EACCES, the process gone: list (or drop) it
+        misses += 1;
+      }
+    }
+    return true;
   }
 
   /**
@@ -725,7 +783,8 @@ export class OwnerScanner {
       this.deleteFd(entry, fd);
       entry.changedScan = this.scanNo;
       // A cached fd is gone although the count did not change: another fd took its place.
-      if (entry.listedScan !== this.scanNo) this.listFds(entry, work);
+      if (this.recount !== null) this.recount.add(entry);
+      else if (entry.listedScan !== this.scanNo) this.listFds(entry, work);
       return;
     }
     this.setFd(entry, fd, parseSocketTarget(target));
