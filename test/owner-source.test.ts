@@ -12,6 +12,7 @@ import {
   createInlineOwnerSource,
   createWorkerOwnerSource,
   overlayOwnerChanges,
+  OwnerTable,
   packOwnerScan,
   unpackOwnerScan,
   type OwnerScanReply,
@@ -350,5 +351,52 @@ describe('owner table of a live screen (delta replies) under churn', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe("OwnerTable (a live screen's side of the delta replies)", () => {
+  const stats = { enabled: true, unreadableProcesses: 0, scannedProcesses: 1, linksRead: 0, durationMs: 0 };
+  const proc = (command: string): { command: string; commandLine: string; uid: number } => ({ command, commandLine: command, uid: 0 });
+
+  it('a table, then changes: new rows, moved holders, lost holders (pid 0), a process renamed; compaction keeps the answers', () => {
+    const table = new OwnerTable();
+    table.apply({ id: 1, table: true, rows: Float64Array.from([11, 100, 3, 0, 12, 100, 4, 1]), processes: [[100, proc('nginx')]], stats });
+    const first = table.lookupWith(stats);
+    expect(first.lookup(11)).toEqual({ pid: 100, fd: 3, command: 'nginx', commandLine: 'nginx', uid: 0 });
+    expect(first.sharedBy(12)).toBe(1);
+    expect(first.lookup(13)).toBeNull();
+    // 13 new (pid 200), 11 lost its holder, 12 now held by pid 200 alone, pid 100 renamed.
+    table.apply({
+      id: 2,
+      rows: Float64Array.from([13, 200, 5, 0, 11, 0, 0, 0, 12, 200, 6, 0]),
+      processes: [
+        [200, proc('redis')],
+        [100, proc('nginx2')],
+      ],
+      stats,
+    });
+    const second = table.lookupWith(stats);
+    expect(second.lookup(11)).toBeNull();
+    expect(second.sharedBy(11)).toBe(0);
+    expect(second.lookup(12)).toMatchObject({ pid: 200, fd: 6, command: 'redis' });
+    expect(second.sharedBy(12)).toBe(0);
+    expect(second.lookup(13)).toMatchObject({ pid: 200, fd: 5 });
+    expect(table.size).toBe(2);
+    // Many sockets come and go: the rows of lost holders are compacted away, answers stay.
+    for (let round = 0; round < 5; round++) {
+      const rows: number[] = [];
+      for (let i = 0; i < 3000; i++) rows.push(1000 + round * 3000 + i, 200, 10 + i, 0);
+      if (round > 0) for (let i = 0; i < 3000; i++) rows.push(1000 + (round - 1) * 3000 + i, 0, 0, 0);
+      table.apply({ id: 3 + round, rows: Float64Array.from(rows), processes: [[200, proc('redis')]], stats });
+    }
+    const last = table.lookupWith(stats);
+    expect(table.size).toBe(2 + 3000);
+    expect(last.lookup(1000 + 4 * 3000 + 7)).toMatchObject({ pid: 200, fd: 17 });
+    expect(last.lookup(1000 + 3 * 3000 + 7)).toBeNull();
+    expect(last.lookup(13)).toMatchObject({ pid: 200, fd: 5 });
+    // A whole table again (a restarted scanner) replaces everything.
+    table.apply({ id: 9, table: true, rows: Float64Array.from([13, 300, 1, 0]), processes: [[300, proc('sshd')]], stats });
+    expect(table.lookupWith(stats).lookup(12)).toBeNull();
+    expect(table.lookupWith(stats).lookup(13)).toMatchObject({ pid: 300, command: 'sshd' });
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcFs, type ProcFs } from '../src/proc/proc-fs.js';
 import {
   createOwnerScanner,
+  kernelCountsFds,
   parseCmdline,
   parseDecimal,
   parseSocketTarget,
@@ -784,5 +785,20 @@ describe('OwnerScanner on the live /proc', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('kernelCountsFds (st_size of /proc/<pid>/fd is the fd count from Linux 6.2)', () => {
+  it.each([
+    ['6.18.0-1-amd64', true],
+    ['6.2.0', true],
+    ['6.1.112-generic\n', false],
+    ['5.15.0-91-generic', false],
+    ['7.0.0', true],
+    ['10.1', true],
+    ['', false],
+    ['linux', false],
+  ])('%j -> %s', (release, counts) => {
+    expect(kernelCountsFds(release)).toBe(counts);
   });
 });
