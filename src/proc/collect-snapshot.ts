@@ -119,9 +119,12 @@ export interface OwnerLookup {
   sharedBy(inode: number): number;
 }
 
-/** Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find). */
+/**
+ * Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find).
+ * `entries`: a snapshot's, whose inodes TableMerger already made distinct.
+ */
 export function wantedInodes(entries: readonly SocketEntry[]): InodeSet {
-  return InodeSet.ofEntries(entries);
+  return InodeSet.ofDistinctEntries(entries);
 }
 
 /**
