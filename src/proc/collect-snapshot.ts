@@ -117,6 +117,12 @@ export interface OwnerLookup {
   readonly stats: OwnerScanStats;
   lookup(inode: number): SocketOwner | null;
   sharedBy(inode: number): number;
+  /**
+   * Optional: whether lookup(inode) would answer an owner equal to `owner` (pid, fd, uid, command,
+   * command line) and sharedBy(inode) `sharedBy`, without building the owner object (a refresh
+   * asks it for every record reused from the last snapshot).
+   */
+  holds?(inode: number, owner: SocketOwner | null, sharedBy: number): boolean;
 }
 
 /** Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find). */
@@ -455,11 +461,26 @@ function assemble(
   /** Reused entries whose owner changed: a new record in their place, in the kept tables too. */
   let rejoined: Map<SocketEntry, SocketRecord> | null = null;
   let reused = 0;
+  const holds = owners?.holds;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
+    const known = (e as Partial<SocketRecord>).owner;
+    // A record reused from the last snapshot whose owner answer is the same: kept as is, without
+    // building its owner (most records of a refresh: no allocation per socket).
+    if (known !== undefined && !isPendingRecord(e)) {
+      const kept = e as SocketRecord;
+      if (
+        owners === null || e.inode === 0
+          ? known === null && kept.sharedBy === 0
+          : holds !== undefined && holds.call(owners, e.inode, known, kept.sharedBy)
+      ) {
+        sockets[i] = kept;
+        reused++;
+        continue;
+      }
+    }
     const owner = owners === null || e.inode === 0 ? null : owners.lookup(e.inode);
     const sharedBy = owners === null || e.inode === 0 ? 0 : owners.sharedBy(e.inode);
-    const known = (e as Partial<SocketRecord>).owner;
     let record: SocketRecord;
     if (isPendingRecord(e)) {
       // Parsed this time and not published yet: join in place (same result as toRecord).

@@ -399,7 +399,17 @@ export function parseInetSteps<T extends SocketEntry>(
   options: InetParseOptions = {},
 ): Generator<void, InetBytesParse<T>, void> {
   const reuse: ReuseState<T> | null =
-    previous === null ? null : { previous, reused: 0, next: 0, misses: 0, spareIndex: options.inodeIndex };
+    previous === null
+      ? null
+      : {
+          previous,
+          reused: 0,
+          next: 0,
+          misses: 0,
+          spareIndex: options.inodeIndex,
+          previousView: new DataView(previous.bytes.buffer, previous.bytes.byteOffset, previous.bytes.length),
+          view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length),
+        };
   return parseInet(bytes, Math.min(length, bytes.length), protocol, reuse, options);
 }
 
@@ -417,6 +427,9 @@ interface ReuseState<T extends SocketEntry> {
   byInode?: InodeIndex;
   /** An index to build byInode in (InetParseOptions.inodeIndex). */
   readonly spareIndex: InodeIndex | undefined;
+  /** previous.bytes and the bytes parsed, for sameBytes. */
+  readonly previousView: DataView;
+  readonly view: DataView;
 }
 
 /** Row of `inode` in the previous table, or -1 (builds the index once per parse). */
@@ -440,7 +453,25 @@ function samePreviousLine<T extends SocketEntry>(reuse: ReuseState<T>, row: numb
   const len = ends[row]! - ps;
   const stop = start + len;
   if (stop > end || (stop < end && b[stop] !== 10)) return false;
-  return b.compare(reuse.previous.bytes, ps, ps + len, start, stop) === 0;
+  return sameBytes(reuse.previousView, ps, reuse.view, start, len);
+}
+
+/**
+ * Whether x[xs, xs+len) and y[ys, ys+len) hold the same bytes, compared 8 at a time as doubles:
+ * ~5x cheaper than Buffer#compare at 100k lines of ~135 bytes (whose per-call cost, offsets
+ * validated and a call into C++, is most of it). Equal doubles have equal bits except +0 and -0
+ * (a byte 0x80 in the top position: checked, though /proc never prints one); NaN is never equal,
+ * so identical bytes that spell one count as different (the line is parsed: only work is lost).
+ */
+function sameBytes(x: DataView, xs: number, y: DataView, ys: number, len: number): boolean {
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const a = x.getFloat64(xs + i, true);
+    if (a !== y.getFloat64(ys + i, true)) return false;
+    if (a === 0 && x.getUint8(xs + i + 7) !== y.getUint8(ys + i + 7)) return false;
+  }
+  for (; i < len; i++) if (x.getUint8(xs + i) !== y.getUint8(ys + i)) return false;
+  return true;
 }
 
 /** Row of the previous table whose line is the one at b[start..), near the expected position, or -1. */
