@@ -195,6 +195,8 @@ interface ParsedTables {
   readonly duplicates: number;
   /** The record arrays kept for the next snapshot (assemble puts a re-joined record in its entry's place). */
   readonly kept: SocketRecord[][];
+  /** The entries' non-zero inodes, in order (distinct: the de-duplication made them so): what the owner scan is asked for. */
+  readonly inodes: InodeSet;
 }
 
 /** errno codes that mean "this table does not exist here", not worth a warning. */
@@ -295,6 +297,9 @@ class TableMerger {
   private readonly byKey = new Map<string, number>();
   private skippedLines = 0;
   private duplicates = 0;
+  /** The non-zero inodes of entries[0, count), in order, in inodes[0, inodeCount): listed while de-duplicating. */
+  private inodes: Float64Array;
+  private inodeCount = 0;
 
   /** `byInode`: an empty index for the rows to come; `expected`: how many rows will be added (a hint). */
   constructor(
@@ -302,6 +307,7 @@ class TableMerger {
     expected = 0,
   ) {
     this.entries = new Array<SocketEntry | SocketRecord>(expected);
+    this.inodes = new Float64Array(Math.max(expected, 256));
   }
 
   /** A table that could not be read (null error: missing, e.g. IPv6 disabled). */
@@ -321,8 +327,18 @@ class TableMerger {
     for (let i = from; i < to; i++) {
       const e = sockets[i]!;
       let earlier: number;
-      if (e.inode !== 0) earlier = this.byInode.getOrSet(e.inode, this.count);
-      else {
+      const inode = e.inode;
+      if (inode !== 0) {
+        earlier = this.byInode.getOrSet(inode, this.count);
+        if (earlier < 0) {
+          if (this.inodeCount === this.inodes.length) {
+            const bigger = new Float64Array(this.inodes.length * 2);
+            bigger.set(this.inodes);
+            this.inodes = bigger;
+          }
+          this.inodes[this.inodeCount++] = inode;
+        }
+      } else {
         earlier = this.byKey.get(e.key) ?? -1;
         if (earlier < 0) this.byKey.set(e.key, this.count);
       }
@@ -346,7 +362,8 @@ class TableMerger {
   result(): ParsedTables {
     this.entries.length = this.count;
     const { entries, files, unreadable, skippedLines, duplicates, kept } = this;
-    return { entries, files, unreadable, skippedLines, duplicates, kept };
+    const inodes = InodeSet.ofDistinct(this.inodes.subarray(0, this.inodeCount));
+    return { entries, files, unreadable, skippedLines, duplicates, kept, inodes };
   }
 }
 
@@ -554,7 +571,7 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
   const t1 = monotonicMs();
   const parsed = parseTables(reads, memoryOf(procFs));
   const t2 = monotonicMs();
-  const owners = deps.owners === null ? null : deps.owners.scan(wantedInodes(parsed.entries));
+  const owners = deps.owners === null ? null : deps.owners.scan(parsed.inodes);
   const t3 = monotonicMs();
   const snapshot = assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
   return withCpu(snapshot, processCpuMs() - cpu0);
@@ -675,7 +692,7 @@ async function joinOwners(
   counters: KernelCounters,
 ): Promise<Snapshot> {
   const t2 = deps.monotonicMs();
-  const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
+  const owners = deps.owners === null ? null : await deps.owners.scan(parsed.inodes);
   const cost = { readMs: timing.readMs, parseMs: timing.parseMs, ownersMs: deps.monotonicMs() - t2 };
   const snapshot = assemble(
     deps,

@@ -94,6 +94,11 @@ export class InodeSet implements ReadonlySet<number> {
     return new InodeSet(count === list.length ? list : list.subarray(0, count));
   }
 
+  /** `inodes` as they are: distinct and non-zero, not checked (the rows of a de-duplicated snapshot). */
+  static ofDistinct(inodes: Float64Array): InodeSet {
+    return new InodeSet(inodes);
+  }
+
   /** The distinct non-zero values of `inodes`, in their order (the array is kept when it has neither 0 nor duplicates). */
   static of(inodes: Float64Array): InodeSet {
     const seen = (dedupeScratch ??= new InodeIndex(0)).reset(inodes.length);
