@@ -321,13 +321,17 @@ class TableMerger {
     this.addSkipped(protocol, skipped);
   }
 
-  /** sockets[from, to) of one table, in order (a table added in several ranges: then addSkipped once). */
-  addRange(sockets: readonly (SocketEntry | SocketRecord)[], from: number, to: number): void {
+  /**
+   * sockets[from, to) of one table, in order (a table added in several ranges: then addSkipped
+   * once). `inodes`: the sockets' inodes (an inet parse's LineBounds), read instead of visiting
+   * every record (at 100k sockets they are scattered over the heap: a cache miss each).
+   */
+  addRange(sockets: readonly (SocketEntry | SocketRecord)[], from: number, to: number, inodes?: Float64Array): void {
     const { entries } = this;
     for (let i = from; i < to; i++) {
       const e = sockets[i]!;
       let earlier: number;
-      const inode = e.inode;
+      const inode = inodes === undefined ? e.inode : inodes[i]!;
       if (inode !== 0) {
         earlier = this.byInode.getOrSet(inode, this.count);
         if (earlier < 0) {
@@ -392,7 +396,12 @@ const MERGE_STEP_ROWS = 8_192;
  * sliced parse holds it).
  */
 function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, inodeIndex: InodeIndex): Generator<void, ParsedTables, void> {
-  const parts: { readonly protocol: Protocol; readonly sockets: readonly (SocketEntry | SocketRecord)[]; readonly skipped: number }[] = [];
+  const parts: {
+    readonly protocol: Protocol;
+    readonly sockets: readonly (SocketEntry | SocketRecord)[];
+    readonly skipped: number;
+    readonly inodes?: Float64Array;
+  }[] = [];
   const kept: SocketRecord[][] = [];
   let total = 0;
   for (const { protocol, text, bytes, length } of reads) {
@@ -408,7 +417,7 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
         scratch: spare?.bounds,
         inodeIndex,
       });
-      parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped });
+      parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped, inodes: parsed.bounds.inodes });
       total += parsed.sockets.length;
       // Every entry is a record once assemble has joined it (pending records in place).
       const records = parsed.sockets as SocketRecord[];
@@ -426,7 +435,7 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
       // In ranges, with a pause between them (the de-duplication of 100k rows: a few ms).
       for (let from = 0; from < p.sockets.length; from += MERGE_STEP_ROWS) {
         if (from > 0) yield;
-        merged.addRange(p.sockets, from, Math.min(p.sockets.length, from + MERGE_STEP_ROWS));
+        merged.addRange(p.sockets, from, Math.min(p.sockets.length, from + MERGE_STEP_ROWS), p.inodes);
       }
       merged.addSkipped(p.protocol, p.skipped);
     }
@@ -886,11 +895,12 @@ async function parseRest(
     if (typeof content !== 'string' && parts.every((p) => p.bounds !== null)) {
       let count = 0;
       for (const p of parts) count += p.sockets.length;
-      const bounds: LineBounds = { starts: new Int32Array(count), ends: new Int32Array(count) };
+      const bounds: LineBounds = { starts: new Int32Array(count), ends: new Int32Array(count), inodes: new Float64Array(count) };
       const records: SocketRecord[] = [];
       for (const p of parts) {
         bounds.starts.set(p.bounds!.starts.subarray(0, p.sockets.length), records.length);
         bounds.ends.set(p.bounds!.ends.subarray(0, p.sockets.length), records.length);
+        bounds.inodes.set(p.bounds!.inodes.subarray(0, p.sockets.length), records.length);
         for (const e of p.sockets) records.push(e as SocketRecord);
       }
       remember(memory, protocol, content, bounds, records, null);

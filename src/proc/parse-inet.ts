@@ -329,10 +329,14 @@ export function isPendingRecord(e: SocketEntry | SocketRecord): e is PendingReco
   return (e as Partial<SocketRecord>).sharedBy === PENDING_JOIN;
 }
 
-/** Where each entry's line after its "sl:" column lies in a table's bytes: [starts[i], ends[i]). */
+/**
+ * Where each entry's line after its "sl:" column lies in a table's bytes: [starts[i], ends[i]);
+ * inodes[i]: the entry's inode (read from here, the entries' objects need not be visited).
+ */
 export interface LineBounds {
   readonly starts: Int32Array;
   readonly ends: Int32Array;
+  readonly inodes: Float64Array;
 }
 
 /** The previous parse of a table, for parseInetBytes: entries[i]'s line is bytes[starts[i], ends[i]). */
@@ -435,11 +439,12 @@ interface ReuseState<T extends SocketEntry> {
 /** Row of `inode` in the previous table, or -1 (builds the index once per parse). */
 function previousRowOf<T extends SocketEntry>(reuse: ReuseState<T>, inode: number): number {
   if (reuse.byInode === undefined) {
-    const { entries } = reuse.previous;
+    const { entries, bounds } = reuse.previous;
     const index = reuse.spareIndex?.reset(entries.length) ?? new InodeIndex(entries.length);
+    const { inodes } = bounds;
     for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.inode !== 0) index.getOrSet(e.inode, i);
+      const inode = inodes[i]!;
+      if (inode !== 0) index.getOrSet(inode, i);
     }
     reuse.byInode = index;
   }
@@ -492,8 +497,10 @@ function findPrevious<T extends SocketEntry>(reuse: ReuseState<T>, b: Buffer, st
 }
 
 /** A bounds array twice as long with the first `count` values of `a`. */
-function grown(a: Int32Array, count: number): Int32Array {
-  const bigger = new Int32Array(Math.max(1024, a.length * 2));
+function grown<A extends Int32Array | Float64Array>(a: A, count: number): A {
+  const bigger = (
+    a instanceof Int32Array ? new Int32Array(Math.max(1024, a.length * 2)) : new Float64Array(Math.max(1024, a.length * 2))
+  ) as A;
   bigger.set(a.subarray(0, count));
   return bigger;
 }
@@ -538,18 +545,24 @@ function* parseInet<T extends SocketEntry>(
   let starts = options.scratch !== undefined && options.scratch.starts.length >= want ? options.scratch.starts : new Int32Array(want);
   let ends =
     options.scratch !== undefined && options.scratch.ends.length === starts.length ? options.scratch.ends : new Int32Array(starts.length);
+  let inodes =
+    options.scratch !== undefined && options.scratch.inodes.length === starts.length
+      ? options.scratch.inodes
+      : new Float64Array(starts.length);
   // Presized to the line estimate and trimmed at the end: a 100k-line table grown by push copies
   // its elements ~20 times (~2.8 MB of garbage arrays a refresh, most of it large objects).
   const sockets: (SocketEntry | T)[] = new Array<SocketEntry | T>(Math.max(want, reuse?.previous.entries.length ?? 0));
   let count = 0;
-  const keep = (entry: SocketEntry | T, start: number, eol: number): void => {
+  const keep = (entry: SocketEntry | T, start: number, eol: number, inode: number): void => {
     const i = count++;
     if (i === starts.length) {
       starts = grown(starts, i);
       ends = grown(ends, i);
+      inodes = grown(inodes, i);
     }
     starts[i] = start;
     ends[i] = eol;
+    inodes[i] = inode;
     sockets[i] = entry;
   };
   /** The previous row of the socket whose changed line parseLine is reading (inode, or the expected row for inode 0); -1 none. */
@@ -584,7 +597,7 @@ function* parseInet<T extends SocketEntry>(
       pos = eol + 1;
       const entry = parseLine(first, eol);
       if (entry === null) skipped++;
-      else keep(entry, start, eol);
+      else keep(entry, start, eol, entry.inode);
       continue;
     }
     const at = start < 0 ? -1 : findPrevious(reuse, b, start, n);
@@ -595,7 +608,7 @@ function* parseInet<T extends SocketEntry>(
       reuse.reused++;
       reuse.next = at + 1;
       reuse.misses = 0;
-      keep(reuse.previous.entries[at]!, start, eol);
+      keep(reuse.previous.entries[at]!, start, eol, reuse.previous.bounds.inodes[at]!);
       continue;
     }
     const eol = lineEnd(b, first, n);
@@ -603,7 +616,7 @@ function* parseInet<T extends SocketEntry>(
     candidateRow = -1;
     const entry = parseLine(first, eol);
     if (entry === null) skipped++;
-    else keep(entry, start, eol);
+    else keep(entry, start, eol, entry.inode);
     // Re-synchronise on a socket that was there before (its line changed: a timer, a queue);
     // otherwise assume the line replaced one (changed in place) or was inserted.
     const row = entry === null || entry.inode === 0 ? -1 : candidateRow;
@@ -613,7 +626,7 @@ function* parseInet<T extends SocketEntry>(
     } else reuse.misses++;
   }
   sockets.length = count;
-  return { sockets, bounds: { starts, ends }, reused: reuse?.reused ?? 0, skipped };
+  return { sockets, bounds: { starts, ends, inodes }, reused: reuse?.reused ?? 0, skipped };
 
   /** `key` of a changed line: the previous record's string when it is the same socket, else a new one. */
   function keyOf(localAddress: string, localPort: number, remoteAddress: string, remotePort: number, inode: number): string {
