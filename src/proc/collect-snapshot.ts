@@ -483,7 +483,9 @@ function assemble(
   ownerStats: OwnerScanStats = owners?.stats ?? NO_OWNERS,
 ): Snapshot {
   const { entries } = parsed;
-  const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
+  // The merged entries' array becomes the snapshot's, each slot given its joined record in turn
+  // (nothing reads the entries after the join): no second 100k-slot array a refresh.
+  const sockets = entries as SocketRecord[];
   /** Reused entries whose owner changed: a new record in their place, in the kept tables too. */
   let rejoined: Map<SocketEntry, SocketRecord> | null = null;
   let reused = 0;
