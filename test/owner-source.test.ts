@@ -161,6 +161,40 @@ describe('owner source', () => {
     expect(same.sharedBy(12)).toBe(1);
   });
 
+  it('holds(inode, owner, sharedBy) answers exactly whether lookup and sharedBy would give that owner and count', () => {
+    const processes: OwnerScanReply['processes'] = [
+      [100, { command: 'a', commandLine: 'a -x', uid: 0 }],
+      [200, { command: 'b', commandLine: 'b', uid: 1000 }],
+    ];
+    const stats = { enabled: true, unreadableProcesses: 0, scannedProcesses: 2, linksRead: 3, durationMs: 1 } as const;
+    // Rows out of the order asked below for 13 and 11, so both the in-order guess and the index answer.
+    const table = unpackOwnerScan({ id: 1, rows: Float64Array.from([12, 100, 4, 1, 13, 200, 5, 0, 11, 100, 3, 0]), processes, stats });
+    const changes: OwnerScanReply = { id: 2, rows: Float64Array.from([12, 200, 9, 0, 13, 0, 0, 0]), processes: [processes[1]!], stats };
+    const overlay = overlayOwnerChanges(table, changes);
+    const candidates = [
+      null,
+      { pid: 100, command: 'a', commandLine: 'a -x', uid: 0, fd: 3 },
+      { pid: 100, command: 'a', commandLine: 'a -x', uid: 0, fd: 4 },
+      { pid: 100, command: 'a', commandLine: 'a -y', uid: 0, fd: 4 },
+      { pid: 100, command: 'a', commandLine: 'a -x', uid: 1, fd: 4 },
+      { pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 5 },
+      { pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 9 },
+    ];
+    let held = 0;
+    for (const lookup of [table, overlay]) {
+      for (const inode of [11, 12, 13, 14, 12, 11]) {
+        for (const owner of candidates) {
+          for (const sharedBy of [0, 1, 2]) {
+            const expected = JSON.stringify(lookup.lookup(inode)) === JSON.stringify(owner) && lookup.sharedBy(inode) === sharedBy;
+            expect(lookup.holds?.(inode, owner, sharedBy), `${inode} ${JSON.stringify(owner)} ${sharedBy}`).toBe(expected);
+            if (expected) held++;
+          }
+        }
+      }
+    }
+    expect(held).toBe(12);
+  });
+
   it('primeTable then scanChanges (worker and inline) give a connection opened between them its owner', async () => {
     const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
     const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource };

@@ -94,19 +94,9 @@ export class InodeSet implements ReadonlySet<number> {
     return new InodeSet(count === list.length ? list : list.subarray(0, count));
   }
 
-  /**
-   * The non-zero inodes of `entries`, in their order, for entries already without duplicate
-   * inodes (a snapshot's, de-duplicated as the tables are merged): one copy, no index (at 100k
-   * sockets the de-duplication of ofEntries cost ~10 ms of the main thread a refresh).
-   */
-  static ofDistinctEntries(entries: readonly { readonly inode: number }[]): InodeSet {
-    const list = new Float64Array(entries.length);
-    let count = 0;
-    for (let i = 0; i < entries.length; i++) {
-      const inode = entries[i]!.inode;
-      if (inode !== 0) list[count++] = inode;
-    }
-    return new InodeSet(count === list.length ? list : list.subarray(0, count));
+  /** `inodes` as they are: distinct and non-zero, not checked (the rows of a de-duplicated snapshot). */
+  static ofDistinct(inodes: Float64Array): InodeSet {
+    return new InodeSet(inodes);
   }
 
   /** The distinct non-zero values of `inodes`, in their order (the array is kept when it has neither 0 nor duplicates). */

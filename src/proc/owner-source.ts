@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { OwnerScanStats } from '../model/types.js';
+import type { OwnerScanStats, SocketOwner } from '../model/types.js';
 import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
 import type { OwnerScanner } from './read-owners.js';
 import { InodeIndex, inodeArrayOf } from './inode-index.js';
@@ -203,12 +203,19 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
   // small integers, it changes that field to a double in every record of the same shape — one
   // shared socket made V8 migrate all 100k records of a snapshot (~0.25–0.8 s).
   // A join asks lookup(inode) then sharedBy(inode): the row found first is kept for the second.
+  // The rows come in the order of the inodes asked for, which is the order a join walks the
+  // snapshot in: the row after the last one found is tried before the index (sequential reads
+  // instead of a random probe per socket).
   let lastInode = 0;
   let lastRow = -1;
+  let nextRow = 0;
   const rowOf = (inode: number): number => {
     if (inode !== lastInode) {
       lastInode = inode;
-      lastRow = inode === 0 ? -1 : byInode.get(inode);
+      if (inode === 0) lastRow = -1;
+      else if (nextRow + 3 < rows.length && rows[nextRow] === inode && procs.has((rows[nextRow + 1] as number) | 0)) lastRow = nextRow;
+      else lastRow = byInode.get(inode);
+      if (lastRow >= 0) nextRow = lastRow + 4;
     }
     return lastRow;
   };
@@ -225,7 +232,26 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
       const i = rowOf(inode);
       return i < 0 ? 0 : (rows[i + 3] as number) | 0;
     },
+    holds(inode, owner, sharedBy) {
+      const i = rowOf(inode);
+      if (i < 0) return owner === null && sharedBy === 0;
+      return owner !== null && sameRow(rows, i, procs, owner, sharedBy);
+    },
   };
+}
+
+/** Whether packed row `i` (inode, pid, fd, sharedBy) answers `owner` and `sharedBy` (see OwnerLookup.holds). */
+function sameRow(
+  rows: Float64Array,
+  i: number,
+  procs: ReadonlyMap<number, { readonly command: string; readonly commandLine: string; readonly uid: number }>,
+  owner: SocketOwner,
+  sharedBy: number,
+): boolean {
+  const pid = (rows[i + 1] as number) | 0;
+  if (owner.pid !== pid || owner.fd !== ((rows[i + 2] as number) | 0) || sharedBy !== ((rows[i + 3] as number) | 0)) return false;
+  const p = procs.get(pid);
+  return p !== undefined && p.uid === owner.uid && p.command === owner.command && p.commandLine === owner.commandLine;
 }
 
 /**
@@ -235,7 +261,13 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
 export function overlayOwnerChanges(base: OwnerLookup, changes: OwnerScanReply): OwnerLookup {
   const { rows } = changes;
   // Nothing changed (the common case of a quiet host): the table as it is.
-  if (rows.length === 0) return { stats: changes.stats, lookup: (inode) => base.lookup(inode), sharedBy: (inode) => base.sharedBy(inode) };
+  if (rows.length === 0)
+    return {
+      stats: changes.stats,
+      lookup: (inode) => base.lookup(inode),
+      sharedBy: (inode) => base.sharedBy(inode),
+      holds: (inode, owner, sharedBy) => base.holds?.(inode, owner, sharedBy) ?? false,
+    };
   const procs = new Map(changes.processes);
   const byInode = new InodeIndex(rows.length / 4);
   for (let i = 0; i + 3 < rows.length; i += 4) if (rows[i] !== 0) byInode.getOrSet(rows[i] as number, i);
@@ -253,6 +285,15 @@ export function overlayOwnerChanges(base: OwnerLookup, changes: OwnerScanReply):
       const i = inode === 0 ? -1 : byInode.get(inode);
       if (i < 0) return base.sharedBy(inode);
       return procs.has((rows[i + 1] as number) | 0) ? (rows[i + 3] as number) | 0 : 0;
+    },
+    holds(inode, owner, sharedBy) {
+      const i = inode === 0 ? -1 : byInode.get(inode);
+      if (i >= 0) {
+        if (!procs.has((rows[i + 1] as number) | 0)) return owner === null && sharedBy === 0;
+        return owner !== null && sameRow(rows, i, procs, owner, sharedBy);
+      }
+      // false only costs the caller a lookup.
+      return base.holds?.(inode, owner, sharedBy) ?? false;
     },
   };
 }
