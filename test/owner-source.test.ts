@@ -171,6 +171,12 @@ describe('owner source', () => {
     const table = unpackOwnerScan({ id: 1, rows: Float64Array.from([12, 100, 4, 1, 13, 200, 5, 0, 11, 100, 3, 0]), processes, stats });
     const changes: OwnerScanReply = { id: 2, rows: Float64Array.from([12, 200, 9, 0, 13, 0, 0, 0]), processes: [processes[1]!], stats };
     const overlay = overlayOwnerChanges(table, changes);
+    // A live screen's table (delta replies): the same rows, then the changes applied.
+    const live = new OwnerTable();
+    live.apply({ id: 1, table: true, rows: Float64Array.from([12, 100, 4, 1, 13, 200, 5, 0, 11, 100, 3, 0]), processes, stats });
+    const liveFirst = live.lookupWith(stats);
+    live.apply(changes);
+    const liveSecond = live.lookupWith(stats);
     const candidates = [
       null,
       { pid: 100, command: 'a', commandLine: 'a -x', uid: 0, fd: 3 },
@@ -181,7 +187,7 @@ describe('owner source', () => {
       { pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 9 },
     ];
     let held = 0;
-    for (const lookup of [table, overlay]) {
+    for (const lookup of [table, overlay, liveSecond]) {
       for (const inode of [11, 12, 13, 14, 12, 11]) {
         for (const owner of candidates) {
           for (const sharedBy of [0, 1, 2]) {
@@ -192,7 +198,9 @@ describe('owner source', () => {
         }
       }
     }
-    expect(held).toBe(12);
+    expect(held).toBe(18);
+    expect(liveFirst.holds?.(12, candidates[2]!, 1)).toBe(false); // answered from the table as it is now
+    expect(liveFirst.holds?.(12, candidates[6]!, 0)).toBe(true);
   });
 
   it('primeTable then scanChanges (worker and inline) give a connection opened between them its owner', async () => {

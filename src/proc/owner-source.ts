@@ -139,6 +139,12 @@ export class OwnerTable {
         const i = rowOf(inode);
         return i < 0 ? 0 : (this.rows[i + 3] as number) | 0;
       },
+      // The refresh join's check of a reused record, without building its owner (OwnerLookup.holds).
+      holds: (inode, owner, sharedBy) => {
+        const i = rowOf(inode);
+        if (i < 0) return owner === null && sharedBy === 0;
+        return owner !== null && sameRow(this.rows, i, this.procs, owner, sharedBy);
+      },
     };
   }
 
