@@ -27,7 +27,7 @@ import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { RateTrend } from '../model/rate-history.js';
-import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
+import { countUnixPeersByProcess, type UnixPeer, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -177,16 +177,7 @@ const PROMPT_HINT = {
 } as const satisfies Record<PromptKind, string>;
 
 type FrameCacheSlot =
-  | 'rows'
-  | 'counts'
-  | 'groups'
-  | 'group-rates'
-  | 'backlogs'
-  | 'search-text'
-  | 'unix-peers'
-  | 'listening'
-  | 'partial-history'
-  | 'shown';
+  'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history' | 'shown';
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -233,6 +224,21 @@ export class FrameCache {
 }
 
 const sameKey = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * The value kept in `slot` when it was made for the previous snapshot with everything else of
+ * `key` the same (its first element is the snapshot), and no record changed between the two (the
+ * tracker's last turnover is empty: a quiet host, or a static proc tree): it holds for this
+ * snapshot too, and is kept under `key`. Else undefined.
+ */
+function carriedOver<T>(cache: FrameCache, slot: FrameCacheSlot, key: readonly unknown[], session: SessionState): T | undefined {
+  const last = cache.last<T>(slot);
+  if (last === null || last.key.length !== key.length || !last.key.every((v, i) => i === 0 || v === key[i])) return undefined;
+  const turnover = session.tracker.lastTurnover();
+  if (turnover.from !== last.key[0] || turnover.to !== key[0] || turnover.removed.length > 0 || turnover.added.length > 0) return undefined;
+  cache.store(slot, key, last.value);
+  return last.value;
+}
 
 export interface FrameInput {
   readonly session: SessionState;
@@ -329,7 +335,8 @@ export function* sortRowsSteps(cache: FrameCache): Generator<void, void> {
 }
 
 /** Two group keys (groupRowsRequest) of the same view, filter and sort: one stands in for the other while it is made. */
-const sameGroupOrder = (a: readonly unknown[], b: readonly unknown[]): boolean => a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
+const sameGroupOrder = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+  a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
 
 /** A grouped view's rows while they are counted (FrameCache#deferFromSockets): none, the table says so. */
 const COUNTING: GroupRow[] = [];
@@ -352,7 +359,13 @@ export function* prepareFrameSteps(input: FrameInput): Generator<void, void> {
     const request = groupRowsRequest(input, picture, cache, view);
     const last = cache.last<GroupRow[]>('groups');
     if (last !== null && sameKey(last.key, request.key)) return;
-    cache.store('groups', request.key, yield* request.steps());
+    if (carriedOver(cache, 'groups', request.key, input.session) === undefined) cache.store('groups', request.key, yield* request.steps());
+    // By process: the UNIX peers under the table, made here rather than in the frame.
+    const peers = input.session.unixPeers;
+    if (view === 'processes' && peers !== null) {
+      yield;
+      unixPeersOf(input, picture.snapshot, cache, peers);
+    }
     return;
   }
   if (view !== 'sockets') return;
@@ -370,6 +383,8 @@ function* shownSocketsSteps(input: FrameInput, snapshot: Snapshot, cache: FrameC
   const key = [snapshot, input.ui.filterText];
   const last = cache.last<readonly SocketRecord[]>('shown');
   if (last !== null && sameKey(last.key, key)) return last.value;
+  const carried = carriedOver<readonly SocketRecord[]>(cache, 'shown', key, input.session);
+  if (carried !== undefined) return carried;
   const out: SocketRecord[] = [];
   const all = snapshot.sockets;
   for (let i = 0; i < all.length; i++) {
@@ -379,6 +394,20 @@ function* shownSocketsSteps(input: FrameInput, snapshot: Snapshot, cache: FrameC
   }
   cache.store('shown', key, out);
   return out;
+}
+
+/** Per process, the holders of the other ends of its shown UNIX sockets. */
+function unixPeersOf(
+  input: FrameInput,
+  snapshot: Snapshot,
+  cache: FrameCache,
+  peers: ReadonlyMap<number, UnixPeer>,
+): ReadonlyMap<string, readonly UnixPeerProcess[]> {
+  const key = [snapshot, input.filter === null ? '' : input.ui.filterText, peers];
+  return (
+    carriedOver<ReadonlyMap<string, readonly UnixPeerProcess[]>>(cache, 'unix-peers', key, input.session) ??
+    cache.memo('unix-peers', key, () => countUnixPeersByProcess(runSteps(shownSocketsSteps(input, snapshot, cache)), peers))
+  );
 }
 
 /** Rates summed per group over the same filtered sockets the groups count (null: no rates yet). */
@@ -391,28 +420,33 @@ function groupRatesOf(
   const { session, filter } = input;
   const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
   const filterText = filter === null ? '' : input.ui.filterText;
-  return connRateMap === null
-    ? null
-    : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
-        const sockets = runSteps(shownSocketsSteps(input, snapshot, cache));
-        if (view === 'ports') {
-          const listening = listeningOf(snapshot, cache);
-          return new Map(
-            [...sumRatesByLocalPort(sockets, connRateMap, listening), ...sumRatesByRemotePort(sockets, connRateMap, listening)].map(
-              (r) => [r.key, r],
-            ),
-          );
-        }
-        const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
-        return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
-      });
+  if (connRateMap === null) return null;
+  const key = [snapshot, view, filterText, connRateMap];
+  return (
+    carriedOver<ReadonlyMap<string, RateGroup>>(cache, 'group-rates', key, session) ??
+    cache.memo('group-rates', key, () => {
+      const sockets = runSteps(shownSocketsSteps(input, snapshot, cache));
+      if (view === 'ports') {
+        const listening = listeningOf(snapshot, cache, input.session);
+        return new Map(
+          [...sumRatesByLocalPort(sockets, connRateMap, listening), ...sumRatesByRemotePort(sockets, connRateMap, listening)].map((r) => [
+            r.key,
+            r,
+          ]),
+        );
+      }
+      const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+      return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
+    })
+  );
 }
 
 /**
  * Ports listened on, from every socket read: a filter that hides the listeners does not make
  * their accepted connections look like clients.
  */
-const listeningOf = (snapshot: Snapshot, cache: FrameCache): ListeningEndpoints =>
+const listeningOf = (snapshot: Snapshot, cache: FrameCache, session: SessionState): ListeningEndpoints =>
+  carriedOver<ListeningEndpoints>(cache, 'listening', [snapshot], session) ??
   cache.memo('listening', [snapshot], () => new ListeningEndpoints(snapshot.sockets));
 
 /** A grouped view's rows (counted, then sorted) and the memo key they are kept under. */
@@ -435,7 +469,7 @@ function groupRowsRequest(
       yield;
       // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
       if (view === 'ports') {
-        const listening = listeningOf(snapshot, cache);
+        const listening = listeningOf(snapshot, cache, input.session);
         yield;
         const local = yield* sortGroupsSteps(yield* groupByLocalPortSteps(sockets, listening), ui.groupSort, rates);
         const remote = yield* sortGroupsSteps(yield* groupByRemotePortSteps(sockets, listening), ui.groupSort, rates);
@@ -563,6 +597,8 @@ export function buildFrame(input: FrameInput): Frame {
     const request = groupRowsRequest(input, picture, cache, view);
     const last = cache.last<GroupRow[]>('groups');
     if (last !== null && sameKey(last.key, request.key)) return last.value;
+    const carried = carriedOver<GroupRow[]>(cache, 'groups', request.key, session);
+    if (carried !== undefined) return carried;
     // While a new snapshot's groups are made in slices, a frame for a key shows the last ones.
     if (last !== null && cache.preparingRows && sameGroupOrder(last.key, request.key)) return last.value;
     // A view switched to at scale: nothing yet ("counting…"), the groups made in slices next.
@@ -576,9 +612,7 @@ export function buildFrame(input: FrameInput): Frame {
   const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
     const peers = session.unixPeers;
     if (peers === null) return null;
-    return cache.memo('unix-peers', [snapshot, filterText, peers], () =>
-      countUnixPeersByProcess(runSteps(shownSocketsSteps(input, snapshot, cache)), peers),
-    );
+    return unixPeersOf(input, snapshot, cache, peers);
   };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
