@@ -222,7 +222,7 @@ export function countByLocalPort(sockets: readonly SocketRecord[], listening?: L
 }
 
 /** Sockets counted between two pauses of the grouping steps below. */
-const GROUP_STEP_SOCKETS = 4096;
+const GROUP_STEP_SOCKETS = 2048;
 
 /** countByLocalPort's groups in steps (pausing every few thousand sockets), unsorted. */
 export function* groupByLocalPortSteps(sockets: readonly SocketRecord[], listening?: ListenCover): Generator<void, GroupRow[]> {

@@ -697,6 +697,7 @@ export function* sortGroupsSteps(
   const sign = sort.descending ? -1 : 1;
   const valued: { readonly g: GroupRow; readonly v: number | string }[] = new Array(groups.length);
   for (let i = 0; i < groups.length; i++) {
+    if (i % 4096 === 4095) yield;
     const g = groups[i] as GroupRow;
     valued[i] = { g, v: groupValue(g, sort.key, rates) };
   }
