@@ -262,7 +262,9 @@ function printLongTasks(statsFile: string): void {
     .map(([stage, v]) => [stage, v.length, Math.max(...v)] as const)
     .sort((a, b) => b[2] - a[2])
     .map(([stage, n, max]) => `${stage} ${n}× max ${max}`);
-  log(`main-thread blocks over the threshold: ${ms.length}, median ${ms.length === 0 ? '-' : median(ms)} ms, max ${ms.at(-1) ?? '-'} ms; by stage: ${stages.join('; ')}`);
+  log(
+    `main-thread blocks over the threshold: ${ms.length}, median ${ms.length === 0 ? '-' : median(ms)} ms, max ${ms.at(-1) ?? '-'} ms; by stage: ${stages.join('; ')}`,
+  );
 }
 
 /** Send `?` and poll until the help overlay is on (or off) the pane; ms, or null after 30 s. */

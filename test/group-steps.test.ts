@@ -47,7 +47,19 @@ function randomSockets(seed: number, n: number): SocketRecord[] {
     const owner = r() < 0.3 ? null : { pid: 100 + Math.floor(r() * 6), command: pick(r, ['nginx', 'postgres', 'curl']) };
     if (kind < 0.05) {
       const state: SocketState = protocol.startsWith('udp') ? 'UNCONN' : 'LISTEN';
-      out.push(rec({ protocol, state, localAddress, localPort: pick(r, ports), remoteAddress: '0.0.0.0', remotePort: 0, recvQ: Math.floor(r() * 3), owner, inode: i + 1 }));
+      out.push(
+        rec({
+          protocol,
+          state,
+          localAddress,
+          localPort: pick(r, ports),
+          remoteAddress: '0.0.0.0',
+          remotePort: 0,
+          recvQ: Math.floor(r() * 3),
+          owner,
+          inode: i + 1,
+        }),
+      );
     } else if (kind < 0.08) {
       out.push(rec({ protocol: 'unix', state: 'CONNECTED', owner, inode: i + 1 }));
     } else {
@@ -78,9 +90,14 @@ function referenceCovers(sockets: readonly SocketRecord[]): (s: SocketRecord) =>
   for (const s of sockets) {
     if (s.protocol === 'unix') continue;
     if (s.state !== 'LISTEN' && !(s.state === 'UNCONN' && s.protocol.startsWith('udp'))) continue;
-    keys.add(s.localAddress === '0.0.0.0' || s.localAddress === '::' ? `${t(s)}${s.localPort}` : `${t(s)}${s.localPort}|${unmapped(s.localAddress)}`);
+    keys.add(
+      s.localAddress === '0.0.0.0' || s.localAddress === '::'
+        ? `${t(s)}${s.localPort}`
+        : `${t(s)}${s.localPort}|${unmapped(s.localAddress)}`,
+    );
   }
-  return (s) => s.protocol !== 'unix' && (keys.has(`${t(s)}${s.localPort}`) || keys.has(`${t(s)}${s.localPort}|${unmapped(s.localAddress)}`));
+  return (s) =>
+    s.protocol !== 'unix' && (keys.has(`${t(s)}${s.localPort}`) || keys.has(`${t(s)}${s.localPort}|${unmapped(s.localAddress)}`));
 }
 
 interface RefGroup {
@@ -181,7 +198,9 @@ describe('grouped counts over several steps', () => {
     const reference = referenceGroups(
       sockets,
       (s) =>
-        s.protocol === 'unix' || s.remotePort === 0 || s.state === 'LISTEN' || covers(s) ? null : [`to:${s.remotePort}`, `→:${s.remotePort}`],
+        s.protocol === 'unix' || s.remotePort === 0 || s.state === 'LISTEN' || covers(s)
+          ? null
+          : [`to:${s.remotePort}`, `→:${s.remotePort}`],
       (g, s) => {
         if (s.owner === null || mixed.has(g.key)) return;
         if (g.pid === null) {

@@ -279,8 +279,24 @@ export function* groupByProcessSteps(sockets: readonly SocketRecord[]): Generato
     // The unknown owner is pid -1 here ("-"): pids are positive.
     const g =
       owner === null
-        ? count(numberedGroup(groups, -1, () => '-', () => '(unknown owner)'), s)
-        : count(numberedGroup(groups, owner.pid, () => String(owner.pid), () => owner.command), s);
+        ? count(
+            numberedGroup(
+              groups,
+              -1,
+              () => '-',
+              () => '(unknown owner)',
+            ),
+            s,
+          )
+        : count(
+            numberedGroup(
+              groups,
+              owner.pid,
+              () => String(owner.pid),
+              () => owner.command,
+            ),
+            s,
+          );
     if (owner !== null) {
       g.pid = owner.pid;
       g.process = owner.command;

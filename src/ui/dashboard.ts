@@ -526,7 +526,10 @@ export class Dashboard {
     void pause().then(() =>
       this.destroyed
         ? undefined
-        : this.traced('sort', { sliceMs: INGEST_SLICE_MS, clock, pause }, (s) => runInSlices(sortRowsSteps(this.cache), s)).then(done, done),
+        : this.traced('sort', { sliceMs: INGEST_SLICE_MS, clock, pause }, (s) => runInSlices(sortRowsSteps(this.cache), s)).then(
+            done,
+            done,
+          ),
     );
   }
 

@@ -467,7 +467,10 @@ function portKeyTextOf(key: string, serviceNames: ReadonlyMap<number, string> | 
 }
 
 /** The by-port view's Port column width of each groups list (made once per list, not per frame: tens of thousands of rows). */
-const PORT_KEY_WIDTHS = new WeakMap<readonly GroupRow[], { readonly serviceNames: ReadonlyMap<number, string> | null; readonly width: number }>();
+const PORT_KEY_WIDTHS = new WeakMap<
+  readonly GroupRow[],
+  { readonly serviceNames: ReadonlyMap<number, string> | null; readonly width: number }
+>();
 export function portKeyWidth(groups: readonly GroupRow[], serviceNames: ReadonlyMap<number, string> | null): number {
   const known = PORT_KEY_WIDTHS.get(groups);
   if (known !== undefined && known.serviceNames === serviceNames) return known.width;

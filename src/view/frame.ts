@@ -599,10 +599,15 @@ export function buildFrame(input: FrameInput): Frame {
     if (last !== null && sameKey(last.key, request.key)) return last.value;
     const carried = carriedOver<GroupRow[]>(cache, 'groups', request.key, session);
     if (carried !== undefined) return carried;
-    // While a new snapshot's groups are made in slices, a frame for a key shows the last ones.
-    if (last !== null && cache.preparingRows && sameGroupOrder(last.key, request.key)) return last.value;
+    // While a new snapshot's groups are made in slices, a frame for a key shows the last ones;
+    // at scale (new rates, another snapshot) too, and the new ones are made in slices next.
+    const big = snapshot.sockets.length >= cache.deferFromSockets;
+    if (last !== null && (cache.preparingRows || big) && sameGroupOrder(last.key, request.key)) {
+      if (!cache.preparingRows) cache.deferred = true;
+      return last.value;
+    }
     // A view switched to at scale: nothing yet ("counting…"), the groups made in slices next.
-    if (snapshot.sockets.length >= cache.deferFromSockets) {
+    if (big) {
       cache.deferred = true;
       return COUNTING;
     }
@@ -612,6 +617,14 @@ export function buildFrame(input: FrameInput): Frame {
   const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
     const peers = session.unixPeers;
     if (peers === null) return null;
+    // At scale, the last ones until the slices after this frame have made these (FrameCache#deferFromSockets).
+    const last = cache.last<ReadonlyMap<string, readonly UnixPeerProcess[]>>('unix-peers');
+    if (snapshot.sockets.length >= cache.deferFromSockets && (last === null || !sameKey(last.key, [snapshot, filterText, peers]))) {
+      if (carriedOver(cache, 'unix-peers', [snapshot, filterText, peers], session) === undefined) {
+        cache.deferred = true;
+        return last?.value ?? null;
+      }
+    }
     return unixPeersOf(input, snapshot, cache, peers);
   };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
