@@ -13,6 +13,10 @@
 //        BENCH_DASH_CHURN=1: the synthetic trees churn (bench/churn-tree.ts, a new round a second:
 //          ~2.5% of the connections close and open, state changes, every TIME_WAIT timer moves)
 //        BENCH_DASH_REPO=DIR: run DIR's bin/sockscope (another built checkout, for before/after)
+//        BENCH_DASH_VIEW=2: a key pressed after the first frame (2 by port, 3 by peer, 4 by process):
+//          the window and the key probes in that view
+//        BENCH_DASH_LONG_TASK_MS=40: SOCKSCOPE_LONG_TASK_MS for the dashboard; its blocks of the main
+//          thread over that many ms are printed by stage after the run
 //
 // Key latency: after the window, `?` is sent (tmux send-keys) at moments unrelated to the
 // refresh, and capture-pane is polled until the help overlay is on the pane (then `?` again until
@@ -233,6 +237,36 @@ interface DashboardResult {
   readonly keyLatencyMs: readonly number[];
 }
 
+/**
+ * SOCKSCOPE_LONG_TASK_MS: the dashboard's blocks of the main thread (stats file `longTasks`: ms and
+ * the stages in each), printed as a count, median, max and the largest share of each stage.
+ */
+function printLongTasks(statsFile: string): void {
+  let tasks: readonly { ms: number; stages: string }[] | undefined;
+  try {
+    tasks = (JSON.parse(fs.readFileSync(statsFile, 'utf8')) as { longTasks?: { ms: number; stages: string }[] }).longTasks;
+  } catch {
+    return;
+  }
+  if (tasks === undefined) return;
+  const ms = tasks.map((t) => t.ms).sort((a, b) => a - b);
+  const byStage = new Map<string, number[]>();
+  for (const t of tasks)
+    for (const part of t.stages.split(', ')) {
+      const m = /^(.*) (\d+)$/.exec(part);
+      if (m === null) continue;
+      const stage = (m[1] ?? '').replace(/^key .*/, 'key');
+      byStage.set(stage, [...(byStage.get(stage) ?? []), Number(m[2])]);
+    }
+  const stages = [...byStage]
+    .map(([stage, v]) => [stage, v.length, Math.max(...v)] as const)
+    .sort((a, b) => b[2] - a[2])
+    .map(([stage, n, max]) => `${stage} ${n}× max ${max}`);
+  log(
+    `main-thread blocks over the threshold: ${ms.length}, median ${ms.length === 0 ? '-' : median(ms)} ms, max ${ms.at(-1) ?? '-'} ms; by stage: ${stages.join('; ')}`,
+  );
+}
+
 /** Send `?` and poll until the help overlay is on (or off) the pane; ms, or null after 30 s. */
 async function timeKey(tmux: (...args: string[]) => string, wantOpen: boolean): Promise<number | null> {
   const t0 = performance.now();
@@ -307,6 +341,7 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
       ...(process.env['SOCKSCOPE_COLLECT_THREAD'] === undefined
         ? []
         : [`SOCKSCOPE_COLLECT_THREAD=${process.env['SOCKSCOPE_COLLECT_THREAD']}`]),
+      ...(process.env['BENCH_DASH_LONG_TASK_MS'] === undefined ? [] : [`SOCKSCOPE_LONG_TASK_MS=${process.env['BENCH_DASH_LONG_TASK_MS']}`]),
       'bin/sockscope',
       ...(tree === null ? [] : ['--proc-root', tree.root]),
       '-i',
@@ -347,6 +382,8 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
     const pid = findNodePid(panePid);
     if (pid === null) throw new Error(`no node process under pane pid ${panePid}`);
     log(`${sizeLabel(size)}: first frame after ${firstCaptureMs} ms (pid ${pid}); settling ${settleS} s, then measuring ${measureS} s`);
+    const viewKey = process.env['BENCH_DASH_VIEW'];
+    if (viewKey !== undefined && viewKey !== '') tmux('send-keys', viewKey);
     await sleep(settleS * 1000);
 
     // Window: bytes into the pane, CPU of every thread, stats-file samples.
@@ -413,6 +450,7 @@ async function benchDashboard(subject: Subject): Promise<DashboardResult> {
     }
     const final = readStatsFile(statsFile);
     if (final === null) throw new Error('no stats file written');
+    printLongTasks(statsFile);
 
     // Bytes per second from the stats file (rewritten every 10 refreshes, and on exit): from the
     // sample present when the window opened (or the first inside it) to the last one inside it.

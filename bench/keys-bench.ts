@@ -3,7 +3,10 @@
 // after a refresh formats the text of every row, later keys reuse it); one that finds a
 // row half-way down; one keystroke of the live filter prompt (/, F4: a new filter, so the rows
 // are filtered and sorted again, as Enter did before); and a sort chosen in the F6 menu (the rows
-// sorted again). CPU ms of the process (process.cpuUsage) per action, medians of 5 runs.
+// sorted again); and 2 / 3 (the by-port and by-peer views switched to): their rows counted in the
+// key's frame at once (as before), against the key's frame now (the dashboard's deferFromSockets:
+// "counting…") and the slices that count them after it (all of them, and the longest step).
+// CPU ms of the process (process.cpuUsage) per action, medians of 5 runs.
 //
 //   npm run build && node dist/bench/keys-bench.js
 //   env: BENCH_KEYS_SIZES=1000,10000,100000 (default)
@@ -11,7 +14,7 @@
 import { compileFilter } from '../src/filter/index.js';
 import { SessionStore } from '../src/model/session-store.js';
 import type { Snapshot, SocketRecord, TcpState } from '../src/model/types.js';
-import { FrameCache, buildFrame, type Frame } from '../src/view/frame.js';
+import { FrameCache, buildFrame, prepareFrameSteps, type Frame, type FrameInput } from '../src/view/frame.js';
 import { findRow, initialUiState, reduceUi, type SearchRows, type UiState } from '../src/view/ui-state.js';
 import { describeMachine, formatTable, loadAverage, machineInfo, median, round } from './bench-lib.js';
 
@@ -82,22 +85,44 @@ function main(): void {
     const store = new SessionStore();
     store.ingest(snapshotOf(population(n)));
     let cache = new FrameCache();
-    const frameOf = (ui: UiState): Frame =>
-      buildFrame({
-        session: store.state,
-        ui,
-        size: { width: 120, height: 40 },
-        theme: { ascii: false, color: true },
-        filter:
-          ui.filterText === ''
-            ? null
-            : (() => {
-                const c = compileFilter(ui.filterText);
-                return c.ok ? c.filter : null;
-              })(),
-        context: { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null },
-        cache,
-      });
+    const inputOf = (ui: UiState): FrameInput => ({
+      session: store.state,
+      ui,
+      size: { width: 120, height: 40 },
+      theme: { ascii: false, color: true },
+      filter:
+        ui.filterText === ''
+          ? null
+          : (() => {
+              const c = compileFilter(ui.filterText);
+              return c.ok ? c.filter : null;
+            })(),
+      context: { modeLabel: null, cost: null, scopeLabel: null, timeZoneOffsetMin: 0, replay: false, tcpInfo: null, details: null },
+      cache,
+    });
+    const frameOf = (ui: UiState): Frame => buildFrame(inputOf(ui));
+    /** A view switched to: its frame with the rows counted at once, or (deferring) its frame now and the steps after it. */
+    const switchTo = (view: 'ports' | 'peers', defer: boolean): { keyMs: number; stepsMs: number; longestMs: number } => {
+      cache = new FrameCache();
+      frameOf(ui0);
+      if (defer) cache.deferFromSockets = 10_000;
+      const ui = reduceUi(ui0, { type: 'setView', view });
+      const keyMs = cpuMsOf(() => frameOf(ui));
+      let stepsMs = 0;
+      let longestMs = 0;
+      if (cache.deferred) {
+        const steps = prepareFrameSteps(inputOf(ui));
+        for (let done = false; !done;) {
+          const ms = cpuMsOf(() => {
+            done = steps.next().done === true;
+          });
+          stepsMs += ms;
+          longestMs = Math.max(longestMs, ms);
+        }
+        stepsMs += cpuMsOf(() => frameOf(ui));
+      }
+      return { keyMs, stepsMs, longestMs };
+    };
     const ui0 = initialUiState({ intervalMs: 1000 });
     let frame = frameOf(ui0);
     const search = (): SearchRows => ({ keys: frame.rowKeys(), pageSize: frame.pageSize, textAt: (i) => frame.rowSearchText(i) });
@@ -111,7 +136,18 @@ function main(): void {
     const found: number[] = [];
     const filterKey: number[] = [];
     const sortChoice: number[] = [];
+    const views = {
+      ports: { atOnce: [] as number[], now: [] as number[], steps: [] as number[], longest: [] as number[] },
+      peers: { atOnce: [] as number[], now: [] as number[], steps: [] as number[], longest: [] as number[] },
+    };
     for (let r = 0; r < runs; r++) {
+      for (const view of ['ports', 'peers'] as const) {
+        views[view].atOnce.push(switchTo(view, false).keyMs);
+        const d = switchTo(view, true);
+        views[view].now.push(d.keyMs);
+        views[view].steps.push(d.stepsMs);
+        views[view].longest.push(d.longestMs);
+      }
       // The first keystroke after a refresh formats the rows it reads (every row when nothing matches).
       cache = new FrameCache();
       frame = frameOf(ui0);
@@ -150,6 +186,10 @@ function main(): void {
       round(median(found), 1),
       round(median(filterKey), 1),
       round(median(sortChoice), 1),
+      ...(['ports', 'peers'] as const).map((v) => {
+        const f = views[v];
+        return `${round(median(f.atOnce), 1)} → ${round(median(f.now), 1)} (+${round(median(f.steps), 1)} in steps ≤ ${round(median(f.longest), 1)})`;
+      }),
     ]);
   }
   process.stdout.write(`${describeMachine(machineInfo(), loadAverage())}\n`);
@@ -162,6 +202,8 @@ function main(): void {
         'search, match half-way (ms cpu)',
         'live filter keystroke (ms cpu)',
         'sort chosen (ms cpu)',
+        '2 by port: at once → key frame now (+ steps after, longest)',
+        '3 by peer: the same',
       ],
       rows,
     ),

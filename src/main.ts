@@ -373,6 +373,8 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
   };
   // SOCKSCOPE_STATS_FILE: the dashboard's own figures for `npm run bench` and the soak test.
   const statsFile = services.env['SOCKSCOPE_STATS_FILE'];
+  // SOCKSCOPE_LONG_TASK_MS: the main thread's blocks over that many ms go into the stats file.
+  const longTaskMs = Number(services.env['SOCKSCOPE_LONG_TASK_MS'] ?? '');
   return {
     stdin: services.stdin,
     stdout: services.stdout,
@@ -397,6 +399,7 @@ async function buildDashboardDeps(ctx: AppContext, recording: Recording | null, 
     // ss asks the local kernel: over --ssh it would describe another machine's sockets.
     fetchTcpInfo: (s) => (ctx.remote != null ? Promise.resolve(null) : readTcpInfo(s)),
     recorder,
+    ...(Number.isFinite(longTaskMs) && longTaskMs > 0 ? { longTaskMs } : {}),
     writeStats:
       statsFile === undefined || statsFile === ''
         ? null

@@ -600,3 +600,39 @@ describe('themes', () => {
     expect(h.bytes().toString('utf8')).not.toMatch(BLOCKS);
   });
 });
+
+describe('a view switched to at scale (deferFromSockets, as run-dashboard at 100k)', () => {
+  it('2, 3, 4 and back to 1 draw "counting…" or the last rows first, then the same screen as a dashboard that counts at once', async () => {
+    const sockets = [listener80, listener5432, ...manySockets(600)];
+    const at = (deferFromSockets?: number): Headless =>
+      headless({ width: 120, height: 30, ...(deferFromSockets === undefined ? {} : { deferFromSockets }) });
+    const slow = at(100);
+    const plain = at();
+    for (const h of [slow, plain]) h.dashboard.onSnapshot(makeSnapshot(sockets, { takenAtMs: T0 }));
+    const counting: string[] = [];
+    for (const key of ['2', '3', '4', '1']) {
+      await plain.press(key);
+      const from = slow.bytes().length;
+      slow.input.write(key);
+      await settle();
+      for (let i = 0; i < 50 && slow.text() !== plain.text(); i++) await settle();
+      expect(slow.text()).toBe(plain.text());
+      // The key's own frame came first, before the slices: nothing counted in one block.
+      if (slow.bytes().subarray(from).toString('utf8').includes('counting…')) counting.push(key);
+    }
+    expect(counting).toEqual(['2', '3', '4']);
+    // A new snapshot while by port is shown, then back to the socket table: the rows of the new one.
+    await plain.press('2');
+    await slow.press('2');
+    for (let i = 0; i < 50 && slow.text() !== plain.text(); i++) await settle();
+    const next = [listener80, listener5432, ...manySockets(300), ...manySockets(900).slice(700)];
+    for (const h of [slow, plain]) h.dashboard.onSnapshot(makeSnapshot(next, { takenAtMs: T0 + 1000 }));
+    for (let i = 0; i < 50 && slow.text() !== plain.text(); i++) await settle();
+    expect(slow.text()).toBe(plain.text());
+    await plain.press('1');
+    slow.input.write('1');
+    for (let i = 0; i < 50 && slow.text() !== plain.text(); i++) await settle();
+    expect(slow.text()).toBe(plain.text());
+    expect(tableRows(slow).length).toBeGreaterThan(10);
+  });
+});

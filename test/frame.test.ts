@@ -432,3 +432,167 @@ describe('the socket table of a new snapshot built in steps before its frame', (
     expect(tableOf(after).closedRows).toBeGreaterThan(0);
   });
 });
+
+describe('a view switched to at scale: its rows made in steps after a first frame (FrameCache#deferFromSockets)', () => {
+  const sockets = (from: number, n: number): SocketRecord[] =>
+    Array.from({ length: n }, (_, i) =>
+      rec({
+        localPort: 1000 + ((from + i) % 37),
+        remotePort: 20_000 + ((from + i) % 500),
+        remoteAddress: `10.0.${(from + i) % 3}.${(from + i) % 7}`,
+        owner: (from + i) % 4 === 0 ? null : { pid: 300 + ((from + i) % 5), command: 'svc' },
+        recvQ: (from + i) % 5,
+        inode: 100 + from + i,
+      }),
+    );
+  const listeners = [0, 1, 2].map((i) =>
+    rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 1000 + i, remoteAddress: '0.0.0.0', remotePort: 0, inode: 90 + i }),
+  );
+  const input = (store: SessionStore, ui: UiState, cache: FrameCache) => ({
+    session: store.state,
+    ui,
+    size: { width: 120, height: 30 },
+    theme: { ascii: false },
+    filter: null,
+    context: CONTEXT,
+    cache,
+  });
+  const deferring = (): FrameCache => {
+    const cache = new FrameCache();
+    cache.deferFromSockets = 100;
+    return cache;
+  };
+
+  it.each(['ports', 'peers', 'processes'] as const)(
+    'by %s: "counting…" and nothing listed, then after the steps the frame built at once',
+    (view) => {
+      const store = new SessionStore();
+      store.ingest(makeSnapshot([...listeners, ...sockets(0, 600)], { takenAtMs: T0 }));
+      const cache = deferring();
+      const ui = ui0({ view });
+      const first = buildFrame(input(store, ui, cache));
+      expect(cache.deferred).toBe(true);
+      expect(tableOf(first).table.rows).toEqual([]);
+      expect(tableOf(first).table.emptyText).toBe('counting…');
+      // The header counts everything at once.
+      const fresh = buildFrame(input(store, ui, new FrameCache()));
+      expect(first.counts).toEqual(fresh.counts);
+      expect(rowTexts(fresh).length).toBeGreaterThan(2);
+      let pauses = 0;
+      const steps = prepareFrameSteps(input(store, ui, cache));
+      for (let r = steps.next(); r.done !== true; r = steps.next()) pauses++;
+      cache.deferred = false;
+      const after = buildFrame(input(store, ui, cache));
+      expect(cache.deferred).toBe(false);
+      expect(rowTexts(after)).toEqual(rowTexts(fresh));
+      expect(tableOf(after).title).toBe(tableOf(fresh).title);
+      expect(after.rowKeys()).toEqual(fresh.rowKeys());
+      expect(pauses).toBeGreaterThan(0);
+      // Below the threshold the frame counts at once, as before.
+      const small = new FrameCache();
+      small.deferFromSockets = 10_000;
+      expect(rowTexts(buildFrame(input(store, ui, small)))).toEqual(rowTexts(fresh));
+      expect(small.deferred).toBe(false);
+    },
+  );
+
+  it.each(['ports', 'peers', 'processes'] as const)(
+    'by %s on a quiet host: the groups of the last snapshot are kept, counted again once a record changes',
+    (view) => {
+      const store = new SessionStore();
+      const all = [...listeners, ...sockets(0, 600)];
+      store.ingest(makeSnapshot(all, { takenAtMs: T0 }));
+      const cache = deferring();
+      const ui = ui0({ view });
+      const stepsOf = (): number => {
+        let n = 0;
+        const steps = prepareFrameSteps(input(store, ui, cache));
+        for (let r = steps.next(); r.done !== true; r = steps.next()) n++;
+        return n;
+      };
+      expect(stepsOf()).toBeGreaterThan(0);
+      // The same record objects in a new snapshot (what the collector hands over for unchanged lines).
+      store.ingest(makeSnapshot(all, { takenAtMs: T0 + 1000 }));
+      expect(stepsOf()).toBe(0);
+      const kept = buildFrame(input(store, ui, cache));
+      expect(cache.deferred).toBe(false);
+      expect(rowTexts(kept)).toEqual(rowTexts(buildFrame(input(store, ui, new FrameCache()))));
+      // One record replaced: counted again, and the frame follows it.
+      const first = all[listeners.length]!;
+      const changed = all.map((r) => (r === first ? { ...first, state: 'CLOSE_WAIT' as const } : r));
+      store.ingest(makeSnapshot(changed, { takenAtMs: T0 + 2000 }));
+      expect(stepsOf()).toBeGreaterThan(0);
+      const after = buildFrame(input(store, ui, cache));
+      expect(rowTexts(after)).toEqual(rowTexts(buildFrame(input(store, ui, new FrameCache()))));
+      expect(rowTexts(after)).not.toEqual(rowTexts(kept));
+    },
+  );
+
+  it('by port with new rates at scale: the last groups stay on screen (no "counting…"), then the groups with the rates', () => {
+    const store = new SessionStore();
+    const all = [...listeners, ...sockets(0, 600)];
+    store.ingest(makeSnapshot(all, { takenAtMs: T0 }));
+    const cache = deferring();
+    const ui = ui0({ view: 'ports' });
+    const run = (): void => {
+      const steps = prepareFrameSteps(input(store, ui, cache));
+      for (let r = steps.next(); r.done !== true; r = steps.next());
+      cache.deferred = false;
+    };
+    run();
+    const before = buildFrame(input(store, ui, cache));
+    const rate = {
+      sendBytesPerSec: 5000,
+      recvBytesPerSec: 10,
+      retransPerSec: 0,
+      rttMs: 1,
+      rttVarMs: 0.5,
+      bytesAcked: 1,
+      bytesReceived: 1,
+      retransTotal: 0,
+    };
+    store.setConnRates({
+      ok: true,
+      rates: new Map(all.filter((r) => r.localPort === 1001).map((r) => [r.key, rate])),
+      total: { connections: 10, withRate: 10, sendBytesPerSec: 50_000, recvBytesPerSec: 100, retransPerSec: 0 },
+      asOfMs: T0,
+    });
+    const meanwhile = buildFrame(input(store, ui, cache));
+    expect(cache.deferred).toBe(true);
+    expect(tableOf(meanwhile).table.rows.map((r) => r.key)).toEqual(tableOf(before).table.rows.map((r) => r.key));
+    expect(tableOf(meanwhile).table.emptyText).not.toBe('counting…');
+    run();
+    const after = buildFrame(input(store, ui, cache));
+    expect(rowTexts(after)).toEqual(rowTexts(buildFrame(input(store, ui, new FrameCache()))));
+    expect(rowTexts(after).join('\n')).toMatch(/B\/s/);
+  });
+
+  it('back to the socket table after a snapshot shown elsewhere: the last rows (same filter and sort), then the new ones', () => {
+    const store = new SessionStore();
+    const firstSockets = sockets(0, 400);
+    store.ingest(makeSnapshot(firstSockets, { takenAtMs: T0 }));
+    const cache = deferring();
+    const socketsUi = ui0({ socketSort: { key: 'recvq', descending: true } });
+    const before = buildFrame(input(store, socketsUi, cache));
+    expect(cache.deferred).toBe(false);
+    // A snapshot arrives while the by-port view is shown (its rows are made for it, not the socket table's).
+    store.ingest(makeSnapshot([...firstSockets.filter((_, i) => i % 2 === 0), ...sockets(1000, 300)], { takenAtMs: T0 + 1000 }));
+    const portsUi = { ...socketsUi, view: 'ports' as const };
+    const steps = prepareFrameSteps(input(store, portsUi, cache));
+    for (let r = steps.next(); r.done !== true; r = steps.next());
+    const fresh = buildFrame(input(store, socketsUi, new FrameCache()));
+    expect(rowTexts(fresh)).not.toEqual(rowTexts(before));
+    const back = buildFrame(input(store, socketsUi, cache));
+    expect(cache.deferred).toBe(true);
+    // The last order (ages are read from the session now, as while a new snapshot's rows are built).
+    const keysShown = (f: Frame): string[] => tableOf(f).table.rows.map((r) => r.key);
+    expect(keysShown(back)).toEqual(keysShown(before));
+    expect(back.counts).toEqual(fresh.counts);
+    const made = prepareFrameSteps(input(store, socketsUi, cache));
+    for (let r = made.next(); r.done !== true; r = made.next());
+    cache.deferred = false;
+    const after = buildFrame(input(store, socketsUi, cache));
+    expect(cache.deferred).toBe(false);
+    expect(rowTexts(after)).toEqual(rowTexts(fresh));
+  });
+});

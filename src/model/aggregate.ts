@@ -1,5 +1,6 @@
 // count*: aggregations over a snapshot's sockets. Pure and linear in the number of sockets.
 
+import { runSteps } from './sort-steps.js';
 import type { Protocol, ProtocolGroup, SocketRecord, SocketState } from './types.js';
 
 export const PROTOCOL_GROUP = {
@@ -76,12 +77,30 @@ interface MutableGroup {
 function bump(groups: Map<string, MutableGroup>, key: string, label: string, s: SocketRecord): MutableGroup {
   let g = groups.get(key);
   if (g === undefined) {
-    g = { key, label, total: 0, states: {}, acceptQueue: 0, listening: false, pid: null, process: null, protocols: [] };
+    g = newGroup(key, label);
     groups.set(key, g);
   }
+  return count(g, s);
+}
+
+function newGroup(key: string, label: string): MutableGroup {
+  return { key, label, total: 0, states: {}, acceptQueue: 0, listening: false, pid: null, process: null, protocols: [] };
+}
+
+function count(g: MutableGroup, s: SocketRecord): MutableGroup {
   g.total++;
   g.states[s.state] = (g.states[s.state] ?? 0) + 1;
   if (!g.protocols.includes(s.protocol)) g.protocols.push(s.protocol);
+  return g;
+}
+
+/** The group of a numbered key (port, pid) in `groups`, made with its key text and label when new. */
+function numberedGroup(groups: Map<number, MutableGroup>, n: number, key: () => string, label: () => string): MutableGroup {
+  let g = groups.get(n);
+  if (g === undefined) {
+    g = newGroup(key(), label());
+    groups.set(n, g);
+  }
   return g;
 }
 
@@ -116,19 +135,34 @@ function coversWith(has: (key: string) => boolean, s: SocketRecord): boolean {
  * one (0.0.0.0, ::). A client socket whose ephemeral port happens to equal a listener's port on
  * another address (127.0.0.2:34771 beside a listener on 127.0.0.1:34771) stays a client.
  */
+/** ListeningEndpoints: a port listened on at every address (0.0.0.0, ::). */
+const WILDCARD = 'any';
+
 export class ListeningEndpoints implements ListenCover {
-  private readonly keys = new Set<string>();
+  /**
+   * By transport ('t', 'u') and port: WILDCARD when a listener takes every address, else the
+   * addresses listened on. Asked once per socket by the grouped views (100k a frame): a number
+   * lookup, no key string made for a port nobody listens on.
+   */
+  private readonly ports = { t: new Map<number, Set<string> | typeof WILDCARD>(), u: new Map<number, Set<string> | typeof WILDCARD>() };
 
   constructor(sockets: readonly SocketRecord[]) {
     for (const s of sockets) {
-      const k = listenKeyOf(s);
-      if (k !== null) this.keys.add(k);
+      if (listenKeyOf(s) === null) continue;
+      const byPort = this.ports[transportOf(s)];
+      const known = byPort.get(s.localPort);
+      if (known === WILDCARD) continue;
+      if (isWildcardAddress(s.localAddress)) byPort.set(s.localPort, WILDCARD);
+      else if (known === undefined) byPort.set(s.localPort, new Set([unmapped(s.localAddress)]));
+      else known.add(unmapped(s.localAddress));
     }
   }
 
   /** The socket's local address and port are listened on here (a listener covers itself). */
   covers(s: SocketRecord): boolean {
-    return coversWith((k) => this.keys.has(k), s);
+    if (s.protocol === 'unix') return false;
+    const known = this.ports[transportOf(s)].get(s.localPort);
+    return known !== undefined && (known === WILDCARD || known.has(unmapped(s.localAddress)));
   }
 }
 
@@ -171,7 +205,7 @@ export class ListeningEndpointCounts implements ListenCover {
   }
 }
 
-const transportOf = (s: SocketRecord): string => (s.protocol.startsWith('udp') ? 'u' : 't');
+const transportOf = (s: SocketRecord): 't' | 'u' => (s.protocol.startsWith('udp') ? 'u' : 't');
 const isWildcardAddress = (address: string): boolean => address === '0.0.0.0' || address === '::';
 /** ::ffff:127.0.0.1 (an IPv4 client of a dual-stack socket) is 127.0.0.1. */
 const unmapped = (address: string): string => (address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
@@ -184,12 +218,22 @@ const unmapped = (address: string): string => (address.startsWith('::ffff:') && 
  * filtered out (their accepted connections are still the inbound side).
  */
 export function countByLocalPort(sockets: readonly SocketRecord[], listening?: ListenCover): GroupRow[] {
+  return runSteps(groupByLocalPortSteps(sockets, listening)).sort(byTotal);
+}
+
+/** Sockets counted between two pauses of the grouping steps below. */
+const GROUP_STEP_SOCKETS = 2048;
+
+/** countByLocalPort's groups in steps (pausing every few thousand sockets), unsorted. */
+export function* groupByLocalPortSteps(sockets: readonly SocketRecord[], listening?: ListenCover): Generator<void, GroupRow[]> {
   const endpoints = listening ?? new ListeningEndpoints(sockets);
-  const groups = new Map<string, MutableGroup>();
-  for (const s of sockets) {
+  const groups = new Map<number, MutableGroup>();
+  for (let i = 0; i < sockets.length; i++) {
+    if (i % GROUP_STEP_SOCKETS === GROUP_STEP_SOCKETS - 1) yield;
+    const s = sockets[i] as SocketRecord;
     if (!endpoints.covers(s)) continue;
-    const key = String(s.localPort);
-    const g = bump(groups, key, key, s);
+    const key = (): string => String(s.localPort);
+    const g = count(numberedGroup(groups, s.localPort, key, key), s);
     if (s.state === 'LISTEN' || s.state === 'UNCONN') {
       g.listening = true;
       // Only a TCP listener's Recv-Q is an accept queue; a UDP socket's is bytes waiting.
@@ -200,31 +244,65 @@ export function countByLocalPort(sockets: readonly SocketRecord[], listening?: L
       }
     }
   }
-  return [...groups.values()].sort(byTotal);
+  return [...groups.values()];
 }
 
 /** Group connected inet sockets by the remote host. */
 export function countByRemoteHost(sockets: readonly SocketRecord[]): GroupRow[] {
+  return runSteps(groupByRemoteHostSteps(sockets)).sort(byTotal);
+}
+
+/** countByRemoteHost's groups in steps, unsorted. */
+export function* groupByRemoteHostSteps(sockets: readonly SocketRecord[]): Generator<void, GroupRow[]> {
   const groups = new Map<string, MutableGroup>();
-  for (const s of sockets) {
+  for (let i = 0; i < sockets.length; i++) {
+    if (i % GROUP_STEP_SOCKETS === GROUP_STEP_SOCKETS - 1) yield;
+    const s = sockets[i] as SocketRecord;
     if (s.protocol === 'unix' || s.remotePort === 0) continue;
     bump(groups, s.remoteAddress, s.remoteAddress, s);
   }
-  return [...groups.values()].sort(byTotal);
+  return [...groups.values()];
 }
 
 /** Group sockets by owning process; sockets without a known owner go to one "unknown" row. */
 export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
-  const groups = new Map<string, MutableGroup>();
-  for (const s of sockets) {
-    const key = s.owner === null ? '-' : String(s.owner.pid);
-    const g = bump(groups, key, s.owner === null ? '(unknown owner)' : s.owner.command, s);
-    if (s.owner !== null) {
-      g.pid = s.owner.pid;
-      g.process = s.owner.command;
+  return runSteps(groupByProcessSteps(sockets)).sort(byTotal);
+}
+
+/** countByProcess's groups in steps, unsorted. */
+export function* groupByProcessSteps(sockets: readonly SocketRecord[]): Generator<void, GroupRow[]> {
+  const groups = new Map<number, MutableGroup>();
+  for (let i = 0; i < sockets.length; i++) {
+    if (i % GROUP_STEP_SOCKETS === GROUP_STEP_SOCKETS - 1) yield;
+    const s = sockets[i] as SocketRecord;
+    const owner = s.owner;
+    // The unknown owner is pid -1 here ("-"): pids are positive.
+    const g =
+      owner === null
+        ? count(
+            numberedGroup(
+              groups,
+              -1,
+              () => '-',
+              () => '(unknown owner)',
+            ),
+            s,
+          )
+        : count(
+            numberedGroup(
+              groups,
+              owner.pid,
+              () => String(owner.pid),
+              () => owner.command,
+            ),
+            s,
+          );
+    if (owner !== null) {
+      g.pid = owner.pid;
+      g.process = owner.command;
     }
   }
-  return [...groups.values()].sort(byTotal);
+  return [...groups.values()];
 }
 
 /**
@@ -236,22 +314,37 @@ export function countByProcess(sockets: readonly SocketRecord[]): GroupRow[] {
  * snapshot (the listeners may be filtered out; their accepted connections are still not clients).
  */
 export function countByRemotePort(sockets: readonly SocketRecord[], listening?: ListenCover): GroupRow[] {
+  return runSteps(groupByRemotePortSteps(sockets, listening)).sort(byTotal);
+}
+
+/** countByRemotePort's groups in steps, unsorted. */
+export function* groupByRemotePortSteps(sockets: readonly SocketRecord[], listening?: ListenCover): Generator<void, GroupRow[]> {
   const endpoints = listening ?? new ListeningEndpoints(sockets);
-  const groups = new Map<string, MutableGroup>();
-  const mixedOwners = new Set<string>();
-  for (const s of sockets) {
+  const groups = new Map<number, MutableGroup>();
+  const mixedOwners = new Set<number>();
+  for (let i = 0; i < sockets.length; i++) {
+    if (i % GROUP_STEP_SOCKETS === GROUP_STEP_SOCKETS - 1) yield;
+    const s = sockets[i] as SocketRecord;
     if (s.protocol === 'unix' || s.remotePort === 0 || s.state === 'LISTEN' || endpoints.covers(s)) continue;
-    const key = `to:${s.remotePort}`;
-    const g = bump(groups, key, `→:${s.remotePort}`, s);
-    if (s.owner === null || mixedOwners.has(key)) continue;
+    const port = s.remotePort;
+    const g = count(
+      numberedGroup(
+        groups,
+        port,
+        () => `to:${port}`,
+        () => `→:${port}`,
+      ),
+      s,
+    );
+    if (s.owner === null || mixedOwners.has(port)) continue;
     if (g.pid === null) {
       g.pid = s.owner.pid;
       g.process = s.owner.command;
     } else if (g.pid !== s.owner.pid) {
-      mixedOwners.add(key);
+      mixedOwners.add(port);
       g.pid = null;
       g.process = null;
     }
   }
-  return [...groups.values()].sort(byTotal);
+  return [...groups.values()];
 }

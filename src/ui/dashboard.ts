@@ -12,7 +12,8 @@ import type { Snapshot, SocketRecord } from '../model/types.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { RefreshCost } from '../view/dashboard-view.js';
 import { columnAt, groupDrillFilter } from '../view/dashboard-view.js';
-import { runInSlices } from '../model/slices.js';
+import { runInSlices, type SliceOptions } from '../model/slices.js';
+import type { StageTrace } from './long-tasks.js';
 import {
   FrameCache,
   buildFrame,
@@ -78,6 +79,14 @@ export interface DashboardOptions {
   readonly pause?: () => Promise<void>;
   /** Monotonic clock, ms: times the last snapshot's ingest and draw (lastSnapshotMs); absent: zeros. */
   readonly monotonicMs?: () => number;
+  /** Records the main thread's stages (SOCKSCOPE_LONG_TASK_MS); absent: nothing is recorded. */
+  readonly trace?: StageTrace;
+  /**
+   * From this many sockets on, a view's rows not made yet (a view switched to) are made in slices
+   * after a frame that shows the last ones or "counting…" (FrameCache#deferFromSockets), with
+   * `pause` between slices; absent: made in the frame, in one block.
+   */
+  readonly deferFromSockets?: number;
 }
 
 /** This thread's time per slice of a snapshot's ingest before keys get a turn, ms. */
@@ -119,6 +128,7 @@ export class Dashboard {
     this.store = options.store ?? new SessionStore();
     this.applyFilter();
     this.widgets = createWidgets(screen, options.theme);
+    if (options.deferFromSockets !== undefined && options.pause !== undefined) this.cache.deferFromSockets = options.deferFromSockets;
   }
 
   private filterOptions(): ParseOptions {
@@ -170,7 +180,7 @@ export class Dashboard {
     }
     const clock = this.options.monotonicMs ?? ((): number => 0);
     const slices = { sliceMs: INGEST_SLICE_MS, clock, pause };
-    const { state, busyMs } = await this.store.ingestSliced(snapshot, slices);
+    const { state, busyMs } = await this.traced('ingest', slices, (s) => this.store.ingestSliced(snapshot, s));
     if (this.destroyed) return;
     // A partial first snapshot's preview stays on screen until the full one is in.
     this.preview = null;
@@ -180,7 +190,7 @@ export class Dashboard {
     if (!this.ui.paused) {
       this.cache.preparingRows = true;
       try {
-        rowsMs = (await runInSlices(prepareFrameSteps(this.frameInput()), slices)).busyMs;
+        rowsMs = (await this.traced('rows', slices, (s) => runInSlices(prepareFrameSteps(this.frameInput()), s))).busyMs;
       } finally {
         this.cache.preparingRows = false;
       }
@@ -189,6 +199,24 @@ export class Dashboard {
     const t1 = clock();
     this.showIngested(state);
     this.lastSnapshotMs = { ingestMs: busyMs, rowsMs, drawMs: clock() - t1 };
+  }
+
+  /** Sliced work recorded as the stage `label` when tracing. */
+  private async traced<T>(label: string, slices: SliceOptions, run: (slices: SliceOptions) => Promise<T>): Promise<T> {
+    const trace = this.options.trace;
+    if (trace === undefined) return run(slices);
+    const t = trace.slices(label, slices);
+    try {
+      return await run(t.options);
+    } finally {
+      t.done();
+    }
+  }
+
+  /** One synchronous stage, recorded as `label` when tracing. */
+  private stage<T>(label: string, fn: () => T): T {
+    const trace = this.options.trace;
+    return trace === undefined ? fn() : trace.run(label, fn);
   }
 
   /** A new session state: follow rekeyed sockets, then draw (unless paused). */
@@ -414,13 +442,13 @@ export class Dashboard {
 
   /** UNIX peers from the last ss -xH read. */
   setUnixPeers(peers: ReadonlyMap<number, UnixPeer>): void {
-    this.store.setUnixPeers(peers);
+    this.stage('unix peers in', () => this.store.setUnixPeers(peers));
     this.render();
   }
 
   /** Rates from the last ss read (they arrive apart from snapshots, on their own cadence). */
   setConnRates(value: SessionConnRates): void {
-    this.store.setConnRates(value);
+    this.stage('rates in', () => this.store.setConnRates(value));
     this.render();
   }
 
@@ -455,8 +483,34 @@ export class Dashboard {
 
   render(): void {
     if (this.destroyed) return;
-    this.draw(this.buildFrame());
+    const frame = this.stage(`frame ${this.ui.view}`, () => this.buildFrame());
+    this.stage('draw', () => this.draw(frame));
+    if (this.cache.deferred) {
+      this.cache.deferred = false;
+      this.prepareSoon();
+    }
     this.sortRowsSoon();
+  }
+
+  /** Rows a frame left to be made (FrameCache#deferred), made in slices after it; then drawn. */
+  private preparing = false;
+  private prepareSoon(): void {
+    const pause = this.options.pause;
+    if (this.preparing || pause === undefined) return;
+    this.preparing = true;
+    const clock = this.options.monotonicMs ?? ((): number => 0);
+    const slices = { sliceMs: INGEST_SLICE_MS, clock, pause };
+    const prepare = async (): Promise<void> => {
+      await pause();
+      try {
+        if (this.destroyed) return;
+        await this.traced('prepare', slices, (s) => runInSlices(prepareFrameSteps(this.frameInput()), s));
+      } finally {
+        this.preparing = false;
+      }
+      this.render();
+    };
+    void prepare();
   }
 
   /** A socket order of a new filter or sort (first rows selected) sorted in slices after its frame. */
@@ -470,7 +524,12 @@ export class Dashboard {
       this.sortingRows = false;
     };
     void pause().then(() =>
-      this.destroyed ? undefined : runInSlices(sortRowsSteps(this.cache), { sliceMs: INGEST_SLICE_MS, clock, pause }).then(done, done),
+      this.destroyed
+        ? undefined
+        : this.traced('sort', { sliceMs: INGEST_SLICE_MS, clock, pause }, (s) => runInSlices(sortRowsSteps(this.cache), s)).then(
+            done,
+            done,
+          ),
     );
   }
 

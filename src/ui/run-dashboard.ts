@@ -16,6 +16,7 @@ import type { UnixPeer } from '../model/unix-peers.js';
 import { Dashboard } from './dashboard.js';
 import { ASCII_FALLBACK } from '../view/ascii-fallback.js';
 import { handleKey } from './keys.js';
+import { LongTaskLog, type LongTask } from './long-tasks.js';
 import { createQuickScreen } from './quick-screen.js';
 import { ReplayFeed } from './replay-feed.js';
 
@@ -36,6 +37,9 @@ export function isUtf8Locale(env: NodeJS.ProcessEnv): boolean {
 export function wantsColor(env: NodeJS.ProcessEnv, option: boolean): boolean {
   return option && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
+
+/** From this many sockets on, a view switched to has its rows made in slices (Dashboard's deferFromSockets). */
+const DEFER_FROM_SOCKETS = 10_000;
 
 /** The loading line is drawn only when the first snapshot has not been drawn within this, ms. */
 const LOADING_LINE_AFTER_MS = 100;
@@ -72,6 +76,8 @@ export interface DashboardStats {
   };
   /** Interval the poller actually uses (>= the chosen one when backing off). */
   effectiveIntervalMs: number;
+  /** SOCKSCOPE_LONG_TASK_MS: the main thread's blocks over that many ms (the last 300), with their stages. */
+  longTasks?: readonly LongTask[];
 }
 
 /** Count bytes written to the terminal: what a slow SSH link pays for. */
@@ -170,6 +176,8 @@ export interface DashboardDeps {
   readonly recorder: Pick<Recorder, 'write' | 'close'> | null;
   /** SOCKSCOPE_STATS_FILE: rewritten every 10 refreshes (or 5 s) and on exit; null when not asked for. */
   readonly writeStats: ((stats: DashboardStatsDocument) => void) | null;
+  /** SOCKSCOPE_LONG_TASK_MS: log the main thread's blocks longer than this (ms) in the stats file; absent: not logged. */
+  readonly longTaskMs?: number;
 }
 
 /** One refresh cycle: when it ended (monotonic ms) and the CPU the process and its children used in it, ms. */
@@ -285,6 +293,17 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
     });
   };
 
+  // Set below; read by the long-task log to name what ran outside the dashboard's stages.
+  let collectingNow = false;
+  const longTasks =
+    deps.longTaskMs === undefined || deps.writeStats === null
+      ? null
+      : new LongTaskLog(deps.longTaskMs, deps.monotonicMs, () =>
+          [collectingNow ? 'collect' : '', ratesInFlight ? 'ss rates' : ''].filter((x) => x !== '').join('+'),
+        );
+  if (longTasks !== null) stats.longTasks = longTasks.tasks;
+  const stage = <T>(label: string, fn: () => T): T => (longTasks === null ? fn() : longTasks.run(label, fn));
+
   return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let collecting = false;
@@ -304,6 +323,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       if (finished) return;
       finished = true;
       if (timer !== undefined) clearTimeout(timer);
+      longTasks?.stop();
       dashboard.destroy();
       replay?.stop();
       recorder?.close();
@@ -331,6 +351,9 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       theme,
       monotonicMs: deps.monotonicMs,
       pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
+      ...(longTasks === null ? {} : { trace: longTasks }),
+      // A view switched to at 100k: its rows made in slices after a first frame, not in one block.
+      deferFromSockets: DEFER_FROM_SOCKETS,
       timeZoneOffsetMin: deps.timeZoneOffsetMin,
       fetchTcpInfo: deps.fetchTcpInfo,
       onIntervalChange: (ms) => {
@@ -375,6 +398,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
         return;
       }
       collecting = true;
+      collectingNow = true;
       const started = deps.monotonicMs();
       const cpuAtStart = deps.cpuMs?.() ?? null;
       // The cycle that ends here (one refresh start to the next): its CPU, all threads and children.
@@ -390,6 +414,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
       };
       live.collect(onPartial).then(
         async (snapshot) => {
+          collectingNow = false;
           if (finished) return;
           const collected = deps.monotonicMs();
           const readBacklogs = refreshEnvironment(dashboard);
@@ -519,7 +544,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
         return;
       }
       // The key map decides: replay keys (step, seek, speed) go to the replay when there is one.
-      handleKey(dashboard, ch, key, replay);
+      stage(`key ${key?.full ?? ch ?? ''}`, () => handleKey(dashboard, ch, key, replay));
     });
     screen.on('resize', () => dashboard.render());
     // htop's mouse: click a row to select it (again to open it), a tab to switch views, a column title to sort; the wheel scrolls. blessed turns
@@ -533,6 +558,7 @@ export function runDashboard(deps: DashboardDeps): Promise<number> {
 
     // An error here would be thrown inside this Promise's executor: nothing would restore the
     // terminal. End the way every other failure does.
+    longTasks?.start();
     try {
       if (replay !== null) {
         dashboard.render();

@@ -2,6 +2,7 @@
 // widgets. Pure: no blessed, no clock (times come in), no /proc. Every string that came from the
 // system is made inert here with safeText before it is placed in a cell.
 
+import { runSteps, sortSteps } from '../model/sort-steps.js';
 import { formatBytesPerSec, formatRttMs, portWithService } from './rate-text.js';
 import type { GroupRow, StateCounts } from '../model/aggregate.js';
 import type { RateGroup } from '../model/conn-rates.js';
@@ -456,6 +457,37 @@ export function unixPeersNote(pid: number, process: string, peers: readonly Unix
   return `UNIX peers of ${pid}/${safeText(process, 64)}: ${each.join(', ')}`;
 }
 
+/** "5432 postgresql": the name from /etc/services (untrusted text); "→5432 postgresql" for a remote port. */
+function portKeyTextOf(key: string, serviceNames: ReadonlyMap<number, string> | null): string {
+  if (key === CLIENT_SIDE_KEY) return '';
+  const remote = key.startsWith('to:');
+  const port = remote ? key.slice(3) : key;
+  const text = serviceNames !== null && /^\d+$/.test(port) ? safeText(portWithService(Number(port), serviceNames), 32) : port;
+  return remote ? `→${text}` : text;
+}
+
+/** The by-port view's Port column width of each groups list (made once per list, not per frame: tens of thousands of rows). */
+const PORT_KEY_WIDTHS = new WeakMap<
+  readonly GroupRow[],
+  { readonly serviceNames: ReadonlyMap<number, string> | null; readonly width: number }
+>();
+export function portKeyWidth(groups: readonly GroupRow[], serviceNames: ReadonlyMap<number, string> | null): number {
+  const known = PORT_KEY_WIDTHS.get(groups);
+  if (known !== undefined && known.serviceNames === serviceNames) return known.width;
+  let width = 6;
+  for (const g of groups) {
+    if (width >= 20) break;
+    const remote = g.key.startsWith('to:');
+    const port = remote ? g.key.slice(3) : g.key;
+    // A port without a service name is its digits (and the arrow): no text made for it.
+    const plainPort = /^\d+$/.test(port) && (serviceNames === null || !serviceNames.has(Number(port)));
+    width = Math.max(width, plainPort ? port.length + (remote ? 1 : 0) : displayWidth(portKeyTextOf(g.key, serviceNames)));
+  }
+  width = Math.min(20, width);
+  PORT_KEY_WIDTHS.set(groups, { serviceNames, width });
+  return width;
+}
+
 function groupColumns(
   view: GroupViewName,
   listeners: ReadonlyMap<number, PortListenerSummary> | null,
@@ -466,14 +498,8 @@ function groupColumns(
 ): ColumnSpec<GroupRow>[] {
   const rateCols = rates === null ? [] : groupRateColumns(view, rates);
   // "5432 postgresql": the name from /etc/services (untrusted text); "→5432 postgresql" for a remote port.
-  const portKeyText = (key: string): string => {
-    if (key === CLIENT_SIDE_KEY) return '';
-    const remote = key.startsWith('to:');
-    const port = remote ? key.slice(3) : key;
-    const text = serviceNames !== null && /^\d+$/.test(port) ? safeText(portWithService(Number(port), serviceNames), 32) : port;
-    return remote ? `→${text}` : text;
-  };
-  const keyWidth = view === 'ports' ? Math.min(20, Math.max(6, ...groups.map((g) => displayWidth(portKeyText(g.key))))) : 6;
+  const portKeyText = (key: string): string => portKeyTextOf(key, serviceNames);
+  const keyWidth = view === 'ports' ? portKeyWidth(groups, serviceNames) : 6;
   const keyTitle = view === 'ports' ? 'Port' : view === 'peers' ? 'Peer' : 'PID';
   const common: ColumnSpec<GroupRow>[] = [
     {
@@ -659,13 +685,33 @@ export function sortGroups(
   sort: UiState['groupSort'],
   rates: ReadonlyMap<string, RateGroup> | null = null,
 ): GroupRow[] {
+  return runSteps(sortGroupsSteps(groups, sort, rates));
+}
+
+/**
+ * sortGroups in steps (pausing every few thousand rows: tens of thousands of remote ports at
+ * 100k sockets), each row's sort value worked out once rather than in every comparison.
+ */
+export function* sortGroupsSteps(
+  groups: readonly GroupRow[],
+  sort: UiState['groupSort'],
+  rates: ReadonlyMap<string, RateGroup> | null = null,
+): Generator<void, GroupRow[]> {
   const sign = sort.descending ? -1 : 1;
-  return [...groups].sort((a, b) => {
-    const va = groupValue(a, sort.key, rates);
-    const vb = groupValue(b, sort.key, rates);
+  const valued: { readonly g: GroupRow; readonly v: number | string }[] = new Array(groups.length);
+  for (let i = 0; i < groups.length; i++) {
+    if (i % 4096 === 4095) yield;
+    const g = groups[i] as GroupRow;
+    valued[i] = { g, v: groupValue(g, sort.key, rates) };
+  }
+  yield;
+  const sorted = yield* sortSteps(valued, (a, b) => {
+    const va = a.v;
+    const vb = b.v;
     const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
-    return sign * c || a.key.localeCompare(b.key);
+    return sign * c || a.g.key.localeCompare(b.g.key);
   });
+  return sorted.map((x) => x.g);
 }
 
 /**

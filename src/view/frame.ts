@@ -8,10 +8,10 @@
 import { formatBytesPerSec, formatPerSec, formatRttMs } from './rate-text.js';
 import type { CompiledFilter } from '../filter/index.js';
 import {
-  countByLocalPort,
-  countByProcess,
-  countByRemoteHost,
-  countByRemotePort,
+  groupByLocalPortSteps,
+  groupByProcessSteps,
+  groupByRemoteHostSteps,
+  groupByRemotePortSteps,
   ListeningEndpoints,
   countByState,
   totalOf,
@@ -27,7 +27,7 @@ import { StateHistory } from '../model/state-history.js';
 import { TCP_STATE_SHORT, explainState } from '../model/state-info.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import type { RateTrend } from '../model/rate-history.js';
-import { countUnixPeersByProcess, type UnixPeerProcess } from '../model/unix-peers.js';
+import { countUnixPeersByProcess, type UnixPeer, type UnixPeerProcess } from '../model/unix-peers.js';
 import { countTransitions } from '../model/transitions.js';
 import type { ProtocolGroup, Snapshot, SocketRecord, TcpState } from '../model/types.js';
 import {
@@ -36,8 +36,9 @@ import {
   buildSocketTableView,
   buildStateBarsView,
   loadingText,
+  portKeyWidth,
   portSections,
-  sortGroups,
+  sortGroupsSteps,
   unixPeersNote,
   type HeaderView,
   type RefreshCost,
@@ -49,6 +50,7 @@ import { footerKeys, helpLines } from './help.js';
 import { buildCompareView, buildFindingsView } from './insight-views.js';
 import { MIN_HEIGHT, MIN_WIDTH, computeLayout, type Layout, type Rect } from './layout.js';
 import { buildSocketRowList, buildSocketRowListSteps, type SocketRowList, type SocketRowsInput } from './socket-rows.js';
+import { runSteps } from '../model/sort-steps.js';
 import { toAscii } from './ascii-fallback.js';
 import { buildSortMenuView, type SortMenuView } from './sort-menu.js';
 import { sparkline } from './text.js';
@@ -175,7 +177,7 @@ const PROMPT_HINT = {
 } as const satisfies Record<PromptKind, string>;
 
 type FrameCacheSlot =
-  'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history';
+  'rows' | 'counts' | 'groups' | 'group-rates' | 'backlogs' | 'search-text' | 'unix-peers' | 'listening' | 'partial-history' | 'shown';
 
 /**
  * Memo of the costly parts (rows of 100k sockets, filtered counts), keyed on the identity of
@@ -189,6 +191,15 @@ export class FrameCache {
    * rather than building them in one block; the frame drawn when they are ready shows the new ones.
    */
   preparingRows = false;
+  /**
+   * From this many sockets on, a frame does not build a view's rows in one block when they are
+   * not made yet (a view just switched to): it shows the last socket rows under the same filter
+   * and sort, or an empty grouped view ("counting…"), and sets `deferred`; the dashboard then
+   * builds them in slices (prepareFrameSteps) and draws again. Infinity (tests, --once): never.
+   */
+  deferFromSockets = Infinity;
+  /** Set by a frame that showed rows not yet made for it (see deferFromSockets); the dashboard clears it. */
+  deferred = false;
 
   /** The value made for `key` in `slot` (compared element by element, by identity), else a new one. */
   memo<T>(slot: FrameCacheSlot, key: readonly unknown[], make: (previous: T | null) => T): T {
@@ -213,6 +224,21 @@ export class FrameCache {
 }
 
 const sameKey = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * The value kept in `slot` when it was made for the previous snapshot with everything else of
+ * `key` the same (its first element is the snapshot), and no record changed between the two (the
+ * tracker's last turnover is empty: a quiet host, or a static proc tree): it holds for this
+ * snapshot too, and is kept under `key`. Else undefined.
+ */
+function carriedOver<T>(cache: FrameCache, slot: FrameCacheSlot, key: readonly unknown[], session: SessionState): T | undefined {
+  const last = cache.last<T>(slot);
+  if (last === null || last.key.length !== key.length || !last.key.every((v, i) => i === 0 || v === key[i])) return undefined;
+  const turnover = session.tracker.lastTurnover();
+  if (turnover.from !== last.key[0] || turnover.to !== key[0] || turnover.removed.length > 0 || turnover.added.length > 0) return undefined;
+  cache.store(slot, key, last.value);
+  return last.value;
+}
 
 export interface FrameInput {
   readonly session: SessionState;
@@ -308,6 +334,13 @@ export function* sortRowsSteps(cache: FrameCache): Generator<void, void> {
   if (last !== null) yield* last.value.sortSteps();
 }
 
+/** Two group keys (groupRowsRequest) of the same view, filter and sort: one stands in for the other while it is made. */
+const sameGroupOrder = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+  a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4];
+
+/** A grouped view's rows while they are counted (FrameCache#deferFromSockets): none, the table says so. */
+const COUNTING: GroupRow[] = [];
+
 /** Two rows keys (socketRowsRequest) of the same filter and sort: the order of one stands in for the other's while it is built. */
 const sameOrder = (a: readonly unknown[], b: readonly unknown[]): boolean => a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 
@@ -320,12 +353,136 @@ const sameOrder = (a: readonly unknown[], b: readonly unknown[]): boolean => a[1
 export function* prepareFrameSteps(input: FrameInput): Generator<void, void> {
   const cache = input.cache;
   const picture = shownPicture(input.session);
-  if (cache === undefined || picture === null || input.ui.view !== 'sockets') return;
+  if (cache === undefined || picture === null || picture.snapshot.partial !== undefined) return;
+  const view = input.ui.view;
+  if (isGroupView(view)) {
+    const request = groupRowsRequest(input, picture, cache, view);
+    const last = cache.last<GroupRow[]>('groups');
+    if (last !== null && sameKey(last.key, request.key)) return;
+    if (carriedOver(cache, 'groups', request.key, input.session) === undefined) cache.store('groups', request.key, yield* request.steps());
+    // By process: the UNIX peers under the table, made here rather than in the frame.
+    const peers = input.session.unixPeers;
+    if (view === 'processes' && peers !== null) {
+      yield;
+      unixPeersOf(input, picture.snapshot, cache, peers);
+    }
+    return;
+  }
+  if (view !== 'sockets') return;
   const request = socketRowsRequest(input, picture, cache);
   const last = cache.last<SocketRowList>('rows');
   if (last !== null && sameKey(last.key, request.key)) return;
   const list = yield* buildSocketRowListSteps(request.input, last?.value ?? null, request.filterText);
   cache.store('rows', request.key, list);
+}
+
+/** The sockets under the filter (all of them without one), made once per snapshot and filter, in steps. */
+function* shownSocketsSteps(input: FrameInput, snapshot: Snapshot, cache: FrameCache): Generator<void, readonly SocketRecord[]> {
+  const filter = input.filter;
+  if (filter === null) return snapshot.sockets;
+  const key = [snapshot, input.ui.filterText];
+  const last = cache.last<readonly SocketRecord[]>('shown');
+  if (last !== null && sameKey(last.key, key)) return last.value;
+  const carried = carriedOver<readonly SocketRecord[]>(cache, 'shown', key, input.session);
+  if (carried !== undefined) return carried;
+  const out: SocketRecord[] = [];
+  const all = snapshot.sockets;
+  for (let i = 0; i < all.length; i++) {
+    if (i % 8192 === 8191) yield;
+    const s = all[i] as SocketRecord;
+    if (filter(s)) out.push(s);
+  }
+  cache.store('shown', key, out);
+  return out;
+}
+
+/** Per process, the holders of the other ends of its shown UNIX sockets. */
+function unixPeersOf(
+  input: FrameInput,
+  snapshot: Snapshot,
+  cache: FrameCache,
+  peers: ReadonlyMap<number, UnixPeer>,
+): ReadonlyMap<string, readonly UnixPeerProcess[]> {
+  const key = [snapshot, input.filter === null ? '' : input.ui.filterText, peers];
+  return (
+    carriedOver<ReadonlyMap<string, readonly UnixPeerProcess[]>>(cache, 'unix-peers', key, input.session) ??
+    cache.memo('unix-peers', key, () => countUnixPeersByProcess(runSteps(shownSocketsSteps(input, snapshot, cache)), peers))
+  );
+}
+
+/** Rates summed per group over the same filtered sockets the groups count (null: no rates yet). */
+function groupRatesOf(
+  input: FrameInput,
+  snapshot: Snapshot,
+  cache: FrameCache,
+  view: 'ports' | 'peers' | 'processes',
+): ReadonlyMap<string, RateGroup> | null {
+  const { session, filter } = input;
+  const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
+  const filterText = filter === null ? '' : input.ui.filterText;
+  if (connRateMap === null) return null;
+  const key = [snapshot, view, filterText, connRateMap];
+  return (
+    carriedOver<ReadonlyMap<string, RateGroup>>(cache, 'group-rates', key, session) ??
+    cache.memo('group-rates', key, () => {
+      const sockets = runSteps(shownSocketsSteps(input, snapshot, cache));
+      if (view === 'ports') {
+        const listening = listeningOf(snapshot, cache, input.session);
+        return new Map(
+          [...sumRatesByLocalPort(sockets, connRateMap, listening), ...sumRatesByRemotePort(sockets, connRateMap, listening)].map((r) => [
+            r.key,
+            r,
+          ]),
+        );
+      }
+      const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
+      return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
+    })
+  );
+}
+
+/**
+ * Ports listened on, from every socket read: a filter that hides the listeners does not make
+ * their accepted connections look like clients.
+ */
+const listeningOf = (snapshot: Snapshot, cache: FrameCache, session: SessionState): ListeningEndpoints =>
+  carriedOver<ListeningEndpoints>(cache, 'listening', [snapshot], session) ??
+  cache.memo('listening', [snapshot], () => new ListeningEndpoints(snapshot.sockets));
+
+/** A grouped view's rows (counted, then sorted) and the memo key they are kept under. */
+function groupRowsRequest(
+  input: FrameInput,
+  picture: SessionPicture,
+  cache: FrameCache,
+  view: 'ports' | 'peers' | 'processes',
+): { readonly key: readonly unknown[]; steps(): Generator<void, GroupRow[]> } {
+  const { session, ui, filter } = input;
+  const snapshot = picture.snapshot;
+  const filterText = filter === null ? '' : ui.filterText;
+  const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
+  return {
+    key: [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap],
+    *steps() {
+      const sockets = yield* shownSocketsSteps(input, snapshot, cache);
+      yield;
+      const rates = groupRatesOf(input, snapshot, cache, view);
+      yield;
+      // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
+      if (view === 'ports') {
+        const listening = listeningOf(snapshot, cache, input.session);
+        yield;
+        const local = yield* sortGroupsSteps(yield* groupByLocalPortSteps(sockets, listening), ui.groupSort, rates);
+        const remote = yield* sortGroupsSteps(yield* groupByRemotePortSteps(sockets, listening), ui.groupSort, rates);
+        const rows = portSections(local, remote);
+        yield;
+        // The Port column's width over every row, kept for the frame (one pass over tens of thousands of ports).
+        portKeyWidth(rows, input.context.serviceNames ?? null);
+        return rows;
+      }
+      const raw = view === 'peers' ? yield* groupByRemoteHostSteps(sockets) : yield* groupByProcessSteps(sockets);
+      return yield* sortGroupsSteps(raw, ui.groupSort, rates);
+    },
+  };
 }
 
 export function buildFrame(input: FrameInput): Frame {
@@ -422,52 +579,53 @@ export function buildFrame(input: FrameInput): Frame {
   const socketRows = (): SocketRowList => {
     const request = socketRowsRequest(input, picture, cache);
     // While the new snapshot's rows are built in steps, a frame for a key shows the last ones.
-    const last = cache.preparingRows ? cache.last<SocketRowList>('rows') : null;
-    if (last !== null && !sameKey(last.key, request.key) && sameOrder(last.key, request.key)) return last.value;
+    const last = cache.last<SocketRowList>('rows');
+    // A view switched to at scale (deferFromSockets): the last rows too, the new ones made in slices next.
+    const defer = snapshot.sockets.length >= cache.deferFromSockets && last !== null && last.key[0] !== snapshot;
+    if (last !== null && (cache.preparingRows || defer) && !sameKey(last.key, request.key) && sameOrder(last.key, request.key)) {
+      if (!cache.preparingRows) cache.deferred = true;
+      return last.value;
+    }
     // The last list (another snapshot) lets only the changed records be sorted.
     return cache.memo('rows', request.key, (previous: SocketRowList | null) =>
       buildSocketRowList(request.input, previous, request.filterText),
     );
   };
-  const connRateMap = session.connRates !== null && session.connRates.ok ? session.connRates.rates : null;
-  // Rates summed per group over the same filtered sockets the groups count (null: no rates yet).
   const groupRates = (view: 'ports' | 'peers' | 'processes'): ReadonlyMap<string, RateGroup> | null =>
-    connRateMap === null
-      ? null
-      : cache.memo('group-rates', [snapshot, view, filterText, connRateMap], () => {
-          const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-          if (view === 'ports')
-            return new Map(
-              [...sumRatesByLocalPort(sockets, connRateMap, listening()), ...sumRatesByRemotePort(sockets, connRateMap, listening())].map(
-                (r) => [r.key, r],
-              ),
-            );
-          const sum = view === 'peers' ? sumRatesByPeer : sumRatesByProcess;
-          return new Map(sum(sockets, connRateMap).map((r) => [r.key, r]));
-        });
-  // Ports listened on, from every socket read: a filter that hides the listeners does not make
-  // their accepted connections look like clients.
-  const listening = (): ListeningEndpoints => cache.memo('listening', [snapshot], () => new ListeningEndpoints(snapshot.sockets));
-  const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] =>
-    cache.memo('groups', [snapshot, view, filterText, ui.groupSort.key, ui.groupSort.descending, connRateMap], () => {
-      const sockets = filter === null ? snapshot.sockets : snapshot.sockets.filter(filter);
-      const rates = groupRates(view);
-      // By port: the service ports, then the remote ports of client-side sockets (each part sorted).
-      if (view === 'ports')
-        return portSections(
-          sortGroups(countByLocalPort(sockets, listening()), ui.groupSort, rates),
-          sortGroups(countByRemotePort(sockets, listening()), ui.groupSort, rates),
-        );
-      const raw = view === 'peers' ? countByRemoteHost(sockets) : countByProcess(sockets);
-      return sortGroups(raw, ui.groupSort, rates);
-    });
+    groupRatesOf(input, snapshot, cache, view);
+  const groups = (view: 'ports' | 'peers' | 'processes'): GroupRow[] => {
+    const request = groupRowsRequest(input, picture, cache, view);
+    const last = cache.last<GroupRow[]>('groups');
+    if (last !== null && sameKey(last.key, request.key)) return last.value;
+    const carried = carriedOver<GroupRow[]>(cache, 'groups', request.key, session);
+    if (carried !== undefined) return carried;
+    // While a new snapshot's groups are made in slices, a frame for a key shows the last ones;
+    // at scale (new rates, another snapshot) too, and the new ones are made in slices next.
+    const big = snapshot.sockets.length >= cache.deferFromSockets;
+    if (last !== null && (cache.preparingRows || big) && sameGroupOrder(last.key, request.key)) {
+      if (!cache.preparingRows) cache.deferred = true;
+      return last.value;
+    }
+    // A view switched to at scale: nothing yet ("counting…"), the groups made in slices next.
+    if (big) {
+      cache.deferred = true;
+      return COUNTING;
+    }
+    return cache.memo('groups', request.key, () => runSteps(request.steps()));
+  };
   // Per process, the holders of the other ends of its shown UNIX sockets (null: no ss -xH read yet).
   const unixPeersByProcess = (): ReadonlyMap<string, readonly UnixPeerProcess[]> | null => {
     const peers = session.unixPeers;
     if (peers === null) return null;
-    return cache.memo('unix-peers', [snapshot, filterText, peers], () =>
-      countUnixPeersByProcess(filter === null ? snapshot.sockets : snapshot.sockets.filter(filter), peers),
-    );
+    // At scale, the last ones until the slices after this frame have made these (FrameCache#deferFromSockets).
+    const last = cache.last<ReadonlyMap<string, readonly UnixPeerProcess[]>>('unix-peers');
+    if (snapshot.sockets.length >= cache.deferFromSockets && (last === null || !sameKey(last.key, [snapshot, filterText, peers]))) {
+      if (carriedOver(cache, 'unix-peers', [snapshot, filterText, peers], session) === undefined) {
+        cache.deferred = true;
+        return last?.value ?? null;
+      }
+    }
+    return unixPeersOf(input, snapshot, cache, peers);
   };
   const comparison = (): ReturnType<typeof compareWithMarker> | null => {
     const marker = session.markers.at(-1);
@@ -562,6 +720,7 @@ export function buildFrame(input: FrameInput): Frame {
         view === 'ports' ? (context.serviceNames ?? null) : null,
         unixPeers,
       );
+      if (g === COUNTING) table = { ...table, emptyText: 'counting…' };
       rowKeys = () => g.map((x) => x.key);
       searchSource = g;
       selectedKey = g[table.selectedIndex]?.key ?? null;

@@ -65,6 +65,8 @@ export interface HeadlessOptions {
   readonly replay?: boolean;
   /** Service name → port for the filter prompts (what main.ts passes from /etc/services). */
   readonly servicePort?: (name: string) => number | undefined;
+  /** As run-dashboard at 100k: a view switched to from this many sockets on is made in slices (setImmediate between). */
+  readonly deferFromSockets?: number;
 }
 
 /** One screen cell as blessed keeps it: [attributes, character]. */
@@ -130,6 +132,9 @@ export function createHeadless(options: HeadlessOptions = {}): Headless {
     },
     replay: options.replay ?? false,
     ...(options.servicePort === undefined ? {} : { servicePort: options.servicePort }),
+    ...(options.deferFromSockets === undefined
+      ? {}
+      : { deferFromSockets: options.deferFromSockets, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) }),
   };
   const dashboard = new Dashboard(screen, dashboardOptions);
   screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg | undefined) =>
