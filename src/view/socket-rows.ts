@@ -743,7 +743,14 @@ function* writeKeysSteps(writer: SortKeyWriter, entries: readonly Entry[], keys:
 }
 
 /** Keys of entries [from, to) written (a plain loop, optimised apart from the steps); rows whose strings are not ranked yet go to `pending`. */
-function writeKeyRange(writer: SortKeyWriter, entries: readonly Entry[], keys: Float64Array, from: number, to: number, pending: number[]): boolean {
+function writeKeyRange(
+  writer: SortKeyWriter,
+  entries: readonly Entry[],
+  keys: Float64Array,
+  from: number,
+  to: number,
+  pending: number[],
+): boolean {
   for (let i = from; i < to; i++) {
     const e = entries[i] as Entry;
     const w = e instanceof ClosedEntry ? writer.write(e.record, true, keys, i) : writer.write(e, false, keys, i);
@@ -816,12 +823,21 @@ function* carryKeyedOrderSteps(
   for (const e of listedBefore) if (!listed.has(e)) leaving.push(e);
   const keys = new Float64Array(candidates.length * width);
   if (!(yield* writeKeysSteps(writer, candidates, keys))) return 'invalid';
+  // A replaced record's row: its own sort columns, the key columns of its replacement (the same
+  // key); the other leaving entries are keyed in full.
   const leavingKeys = new Float64Array(findByKeys ? leaving.length * width : 0);
-  const leavingKeyed = findByKeys && (yield* writeKeysSteps(writer, leaving, leavingKeys));
+  const pairs = counted.reduce((n, c) => n + c, 0);
+  let leavingKeyed = findByKeys;
+  if (findByKeys) {
+    const others = leaving.slice(pairs);
+    const othersKeys = leavingKeys.subarray(pairs * width);
+    leavingKeyed = yield* writeKeysSteps(writer, others, othersKeys);
+  }
   if (writer.tables.epoch !== keyed.keying.epoch) return 'epoch';
   // In place: the same key, the same sort columns (so the same row of keys).
   const inPlace = new Map<SocketRecord, SocketRecord>();
-  const oldRow = new Float64Array(writer.sortColumns);
+  const oldRow = new Float64Array(width);
+  const own = writer.sortColumns;
   const addedEntries: Entry[] = [];
   const addedKeys = new Float64Array(candidates.length * width);
   for (let i = 0; i < candidates.length; i++) {
@@ -829,13 +845,12 @@ function* carryKeyedOrderSteps(
     const at = oldAt[i] as number;
     if (at >= 0) {
       const old = leaving[at] as SocketRecord;
-      let same: boolean;
-      if (leavingKeyed) {
-        same = true;
-        for (let c = 0; c < writer.sortColumns; c++) if (leavingKeys[at * width + c] !== keys[i * width + c]) same = false;
-      } else {
-        same = writer.writeSortColumns(old, false, oldRow, 0) === KEY_WRITTEN;
-        for (let c = 0; same && c < writer.sortColumns; c++) if (oldRow[c] !== keys[i * width + c]) same = false;
+      let same = writer.writeSortColumns(old, false, oldRow, 0) === KEY_WRITTEN;
+      if (!same) leavingKeyed = false;
+      for (let c = 0; same && c < own; c++) if (oldRow[c] !== keys[i * width + c]) same = false;
+      if (findByKeys) {
+        for (let c = 0; c < own; c++) leavingKeys[at * width + c] = oldRow[c] as number;
+        for (let c = own; c < width; c++) leavingKeys[at * width + c] = keys[i * width + c] as number;
       }
       if (same) {
         inPlace.set(old, e as SocketRecord);
@@ -849,7 +864,15 @@ function* carryKeyedOrderSteps(
   const added = yield* sortKeyedSteps({ entries: addedEntries, keys: addedKeys }, width);
   const before = { entries: prev.entries as Entry[], keys: keyed.keys };
   let rows: KeyedRows | null = null;
-  if (leavingKeyed) rows = yield* carryKeyedSteps(before, yield* sortKeyedSteps({ entries: leaving, keys: leavingKeys }, width), null, inPlace, added, width);
+  if (leavingKeyed)
+    rows = yield* carryKeyedSteps(
+      before,
+      yield* sortKeyedSteps({ entries: leaving, keys: leavingKeys }, width),
+      null,
+      inPlace,
+      added,
+      width,
+    );
   // Not found where its keys say (the same key twice in one table): looked up one by one instead.
   rows ??= yield* carryKeyedSteps(before, null, new Set(leaving), inPlace, added, width);
   if (rows === null) throw new Error('socket order: an entry that leaves was not found');
@@ -905,7 +928,7 @@ function* carryComparedOrderSteps(build: OrderBuild, prev: SocketOrder): Generat
 }
 
 /** Entries handled between two pauses of the keyed passes (keys written, rows merged or copied): ~1-2 ms at 100k. */
-const KEYED_STEP = 8192;
+const KEYED_STEP = 4096;
 
 /** Row i of `a` (entry `x`) against row j of `b` (entry `y`): the numbers, then the key text when they are all equal. */
 function compareRows(a: Float64Array, i: number, x: Entry, b: Float64Array, j: number, y: Entry, width: number): number {
@@ -926,7 +949,7 @@ function copyRow(src: Float64Array, from: number, dst: Float64Array, to: number,
   for (let c = 0; c < width; c++) dst[q + c] = src[p + c] as number;
 }
 
-/** Keyed rows sorted, in steps: runs of 2,048 row numbers sorted, merged pairwise, then the rows gathered in order. */
+/** Keyed rows sorted, in steps: runs of 1,024 row numbers sorted, merged pairwise, then the rows gathered in order. */
 function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedRows> {
   const { entries, keys } = rows;
   const n = entries.length;
@@ -934,7 +957,7 @@ function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedR
   const cmp = (i: number, j: number): number => compareRows(keys, i, entries[i] as Entry, keys, j, entries[j] as Entry, width);
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const RUN = 2048;
+  const RUN = 1024;
   for (let lo = 0; lo < n; lo += RUN) {
     order.subarray(lo, Math.min(n, lo + RUN)).sort(cmp);
     if (lo + RUN < n) yield;
@@ -987,7 +1010,15 @@ function mergeRowRuns(rows: KeyedRows, width: number, order: Uint32Array, other:
 }
 
 /** Entries and rows order[from, to) appended to `sorted` and written at rows [from, to) of `sortedKeys`. */
-function gatherRows(rows: KeyedRows, width: number, order: Uint32Array, from: number, to: number, sorted: Entry[], sortedKeys: Float64Array): void {
+function gatherRows(
+  rows: KeyedRows,
+  width: number,
+  order: Uint32Array,
+  from: number,
+  to: number,
+  sorted: Entry[],
+  sortedKeys: Float64Array,
+): void {
   for (let k = from; k < to; k++) {
     const i = order[k] as number;
     sorted.push(rows.entries[i] as Entry);
@@ -1201,6 +1232,19 @@ function* carryAndMergeSteps(
     if (from < n) yield;
   }
   return out;
+}
+
+/**
+ * The keys of every row (filtered records and tombstones) sorted by the comparator alone, field
+ * by field: the order the numeric keys must give (a reference for tests).
+ */
+export function sortedRowKeysByComparator(input: SocketRowsInput): string[] {
+  const cmp = totalOrder(input);
+  const entries: Entry[] = input.filter === null ? [...input.sockets] : input.sockets.filter(input.filter);
+  if (input.tombstones)
+    for (const t of input.tracker.currentTombstones())
+      if (input.filter === null || input.filter(tombstoneForFilter(t.record))) entries.push(closedEntryOf(t));
+  return entries.sort(cmp).map(keyOfEntry);
 }
 
 /** Every row of the socket table, sorted (buildSocketRowList, all rows built). */

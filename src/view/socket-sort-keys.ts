@@ -35,7 +35,7 @@ function insertLabelled<T extends Labelled>(sorted: T[], fresh: T[], cmp: (a: T,
     if (j >= fresh.length || (i < sorted.length && cmp(sorted[i] as T, fresh[j] as T) <= 0)) order.push(sorted[i++] as T);
     else order.push(fresh[j++] as T);
   }
-  for (let a = 0; a < order.length; ) {
+  for (let a = 0; a < order.length;) {
     if (!(order[a] as T).fresh) {
       a++;
       continue;
@@ -159,7 +159,9 @@ export class SortKeyTables {
     if (this.pendingAddresses.size > 0) {
       const fresh: AddressInfo[] = [];
       for (const text of this.pendingAddresses) {
-        const info = { plain: { text, label: 0, fresh: true }, group: 0, ambiguous: false } as { -readonly [K in keyof AddressInfo]: AddressInfo[K] };
+        const info = { plain: { text, label: 0, fresh: true }, group: 0, ambiguous: false } as {
+          -readonly [K in keyof AddressInfo]: AddressInfo[K];
+        };
         info.colon = { text: `${text}:`, label: 0, fresh: true, address: info };
         this.addresses.set(text, info);
         fresh.push(info);
@@ -199,7 +201,7 @@ export class SortKeyTables {
   private regroup(fresh: ReadonlySet<AddressInfo>): boolean {
     let changed = false;
     const order = this.colonOrder;
-    for (let a = 0; a < order.length; ) {
+    for (let a = 0; a < order.length;) {
       const head = order[a] as Ranked;
       let b = a + 1;
       while (b < order.length && (order[b] as Ranked).text.startsWith(head.text)) b++;
