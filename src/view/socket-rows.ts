@@ -949,18 +949,19 @@ function copyRow(src: Float64Array, from: number, dst: Float64Array, to: number,
   for (let c = 0; c < width; c++) dst[q + c] = src[p + c] as number;
 }
 
-/** Keyed rows sorted, in steps: runs of 1,024 row numbers sorted, merged pairwise, then the rows gathered in order. */
+/** Keyed rows sorted, in steps: runs of 16 row numbers sorted, merged pairwise, then the rows gathered in order. */
 function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedRows> {
-  const { entries, keys } = rows;
+  const { entries } = rows;
   const n = entries.length;
   if (n <= 1) return rows;
-  const cmp = (i: number, j: number): number => compareRows(keys, i, entries[i] as Entry, keys, j, entries[j] as Entry, width);
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const RUN = 1024;
-  for (let lo = 0; lo < n; lo += RUN) {
-    order.subarray(lo, Math.min(n, lo + RUN)).sort(cmp);
-    if (lo + RUN < n) yield;
+  // Runs of 16 by insertion, then merged pairwise: every comparison in plain loops that inline it
+  // (a comparator handed to a sort builtin is called, not inlined, ~3x slower here).
+  const RUN = 16;
+  for (let lo = 0; lo < n; lo += KEYED_STEP) {
+    insertionSortRuns(rows, width, order, lo, Math.min(n, lo + KEYED_STEP), RUN);
+    if (lo + KEYED_STEP < n) yield;
   }
   let other = new Uint32Array(n);
   let nextPause = KEYED_STEP;
@@ -986,6 +987,25 @@ function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedR
     if (from + KEYED_STEP < n) yield;
   }
   return { entries: sorted, keys: sortedKeys };
+}
+
+/** order[from, to) sorted in runs of `run` rows (insertion sort). */
+function insertionSortRuns(rows: KeyedRows, width: number, order: Uint32Array, from: number, to: number, run: number): void {
+  const { entries, keys } = rows;
+  for (let lo = from; lo < to; lo += run) {
+    const hi = Math.min(to, lo + run);
+    for (let k = lo + 1; k < hi; k++) {
+      const x = order[k] as number;
+      let p = k;
+      while (p > lo) {
+        const y = order[p - 1] as number;
+        if (compareRows(keys, y, entries[y] as Entry, keys, x, entries[x] as Entry, width) <= 0) break;
+        order[p] = y;
+        p--;
+      }
+      order[p] = x;
+    }
+  }
 }
 
 /** Row numbers order[lo, mid) and order[mid, hi) (each sorted) merged into other[lo, hi). */
