@@ -653,11 +653,11 @@ export function* buildSocketRowListSteps(
     // and merged in.
     yield* prev.sortAllSteps();
     const keyed = prev.keyed;
-    if (keyed !== null && keyed.keying.epoch === keyed.keying.writer.tables.epoch && !keyed.keying.writer.tables.worthRebuilding()) {
+    if (keyed !== null && keyed.keying.writer.tables === currentTables() && keyed.keying.epoch === keyed.keying.writer.tables.epoch) {
       const order = yield* carryKeyedOrderSteps(build, prev, keyed);
       if (order instanceof SocketOrder) return new SortedSocketRows(input, order);
       // Ranks handed out changed (a new address regrouped others): keyed again from scratch.
-      if (order === 'epoch') return new SortedSocketRows(input, yield* unsortedOrderSteps(build, null));
+      if (order === 'epoch') return new SortedSocketRows(input, yield* unsortedOrderSteps(build));
     }
     return new SortedSocketRows(input, yield* carryComparedOrderSteps(build, prev));
   }
@@ -665,8 +665,7 @@ export function* buildSocketRowListSteps(
   // merge pays for), the whole order is sorted only when read past its first rows: the first
   // frame selects the rows it shows, and the next snapshot's list (or a key press) sorts the
   // rest, after the frame is written.
-  const tables = last?.keyed?.keying.writer.tables;
-  return new SortedSocketRows(input, yield* unsortedOrderSteps(build, tables !== undefined && !tables.worthRebuilding() ? tables : null));
+  return new SortedSocketRows(input, yield* unsortedOrderSteps(build));
 }
 
 /** What every way of building an order reads. */
@@ -679,13 +678,24 @@ interface OrderBuild {
   readonly turnover: RecordTurnover;
 }
 
+/**
+ * The ranks every order's keys are made with, whatever its filter or sort (the strings are the
+ * same: ranking 60k distinct addresses again for each new sort cost more than the sort); fresh
+ * ones once closed sockets' strings have doubled them.
+ */
+let sharedTables: SortKeyTables | null = null;
+function currentTables(): SortKeyTables {
+  if (sharedTables === null || sharedTables.worthRebuilding()) sharedTables = new SortKeyTables();
+  return sharedTables;
+}
+
 function writerFor(input: SocketRowsInput, tables: SortKeyTables): SortKeyWriter {
   const ctx = { tracker: input.tracker, backlogs: input.backlogs, rates: input.rates };
   return sortKeyWriter(input.sort.key, input.sort.descending, ctx, tables, STATE_SORT_RANK, PROTO_RANK);
 }
 
 /** The filtered records and tombstones, unsorted, with their keys when every row has them. */
-function* unsortedOrderSteps(build: OrderBuild, tables: SortKeyTables | null): Generator<void, SocketOrder> {
+function* unsortedOrderSteps(build: OrderBuild): Generator<void, SocketOrder> {
   const { input, tombstones } = build;
   const filter = input.filter;
   let live: SocketRecord[];
@@ -700,7 +710,7 @@ function* unsortedOrderSteps(build: OrderBuild, tables: SortKeyTables | null): G
   }
   const closed: ClosedEntry[] = [];
   for (const t of tombstones ?? []) if (filter === null || filter(tombstoneForFilter(t.record))) closed.push(closedEntryOf(t));
-  const writer = writerFor(input, tables ?? new SortKeyTables());
+  const writer = writerFor(input, currentTables());
   const entries: Entry[] = closed.length === 0 ? live : [...live, ...closed];
   const keys = new Float64Array(entries.length * writer.width);
   if (yield* writeKeysSteps(writer, entries, keys)) {
@@ -716,30 +726,26 @@ function* unsortedOrderSteps(build: OrderBuild, tables: SortKeyTables | null): G
  * cannot be keyed.
  */
 function* writeKeysSteps(writer: SortKeyWriter, entries: readonly Entry[], keys: Float64Array): Generator<void, boolean> {
-  const pending: number[] = [];
-  for (let from = 0; from < entries.length; from += KEYED_STEP) {
-    if (!writeKeyRange(writer, entries, keys, from, Math.min(entries.length, from + KEYED_STEP), pending)) return false;
-    if (from + KEYED_STEP < entries.length) yield;
-  }
-  if (pending.length === 0) return true;
   const tables = writer.tables;
-  const epoch = tables.epoch;
-  tables.commit();
-  if (tables.epoch !== epoch) {
-    // Ranks handed out changed: every row again.
-    const again: number[] = [];
+  // Another list may rank new strings between two steps: rows of two epochs do not compare, so
+  // all are written again when the epoch moved (a few times at most, then the comparator sorts).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const epoch = tables.epoch;
+    const pending: number[] = [];
     for (let from = 0; from < entries.length; from += KEYED_STEP) {
-      if (!writeKeyRange(writer, entries, keys, from, Math.min(entries.length, from + KEYED_STEP), again)) return false;
+      if (!writeKeyRange(writer, entries, keys, from, Math.min(entries.length, from + KEYED_STEP), pending)) return false;
       if (from + KEYED_STEP < entries.length) yield;
     }
-    return again.length === 0;
+    if (pending.length > 0) tables.commit();
+    if (tables.epoch !== epoch) continue;
+    for (const i of pending) {
+      const e = entries[i] as Entry;
+      const w = e instanceof ClosedEntry ? writer.write(e.record, true, keys, i) : writer.write(e, false, keys, i);
+      if (w !== KEY_WRITTEN) return false;
+    }
+    return true;
   }
-  for (const i of pending) {
-    const e = entries[i] as Entry;
-    const w = e instanceof ClosedEntry ? writer.write(e.record, true, keys, i) : writer.write(e, false, keys, i);
-    if (w !== KEY_WRITTEN) return false;
-  }
-  return true;
+  return false;
 }
 
 /** Keys of entries [from, to) written (a plain loop, optimised apart from the steps); rows whose strings are not ranked yet go to `pending`. */
@@ -834,7 +840,8 @@ function* carryKeyedOrderSteps(
     leavingKeyed = yield* writeKeysSteps(writer, others, othersKeys);
   }
   if (writer.tables.epoch !== keyed.keying.epoch) return 'epoch';
-  // In place: the same key, the same sort columns (so the same row of keys).
+  // In place: the same key, the same sort columns (so the same row of keys). No pause until the
+  // old records' columns are made: ranks of one epoch.
   const inPlace = new Map<SocketRecord, SocketRecord>();
   const oldRow = new Float64Array(width);
   const own = writer.sortColumns;
@@ -859,7 +866,6 @@ function* carryKeyedOrderSteps(
     }
     copyRow(keys, i, addedKeys, addedEntries.length, width);
     addedEntries.push(e);
-    if (i % KEYED_STEP === KEYED_STEP - 1) yield;
   }
   const added = yield* sortKeyedSteps({ entries: addedEntries, keys: addedKeys }, width);
   const before = { entries: prev.entries as Entry[], keys: keyed.keys };

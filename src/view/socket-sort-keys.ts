@@ -122,10 +122,8 @@ export class SortKeyTables {
   private readonly pendingAddresses = new Set<string>();
   private readonly pendingTexts = new Set<string>();
 
-  constructor(
-    /** Strings known when the tables were made (see worthRebuilding). */
-    private readonly sizeAtStart = 0,
-  ) {}
+  /** Strings known after the first commit (see worthRebuilding). */
+  private baseline = 0;
 
   /** An address's ranks; undefined (and noted for commit) when not known yet. */
   address(text: string): AddressInfo | undefined {
@@ -148,9 +146,9 @@ export class SortKeyTables {
     return this.addresses.size + this.texts.size;
   }
 
-  /** Strings of closed sockets pile up over a long run: fresh tables once there are twice as many as at the start. */
+  /** Strings of closed sockets pile up over a long run: fresh tables once there are twice as many as after the first commit. */
   worthRebuilding(): boolean {
-    return this.size > 2 * Math.max(4096, this.sizeAtStart);
+    return this.size > 2 * Math.max(4096, this.baseline);
   }
 
   /** Ranks the strings looked up but not known; bumps `epoch` when a rank given before changed. */
@@ -195,6 +193,7 @@ export class SortKeyTables {
       changed ||= r.renumbered;
     }
     if (changed) this.epoch++;
+    if (this.baseline === 0) this.baseline = this.size;
   }
 
   /** Groups over the `address:` order; true when an address known before changed group or ambiguity. */
