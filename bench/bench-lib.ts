@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { startPopulation, type Population, type PopulationSpec } from './loadgen.js';
 
@@ -18,6 +18,17 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
 /** The CLI under test, run as a program (`bin/sockscope …`) exactly as an installed one is. */
 export const SOCKSCOPE_BIN = path.join(REPO_ROOT, 'bin', 'sockscope');
+
+/** The built modules of a checkout's dist/ (this one or another, for before/after in one process). */
+export function distImporter(dist: string): (rel: string) => Promise<Record<string, unknown>> {
+  return async (rel) => (await import(pathToFileURL(path.join(dist, rel)).href)) as Record<string, unknown>;
+}
+
+/** CPU ms (user + system) of this process so far. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -13,9 +13,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
-import { envInt, loadAverage, median, round } from './bench-lib.js';
+import { distImporter, envInt, loadAverage, median, processCpuMs, round } from './bench-lib.js';
 import { createChurnTree, writeChurnRound } from './churn-tree.js';
 
 type Any = Record<string, unknown>;
@@ -33,7 +32,7 @@ interface Subject {
 }
 
 async function load(label: string, dist: string): Promise<Subject> {
-  const imp = async (rel: string): Promise<Any> => (await import(pathToFileURL(path.join(dist, rel)).href)) as Any;
+  const imp = distImporter(dist);
   const collect = await imp('src/proc/collect-snapshot.js');
   const procFs = await imp('src/proc/proc-fs.js');
   const store = await imp('src/model/session-store.js');
@@ -52,11 +51,6 @@ async function load(label: string, dist: string): Promise<Subject> {
     ui: sort === undefined ? initial : { ...initial, socketSort: { key: sort, descending: false } },
   };
 }
-
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /** Rates for every TCP socket of the snapshot (values vary by round): what a `ss -tinH` read hands over. */
 function fakeRates(snapshot: Any, r: number): unknown {
@@ -122,9 +116,9 @@ async function main(): Promise<void> {
           cache: s.cache,
         });
         const frameOf = (): number => {
-          const c0 = cpuMs();
+          const c0 = processCpuMs();
           s.buildFrame(frameInput());
-          return cpuMs() - c0;
+          return processCpuMs() - c0;
         };
         // What the dashboard runs in slices before the frame (keys are answered between steps).
         let prepMs = 0;
@@ -132,9 +126,9 @@ async function main(): Promise<void> {
         if (s.prepareFrameSteps !== undefined) {
           const steps = s.prepareFrameSteps(frameInput());
           for (;;) {
-            const c0 = cpuMs();
+            const c0 = processCpuMs();
             const step = steps.next();
-            const ms = cpuMs() - c0;
+            const ms = processCpuMs() - c0;
             prepMs += ms;
             longestStepMs = Math.max(longestStepMs, ms);
             if (step.done === true) break;

@@ -10,9 +10,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
-import { envInt, loadAverage, median, round } from './bench-lib.js';
+import { distImporter, envInt, loadAverage, median, processCpuMs, round } from './bench-lib.js';
 import { createChurnTree, writeChurnRound } from './churn-tree.js';
 
 interface Modules {
@@ -23,8 +22,7 @@ interface Modules {
 }
 
 async function load(label: string, dist: string): Promise<Modules> {
-  const imp = async (rel: string): Promise<Record<string, unknown>> =>
-    (await import(pathToFileURL(path.join(dist, rel)).href)) as Record<string, unknown>;
+  const imp = distImporter(dist);
   const collect = await imp('src/proc/collect-snapshot.js');
   const procFs = await imp('src/proc/proc-fs.js');
   const store = await imp('src/model/session-store.js');
@@ -35,11 +33,6 @@ async function load(label: string, dist: string): Promise<Modules> {
     SessionStore: store['SessionStore'] as Modules['SessionStore'],
   };
 }
-
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 async function main(): Promise<void> {
   const size = envInt('BENCH_INGEST_SIZE', 100_000);
@@ -79,10 +72,10 @@ async function main(): Promise<void> {
           repeating: true,
         });
         const c1 = performance.now();
-        const cpu0 = cpuMs();
+        const cpu0 = processCpuMs();
         run.store.ingest(snapshot);
         const c2 = performance.now();
-        const cpu1 = cpuMs();
+        const cpu1 = processCpuMs();
         // The first two rounds fill the table memory and the tracker: not counted.
         if (r >= 2) {
           run.collect.push(c1 - c0);

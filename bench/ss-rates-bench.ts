@@ -5,6 +5,8 @@
 //
 //   npm run build && node dist/bench/ss-rates-bench.js
 //   env: BENCH_SIZES=1000,10000 (default 1000,10000,100000)  BENCH_REPS=N (default 7)
+//        BENCH_EXISTING=1: no population built, one row for the sockets already there (e.g. run
+//        inside a network namespace that holds one: `ip netns exec NS node dist/bench/…`)
 //
 // The population adds to whatever the machine already holds: the table prints the TCP sockets
 // the kernel reports (sockstat) and the connections ss printed, so figures can be compared.
@@ -12,7 +14,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
-import { computeConnRates, joinTcpInfo, type ConnRatesState } from '../src/model/conn-rates.js';
+import { joinConnRates, type ConnRatesState } from '../src/model/conn-rates.js';
 import { collectSnapshot } from '../src/proc/collect-snapshot.js';
 import { parseSsTcpTable } from '../src/proc/parse-ss-tcp.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
@@ -48,11 +50,20 @@ interface SizeResult {
   readonly parseS: number;
   /** Joining to a snapshot by tuple and computing rates (median seconds). */
   readonly joinRatesS: number;
+  /** CPU of this process (all its threads: GC helpers too) for the parse and for join + rates (median seconds). */
+  readonly parseCpuS: number;
+  readonly joinRatesCpuS: number;
+}
+
+/** CPU of this process since `from` (process.cpuUsage), seconds. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
 }
 
 async function measure(size: number, reps: number, log: (s: string) => void): Promise<SizeResult> {
   // No verdict on the count (other programs' sockets come and go): the table prints what the kernel holds.
-  const population = await buildPopulation(populationSpecFor(size), log, false);
+  const population = size === 0 ? { stop: () => Promise.resolve() } : await buildPopulation(populationSpecFor(size), log, false);
   try {
     const procFs = createProcFs('/proc');
     const snapshot = collectSnapshot({
@@ -68,6 +79,8 @@ async function measure(size: number, reps: number, log: (s: string) => void): Pr
     const read: number[] = [];
     const parse: number[] = [];
     const joinRates: number[] = [];
+    const parseCpu: number[] = [];
+    const joinRatesCpu: number[] = [];
     let connectionsRead = 0;
     let outputBytes = 0;
     let state: ConnRatesState | null = null;
@@ -81,17 +94,22 @@ async function measure(size: number, reps: number, log: (s: string) => void): Pr
       const text = await runCommand('ss', ['-tinH'], { timeoutMs: 300_000, maxBytes: DEFAULT_SS_OPTIONS.maxBytes });
       if (!text.ok) throw new Error(text.message);
       const p0 = performance.now();
+      const c0 = process.cpuUsage();
       const table = parseSsTcpTable(text.output.stdout);
       const p1 = performance.now();
-      const joined = joinTcpInfo(snapshot.sockets, got.value.connections);
-      state = computeConnRates(state, joined, Date.now()).state;
+      const pc = cpuSince(c0);
+      const c1 = process.cpuUsage();
+      state = joinConnRates(state, snapshot.sockets, got.value.table, Date.now()).state;
       const j1 = performance.now();
+      const jc = cpuSince(c1);
       if (r === 0) continue;
       ssTin.push(t.wallS);
       read.push((t1 - t0) / 1000);
       parse.push((p1 - p0) / 1000);
       joinRates.push((j1 - p1) / 1000);
-      connectionsRead = table.connections.length;
+      parseCpu.push(pc);
+      joinRatesCpu.push(jc);
+      connectionsRead = table.count;
       outputBytes = text.output.stdout.length;
     }
     return {
@@ -103,6 +121,8 @@ async function measure(size: number, reps: number, log: (s: string) => void): Pr
       readS: median(read),
       parseS: median(parse),
       joinRatesS: median(joinRates),
+      parseCpuS: median(parseCpu),
+      joinRatesCpuS: median(joinRatesCpu),
     };
   } finally {
     await population.stop();
@@ -116,14 +136,14 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const sizes = parseSizes(process.env['BENCH_SIZES'], [1000, 10000, 100000]);
+  const sizes = process.env['BENCH_EXISTING'] === '1' ? [0] : parseSizes(process.env['BENCH_SIZES'], [1000, 10000, 100000]);
   const reps = envInt('BENCH_REPS', 7);
   const results: SizeResult[] = [];
   for (const size of sizes) {
     const r = await measure(size, reps, (s) => console.error(`[${sizeLabel(size)}] ${s}`));
     results.push(r);
     console.error(
-      `[${sizeLabel(size)}] ss -tin ${(r.ssTinS * 1000).toFixed(0)} ms, sockscope read ${(r.readS * 1000).toFixed(0)} ms (parse ${(r.parseS * 1000).toFixed(0)} ms), join+rates ${(r.joinRatesS * 1000).toFixed(0)} ms, ${r.connectionsRead} connections`,
+      `[${sizeLabel(size)}] ss -tin ${(r.ssTinS * 1000).toFixed(0)} ms, sockscope read ${(r.readS * 1000).toFixed(0)} ms (parse ${(r.parseS * 1000).toFixed(0)} ms, cpu ${(r.parseCpuS * 1000).toFixed(0)}), join+rates ${(r.joinRatesS * 1000).toFixed(0)} ms (cpu ${(r.joinRatesCpuS * 1000).toFixed(0)}), ${r.connectionsRead} connections`,
     );
   }
   const rows = results.map((r) => [
@@ -133,8 +153,8 @@ async function main(): Promise<void> {
     `${(r.outputBytes / 1e6).toFixed(1)} MB`,
     `${(r.ssTinS * 1000).toFixed(0)} ms`,
     `${(r.readS * 1000).toFixed(0)} ms`,
-    `${(r.parseS * 1000).toFixed(0)} ms`,
-    `${(r.joinRatesS * 1000).toFixed(0)} ms`,
+    `${(r.parseS * 1000).toFixed(0)} ms (cpu ${(r.parseCpuS * 1000).toFixed(0)})`,
+    `${(r.joinRatesS * 1000).toFixed(0)} ms (cpu ${(r.joinRatesCpuS * 1000).toFixed(0)})`,
     `×${(r.readS / r.ssTinS).toFixed(2)}`,
   ]);
   console.log(
@@ -151,6 +171,8 @@ async function main(): Promise<void> {
       readS: round(r.readS),
       parseS: round(r.parseS),
       joinRatesS: round(r.joinRatesS),
+      parseCpuS: round(r.parseCpuS),
+      joinRatesCpuS: round(r.joinRatesCpuS),
     })),
   });
 }

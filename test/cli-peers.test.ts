@@ -155,19 +155,28 @@ describe.skipIf(!hasSs)('--json stream carries per-connection rates', { timeout:
 });
 
 describe('ss failures are warnings, not errors (in-process main with an injected ss)', () => {
-  it('--once --json: exit 0, the document without peer fields, one warning naming the cause', async () => {
+  /** main(args) with every external command failing with `message`; what it printed and ran. */
+  async function mainWithFailingSs(
+    args: string[],
+    message: string,
+  ): Promise<{ code: number; out: string; err: string; calls: string[][] }> {
     const { main } = await import('../src/main.js');
     let out = '';
     let err = '';
     const calls: string[][] = [];
-    const code = await main(['--once', '--json', '--filter', 'unix'], {
+    const code = await main(args, {
       stdout: { write: (s: string) => ((out += s), true) },
       stderr: { write: (s: string) => ((err += s), true) },
-      runCommand: async (file, args) => {
-        calls.push([file, ...args]);
-        return { ok: false, message: 'ss is not installed' };
+      runCommand: async (file, cmdArgs) => {
+        calls.push([file, ...cmdArgs]);
+        return { ok: false, message };
       },
     });
+    return { code, out, err, calls };
+  }
+
+  it('--once --json: exit 0, the document without peer fields, one warning naming the cause', async () => {
+    const { code, out, err, calls } = await mainWithFailingSs(['--once', '--json', '--filter', 'unix'], 'ss is not installed');
     expect(code).toBe(0);
     expect(calls).toEqual([['ss', '-xH']]);
     const doc = JSON.parse(out) as { sockets: JsonSocket[]; warnings: string[] };
@@ -177,33 +186,14 @@ describe('ss failures are warnings, not errors (in-process main with an injected
   });
 
   it('--once (the table): ss -xH run once, its failure one warning', async () => {
-    const { main } = await import('../src/main.js');
-    let err = '';
-    const calls: string[][] = [];
-    const code = await main(['--once'], {
-      stdout: { write: () => true },
-      stderr: { write: (s: string) => ((err += s), true) },
-      runCommand: async (file, args) => {
-        calls.push([file, ...args]);
-        return { ok: false, message: 'ss is not installed' };
-      },
-    });
+    const { code, err, calls } = await mainWithFailingSs(['--once'], 'ss is not installed');
     expect(code).toBe(0);
     expect(calls).toEqual([['ss', '-xH']]);
     expect(err).toContain('sockscope: UNIX peers unavailable: ss is not installed\n');
   });
 
   it('no UNIX socket shown: ss is not run', async () => {
-    const { main } = await import('../src/main.js');
-    const calls: string[][] = [];
-    const code = await main(['--once', '--json', '--filter', 'tcp'], {
-      stdout: { write: () => true },
-      stderr: { write: () => true },
-      runCommand: async (file, args) => {
-        calls.push([file, ...args]);
-        return { ok: false, message: 'unexpected' };
-      },
-    });
+    const { code, calls } = await mainWithFailingSs(['--once', '--json', '--filter', 'tcp'], 'unexpected');
     expect(code).toBe(0);
     expect(calls).toEqual([]);
   });

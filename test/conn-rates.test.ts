@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  computeConnRates,
-  joinTcpInfo,
+  ConnRateTable,
+  joinConnRates,
+  joinConnRatesSteps,
   medianOf,
   nextTcpInfoReadAtMs,
   portsOfShownConnections,
@@ -11,33 +12,19 @@ import {
   sumRatesByPeer,
   sumRatesByProcess,
   totalRates,
-  type TcpConnInfo,
+  type ConnRate,
 } from '../src/model/conn-rates.js';
+import { parseSsTcpTable } from '../src/proc/parse-ss-tcp.js';
 import { rec } from './helpers/records.js';
 
-function info(la: string, lp: number, ra: string, rp: number, c: Partial<TcpConnInfo> = {}): TcpConnInfo {
-  return {
-    state: 'ESTAB',
-    localAddress: la,
-    localPort: lp,
-    remoteAddress: ra,
-    remotePort: rp,
-    bytesSent: 0,
-    bytesAcked: 0,
-    bytesReceived: 0,
-    bytesRetrans: 0,
-    retransCurrent: 0,
-    retransTotal: 0,
-    rttMs: null,
-    rttVarMs: null,
-    minRttMs: null,
-    deliveryRateBitsPerSec: null,
-    cwnd: null,
-    ...c,
-  };
+/** `ss -tinH` text for connections: [local, lport, remote, rport, tcp_info fields]. */
+function ssText(rows: readonly (readonly [string, number, string, number, string?])[]): string {
+  const endpoint = (a: string, p: number) => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
+  return rows.map(([la, lp, ra, rp, fields]) => `ESTAB 0 0 ${endpoint(la, lp)} ${endpoint(ra, rp)}\n\t cubic ${fields ?? ''}\n`).join('');
 }
+const infoOf = (rows: Parameters<typeof ssText>[0]) => parseSsTcpTable(ssText(rows));
 
-describe('joinTcpInfo', () => {
+describe('joinConnRates: the join by tuple', () => {
   it('joins by tuple across address spellings: IPv4, ::1, v4-mapped', () => {
     const v4 = rec({ localAddress: '127.0.0.1', localPort: 5000, remoteAddress: '127.0.0.1', remotePort: 80 });
     const v6 = rec({ protocol: 'tcp6', localAddress: '::1', localPort: 5001, remoteAddress: '::1', remotePort: 80 });
@@ -48,83 +35,176 @@ describe('joinTcpInfo', () => {
       remoteAddress: '::ffff:127.0.0.1',
       remotePort: 5002,
     });
-    const joined = joinTcpInfo(
+    const { rates } = joinConnRates(
+      null,
       [v4, v6, mapped],
-      [
-        info('127.0.0.1', 5000, '127.0.0.1', 80, { bytesAcked: 1 }),
-        info('0:0:0:0:0:0:0:1', 5001, '::1', 80, { bytesAcked: 2 }),
-        info('::ffff:127.0.0.1', 80, '::ffff:127.0.0.1', 5002, { bytesAcked: 3 }),
-        info('127.0.0.1', 80, '127.0.0.1', 5002, { bytesAcked: 4 }), // same ports, plain IPv4: not the mapped socket
-      ],
+      infoOf([
+        ['127.0.0.1', 5000, '127.0.0.1', 80, 'bytes_acked:1'],
+        ['0:0:0:0:0:0:0:1', 5001, '::1', 80, 'bytes_acked:2'],
+        ['::ffff:127.0.0.1', 80, '::ffff:127.0.0.1', 5002, 'bytes_acked:3'],
+        ['127.0.0.1', 80, '127.0.0.1', 5002, 'bytes_acked:4'], // same ports, plain IPv4: not the mapped socket
+      ]),
+      1000,
     );
-    expect(joined.get(v4.key)?.bytesAcked).toBe(1);
-    expect(joined.get(v6.key)?.bytesAcked).toBe(2);
-    expect(joined.get(mapped.key)?.bytesAcked).toBe(3);
+    expect(rates.get(v4.key)?.bytesAcked).toBe(1);
+    expect(rates.get(v6.key)?.bytesAcked).toBe(2);
+    expect(rates.get(mapped.key)?.bytesAcked).toBe(3);
+    expect(rates.size).toBe(3);
   });
 
-  it('leaves out listeners, TIME_WAIT, UDP and duplicate tuples', () => {
+  it('leaves out listeners, TIME_WAIT, UDP, duplicate tuples and other addresses', () => {
     const listen = rec({ state: 'LISTEN', localPort: 80, remoteAddress: '0.0.0.0', remotePort: 0 });
     const tw = rec({ state: 'TIME_WAIT', localPort: 6000 });
     const udp = rec({ protocol: 'udp', localPort: 6001 });
     const dup = rec({ localPort: 6002 });
-    const joined = joinTcpInfo(
-      [listen, tw, udp, dup],
-      [
-        info('127.0.0.1', 80, '0.0.0.0', 0),
-        info('127.0.0.1', 6000, '127.0.0.1', 80),
-        info('127.0.0.1', 6001, '127.0.0.1', 80),
-        info('127.0.0.1', 6002, '127.0.0.1', 80),
-        info('127.0.0.1', 6002, '127.0.0.1', 80),
-      ],
+    const elsewhere = rec({ localAddress: '10.9.9.9', localPort: 6003 });
+    const { rates } = joinConnRates(
+      null,
+      [listen, tw, udp, dup, elsewhere],
+      infoOf([
+        ['127.0.0.1', 80, '0.0.0.0', 0],
+        ['127.0.0.1', 6000, '127.0.0.1', 80],
+        ['127.0.0.1', 6001, '127.0.0.1', 80],
+        ['127.0.0.1', 6002, '127.0.0.1', 80],
+        ['127.0.0.1', 6002, '127.0.0.1', 80],
+        ['127.0.0.1', 6003, '127.0.0.1', 80],
+      ]),
+      1000,
     );
-    expect(joined.size).toBe(0);
+    expect(rates.size).toBe(0);
+  });
+
+  it('many connections on few addresses: each finds its own row (the tuple table under collisions)', () => {
+    const sockets = Array.from({ length: 5000 }, (_, i) =>
+      rec({ localAddress: `127.0.0.${1 + (i % 7)}`, localPort: 1024 + i, remotePort: 80 + (i % 3) }),
+    );
+    const info = infoOf(
+      [...sockets]
+        .reverse()
+        .map((s) => [s.localAddress, s.localPort, s.remoteAddress, s.remotePort, `bytes_acked:${s.localPort * 3}`] as const),
+    );
+    const { rates } = joinConnRates(null, sockets, info, 1000);
+    expect(rates.size).toBe(5000);
+    expect(sockets.every((s) => rates.get(s.key)?.bytesAcked === s.localPort * 3)).toBe(true);
+    // In the snapshot's order.
+    expect([...rates.keys()]).toEqual(sockets.map((s) => s.key));
+  });
+
+  it('runs as steps: a large join pauses on the way and gives what the one-go join gives', () => {
+    const sockets = Array.from({ length: 12_000 }, (_, i) => rec({ localPort: 1024 + i, remotePort: 80 }));
+    const info = infoOf(sockets.map((s) => [s.localAddress, s.localPort, s.remoteAddress, s.remotePort, 'bytes_received:5'] as const));
+    const steps = joinConnRatesSteps(null, sockets, info, 1000);
+    let pauses = 0;
+    let step = steps.next();
+    while (step.done !== true) {
+      pauses++;
+      step = steps.next();
+    }
+    expect(pauses).toBeGreaterThan(2);
+    const whole = joinConnRates(null, sockets, info, 1000).rates;
+    expect(step.value.rates.size).toBe(12_000);
+    expect([...step.value.rates.keys()]).toEqual([...whole.keys()]);
+    expect([...step.value.rates.values()].every((r) => r.bytesReceived === 5)).toBe(true);
   });
 });
 
-describe('computeConnRates', () => {
-  const a = new Map([
-    ['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 1000, bytesReceived: 500, retransTotal: 1, rttMs: 3, rttVarMs: 1 })],
-  ]);
+describe('joinConnRates: rates against the previous read', () => {
+  const sock = rec({ localAddress: '1.1.1.1', localPort: 1, remoteAddress: '2.2.2.2', remotePort: 2 });
+  const read = (fields: string) => infoOf([['1.1.1.1', 1, '2.2.2.2', 2, fields]]);
+  const a = read('rtt:3/1 bytes_acked:1000 bytes_received:500 retrans:0/1');
 
   it('a connection seen once has counters but no rate yet', () => {
-    const r = computeConnRates(null, a, 10_000);
-    expect(r.rates.get('k')).toMatchObject({
+    const r = joinConnRates(null, [sock], a, 10_000);
+    expect(r.rates.get(sock.key)).toEqual({
       sendBytesPerSec: null,
       recvBytesPerSec: null,
       retransPerSec: null,
       rttMs: 3,
+      rttVarMs: 1,
       bytesAcked: 1000,
+      bytesReceived: 500,
+      retransTotal: 1,
     });
     expect(r.intervalSec).toBeNull();
     expect(r.asOfMs).toBe(10_000);
   });
 
   it('deltas over the interval between reads', () => {
-    const first = computeConnRates(null, a, 10_000);
-    const b = new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 5000, bytesReceived: 1500, retransTotal: 5, rttMs: 4 })]]);
-    const second = computeConnRates(first.state, b, 12_000);
-    expect(second.rates.get('k')).toMatchObject({ sendBytesPerSec: 2000, recvBytesPerSec: 500, retransPerSec: 2, rttMs: 4 });
+    const first = joinConnRates(null, [sock], a, 10_000);
+    const second = joinConnRates(first.state, [sock], read('rtt:4/2 bytes_acked:5000 bytes_received:1500 retrans:1/5'), 12_000);
+    expect(second.rates.get(sock.key)).toMatchObject({ sendBytesPerSec: 2000, recvBytesPerSec: 500, retransPerSec: 2, rttMs: 4 });
     expect(second.intervalSec).toBe(2);
   });
 
   it('a counter going backwards (tuple reused) restarts the connection: no rate', () => {
-    const first = computeConnRates(null, a, 10_000);
-    const b = new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 10, bytesReceived: 9000 })]]);
-    const second = computeConnRates(first.state, b, 11_000);
-    expect(second.rates.get('k')?.sendBytesPerSec).toBeNull();
-    const third = computeConnRates(
-      second.state,
-      new Map([['k', info('1.1.1.1', 1, '2.2.2.2', 2, { bytesAcked: 1010, bytesReceived: 9000 })]]),
-      12_000,
-    );
-    expect(third.rates.get('k')?.sendBytesPerSec).toBe(1000);
+    const first = joinConnRates(null, [sock], a, 10_000);
+    const second = joinConnRates(first.state, [sock], read('bytes_acked:10 bytes_received:9000'), 11_000);
+    expect(second.rates.get(sock.key)?.sendBytesPerSec).toBeNull();
+    const third = joinConnRates(second.state, [sock], read('bytes_acked:1010 bytes_received:9000'), 12_000);
+    expect(third.rates.get(sock.key)?.sendBytesPerSec).toBe(1000);
   });
 
-  it('a non-positive interval gives no rate; vanished keys are forgotten', () => {
-    const first = computeConnRates(null, a, 10_000);
-    expect(computeConnRates(first.state, a, 10_000).rates.get('k')?.sendBytesPerSec).toBeNull();
-    const gone = computeConnRates(first.state, new Map(), 11_000);
-    expect(gone.state.counters.size).toBe(0);
+  it('the same tuple on another socket (another inode) is another connection: no rate', () => {
+    const first = joinConnRates(null, [sock], a, 10_000);
+    const reused = rec({ localAddress: '1.1.1.1', localPort: 1, remoteAddress: '2.2.2.2', remotePort: 2 });
+    expect(reused.key).not.toBe(sock.key);
+    const second = joinConnRates(first.state, [reused], read('bytes_acked:5000 bytes_received:1500 retrans:0/5'), 12_000);
+    expect(second.rates.get(reused.key)).toMatchObject({ sendBytesPerSec: null, bytesAcked: 5000 });
+  });
+
+  it('a connection that moved in the output and between addresses keeps its rate', () => {
+    const other = rec({ localAddress: '3.3.3.3', localPort: 7, remoteAddress: '2.2.2.2', remotePort: 2 });
+    const first = joinConnRates(
+      null,
+      [sock, other],
+      infoOf([
+        ['1.1.1.1', 1, '2.2.2.2', 2, 'bytes_acked:100'],
+        ['3.3.3.3', 7, '2.2.2.2', 2, 'bytes_acked:7'],
+      ]),
+      1000,
+    );
+    const second = joinConnRates(
+      first.state,
+      [other, sock],
+      infoOf([
+        ['3.3.3.3', 7, '2.2.2.2', 2, 'bytes_acked:17'],
+        ['9.9.9.9', 5, '1.1.1.1', 1],
+        ['1.1.1.1', 1, '2.2.2.2', 2, 'bytes_acked:300'],
+      ]),
+      2000,
+    );
+    expect(second.rates.get(sock.key)?.sendBytesPerSec).toBe(200);
+    expect(second.rates.get(other.key)?.sendBytesPerSec).toBe(10);
+  });
+
+  it('a non-positive interval gives no rate; vanished connections are forgotten', () => {
+    const first = joinConnRates(null, [sock], a, 10_000);
+    expect(joinConnRates(first.state, [sock], a, 10_000).rates.get(sock.key)?.sendBytesPerSec).toBeNull();
+    const gone = joinConnRates(first.state, [], a, 11_000);
+    expect(gone.rates.size).toBe(0);
+    expect(joinConnRates(gone.state, [sock], a, 12_000).rates.get(sock.key)?.sendBytesPerSec).toBeNull();
+  });
+
+  it('the table is a read-only map: get, has, size, iteration, forEach agree', () => {
+    const other = rec({ localAddress: '3.3.3.3', localPort: 7, remoteAddress: '2.2.2.2', remotePort: 2 });
+    const { rates } = joinConnRates(
+      null,
+      [sock, other],
+      infoOf([
+        ['1.1.1.1', 1, '2.2.2.2', 2, 'rtt:1/1'],
+        ['3.3.3.3', 7, '2.2.2.2', 2],
+      ]),
+      1000,
+    );
+    expect(rates).toBeInstanceOf(ConnRateTable);
+    expect(rates.has(sock.key)).toBe(true);
+    expect(rates.has('tcp 9.9.9.9:1 2.2.2.2:2 1')).toBe(false);
+    expect(rates.get(sock.key)).toBe(rates.get(sock.key));
+    const seen: string[] = [];
+    rates.forEach((r, k) => seen.push(`${k}=${r.rttMs}`));
+    expect(seen).toEqual([`${sock.key}=1`, `${other.key}=null`]);
+    expect([...rates.values()].map((r) => r.rttMs)).toEqual([1, null]);
+    expect(new Map(rates)).toEqual(new Map([...rates.entries()]));
   });
 });
 
@@ -200,6 +280,40 @@ describe('sums per process, port, peer and host', () => {
       recvBytesPerSec: 10,
       retransPerSec: 1,
     });
+  });
+
+  it("the same sums from a read's table (columns) as from a map of objects", () => {
+    const sums = (r: ReadonlyMap<string, ConnRate>) => [
+      sumRatesByProcess(sockets, r),
+      sumRatesByLocalPort(sockets, r),
+      sumRatesByPeer(sockets, r),
+      totalRates(r),
+      totalRates(r, [in1.key, out.key]),
+    ];
+    // Two reads 1 s apart: in1 +100/+10, in2 +200/+20, out +1000/+5000, fresh first seen.
+    const conns = [in1, in2, out, fresh];
+    const at = (k: number) =>
+      infoOf(
+        conns.map((s, i) => {
+          const grow = [
+            [100, 10],
+            [200, 20],
+            [1000, 5000],
+            [0, 0],
+          ][i]!;
+          return [
+            s.localAddress,
+            s.localPort,
+            s.remoteAddress,
+            s.remotePort,
+            `rtt:${[1, 3, 8, 2][i]}/1 bytes_acked:${1 + k * grow[0]!} bytes_received:${k * grow[1]!} retrans:0/${k * (i < 3 ? 1 : 0)}`,
+          ] as const;
+        }),
+      );
+    const first = joinConnRates(null, [listener, in1, in2, out], at(0), 0);
+    const second = joinConnRates(first.state, sockets, at(1), 1000);
+    expect(second.rates).toBeInstanceOf(ConnRateTable);
+    expect(sums(second.rates)).toEqual(sums(rates));
   });
 
   it('median of odd and even counts', () => {

@@ -2,7 +2,7 @@
 // arrays must answer exactly as the Set<number> they replace, whatever the input.
 
 import { describe, expect, it } from 'vitest';
-import { InodeSet, inodeArrayOf } from '../src/proc/inode-index.js';
+import { InodeSet, WantedInodes, inodeArrayOf } from '../src/proc/inode-index.js';
 import { wantedInodes } from '../src/proc/collect-snapshot.js';
 import { parseInetTable } from '../src/proc/parse-inet.js';
 import fs from 'node:fs';
@@ -101,5 +101,71 @@ describe('InodeSet', () => {
     expect(copy.buffer).not.toBe(set.inodes.buffer);
     expect([...copy]).toEqual([7, 8]);
     expect([...inodeArrayOf(new Set([4, 2]))]).toEqual([4, 2]);
+  });
+});
+
+describe('WantedInodes: added and removed between two lists, as two Sets would say', () => {
+  /** The answer two Sets give. */
+  function setDiff(before: Set<number>, after: Set<number>): { added: number[]; removed: number[] } {
+    return { added: [...after].filter((i) => !before.has(i)), removed: [...before].filter((i) => !after.has(i)) };
+  }
+  const sorted = (a: readonly number[]): number[] => [...a].sort((x, y) => x - y);
+
+  it('a refresh that keeps the order: insertions, removals (also in runs longer than the look-ahead), a few moves', () => {
+    const next = random(11);
+    const wanted = new WantedInodes();
+    let list: number[] = [];
+    let nextInode = 1;
+    let before = new Set<number>();
+    for (let round = 0; round < 60; round++) {
+      const out: number[] = [];
+      for (const inode of list) {
+        const r = next();
+        if (r < 0.05) continue; // closed
+        if (round % 7 === 3 && r < 0.5) continue; // a long run of removals
+        out.push(inode);
+        if (r > 0.97) out.push(nextInode++); // opened next to it
+      }
+      if (round % 5 === 0) for (let k = 0; k < 200; k++) out.push(nextInode++); // a burst at the end
+      if (round % 4 === 1 && out.length > 10) {
+        // a few sockets moved elsewhere in the list
+        for (let k = 0; k < 5; k++) {
+          const from = Math.floor(next() * out.length);
+          const [moved] = out.splice(from, 1);
+          out.splice(Math.floor(next() * out.length), 0, moved!);
+        }
+      }
+      if (round === 40) out.reverse(); // the order lost entirely
+      const arr = Float64Array.from(out);
+      const after = new Set(out);
+      const got = wanted.update(arr);
+      const want = setDiff(before, after);
+      expect(sorted(got.added)).toEqual(sorted(want.added));
+      expect(sorted(got.removed)).toEqual(sorted(want.removed));
+      expect(wanted.size).toBe(after.size);
+      for (let k = 0; k < 50; k++) {
+        const probe = 1 + Math.floor(next() * nextInode);
+        expect(wanted.has(probe)).toBe(after.has(probe));
+      }
+      list = out;
+      before = after;
+    }
+  });
+
+  it('inodes wanted again after a pause are added again; clear() makes every inode new; 0 is skipped', () => {
+    const wanted = new WantedInodes();
+    expect(wanted.update(Float64Array.from([5, 0, 6, 7]))).toEqual({ added: [5, 6, 7], removed: [] });
+    expect(wanted.update(Float64Array.from([5, 7]))).toEqual({ added: [], removed: [6] });
+    expect(wanted.has(6)).toBe(false);
+    expect(wanted.has(0)).toBe(false);
+    expect(wanted.update(Float64Array.from([6, 5, 7]))).toEqual({ added: [6], removed: [] });
+    wanted.clear();
+    expect(wanted.has(5)).toBe(false);
+    expect(wanted.update(Float64Array.from([5, 8]))).toEqual({ added: [5, 8], removed: [] });
+    // Large inodes (unsigned long) are kept exactly.
+    const big = 2 ** 40 + 3;
+    expect(wanted.update(Float64Array.from([big, 5]))).toEqual({ added: [big], removed: [8] });
+    expect(wanted.has(big)).toBe(true);
+    expect(wanted.has(big + 1)).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 // The owner worker protocol: packed replies unpack to the same owners as a direct scan, and the
 // real worker thread (from the build) answers for sockets this test holds.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   createInlineOwnerSource,
   createWorkerOwnerSource,
   overlayOwnerChanges,
+  OwnerTable,
   packOwnerScan,
   unpackOwnerScan,
   type OwnerScanReply,
@@ -159,6 +161,40 @@ describe('owner source', () => {
     expect(same.sharedBy(12)).toBe(1);
   });
 
+  it('holds(inode, owner, sharedBy) answers exactly whether lookup and sharedBy would give that owner and count', () => {
+    const processes: OwnerScanReply['processes'] = [
+      [100, { command: 'a', commandLine: 'a -x', uid: 0 }],
+      [200, { command: 'b', commandLine: 'b', uid: 1000 }],
+    ];
+    const stats = { enabled: true, unreadableProcesses: 0, scannedProcesses: 2, linksRead: 3, durationMs: 1 } as const;
+    // Rows out of the order asked below for 13 and 11, so both the in-order guess and the index answer.
+    const table = unpackOwnerScan({ id: 1, rows: Float64Array.from([12, 100, 4, 1, 13, 200, 5, 0, 11, 100, 3, 0]), processes, stats });
+    const changes: OwnerScanReply = { id: 2, rows: Float64Array.from([12, 200, 9, 0, 13, 0, 0, 0]), processes: [processes[1]!], stats };
+    const overlay = overlayOwnerChanges(table, changes);
+    const candidates = [
+      null,
+      { pid: 100, command: 'a', commandLine: 'a -x', uid: 0, fd: 3 },
+      { pid: 100, command: 'a', commandLine: 'a -x', uid: 0, fd: 4 },
+      { pid: 100, command: 'a', commandLine: 'a -y', uid: 0, fd: 4 },
+      { pid: 100, command: 'a', commandLine: 'a -x', uid: 1, fd: 4 },
+      { pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 5 },
+      { pid: 200, command: 'b', commandLine: 'b', uid: 1000, fd: 9 },
+    ];
+    let held = 0;
+    for (const lookup of [table, overlay]) {
+      for (const inode of [11, 12, 13, 14, 12, 11]) {
+        for (const owner of candidates) {
+          for (const sharedBy of [0, 1, 2]) {
+            const expected = JSON.stringify(lookup.lookup(inode)) === JSON.stringify(owner) && lookup.sharedBy(inode) === sharedBy;
+            expect(lookup.holds?.(inode, owner, sharedBy), `${inode} ${JSON.stringify(owner)} ${sharedBy}`).toBe(expected);
+            if (expected) held++;
+          }
+        }
+      }
+    }
+    expect(held).toBe(12);
+  });
+
   it('primeTable then scanChanges (worker and inline) give a connection opened between them its owner', async () => {
     const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
     const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource };
@@ -226,5 +262,175 @@ describe('owner source', () => {
       timeout: 30_000,
     });
     expect(JSON.parse(out)).toEqual({ doubles: 0, shared: 1000 });
+  });
+});
+
+// ---- a live screen's owner table under churn: the real worker, a child opening and closing -----
+
+const CHURN_CHILD = `
+const net = require('node:net');
+const fs = require('node:fs');
+const readline = require('node:readline');
+const conns = [];
+const fdOf = (h) => h._handle.fd;
+const inodeOf = (fd) => Number(/socket:\\[(\\d+)\\]/.exec(fs.readlinkSync('/proc/self/fd/' + fd))[1]);
+const report = (x) => process.stdout.write(JSON.stringify(x) + '\\n');
+const server = net.createServer(() => {});
+server.listen(0, '127.0.0.1', () => {
+  report({ fd: fdOf(server), inode: inodeOf(fdOf(server)), port: server.address().port });
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line === 'close') {
+      const c = conns.pop();
+      const fd = fdOf(c);
+      c.destroy();
+      report({ closed: fd });
+    } else {
+      const c = net.connect(server.address().port, '127.0.0.1', () => {
+        conns.push(c);
+        report({ fd: fdOf(c), inode: inodeOf(fdOf(c)), port: c.localPort });
+      });
+    }
+  });
+});
+`;
+
+interface ChurnReport {
+  readonly fd?: number;
+  readonly inode?: number;
+  readonly port?: number;
+  readonly closed?: number;
+}
+
+function startChurnChild(): { child: ChildProcess; ask: (line: string) => Promise<ChurnReport> } {
+  const child = spawn(process.execPath, ['-e', CHURN_CHILD, 'sockscope-churn-test'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiters: ((r: ChurnReport) => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => waiters.shift()?.(JSON.parse(line) as ChurnReport));
+  const first = new Promise<ChurnReport>((resolve) => waiters.push(resolve));
+  const ask = (line: string): Promise<ChurnReport> =>
+    new Promise((resolve) => {
+      waiters.push(resolve);
+      if (line !== '') child.stdin!.write(`${line}\n`);
+    });
+  return { child, ask: (line) => (line === '' ? first : ask(line)) };
+}
+
+/** pid and fd of the socket with local port `port` on 127.0.0.1, as `ss -tanp` says, or null without ss. */
+function ssOwner(port: number): { pid: number; fd: number } | null {
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-tanpH', 'src', `127.0.0.1:${port}`], { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return null;
+  }
+  const m = /pid=(\d+),fd=(\d+)/.exec(out);
+  return m === null ? null : { pid: Number(m[1]), fd: Number(m[2]) };
+}
+
+describe('owner table of a live screen (delta replies) under churn', () => {
+  const spawned: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of spawned) c.kill();
+  });
+
+  it('an fd closed and reopened on the same number for another socket, a new process, an exiting one', async () => {
+    const built = new URL('../dist/src/proc/owner-source.js', import.meta.url);
+    expect(fs.existsSync(built), 'run npm run build first').toBe(true);
+    const mod = (await import(built.href)) as { createWorkerOwnerSource: typeof createWorkerOwnerSource };
+    let fellBack = false;
+    const source = mod.createWorkerOwnerSource('/proc', () => {
+      fellBack = true;
+      return createOwnerScanner(procFs);
+    });
+    const a = startChurnChild();
+    spawned.push(a.child);
+    try {
+      const listener = await a.ask('');
+      const c1 = await a.ask('open');
+      const wanted = new Set([listener.inode!, c1.inode!]);
+      const first = await source.scan(wanted);
+      expect(first.lookup(listener.inode!)).toMatchObject({ pid: a.child.pid, fd: listener.fd });
+      expect(first.lookup(c1.inode!)).toMatchObject({ pid: a.child.pid, fd: c1.fd });
+      expect(ssOwner(c1.port!) ?? { pid: a.child.pid, fd: c1.fd }).toEqual({ pid: a.child.pid, fd: c1.fd });
+
+      // The client socket is closed and a new connection takes the same fd number.
+      const closed = await a.ask('close');
+      expect(closed.closed).toBe(c1.fd);
+      const c2 = await a.ask('open');
+      expect(c2.fd).toBe(c1.fd);
+      expect(c2.inode).not.toBe(c1.inode);
+      const second = await source.scan(new Set([listener.inode!, c2.inode!]));
+      expect(second.lookup(c2.inode!)).toMatchObject({ pid: a.child.pid, fd: c1.fd, command: 'node' });
+      expect(second.lookup(c1.inode!)).toBeNull(); // no stale answer for the old socket
+      expect(ssOwner(c2.port!) ?? { pid: a.child.pid, fd: c2.fd }).toEqual({ pid: a.child.pid, fd: c2.fd });
+
+      // A new process with sockets of its own.
+      const b = startChurnChild();
+      spawned.push(b.child);
+      const bListener = await b.ask('');
+      const b1 = await b.ask('open');
+      const third = await source.scan(new Set([listener.inode!, c2.inode!, bListener.inode!, b1.inode!]));
+      expect(third.lookup(bListener.inode!)).toMatchObject({ pid: b.child.pid, fd: bListener.fd });
+      expect(third.lookup(b1.inode!)).toMatchObject({ pid: b.child.pid, fd: b1.fd });
+      expect(third.lookup(c2.inode!)).toMatchObject({ pid: a.child.pid, fd: c2.fd });
+
+      // The first process exits: its sockets lose their owner, the other keeps its own.
+      a.child.kill();
+      await new Promise((resolve) => a.child.once('exit', resolve));
+      const fourth = await source.scan(new Set([listener.inode!, c2.inode!, bListener.inode!, b1.inode!]));
+      expect(fourth.lookup(listener.inode!)).toBeNull();
+      expect(fourth.lookup(c2.inode!)).toBeNull();
+      expect(fourth.lookup(b1.inode!)).toMatchObject({ pid: b.child.pid, fd: b1.fd });
+      expect(fourth.sharedBy(b1.inode!)).toBe(0);
+      expect(fellBack).toBe(false);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
+describe("OwnerTable (a live screen's side of the delta replies)", () => {
+  const stats = { enabled: true, unreadableProcesses: 0, scannedProcesses: 1, linksRead: 0, durationMs: 0 };
+  const proc = (command: string): { command: string; commandLine: string; uid: number } => ({ command, commandLine: command, uid: 0 });
+
+  it('a table, then changes: new rows, moved holders, lost holders (pid 0), a process renamed; compaction keeps the answers', () => {
+    const table = new OwnerTable();
+    table.apply({ id: 1, table: true, rows: Float64Array.from([11, 100, 3, 0, 12, 100, 4, 1]), processes: [[100, proc('nginx')]], stats });
+    const first = table.lookupWith(stats);
+    expect(first.lookup(11)).toEqual({ pid: 100, fd: 3, command: 'nginx', commandLine: 'nginx', uid: 0 });
+    expect(first.sharedBy(12)).toBe(1);
+    expect(first.lookup(13)).toBeNull();
+    // 13 new (pid 200), 11 lost its holder, 12 now held by pid 200 alone, pid 100 renamed.
+    table.apply({
+      id: 2,
+      rows: Float64Array.from([13, 200, 5, 0, 11, 0, 0, 0, 12, 200, 6, 0]),
+      processes: [
+        [200, proc('redis')],
+        [100, proc('nginx2')],
+      ],
+      stats,
+    });
+    const second = table.lookupWith(stats);
+    expect(second.lookup(11)).toBeNull();
+    expect(second.sharedBy(11)).toBe(0);
+    expect(second.lookup(12)).toMatchObject({ pid: 200, fd: 6, command: 'redis' });
+    expect(second.sharedBy(12)).toBe(0);
+    expect(second.lookup(13)).toMatchObject({ pid: 200, fd: 5 });
+    expect(table.size).toBe(2);
+    // Many sockets come and go: the rows of lost holders are compacted away, answers stay.
+    for (let round = 0; round < 5; round++) {
+      const rows: number[] = [];
+      for (let i = 0; i < 3000; i++) rows.push(1000 + round * 3000 + i, 200, 10 + i, 0);
+      if (round > 0) for (let i = 0; i < 3000; i++) rows.push(1000 + (round - 1) * 3000 + i, 0, 0, 0);
+      table.apply({ id: 3 + round, rows: Float64Array.from(rows), processes: [[200, proc('redis')]], stats });
+    }
+    const last = table.lookupWith(stats);
+    expect(table.size).toBe(2 + 3000);
+    expect(last.lookup(1000 + 4 * 3000 + 7)).toMatchObject({ pid: 200, fd: 17 });
+    expect(last.lookup(1000 + 3 * 3000 + 7)).toBeNull();
+    expect(last.lookup(13)).toMatchObject({ pid: 200, fd: 5 });
+    // A whole table again (a restarted scanner) replaces everything.
+    table.apply({ id: 9, table: true, rows: Float64Array.from([13, 300, 1, 0]), processes: [[300, proc('sshd')]], stats });
+    expect(table.lookupWith(stats).lookup(12)).toBeNull();
+    expect(table.lookupWith(stats).lookup(13)).toMatchObject({ pid: 300, command: 'sshd' });
   });
 });

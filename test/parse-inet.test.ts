@@ -595,6 +595,33 @@ describe('parseInetBytes: unchanged lines are not parsed again', () => {
     expect(next.reused).toBe(body.length - 2);
   });
 
+  it('a line that differs in one byte after "sl:", or by a 0x80 byte against a 0x00 one, is parsed, not reused', () => {
+    const line = body[1]!;
+    for (let at = line.indexOf(':') + 1; at < line.length; at++) {
+      const c = line.charCodeAt(at);
+      const changed = line.slice(0, at) + String.fromCharCode(c === 0x41 ? 0x42 : 0x41) + line.slice(at + 1);
+      const next = parse(table([body[0]!, changed, ...body.slice(2)]), previous);
+      expect(next.sockets.includes(first.sockets[1]!), `byte ${at}`).toBe(false);
+      expect(next.sockets[0]).toBe(first.sockets[0]);
+    }
+    // Lines are compared 8 bytes at a time as doubles: +0 and -0 are equal doubles whose bits
+    // differ in the top byte (0x80 against 0x00). A line ending in an extra column of 16 NUL bytes
+    // (ignored by the parser) holds a whole group of zeros; one of them becomes 0x80.
+    const nuls = `${body[0]!.replace(/\s+$/, '')} ${'\u0000'.repeat(16)}`;
+    const base = parse(table([nuls, ...body.slice(1)]), null).previous;
+    const start = base.bounds.starts[0]!;
+    const len = base.bounds.ends[0]! - start;
+    const group = Math.ceil((len - 16) / 8) * 8;
+    expect(group + 8).toBeLessThanOrEqual(len);
+    const changed = Buffer.from(base.bytes);
+    expect(changed.subarray(start + group, start + group + 8)).toEqual(Buffer.alloc(8));
+    changed[start + group + 7] = 0x80;
+    const next = parseInetBytes(changed, changed.length, 'tcp', base);
+    expect(next.sockets[0]).not.toBe(base.entries[0]);
+    expect(next.sockets[0]).toEqual(base.entries[0]);
+    expect(next.reused).toBe(base.entries.length - 1);
+  });
+
   it('reads only bytes[0, length) of a reused buffer: what lies after is ignored', () => {
     const text = table(body.slice(0, 10));
     const bytes = Buffer.alloc(text.length + 600, ' ');

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { appendRateHistory, EMPTY_RATE_HISTORY } from '../src/model/rate-history.js';
+import { joinConnRates, type ConnRatesState } from '../src/model/conn-rates.js';
+import { appendRateHistory, EMPTY_RATE_HISTORY, type RateHistory } from '../src/model/rate-history.js';
+import { parseSsTcpTable } from '../src/proc/parse-ss-tcp.js';
+import { rec } from './helpers/records.js';
 import { formatBytesPerSec, formatPerSec, formatRttMs, portWithService } from '../src/view/rate-text.js';
 
 describe('rate text', () => {
@@ -136,5 +139,28 @@ describe('appendRateHistory', () => {
     );
     expect([...h.perConnection.keys()].sort()).toEqual(['a', 'c']);
     expect(h.perConnection.get('c')?.sendBytesPerSec).toEqual([99]);
+  });
+});
+
+describe("appendRateHistory from a read's table (columns)", () => {
+  it('keeps the same trends as from a map of the same rates: continuing first, newcomers up to the cap', () => {
+    const sockets = Array.from({ length: 12 }, (_, i) => rec({ localPort: 30000 + i, remotePort: 80 }));
+    // Read k: socket i sends (i * k) % 5 bytes more than at read k - 1 (0 bytes: idle at times).
+    let acked = sockets.map(() => 1);
+    let state: ConnRatesState | null = null;
+    let fromTable: RateHistory = EMPTY_RATE_HISTORY;
+    let fromMap: RateHistory = EMPTY_RATE_HISTORY;
+    for (let k = 1; k <= 7; k++) {
+      acked = acked.map((a, i) => a + ((i * k) % 5));
+      const text = sockets.map((s, i) => `ESTAB 0 0 127.0.0.1:${s.localPort} 127.0.0.1:80\n\t rtt:1/1 bytes_acked:${acked[i]}\n`).join('');
+      const read = joinConnRates(state, sockets, parseSsTcpTable(text), k * 1000);
+      state = read.state;
+      const t = { connections: 12, withRate: 12, sendBytesPerSec: k, recvBytesPerSec: 0, retransPerSec: 0 };
+      fromTable = appendRateHistory(fromTable, read.rates, t, k * 1000, 4, 5);
+      fromMap = appendRateHistory(fromMap, new Map(read.rates), t, k * 1000, 4, 5);
+      expect(new Map([...fromTable.perConnection].sort())).toEqual(new Map([...fromMap.perConnection].sort()));
+      expect(fromTable.host).toEqual(fromMap.host);
+    }
+    expect(fromTable.perConnection.size).toBe(5);
   });
 });

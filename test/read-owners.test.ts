@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProcFs, type ProcFs } from '../src/proc/proc-fs.js';
 import {
   createOwnerScanner,
+  kernelCountsFds,
   parseCmdline,
   parseDecimal,
   parseSocketTarget,
@@ -204,18 +205,48 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         expect(steady.detail.dirsListed).toBe(fdCount ? 0 : 3);
         expect(ownerOf(steady, 1001)).toEqual([100, 3]);
 
-        fake.close(100, 4).socket(100, 6, 1003).socket(200, 7, 2002);
+        // New fds get the lowest free numbers, as the kernel gives them (pid 100: 0 1 3; pid 200: 0 5).
+        fake.close(100, 4).socket(100, 2, 1003).socket(200, 1, 2002);
         const before = spy.readLinks();
         const r = scanner.scan(new Set([1001, 1003, 2001, 2002]));
         // Untrusted counts: both directories are listed. Counts: pid 100 kept 4 fds, so its new
-        // fd shows up through the vanished 1002 (fd 4 re-read, gone, directory listed).
+        // fd shows up through the vanished 1002 (fd 4 re-read: gone); each process then has one
+        // more fd open than cached, read at its lowest uncached number: no directory listed.
         expect(r.stats.linksRead).toBe(fdCount ? 3 : 2);
+        expect(r.detail.dirsListed).toBe(fdCount ? 0 : 3);
         expect(spy.readLinks() - before).toBe(r.stats.linksRead);
-        expect(ownerOf(r, 1003)).toEqual([100, 6]);
-        expect(ownerOf(r, 2002)).toEqual([200, 7]);
+        expect(ownerOf(r, 1003)).toEqual([100, 2]);
+        expect(ownerOf(r, 2002)).toEqual([200, 1]);
         expect(r.lookup(1002)).toBeNull();
         expect(r.detail.pass).toBe('incremental');
       });
+
+      if (fdCount) {
+        it('a changed fd count that the lowest free numbers do not explain lists the directory', () => {
+          const spy = spiedProcFs(fake.root, { fdCount });
+          const scanner = createOwnerScanner(spy.procFs, NO_REVERIFY);
+          scanner.scan(new Set([1001, 1002, 2001]));
+          // pid 200 (fds 0 5) gets a socket at fd 40 (dup2): the probes of 1 2 3 4 6 … give up.
+          fake.socket(200, 40, 2003);
+          const far = scanner.scan(new Set([1001, 1002, 2001, 2003]));
+          expect(ownerOf(far, 2003)).toEqual([200, 40]);
+          expect(far.detail.dirsListed).toBe(1);
+          // pid 100 closes a file and opens nothing: fewer fds open than cached, which one is not
+          // known without a listing.
+          fake.close(100, 0);
+          const fewer = scanner.scan(new Set([1001, 1002, 2001, 2003]));
+          expect(fewer.detail.dirsListed).toBe(1);
+          expect(fewer.detail.cachedLinks).toBe(far.detail.cachedLinks - 1);
+          // pid 100 closes the socket of fd 3 and accepts two: fd 0 (lowest free) and fd 3 again.
+          fake.socket(100, 0, 1010).socket(100, 3, 1011);
+          const reused = scanner.scan(new Set([1002, 2001, 2003, 1010, 1011]));
+          expect(ownerOf(reused, 1010)).toEqual([100, 0]);
+          expect(ownerOf(reused, 1011)).toEqual([100, 3]);
+          expect(reused.lookup(1001)).toBeNull();
+          expect(reused.detail.dirsListed).toBe(0);
+          expect(reused.stats.linksRead).toBe(2); // fd 3 (vanished 1001), fd 0 (one more open)
+        });
+      }
 
       it('an fd number closed and reused for another socket gets the new inode, no stale owner', () => {
         const spy = spiedProcFs(fake.root, { fdCount });
@@ -237,7 +268,15 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         expect(ownerOf(first, 1001)).toEqual([100, 3]);
         expect(first.sharedBy(1001)).toBe(1);
         fake.socket(100, 3, 1006); // master closed its copy; fd 3 now holds a new socket
+        // Nothing listed or vanished points at fd 3: 1006 is unknown. An inode unknown for the
+        // first time may be a socket already closed again (a busy host): no "all" pass yet.
+        const unsure = scanner.scan(new Set([1001, 1002, 1006, 2001]));
+        expect(unsure.lookup(1006)).toBeNull();
+        expect(unsure.detail.unknownInodes).toBe(1);
+        expect(unsure.detail.pass).toBe('incremental');
+        // Still unknown one refresh later: the "all" pass reads every suspect link and finds it.
         const r = scanner.scan(new Set([1001, 1002, 1006, 2001]));
+        expect(r.detail.pass).toBe('all');
         expect(ownerOf(r, 1006)).toEqual([100, 3]);
         expect(ownerOf(r, 1001)).toEqual([150, 3]);
         expect(r.sharedBy(1001)).toBe(0);
@@ -293,7 +332,10 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         expect(second.stats.linksRead).toBe(0);
         expect(second.detail.pass).toBe('incremental');
 
-        const third = scanner.scan(new Set([1001, 9999, 8888])); // a new unknown inode
+        const new8888 = scanner.scan(new Set([1001, 9999, 8888])); // a new unknown inode
+        expect(new8888.detail.pass).toBe('incremental'); // first time unknown: nothing read yet
+        expect(new8888.stats.linksRead).toBe(0);
+        const third = scanner.scan(new Set([1001, 9999, 8888])); // still unknown: the "all" pass
         expect(third.detail.pass).toBe('all');
         // Only suspect links are re-read: the file, the pipe, sockets not wanted (1002, 2001).
         expect(third.stats.linksRead).toBe(5);
@@ -352,7 +394,7 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     // Between the table and the scan for the snapshot: a new socket, a closed one, a new sharer.
     fake.socket(200, 7, 3001).close(100, 4).socket(200, 8, 2001);
     const wanted = new Set([1001, 1002, 2001, 3001]);
-    const changed = scanner.scan(wanted).packChangedOwners(wanted);
+    const changed = scanner.scan(wanted).packChangedOwners();
     expect(byInode(changed.rows)).toEqual(
       new Map([
         [3001, [200, 7, 0]],
@@ -362,13 +404,13 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     );
     expect(new Map(changed.processes)).toEqual(new Map([[200, { command: 'sshd', commandLine: '/usr/sbin/sshd -D', uid: 0 }]]));
     // Tracking goes on from there: a scan with no change answers nothing.
-    expect(scanner.scan(wanted).packChangedOwners(wanted).rows.length).toBe(0);
+    expect(scanner.scan(wanted).packChangedOwners().rows.length).toBe(0);
   });
 
   it('packChangedOwners without trackChanges answers every wanted inode (a complete answer)', () => {
     const scanner = createOwnerScanner(createProcFs(fake.root));
     const wanted = new Set([1001, 2001, 9999]);
-    const rows = [...scanner.scan(wanted).packChangedOwners(wanted).rows];
+    const rows = [...scanner.scan(wanted).packChangedOwners().rows];
     expect(rows).toEqual([1001, 100, 3, 0, 2001, 200, 5, 0, 9999, 0, 0, 0]);
   });
 
@@ -703,7 +745,7 @@ describe('OwnerScanner on the live /proc', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-nobody-'));
     try {
       fs.chmodSync(dir, 0o755);
-      for (const name of ['proc-fs', 'read-owners']) {
+      for (const name of ['proc-fs', 'read-owners', 'inode-index']) {
         const source = fs.readFileSync(path.join(REPO, 'src', 'proc', `${name}.ts`), 'utf8');
         const out = ts.transpileModule(source, {
           compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
@@ -743,5 +785,20 @@ describe('OwnerScanner on the live /proc', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('kernelCountsFds (st_size of /proc/<pid>/fd is the fd count from Linux 6.2)', () => {
+  it.each([
+    ['6.18.0-1-amd64', true],
+    ['6.2.0', true],
+    ['6.1.112-generic\n', false],
+    ['5.15.0-91-generic', false],
+    ['7.0.0', true],
+    ['10.1', true],
+    ['', false],
+    ['linux', false],
+  ])('%j -> %s', (release, counts) => {
+    expect(kernelCountsFds(release)).toBe(counts);
   });
 });

@@ -101,7 +101,7 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
     const { run, calls } = replay([fixture('tin-loopback.txt')]);
     const r = await readSsTcpInfo({ run, now: () => 5000, monotonicMs: () => 0 }, DEFAULT_SS_OPTIONS);
     expect(calls).toEqual([['ss', '-tinH']]);
-    expect(r.ok && r.value.connections.length).toBe(7);
+    expect(r.ok && r.value.table.count).toBe(7);
     expect(r.ok && r.value.takenAtMs).toBe(5000);
   });
 
@@ -154,6 +154,34 @@ describe('readSsTcpInfo and the rates source over replayed output', () => {
     const due = await slow.refresh(snap(9100, [sock]));
     expect(calls).toHaveLength(4);
     expect(due.ok && due.cpuMs).toBe(600);
+  });
+
+  it('the join runs in slices: the thread is given back between them, the rates are whole', async () => {
+    const sockets = Array.from({ length: 9000 }, (_, i) => rec({ localPort: 20000 + i, remotePort: 80 }));
+    const text = (k: number) =>
+      sockets.map((s) => `ESTAB 0 0 127.0.0.1:${s.localPort} 127.0.0.1:80\n\t cubic rtt:1/1 bytes_acked:${1 + k * s.localPort}\n`).join('');
+    const { run } = replay([text(0), text(1)]);
+    // Every clock reading is 4 ms later: each step of the join outlasts a 10 ms slice now and then.
+    let mono = 0;
+    let wall = 0;
+    let pauses = 0;
+    const source = createConnRatesSource({ run, now: () => wall, monotonicMs: () => (mono += 4) }, DEFAULT_SS_OPTIONS, {
+      intervalMs: 1000,
+      budgetFraction: 1,
+      childrenCpuMs: () => 0,
+      pause: () => {
+        pauses++;
+        return Promise.resolve();
+      },
+    });
+    await source.refresh(snap(0, sockets), null, true);
+    const pausesFirst = pauses;
+    expect(pausesFirst).toBeGreaterThan(0);
+    wall = 1000;
+    const second = await source.refresh(snap(1000, sockets), null, true);
+    expect(pauses).toBeGreaterThan(pausesFirst);
+    expect(second.ok && second.rates.rates.size).toBe(9000);
+    expect(second.ok && sockets.every((s) => second.rates.rates.get(s.key)?.sendBytesPerSec === s.localPort)).toBe(true);
   });
 
   it('a failed ss is reported, not thrown', async () => {

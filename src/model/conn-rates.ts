@@ -7,33 +7,29 @@
 import { ListeningEndpoints, PROTOCOL_GROUP } from './aggregate.js';
 import type { SocketRecord } from './types.js';
 
-/** One TCP socket as `ss -tin` reports it. Counters are bytes / segments since the socket opened. */
-export interface TcpConnInfo {
-  /** ss's state name: ESTAB, SYN-SENT, FIN-WAIT-1, CLOSE-WAIT, … ("" when ss printed no state column). */
-  readonly state: string;
-  /** Without brackets or %scope: "127.0.0.1", "::1", "::ffff:127.0.0.1". */
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  /** tcpi_bytes_sent: bytes handed to the network, retransmits included (kernel ≥ 4.19). */
-  readonly bytesSent: number;
+/**
+ * tcp_info of the connections one `ss -tinH` printed (src/proc/parse-ss-tcp.ts), one row per
+ * connection in columns: the tuple as numbers (addresses as ids into `addresses`) and the
+ * counters the rates need. Counters are bytes / segments since the socket opened; ss leaves out
+ * those that are zero, so a missing one is 0.
+ */
+export interface TcpInfoColumns {
+  readonly count: number;
+  /** Address texts without brackets or %scope ("127.0.0.1", "::1", "::ffff:127.0.0.1"); the ids index this list. */
+  readonly addresses: readonly string[];
+  readonly localAddressId: Int32Array;
+  readonly localPort: Uint16Array;
+  readonly remoteAddressId: Int32Array;
+  readonly remotePort: Uint16Array;
   /** tcpi_bytes_acked: bytes the peer acknowledged (+1 for the SYN once established). */
-  readonly bytesAcked: number;
+  readonly bytesAcked: Float64Array;
   /** tcpi_bytes_received: payload bytes received in order. */
-  readonly bytesReceived: number;
-  /** tcpi_bytes_retrans: bytes retransmitted. */
-  readonly bytesRetrans: number;
-  /** retrans:CUR/TOTAL — segments now in retransmission / retransmitted over the socket's life. */
-  readonly retransCurrent: number;
-  readonly retransTotal: number;
-  /** rtt:AVG/VAR, milliseconds (tcpi_rtt and tcpi_rttvar, printed in ms by ss). */
-  readonly rttMs: number | null;
-  readonly rttVarMs: number | null;
-  readonly minRttMs: number | null;
-  /** delivery_rate, bits per second (ss -n prints plain bps). */
-  readonly deliveryRateBitsPerSec: number | null;
-  readonly cwnd: number | null;
+  readonly bytesReceived: Float64Array;
+  /** retrans:CUR/TOTAL's TOTAL: segments retransmitted over the socket's life. */
+  readonly retransTotal: Float64Array;
+  /** rtt:AVG/VAR, milliseconds (tcpi_rtt and tcpi_rttvar, printed in ms by ss); NaN when ss printed none. */
+  readonly rttMs: Float64Array;
+  readonly rttVarMs: Float64Array;
 }
 
 /**
@@ -66,61 +62,6 @@ export function canonicalAddress(address: string): string {
   return groups.map((g) => g.replace(/^0+(?=.)/, '')).join(':');
 }
 
-/** Join key for one connection: canonical addresses and ports, "L LPORT R RPORT". */
-export function tcpTupleKey(localAddress: string, localPort: number, remoteAddress: string, remotePort: number): string {
-  return `${canonicalAddress(localAddress)} ${localPort} ${canonicalAddress(remoteAddress)} ${remotePort}`;
-}
-
-/** Same address, whatever the spelling: equal text first (the usual case), canonical form else. */
-function sameAddress(a: string, b: string): boolean {
-  return a === b || (a.includes(':') && b.includes(':') && canonicalAddress(a) === canonicalAddress(b));
-}
-
-/**
- * Join tcp_info by tuple: socket key → its counters. Only connected sockets are joined (not
- * LISTEN, not TIME_WAIT: ss's default state set has neither, and they carry no traffic). When
- * two connections share a tuple (two namespaces' views merged) neither is joined.
- * Buckets are keyed by the two ports as one number (string keys for 100k tuples cost ~10x more
- * in hashing); addresses are compared within a bucket.
- */
-export function joinTcpInfo(sockets: readonly SocketRecord[], infos: readonly TcpConnInfo[]): Map<string, TcpConnInfo> {
-  const byPorts = new Map<number, TcpConnInfo | TcpConnInfo[]>();
-  for (const i of infos) {
-    const k = i.localPort * 65536 + i.remotePort;
-    const had = byPorts.get(k);
-    if (had === undefined) byPorts.set(k, i);
-    else if (Array.isArray(had)) had.push(i);
-    else byPorts.set(k, [had, i]);
-  }
-  const joined = new Map<string, TcpConnInfo>();
-  if (byPorts.size === 0) return joined;
-  for (const s of sockets) {
-    if (s.state === 'LISTEN' || s.state === 'TIME_WAIT' || s.remotePort === 0 || PROTOCOL_GROUP[s.protocol] !== 'tcp') continue;
-    const bucket = byPorts.get(s.localPort * 65536 + s.remotePort);
-    if (bucket === undefined) continue;
-    if (!Array.isArray(bucket)) {
-      if (sameAddress(s.localAddress, bucket.localAddress) && sameAddress(s.remoteAddress, bucket.remoteAddress)) joined.set(s.key, bucket);
-      continue;
-    }
-    let found: TcpConnInfo | null = null;
-    let ambiguous = false;
-    for (const i of bucket) {
-      if (!sameAddress(s.localAddress, i.localAddress) || !sameAddress(s.remoteAddress, i.remoteAddress)) continue;
-      if (found !== null) ambiguous = true;
-      found = i;
-    }
-    if (found !== null && !ambiguous) joined.set(s.key, found);
-  }
-  return joined;
-}
-
-/** What is kept of one connection between two reads. */
-interface Counters {
-  readonly bytesAcked: number;
-  readonly bytesReceived: number;
-  readonly retransTotal: number;
-}
-
 /** Rates of one connection. null rates: seen for the first time, or its counters went back. */
 export interface ConnRate {
   /** bytes_acked delta / seconds: what the peer confirmed receiving from us. */
@@ -136,16 +77,20 @@ export interface ConnRate {
   readonly retransTotal: number;
 }
 
-/** The previous read, kept to compute the next deltas. */
+/** The previous read, kept to compute the next deltas: its table holds the counters. */
 export interface ConnRatesState {
   /** When the counters were read, ms since epoch. */
   readonly takenAtMs: number;
-  readonly counters: ReadonlyMap<string, Counters>;
+  readonly table: ConnRateTable;
+  /** Its ss rows by tuple, and the slot each was joined to. */
+  readonly index: TupleIndex;
+  /** The inode of the socket of each slot (a tuple reused by another socket is another connection). */
+  readonly inodeOfSlot: Float64Array;
 }
 
 export interface ConnRates {
   readonly state: ConnRatesState;
-  /** Socket key → rates. */
+  /** Socket key → rates (a ConnRateTable). */
   readonly rates: ReadonlyMap<string, ConnRate>;
   /** When the counters behind these rates were read (the header compares it with takenAtMs). */
   readonly asOfMs: number;
@@ -153,37 +98,326 @@ export interface ConnRates {
   readonly intervalSec: number | null;
 }
 
+/** One read's rates in columns, one slot per joined connection; NaN where a ConnRate has null. */
+interface RateColumns {
+  readonly sendBytesPerSec: Float64Array;
+  readonly recvBytesPerSec: Float64Array;
+  readonly retransPerSec: Float64Array;
+  readonly rttMs: Float64Array;
+  readonly rttVarMs: Float64Array;
+  readonly bytesAcked: Float64Array;
+  readonly bytesReceived: Float64Array;
+  readonly retransTotal: Float64Array;
+}
+
+const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
+
 /**
- * Rates from the counters now (`joined`: socket key → tcp_info, read at takenAtMs) and the
- * previous read. A key seen for the first time, a counter that went backwards (tuple reused by a
- * new connection) or a non-positive interval give null rates. Keys no longer present are dropped.
+ * Per-connection rates of one read as a read-only map by socket key: the numbers live in typed
+ * columns (one slot per connection), and a ConnRate object is made only for a key asked for, once.
+ * The sums below and the trend read the columns directly.
  */
-export function computeConnRates(prev: ConnRatesState | null, joined: ReadonlyMap<string, TcpConnInfo>, takenAtMs: number): ConnRates {
+export class ConnRateTable implements ReadonlyMap<string, ConnRate> {
+  /** ConnRate objects made so far, by slot. */
+  private made: (ConnRate | undefined)[] | null = null;
+  /** totalRates over every slot, once asked for (the dashboard asks at every refresh). */
+  totalMemo: RateTotals | null = null;
+
+  constructor(
+    private readonly slots: ReadonlyMap<string, number>,
+    /** Socket key of each slot. */
+    readonly keyOfSlot: readonly string[],
+    readonly columns: RateColumns,
+  ) {}
+
+  get size(): number {
+    return this.keyOfSlot.length;
+  }
+
+  /** The slot of a socket key, or -1. */
+  slotOf(key: string): number {
+    return this.slots.get(key) ?? -1;
+  }
+
+  has(key: string): boolean {
+    return this.slots.has(key);
+  }
+
+  get(key: string): ConnRate | undefined {
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.at(slot);
+  }
+
+  /** The rate of one slot (0 ≤ slot < size). */
+  at(slot: number): ConnRate {
+    const made = (this.made ??= []);
+    let r = made[slot];
+    if (r === undefined) {
+      const c = this.columns;
+      r = {
+        sendBytesPerSec: orNull(c.sendBytesPerSec[slot]!),
+        recvBytesPerSec: orNull(c.recvBytesPerSec[slot]!),
+        retransPerSec: orNull(c.retransPerSec[slot]!),
+        rttMs: orNull(c.rttMs[slot]!),
+        rttVarMs: orNull(c.rttVarMs[slot]!),
+        bytesAcked: c.bytesAcked[slot]!,
+        bytesReceived: c.bytesReceived[slot]!,
+        retransTotal: c.retransTotal[slot]!,
+      };
+      made[slot] = r;
+    }
+    return r;
+  }
+
+  forEach(visit: (value: ConnRate, key: string, map: ReadonlyMap<string, ConnRate>) => void, thisArg?: unknown): void {
+    for (let slot = 0; slot < this.keyOfSlot.length; slot++) visit.call(thisArg, this.at(slot), this.keyOfSlot[slot]!, this);
+  }
+
+  *entries(): MapIterator<[string, ConnRate]> {
+    for (let slot = 0; slot < this.keyOfSlot.length; slot++) yield [this.keyOfSlot[slot]!, this.at(slot)];
+  }
+
+  keys(): MapIterator<string> {
+    return this.keyOfSlot.values();
+  }
+
+  *values(): MapIterator<ConnRate> {
+    for (let slot = 0; slot < this.keyOfSlot.length; slot++) yield this.at(slot);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, ConnRate]> {
+    return this.entries();
+  }
+}
+
+/** Socket records joined per step of joinConnRatesSteps (~1–5 ms a step at 100k on this loaded host; ss rows are entered 4x as many a step). */
+const JOIN_STEP_ROWS = 2048;
+
+/** A 32-bit hash of a tuple of canonical address ids and ports. */
+function tupleHash(localId: number, localPort: number, remoteId: number, remotePort: number): number {
+  let h = Math.imul(localPort | (remotePort << 16), 0x9e3779b1);
+  h ^= Math.imul(localId + 1, 0x85ebca6b) ^ Math.imul(remoteId + 0x1000, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
+/**
+ * The rows of one ss read by tuple: addresses as canonical ids (one per address whatever its
+ * spelling: canonicalAddress), ports as numbers, in an open-addressing table of row + 1 per cell
+ * (0: empty, linear probing). No string is built or hashed per connection; the address texts
+ * (a few dozen) are looked up in a small map. A tuple printed twice (two namespaces' views
+ * merged) is ambiguous: rowOf finds neither.
+ */
+class TupleIndex {
+  private readonly canonicalIds = new Map<string, number>();
+  private readonly idOfText = new Map<string, number>();
+  private readonly ssIds: Int32Array;
+  private readonly cells: Int32Array;
+  private readonly mask: number;
+  private readonly ambiguous: Uint8Array;
+  private readonly localAddressId: Int32Array;
+  private readonly localPort: Uint16Array;
+  private readonly remoteAddressId: Int32Array;
+  private readonly remotePort: Uint16Array;
+  /** Slot of each row in the rates joined from it, -1 when none (set by the join). */
+  readonly slotOfRow: Int32Array;
+  private filled = 0;
+
+  constructor(info: TcpInfoColumns) {
+    this.ssIds = new Int32Array(info.addresses.length);
+    info.addresses.forEach((text, i) => {
+      const canonical = canonicalAddress(text);
+      let id = this.canonicalIds.get(canonical);
+      if (id === undefined) this.canonicalIds.set(canonical, (id = this.canonicalIds.size));
+      this.ssIds[i] = id;
+      this.idOfText.set(text, id);
+    });
+    let cells = 16;
+    while (cells < info.count * 2) cells *= 2;
+    this.cells = new Int32Array(cells);
+    this.mask = cells - 1;
+    this.ambiguous = new Uint8Array(info.count);
+    this.slotOfRow = new Int32Array(info.count).fill(-1);
+    ({
+      localAddressId: this.localAddressId,
+      localPort: this.localPort,
+      remoteAddressId: this.remoteAddressId,
+      remotePort: this.remotePort,
+    } = info);
+  }
+
+  /** Enters rows up to `to` (in steps: fillTo(n) several times). */
+  fillTo(to: number): void {
+    const { ssIds, cells, mask, localAddressId, localPort, remoteAddressId, remotePort } = this;
+    for (let r = this.filled; r < to; r++) {
+      const lid = ssIds[localAddressId[r]!]!;
+      const rid = ssIds[remoteAddressId[r]!]!;
+      const lp = localPort[r]!;
+      const rp = remotePort[r]!;
+      let cell = tupleHash(lid, lp, rid, rp) & mask;
+      for (;;) {
+        const at = cells[cell]! - 1;
+        if (at < 0) {
+          cells[cell] = r + 1;
+          break;
+        }
+        if (localPort[at] === lp && remotePort[at] === rp && ssIds[localAddressId[at]!] === lid && ssIds[remoteAddressId[at]!] === rid) {
+          this.ambiguous[at] = 1;
+          break;
+        }
+        cell = (cell + 1) & mask;
+      }
+    }
+    this.filled = Math.max(this.filled, to);
+  }
+
+  /** The canonical id of an address text, -1 when no row has it. */
+  private idOf(text: string): number {
+    let id = this.idOfText.get(text);
+    if (id === undefined) {
+      id = this.canonicalIds.get(canonicalAddress(text)) ?? -1;
+      this.idOfText.set(text, id);
+    }
+    return id;
+  }
+
+  /** The row of a tuple, or -1 (none, or ambiguous). */
+  rowOf(localAddress: string, lp: number, remoteAddress: string, rp: number): number {
+    const lid = this.idOf(localAddress);
+    const rid = this.idOf(remoteAddress);
+    if (lid < 0 || rid < 0) return -1;
+    const { ssIds, cells, mask, localAddressId, localPort, remoteAddressId, remotePort } = this;
+    let cell = tupleHash(lid, lp, rid, rp) & mask;
+    for (;;) {
+      const at = cells[cell]! - 1;
+      if (at < 0) return -1;
+      if (localPort[at] === lp && remotePort[at] === rp && ssIds[localAddressId[at]!] === lid && ssIds[remoteAddressId[at]!] === rid)
+        return this.ambiguous[at] === 1 ? -1 : at;
+      cell = (cell + 1) & mask;
+    }
+  }
+}
+
+/**
+ * Join one read's tcp_info to a snapshot's sockets by tuple, and rates from the counters now
+ * (read at takenAtMs) and the previous read's (`prev`), as steps of a few thousand rows (run
+ * them in slices: runInSlices). Only connected TCP sockets are joined (not LISTEN, not
+ * TIME_WAIT: ss's default state set has neither, and they carry no traffic); addresses match
+ * whatever their spelling; when two connections share a tuple neither is joined. A connection
+ * seen for the first time (no row of the same tuple and inode last time), a counter that went
+ * backwards (tuple reused by a new connection) or a non-positive interval give null rates.
+ */
+export function* joinConnRatesSteps(
+  prev: ConnRatesState | null,
+  sockets: readonly SocketRecord[],
+  info: TcpInfoColumns,
+  takenAtMs: number,
+): Generator<void, ConnRates> {
   const elapsedMs = prev === null ? 0 : takenAtMs - prev.takenAtMs;
   const seconds = elapsedMs > 0 ? elapsedMs / 1000 : null;
-  // One map and one object per connection: a connection's rate carries the counters the next
-  // read compares with (a second map of counter objects was kept between reads: 85k at 100k).
-  const rates = new Map<string, ConnRate>();
-  for (const [key, info] of joined) {
-    const before = seconds === null ? undefined : prev?.counters.get(key);
-    const usable =
+  const n = info.count;
+  const index = new TupleIndex(info);
+  for (let r = 0; r < n; r += JOIN_STEP_ROWS * 4) {
+    index.fillTo(Math.min(n, r + JOIN_STEP_ROWS * 4));
+    yield;
+  }
+  // The joined connections, in the snapshot's order.
+  const cap = Math.min(n, sockets.length);
+  const out: RateColumns = {
+    sendBytesPerSec: new Float64Array(cap),
+    recvBytesPerSec: new Float64Array(cap),
+    retransPerSec: new Float64Array(cap),
+    rttMs: new Float64Array(cap),
+    rttVarMs: new Float64Array(cap),
+    bytesAcked: new Float64Array(cap),
+    bytesReceived: new Float64Array(cap),
+    retransTotal: new Float64Array(cap),
+  };
+  const inodeOfSlot = new Float64Array(cap);
+  const slots = new Map<string, number>();
+  const keyOfSlot: string[] = [];
+  // The previous read: its rows by tuple, and of each the slot it was joined to and that socket's inode.
+  const was = seconds === null || prev === null ? null : prev;
+  let count = 0;
+  for (let i = 0; i < sockets.length && n > 0; i++) {
+    if ((i & (JOIN_STEP_ROWS - 1)) === 0 && i > 0) yield;
+    const s = sockets[i]!;
+    if (s.state === 'LISTEN' || s.state === 'TIME_WAIT' || s.remotePort === 0 || PROTOCOL_GROUP[s.protocol] !== 'tcp') continue;
+    const row = index.rowOf(s.localAddress, s.localPort, s.remoteAddress, s.remotePort);
+    if (row < 0) continue;
+    const slot = count;
+    slots.set(s.key, slot);
+    if (slots.size === count) {
+      // The same key twice (a snapshot never has it): the first one stays.
+      slots.set(s.key, keyOfSlot.indexOf(s.key));
+      continue;
+    }
+    count++;
+    keyOfSlot.push(s.key);
+    index.slotOfRow[row] = slot;
+    inodeOfSlot[slot] = s.inode;
+    const acked = info.bytesAcked[row]!;
+    const received = info.bytesReceived[row]!;
+    const retrans = info.retransTotal[row]!;
+    out.bytesAcked[slot] = acked;
+    out.bytesReceived[slot] = received;
+    out.retransTotal[slot] = retrans;
+    out.rttMs[slot] = info.rttMs[row]!;
+    out.rttVarMs[slot] = info.rttVarMs[row]!;
+    let p = -1;
+    if (was !== null) {
+      const prevRow = was.index.rowOf(s.localAddress, s.localPort, s.remoteAddress, s.remotePort);
+      p = prevRow < 0 ? -1 : was.index.slotOfRow[prevRow]!;
+      if (p >= 0 && was.inodeOfSlot[p] !== s.inode) p = -1;
+    }
+    const before = was?.table.columns;
+    if (
+      p >= 0 &&
       seconds !== null &&
       before !== undefined &&
-      info.bytesAcked >= before.bytesAcked &&
-      info.bytesReceived >= before.bytesReceived &&
-      info.retransTotal >= before.retransTotal;
-    rates.set(key, {
-      sendBytesPerSec: usable ? (info.bytesAcked - before.bytesAcked) / seconds : null,
-      recvBytesPerSec: usable ? (info.bytesReceived - before.bytesReceived) / seconds : null,
-      retransPerSec: usable ? (info.retransTotal - before.retransTotal) / seconds : null,
-      rttMs: info.rttMs,
-      rttVarMs: info.rttVarMs,
-      bytesAcked: info.bytesAcked,
-      bytesReceived: info.bytesReceived,
-      retransTotal: info.retransTotal,
-    });
+      acked >= before.bytesAcked[p]! &&
+      received >= before.bytesReceived[p]! &&
+      retrans >= before.retransTotal[p]!
+    ) {
+      out.sendBytesPerSec[slot] = (acked - before.bytesAcked[p]!) / seconds;
+      out.recvBytesPerSec[slot] = (received - before.bytesReceived[p]!) / seconds;
+      out.retransPerSec[slot] = (retrans - before.retransTotal[p]!) / seconds;
+    } else {
+      out.sendBytesPerSec[slot] = Number.NaN;
+      out.recvBytesPerSec[slot] = Number.NaN;
+      out.retransPerSec[slot] = Number.NaN;
+    }
   }
-  return { state: { takenAtMs, counters: rates }, rates, asOfMs: takenAtMs, intervalSec: seconds };
+  const trimmed: RateColumns =
+    count === cap
+      ? out
+      : {
+          sendBytesPerSec: out.sendBytesPerSec.slice(0, count),
+          recvBytesPerSec: out.recvBytesPerSec.slice(0, count),
+          retransPerSec: out.retransPerSec.slice(0, count),
+          rttMs: out.rttMs.slice(0, count),
+          rttVarMs: out.rttVarMs.slice(0, count),
+          bytesAcked: out.bytesAcked.slice(0, count),
+          bytesReceived: out.bytesReceived.slice(0, count),
+          retransTotal: out.retransTotal.slice(0, count),
+        };
+  const rates = new ConnRateTable(slots, keyOfSlot, trimmed);
+  return { state: { takenAtMs, table: rates, index, inodeOfSlot }, rates, asOfMs: takenAtMs, intervalSec: seconds };
+}
+
+/** joinConnRatesSteps in one go. */
+export function joinConnRates(
+  prev: ConnRatesState | null,
+  sockets: readonly SocketRecord[],
+  info: TcpInfoColumns,
+  takenAtMs: number,
+): ConnRates {
+  const steps = joinConnRatesSteps(prev, sockets, info, takenAtMs);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
 }
 
 /** Rates summed over a group of connections. */
@@ -218,7 +452,46 @@ interface MutableRateGroup {
   process: string | null;
 }
 
-function addTo(groups: Map<string, MutableRateGroup>, key: string, label: string, r: ConnRate): MutableRateGroup {
+/**
+ * One socket's rate as numbers (NaN for null), read from a ConnRateTable's columns in place or
+ * from a plain map's objects: the sums never make an object per connection.
+ */
+class RateReader {
+  sendBytesPerSec = Number.NaN;
+  recvBytesPerSec = Number.NaN;
+  retransPerSec = Number.NaN;
+  rttMs = Number.NaN;
+  private readonly table: ConnRateTable | null;
+
+  constructor(private readonly rates: ReadonlyMap<string, ConnRate>) {
+    this.table = rates instanceof ConnRateTable ? rates : null;
+  }
+
+  /** False when the key has no rate. */
+  read(key: string): boolean {
+    if (this.table !== null) {
+      const slot = this.table.slotOf(key);
+      if (slot < 0) return false;
+      const c = this.table.columns;
+      this.sendBytesPerSec = c.sendBytesPerSec[slot]!;
+      this.recvBytesPerSec = c.recvBytesPerSec[slot]!;
+      this.retransPerSec = c.retransPerSec[slot]!;
+      this.rttMs = c.rttMs[slot]!;
+      return true;
+    }
+    const r = this.rates.get(key);
+    if (r === undefined) return false;
+    this.sendBytesPerSec = r.sendBytesPerSec ?? Number.NaN;
+    this.recvBytesPerSec = r.recvBytesPerSec ?? Number.NaN;
+    this.retransPerSec = r.retransPerSec ?? Number.NaN;
+    this.rttMs = r.rttMs ?? Number.NaN;
+    return true;
+  }
+}
+
+const orZero = (v: number): number => (Number.isNaN(v) ? 0 : v);
+
+function addTo(groups: Map<string, MutableRateGroup>, key: string, label: string, r: RateReader): MutableRateGroup {
   let g = groups.get(key);
   if (g === undefined) {
     g = {
@@ -236,13 +509,13 @@ function addTo(groups: Map<string, MutableRateGroup>, key: string, label: string
     groups.set(key, g);
   }
   g.connections++;
-  if (r.sendBytesPerSec !== null) {
+  if (!Number.isNaN(r.sendBytesPerSec)) {
     g.withRate++;
     g.sendBytesPerSec += r.sendBytesPerSec;
-    g.recvBytesPerSec += r.recvBytesPerSec ?? 0;
-    g.retransPerSec += r.retransPerSec ?? 0;
+    g.recvBytesPerSec += orZero(r.recvBytesPerSec);
+    g.retransPerSec += orZero(r.retransPerSec);
   }
-  if (r.rttMs !== null) g.rtts.push(r.rttMs);
+  if (!Number.isNaN(r.rttMs)) g.rtts.push(r.rttMs);
   return g;
 }
 
@@ -278,9 +551,9 @@ function finish(groups: Map<string, MutableRateGroup>): RateGroup[] {
 /** Rates per owning process; connections without a known owner in one "-" row. */
 export function sumRatesByProcess(sockets: readonly SocketRecord[], rates: ReadonlyMap<string, ConnRate>): RateGroup[] {
   const groups = new Map<string, MutableRateGroup>();
+  const r = new RateReader(rates);
   for (const s of sockets) {
-    const r = rates.get(s.key);
-    if (r === undefined) continue;
+    if (!r.read(s.key)) continue;
     const g = addTo(groups, s.owner === null ? '-' : String(s.owner.pid), s.owner === null ? '(unknown owner)' : s.owner.command, r);
     if (s.owner !== null) {
       g.pid = s.owner.pid;
@@ -305,9 +578,9 @@ export function sumRatesByLocalPort(
   for (const s of sockets)
     if (s.state === 'LISTEN' && PROTOCOL_GROUP[s.protocol] === 'tcp' && !listeners.has(s.localPort)) listeners.set(s.localPort, s);
   const groups = new Map<string, MutableRateGroup>();
+  const r = new RateReader(rates);
   for (const s of sockets) {
-    const r = rates.get(s.key);
-    if (r === undefined || PROTOCOL_GROUP[s.protocol] !== 'tcp' || !listening.covers(s)) continue;
+    if (PROTOCOL_GROUP[s.protocol] !== 'tcp' || !r.read(s.key) || !listening.covers(s)) continue;
     const g = addTo(groups, String(s.localPort), String(s.localPort), r);
     const listener = listeners.get(s.localPort);
     if (listener !== undefined && listener.owner !== null) {
@@ -328,9 +601,9 @@ export function sumRatesByRemotePort(
   listening: ListeningEndpoints,
 ): RateGroup[] {
   const groups = new Map<string, MutableRateGroup>();
+  const r = new RateReader(rates);
   for (const s of sockets) {
-    const r = rates.get(s.key);
-    if (r === undefined || s.remotePort === 0 || listening.covers(s)) continue;
+    if (s.remotePort === 0 || !r.read(s.key) || listening.covers(s)) continue;
     addTo(groups, `to:${s.remotePort}`, `→:${s.remotePort}`, r);
   }
   return finish(groups);
@@ -339,9 +612,9 @@ export function sumRatesByRemotePort(
 /** Rates per remote host, with the RTT median and worst over its connections. */
 export function sumRatesByPeer(sockets: readonly SocketRecord[], rates: ReadonlyMap<string, ConnRate>): RateGroup[] {
   const groups = new Map<string, MutableRateGroup>();
+  const r = new RateReader(rates);
   for (const s of sockets) {
-    const r = rates.get(s.key);
-    if (r === undefined) continue;
+    if (!r.read(s.key)) continue;
     addTo(groups, s.remoteAddress, s.remoteAddress, r);
   }
   return finish(groups);
@@ -362,17 +635,33 @@ export function totalRates(rates: ReadonlyMap<string, ConnRate>, keys?: Iterable
   let send = 0;
   let recv = 0;
   let retrans = 0;
-  const add = (r: ConnRate | undefined): void => {
-    if (r === undefined) return;
+  if (keys === undefined && rates instanceof ConnRateTable) {
+    if (rates.totalMemo !== null) return rates.totalMemo;
+    // Every slot, from the columns.
+    const c = rates.columns;
+    connections = rates.size;
+    for (let slot = 0; slot < connections; slot++) {
+      const out = c.sendBytesPerSec[slot]!;
+      if (Number.isNaN(out)) continue;
+      withRate++;
+      send += out;
+      recv += orZero(c.recvBytesPerSec[slot]!);
+      retrans += orZero(c.retransPerSec[slot]!);
+    }
+    rates.totalMemo = { connections, withRate, sendBytesPerSec: send, recvBytesPerSec: recv, retransPerSec: retrans };
+    return rates.totalMemo;
+  }
+  const r = new RateReader(rates);
+  const add = (key: string): void => {
+    if (!r.read(key)) return;
     connections++;
-    if (r.sendBytesPerSec === null) return;
+    if (Number.isNaN(r.sendBytesPerSec)) return;
     withRate++;
     send += r.sendBytesPerSec;
-    recv += r.recvBytesPerSec ?? 0;
-    retrans += r.retransPerSec ?? 0;
+    recv += orZero(r.recvBytesPerSec);
+    retrans += orZero(r.retransPerSec);
   };
-  if (keys === undefined) for (const r of rates.values()) add(r);
-  else for (const k of keys) add(rates.get(k));
+  for (const k of keys ?? rates.keys()) add(k);
   return { connections, withRate, sendBytesPerSec: send, recvBytesPerSec: recv, retransPerSec: retrans };
 }
 

@@ -4,7 +4,8 @@
 
 import fs from 'node:fs';
 
-import { computeConnRates, joinTcpInfo, nextTcpInfoReadAtMs, type ConnRates, type ConnRatesState } from '../model/conn-rates.js';
+import { joinConnRatesSteps, nextTcpInfoReadAtMs, type ConnRates, type ConnRatesState } from '../model/conn-rates.js';
+import { runInSlices, type SliceOptions } from '../model/slices.js';
 import { joinUnixPeers, type UnixPeer } from '../model/unix-peers.js';
 import type { Snapshot } from '../model/types.js';
 import { readSsTcpInfo, readSsUnixPeers, ssPortFilterArgs, type SsDeps, type SsOptions } from './read-ss-info.js';
@@ -45,7 +46,14 @@ export interface ConnRatesSourceOptions {
   readonly budgetFraction: number;
   /** CPU time of this process's finished children so far, ms (default: readChildrenCpuMs). */
   readonly childrenCpuMs?: () => number | null;
+  /** The pause between two slices of the join (default: setImmediate). */
+  readonly pause?: () => Promise<void>;
 }
+
+/** The join and the rates run in slices of about this many ms of this thread, keys and frames between them. */
+const JOIN_SLICE_MS = 10;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux whatever the kernel's HZ). */
 const USER_HZ = 100;
@@ -69,6 +77,7 @@ export function readChildrenCpuMs(): number | null {
 
 export function createConnRatesSource(deps: SsDeps, ss: SsOptions, options: ConnRatesSourceOptions): ConnRatesSource {
   const childrenCpuMs = options.childrenCpuMs ?? readChildrenCpuMs;
+  const slices: SliceOptions = { sliceMs: JOIN_SLICE_MS, clock: deps.monotonicMs, pause: options.pause ?? nextTurn };
   let state: ConnRatesState | null = null;
   let last: ConnRatesStatus | null = null;
   let nextAtMs = -Infinity;
@@ -95,14 +104,16 @@ export function createConnRatesSource(deps: SsDeps, ss: SsOptions, options: Conn
         return last;
       }
       failures = 0;
-      const j0 = deps.monotonicMs();
-      const joined = joinTcpInfo(snapshot.sockets, r.value.connections);
-      const rates = computeConnRates(state, joined, r.value.takenAtMs);
+      // The join and the rates in ~10 ms slices: at 100k connections they are tens of ms.
+      const { value: rates, busyMs: joinMs } = await runInSlices(
+        joinConnRatesSteps(state, snapshot.sockets, r.value.table, r.value.takenAtMs),
+        slices,
+      );
       state = rates.state;
       // CPU of this read: ss's (the child's, when it can be read; else its wall time stands in)
-      // and ours (the parse while ss printed, the join and the rates: synchronous, so wall = CPU).
+      // and ours (the parse while ss printed, the join and the rates: synchronous slices, so wall = CPU).
       const ssCpuMs = children0 !== null && children1 !== null ? children1 - children0 : r.value.costMs - r.value.parseMs;
-      const cpuMs = ssCpuMs + r.value.parseMs + (deps.monotonicMs() - j0);
+      const cpuMs = ssCpuMs + r.value.parseMs + joinMs;
       nextAtMs = nextTcpInfoReadAtMs(started, cpuMs, options.intervalMs, options.budgetFraction);
       last = {
         ok: true,

@@ -117,9 +117,18 @@ export interface OwnerLookup {
   readonly stats: OwnerScanStats;
   lookup(inode: number): SocketOwner | null;
   sharedBy(inode: number): number;
+  /**
+   * Optional: whether lookup(inode) would answer an owner equal to `owner` (pid, fd, uid, command,
+   * command line) and sharedBy(inode) `sharedBy`, without building the owner object (a refresh
+   * asks it for every record reused from the last snapshot).
+   */
+  holds?(inode: number, owner: SocketOwner | null, sharedBy: number): boolean;
 }
 
-/** Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find). */
+/**
+ * Socket inodes held by some file (0 = TIME_WAIT, orphans, request socks: nobody to find), of any
+ * entries. A snapshot's own list is made while its tables are de-duplicated (TableMerger.inodes).
+ */
 export function wantedInodes(entries: readonly SocketEntry[]): InodeSet {
   return InodeSet.ofEntries(entries);
 }
@@ -189,6 +198,8 @@ interface ParsedTables {
   readonly duplicates: number;
   /** The record arrays kept for the next snapshot (assemble puts a re-joined record in its entry's place). */
   readonly kept: SocketRecord[][];
+  /** The entries' non-zero inodes, in order (distinct: the de-duplication made them so): what the owner scan is asked for. */
+  readonly inodes: InodeSet;
 }
 
 /** errno codes that mean "this table does not exist here", not worth a warning. */
@@ -289,6 +300,9 @@ class TableMerger {
   private readonly byKey = new Map<string, number>();
   private skippedLines = 0;
   private duplicates = 0;
+  /** The non-zero inodes of entries[0, count), in order, in inodes[0, inodeCount): listed while de-duplicating. */
+  private inodes: Float64Array;
+  private inodeCount = 0;
 
   /** `byInode`: an empty index for the rows to come; `expected`: how many rows will be added (a hint). */
   constructor(
@@ -296,6 +310,7 @@ class TableMerger {
     expected = 0,
   ) {
     this.entries = new Array<SocketEntry | SocketRecord>(expected);
+    this.inodes = new Float64Array(Math.max(expected, 256));
   }
 
   /** A table that could not be read (null error: missing, e.g. IPv6 disabled). */
@@ -309,14 +324,28 @@ class TableMerger {
     this.addSkipped(protocol, skipped);
   }
 
-  /** sockets[from, to) of one table, in order (a table added in several ranges: then addSkipped once). */
-  addRange(sockets: readonly (SocketEntry | SocketRecord)[], from: number, to: number): void {
+  /**
+   * sockets[from, to) of one table, in order (a table added in several ranges: then addSkipped
+   * once). `inodes`: the sockets' inodes (an inet parse's LineBounds), read instead of visiting
+   * every record (at 100k sockets they are scattered over the heap: a cache miss each).
+   */
+  addRange(sockets: readonly (SocketEntry | SocketRecord)[], from: number, to: number, inodes?: Float64Array): void {
     const { entries } = this;
     for (let i = from; i < to; i++) {
       const e = sockets[i]!;
       let earlier: number;
-      if (e.inode !== 0) earlier = this.byInode.getOrSet(e.inode, this.count);
-      else {
+      const inode = inodes === undefined ? e.inode : inodes[i]!;
+      if (inode !== 0) {
+        earlier = this.byInode.getOrSet(inode, this.count);
+        if (earlier < 0) {
+          if (this.inodeCount === this.inodes.length) {
+            const bigger = new Float64Array(this.inodes.length * 2);
+            bigger.set(this.inodes);
+            this.inodes = bigger;
+          }
+          this.inodes[this.inodeCount++] = inode;
+        }
+      } else {
         earlier = this.byKey.get(e.key) ?? -1;
         if (earlier < 0) this.byKey.set(e.key, this.count);
       }
@@ -340,7 +369,8 @@ class TableMerger {
   result(): ParsedTables {
     this.entries.length = this.count;
     const { entries, files, unreadable, skippedLines, duplicates, kept } = this;
-    return { entries, files, unreadable, skippedLines, duplicates, kept };
+    const inodes = InodeSet.ofDistinct(this.inodes.subarray(0, this.inodeCount));
+    return { entries, files, unreadable, skippedLines, duplicates, kept, inodes };
   }
 }
 
@@ -369,7 +399,12 @@ const MERGE_STEP_ROWS = 8_192;
  * sliced parse holds it).
  */
 function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, inodeIndex: InodeIndex): Generator<void, ParsedTables, void> {
-  const parts: { readonly protocol: Protocol; readonly sockets: readonly (SocketEntry | SocketRecord)[]; readonly skipped: number }[] = [];
+  const parts: {
+    readonly protocol: Protocol;
+    readonly sockets: readonly (SocketEntry | SocketRecord)[];
+    readonly skipped: number;
+    readonly inodes?: Float64Array;
+  }[] = [];
   const kept: SocketRecord[][] = [];
   let total = 0;
   for (const { protocol, text, bytes, length } of reads) {
@@ -385,7 +420,7 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
         scratch: spare?.bounds,
         inodeIndex,
       });
-      parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped });
+      parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped, inodes: parsed.bounds.inodes });
       total += parsed.sockets.length;
       // Every entry is a record once assemble has joined it (pending records in place).
       const records = parsed.sockets as SocketRecord[];
@@ -403,7 +438,7 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
       // In ranges, with a pause between them (the de-duplication of 100k rows: a few ms).
       for (let from = 0; from < p.sockets.length; from += MERGE_STEP_ROWS) {
         if (from > 0) yield;
-        merged.addRange(p.sockets, from, Math.min(p.sockets.length, from + MERGE_STEP_ROWS));
+        merged.addRange(p.sockets, from, Math.min(p.sockets.length, from + MERGE_STEP_ROWS), p.inodes);
       }
       merged.addSkipped(p.protocol, p.skipped);
     }
@@ -451,15 +486,32 @@ function assemble(
   ownerStats: OwnerScanStats = owners?.stats ?? NO_OWNERS,
 ): Snapshot {
   const { entries } = parsed;
-  const sockets: SocketRecord[] = new Array<SocketRecord>(entries.length);
+  // The merged entries' array becomes the snapshot's, each slot given its joined record in turn
+  // (nothing reads the entries after the join): no second 100k-slot array a refresh.
+  const sockets = entries as SocketRecord[];
   /** Reused entries whose owner changed: a new record in their place, in the kept tables too. */
   let rejoined: Map<SocketEntry, SocketRecord> | null = null;
   let reused = 0;
+  const holds = owners?.holds;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
+    const known = (e as Partial<SocketRecord>).owner;
+    // A record reused from the last snapshot whose owner answer is the same: kept as is, without
+    // building its owner (most records of a refresh: no allocation per socket).
+    if (known !== undefined && !isPendingRecord(e)) {
+      const kept = e as SocketRecord;
+      if (
+        owners === null || e.inode === 0
+          ? known === null && kept.sharedBy === 0
+          : holds !== undefined && holds.call(owners, e.inode, known, kept.sharedBy)
+      ) {
+        sockets[i] = kept;
+        reused++;
+        continue;
+      }
+    }
     const owner = owners === null || e.inode === 0 ? null : owners.lookup(e.inode);
     const sharedBy = owners === null || e.inode === 0 ? 0 : owners.sharedBy(e.inode);
-    const known = (e as Partial<SocketRecord>).owner;
     let record: SocketRecord;
     if (isPendingRecord(e)) {
       // Parsed this time and not published yet: join in place (same result as toRecord).
@@ -533,7 +585,7 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
   const t1 = monotonicMs();
   const parsed = parseTables(reads, memoryOf(procFs));
   const t2 = monotonicMs();
-  const owners = deps.owners === null ? null : deps.owners.scan(wantedInodes(parsed.entries));
+  const owners = deps.owners === null ? null : deps.owners.scan(parsed.inodes);
   const t3 = monotonicMs();
   const snapshot = assemble(deps, takenAtMs, parsed, counters, owners, { readMs: t1 - t0, parseMs: t2 - t1, ownersMs: t3 - t2 });
   return withCpu(snapshot, processCpuMs() - cpu0);
@@ -654,7 +706,7 @@ async function joinOwners(
   counters: KernelCounters,
 ): Promise<Snapshot> {
   const t2 = deps.monotonicMs();
-  const owners = deps.owners === null ? null : await deps.owners.scan(wantedInodes(parsed.entries));
+  const owners = deps.owners === null ? null : await deps.owners.scan(parsed.inodes);
   const cost = { readMs: timing.readMs, parseMs: timing.parseMs, ownersMs: deps.monotonicMs() - t2 };
   const snapshot = assemble(
     deps,
@@ -848,11 +900,12 @@ async function parseRest(
     if (typeof content !== 'string' && parts.every((p) => p.bounds !== null)) {
       let count = 0;
       for (const p of parts) count += p.sockets.length;
-      const bounds: LineBounds = { starts: new Int32Array(count), ends: new Int32Array(count) };
+      const bounds: LineBounds = { starts: new Int32Array(count), ends: new Int32Array(count), inodes: new Float64Array(count) };
       const records: SocketRecord[] = [];
       for (const p of parts) {
         bounds.starts.set(p.bounds!.starts.subarray(0, p.sockets.length), records.length);
         bounds.ends.set(p.bounds!.ends.subarray(0, p.sockets.length), records.length);
+        bounds.inodes.set(p.bounds!.inodes.subarray(0, p.sockets.length), records.length);
         for (const e of p.sockets) records.push(e as SocketRecord);
       }
       remember(memory, protocol, content, bounds, records, null);

@@ -94,6 +94,11 @@ export class InodeSet implements ReadonlySet<number> {
     return new InodeSet(count === list.length ? list : list.subarray(0, count));
   }
 
+  /** `inodes` as they are: distinct and non-zero, not checked (the rows of a de-duplicated snapshot). */
+  static ofDistinct(inodes: Float64Array): InodeSet {
+    return new InodeSet(inodes);
+  }
+
   /** The distinct non-zero values of `inodes`, in their order (the array is kept when it has neither 0 nor duplicates). */
   static of(inodes: Float64Array): InodeSet {
     const seen = (dedupeScratch ??= new InodeIndex(0)).reset(inodes.length);
@@ -152,4 +157,139 @@ export class InodeSet implements ReadonlySet<number> {
 /** The inodes of `wanted` as a new array (to post to the owner worker): a copy of an InodeSet's list, without iterating it. */
 export function inodeArrayOf(wanted: ReadonlySet<number>): Float64Array<ArrayBuffer> {
   return wanted instanceof InodeSet ? wanted.inodes.slice() : Float64Array.from(wanted);
+}
+
+/**
+ * The socket inodes one owner scan wants, kept from one scan to the next so that a scan learns
+ * what changed (added, removed) without building a Set of every inode each refresh (at 100k
+ * sockets ~12 ms, and ~45 ms more to walk it for unknown inodes). The lists come in the order of
+ * /proc/net/*, which a refresh mostly keeps (a socket stays in its hash bucket): the new list is
+ * walked beside the old one and only where they differ is the hash table asked — a steady
+ * refresh touches it a few hundred times, not 100k. Open addressing over typed arrays; an inode
+ * no longer wanted keeps its slot (not live) until the table is rebuilt.
+ */
+/** How far WantedInodes.update looks ahead in the old list for an inode after removed ones. */
+const WANTED_LOOKAHEAD = 32;
+
+export class WantedInodes {
+  private keys = new Float64Array(1024);
+  private live = new Uint8Array(1024);
+  private mask = 1023;
+  /** Slots holding an inode (live or not). */
+  private used = 0;
+  private list: ArrayLike<number> = new Float64Array(0);
+  private count = 0;
+
+  /** Distinct wanted inodes. */
+  get size(): number {
+    return this.count;
+  }
+
+  has(inode: number): boolean {
+    if (inode === 0) return false;
+    const i = this.slotOf(inode);
+    return this.keys[i] === inode && this.live[i] === 1;
+  }
+
+  /**
+   * Want exactly the non-zero values of `inodes`, which must be distinct (an InodeSet's list, a
+   * snapshot's inodes). Returns the inodes that were not wanted before (added) and those no
+   * longer wanted (removed). The array is kept (not copied) until the next update: the caller
+   * must not change it.
+   */
+  update(inodes: ArrayLike<number>): { added: number[]; removed: number[] } {
+    if ((this.used + inodes.length) * 2 > this.keys.length) this.rebuild(Math.max(this.count, inodes.length));
+    const old = this.list;
+    const added: number[] = [];
+    // Old inodes passed over (removed, or moved) and wanted ones met out of the old order: an
+    // old inode is removed unless the new list has it out of order. Whatever the order, every
+    // old inode is either matched in place or passed over, so the answer is exact.
+    const skippedOld: number[] = [];
+    const movedNew: number[] = [];
+    let j = 0;
+    let count = 0;
+    for (let n = 0; n < inodes.length; n++) {
+      const inode = inodes[n]!;
+      if (inode === 0) continue;
+      count += 1;
+      while (j < old.length && old[j] === 0) j++;
+      if (j < old.length && old[j] === inode) {
+        j++; // the common case: same inode at the same place
+        continue;
+      }
+      const i = this.slotOf(inode);
+      if (this.keys[i] === inode && this.live[i] === 1) {
+        // Wanted before, elsewhere: most often a few old inodes here were removed. Skip them if
+        // this inode follows shortly; otherwise it moved (both decided below).
+        const end = Math.min(old.length, j + 1 + WANTED_LOOKAHEAD);
+        let k = j + 1;
+        while (k < end && old[k] !== inode) k++;
+        if (k < end) {
+          for (; j < k; j++) if (old[j] !== 0) skippedOld.push(old[j]!);
+          j++;
+        } else movedNew.push(inode);
+        continue;
+      }
+      if (this.keys[i] === 0) {
+        this.keys[i] = inode;
+        this.used += 1;
+      }
+      this.live[i] = 1;
+      added.push(inode);
+    }
+    for (; j < old.length; j++) if (old[j] !== 0) skippedOld.push(old[j]!);
+    const removed: number[] = [];
+    if (skippedOld.length > 0) {
+      const stay = new Set(movedNew);
+      for (const inode of skippedOld) {
+        if (stay.has(inode)) continue;
+        const i = this.slotOf(inode);
+        if (this.keys[i] === inode && this.live[i] === 1) {
+          this.live[i] = 0;
+          removed.push(inode);
+        }
+      }
+    }
+    this.list = inodes;
+    this.count = count;
+    return { added, removed };
+  }
+
+  /** Want nothing (the next update reports every inode as added). */
+  clear(): void {
+    this.keys.fill(0);
+    this.live.fill(0);
+    this.used = 0;
+    this.list = new Float64Array(0);
+    this.count = 0;
+  }
+
+  /** The slot of `inode`, or the empty slot where it would go. */
+  private slotOf(inode: number): number {
+    const { keys, mask } = this;
+    let i = (Math.imul(inode | 0, 0x9e3779b1) ^ ((inode / 0x100000000) | 0)) & mask;
+    for (;;) {
+      const k = keys[i]!;
+      if (k === inode || k === 0) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** New arrays for `expected` inodes, keeping only the live ones. */
+  private rebuild(expected: number): void {
+    const { keys, live } = this;
+    let size = 1024;
+    while (size < expected * 4) size *= 2;
+    this.keys = new Float64Array(size);
+    this.live = new Uint8Array(size);
+    this.mask = size - 1;
+    this.used = 0;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === 0 || live[i] !== 1) continue;
+      const j = this.slotOf(keys[i]!);
+      this.keys[j] = keys[i]!;
+      this.live[j] = 1;
+      this.used += 1;
+    }
+  }
 }

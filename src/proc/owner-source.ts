@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { OwnerScanStats } from '../model/types.js';
+import type { OwnerScanStats, SocketOwner } from '../model/types.js';
 import type { AsyncOwnerSource, OwnerLookup } from './collect-snapshot.js';
 import type { OwnerScanner } from './read-owners.js';
 import { InodeIndex, inodeArrayOf } from './inode-index.js';
@@ -26,6 +26,13 @@ export interface OwnerScanRequest {
    * of the last `table` prime (rows with pid 0: no holder now). See overlayOwnerChanges.
    */
   readonly changes?: boolean;
+  /**
+   * A live screen's scan for `inodes`: the first one is answered with the whole table (every
+   * socket inode's holder, `table` in the reply), every later one with the rows that changed
+   * since the last reply, wanted or not (pid 0: no holder now). The sender keeps the table
+   * (OwnerTable) and applies each reply in order.
+   */
+  readonly delta?: boolean;
 }
 
 /** Message from the worker. */
@@ -35,36 +42,147 @@ export interface OwnerScanReply {
   readonly rows: Float64Array;
   readonly processes: readonly (readonly [number, { command: string; commandLine: string; uid: number }])[];
   readonly stats: OwnerScanStats;
+  /** A `delta` request's reply holds the whole table (true) or the changes since the last reply. */
+  readonly table?: boolean;
 }
 
 export const OWNER_WORKER_MARK = 'sockscope-owner-worker';
 
 /** Run one scan and pack the answer (used by the worker, and directly in tests). */
 export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest): OwnerScanReply {
-  const wanted = request.prime === true ? null : inodeSet(request.inodes);
-  const result = scanner.scan(wanted);
+  // The scanner keeps the wanted inodes between scans and diffs the new list against them: no
+  // Set of every inode per refresh (the request's array is kept until the next scan).
+  const result = scanner.scan(request.prime === true ? null : request.inodes);
   // No SocketOwner object per inode: rows written straight into the transferred array.
   let packed;
-  if (wanted === null && request.table === true) {
+  let table: boolean | undefined;
+  if (request.prime === true && request.table === true) {
     packed = result.packAllOwners();
     scanner.trackChanges();
-  } else if (wanted !== null && request.changes === true) packed = result.packChangedOwners(wanted);
+  } else if (request.delta === true) {
+    // A steady refresh at 100k changes a few hundred rows: packing, sending and indexing all
+    // 100k every refresh cost ~40 ms here and ~15 ms on the main thread.
+    table = !scanner.tracking;
+    if (table) {
+      packed = result.packAllOwners();
+      scanner.trackChanges();
+    } else packed = scanner.packChanges();
+  } else if (request.prime !== true && request.changes === true) packed = result.packChangedOwners();
   else packed = result.packOwners(request.inodes);
-  return { id: request.id, rows: packed.rows, processes: packed.processes, stats: result.stats };
+  return { id: request.id, rows: packed.rows, processes: packed.processes, stats: result.stats, ...(table === undefined ? {} : { table }) };
 }
 
 /**
- * The inodes as a Set of small integers where they fit: a value read from a Float64Array is a
- * double, and a Set of 100k doubles costs ~2x as much to build and to look numbers up in (the
- * scanner's maps hold the small integers parsed from the fd links).
+ * A live screen's owner table on its side of the owner worker: every socket inode's holder,
+ * brought up to date by each `delta` reply in the order they come (see OwnerScanRequest.delta).
+ * Rows of 4 (inode, pid, fd, sharedBy) found through an InodeIndex; a row whose socket lost its
+ * holder keeps pid 0 until the table is compacted.
  */
-function inodeSet(inodes: Float64Array): Set<number> {
-  const set = new Set<number>();
-  for (let i = 0; i < inodes.length; i++) {
-    const inode = inodes[i]!;
-    set.add(inode <= 0x3fffffff ? inode | 0 : inode);
+export class OwnerTable {
+  private rows = new Float64Array(0);
+  private used = 0;
+  private dead = 0;
+  private index = new InodeIndex(0);
+  /** Slots of `index` (a lower bound): it is rebuilt before holding more than half as many rows. */
+  private indexCapacity = 1024;
+  private readonly procs = new Map<number, { command: string; commandLine: string; uid: number }>();
+
+  /** Apply one reply: the whole table (`reply.table`) or its changes. */
+  apply(reply: OwnerScanReply): void {
+    if (reply.table === true) {
+      this.procs.clear();
+      this.rows = reply.rows.slice();
+      this.used = reply.rows.length;
+      this.dead = 0;
+      this.reindex();
+    } else {
+      const { rows } = reply;
+      for (let i = 0; i + 3 < rows.length; i += 4) {
+        const inode = rows[i]!;
+        if (inode === 0) continue;
+        const at = this.index.get(inode);
+        const pid = rows[i + 1]!;
+        if (at >= 0) {
+          if (this.rows[at + 1] === 0 && pid !== 0) this.dead -= 1;
+          else if (this.rows[at + 1] !== 0 && pid === 0) this.dead += 1;
+          this.rows.set(rows.subarray(i, i + 4), at);
+        } else if (pid !== 0) this.append(rows.subarray(i, i + 4));
+      }
+      if (this.dead > 1024 && this.dead * 2 > this.used / 4) this.compact();
+    }
+    for (const [pid, info] of reply.processes) this.procs.set(pid, info);
   }
-  return set;
+
+  /** Lookups over the table as it is now (answers change when a later reply is applied). */
+  lookupWith(stats: OwnerScanStats): OwnerLookup {
+    let lastRow = -1;
+    // A join asks lookup(inode) then sharedBy(inode): the row found first is kept for the second
+    // (checked against the rows: a reply applied in between may have moved it).
+    const rowOf = (inode: number): number => {
+      if (inode === 0) return -1;
+      if (lastRow < 0 || this.rows[lastRow] !== inode) lastRow = this.index.get(inode);
+      if (lastRow >= 0 && !this.procs.has((this.rows[lastRow + 1] as number) | 0)) return -1;
+      return lastRow;
+    };
+    return {
+      stats,
+      lookup: (inode) => {
+        const i = rowOf(inode);
+        if (i < 0) return null;
+        const rows = this.rows;
+        // Small integers (`| 0`): see unpackOwnerScan.
+        const pid = (rows[i + 1] as number) | 0;
+        const p = this.procs.get(pid)!;
+        return { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 };
+      },
+      sharedBy: (inode) => {
+        const i = rowOf(inode);
+        return i < 0 ? 0 : (this.rows[i + 3] as number) | 0;
+      },
+    };
+  }
+
+  /** Rows held (live, not counting those that lost their holder). */
+  get size(): number {
+    return this.used / 4 - this.dead;
+  }
+
+  private append(row: Float64Array): void {
+    if (this.used + 4 > this.rows.length) {
+      const grown = new Float64Array(Math.max(4096, this.rows.length * 2));
+      grown.set(this.rows.subarray(0, this.used));
+      this.rows = grown;
+    }
+    this.rows.set(row, this.used);
+    this.index.getOrSet(row[0]!, this.used);
+    this.used += 4;
+    // The index is sized for the rows it was built with: rebuild it before it fills up.
+    if (this.used / 4 > this.indexCapacity / 2) this.reindex();
+  }
+
+  /** Drop the rows without a holder, and the processes no row names. */
+  private compact(): void {
+    const rows = this.rows;
+    let n = 0;
+    const pids = new Set<number>();
+    for (let i = 0; i + 3 < this.used; i += 4) {
+      if (rows[i + 1] === 0) continue;
+      if (n !== i) rows.copyWithin(n, i, i + 4);
+      pids.add((rows[n + 1] as number) | 0);
+      n += 4;
+    }
+    this.used = n;
+    this.dead = 0;
+    for (const pid of [...this.procs.keys()]) if (!pids.has(pid)) this.procs.delete(pid);
+    this.reindex();
+  }
+
+  private reindex(): void {
+    const count = this.used / 4;
+    this.index = new InodeIndex(count * 2); // >= 4 slots a row: rebuilt when half full
+    this.indexCapacity = Math.max(1024, count * 4);
+    for (let i = 0; i + 3 < this.used; i += 4) this.index.getOrSet(this.rows[i]!, i);
+  }
 }
 
 /**
@@ -85,12 +203,19 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
   // small integers, it changes that field to a double in every record of the same shape — one
   // shared socket made V8 migrate all 100k records of a snapshot (~0.25–0.8 s).
   // A join asks lookup(inode) then sharedBy(inode): the row found first is kept for the second.
+  // The rows come in the order of the inodes asked for, which is the order a join walks the
+  // snapshot in: the row after the last one found is tried before the index (sequential reads
+  // instead of a random probe per socket).
   let lastInode = 0;
   let lastRow = -1;
+  let nextRow = 0;
   const rowOf = (inode: number): number => {
     if (inode !== lastInode) {
       lastInode = inode;
-      lastRow = inode === 0 ? -1 : byInode.get(inode);
+      if (inode === 0) lastRow = -1;
+      else if (nextRow + 3 < rows.length && rows[nextRow] === inode && procs.has((rows[nextRow + 1] as number) | 0)) lastRow = nextRow;
+      else lastRow = byInode.get(inode);
+      if (lastRow >= 0) nextRow = lastRow + 4;
     }
     return lastRow;
   };
@@ -107,7 +232,26 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
       const i = rowOf(inode);
       return i < 0 ? 0 : (rows[i + 3] as number) | 0;
     },
+    holds(inode, owner, sharedBy) {
+      const i = rowOf(inode);
+      if (i < 0) return owner === null && sharedBy === 0;
+      return owner !== null && sameRow(rows, i, procs, owner, sharedBy);
+    },
   };
+}
+
+/** Whether packed row `i` (inode, pid, fd, sharedBy) answers `owner` and `sharedBy` (see OwnerLookup.holds). */
+function sameRow(
+  rows: Float64Array,
+  i: number,
+  procs: ReadonlyMap<number, { readonly command: string; readonly commandLine: string; readonly uid: number }>,
+  owner: SocketOwner,
+  sharedBy: number,
+): boolean {
+  const pid = (rows[i + 1] as number) | 0;
+  if (owner.pid !== pid || owner.fd !== ((rows[i + 2] as number) | 0) || sharedBy !== ((rows[i + 3] as number) | 0)) return false;
+  const p = procs.get(pid);
+  return p !== undefined && p.uid === owner.uid && p.command === owner.command && p.commandLine === owner.commandLine;
 }
 
 /**
@@ -117,7 +261,13 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
 export function overlayOwnerChanges(base: OwnerLookup, changes: OwnerScanReply): OwnerLookup {
   const { rows } = changes;
   // Nothing changed (the common case of a quiet host): the table as it is.
-  if (rows.length === 0) return { stats: changes.stats, lookup: (inode) => base.lookup(inode), sharedBy: (inode) => base.sharedBy(inode) };
+  if (rows.length === 0)
+    return {
+      stats: changes.stats,
+      lookup: (inode) => base.lookup(inode),
+      sharedBy: (inode) => base.sharedBy(inode),
+      holds: (inode, owner, sharedBy) => base.holds?.(inode, owner, sharedBy) ?? false,
+    };
   const procs = new Map(changes.processes);
   const byInode = new InodeIndex(rows.length / 4);
   for (let i = 0; i + 3 < rows.length; i += 4) if (rows[i] !== 0) byInode.getOrSet(rows[i] as number, i);
@@ -135,6 +285,15 @@ export function overlayOwnerChanges(base: OwnerLookup, changes: OwnerScanReply):
       const i = inode === 0 ? -1 : byInode.get(inode);
       if (i < 0) return base.sharedBy(inode);
       return procs.has((rows[i + 1] as number) | 0) ? (rows[i + 3] as number) | 0 : 0;
+    },
+    holds(inode, owner, sharedBy) {
+      const i = inode === 0 ? -1 : byInode.get(inode);
+      if (i >= 0) {
+        if (!procs.has((rows[i + 1] as number) | 0)) return owner === null && sharedBy === 0;
+        return owner !== null && sameRow(rows, i, procs, owner, sharedBy);
+      }
+      // false only costs the caller a lookup.
+      return base.holds?.(inode, owner, sharedBy) ?? false;
     },
   };
 }
@@ -211,6 +370,15 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
   let nextId = 1;
   /** Requests sent and not answered: what they asked (their inodes are sent away: a copy is kept). */
   const pending = new Map<number, { readonly resolve: (reply: OwnerScanReply) => void; readonly request: OwnerScanRequest }>();
+  /** The live screen's owner table, brought up to date by every `delta` reply as it arrives. */
+  const table = new OwnerTable();
+  const settle = (
+    p: { readonly resolve: (reply: OwnerScanReply) => void; readonly request: OwnerScanRequest },
+    reply: OwnerScanReply,
+  ): void => {
+    if (p.request.delta === true) table.apply(reply);
+    p.resolve(reply);
+  };
   const fail = (): void => {
     // The worker died: finish what is pending in this thread, and keep going there.
     worker = null;
@@ -218,7 +386,8 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
     inline ??= createInlineOwnerSource(inlineScanner);
     for (const [id, p] of pending) {
       pending.delete(id);
-      p.resolve(packOwnerScan(inlineScanner, p.request));
+      // A fresh scanner answers a delta request with its whole table: the table starts again.
+      settle(p, packOwnerScan(inlineScanner, p.request));
     }
   };
   const start = (): void => {
@@ -236,7 +405,7 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       const p = pending.get(reply.id);
       if (p === undefined) return;
       pending.delete(reply.id);
-      p.resolve(reply);
+      settle(p, reply);
     });
     w.on('error', fail);
     w.on('exit', () => {
@@ -245,7 +414,10 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
     worker = w;
   };
   /** Send one request; null when the worker is gone (then the caller goes inline). */
-  const request = (inodes: Float64Array, flags: Pick<OwnerScanRequest, 'prime' | 'table' | 'changes'>): Promise<OwnerScanReply> | null => {
+  const request = (
+    inodes: Float64Array,
+    flags: Pick<OwnerScanRequest, 'prime' | 'table' | 'changes' | 'delta'>,
+  ): Promise<OwnerScanReply> | null => {
     start();
     if (worker === null) return null;
     const id = nextId++;
@@ -268,8 +440,9 @@ export function createWorkerOwnerSource(procRoot: string, fallback: () => OwnerS
       return sent === null ? Promise.resolve() : sent.then(() => undefined);
     },
     scan(wanted) {
-      const sent = request(inodeArrayOf(wanted), {});
-      return sent === null ? inlineSource().scan(wanted) : sent.then(unpackOwnerScan);
+      // Only what changed comes back; the answer is the table kept here (valid until the next scan).
+      const sent = request(inodeArrayOf(wanted), { delta: true });
+      return sent === null ? inlineSource().scan(wanted) : sent.then((reply) => table.lookupWith(reply.stats));
     },
     primeTable() {
       const sent = request(new Float64Array(0), { prime: true, table: true });

@@ -5,20 +5,15 @@
 // ss leaves out counters that are zero (bytes_acked, bytes_received, retrans), so a missing
 // counter reads as 0. Addresses come as "1.2.3.4:80", "[::1]:443", "[::ffff:1.2.3.4]:80",
 // "[fe80::1]%eth0:22" (scope after the bracket) and "*" for a wildcard.
+//
+// The output is kept as columns (one typed-array row per connection, addresses as ids into one
+// list of texts), not one object per connection: 100k connections are ~48 MB of text, and what
+// the rates need of each is 4 numbers of the tuple and 5 of tcp_info (model/conn-rates.ts).
 
-import type { TcpConnInfo } from '../model/conn-rates.js';
+import type { TcpInfoColumns } from '../model/conn-rates.js';
 
-/** One TCP socket as `ss -tin` reports it. */
-export type SsTcpInfo = TcpConnInfo;
-
-export interface SsTcpTable {
-  readonly connections: SsTcpInfo[];
-  /** Socket lines that did not parse (unknown shape, bad address or port). */
-  readonly skipped: number;
-}
-
-/** ss's TCP state names (sstate_name in ss.c). */
-const SS_STATES = new Set([
+/** ss's TCP state names (sstate_name in ss.c); a row's stateCode is its index + 1, 0 for none. */
+export const SS_TCP_STATES = [
   'ESTAB',
   'SYN-SENT',
   'SYN-RECV',
@@ -32,8 +27,21 @@ const SS_STATES = new Set([
   'CLOSING',
   'NEW-SYN-RECV',
   'BOUND-INACTIVE',
-]);
-const NETIDS = new Set(['tcp', 'mptcp', 'tcp6']);
+] as const;
+const NETIDS = ['tcp', 'mptcp', 'tcp6'];
+
+/** What one `ss -tinH` printed, as columns; `stateCode` per row (see SS_TCP_STATES). */
+export interface SsTcpTable extends TcpInfoColumns {
+  readonly stateCode: Uint8Array;
+  /** Socket lines that did not parse (unknown shape, bad address or port). */
+  readonly skipped: number;
+}
+
+/** ss's state name of one row ("" when ss printed no state column). */
+export function ssStateName(table: SsTcpTable, row: number): string {
+  const code = table.stateCode[row] ?? 0;
+  return code === 0 ? '' : SS_TCP_STATES[code - 1]!;
+}
 
 /**
  * Split "ADDR:PORT" as ss prints it. Returns null when the port is not 0-65535 or "*". Brackets
@@ -70,22 +78,9 @@ function isBlank(c: number): boolean {
 /** Header lines of `ss -tin` (without -H). */
 const HEADER = /^(Netid|State|Recv-Q)\s/;
 
-/** The wanted tcp_info keys as bytes (`key:value` tokens; delivery_rate is `delivery_rate VALUE`). */
-const KEY = {
-  rtt: Buffer.from('rtt'),
-  cwnd: Buffer.from('cwnd'),
-  minrtt: Buffer.from('minrtt'),
-  retrans: Buffer.from('retrans'),
-  bytesSent: Buffer.from('bytes_sent'),
-  bytesAcked: Buffer.from('bytes_acked'),
-  bytesRetrans: Buffer.from('bytes_retrans'),
-  bytesReceived: Buffer.from('bytes_received'),
-  deliveryRate: Buffer.from('delivery_rate'),
-} as const;
-
-/** ss's state names as bytes, for a comparison without decoding the token. */
-const STATE_BYTES: readonly (readonly [Buffer, string])[] = [...SS_STATES].map((name) => [Buffer.from(name), name] as const);
-const NETID_BYTES: readonly Buffer[] = [...NETIDS].map((name) => Buffer.from(name));
+/** ss's state and netid names as bytes, for a comparison without decoding the token. */
+const STATE_BYTES: readonly Buffer[] = SS_TCP_STATES.map((name) => Buffer.from(name));
+const NETID_BYTES: readonly Buffer[] = NETIDS.map((name) => Buffer.from(name));
 
 function sameBytes(buf: Buffer, from: number, to: number, key: Buffer): boolean {
   if (to - from !== key.length) return false;
@@ -98,10 +93,11 @@ const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 
 /**
  * Number(text of buf[from, to)) as JavaScript reads it, without decoding: digits with at most one
  * '.', up to 15 digits, as one exact integer divided by a power of ten (the same double Number
- * gives: one correctly rounded division). Anything else (empty, signs, exponents, longer) goes
- * through Number itself. Non-negative finite results only; else NaN.
+ * gives: one correctly rounded division). Anything else (signs, exponents, longer) goes through
+ * Number itself. An empty text is 0 (as Number('') is). Non-negative finite results only; else NaN.
  */
 function numberAt(buf: Buffer, from: number, to: number): number {
+  if (from === to) return 0;
   let n = 0;
   let digits = 0;
   let point = -1;
@@ -125,280 +121,71 @@ function slowNumber(buf: Buffer, from: number, to: number): number {
 /** ss counters: a missing or malformed one reads as 0 (ss leaves out counters that are zero). */
 const countOf = (v: number): number => (Number.isNaN(v) ? 0 : v);
 
-/** "A/B" at buf[from, to) → [A, B]; null when not two non-negative numbers. */
-function pairAt(buf: Buffer, from: number, to: number): [number, number] | null {
-  const slash = buf.indexOf(47, from);
-  if (slash < 0 || slash >= to) return null;
-  const a = slowOrFast(buf, from, slash);
-  const b = slowOrFast(buf, slash + 1, to);
-  return Number.isNaN(a) || Number.isNaN(b) ? null : [a, b];
-}
+/** Bytes of the tcp_info keys read (each `key:` at the start of a token; the first one wins). */
+const B = 98; // b
+const R = 114; // r
+const T = 116; // t
+const E = 101; // e
+const A = 97; // a
+const COLON = 58;
+const SLASH = 47;
+const KEY_BYTES_ACKED = Buffer.from('bytes_acked:');
+const KEY_BYTES_RECEIVED = Buffer.from('bytes_received:');
+const KEY_RETRANS = Buffer.from('retrans:');
 
-/** numberAt, where an empty text is 0 (as Number('') is). */
-function slowOrFast(buf: Buffer, from: number, to: number): number {
-  return from === to ? 0 : numberAt(buf, from, to);
-}
-
-const BPS_SCALE: Readonly<Record<string, number>> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-
-function bitsPerSecAt(buf: Buffer, from: number, to: number): number | null {
-  const m = /^(\d+(?:\.\d+)?)([kKMGT]?)bps$/.exec(buf.toString('latin1', from, to));
-  if (m === null) return null;
-  return Number(m[1]) * BPS_SCALE[m[2]!]!;
-}
-
-/** The tcp_info fields of one indented line, each from its first `key:` token. */
-interface InfoFields {
-  bytesSent: number;
-  bytesAcked: number;
-  bytesReceived: number;
-  bytesRetrans: number;
-  retrans: [number, number] | null;
-  rtt: [number, number] | null;
-  minRttMs: number | null;
-  deliveryRateBitsPerSec: number | null;
-  cwnd: number | null;
-}
-
-/** Field set bits: a key's first token wins. */
-const F_SENT = 1;
-const F_ACKED = 2;
-const F_RECEIVED = 4;
-const F_RETRANS_BYTES = 8;
-const F_RETRANS = 16;
-const F_RTT = 32;
-const F_MINRTT = 64;
-const F_RATE = 128;
-const F_CWND = 256;
-
-function readInfo(buf: Buffer, from: number, to: number): InfoFields {
-  const f: InfoFields = {
-    bytesSent: 0,
-    bytesAcked: 0,
-    bytesReceived: 0,
-    bytesRetrans: 0,
-    retrans: null,
-    rtt: null,
-    minRttMs: null,
-    deliveryRateBitsPerSec: null,
-    cwnd: null,
-  };
-  let seen = 0;
-  let i = from;
-  // ss pads the line to its widest one (~100 blanks at 100k connections): skip them at once.
-  while (to > from && buf[to - 1]! <= 32) to--;
-  while (i < to) {
-    let c = buf[i]!;
-    while (c <= 32 && ++i < to) c = buf[i]!;
-    if (i >= to) break;
-    const start = i;
-    let colon = -1;
-    while (c > 32) {
-      if (c === 58 && colon < 0) colon = i;
-      if (++i >= to) break;
-      c = buf[i]!;
-    }
-    const end = i;
-    if (colon < 0) {
-      // `delivery_rate VALUE`: the value is the next token.
-      if ((seen & F_RATE) === 0 && end < to && buf[end] === 32 && sameBytes(buf, start, end, KEY.deliveryRate)) {
-        seen |= F_RATE;
-        let w = end + 1;
-        while (w < to && !isBlank(buf[w]!)) w++;
-        f.deliveryRateBitsPerSec = bitsPerSecAt(buf, end + 1, w);
-      }
-      continue;
-    }
-    const v = colon + 1;
-    switch (colon - start) {
-      case 3:
-        if ((seen & F_RTT) === 0 && sameBytes(buf, start, colon, KEY.rtt)) {
-          seen |= F_RTT;
-          f.rtt = pairAt(buf, v, end);
-        }
-        break;
-      case 4:
-        if ((seen & F_CWND) === 0 && sameBytes(buf, start, colon, KEY.cwnd)) {
-          seen |= F_CWND;
-          const n = slowOrFast(buf, v, end);
-          f.cwnd = Number.isNaN(n) ? null : n;
-        }
-        break;
-      case 6:
-        if ((seen & F_MINRTT) === 0 && sameBytes(buf, start, colon, KEY.minrtt)) {
-          seen |= F_MINRTT;
-          const n = slowOrFast(buf, v, end);
-          f.minRttMs = Number.isNaN(n) ? null : n;
-        }
-        break;
-      case 7:
-        if ((seen & F_RETRANS) === 0 && sameBytes(buf, start, colon, KEY.retrans)) {
-          seen |= F_RETRANS;
-          f.retrans = pairAt(buf, v, end);
-        }
-        break;
-      case 10:
-        if ((seen & F_SENT) === 0 && sameBytes(buf, start, colon, KEY.bytesSent)) {
-          seen |= F_SENT;
-          f.bytesSent = countOf(slowOrFast(buf, v, end));
-        }
-        break;
-      case 11:
-        if ((seen & F_ACKED) === 0 && sameBytes(buf, start, colon, KEY.bytesAcked)) {
-          seen |= F_ACKED;
-          f.bytesAcked = countOf(slowOrFast(buf, v, end));
-        }
-        break;
-      case 13:
-        if ((seen & F_RETRANS_BYTES) === 0 && sameBytes(buf, start, colon, KEY.bytesRetrans)) {
-          seen |= F_RETRANS_BYTES;
-          f.bytesRetrans = countOf(slowOrFast(buf, v, end));
-        }
-        break;
-      case 14:
-        if ((seen & F_RECEIVED) === 0 && sameBytes(buf, start, colon, KEY.bytesReceived)) {
-          seen |= F_RECEIVED;
-          f.bytesReceived = countOf(slowOrFast(buf, v, end));
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  return f;
-}
-
-const NO_INFO: InfoFields = readInfo(Buffer.alloc(0), 0, 0);
-
-interface SocketLine {
-  readonly state: string;
-  readonly local: { address: string; port: number };
-  readonly remote: { address: string; port: number };
-}
-
-/**
- * One endpoint token buf[from, to) as parseSsEndpoint reads it. A plain IPv4 "a.b.c.d:port" (the
- * usual case) is read from the bytes, its address text shared through `addresses` (one string
- * per address, not one per connection); anything else is decoded and given to parseSsEndpoint.
- */
-function endpointAt(buf: Buffer, from: number, to: number, addresses: Map<number, string>): { address: string; port: number } | null {
-  // Octets as (value * 4 + digits) in base 4000: distinct for distinct texts of four groups.
-  let key = 0;
-  let group = 0;
-  let digits = 0;
-  let groups = 0;
-  let i = from;
-  for (; i < to; i++) {
-    const c = buf[i]!;
-    if (c >= 48 && c <= 57) {
-      if (++digits > 3) break;
-      group = group * 10 + (c - 48);
-    } else if ((c === 46 || c === 58) && digits > 0) {
-      key = key * 4000 + group * 4 + digits;
-      groups++;
-      group = 0;
-      digits = 0;
-      if (c === 58) break;
-    } else break;
-  }
-  if (i < to && buf[i] === 58 && groups === 4) {
-    let port = 0;
-    let portDigits = 0;
-    let j = i + 1;
-    for (; j < to; j++) {
-      const c = buf[j]!;
-      if (c < 48 || c > 57 || ++portDigits > 5) break;
-      port = port * 10 + (c - 48);
-    }
-    if (j === to && portDigits > 0 && port <= 65535) {
-      let address = addresses.get(key);
-      if (address === undefined) {
-        address = buf.toString('latin1', from, i);
-        addresses.set(key, address);
-      }
-      return { address, port };
-    }
-  }
-  return parseSsEndpoint(buf.toString('latin1', from, to));
-}
-
-/** Token bounds of a socket line, [start, end) pairs, at most 8 tokens. */
-const tokenStarts = new Int32Array(8);
-const tokenEnds = new Int32Array(8);
-
-/** "[Netid] [State] Recv-Q Send-Q Local Peer [more]" → the parts we need; null if malformed. */
-function parseSocketLine(buf: Buffer, from: number, to: number, addresses: Map<number, string>): SocketLine | null {
-  let n = 0;
-  let i = from;
-  while (i < to && n < 8) {
-    while (i < to && isBlank(buf[i]!)) i++;
-    if (i >= to) break;
-    tokenStarts[n] = i;
-    while (i < to && !isBlank(buf[i]!)) i++;
-    tokenEnds[n++] = i;
-  }
-  let t = 0;
-  if (t < n && NETID_BYTES.some((b) => sameBytes(buf, tokenStarts[0]!, tokenEnds[0]!, b))) t++;
-  let state = '';
-  if (t < n) {
-    for (const [b, name] of STATE_BYTES) {
-      if (sameBytes(buf, tokenStarts[t]!, tokenEnds[t]!, b)) {
-        state = name;
-        t++;
-        break;
-      }
-    }
-  }
-  // Recv-Q and Send-Q, then the two endpoints.
-  if (t + 3 >= n || !allDigits(buf, tokenStarts[t]!, tokenEnds[t]!) || !allDigits(buf, tokenStarts[t + 1]!, tokenEnds[t + 1]!)) return null;
-  const local = endpointAt(buf, tokenStarts[t + 2]!, tokenEnds[t + 2]!, addresses);
-  const remote = endpointAt(buf, tokenStarts[t + 3]!, tokenEnds[t + 3]!, addresses);
-  if (local === null || remote === null) return null;
-  return { state, local, remote };
-}
-
-function allDigits(buf: Buffer, from: number, to: number): boolean {
-  if (to <= from) return false;
-  for (let i = from; i < to; i++) {
-    const c = buf[i]!;
-    if (c < 48 || c > 57) return false;
-  }
+/** buf[at, at + key.length) equals key, all of it before `to`. */
+function hasKeyAt(buf: Buffer, at: number, to: number, key: Buffer): boolean {
+  if (at + key.length > to) return false;
+  for (let i = 1; i < key.length; i++) if (buf[at + i] !== key[i]) return false;
   return true;
 }
 
-function toInfo(s: SocketLine, f: InfoFields): SsTcpInfo {
-  return {
-    state: s.state,
-    localAddress: s.local.address,
-    localPort: s.local.port,
-    remoteAddress: s.remote.address,
-    remotePort: s.remote.port,
-    bytesSent: f.bytesSent,
-    bytesAcked: f.bytesAcked,
-    bytesReceived: f.bytesReceived,
-    bytesRetrans: f.bytesRetrans,
-    retransCurrent: f.retrans?.[0] ?? 0,
-    retransTotal: f.retrans?.[1] ?? 0,
-    rttMs: f.rtt?.[0] ?? null,
-    rttVarMs: f.rtt?.[1] ?? null,
-    minRttMs: f.minRttMs,
-    deliveryRateBitsPerSec: f.deliveryRateBitsPerSec,
-    cwnd: f.cwnd,
-  };
-}
+/** Spaces to compare a line's padding with. */
+const BLANKS = Buffer.alloc(1024, 32);
+
+/** Field bits: a key's first token wins. */
+const F_RTT = 1;
+const F_ACKED = 2;
+const F_RECEIVED = 4;
+const F_RETRANS = 8;
+
+/** Initial rows of a parser's columns (doubled as needed). */
+const INITIAL_ROWS = 1024;
 
 /**
- * `ss -tinH` parsed from its bytes as they arrive (a pipe's chunks, split anywhere): no string
- * of the whole output (100k connections: ~48 MB) and no string per line, so the parse runs
- * while ss prints, a chunk at a time. Same result as parsing the whole text at once.
+ * `ss -tinH` parsed from its bytes as they arrive (a pipe's chunks, split anywhere) into columns:
+ * no string of the whole output, none per line and no object per connection, so the parse runs
+ * while ss prints, a chunk at a time, and leaves next to nothing for the collector. Same result
+ * as parsing the whole text at once.
  */
 export class SsTcpParser {
-  private readonly connections: SsTcpInfo[] = [];
+  private rows = 0;
+  private capacity = INITIAL_ROWS;
   private skipped = 0;
-  private pending: SocketLine | null = null;
+  /** The row whose tcp_info line comes next (the socket line just read), or -1. */
+  private pendingRow = -1;
   /** The start of a line whose end is in a later chunk. */
   private carry: Buffer | null = null;
-  private readonly addresses = new Map<number, string>();
+  private stateCode = new Uint8Array(INITIAL_ROWS);
+  private localAddressId = new Int32Array(INITIAL_ROWS);
+  private localPort = new Uint16Array(INITIAL_ROWS);
+  private remoteAddressId = new Int32Array(INITIAL_ROWS);
+  private remotePort = new Uint16Array(INITIAL_ROWS);
+  private bytesAcked = new Float64Array(INITIAL_ROWS);
+  private bytesReceived = new Float64Array(INITIAL_ROWS);
+  private retransTotal = new Float64Array(INITIAL_ROWS);
+  private rttMs = new Float64Array(INITIAL_ROWS);
+  private rttVarMs = new Float64Array(INITIAL_ROWS);
+  /** Address texts; a row's address ids index this list. */
+  private readonly addresses: string[] = [];
+  /** Plain IPv4 texts by their value as an int32 (see endpointAt) → address id: no string per connection. */
+  private readonly ipv4Ids = new Map<number, number>();
+  /** Other host texts as printed ("[::1]", "[fe80::1]%eth0") → address id, -1 when not an address. */
+  private readonly hostIds = new Map<string, number>();
+  private readonly idOfAddress = new Map<string, number>();
+  /** endpointAt's result. */
+  private endpointAddressId = 0;
+  private endpointPort = 0;
 
   /** The next bytes of the output. */
   push(chunk: Buffer): void {
@@ -429,6 +216,7 @@ export class SsTcpParser {
   /**
    * The output ended: a last line without a newline is parsed as far as it goes, or dropped
    * (`dropCutLine`: the output was cut at a byte cap, so a last line is likely half printed).
+   * The parser is done with: the columns are views of its arrays.
    */
   end(dropCutLine = false): SsTcpTable {
     if (this.carry !== null && dropCutLine) this.carry = null;
@@ -437,40 +225,280 @@ export class SsTcpParser {
       this.carry = null;
       this.line(last, 0, last.length);
     }
-    if (this.pending !== null) this.connections.push(toInfo(this.pending, NO_INFO));
-    this.pending = null;
-    return { connections: this.connections, skipped: this.skipped };
+    this.pendingRow = -1;
+    const n = this.rows;
+    return {
+      count: n,
+      skipped: this.skipped,
+      addresses: this.addresses,
+      stateCode: this.stateCode.subarray(0, n),
+      localAddressId: this.localAddressId.subarray(0, n),
+      localPort: this.localPort.subarray(0, n),
+      remoteAddressId: this.remoteAddressId.subarray(0, n),
+      remotePort: this.remotePort.subarray(0, n),
+      bytesAcked: this.bytesAcked.subarray(0, n),
+      bytesReceived: this.bytesReceived.subarray(0, n),
+      retransTotal: this.retransTotal.subarray(0, n),
+      rttMs: this.rttMs.subarray(0, n),
+      rttVarMs: this.rttVarMs.subarray(0, n),
+    };
   }
 
   private line(buf: Buffer, from: number, to: number): void {
     const first = from < to ? buf[from] : -1;
     if (first === 9 || first === 32) {
       // Indented: the tcp_info line of the socket line above.
-      if (this.pending !== null) {
-        this.connections.push(toInfo(this.pending, readInfo(buf, from, to)));
-        this.pending = null;
-      }
+      if (this.pendingRow >= 0) this.info(buf, from, to, this.pendingRow);
+      this.pendingRow = -1;
       return;
     }
-    if (this.pending !== null) this.connections.push(toInfo(this.pending, NO_INFO));
-    this.pending = null;
+    this.pendingRow = -1;
     let i = from;
     while (i < to && isBlank(buf[i]!)) i++;
     if (i === to) return;
     // A header line (`ss -tin` without -H): its first word and a blank.
     const c = buf[from]!;
     if ((c === 78 || c === 83 || c === 82) && HEADER.test(buf.toString('latin1', from, Math.min(to, from + 8)))) return;
-    const parsed = parseSocketLine(buf, from, to, this.addresses);
-    if (parsed === null) this.skipped++;
-    else this.pending = parsed;
+    if (!this.socketLine(buf, from, to)) this.skipped++;
   }
+
+  /** "[Netid] [State] Recv-Q Send-Q Local Peer [more]" → a new row; false if malformed. */
+  private socketLine(buf: Buffer, from: number, to: number): boolean {
+    let n = 0;
+    let i = from;
+    while (i < to && n < 8) {
+      while (i < to && isBlank(buf[i]!)) i++;
+      if (i >= to) break;
+      tokenStarts[n] = i;
+      while (i < to && !isBlank(buf[i]!)) i++;
+      tokenEnds[n++] = i;
+    }
+    let t = 0;
+    // A Netid column ("tcp", "mptcp", "tcp6") starts in lowercase, a state in uppercase.
+    const first = n > 0 ? buf[tokenStarts[0]!]! : 0;
+    if ((first === 116 || first === 109) && NETID_BYTES.some((b) => sameBytes(buf, tokenStarts[0]!, tokenEnds[0]!, b))) t++;
+    let state = 0;
+    const c = t < n ? buf[tokenStarts[t]!]! : 0;
+    if (c >= 65 && c <= 90) {
+      for (let k = 0; k < STATE_BYTES.length; k++) {
+        if (sameBytes(buf, tokenStarts[t]!, tokenEnds[t]!, STATE_BYTES[k]!)) {
+          state = k + 1;
+          t++;
+          break;
+        }
+      }
+    }
+    // Recv-Q and Send-Q, then the two endpoints.
+    if (t + 3 >= n || !allDigits(buf, tokenStarts[t]!, tokenEnds[t]!) || !allDigits(buf, tokenStarts[t + 1]!, tokenEnds[t + 1]!))
+      return false;
+    if (!this.endpointAt(buf, tokenStarts[t + 2]!, tokenEnds[t + 2]!)) return false;
+    const localId = this.endpointAddressId;
+    const localPort = this.endpointPort;
+    if (!this.endpointAt(buf, tokenStarts[t + 3]!, tokenEnds[t + 3]!)) return false;
+    if (this.rows === this.capacity) this.grow();
+    const row = this.rows++;
+    this.stateCode[row] = state;
+    this.localAddressId[row] = localId;
+    this.localPort[row] = localPort;
+    this.remoteAddressId[row] = this.endpointAddressId;
+    this.remotePort[row] = this.endpointPort;
+    // No tcp_info line (TIME-WAIT prints an empty one): zero counters, no RTT.
+    this.bytesAcked[row] = 0;
+    this.bytesReceived[row] = 0;
+    this.retransTotal[row] = 0;
+    this.rttMs[row] = Number.NaN;
+    this.rttVarMs[row] = Number.NaN;
+    this.pendingRow = row;
+    return true;
+  }
+
+  /**
+   * One endpoint token buf[from, to) as parseSsEndpoint reads it, into endpointAddressId and
+   * endpointPort; false when it is not one. A plain IPv4 "a.b.c.d:port" (the usual case) is read
+   * from the bytes, without a string; anything else decodes its host part once per distinct text.
+   */
+  private endpointAt(buf: Buffer, from: number, to: number): boolean {
+    // The four octets as one int32 (a Smi key: no number object per lookup). A leading zero or
+    // an octet over 255 takes the slow path, so equal values are equal texts.
+    let value = 0;
+    let group = 0;
+    let digits = 0;
+    let groups = 0;
+    let i = from;
+    for (; i < to; i++) {
+      const c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        if ((digits === 1 && group === 0) || ++digits > 3) break;
+        group = group * 10 + (c - 48);
+      } else if ((c === 46 || c === 58) && digits > 0 && group <= 255) {
+        value = (value << 8) | group;
+        groups++;
+        group = 0;
+        digits = 0;
+        if (c === 58) break;
+      } else break;
+    }
+    if (i < to && buf[i] === 58 && groups === 4) {
+      const port = portAt(buf, i + 1, to);
+      if (port >= 0) {
+        let id = this.ipv4Ids.get(value);
+        if (id === undefined) {
+          id = this.addressId(buf.toString('latin1', from, i));
+          this.ipv4Ids.set(value, id);
+        }
+        this.endpointAddressId = id;
+        this.endpointPort = port;
+        return true;
+      }
+    }
+    // Anything else: the host text (brackets, scope, "*") once per distinct text.
+    const colon = buf.lastIndexOf(58, to - 1);
+    if (colon <= from) return false;
+    const port = buf[colon + 1] === 42 && colon + 2 === to ? 0 : portAt(buf, colon + 1, to);
+    if (port < 0) return false;
+    const host = buf.toString('latin1', from, colon);
+    let id = this.hostIds.get(host);
+    if (id === undefined) {
+      const parsed = parseSsEndpoint(`${host}:0`);
+      id = parsed === null ? -1 : this.addressId(parsed.address);
+      this.hostIds.set(host, id);
+    }
+    if (id < 0) return false;
+    this.endpointAddressId = id;
+    this.endpointPort = port;
+    return true;
+  }
+
+  private addressId(address: string): number {
+    let id = this.idOfAddress.get(address);
+    if (id === undefined) {
+      id = this.addresses.length;
+      this.addresses.push(address);
+      this.idOfAddress.set(address, id);
+    }
+    return id;
+  }
+
+  /** The tcp_info fields of one indented line into `row`, each from its first `key:` token. */
+  private info(buf: Buffer, from: number, to: number, row: number): void {
+    let seen = 0;
+    let i = from;
+    while (i < to) {
+      let c = buf[i]!;
+      if (c <= 32) {
+        // ss pads the line to its widest one (~80 blanks a line at 100k connections) and puts one
+        // blank between tokens: at two blanks, a native compare says whether only blanks are left.
+        if (c === 32 && buf[i + 1] === 32 && to - i <= BLANKS.length && buf.compare(BLANKS, 0, to - i, i, to) === 0) break;
+        i++;
+        continue;
+      }
+      const start = i;
+      // Only tokens that start with "r" or "b" can be wanted: the others are skipped unread.
+      let key = 0;
+      if (c === R) {
+        if (buf[i + 1] === T && buf[i + 2] === T && buf[i + 3] === COLON && i + 3 < to) key = F_RTT;
+        else if (buf[i + 1] === E && hasKeyAt(buf, i, to, KEY_RETRANS)) key = F_RETRANS;
+      } else if (c === B && buf[i + 5] === 95 && buf[i + 1] === 121) {
+        // "bytes_": bytes_acked or bytes_received (not bytes_sent, bytes_retrans).
+        const d = buf[i + 6];
+        if (d === A && hasKeyAt(buf, i, to, KEY_BYTES_ACKED)) key = F_ACKED;
+        else if (d === R && buf[i + 7] === E && hasKeyAt(buf, i, to, KEY_BYTES_RECEIVED)) key = F_RECEIVED;
+      }
+      while (c > 32) {
+        if (++i >= to) break;
+        c = buf[i]!;
+      }
+      if (key === 0 || (seen & key) !== 0) continue;
+      seen |= key;
+      const end = i;
+      switch (key) {
+        case F_RTT: {
+          // rtt:AVG/VAR (ms); both or neither.
+          const v = start + 4;
+          const slash = slashIn(buf, v, end);
+          if (slash < 0) break;
+          const avg = numberAt(buf, v, slash);
+          const variance = numberAt(buf, slash + 1, end);
+          if (Number.isNaN(avg) || Number.isNaN(variance)) break;
+          this.rttMs[row] = avg;
+          this.rttVarMs[row] = variance;
+          break;
+        }
+        case F_ACKED:
+          this.bytesAcked[row] = countOf(numberAt(buf, start + KEY_BYTES_ACKED.length, end));
+          break;
+        case F_RECEIVED:
+          this.bytesReceived[row] = countOf(numberAt(buf, start + KEY_BYTES_RECEIVED.length, end));
+          break;
+        default: {
+          // retrans:CUR/TOTAL: the total (a missing or malformed one reads as 0).
+          const v = start + KEY_RETRANS.length;
+          const slash = slashIn(buf, v, end);
+          if (slash < 0 || Number.isNaN(numberAt(buf, v, slash))) break;
+          this.retransTotal[row] = countOf(numberAt(buf, slash + 1, end));
+          break;
+        }
+      }
+    }
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const grown = <A extends Uint8Array | Uint16Array | Int32Array | Float64Array>(a: A, make: (n: number) => A): A => {
+      const b = make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.stateCode = grown(this.stateCode, (n) => new Uint8Array(n));
+    this.localAddressId = grown(this.localAddressId, (n) => new Int32Array(n));
+    this.localPort = grown(this.localPort, (n) => new Uint16Array(n));
+    this.remoteAddressId = grown(this.remoteAddressId, (n) => new Int32Array(n));
+    this.remotePort = grown(this.remotePort, (n) => new Uint16Array(n));
+    this.bytesAcked = grown(this.bytesAcked, (n) => new Float64Array(n));
+    this.bytesReceived = grown(this.bytesReceived, (n) => new Float64Array(n));
+    this.retransTotal = grown(this.retransTotal, (n) => new Float64Array(n));
+    this.rttMs = grown(this.rttMs, (n) => new Float64Array(n));
+    this.rttVarMs = grown(this.rttVarMs, (n) => new Float64Array(n));
+    this.capacity = capacity;
+  }
+}
+
+/** Token bounds of a socket line, [start, end) pairs, at most 8 tokens. */
+const tokenStarts = new Int32Array(8);
+const tokenEnds = new Int32Array(8);
+
+/** The first '/' in buf[from, to), or -1. */
+function slashIn(buf: Buffer, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (buf[i] === SLASH) return i;
+  return -1;
+}
+
+/** A port of 1–5 digits, 0–65535, filling buf[from, to); else -1. */
+function portAt(buf: Buffer, from: number, to: number): number {
+  if (to <= from || to - from > 5) return -1;
+  let port = 0;
+  for (let j = from; j < to; j++) {
+    const c = buf[j]!;
+    if (c < 48 || c > 57) return -1;
+    port = port * 10 + (c - 48);
+  }
+  return port <= 65535 ? port : -1;
+}
+
+function allDigits(buf: Buffer, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /**
  * Parse the whole output of `ss -tinH` (or -tin: a "State Recv-Q …" header line is skipped).
  * A socket line without a following indented line (TIME-WAIT has an empty one) gets zero
- * counters and null RTT. A trailing socket line cut short by an output cap parses as far as it
- * goes; a cut info line only loses the fields after the cut.
+ * counters and no RTT (NaN). A trailing socket line cut short by an output cap parses as far as
+ * it goes; a cut info line only loses the fields after the cut.
  */
 export function parseSsTcpTable(text: string): SsTcpTable {
   const parser = new SsTcpParser();

@@ -32,6 +32,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { OwnerScanStats, SocketOwner } from '../model/types.js';
+import { InodeSet, WantedInodes } from './inode-index.js';
 import type { ProcFs } from './proc-fs.js';
 
 export interface OwnerScannerOptions {
@@ -100,7 +101,7 @@ export interface OwnerScanResult {
    * table packed when tracking started (pid 0: no holder now). Without tracking: a row for every
    * inode of `wanted` (a complete answer). Tracking goes on from here.
    */
-  packChangedOwners(wanted: ReadonlySet<number>): PackedOwners;
+  packChangedOwners(): PackedOwners;
 }
 
 /** See OwnerScanResult.packOwners. */
@@ -132,6 +133,8 @@ interface PidEntry {
   /** Field 22 of /proc/<pid>/stat (clock ticks after boot), null until read. */
   startTime: string | null;
   info: ProcessInfo | null;
+  /** The re-verification asked for info to be read again (at the end of the scan). */
+  infoStale: boolean;
   unreadable: boolean;
   seenScan: number;
   listedScan: number;
@@ -159,6 +162,8 @@ const FD_SPAN = 2 ** 31;
 /** Queue item meaning "refresh comm/cmdline/uid of this pid". */
 const INFO_MARK = FD_SPAN - 1;
 const DEFAULT_REVERIFY_EVERY_SCANS = 20;
+/** Closed fd numbers probeFds may meet before it gives up and lists the directory. */
+const PROBE_SLACK = 8;
 const DEFAULT_FULL_PASS_MIN_GAP_SCANS = 5;
 
 /**
@@ -204,13 +209,19 @@ export class OwnerScanner {
   private readonly holders = new Map<number, number | number[]>();
   /** Wanted inodes that an "all" pass could not attribute; pruned to the wanted set each scan. */
   private readonly ownerless = new Set<number>();
-  /** Wanted inodes with a holder at the end of the previous scan (for pass 2). */
-  private prevHeld: number[] = [];
+  /** The wanted inodes of the last scan: each scan learns from it which were added and removed. */
+  private readonly wanted = new WantedInodes();
+  /** Wanted inodes still unknown at the end of the last scan (neither held nor ownerless). */
+  private unknownLeft: number[] = [];
+  /** Inodes that lost their last holder since the last unknown check (candidates for unknown). */
+  private lostHolders: number[] = [];
   private verifyQueue: number[] = [];
   private verifyPos = 0;
   private verifyBudget = 0;
   /** First scan allowed to start a re-verification round (set by a full scan). */
   private verifyFromScan = 0;
+  /** During a steady scan's steps 1–2: pids whose fd set changed, reconciled after step 2 (null otherwise). */
+  private recount: Set<PidEntry> | null = null;
   /** fds that the last listFds call found new (and read). */
   private lastAdded: number[] = [];
   /**
@@ -233,11 +244,17 @@ export class OwnerScanner {
    * Bring the inode → owner map up to date. `wanted`: the non-zero socket inodes of the current
    * snapshot, or null to re-read everything. Never throws for /proc races or permissions.
    */
-  scan(wanted: ReadonlySet<number> | null): OwnerScanResult {
+  scan(wantedInodes: ReadonlySet<number> | Float64Array | null): OwnerScanResult {
     const t0 = this.now();
     this.scanNo += 1;
     const scanNo = this.scanNo;
-    const full = wanted === null || scanNo === 1;
+    const full = wantedInodes === null || scanNo === 1;
+    // The wanted set is diffed against the last scan's: only what changed is looked at below.
+    const wanted = wantedInodes === null ? null : this.wanted;
+    let added: number[] = [];
+    let removed: number[] = [];
+    if (wantedInodes === null) this.wanted.clear();
+    else ({ added, removed } = this.wanted.update(inodeListOf(wantedInodes)));
     const work: ScanWork = {
       linksRead: 0,
       dirsListed: 0,
@@ -262,7 +279,9 @@ export class OwnerScanner {
       this.verifyFromScan = scanNo + this.reverifyEveryScans;
     }
 
-    // 1. Every numeric entry of /proc: identity, change detection, new fds.
+    // 1. Every numeric entry of /proc: identity, change detection, new fds (a steady scan
+    // leaves the pids whose fd count changed for reconcile(), after step 2).
+    this.recount = wanted !== null && !full ? new Set() : null;
     const names = this.procFs.readDir('') ?? [];
     let processes = 0;
     for (const name of names) {
@@ -280,26 +299,36 @@ export class OwnerScanner {
     if (wanted !== null && !full) {
       work.step = 'vanished';
       // 2. Links whose socket left the wanted set since last scan (closed: fd likely reused).
-      for (const inode of this.prevHeld) {
-        if (wanted.has(inode)) continue;
+      for (const inode of removed) {
         const held = this.holders.get(inode);
         if (held === undefined) continue;
         for (const key of typeof held === 'number' ? [held] : [...held]) this.readKey(key, work);
       }
+      work.step = 'listing';
+      this.reconcile(work);
       // 3. Rolling re-verification.
       work.step = 'reverify';
       this.reverify(work);
       // 4. Unknown wanted inodes: "changed" then "all" passes over suspect links.
-      unknown = this.unknownOf(wanted);
-      if (unknown.length > 0) {
+      // Both passes only for an inode that was already unknown after the last scan: on a busy
+      // host most unknown inodes are sockets opened and closed between the table read and this
+      // scan (gone by the next refresh), and the passes re-read the suspect links of every
+      // process whose fd set changed (at 100k, load generators of 12,500 fds each), the "all"
+      // pass every fd directory (~0.3 s of CPU). The price: a socket held where no listing or
+      // vanished link looked (an fd reused behind an unchanged count) is found one refresh
+      // later, so the "changed" pass looks at processes that changed in this scan or the last.
+      const before = new Set(this.unknownLeft);
+      unknown = this.unknownOf(added);
+      const persisting = (): boolean => unknown.some((inode) => before.has(inode));
+      if (persisting()) {
         pass = 'changed';
         work.step = 'changed';
         for (const entry of [...this.pids.values()]) {
-          if (entry.changedScan === scanNo && !entry.unreadable) this.readSuspects(entry, wanted, work);
+          if (entry.changedScan >= scanNo - 1 && !entry.unreadable) this.readSuspects(entry, wanted, work);
         }
         unknown = unknown.filter((inode) => !this.holders.has(inode));
       }
-      if (unknown.length > 0 && scanNo - this.lastAllPassScan >= this.fullPassMinGapScans) {
+      if (persisting() && scanNo - this.lastAllPassScan >= this.fullPassMinGapScans) {
         pass = 'all';
         work.step = 'all';
         this.lastAllPassScan = scanNo;
@@ -310,26 +339,27 @@ export class OwnerScanner {
         for (const inode of unknown) this.ownerless.add(inode);
       }
     } else if (wanted !== null) {
-      unknown = this.unknownOf(wanted);
+      unknown = this.unknownOf(added);
       for (const inode of unknown) this.ownerless.add(inode);
+      unknown = [];
     }
 
-    // Bookkeeping: ownerless pruned to what is still wanted, held set for pass 2, process info.
+    // Bookkeeping: ownerless pruned to what is still wanted, unknown inodes kept for the next
+    // scan, process info.
     if (wanted === null) {
       this.ownerless.clear();
-      this.prevHeld = [];
+      this.unknownLeft = [];
+      this.lostHolders = [];
     } else {
-      for (const inode of this.ownerless) if (!wanted.has(inode)) this.ownerless.delete(inode);
-      const held: number[] = [];
-      for (const inode of wanted) if (this.holders.has(inode)) held.push(inode);
-      this.prevHeld = held;
+      for (const inode of removed) this.ownerless.delete(inode);
+      this.unknownLeft = unknown.filter((inode) => !this.ownerless.has(inode));
     }
     let unreadable = 0;
     let cachedLinks = 0;
     for (const entry of this.pids.values()) {
       if (entry.unreadable) unreadable += 1;
       cachedLinks += entry.fds.size;
-      if (entry.socketFds > 0 && entry.info === null) this.loadInfo(entry);
+      if (entry.socketFds > 0 && (entry.info === null || entry.infoStale)) this.loadInfo(entry);
     }
 
     const stats: OwnerScanStats = {
@@ -355,7 +385,7 @@ export class OwnerScanner {
       sharedBy: (inode) => this.sharedBy(inode),
       packOwners: (inodes) => this.packOwners(inodes, inodes.length),
       packAllOwners: () => this.packAllOwners(),
-      packChangedOwners: (wanted) => this.packChangedOwners(wanted),
+      packChangedOwners: () => this.packChangedOwners(),
     };
   }
 
@@ -385,13 +415,36 @@ export class OwnerScanner {
     this.changed = new Set();
   }
 
-  private packChangedOwners(wanted: ReadonlySet<number>): PackedOwners {
+  private packChangedOwners(): PackedOwners {
     const changed = this.changed;
     this.changed = new Set();
-    if (changed === null) return this.packOwners(wanted, wanted.size, true);
+    const wanted = this.wanted;
+    if (changed === null) {
+      const inodes: number[] = [];
+      for (const inode of this.holders.keys()) if (wanted.has(inode)) inodes.push(inode);
+      for (const inode of this.unknownLeft) inodes.push(inode);
+      for (const inode of this.ownerless) inodes.push(inode);
+      return this.packOwners(inodes, inodes.length, true);
+    }
     const inodes: number[] = [];
     for (const inode of changed) if (wanted.has(inode)) inodes.push(inode);
     return this.packOwners(inodes, inodes.length, true);
+  }
+
+  /** Whether trackChanges() was called (packChanges answers relative to a table sent before). */
+  get tracking(): boolean {
+    return this.changed !== null;
+  }
+
+  /**
+   * After trackChanges(): a row for every socket inode whose answer may have changed since the
+   * last packChanges (or since tracking started), wanted or not (pid 0: no holder now), with the
+   * processes in them. What a live screen's owner table is brought up to date with.
+   */
+  packChanges(): PackedOwners {
+    const changed = this.changed ?? new Set<number>();
+    this.changed = new Set();
+    return this.packOwners(changed, changed.size, true);
   }
 
   /**
@@ -482,7 +535,57 @@ export class OwnerScanner {
       return;
     }
     if (this.fdCountFromStat === true && size >= 0 && size === entry.fdCount) return; // unchanged
+    if (this.recount !== null && this.fdCountFromStat === true && size >= 0) {
+      this.recount.add(entry); // after the vanished links: see reconcile()
+      return;
+    }
     this.listFds(entry, work);
+  }
+
+  /**
+   * A steady scan's pids whose fd count changed (or whose cached fd was found closed), once the
+   * vanished links were read (step 2: the fds of closed sockets, re-read or dropped). Listing a
+   * load generator's fd directory costs ~20 ms (12,500 entries), and at 100k most changes are a
+   * connection closed and one opened: the count then says what is left to find. With as many
+   * cached fds as open ones, nothing is (the blind spot of any count: a close and an open the
+   * vanished links did not see, left to the re-verification and the unknown-inode passes). With
+   * `d` more open than cached, the kernel gave the new fds the lowest free numbers: those not
+   * cached are read in order until `d` are found (a few misses allowed). Anything else — fewer
+   * open than cached, the new fds not where expected, an error — lists the directory as before.
+   */
+  private reconcile(work: ScanWork): void {
+    const entries = this.recount;
+    this.recount = null;
+    if (entries === null) return;
+    for (const entry of entries) {
+      if (entry.seenScan !== this.scanNo || entry.listedScan === this.scanNo) continue;
+      const missing = entry.statSize - entry.fds.size;
+      if (missing < 0 || (missing > 0 && !this.probeFds(entry, missing, work))) {
+        this.listFds(entry, work);
+        continue;
+      }
+      entry.fdCount = entry.statSize;
+    }
+  }
+
+  /** Read the lowest fd numbers not cached until `missing` open ones are found; false when they are not there. */
+  private probeFds(entry: PidEntry, missing: number, work: ScanWork): boolean {
+    let found = 0;
+    let misses = 0;
+    const maxMisses = missing + PROBE_SLACK;
+    for (let fd = 0; found < missing; fd++) {
+      if (entry.fds.has(fd)) continue;
+      if (misses > maxMisses || fd > FD_SPAN - 2) return false;
+      this.readFd(entry, fd, work);
+      if (entry.fds.has(fd)) {
+        found += 1;
+        entry.changedScan = this.scanNo;
+      } else {
+        if (this.procFs.lastError() !== 'ENOENT') return false; // EACCES, the process gone: list (or drop) it
+        misses += 1;
+      }
+    }
+    return true;
   }
 
   /**
@@ -516,6 +619,16 @@ export class OwnerScanner {
   private decideFdCount(): void {
     if (this.fdCountFromStat !== null) return;
     if (this.countMatches === 0) return; // no evidence yet (or st_size is not a count)
+    // A kernel that says it counts (>= 6.2) is believed as soon as counts match more often than
+    // not: on a busy host (a load generator opening and closing connections) processes change
+    // their fd set between the stat and the listing, and the sampling alone said "not a count"
+    // at 100k, which made every scan list every fd directory. A recorded tree (no osrelease, or
+    // byte sizes that do not match listings) still decides by the samples.
+    const release = this.procFs.readText('sys/kernel/osrelease');
+    if (release !== null && kernelCountsFds(release) && this.countMatches > this.countMismatches) {
+      this.fdCountFromStat = true;
+      return;
+    }
     this.fdCountFromStat = this.countMismatches <= Math.max(1, this.countMatches * MISMATCH_PER_MATCH);
   }
 
@@ -614,18 +727,30 @@ export class OwnerScanner {
       const pid = Math.floor(key / FD_SPAN);
       if (key - pid * FD_SPAN === INFO_MARK) {
         const entry = this.pids.get(pid);
-        if (entry !== undefined) entry.info = null; // reloaded at the end of the scan
+        if (entry !== undefined) entry.infoStale = true; // reloaded at the end of the scan
       } else {
         this.readKey(key, work);
       }
     }
   }
 
-  private unknownOf(wanted: ReadonlySet<number>): number[] {
+  /**
+   * Wanted inodes without a holder that no "all" pass gave up on. Only inodes that may have
+   * become unknown are looked at: those just added to the wanted set, those left unknown by the
+   * last scan and those that lost their last holder since.
+   */
+  private unknownOf(added: readonly number[]): number[] {
     const unknown: number[] = [];
-    for (const inode of wanted) {
-      if (inode !== 0 && !this.holders.has(inode) && !this.ownerless.has(inode)) unknown.push(inode);
-    }
+    const seen = new Set<number>();
+    const consider = (inode: number): void => {
+      if (seen.has(inode)) return;
+      seen.add(inode);
+      if (this.wanted.has(inode) && !this.holders.has(inode) && !this.ownerless.has(inode)) unknown.push(inode);
+    };
+    for (const inode of this.unknownLeft) consider(inode);
+    for (const inode of this.lostHolders) consider(inode);
+    this.lostHolders = [];
+    for (const inode of added) if (!this.holders.has(inode) && !this.ownerless.has(inode)) consider(inode);
     return unknown;
   }
 
@@ -633,15 +758,15 @@ export class OwnerScanner {
    * List the pid's fds if not yet done this scan, then re-read every link that could now hold
    * an unknown socket: not a socket, a socket not wanted, or a socket with several holders.
    */
-  private readSuspects(entry: PidEntry, wanted: ReadonlySet<number>, work: ScanWork): void {
+  private readSuspects(entry: PidEntry, wanted: WantedInodes, work: ScanWork): void {
     if (entry.listedScan !== this.scanNo && this.listFds(entry, work) < 0) return;
     const base = entry.pid * FD_SPAN;
-    for (const [fd, inode] of [...entry.fds]) {
-      if (work.linked?.has(base + fd) === true) continue;
-      if (inode === 0 || !wanted.has(inode) || typeof this.holders.get(inode) !== 'number') {
-        this.readFd(entry, fd, work);
-      }
-    }
+    const suspects: number[] = [];
+    entry.fds.forEach((inode, fd) => {
+      if (work.linked?.has(base + fd) === true) return;
+      if (inode === 0 || !wanted.has(inode) || typeof this.holders.get(inode) !== 'number') suspects.push(fd);
+    });
+    for (const fd of suspects) if (entry.fds.has(fd)) this.readFd(entry, fd, work);
   }
 
   // ---- cache primitives ---------------------------------------------------------------------
@@ -658,7 +783,8 @@ export class OwnerScanner {
       this.deleteFd(entry, fd);
       entry.changedScan = this.scanNo;
       // A cached fd is gone although the count did not change: another fd took its place.
-      if (entry.listedScan !== this.scanNo) this.listFds(entry, work);
+      if (this.recount !== null) this.recount.add(entry);
+      else if (entry.listedScan !== this.scanNo) this.listFds(entry, work);
       return;
     }
     this.setFd(entry, fd, parseSocketTarget(target));
@@ -717,10 +843,18 @@ export class OwnerScanner {
     const held = this.holders.get(inode);
     if (held === undefined) return;
     if (typeof held === 'number') {
-      if (held === key) this.holders.delete(inode);
+      if (held === key) {
+        this.holders.delete(inode);
+        this.lostHolders.push(inode);
+      }
       return;
     }
     const rest = held.filter((k) => k !== key);
+    if (rest.length === 0) {
+      this.holders.delete(inode);
+      this.lostHolders.push(inode);
+      return;
+    }
     if (rest.length === 1) this.holders.set(inode, rest[0] ?? key);
     else this.holders.set(inode, rest);
   }
@@ -743,13 +877,18 @@ export class OwnerScanner {
     const cmdline = this.procFs.readText(`${pid}/cmdline`);
     const status = this.procFs.readText(`${pid}/status`);
     const uid = (status === null ? null : parseStatusUid(status)) ?? this.procFs.statUid(`${pid}`) ?? -1;
-    // Its sockets' answers carry these fields: changed for packChangedOwners (a re-read after exec).
-    if (this.changed !== null) for (const inode of entry.fds.values()) if (inode !== 0) this.changed.add(inode);
-    entry.info = {
+    const old = entry.info;
+    const info: ProcessInfo = {
       command: comm !== null ? stripNewline(comm) : (stat?.comm ?? ''),
       commandLine: cmdline === null ? '' : parseCmdline(cmdline),
       uid,
     };
+    entry.infoStale = false;
+    if (old !== null && old.command === info.command && old.commandLine === info.commandLine && old.uid === info.uid) return;
+    entry.info = info;
+    // Its sockets' answers carry these fields: changed for packChangedOwners (a re-read after
+    // exec). A re-read that finds the same fields changes nothing: no row to send again.
+    if (this.changed !== null) for (const inode of entry.fds.values()) if (inode !== 0) this.changed.add(inode);
   }
 }
 
@@ -764,6 +903,7 @@ function newPidEntry(pid: number): PidEntry {
     dirIno: -1,
     startTime: null,
     info: null,
+    infoStale: false,
     unreadable: false,
     seenScan: 0,
     listedScan: 0,
@@ -773,6 +913,21 @@ function newPidEntry(pid: number): PidEntry {
 }
 
 // ---- parsers (pure) ---------------------------------------------------------------------------
+
+/** The inodes of a scan's wanted set as an array (an InodeSet's own list, not copied). */
+function inodeListOf(wanted: ReadonlySet<number> | Float64Array): ArrayLike<number> {
+  if (wanted instanceof Float64Array) return wanted;
+  if (wanted instanceof InodeSet) return wanted.inodes;
+  return Float64Array.from(wanted);
+}
+
+/** Whether /proc/sys/kernel/osrelease ("6.18.0-1-amd64") names Linux >= 6.2, where st_size of /proc/<pid>/fd is its fd count. */
+export function kernelCountsFds(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release.trim());
+  if (m === null) return false;
+  const major = Number(m[1]);
+  return major > 6 || (major === 6 && Number(m[2]) >= 2);
+}
 
 /** Non-negative decimal integer of a whole string ("123"), or -1 (e.g. "self", "net"). */
 export function parseDecimal(text: string): number {

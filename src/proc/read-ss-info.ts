@@ -5,7 +5,7 @@
 // process's network namespace through `nsenter --net=/proc/PID/ns/net` (root only).
 
 import { spawn } from 'node:child_process';
-import { SsTcpParser, type SsTcpInfo } from './parse-ss-tcp.js';
+import { SsTcpParser, type SsTcpTable } from './parse-ss-tcp.js';
 import { parseSsUnixTable, type SsUnixPeer } from './parse-ss-unix.js';
 
 /** What one run of a command gave back. */
@@ -124,8 +124,8 @@ export function ssUnavailableReason(o: { procRoot: string; remote: boolean; uid:
 }
 
 export interface TcpInfoReading {
-  readonly connections: readonly SsTcpInfo[];
-  readonly skipped: number;
+  /** Every connection ss printed, in columns. */
+  readonly table: SsTcpTable;
   readonly truncated: boolean;
   /** Wall clock when ss was started, ms since epoch. */
   readonly takenAtMs: number;
@@ -156,7 +156,8 @@ export async function readSsTcpInfo(
   const t0 = deps.monotonicMs();
   const [file, args] = ssCommand([...SS_TCP_ARGS, ...filterArgs], options.netnsPid, options.procRoot);
   // Parsed as ss prints (100k connections: ~48 MB, never one string), a chunk at a time on this
-  // thread: what that costs is kept (parseMs), to budget the reads by CPU.
+  // thread, into columns (no object per connection): what that costs is kept (parseMs), to budget
+  // the reads by CPU.
   const parser = new SsTcpParser();
   let parseMs = 0;
   const onStdout = (chunk: Buffer): void => {
@@ -173,8 +174,7 @@ export async function readSsTcpInfo(
   return {
     ok: true,
     value: {
-      connections: table.connections,
-      skipped: table.skipped,
+      table,
       truncated: r.output.truncated,
       takenAtMs,
       costMs: deps.monotonicMs() - t0,
