@@ -2,10 +2,11 @@
 // snapshot/filter/sort change (not per key press), then windowed by the table view.
 
 import type { CompiledFilter } from '../filter/index.js';
-import type { SocketTracker, Tombstone } from '../model/tracker.js';
+import type { RecordTurnover, SocketTracker, Tombstone } from '../model/tracker.js';
 import type { ConnRate } from '../model/conn-rates.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { SocketRecord, SocketState } from '../model/types.js';
+import { KEY_INVALID, KEY_UNKNOWN, KEY_WRITTEN, SortKeyTables, sortKeyWriter, type SortKeyWriter } from './socket-sort-keys.js';
 import type { SocketSortKey } from './ui-state.js';
 
 export interface SocketRow {
@@ -251,11 +252,43 @@ function selectFirst(all: readonly Entry[], k: number, cmp: (a: Entry, b: Entry)
   return top;
 }
 
+/**
+ * Entries with their numeric sort keys (socket-sort-keys.ts): `keys[i * width, (i + 1) * width)`
+ * is entry i's row; `keys` may be longer than the entries need.
+ */
+interface KeyedRows {
+  readonly entries: Entry[];
+  readonly keys: Float64Array;
+}
+
+/** How an order's keys were made: an order built on it makes its new rows' keys with the same tables. */
+interface Keying {
+  readonly writer: SortKeyWriter;
+  /** The tables' epoch the keys were made in (rows of two epochs do not compare). */
+  readonly epoch: number;
+}
+
 /** What a list sorts when it is first read beyond its first rows: the filtered records and tombstones. */
-interface Unsorted {
-  readonly live: SocketRecord[];
-  readonly closed: ClosedEntry[];
-  readonly cmp: (a: Entry, b: Entry) => number;
+type Unsorted =
+  | {
+      /** Sorted by the comparator (rows whose keys could not be made). */
+      readonly keying: null;
+      readonly live: SocketRecord[];
+      readonly closed: ClosedEntry[];
+      readonly cmp: (a: Entry, b: Entry) => number;
+    }
+  | {
+      /** Sorted by numeric keys: live records, then tombstones (`closed`), in `rows`. */
+      readonly keying: Keying;
+      readonly rows: KeyedRows;
+      readonly closed: ClosedEntry[];
+    };
+
+/** A sorted order as handed over: entries, the tombstones' among them, and their keys when made. */
+interface Sorted {
+  readonly entries: readonly Entry[];
+  readonly closed: ReadonlySet<ClosedEntry>;
+  readonly keyed: { readonly keys: Float64Array; readonly keying: Keying } | null;
 }
 
 /**
@@ -271,6 +304,8 @@ class SocketOrder {
   private sortedEntries: readonly Entry[] | null;
   /** The tombstones' entries in sortedEntries (the next list keeps those still listed). */
   private listedClosed: ReadonlySet<ClosedEntry> | null;
+  /** Numeric keys of sortedEntries (row i at i * width), when made: the next order carries them. */
+  private sortedKeys: { readonly keys: Float64Array; readonly keying: Keying } | null = null;
   /** The first rows of the order, selected without sorting the rest (until `unsorted` is sorted). */
   private firstRows: readonly Entry[] | null = null;
   private unsorted: Unsorted | null;
@@ -282,37 +317,35 @@ class SocketOrder {
     readonly tombstones: readonly unknown[] | null,
     /** What the order depends on besides the snapshot: built on only when every one is the same. */
     readonly params: readonly unknown[],
-    /** Sorted already: the entries in order and the tombstones' among them; or live records and tombstones unsorted. */
-    order: { readonly entries: readonly Entry[]; readonly closed: ReadonlySet<ClosedEntry> } | Unsorted,
+    /** Sorted already; or live records and tombstones unsorted. */
+    order: Sorted | Unsorted,
   ) {
-    if ('cmp' in order) {
-      this.unsorted = order;
-      this.sortedEntries = null;
-      this.listedClosed = null;
-      this.length = order.live.length + order.closed.length;
-      this.closedRows = order.closed.length;
-    } else {
+    if ('entries' in order) {
       this.unsorted = null;
       this.sortedEntries = order.entries;
       this.listedClosed = order.closed;
+      this.sortedKeys = order.keyed;
       this.length = order.entries.length;
       this.closedRows = order.closed.size;
+    } else {
+      this.unsorted = order;
+      this.sortedEntries = null;
+      this.listedClosed = null;
+      this.length = order.keying === null ? order.live.length + order.closed.length : order.rows.entries.length;
+      this.closedRows = order.closed.length;
     }
   }
 
   /** Sorts what was left unsorted (the first read past the first rows), in one step. */
   private sortAll(): void {
-    const u = this.unsorted;
-    if (u === null) return;
-    const live = u.live.sort(u.cmp);
-    const closed = u.closed.sort(u.cmp);
-    this.sorted(mergeSorted<Entry>(live, closed, u.cmp), new Set(closed));
+    if (this.unsorted === null) return;
+    runSteps(this.sortAllSteps());
   }
 
   /**
-   * Sorts what was left unsorted in steps (runs of 1,024 sorted, then merged pairwise), pausing
-   * every few thousand entries: the next snapshot's list sorts a new filter's or sort's order
-   * this way, between keys. The same order as sortAll (a total order has one sorted form).
+   * Sorts what was left unsorted in steps (runs sorted, then merged pairwise), pausing every few
+   * thousand entries: the next snapshot's list sorts a new filter's or sort's order this way,
+   * between keys. The same order as sortAll (a total order has one sorted form).
    */
   *sortAllSteps(): Generator<void, void> {
     if (this.unsorted === null) return;
@@ -327,17 +360,24 @@ class SocketOrder {
   private *sortUnsortedSteps(): Generator<void, void> {
     const u = this.unsorted;
     if (u === null) return;
+    if (u.keying !== null) {
+      const rows = yield* sortKeyedSteps(u.rows, u.keying.writer.width);
+      if (this.unsorted !== u) return;
+      this.sorted({ entries: rows.entries, closed: new Set(u.closed), keyed: { keys: rows.keys, keying: u.keying } });
+      return;
+    }
     const live = yield* sortSteps(u.live, u.cmp);
     const closed = yield* sortSteps(u.closed, u.cmp);
     const entries = yield* mergeSortedSteps<Entry>(live, closed, u.cmp);
     // Read meanwhile (sortAll), or already sorted: the same order either way.
     if (this.unsorted !== u) return;
-    this.sorted(entries, new Set(closed));
+    this.sorted({ entries, closed: new Set(closed), keyed: null });
   }
 
-  private sorted(entries: readonly Entry[], closed: ReadonlySet<ClosedEntry>): void {
-    this.sortedEntries = entries;
-    this.listedClosed = closed;
+  private sorted(order: Sorted): void {
+    this.sortedEntries = order.entries;
+    this.listedClosed = order.closed;
+    this.sortedKeys = order.keyed;
     this.unsorted = null;
     this.firstRows = null;
   }
@@ -348,9 +388,11 @@ class SocketOrder {
     return this.listedClosed as ReadonlySet<ClosedEntry>;
   }
 
-  /** Live records that pass the filter, in no particular order (with the tombstones once sorted: skip ClosedEntry). */
+  /** Live records that pass the filter, in no particular order (with the tombstones: skip ClosedEntry). */
   get entriesInAnyOrder(): readonly Entry[] {
-    return this.unsorted?.live ?? (this.sortedEntries as readonly Entry[]);
+    const u = this.unsorted;
+    if (u === null) return this.sortedEntries as readonly Entry[];
+    return u.keying === null ? u.live : u.rows.entries;
   }
 
   /** Live records and tombstones, in the order shown. */
@@ -359,13 +401,22 @@ class SocketOrder {
     return this.sortedEntries as readonly Entry[];
   }
 
+  /** The sorted entries' numeric keys, when made (sorts them first). */
+  get keyed(): { readonly keys: Float64Array; readonly keying: Keying } | null {
+    this.sortAll();
+    return this.sortedKeys;
+  }
+
   /** Entry `index` of the order: from the first rows selected while the rest is unsorted. */
   entryAt(index: number): Entry | undefined {
     const u = this.unsorted;
     if (u !== null && index >= 0 && index < FIRST_ROWS_SELECTED) {
       if (this.firstRows === null) {
-        const all: Entry[] = u.closed.length === 0 ? u.live : [...u.live, ...u.closed];
-        this.firstRows = selectFirst(all, FIRST_ROWS_SELECTED, u.cmp);
+        if (u.keying !== null) this.firstRows = selectFirstKeyed(u.rows, u.keying.writer.width, FIRST_ROWS_SELECTED);
+        else {
+          const all: Entry[] = u.closed.length === 0 ? u.live : [...u.live, ...u.closed];
+          this.firstRows = selectFirst(all, FIRST_ROWS_SELECTED, u.cmp);
+        }
       }
       return this.firstRows[index];
     }
@@ -506,10 +557,6 @@ function* mergeSortedSteps<T extends Entry>(
   return out;
 }
 
-function mergeSorted<T extends Entry>(into: readonly T[], add: readonly T[], cmp: (a: Entry, b: Entry) => number): T[] {
-  return runSteps(mergeSortedSteps(into, add, cmp));
-}
-
 /** `all` sorted by `cmp` (in place for the runs), in steps: runs of 1,024 sorted, then merged pairwise. */
 function* sortSteps<T extends Entry>(all: T[], cmp: (a: Entry, b: Entry) => number): Generator<void, T[]> {
   const RUN = 1024;
@@ -571,7 +618,6 @@ export function* buildSocketRowListSteps(
   previous: SocketRowList | null = null,
   filterText = '',
 ): Generator<void, SocketRowList> {
-  const { filter } = input;
   // Backlogs and rates change the order only when it sorts by them (they are re-read every few seconds).
   const key = input.sort.key;
   const params = [
@@ -597,34 +643,259 @@ export function* buildSocketRowListSteps(
     last !== null && turnover.from !== null && turnover.from.sockets === last.sockets && turnover.to?.sockets === input.sockets
       ? last
       : null;
-  // Merging k arrivals costs a sort of k and a search each, plus one pass; a full sort costs
-  // N log N comparisons: merging wins until about half the records changed (a churning host
-  // replaces 10-15% of them a refresh: every TIME_WAIT timer moves).
-  if (prev === null || turnover.removed.length + turnover.added.length > input.sockets.length) {
-    // With nothing to build on (the first snapshot, a new filter or sort, more turnover than a
-    // merge pays for), the whole order is sorted only when read past its first rows: the first
-    // frame selects the rows it shows, and the next snapshot's list (or a key press) sorts the
-    // rest, after the frame is written.
-    let live: SocketRecord[];
-    if (filter === null) live = [...input.sockets];
-    else {
-      live = [];
-      for (let i = 0; i < input.sockets.length; i++) {
-        const s = input.sockets[i] as SocketRecord;
-        if (filter(s)) live.push(s);
-        if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+  const build = { input, tombstones, params, cmp, turnover };
+  // Merging k arrivals costs a sort of k and a pass; a full sort costs N log N comparisons:
+  // merging wins until about half the records changed (a churning host replaces 10-15% of them a
+  // refresh: every TIME_WAIT timer moves).
+  if (prev !== null && turnover.removed.length + turnover.added.length <= input.sockets.length) {
+    // The tracker says which record objects left and arrived since the last list's snapshot: the
+    // others keep their order (and their keys), so only the arrivals are filtered, keyed, sorted
+    // and merged in.
+    yield* prev.sortAllSteps();
+    const keyed = prev.keyed;
+    if (keyed !== null && keyed.keying.writer.tables === currentTables() && keyed.keying.epoch === keyed.keying.writer.tables.epoch) {
+      const order = yield* carryKeyedOrderSteps(build, prev, keyed);
+      if (order instanceof SocketOrder) return new SortedSocketRows(input, order);
+      // Ranks handed out changed (a new address regrouped others): keyed again from scratch.
+      if (order === 'epoch') return new SortedSocketRows(input, yield* unsortedOrderSteps(build));
+    }
+    return new SortedSocketRows(input, yield* carryComparedOrderSteps(build, prev));
+  }
+  // With nothing to build on (the first snapshot, a new filter or sort, more turnover than a
+  // merge pays for), the whole order is sorted only when read past its first rows: the first
+  // frame selects the rows it shows, and the next snapshot's list (or a key press) sorts the
+  // rest, after the frame is written.
+  return new SortedSocketRows(input, yield* unsortedOrderSteps(build));
+}
+
+/** What every way of building an order reads. */
+interface OrderBuild {
+  readonly input: SocketRowsInput;
+  readonly tombstones: readonly Tombstone[] | null;
+  readonly params: readonly unknown[];
+  /** The total order (the keys' order too, when they are made). */
+  readonly cmp: (a: Entry, b: Entry) => number;
+  readonly turnover: RecordTurnover;
+}
+
+/**
+ * The ranks every order's keys are made with, whatever its filter or sort (the strings are the
+ * same: ranking 60k distinct addresses again for each new sort cost more than the sort); fresh
+ * ones once closed sockets' strings have doubled them.
+ */
+let sharedTables: SortKeyTables | null = null;
+function currentTables(): SortKeyTables {
+  if (sharedTables === null || sharedTables.worthRebuilding()) sharedTables = new SortKeyTables();
+  return sharedTables;
+}
+
+function writerFor(input: SocketRowsInput, tables: SortKeyTables): SortKeyWriter {
+  const ctx = { tracker: input.tracker, backlogs: input.backlogs, rates: input.rates };
+  return sortKeyWriter(input.sort.key, input.sort.descending, ctx, tables, STATE_SORT_RANK, PROTO_RANK);
+}
+
+/** The filtered records and tombstones, unsorted, with their keys when every row has them. */
+function* unsortedOrderSteps(build: OrderBuild): Generator<void, SocketOrder> {
+  const { input, tombstones } = build;
+  const filter = input.filter;
+  let live: SocketRecord[];
+  if (filter === null) live = [...input.sockets];
+  else {
+    live = [];
+    for (let i = 0; i < input.sockets.length; i++) {
+      const s = input.sockets[i] as SocketRecord;
+      if (filter(s)) live.push(s);
+      if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+    }
+  }
+  const closed: ClosedEntry[] = [];
+  for (const t of tombstones ?? []) if (filter === null || filter(tombstoneForFilter(t.record))) closed.push(closedEntryOf(t));
+  const writer = writerFor(input, currentTables());
+  const entries: Entry[] = closed.length === 0 ? live : [...live, ...closed];
+  const keys = new Float64Array(entries.length * writer.width);
+  if (yield* writeKeysSteps(writer, entries, keys)) {
+    const keying = { writer, epoch: writer.tables.epoch };
+    return new SocketOrder(input.sockets, tombstones, build.params, { keying, rows: { entries, keys }, closed });
+  }
+  return new SocketOrder(input.sockets, tombstones, build.params, { keying: null, live, closed, cmp: build.cmp });
+}
+
+/**
+ * Writes the keys of `entries` (entry i at row i), ranking the strings new to the tables once,
+ * after a first pass (every row is written again if ranks handed out changed). False when a row
+ * cannot be keyed.
+ */
+function* writeKeysSteps(writer: SortKeyWriter, entries: readonly Entry[], keys: Float64Array): Generator<void, boolean> {
+  const tables = writer.tables;
+  // Another list may rank new strings between two steps: rows of two epochs do not compare, so
+  // all are written again when the epoch moved (a few times at most, then the comparator sorts).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const epoch = tables.epoch;
+    const pending: number[] = [];
+    for (let from = 0; from < entries.length; from += KEYED_STEP) {
+      if (!writeKeyRange(writer, entries, keys, from, Math.min(entries.length, from + KEYED_STEP), pending)) return false;
+      if (from + KEYED_STEP < entries.length) yield;
+    }
+    if (pending.length > 0) tables.commit();
+    if (tables.epoch !== epoch) continue;
+    for (const i of pending) {
+      const e = entries[i] as Entry;
+      const w = e instanceof ClosedEntry ? writer.write(e.record, true, keys, i) : writer.write(e, false, keys, i);
+      if (w !== KEY_WRITTEN) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Keys of entries [from, to) written (a plain loop, optimised apart from the steps); rows whose strings are not ranked yet go to `pending`. */
+function writeKeyRange(
+  writer: SortKeyWriter,
+  entries: readonly Entry[],
+  keys: Float64Array,
+  from: number,
+  to: number,
+  pending: number[],
+): boolean {
+  for (let i = from; i < to; i++) {
+    const e = entries[i] as Entry;
+    const w = e instanceof ClosedEntry ? writer.write(e.record, true, keys, i) : writer.write(e, false, keys, i);
+    if (w === KEY_INVALID) return false;
+    if (w === KEY_UNKNOWN) pending.push(i);
+  }
+  return true;
+}
+
+/**
+ * The last order with the arrivals merged in, by their keys: records that stayed keep their
+ * place and their keys; a changed line of the same socket that sorts where the old one did (a
+ * timer moved) takes its place; the others and the tombstones closed since are keyed, sorted and
+ * merged in. The entries that leave are keyed and sorted too, so one pass over the last order
+ * finds them by comparing numbers, without touching the records that stay (at 100k, looking each
+ * one up in a set cost more than everything else: a cache miss per record). 'invalid' when an
+ * arrival cannot be keyed, 'epoch' when ranks given before changed (the rows carried no longer
+ * compare with new ones).
+ */
+function* carryKeyedOrderSteps(
+  build: OrderBuild,
+  prev: SocketOrder,
+  keyed: { readonly keys: Float64Array; readonly keying: Keying },
+): Generator<void, SocketOrder | 'invalid' | 'epoch'> {
+  const { input, tombstones, turnover } = build;
+  const filter = input.filter;
+  const writer = keyed.keying.writer;
+  const width = writer.width;
+  const { removed: gone, added: arrived, replacements } = turnover;
+  // Ages come from the tracker, which forgot the closed records: their keys cannot be made again.
+  const findByKeys = input.sort.key !== 'age';
+  // Arrivals under the filter; `oldAt[i]`: where in `leaving` the record candidates[i] replaces is, when it may stay in place.
+  const candidates: Entry[] = [];
+  const oldAt: number[] = [];
+  // Entries of the last order that leave it: the records gone that passed the filter, the tombstones no longer listed.
+  const leaving: Entry[] = [];
+  const counted = new Uint8Array(gone.length);
+  for (let i = 0; i < arrived.length; i++) {
+    const s = arrived[i] as SocketRecord;
+    if (i % 1024 === 1023) yield;
+    if (filter !== null && !filter(s)) continue;
+    const old = i < replacements ? (gone[i] as SocketRecord) : undefined;
+    candidates.push(s);
+    if (old !== undefined && old.key === s.key && (filter === null || filter(old))) {
+      oldAt.push(leaving.length);
+      leaving.push(old);
+      counted[i] = 1;
+    } else oldAt.push(-1);
+  }
+  for (let i = 0; i < gone.length; i++) {
+    const g = gone[i] as SocketRecord;
+    if (counted[i] === 0 && (!findByKeys || filter === null || filter(g))) leaving.push(g);
+    if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
+  }
+  const listedBefore = prev.closed;
+  const listed = new Set<ClosedEntry>();
+  if (tombstones !== null) {
+    for (let i = 0; i < tombstones.length; i++) {
+      const t = tombstones[i] as Tombstone;
+      const e = closedEntryOf(t);
+      if (listedBefore.has(e)) listed.add(e);
+      else if (filter === null || filter(tombstoneForFilter(t.record))) {
+        listed.add(e);
+        candidates.push(e);
+        oldAt.push(-1);
+      }
+      if (i % 1024 === 1023) yield;
+    }
+  }
+  for (const e of listedBefore) if (!listed.has(e)) leaving.push(e);
+  const keys = new Float64Array(candidates.length * width);
+  if (!(yield* writeKeysSteps(writer, candidates, keys))) return 'invalid';
+  // A replaced record's row: its own sort columns, the key columns of its replacement (the same
+  // key); the other leaving entries are keyed in full.
+  const leavingKeys = new Float64Array(findByKeys ? leaving.length * width : 0);
+  const pairs = counted.reduce((n, c) => n + c, 0);
+  let leavingKeyed = findByKeys;
+  if (findByKeys) {
+    const others = leaving.slice(pairs);
+    const othersKeys = leavingKeys.subarray(pairs * width);
+    leavingKeyed = yield* writeKeysSteps(writer, others, othersKeys);
+  }
+  if (writer.tables.epoch !== keyed.keying.epoch) return 'epoch';
+  // In place: the same key, the same sort columns (so the same row of keys). No pause until the
+  // old records' columns are made: ranks of one epoch.
+  const inPlace = new Map<SocketRecord, SocketRecord>();
+  const oldRow = new Float64Array(width);
+  const own = writer.sortColumns;
+  const addedEntries: Entry[] = [];
+  const addedKeys = new Float64Array(candidates.length * width);
+  for (let i = 0; i < candidates.length; i++) {
+    const e = candidates[i] as Entry;
+    const at = oldAt[i] as number;
+    if (at >= 0) {
+      const old = leaving[at] as SocketRecord;
+      let same = writer.writeSortColumns(old, false, oldRow, 0) === KEY_WRITTEN;
+      if (!same) leavingKeyed = false;
+      for (let c = 0; same && c < own; c++) if (oldRow[c] !== keys[i * width + c]) same = false;
+      if (findByKeys) {
+        for (let c = 0; c < own; c++) leavingKeys[at * width + c] = oldRow[c] as number;
+        for (let c = own; c < width; c++) leavingKeys[at * width + c] = keys[i * width + c] as number;
+      }
+      if (same) {
+        inPlace.set(old, e as SocketRecord);
+        continue;
       }
     }
-    const closed: ClosedEntry[] = [];
-    for (const t of tombstones ?? []) if (filter === null || filter(tombstoneForFilter(t.record))) closed.push(closedEntryOf(t));
-    return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { live, closed, cmp }));
+    copyRow(keys, i, addedKeys, addedEntries.length, width);
+    addedEntries.push(e);
   }
-  // The tracker says which record objects left and arrived since the last list's snapshot: the
-  // others keep their order, so only the arrivals are filtered, sorted and merged in. A changed
-  // line of the same socket that sorts exactly where the old one did (a timer moved) takes its
-  // place without a comparison against the others. Tombstones likewise: last list's entries
-  // still listed keep their place (they passed the same filter), those closed since are merged in.
-  yield* prev.sortAllSteps();
+  const added = yield* sortKeyedSteps({ entries: addedEntries, keys: addedKeys }, width);
+  const before = { entries: prev.entries as Entry[], keys: keyed.keys };
+  let rows: KeyedRows | null = null;
+  if (leavingKeyed)
+    rows = yield* carryKeyedSteps(
+      before,
+      yield* sortKeyedSteps({ entries: leaving, keys: leavingKeys }, width),
+      null,
+      inPlace,
+      added,
+      width,
+    );
+  // Not found where its keys say (the same key twice in one table): looked up one by one instead.
+  rows ??= yield* carryKeyedSteps(before, null, new Set(leaving), inPlace, added, width);
+  if (rows === null) throw new Error('socket order: an entry that leaves was not found');
+  return new SocketOrder(input.sockets, tombstones, build.params, {
+    entries: rows.entries,
+    closed: listed,
+    keyed: { keys: rows.keys, keying: keyed.keying },
+  });
+}
+
+/**
+ * The last order with the arrivals merged in by the comparator (rows without keys): as
+ * carryKeyedOrderSteps, comparing records field by field.
+ */
+function* carryComparedOrderSteps(build: OrderBuild, prev: SocketOrder): Generator<void, SocketOrder> {
+  const { input, tombstones, cmp, turnover } = build;
+  const filter = input.filter;
   const inPlace = new Map<SocketRecord, SocketRecord>();
   const added: Entry[] = [];
   const { removed: gone, added: arrived, replacements } = turnover;
@@ -659,7 +930,254 @@ export function* buildSocketRowListSteps(
   const before = prev.entries;
   for (const e of listedBefore) if (!listed.has(e)) removed.add(e);
   const entries = yield* carryAndMergeSteps(before, removed, inPlace, yield* sortSteps(added, cmp), cmp);
-  return new SortedSocketRows(input, new SocketOrder(input.sockets, tombstones, params, { entries, closed: listed }));
+  return new SocketOrder(input.sockets, tombstones, build.params, { entries, closed: listed, keyed: null });
+}
+
+/** Entries handled between two pauses of the keyed passes (keys written, rows merged or copied): ~1-2 ms at 100k. */
+const KEYED_STEP = 4096;
+
+/** Row i of `a` (entry `x`) against row j of `b` (entry `y`): the numbers, then the key text when they are all equal. */
+function compareRows(a: Float64Array, i: number, x: Entry, b: Float64Array, j: number, y: Entry, width: number): number {
+  let p = i * width;
+  let q = j * width;
+  for (const end = p + width; p < end; p++, q++) {
+    const u = a[p] as number;
+    const v = b[q] as number;
+    if (u !== v) return u < v ? -1 : 1;
+  }
+  return x.key < y.key ? -1 : x.key > y.key ? 1 : 0;
+}
+
+/** Copies row `from` of `src` to row `to` of `dst`. */
+function copyRow(src: Float64Array, from: number, dst: Float64Array, to: number, width: number): void {
+  const p = from * width;
+  const q = to * width;
+  for (let c = 0; c < width; c++) dst[q + c] = src[p + c] as number;
+}
+
+/** Keyed rows sorted, in steps: runs of 16 row numbers sorted, merged pairwise, then the rows gathered in order. */
+function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedRows> {
+  const { entries } = rows;
+  const n = entries.length;
+  if (n <= 1) return rows;
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  // Runs of 16 by insertion, then merged pairwise: every comparison in plain loops that inline it
+  // (a comparator handed to a sort builtin is called, not inlined, ~3x slower here).
+  const RUN = 16;
+  for (let lo = 0; lo < n; lo += KEYED_STEP) {
+    insertionSortRuns(rows, width, order, lo, Math.min(n, lo + KEYED_STEP), RUN);
+    if (lo + KEYED_STEP < n) yield;
+  }
+  let other = new Uint32Array(n);
+  let nextPause = KEYED_STEP;
+  let done = 0;
+  for (let size = RUN; size < n; size *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * size) {
+      const hi = Math.min(n, lo + 2 * size);
+      mergeRowRuns(rows, width, order, other, lo, Math.min(n, lo + size), hi);
+      done += hi - lo;
+      if (done >= nextPause) {
+        nextPause = done + KEYED_STEP;
+        yield;
+      }
+    }
+    const t = order;
+    order = other;
+    other = t;
+  }
+  const sorted: Entry[] = [];
+  const sortedKeys = new Float64Array(n * width);
+  for (let from = 0; from < n; from += KEYED_STEP) {
+    gatherRows(rows, width, order, from, Math.min(n, from + KEYED_STEP), sorted, sortedKeys);
+    if (from + KEYED_STEP < n) yield;
+  }
+  return { entries: sorted, keys: sortedKeys };
+}
+
+/** order[from, to) sorted in runs of `run` rows (insertion sort). */
+function insertionSortRuns(rows: KeyedRows, width: number, order: Uint32Array, from: number, to: number, run: number): void {
+  const { entries, keys } = rows;
+  for (let lo = from; lo < to; lo += run) {
+    const hi = Math.min(to, lo + run);
+    for (let k = lo + 1; k < hi; k++) {
+      const x = order[k] as number;
+      let p = k;
+      while (p > lo) {
+        const y = order[p - 1] as number;
+        if (compareRows(keys, y, entries[y] as Entry, keys, x, entries[x] as Entry, width) <= 0) break;
+        order[p] = y;
+        p--;
+      }
+      order[p] = x;
+    }
+  }
+}
+
+/** Row numbers order[lo, mid) and order[mid, hi) (each sorted) merged into other[lo, hi). */
+function mergeRowRuns(rows: KeyedRows, width: number, order: Uint32Array, other: Uint32Array, lo: number, mid: number, hi: number): void {
+  const { entries, keys } = rows;
+  let i = lo;
+  let j = mid;
+  let w = lo;
+  while (i < mid && j < hi) {
+    const a = order[i] as number;
+    const b = order[j] as number;
+    if (compareRows(keys, b, entries[b] as Entry, keys, a, entries[a] as Entry, width) < 0) {
+      other[w++] = b;
+      j++;
+    } else {
+      other[w++] = a;
+      i++;
+    }
+  }
+  while (i < mid) other[w++] = order[i++] as number;
+  while (j < hi) other[w++] = order[j++] as number;
+}
+
+/** Entries and rows order[from, to) appended to `sorted` and written at rows [from, to) of `sortedKeys`. */
+function gatherRows(
+  rows: KeyedRows,
+  width: number,
+  order: Uint32Array,
+  from: number,
+  to: number,
+  sorted: Entry[],
+  sortedKeys: Float64Array,
+): void {
+  for (let k = from; k < to; k++) {
+    const i = order[k] as number;
+    sorted.push(rows.entries[i] as Entry);
+    copyRow(rows.keys, i, sortedKeys, k, width);
+  }
+}
+
+/** The first `k` entries of keyed rows in their order, sorted (as selectFirst, by row numbers). */
+function selectFirstKeyed(rows: KeyedRows, width: number, k: number): Entry[] {
+  const { entries, keys } = rows;
+  const cmp = (i: number, j: number): number => compareRows(keys, i, entries[i] as Entry, keys, j, entries[j] as Entry, width);
+  const top: number[] = [];
+  for (let x = 0; x < entries.length; x++) {
+    if (top.length === k && cmp(x, top[k - 1] as number) >= 0) continue;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(top[mid] as number, x) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    top.splice(lo, 0, x);
+    if (top.length > k) top.pop();
+  }
+  return top.map((i) => entries[i] as Entry);
+}
+
+/**
+ * One pass over the last order `before` and its keys: its entries and rows copied except those in
+ * `removed` (or their replacement in `inPlace`, which sorts where they did, on the same row), with
+ * `add` (sorted) merged in: one comparison of numbers per entry while arrivals remain. Pauses
+ * every KEYED_STEP entries written.
+ */
+function* carryKeyedSteps(
+  before: KeyedRows,
+  leaving: KeyedRows | null,
+  removed: ReadonlySet<Entry> | null,
+  inPlace: ReadonlyMap<SocketRecord, SocketRecord>,
+  add: KeyedRows,
+  width: number,
+): Generator<void, KeyedRows | null> {
+  // Nothing changed under this filter (a static host): the same order, no copy.
+  if ((leaving?.entries.length ?? removed?.size ?? 0) === 0 && add.entries.length === 0) return before;
+  const pass = new KeyedCarry(before, leaving, removed, inPlace, add, width);
+  for (;;) {
+    const r = pass.run(KEYED_STEP);
+    if (r === CARRY_DONE) return { entries: pass.entries, keys: pass.keys };
+    if (r === CARRY_MISSING) return null;
+    yield;
+  }
+}
+
+const CARRY_MORE = 0;
+const CARRY_DONE = 1;
+/** An entry that leaves was not where its keys put it. */
+const CARRY_MISSING = 2;
+
+/** carryKeyedSteps' pass, run a number of entries at a time (plain loops: optimised apart from the steps). */
+class KeyedCarry {
+  readonly entries: Entry[] = [];
+  readonly keys: Float64Array;
+  private i = 0;
+  private j = 0;
+  /** Next entry of `leaving` to meet. */
+  private r = 0;
+
+  constructor(
+    private readonly before: KeyedRows,
+    /** Entries that leave, sorted, with their keys: met in the same pass (or else `removed`). */
+    private readonly leaving: KeyedRows | null,
+    private readonly removed: ReadonlySet<Entry> | null,
+    private readonly inPlace: ReadonlyMap<SocketRecord, SocketRecord>,
+    private readonly add: KeyedRows,
+    private readonly width: number,
+  ) {
+    this.keys = new Float64Array((before.entries.length + add.entries.length) * width);
+  }
+
+  /** Copies up to `count` more of the last order's entries (and arrivals before them). */
+  run(count: number): number {
+    const { before, removed, inPlace, add, width, entries, keys } = this;
+    const from = before.entries;
+    const fromKeys = before.keys;
+    const adding = add.entries;
+    const addKeys = add.keys;
+    const leaving = this.leaving?.entries ?? [];
+    const leavingKeys = this.leaving?.keys ?? fromKeys;
+    const n = from.length;
+    const m = adding.length;
+    const out = leaving.length;
+    const end = Math.min(n, this.i + count);
+    let i = this.i;
+    let j = this.j;
+    let r = this.r;
+    for (; i < end; i++) {
+      let e = from[i] as Entry;
+      let leaves = false;
+      if (r < out) {
+        const c = compareRows(leavingKeys, r, leaving[r] as Entry, fromKeys, i, e, width);
+        if (c < 0) return CARRY_MISSING;
+        // Equal keys, another entry (the same key twice in one table): e stays; if the one that
+        // leaves is never met, the pass ends missing it.
+        if (c === 0 && leaving[r] === e) {
+          leaves = true;
+          r++;
+        }
+      } else if (removed !== null && removed.has(e)) leaves = true;
+      if (leaves) {
+        const by = e instanceof ClosedEntry ? undefined : inPlace.get(e);
+        if (by === undefined) continue;
+        e = by;
+      }
+      while (j < m && compareRows(addKeys, j, adding[j] as Entry, fromKeys, i, e, width) < 0) {
+        copyRow(addKeys, j, keys, entries.length, width);
+        entries.push(adding[j++] as Entry);
+      }
+      copyRow(fromKeys, i, keys, entries.length, width);
+      entries.push(e);
+    }
+    this.i = i;
+    this.r = r;
+    if (i < n) {
+      this.j = j;
+      return CARRY_MORE;
+    }
+    if (r < out) return CARRY_MISSING;
+    for (; j < m; j++) {
+      copyRow(addKeys, j, keys, entries.length, width);
+      entries.push(adding[j] as Entry);
+    }
+    this.j = j;
+    return CARRY_DONE;
+  }
 }
 
 /**
@@ -740,6 +1258,19 @@ function* carryAndMergeSteps(
     if (from < n) yield;
   }
   return out;
+}
+
+/**
+ * The keys of every row (filtered records and tombstones) sorted by the comparator alone, field
+ * by field: the order the numeric keys must give (a reference for tests).
+ */
+export function sortedRowKeysByComparator(input: SocketRowsInput): string[] {
+  const cmp = totalOrder(input);
+  const entries: Entry[] = input.filter === null ? [...input.sockets] : input.sockets.filter(input.filter);
+  if (input.tombstones)
+    for (const t of input.tracker.currentTombstones())
+      if (input.filter === null || input.filter(tombstoneForFilter(t.record))) entries.push(closedEntryOf(t));
+  return entries.sort(cmp).map(keyOfEntry);
 }
 
 /** Every row of the socket table, sorted (buildSocketRowList, all rows built). */
