@@ -407,6 +407,24 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     expect(scanner.scan(wanted).packChangedOwners().rows.length).toBe(0);
   });
 
+  it('packAllOwners(first): the held inodes of first come first in its order, then every other holder once', () => {
+    fake.addProcess(150, { comm: 'nginx', argv: ['nginx: worker process'], uid: 33, start: 1500 }).socket(150, 3, 1001);
+    const scanner = createOwnerScanner(createProcFs(fake.root), { fdCountFromStat: false });
+    const result = scanner.scan(null);
+    const inodesOf = (rows: Float64Array): number[] => [...rows].filter((_, i) => i % 4 === 0);
+    const plain = result.packAllOwners();
+    // 9999 has no holder and 2001 is asked twice: neither adds a row.
+    const ordered = result.packAllOwners(new Float64Array([2001, 9999, 1002, 2001]));
+    expect(inodesOf(ordered.rows).slice(0, 2)).toEqual([2001, 1002]);
+    expect(inodesOf(ordered.rows).sort()).toEqual(inodesOf(plain.rows).sort());
+    const rowOf = (rows: Float64Array, inode: number): number[] => {
+      const i = inodesOf(rows).indexOf(inode) * 4;
+      return [...rows.subarray(i, i + 4)];
+    };
+    for (const inode of inodesOf(plain.rows)) expect(rowOf(ordered.rows, inode)).toEqual(rowOf(plain.rows, inode));
+    expect(new Map(ordered.processes)).toEqual(new Map(plain.processes));
+  });
+
   it('packChangedOwners without trackChanges answers every wanted inode (a complete answer)', () => {
     const scanner = createOwnerScanner(createProcFs(fake.root));
     const wanted = new Set([1001, 2001, 9999]);

@@ -94,8 +94,11 @@ export interface OwnerScanResult {
    * owner worker's reply). Same answers as lookup/sharedBy; same lifetime.
    */
   packOwners(inodes: ArrayLike<number> & Iterable<number>): PackedOwners;
-  /** packOwners of every socket inode that has a holder (a whole owner table). */
-  packAllOwners(): PackedOwners;
+  /**
+   * packOwners of every socket inode that has a holder (a whole owner table). With `first`: the
+   * held inodes of `first` come first, in its order (a snapshot's: the order a join asks in).
+   */
+  packAllOwners(first?: ArrayLike<number>): PackedOwners;
   /**
    * After trackChanges(): rows for the inodes of `wanted` whose answer may differ from the
    * table packed when tracking started (pid 0: no holder now). Without tracking: a row for every
@@ -384,28 +387,43 @@ export class OwnerScanner {
       lookup: (inode) => this.lookup(inode),
       sharedBy: (inode) => this.sharedBy(inode),
       packOwners: (inodes) => this.packOwners(inodes, inodes.length),
-      packAllOwners: () => this.packAllOwners(),
+      packAllOwners: (first) => this.packAllOwners(first),
       packChangedOwners: () => this.packChangedOwners(),
     };
   }
 
   /** packOwners of every held inode, in one walk of the holders (no second lookup per inode). */
-  private packAllOwners(): PackedOwners {
+  private packAllOwners(first?: ArrayLike<number>): PackedOwners {
     const rows = new Float64Array(this.holders.size * 4);
     const processes: PackedOwners['processes'] = [];
     let lastPid = -1;
     const listed = new Set<number>();
     let n = 0;
-    this.holders.forEach((held, inode) => {
-      const pid = writeHeldRow(rows, n, inode, held);
-      n += 4;
-      // Holders come in scan order (by process): most rows repeat the previous row's pid.
+    const placed = first === undefined ? null : new Set<number>();
+    const list = (pid: number): void => {
       if (pid !== lastPid && !listed.has(pid)) {
         listed.add(pid);
         const info = this.pids.get(pid)?.info ?? NO_INFO;
         processes.push([pid, { command: info.command, commandLine: info.commandLine, uid: info.uid }]);
       }
       lastPid = pid;
+    };
+    if (first !== undefined && placed !== null) {
+      for (let i = 0; i < first.length; i++) {
+        const inode = first[i]!;
+        const held = this.holders.get(inode);
+        if (held === undefined || placed.has(inode)) continue;
+        placed.add(inode);
+        list(writeHeldRow(rows, n, inode, held));
+        n += 4;
+      }
+    }
+    this.holders.forEach((held, inode) => {
+      if (placed !== null && placed.has(inode)) return;
+      const pid = writeHeldRow(rows, n, inode, held);
+      n += 4;
+      // Holders come in scan order (by process): most rows repeat the previous row's pid.
+      list(pid);
     });
     return { rows, processes };
   }
