@@ -840,14 +840,18 @@ function* carryKeyedOrderSteps(
     leavingKeyed = yield* writeKeysSteps(writer, others, othersKeys);
   }
   if (writer.tables.epoch !== keyed.keying.epoch) return 'epoch';
-  // In place: the same key, the same sort columns (so the same row of keys). No pause until the
-  // old records' columns are made: ranks of one epoch.
+  // In place: the same key, the same sort columns (so the same row of keys). The old records'
+  // columns must be ranks of the same epoch as the rest: after each pause it is checked again.
   const inPlace = new Map<SocketRecord, SocketRecord>();
   const oldRow = new Float64Array(width);
   const own = writer.sortColumns;
   const addedEntries: Entry[] = [];
   const addedKeys = new Float64Array(candidates.length * width);
   for (let i = 0; i < candidates.length; i++) {
+    if (i % 2048 === 2047) {
+      yield;
+      if (writer.tables.epoch !== keyed.keying.epoch) return 'epoch';
+    }
     const e = candidates[i] as Entry;
     const at = oldAt[i] as number;
     if (at >= 0) {
@@ -974,12 +978,18 @@ function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedR
   let done = 0;
   for (let size = RUN; size < n; size *= 2) {
     for (let lo = 0; lo < n; lo += 2 * size) {
+      const mid = Math.min(n, lo + size);
       const hi = Math.min(n, lo + 2 * size);
-      mergeRowRuns(rows, width, order, other, lo, Math.min(n, lo + size), hi);
-      done += hi - lo;
-      if (done >= nextPause) {
-        nextPause = done + KEYED_STEP;
-        yield;
+      // A merge of long runs (the last ones span every row) is itself cut into steps.
+      const at = { i: lo, j: mid, w: lo };
+      while (at.w < hi) {
+        const from = at.w;
+        mergeRowRuns(rows, width, order, other, at, mid, hi, Math.min(hi, from + (nextPause - done)));
+        done += at.w - from;
+        if (done >= nextPause) {
+          nextPause = done + KEYED_STEP;
+          yield;
+        }
       }
     }
     const t = order;
@@ -1014,13 +1024,23 @@ function insertionSortRuns(rows: KeyedRows, width: number, order: Uint32Array, f
   }
 }
 
-/** Row numbers order[lo, mid) and order[mid, hi) (each sorted) merged into other[lo, hi). */
-function mergeRowRuns(rows: KeyedRows, width: number, order: Uint32Array, other: Uint32Array, lo: number, mid: number, hi: number): void {
+/**
+ * Row numbers order[at.i, mid) and order[at.j, hi) (each sorted) merged into other from at.w on,
+ * until other[limit - 1] is written; `at` is left where the merge goes on.
+ */
+function mergeRowRuns(
+  rows: KeyedRows,
+  width: number,
+  order: Uint32Array,
+  other: Uint32Array,
+  at: { i: number; j: number; w: number },
+  mid: number,
+  hi: number,
+  limit: number,
+): void {
   const { entries, keys } = rows;
-  let i = lo;
-  let j = mid;
-  let w = lo;
-  while (i < mid && j < hi) {
+  let { i, j, w } = at;
+  while (w < limit && i < mid && j < hi) {
     const a = order[i] as number;
     const b = order[j] as number;
     if (compareRows(keys, b, entries[b] as Entry, keys, a, entries[a] as Entry, width) < 0) {
@@ -1031,8 +1051,11 @@ function mergeRowRuns(rows: KeyedRows, width: number, order: Uint32Array, other:
       i++;
     }
   }
-  while (i < mid) other[w++] = order[i++] as number;
-  while (j < hi) other[w++] = order[j++] as number;
+  while (w < limit && i < mid) other[w++] = order[i++] as number;
+  while (w < limit && j < hi) other[w++] = order[j++] as number;
+  at.i = i;
+  at.j = j;
+  at.w = w;
 }
 
 /** Entries and rows order[from, to) appended to `sorted` and written at rows [from, to) of `sortedKeys`. */
