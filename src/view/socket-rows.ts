@@ -6,6 +6,7 @@ import type { RecordTurnover, SocketTracker, Tombstone } from '../model/tracker.
 import type { ConnRate } from '../model/conn-rates.js';
 import type { UnixPeer } from '../model/unix-peers.js';
 import type { SocketRecord, SocketState } from '../model/types.js';
+import { runSteps, sortSteps } from '../model/sort-steps.js';
 import { KEY_INVALID, KEY_UNKNOWN, KEY_WRITTEN, SortKeyTables, sortKeyWriter, type SortKeyWriter } from './socket-sort-keys.js';
 import type { SocketSortKey } from './ui-state.js';
 
@@ -500,14 +501,6 @@ function totalOrder(input: SocketRowsInput): (a: Entry, b: Entry) => number {
 /** Entries handled between two pauses of the steps below (merge, sort, carry): ~1-3 ms at 100k. */
 const STEP_ENTRIES = 2048;
 
-/** Runs steps to the end at once. */
-function runSteps<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-  }
-}
-
 /**
  * Merge `add` (sorted) into `into` (sorted), then one pass. Each added entry's place is found by
  * galloping from the last one's (probes 1, 2, 4, … ahead, then a binary search): arrivals spread
@@ -554,45 +547,6 @@ function* mergeSortedSteps<T extends Entry>(
     while (from < end) out.push(into[from++] as T);
     if (from < n) yield;
   }
-  return out;
-}
-
-/** `all` sorted by `cmp` (in place for the runs), in steps: runs of 1,024 sorted, then merged pairwise. */
-function* sortSteps<T extends Entry>(all: T[], cmp: (a: Entry, b: Entry) => number): Generator<void, T[]> {
-  const RUN = 1024;
-  if (all.length <= RUN) return all.sort(cmp);
-  let runs: T[][] = [];
-  for (let i = 0; i < all.length; i += RUN) {
-    runs.push(all.slice(i, i + RUN).sort(cmp));
-    if (runs.length % 2 === 0) yield;
-  }
-  while (runs.length > 1) {
-    const next: T[][] = [];
-    for (let i = 0; i < runs.length; i += 2) {
-      const a = runs[i] as T[];
-      const b = runs[i + 1];
-      next.push(b === undefined ? a : yield* mergeRunsSteps(a, b, cmp));
-    }
-    runs = next;
-  }
-  return runs[0] as T[];
-}
-
-/** Two sorted runs merged (stable: a's entries first among equals, which a total order never has), pausing every STEP_ENTRIES. */
-function* mergeRunsSteps<T>(a: readonly T[], b: readonly T[], cmp: (x: T, y: T) => number): Generator<void, T[]> {
-  const out: T[] = [];
-  let i = 0;
-  let j = 0;
-  let nextPause = STEP_ENTRIES;
-  while (i < a.length && j < b.length) {
-    out.push(cmp(b[j] as T, a[i] as T) < 0 ? (b[j++] as T) : (a[i++] as T));
-    if (out.length >= nextPause) {
-      nextPause = out.length + STEP_ENTRIES;
-      yield;
-    }
-  }
-  while (i < a.length) out.push(a[i++] as T);
-  while (j < b.length) out.push(b[j++] as T);
   return out;
 }
 
@@ -812,20 +766,10 @@ function* carryKeyedOrderSteps(
     if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
   }
   const listedBefore = prev.closed;
-  const listed = new Set<ClosedEntry>();
-  if (tombstones !== null) {
-    for (let i = 0; i < tombstones.length; i++) {
-      const t = tombstones[i] as Tombstone;
-      const e = closedEntryOf(t);
-      if (listedBefore.has(e)) listed.add(e);
-      else if (filter === null || filter(tombstoneForFilter(t.record))) {
-        listed.add(e);
-        candidates.push(e);
-        oldAt.push(-1);
-      }
-      if (i % 1024 === 1023) yield;
-    }
-  }
+  const listed = yield* listTombstonesSteps(tombstones, listedBefore, filter, (e) => {
+    candidates.push(e);
+    oldAt.push(-1);
+  });
   for (const e of listedBefore) if (!listed.has(e)) leaving.push(e);
   const keys = new Float64Array(candidates.length * width);
   if (!(yield* writeKeysSteps(writer, candidates, keys))) return 'invalid';
@@ -894,6 +838,31 @@ function* carryKeyedOrderSteps(
 }
 
 /**
+ * The closed entries listed now: those listed before stay, a new one is listed when it passes the
+ * filter and handed to `onNew` (an arrival of the order). Pauses every 1,024 tombstones.
+ */
+function* listTombstonesSteps(
+  tombstones: readonly Tombstone[] | null,
+  listedBefore: ReadonlySet<ClosedEntry>,
+  filter: CompiledFilter | null,
+  onNew: (e: ClosedEntry) => void,
+): Generator<void, Set<ClosedEntry>> {
+  const listed = new Set<ClosedEntry>();
+  if (tombstones === null) return listed;
+  for (let i = 0; i < tombstones.length; i++) {
+    const t = tombstones[i] as Tombstone;
+    const e = closedEntryOf(t);
+    if (listedBefore.has(e)) listed.add(e);
+    else if (filter === null || filter(tombstoneForFilter(t.record))) {
+      listed.add(e);
+      onNew(e);
+    }
+    if (i % 1024 === 1023) yield;
+  }
+  return listed;
+}
+
+/**
  * The last order with the arrivals merged in by the comparator (rows without keys): as
  * carryKeyedOrderSteps, comparing records field by field.
  */
@@ -917,19 +886,7 @@ function* carryComparedOrderSteps(build: OrderBuild, prev: SocketOrder): Generat
     if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
   }
   const listedBefore = prev.closed;
-  const listed = new Set<ClosedEntry>();
-  if (tombstones !== null) {
-    for (let i = 0; i < tombstones.length; i++) {
-      const t = tombstones[i] as Tombstone;
-      const e = closedEntryOf(t);
-      if (listedBefore.has(e)) listed.add(e);
-      else if (filter === null || filter(tombstoneForFilter(t.record))) {
-        listed.add(e);
-        added.push(e);
-      }
-      if (i % 1024 === 1023) yield;
-    }
-  }
+  const listed = yield* listTombstonesSteps(tombstones, listedBefore, filter, (e) => added.push(e));
   // Last list's entries that stay: not removed, or replaced in place; tombstones still listed.
   const before = prev.entries;
   for (const e of listedBefore) if (!listed.has(e)) removed.add(e);
