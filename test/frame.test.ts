@@ -384,20 +384,23 @@ describe('the compare view counts what the marker counted', () => {
   });
 });
 
+/** A frame's input for a 120x30 screen over `store`'s session, without a filter. */
+const frameInputAt120x30 = (store: SessionStore, ui: UiState, cache: FrameCache) => ({
+  session: store.state,
+  ui,
+  size: { width: 120, height: 30 },
+  theme: { ascii: false },
+  filter: null,
+  context: CONTEXT,
+  cache,
+});
+
 describe('the socket table of a new snapshot built in steps before its frame', () => {
   const sockets = (from: number, n: number): SocketRecord[] =>
     Array.from({ length: n }, (_, i) =>
       rec({ localPort: 1000 + ((from + i) % 37), remotePort: 20_000 + from + i, recvQ: (from + i) % 5, inode: 100 + from + i }),
     );
-  const input = (store: SessionStore, ui: UiState, cache: FrameCache) => ({
-    session: store.state,
-    ui,
-    size: { width: 120, height: 30 },
-    theme: { ascii: false },
-    filter: null,
-    context: CONTEXT,
-    cache,
-  });
+  const input = frameInputAt120x30;
   const keysShown = (f: Frame): string[] => tableOf(f).table.rows.map((r) => r.key);
 
   it('a frame drawn meanwhile shows the last rows (same filter and sort); the frame after shows the new ones, as built at once', () => {
@@ -448,15 +451,7 @@ describe('a view switched to at scale: its rows made in steps after a first fram
   const listeners = [0, 1, 2].map((i) =>
     rec({ state: 'LISTEN', localAddress: '0.0.0.0', localPort: 1000 + i, remoteAddress: '0.0.0.0', remotePort: 0, inode: 90 + i }),
   );
-  const input = (store: SessionStore, ui: UiState, cache: FrameCache) => ({
-    session: store.state,
-    ui,
-    size: { width: 120, height: 30 },
-    theme: { ascii: false },
-    filter: null,
-    context: CONTEXT,
-    cache,
-  });
+  const input = frameInputAt120x30;
   const deferring = (): FrameCache => {
     const cache = new FrameCache();
     cache.deferFromSockets = 100;
