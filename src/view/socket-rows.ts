@@ -237,14 +237,19 @@ const FIRST_ROWS_SELECTED = 128;
  * against N·log N for a full sort: ~2.5k against ~10k at 1k).
  */
 function selectFirst(all: readonly Entry[], k: number, cmp: (a: Entry, b: Entry) => number): Entry[] {
-  const top: Entry[] = [];
-  for (const x of all) {
-    if (top.length === k && cmp(x, top[k - 1] as Entry) >= 0) continue;
+  return selectFirstIndices(all.length, k, (i, j) => cmp(all[i] as Entry, all[j] as Entry)).map((i) => all[i] as Entry);
+}
+
+/** selectFirst over items 0..n-1 compared by index: the indices of the first `k`, in order. */
+function selectFirstIndices(n: number, k: number, cmp: (i: number, j: number) => number): number[] {
+  const top: number[] = [];
+  for (let x = 0; x < n; x++) {
+    if (top.length === k && cmp(x, top[k - 1] as number) >= 0) continue;
     let lo = 0;
     let hi = top.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (cmp(top[mid] as Entry, x) <= 0) lo = mid + 1;
+      if (cmp(top[mid] as number, x) <= 0) lo = mid + 1;
       else hi = mid;
     }
     top.splice(lo, 0, x);
@@ -1036,20 +1041,7 @@ function gatherRows(
 function selectFirstKeyed(rows: KeyedRows, width: number, k: number): Entry[] {
   const { entries, keys } = rows;
   const cmp = (i: number, j: number): number => compareRows(keys, i, entries[i] as Entry, keys, j, entries[j] as Entry, width);
-  const top: number[] = [];
-  for (let x = 0; x < entries.length; x++) {
-    if (top.length === k && cmp(x, top[k - 1] as number) >= 0) continue;
-    let lo = 0;
-    let hi = top.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cmp(top[mid] as number, x) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    top.splice(lo, 0, x);
-    if (top.length > k) top.pop();
-  }
-  return top.map((i) => entries[i] as Entry);
+  return selectFirstIndices(entries.length, k, cmp).map((i) => entries[i] as Entry);
 }
 
 /**
