@@ -24,6 +24,17 @@ export function distImporter(dist: string): (rel: string) => Promise<Record<stri
   return async (rel) => (await import(pathToFileURL(path.join(dist, rel)).href)) as Record<string, unknown>;
 }
 
+/**
+ * Bench subjects: this checkout's dist/ loaded by `load`, and another checkout's dist/ when the
+ * variable `envName` names one (before/after in the same rounds of one process).
+ */
+export async function loadSubjects<T>(envName: string, load: (label: string, dist: string) => Promise<T>): Promise<T[]> {
+  const subjects = [await load('this', path.join(REPO_ROOT, 'dist'))];
+  const other = process.env[envName];
+  if (other !== undefined && other !== '') subjects.push(await load('other', path.resolve(other)));
+  return subjects;
+}
+
 /** CPU ms (user + system) of this process so far. */
 export function processCpuMs(): number {
   const u = process.cpuUsage();

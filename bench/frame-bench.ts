@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { distImporter, envInt, loadAverage, median, processCpuMs, round } from './bench-lib.js';
+import { distImporter, envInt, loadAverage, loadSubjects, median, processCpuMs, round } from './bench-lib.js';
 import { createChurnTree, writeChurnRound } from './churn-tree.js';
 
 type Any = Record<string, unknown>;
@@ -78,10 +78,7 @@ async function main(): Promise<void> {
   const rounds = envInt('BENCH_FRAME_ROUNDS', 12);
   const churn = process.env['BENCH_FRAME_STATIC'] !== '1';
   const withRates = process.env['BENCH_FRAME_RATES'] !== '0';
-  const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-  const subjects = [await load('this', here)];
-  const other = process.env['BENCH_FRAME_DIST'];
-  if (other !== undefined && other !== '') subjects.push(await load('other', path.resolve(other)));
+  const subjects = await loadSubjects('BENCH_FRAME_DIST', load);
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-frame-'));
   const loadBefore = loadAverage();
   const figures = new Map(

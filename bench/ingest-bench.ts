@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { distImporter, envInt, loadAverage, median, processCpuMs, round } from './bench-lib.js';
+import { distImporter, envInt, loadAverage, loadSubjects, median, processCpuMs, round } from './bench-lib.js';
 import { createChurnTree, writeChurnRound } from './churn-tree.js';
 
 interface Modules {
@@ -37,10 +37,7 @@ async function load(label: string, dist: string): Promise<Modules> {
 async function main(): Promise<void> {
   const size = envInt('BENCH_INGEST_SIZE', 100_000);
   const rounds = envInt('BENCH_INGEST_ROUNDS', 12);
-  const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-  const subjects = [await load('this', here)];
-  const other = process.env['BENCH_INGEST_DIST'];
-  if (other !== undefined && other !== '') subjects.push(await load('other', path.resolve(other)));
+  const subjects = await loadSubjects('BENCH_INGEST_DIST', load);
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-ingest-'));
   const loadBefore = loadAverage();
   try {
