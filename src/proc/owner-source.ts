@@ -136,6 +136,7 @@ export class OwnerTable {
       }
       return lastProc;
     };
+    const cachedProcs = { get: procOf };
     const rowOf = (inode: number): number => {
       if (inode === 0) return -1;
       const rows = this.rows;
@@ -167,12 +168,7 @@ export class OwnerTable {
       holds: (inode, owner, sharedBy) => {
         const i = rowOf(inode);
         if (i < 0) return owner === null && sharedBy === 0;
-        if (owner === null) return false;
-        const rows = this.rows;
-        const pid = (rows[i + 1] as number) | 0;
-        if (owner.pid !== pid || owner.fd !== ((rows[i + 2] as number) | 0) || sharedBy !== ((rows[i + 3] as number) | 0)) return false;
-        const p = procOf(pid)!;
-        return p.uid === owner.uid && p.command === owner.command && p.commandLine === owner.commandLine;
+        return owner !== null && sameRow(this.rows, i, cachedProcs, owner, sharedBy);
       },
     };
   }
@@ -279,7 +275,7 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
 function sameRow(
   rows: Float64Array,
   i: number,
-  procs: ReadonlyMap<number, { readonly command: string; readonly commandLine: string; readonly uid: number }>,
+  procs: { get(pid: number): { readonly command: string; readonly commandLine: string; readonly uid: number } | undefined },
   owner: SocketOwner,
   sharedBy: number,
 ): boolean {
