@@ -636,3 +636,36 @@ describe('a view switched to at scale (deferFromSockets, as run-dashboard at 100
     expect(tableRows(slow).length).toBeGreaterThan(10);
   });
 });
+
+describe('a sliced refresh (onSnapshotSliced, as run-dashboard)', () => {
+  it('turns the event loop before the ingest, before the rows and before the draw; a key at any turn is answered from a whole state', async () => {
+    const first = [listener80, listener5432, estab];
+    const next = [...first, closeWait, timeWait];
+    const sliced = headless({ width: 120, height: 30 });
+    const plain = headless({ width: 120, height: 30 });
+    for (const h of [sliced, plain]) h.dashboard.onSnapshot(makeSnapshot(first, { takenAtMs: T0 }));
+    const before = sliced.text();
+    const seen: string[] = [];
+    // Each pause: what the screen shows (the dashboard's frame for a key pressed now).
+    const pause = async (): Promise<void> => {
+      sliced.dashboard.render();
+      seen.push(sliced.text());
+      await settle();
+    };
+    await sliced.dashboard.onSnapshotSliced(makeSnapshot(next, { takenAtMs: T0 + 1000 }), pause);
+    plain.dashboard.onSnapshot(makeSnapshot(next, { takenAtMs: T0 + 1000 }));
+    await settle();
+    // Small tables need no slice of their own: these are the turns between the stages.
+    expect(seen).toHaveLength(3);
+    // Before the ingest: the last snapshot, whole.
+    expect(seen[0]).toBe(before);
+    // Every frame drawn at a turn shows either the old rows or the new ones, never a mix.
+    for (const screen of seen) expect(tableRowsOf(screen).length === 3 || tableRowsOf(screen).length === 5).toBe(true);
+    expect(sliced.text()).toBe(plain.text());
+    expect(tableRows(sliced)).toHaveLength(5);
+  });
+});
+
+function tableRowsOf(screen: string): string[] {
+  return screen.split('\n').filter((l) => /^[│|](tcp6?|udp6?|raw6?|unix)\s/.test(l));
+}

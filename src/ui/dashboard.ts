@@ -180,6 +180,11 @@ export class Dashboard {
     }
     const clock = this.options.monotonicMs ?? ((): number => 0);
     const slices = { sliceMs: INGEST_SLICE_MS, clock, pause };
+    // A turn of the event loop before each stage: the collection's last work (its join), the
+    // ingest's last step and the rows' first slice would otherwise run as one block, and a key
+    // pressed meanwhile waits for all of them.
+    await pause();
+    if (this.destroyed) return;
     const { state, busyMs } = await this.traced('ingest', slices, (s) => this.store.ingestSliced(snapshot, s));
     if (this.destroyed) return;
     // A partial first snapshot's preview stays on screen until the full one is in.
@@ -190,10 +195,14 @@ export class Dashboard {
     if (!this.ui.paused) {
       this.cache.preparingRows = true;
       try {
+        await pause();
+        if (this.destroyed) return;
         rowsMs = (await this.traced('rows', slices, (s) => runInSlices(prepareFrameSteps(this.frameInput()), s))).busyMs;
       } finally {
         this.cache.preparingRows = false;
       }
+      if (this.destroyed) return;
+      await pause();
       if (this.destroyed) return;
     }
     const t1 = clock();
