@@ -348,6 +348,59 @@ describe('SocketTracker', () => {
     }
   });
 
+  it('applyIngestSteps, paused at every record, ends as ingest does; at its pauses the last snapshot keeps its entries', () => {
+    let seed = 777;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const whole = new SocketTracker();
+    const stepped = new SocketTracker();
+    let live: SocketRecord[] = [];
+    let prev: ReturnType<typeof snap> | null = null;
+    let port = 20_000;
+    let pauses = 0;
+    for (let i = 0; i < 120; i++) {
+      const next: SocketRecord[] = [];
+      for (const s of live) {
+        const r = random();
+        if (r < 0.1) continue;
+        if (r < 0.2 && s.state === 'ESTABLISHED') next.push(withChanges(s, { state: 'TIME_WAIT', inode: 0 }));
+        else if (r < 0.25 && s.state === 'ESTABLISHED') next.push(withChanges(s, { state: 'CLOSE_WAIT' }));
+        else if (r < 0.3) next.push(withChanges(s, { recvQ: s.recvQ + 1 }));
+        else next.push(s);
+      }
+      for (let k = Math.floor(random() * 8); k > 0; k--) next.push(rec({ localPort: port++ }));
+      const snapshot = snap(i * 500, next);
+      const expected = whole.ingest(snapshot);
+      const plans = stepped.planIngest(snapshot, 1);
+      let p = plans.next();
+      while (p.done !== true) p = plans.next();
+      const stonesBefore = stepped.currentTombstones();
+      const turnoverBefore = stepped.lastTurnover();
+      const steps = stepped.applyIngestSteps(p.value, 1);
+      let step = steps.next();
+      while (step.done !== true) {
+        pauses++;
+        // A frame drawn now (of the last snapshot) finds every row's entry, the same tombstones and turnover.
+        for (const r of prev?.sockets ?? []) expect(stepped.firstSeenOf(r)).toBeDefined();
+        expect(stepped.currentTombstones()).toBe(stonesBefore);
+        expect(stepped.lastTurnover()).toBe(turnoverBefore);
+        // One plan at a time: another apply meanwhile is refused.
+        if (pauses === 1) expect(() => stepped.applyIngest(p.value)).toThrow(/applying/);
+        step = steps.next();
+      }
+      const summary = (d: ReturnType<typeof diffSnapshots>): unknown => [keys(d.opened), keys(d.closed), d.changed.length, d.intervalMs];
+      expect([i, summary(step.value)]).toEqual([i, summary(expected)]);
+      for (const r of next) expect(stepped.infoOf(r.key)).toEqual(whole.infoOf(r.key));
+      expect(stepped.currentTombstones().map((t) => t.record.key)).toEqual(whole.currentTombstones().map((t) => t.record.key));
+      expect(stepped.size()).toEqual(whole.size());
+      prev = snapshot;
+      live = next;
+    }
+    expect(pauses).toBeGreaterThan(500);
+  });
+
   it('size stays flat over 1000 ingests of churning sockets: info = live sockets, tombstones bounded', () => {
     const tombstoneMs = 5000;
     const tickMs = 1000;

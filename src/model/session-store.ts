@@ -208,19 +208,26 @@ export class SessionStore {
     const aggregates = this.aggregates;
     this.ingesting = true;
     let plan: IngestPlan;
+    let diff: SnapshotDiff;
     try {
       plan = yield* tracker.planIngest(snapshot);
       const turnover = { from: plan.from, to: snapshot, added: plan.arrived, removed: plan.left };
       // What changed since the last snapshot, not every socket again (see LiveAggregates).
       yield* aggregates.updateSteps(snapshot, turnover, this.current.environment.sysctls);
+      // Reset, or another ingest, while the slices ran: this one starts over, whole.
+      if (this.current.tracker !== tracker || this.aggregates !== aggregates || !tracker.isCurrent(plan)) {
+        this.ingesting = false;
+        return this.ingest(snapshot);
+      }
+      // The tracker's maps in steps too (a first snapshot of 100k sockets adds 100k entries).
+      diff = yield* tracker.applyIngestSteps(plan);
     } finally {
       this.ingesting = false;
     }
-    // Reset, or another ingest, while the slices ran: this one starts over, whole.
-    if (this.current.tracker !== tracker || this.aggregates !== aggregates || !tracker.isCurrent(plan)) return this.ingest(snapshot);
+    // Reset while the tracker's steps ran: the picture goes to the new session, whole.
+    if (this.current.tracker !== tracker || this.aggregates !== aggregates) return this.ingest(snapshot);
     const s = this.current;
     const previous = s.live?.snapshot ?? null;
-    const diff = tracker.applyIngest(plan);
     const { sysctls, backlogs } = s.environment;
     const rates = previous === null ? {} : computeRates(previous.counters, snapshot.counters, snapshot.takenAtMs - previous.takenAtMs);
     const counts = copyCounts(aggregates.allCounts());

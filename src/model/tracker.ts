@@ -256,6 +256,8 @@ export class SocketTracker {
   private turnover: RecordTurnover = { from: null, to: null, removed: [], added: [], replacements: 0 };
   private watchedKey: string | null = null;
   private mark = 0;
+  /** An applyIngestSteps is under way (between its first and last step). */
+  private applying = false;
   private samples: QueueSample[] = [];
   readonly options: TrackerOptions;
 
@@ -308,8 +310,33 @@ export class SocketTracker {
 
   /** The rest of ingest: the session's maps brought to the plan's snapshot (planIngest must be this tracker's latest). */
   applyIngest(plan: IngestPlan): SnapshotDiff {
+    const steps = this.applyIngestSteps(plan, Infinity);
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return step.value;
+  }
+
+  /**
+   * applyIngest as a generator that yields every `sliceRecords` records updated or added (the
+   * first snapshot of 100k sockets adds 100k entries: hundreds of ms in one block otherwise).
+   * While it is paused, a frame of the last snapshot still reads that snapshot's entries: entries
+   * are updated or added in the steps (a record's entry then points at its newer line), those of
+   * sockets that went away are forgotten, and the tombstones and the last snapshot replaced, in
+   * the last step. Run it to its end before the tracker is used for another ingest.
+   */
+  *applyIngestSteps(plan: IngestPlan, sliceRecords = 4096): Generator<void, SnapshotDiff> {
     if (plan.tracker !== this || plan.from !== this.last) throw new Error('tracker plan is stale');
-    const { snapshot, arrived, left, arrivedEntries, leftEntries } = plan as PlanInternals;
+    if (this.applying) throw new Error('tracker is applying another plan');
+    this.applying = true;
+    try {
+      return yield* this.applySteps(plan as PlanInternals, sliceRecords);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private *applySteps(plan: PlanInternals, sliceRecords: number): Generator<void, SnapshotDiff> {
+    const { snapshot, arrived, left, arrivedEntries, leftEntries } = plan;
     const now = snapshot.takenAtMs;
     const first = this.last === null;
     const mark = ++this.mark;
@@ -319,6 +346,7 @@ export class SocketTracker {
     const replaced: SocketRecord[] = [];
     const replacing: SocketRecord[] = [];
     for (let i = 0; i < arrived.length; i++) {
+      if (i % sliceRecords === sliceRecords - 1) yield;
       const s = arrived[i] as SocketRecord;
       const entry = arrivedEntries[i];
       if (entry === undefined) {
@@ -349,19 +377,18 @@ export class SocketTracker {
       for (const g of gone) if (g.record.protocol !== 'unix' && g.record.remotePort !== 0) byFlow.set(flowKey(g.record), g);
     }
     const reallyOpened: SocketRecord[] = [];
-    for (const s of opened) {
+    // Entries that continue under a new key, and their new records (pairs): moved in the last
+    // step, so that until then the last snapshot's record still finds its entry.
+    const continued: (MutableInfo | SocketRecord)[] = [];
+    for (let i = 0; i < opened.length; i++) {
+      if (i % sliceRecords === sliceRecords - 1) yield;
+      const s = opened[i] as SocketRecord;
       const fk = byFlow.size > 0 && s.remotePort !== 0 ? flowKey(s) : null;
       const g = fk === null ? undefined : byFlow.get(fk);
       if (g !== undefined && fk !== null) {
         byFlow.delete(fk);
-        this.forget(g.record);
-        changed.push({ before: g.record, after: s });
-        this.recordChange(g, now, g.record.state, s.state);
-        replaced.push(g.record);
-        if (g.record.key === this.watchedKey) this.watchedKey = s.key;
-        g.record = s;
         g.seen = mark;
-        this.remember(s, g);
+        continued.push(g, s);
         continue;
       }
       reallyOpened.push(s);
@@ -374,6 +401,17 @@ export class SocketTracker {
         record: s,
         seen: mark,
       });
+    }
+    for (let i = 0; i < continued.length; i += 2) {
+      const g = continued[i] as MutableInfo;
+      const s = continued[i + 1] as SocketRecord;
+      this.forget(g.record);
+      changed.push({ before: g.record, after: s });
+      this.recordChange(g, now, g.record.state, s.state);
+      replaced.push(g.record);
+      if (g.record.key === this.watchedKey) this.watchedKey = s.key;
+      g.record = s;
+      this.remember(s, g);
     }
     const closed: SocketRecord[] = [];
     const closedNow: Tombstone[] = [];
@@ -429,9 +467,10 @@ export class SocketTracker {
     if (s.inode !== 0) this.byInode.set(s.inode, entry);
   }
 
+  /** Drops the entry whose record is `s` (not another entry that took its key or inode since). */
   private forget(s: SocketRecord): void {
-    this.info.delete(s.key);
-    if (s.inode !== 0 && this.byInode.get(s.inode)?.record.key === s.key) this.byInode.delete(s.inode);
+    if (this.info.get(s.key)?.record === s) this.info.delete(s.key);
+    if (s.inode !== 0 && this.byInode.get(s.inode)?.record === s) this.byInode.delete(s.inode);
   }
 
   /** Hot path for building rows from a snapshot's records (no copy). */
