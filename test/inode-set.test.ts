@@ -169,3 +169,89 @@ describe('WantedInodes: added and removed between two lists, as two Sets would s
     expect(wanted.has(big + 1)).toBe(false);
   });
 });
+
+describe('WantedInodes marks: unknown (fresh or older) and ownerless, as a plain Map of the wanted inodes says', () => {
+  it('random refreshes: marks set by update and markUnknown, cleared by a holder or by leaving, aged by the next scan, given up in bulk', () => {
+    const next = random(23);
+    const wanted = new WantedInodes();
+    /** Model: wanted inode → its mark and the scan it was marked unknown in. */
+    let model = new Map<number, { mark: 'none' | 'unknown' | 'ownerless'; since: number }>();
+    const held = new Set<number>();
+    let list: number[] = [];
+    let nextInode = 1;
+    for (let scan = 1; scan <= 80; scan++) {
+      // The next list: some closed, some opened (enough of them to rebuild the table now and then).
+      const out = list.filter(() => next() > 0.08);
+      const opened = scan % 9 === 0 ? 3000 : Math.floor(next() * 40);
+      for (let k = 0; k < opened; k++) out.splice(Math.floor(next() * (out.length + 1)), 0, nextInode++);
+      for (let k = 0; k < 20; k++) {
+        // holders come and go, wanted or not
+        const inode = 1 + Math.floor(next() * nextInode);
+        if (next() < 0.5) held.add(inode);
+        else held.delete(inode);
+      }
+      const { added, removed } = wanted.update(Float64Array.from(out), { scan, held: (inode) => held.has(inode) });
+      const after = new Map<number, { mark: 'none' | 'unknown' | 'ownerless'; since: number }>();
+      for (const inode of out) after.set(inode, model.get(inode) ?? { mark: held.has(inode) ? 'none' : 'unknown', since: scan });
+      expect(added.length).toBe(out.filter((i) => !model.has(i)).length);
+      expect(removed.length).toBe([...model.keys()].filter((i) => !after.has(i)).length);
+      model = after;
+      // A few inodes gain a holder (the mark goes) or lose it (marked again, unless marked already).
+      for (let k = 0; k < 10 && out.length > 0; k++) {
+        const inode = out[Math.floor(next() * out.length)]!;
+        const m = model.get(inode)!;
+        if (next() < 0.5) {
+          wanted.clearMark(inode);
+          m.mark = 'none';
+        } else {
+          expect(wanted.markUnknown(inode, scan)).toBe(m.mark === 'none');
+          if (m.mark === 'none') model.set(inode, { mark: 'unknown', since: scan });
+        }
+      }
+      if (scan % 13 === 0 && out.length > 0) {
+        const inode = out[0]!;
+        wanted.markOwnerless(inode);
+        model.set(inode, { mark: 'ownerless', since: 0 });
+      }
+      if (scan % 10 === 0) {
+        wanted.unknownToOwnerless();
+        for (const m of model.values()) if (m.mark === 'unknown') m.mark = 'ownerless';
+      }
+      const marks = [...model.values()];
+      expect(wanted.unknownCount).toBe(marks.filter((m) => m.mark === 'unknown').length);
+      expect(wanted.ownerlessCount).toBe(marks.filter((m) => m.mark === 'ownerless').length);
+      expect(wanted.unknownBefore(scan)).toBe(marks.filter((m) => m.mark === 'unknown' && m.since < scan).length);
+      const markedSorted = [...model].filter(([, m]) => m.mark !== 'none').map(([i]) => i);
+      expect(wanted.marked().sort((a, b) => a - b)).toEqual(markedSorted.sort((a, b) => a - b));
+      for (let k = 0; k < 30; k++) {
+        const probe = 1 + Math.floor(next() * nextInode);
+        const m = model.get(probe);
+        expect(wanted.isUnknown(probe)).toBe(m?.mark === 'unknown');
+        expect(wanted.isOwnerless(probe)).toBe(m?.mark === 'ownerless');
+      }
+      list = out;
+    }
+  });
+
+  it('a fresh mark is older from the next scan on; an inode that leaves and comes back starts unmarked', () => {
+    const wanted = new WantedInodes();
+    const none = { scan: 1, held: (): boolean => false };
+    wanted.update(Float64Array.from([1, 2, 3]), none);
+    expect(wanted.unknownCount).toBe(3);
+    expect(wanted.unknownBefore(1)).toBe(0); // all marked in this scan
+    wanted.update(Float64Array.from([1, 2, 3, 4]), { scan: 2, held: () => false });
+    expect(wanted.unknownBefore(2)).toBe(3); // 1, 2, 3 from scan 1; 4 is fresh
+    wanted.clearMark(2); // a holder found
+    expect(wanted.unknownBefore(2)).toBe(2);
+    wanted.unknownToOwnerless();
+    expect([wanted.unknownCount, wanted.ownerlessCount]).toEqual([0, 3]);
+    expect(wanted.markUnknown(1, 3)).toBe(false); // ownerless stays so
+    wanted.update(Float64Array.from([2, 3, 4]), { scan: 3, held: () => false }); // 1 leaves
+    expect(wanted.ownerlessCount).toBe(2);
+    wanted.update(Float64Array.from([1, 2, 3, 4]), { scan: 4, held: () => true }); // back, held
+    expect(wanted.isOwnerless(1)).toBe(false);
+    expect(wanted.isUnknown(1)).toBe(false);
+    wanted.clear();
+    expect([wanted.unknownCount, wanted.ownerlessCount, wanted.marked().length]).toEqual([0, 0, 0]);
+  });
+});

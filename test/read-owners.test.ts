@@ -352,6 +352,30 @@ describe('OwnerScanner on a recorded /proc tree', () => {
         const back = scanner.scan(new Set([1001, 8888]));
         expect(ownerOf(back, 8888)).toEqual([200, 9]);
       });
+
+      it('an ownerless inode that gains a holder is found; when it loses it again it is searched for again', () => {
+        const spy = spiedProcFs(fake.root, { fdCount });
+        const scanner = createOwnerScanner(spy.procFs, { ...NO_REVERIFY, fullPassMinGapScans: 1 });
+        scanner.scan(null); // the prime: every link read
+        const wanted = new Set([1001, 7777]);
+        expect(scanner.scan(wanted).detail.unknownInodes).toBe(1); // 7777: unknown since this scan
+        const given = scanner.scan(wanted); // still unknown: the passes, then ownerless
+        expect(given.detail.pass).toBe('all');
+        expect(scanner.scan(wanted).detail.pass).toBe('incremental'); // ownerless: no pass
+        // A process opens it (a new fd): found by the listing, the mark goes.
+        fake.socket(200, 9, 7777);
+        expect(ownerOf(scanner.scan(wanted), 7777)).toEqual([200, 9]);
+        // It passes the socket to another process, which gets it on the number of a file it
+        // closed (its count unchanged: no listing sees it), and closes its own fd: unknown again,
+        // and the passes look for it (it is not left ownerless).
+        fake.close(200, 9);
+        fake.socket(100, 0, 7777);
+        expect(scanner.scan(wanted).lookup(7777)).toBeNull(); // unknown since this scan
+        const found = scanner.scan(wanted);
+        expect(found.detail.pass).toBe('all');
+        expect(ownerOf(found, 7777)).toEqual([100, 0]);
+        expect(found.detail.unknownInodes).toBe(0);
+      });
     });
   }
 

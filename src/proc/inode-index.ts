@@ -159,6 +159,24 @@ export function inodeArrayOf(wanted: ReadonlySet<number>): Float64Array<ArrayBuf
   return wanted instanceof InodeSet ? wanted.inodes.slice() : Float64Array.from(wanted);
 }
 
+/** How far WantedInodes.update looks ahead in the old list for an inode after removed ones. */
+const WANTED_LOOKAHEAD = 32;
+
+/**
+ * A wanted inode's mark (WantedInodes): none (held, or not looked at), unknown since an earlier
+ * scan, ownerless, unknown since this scan (fresh).
+ */
+const MARK_NONE = 0;
+const MARK_UNKNOWN = 1;
+const MARK_OWNERLESS = 2;
+const MARK_FRESH = 3;
+
+/** What WantedInodes.update marks unknown among the inodes it adds: those `held` says have no holder. */
+export interface MarkAdded {
+  readonly scan: number;
+  readonly held: (inode: number) => boolean;
+}
+
 /**
  * The socket inodes one owner scan wants, kept from one scan to the next so that a scan learns
  * what changed (added, removed) without building a Set of every inode each refresh (at 100k
@@ -167,18 +185,30 @@ export function inodeArrayOf(wanted: ReadonlySet<number>): Float64Array<ArrayBuf
  * walked beside the old one and only where they differ is the hash table asked — a steady
  * refresh touches it a few hundred times, not 100k. Open addressing over typed arrays; an inode
  * no longer wanted keeps its slot (not live) until the table is rebuilt.
+ *
+ * Each wanted inode also carries the owner scan's verdict when it has no holder: *unknown* (fresh:
+ * marked in the current scan, or since an earlier one) or *ownerless* (an "all" pass gave up on
+ * it). Kept in the inode's slot, so a scan marks, clears and counts them without a Set, and an
+ * inode no longer wanted loses its mark with its slot: at 1M sockets without holders, Sets of the
+ * unknown inodes rebuilt every scan cost 1.2–2.2 s a refresh.
  */
-/** How far WantedInodes.update looks ahead in the old list for an inode after removed ones. */
-const WANTED_LOOKAHEAD = 32;
-
 export class WantedInodes {
   private keys = new Float64Array(1024);
   private live = new Uint8Array(1024);
+  /** MARK_* of each live slot. */
+  private mark = new Uint8Array(1024);
   private mask = 1023;
   /** Slots holding an inode (live or not). */
   private used = 0;
   private list: ArrayLike<number> = new Float64Array(0);
   private count = 0;
+  /** Inodes marked unknown (fresh or not) and ownerless. */
+  private unknown = 0;
+  private ownerless = 0;
+  /** The scan whose marks are fresh, and the inodes marked fresh in it (some since cleared). */
+  private freshScan = -1;
+  private freshList: number[] = [];
+  private fresh = 0;
 
   /** Distinct wanted inodes. */
   get size(): number {
@@ -194,11 +224,13 @@ export class WantedInodes {
   /**
    * Want exactly the non-zero values of `inodes`, which must be distinct (an InodeSet's list, a
    * snapshot's inodes). Returns the inodes that were not wanted before (added) and those no
-   * longer wanted (removed). The array is kept (not copied) until the next update: the caller
-   * must not change it.
+   * longer wanted (removed, their marks gone). With `markAdded`, the added inodes without a
+   * holder are marked unknown in its scan (as markUnknown, without a second look-up each). The
+   * array is kept (not copied) until the next update: the caller must not change it.
    */
-  update(inodes: ArrayLike<number>): { added: number[]; removed: number[] } {
+  update(inodes: ArrayLike<number>, markAdded?: MarkAdded): { added: number[]; removed: number[] } {
     if ((this.used + inodes.length) * 2 > this.keys.length) this.rebuild(Math.max(this.count, inodes.length));
+    if (markAdded !== undefined) this.age(markAdded.scan);
     const old = this.list;
     const added: number[] = [];
     // Old inodes passed over (removed, or moved) and wanted ones met out of the old order: an
@@ -235,7 +267,9 @@ export class WantedInodes {
         this.used += 1;
       }
       this.live[i] = 1;
+      this.mark[i] = MARK_NONE;
       added.push(inode);
+      if (markAdded !== undefined && !markAdded.held(inode)) this.markFresh(i, inode);
     }
     for (; j < old.length; j++) if (old[j] !== 0) skippedOld.push(old[j]!);
     const removed: number[] = [];
@@ -246,6 +280,7 @@ export class WantedInodes {
         const i = this.slotOf(inode);
         if (this.keys[i] === inode && this.live[i] === 1) {
           this.live[i] = 0;
+          this.unmark(i);
           removed.push(inode);
         }
       }
@@ -255,13 +290,133 @@ export class WantedInodes {
     return { added, removed };
   }
 
-  /** Want nothing (the next update reports every inode as added). */
+  /** Want nothing (the next update reports every inode as added); no marks. */
   clear(): void {
     this.keys.fill(0);
     this.live.fill(0);
+    this.mark.fill(0);
     this.used = 0;
     this.list = new Float64Array(0);
     this.count = 0;
+    this.unknown = 0;
+    this.ownerless = 0;
+    this.freshList = [];
+    this.fresh = 0;
+  }
+
+  /** Wanted inodes marked unknown (fresh or not). */
+  get unknownCount(): number {
+    return this.unknown;
+  }
+
+  /** Wanted inodes marked ownerless. */
+  get ownerlessCount(): number {
+    return this.ownerless;
+  }
+
+  /** Unknown inodes marked before scan `scan` (still unknown one scan later, or more). */
+  unknownBefore(scan: number): number {
+    this.age(scan);
+    return this.unknown - this.fresh;
+  }
+
+  /**
+   * Mark a wanted inode unknown in scan `scan` (scans must not go back), unless it has a mark
+   * already (unknown or ownerless). Returns whether it was marked now.
+   */
+  markUnknown(inode: number, scan: number): boolean {
+    this.age(scan);
+    const i = this.slotOf(inode);
+    if (this.keys[i] !== inode || this.live[i] !== 1 || this.mark[i] !== MARK_NONE) return false;
+    this.markFresh(i, inode);
+    return true;
+  }
+
+  /** Mark a wanted inode ownerless (whatever its mark). */
+  markOwnerless(inode: number): void {
+    const i = this.slotOf(inode);
+    if (this.keys[i] !== inode || this.live[i] !== 1 || this.mark[i] === MARK_OWNERLESS) return;
+    this.unmark(i);
+    this.mark[i] = MARK_OWNERLESS;
+    this.ownerless += 1;
+  }
+
+  /** Clear the mark of an inode that has a holder now. Cheap when nothing is marked. */
+  clearMark(inode: number): void {
+    if (this.unknown === 0 && this.ownerless === 0) return;
+    const i = this.slotOf(inode);
+    if (this.keys[i] === inode && this.live[i] === 1) this.unmark(i);
+  }
+
+  /** Whether a wanted inode is marked unknown (fresh or not). */
+  isUnknown(inode: number): boolean {
+    const m = this.markOf(inode);
+    return m === MARK_UNKNOWN || m === MARK_FRESH;
+  }
+
+  /** Whether a wanted inode is marked ownerless. */
+  isOwnerless(inode: number): boolean {
+    return this.markOf(inode) === MARK_OWNERLESS;
+  }
+
+  /** Every unknown inode becomes ownerless (after an "all" pass): one walk of the table. */
+  unknownToOwnerless(): void {
+    if (this.unknown === 0) return;
+    const { mark, live } = this;
+    for (let i = 0; i < mark.length; i++) {
+      if (live[i] === 1 && (mark[i] === MARK_UNKNOWN || mark[i] === MARK_FRESH)) mark[i] = MARK_OWNERLESS;
+    }
+    this.ownerless += this.unknown;
+    this.unknown = 0;
+    this.freshList = [];
+    this.fresh = 0;
+  }
+
+  /** The marked inodes (unknown and ownerless), in no particular order: one walk of the table. */
+  marked(): number[] {
+    const out: number[] = [];
+    if (this.unknown === 0 && this.ownerless === 0) return out;
+    const { mark, live, keys } = this;
+    for (let i = 0; i < mark.length; i++) if (mark[i] !== MARK_NONE && live[i] === 1) out.push(keys[i]!);
+    return out;
+  }
+
+  /** A new scan: the fresh marks of the last one become plain unknown (a walk of those only). */
+  private age(scan: number): void {
+    if (scan === this.freshScan) return;
+    this.freshScan = scan;
+    if (this.fresh > 0) {
+      for (const inode of this.freshList) {
+        const i = this.slotOf(inode);
+        if (this.keys[i] === inode && this.live[i] === 1 && this.mark[i] === MARK_FRESH) this.mark[i] = MARK_UNKNOWN;
+      }
+    }
+    this.freshList = [];
+    this.fresh = 0;
+  }
+
+  private markFresh(i: number, inode: number): void {
+    this.mark[i] = MARK_FRESH;
+    this.freshList.push(inode);
+    this.fresh += 1;
+    this.unknown += 1;
+  }
+
+  private markOf(inode: number): number {
+    if (inode === 0 || (this.unknown === 0 && this.ownerless === 0)) return MARK_NONE;
+    const i = this.slotOf(inode);
+    return this.keys[i] === inode && this.live[i] === 1 ? this.mark[i]! : MARK_NONE;
+  }
+
+  private unmark(i: number): void {
+    const m = this.mark[i];
+    if (m === MARK_NONE) return;
+    this.mark[i] = MARK_NONE;
+    if (m === MARK_OWNERLESS) this.ownerless -= 1;
+    else {
+      this.unknown -= 1;
+      if (m === MARK_FRESH) this.fresh -= 1;
+    }
   }
 
   /** The slot of `inode`, or the empty slot where it would go. */
@@ -275,13 +430,14 @@ export class WantedInodes {
     }
   }
 
-  /** New arrays for `expected` inodes, keeping only the live ones. */
+  /** New arrays for `expected` inodes, keeping only the live ones (and their marks). */
   private rebuild(expected: number): void {
-    const { keys, live } = this;
+    const { keys, live, mark } = this;
     let size = 1024;
     while (size < expected * 4) size *= 2;
     this.keys = new Float64Array(size);
     this.live = new Uint8Array(size);
+    this.mark = new Uint8Array(size);
     this.mask = size - 1;
     this.used = 0;
     for (let i = 0; i < keys.length; i++) {
@@ -289,6 +445,7 @@ export class WantedInodes {
       const j = this.slotOf(keys[i]!);
       this.keys[j] = keys[i]!;
       this.live[j] = 1;
+      this.mark[j] = mark[i]!;
       this.used += 1;
     }
   }

@@ -210,12 +210,13 @@ export class OwnerScanner {
   private readonly pids = new Map<number, PidEntry>();
   /** Socket inode → packed (pid, fd) key, or several keys when shared. */
   private readonly holders = new Map<number, number | number[]>();
-  /** Wanted inodes that an "all" pass could not attribute; pruned to the wanted set each scan. */
-  private readonly ownerless = new Set<number>();
-  /** The wanted inodes of the last scan: each scan learns from it which were added and removed. */
+  /**
+   * The wanted inodes of the last scan: each scan learns from it which were added and removed.
+   * It also marks the wanted inodes without a holder: unknown (since which scan) or ownerless
+   * (an "all" pass could not attribute them); a mark goes with the inode when it is no longer
+   * wanted, or when it gains a holder.
+   */
   private readonly wanted = new WantedInodes();
-  /** Wanted inodes still unknown at the end of the last scan (neither held nor ownerless). */
-  private unknownLeft: number[] = [];
   /** Inodes that lost their last holder since the last unknown check (candidates for unknown). */
   private lostHolders: number[] = [];
   private verifyQueue: number[] = [];
@@ -257,7 +258,9 @@ export class OwnerScanner {
     let added: number[] = [];
     let removed: number[] = [];
     if (wantedInodes === null) this.wanted.clear();
-    else ({ added, removed } = this.wanted.update(inodeListOf(wantedInodes)));
+    // A steady scan marks the added inodes without a holder unknown as it diffs (step 4; those
+    // whose holder this scan finds lose the mark in addHolder).
+    else ({ added, removed } = this.wanted.update(inodeListOf(wantedInodes), full ? undefined : { scan: scanNo, held: this.isHeld }));
     const work: ScanWork = {
       linksRead: 0,
       dirsListed: 0,
@@ -298,7 +301,7 @@ export class OwnerScanner {
     }
     if (scanNo === 1 || this.fdCountFromStat === null) this.decideFdCount();
 
-    let unknown: number[] = [];
+    let unknownLeft = -1;
     if (wanted !== null && !full) {
       work.step = 'vanished';
       // 2. Links whose socket left the wanted set since last scan (closed: fd likely reused).
@@ -320,16 +323,19 @@ export class OwnerScanner {
       // pass every fd directory (~0.3 s of CPU). The price: a socket held where no listing or
       // vanished link looked (an fd reused behind an unchanged count) is found one refresh
       // later, so the "changed" pass looks at processes that changed in this scan or the last.
-      const before = new Set(this.unknownLeft);
-      unknown = this.unknownOf(added);
-      const persisting = (): boolean => unknown.some((inode) => before.has(inode));
+      // The marks live in the wanted set's slots (no Set of the unknown inodes per scan): the
+      // work here is proportional to what changed — the inodes added (marked by update above)
+      // and those that lost their last holder — not to how many stay unknown or ownerless (1M
+      // ownerless sockets of a synthetic tree cost 1.2–2.2 s a scan as Sets).
+      for (const inode of this.lostHolders) if (!this.holders.has(inode)) wanted.markUnknown(inode, scanNo);
+      this.lostHolders = [];
+      const persisting = (): boolean => wanted.unknownBefore(scanNo) > 0;
       if (persisting()) {
         pass = 'changed';
         work.step = 'changed';
         for (const entry of [...this.pids.values()]) {
           if (entry.changedScan >= scanNo - 1 && !entry.unreadable) this.readSuspects(entry, wanted, work);
         }
-        unknown = unknown.filter((inode) => !this.holders.has(inode));
       }
       if (persisting() && scanNo - this.lastAllPassScan >= this.fullPassMinGapScans) {
         pass = 'all';
@@ -338,25 +344,14 @@ export class OwnerScanner {
         for (const entry of [...this.pids.values()]) {
           if (!entry.unreadable) this.readSuspects(entry, wanted, work);
         }
-        unknown = unknown.filter((inode) => !this.holders.has(inode));
-        for (const inode of unknown) this.ownerless.add(inode);
+        unknownLeft = wanted.unknownCount; // given up on from here (ownerless)
+        wanted.unknownToOwnerless();
       }
     } else if (wanted !== null) {
-      unknown = this.unknownOf(added);
-      for (const inode of unknown) this.ownerless.add(inode);
-      unknown = [];
+      // A first scan read every link: what has no holder now has none to find.
+      for (const inode of added) if (!this.holders.has(inode)) wanted.markOwnerless(inode);
     }
-
-    // Bookkeeping: ownerless pruned to what is still wanted, unknown inodes kept for the next
-    // scan, process info.
-    if (wanted === null) {
-      this.ownerless.clear();
-      this.unknownLeft = [];
-      this.lostHolders = [];
-    } else {
-      for (const inode of removed) this.ownerless.delete(inode);
-      this.unknownLeft = unknown.filter((inode) => !this.ownerless.has(inode));
-    }
+    if (wanted === null || full) this.lostHolders = [];
     let unreadable = 0;
     let cachedLinks = 0;
     for (const entry of this.pids.values()) {
@@ -378,7 +373,7 @@ export class OwnerScanner {
       dirsListed: work.dirsListed,
       linksByStep: work.linksByStep,
       cachedLinks,
-      unknownInodes: unknown.length,
+      unknownInodes: unknownLeft >= 0 ? unknownLeft : wanted === null || full ? 0 : wanted.unknownCount,
       fdCountFromStat: this.fdCountFromStat === true,
     };
     return {
@@ -440,8 +435,7 @@ export class OwnerScanner {
     if (changed === null) {
       const inodes: number[] = [];
       for (const inode of this.holders.keys()) if (wanted.has(inode)) inodes.push(inode);
-      for (const inode of this.unknownLeft) inodes.push(inode);
-      for (const inode of this.ownerless) inodes.push(inode);
+      for (const inode of wanted.marked()) inodes.push(inode);
       return this.packOwners(inodes, inodes.length, true);
     }
     const inodes: number[] = [];
@@ -752,25 +746,7 @@ export class OwnerScanner {
     }
   }
 
-  /**
-   * Wanted inodes without a holder that no "all" pass gave up on. Only inodes that may have
-   * become unknown are looked at: those just added to the wanted set, those left unknown by the
-   * last scan and those that lost their last holder since.
-   */
-  private unknownOf(added: readonly number[]): number[] {
-    const unknown: number[] = [];
-    const seen = new Set<number>();
-    const consider = (inode: number): void => {
-      if (seen.has(inode)) return;
-      seen.add(inode);
-      if (this.wanted.has(inode) && !this.holders.has(inode) && !this.ownerless.has(inode)) unknown.push(inode);
-    };
-    for (const inode of this.unknownLeft) consider(inode);
-    for (const inode of this.lostHolders) consider(inode);
-    this.lostHolders = [];
-    for (const inode of added) if (!this.holders.has(inode) && !this.ownerless.has(inode)) consider(inode);
-    return unknown;
-  }
+  private readonly isHeld = (inode: number): boolean => this.holders.has(inode);
 
   /**
    * List the pid's fds if not yet done this scan, then re-read every link that could now hold
@@ -851,8 +827,10 @@ export class OwnerScanner {
   private addHolder(inode: number, key: number): void {
     this.changed?.add(inode);
     const held = this.holders.get(inode);
-    if (held === undefined) this.holders.set(inode, key);
-    else if (typeof held === 'number') this.holders.set(inode, held === key ? held : [held, key]);
+    if (held === undefined) {
+      this.holders.set(inode, key);
+      this.wanted.clearMark(inode); // no longer unknown, nor ownerless
+    } else if (typeof held === 'number') this.holders.set(inode, held === key ? held : [held, key]);
     else if (!held.includes(key)) held.push(key);
   }
 
