@@ -449,6 +449,116 @@ describe('OwnerScanner on a recorded /proc tree', () => {
     expect(new Map(ordered.processes)).toEqual(new Map(plain.processes));
   });
 
+  describe('a new process with a trusted fd count: its lowest fds are read without a listing', () => {
+    /** spiedProcFs (st_size: the count) that also records which fd directories were listed. */
+    function listingSpy(root: string): { procFs: ProcFs; listed: string[]; readLinks: () => number } {
+      const spy = spiedProcFs(root, { fdCount: true });
+      const listed: string[] = [];
+      return {
+        procFs: {
+          ...spy.procFs,
+          readDir: (rel) => {
+            if (rel.endsWith('/fd')) listed.push(rel);
+            return spy.procFs.readDir(rel);
+          },
+        },
+        listed,
+        readLinks: spy.readLinks,
+      };
+    }
+
+    it('fds with a hole are found by reading 0, 1, 2…; sparse fds fall back to a listing; same owners either way', () => {
+      fake.addProcess(300, { comm: 'sparse', start: 3000 }).socket(300, 0, 3001).socket(300, 900, 3002);
+      const spy = listingSpy(fake.root);
+      const scanner = createOwnerScanner(spy.procFs, { ...NO_REVERIFY, fdCountFromStat: true });
+      const r = scanner.scan(null);
+      // nginx: 0, 1, 3, 4 (a hole at 2); sshd: 0, 5 (4 holes) — read in place. 300: fd 900 is
+      // far beyond its count of 2, so its directory is listed (fd 0 is not read twice).
+      expect(spy.listed).toEqual(['300/fd']);
+      expect(ownerOf(r, 1001)).toEqual([100, 3]);
+      expect(ownerOf(r, 1002)).toEqual([100, 4]);
+      expect(ownerOf(r, 2001)).toEqual([200, 5]);
+      expect(ownerOf(r, 3001)).toEqual([300, 0]);
+      expect(ownerOf(r, 3002)).toEqual([300, 900]);
+      expect(r.detail.cachedLinks).toBe(8);
+      const listedScanner = createOwnerScanner(createProcFs(fake.root), { ...NO_REVERIFY, fdCountFromStat: false });
+      const listedResult = listedScanner.scan(null);
+      for (const inode of [1001, 1002, 2001, 3001, 3002, 777]) expect(r.lookup(inode)).toEqual(listedResult.lookup(inode));
+      // Later scans see what changes in a probed process as in a listed one.
+      scanner.scan(new Set([1001, 1002, 2001, 3001, 3002]));
+      fake.socket(100, 2, 1003); // in nginx's hole
+      const opened = scanner.scan(new Set([1001, 1002, 2001, 1003, 3001, 3002]));
+      expect(ownerOf(opened, 1003)).toEqual([100, 2]);
+      fake.close(100, 3).socket(100, 3, 1004); // 1001 closed, its fd reused
+      const reused = scanner.scan(new Set([1002, 2001, 1003, 1004, 3001, 3002]));
+      expect(reused.lookup(1001)).toBeNull();
+      expect(ownerOf(reused, 1004)).toEqual([100, 3]);
+    });
+
+    it('a first scan trusts st_size after 8 matching listings on Linux >= 6.2, and never on an older kernel', () => {
+      for (let p = 0; p < 10; p++) fake.addProcess(1000 + p, { comm: `w${p}`, start: 5000 + p }).socket(1000 + p, 0, 50_000 + p);
+      fs.mkdirSync(path.join(fake.root, 'sys', 'kernel'), { recursive: true });
+      for (const [release, probed] of [
+        ['6.18.0-1-amd64\n', true],
+        ['5.10.0-33-amd64\n', false],
+      ] as const) {
+        fs.writeFileSync(path.join(fake.root, 'sys', 'kernel', 'osrelease'), release);
+        const spy = listingSpy(fake.root);
+        const r = createOwnerScanner(spy.procFs, NO_REVERIFY).scan(null);
+        // /proc lists 100, 1000…1009, 200 (name order); pid 2 has no fds (no sample).
+        const all = [
+          '100/fd',
+          '1000/fd',
+          '1001/fd',
+          '1002/fd',
+          '1003/fd',
+          '1004/fd',
+          '1005/fd',
+          '1006/fd',
+          '1007/fd',
+          '1008/fd',
+          '1009/fd',
+          '2/fd',
+          '200/fd',
+        ];
+        const listed = [...spy.listed].sort();
+        if (probed) {
+          expect(listed.length).toBeLessThan(all.length);
+          expect(listed.length).toBeGreaterThanOrEqual(8);
+        } else expect(listed).toEqual(all);
+        for (let p = 0; p < 10; p++) expect(ownerOf(r, 50_000 + p)).toEqual([1000 + p, 0]);
+        expect(ownerOf(r, 2001)).toEqual([200, 5]);
+      }
+    });
+
+    it('a process that exits before its fds are read, and one whose readlink is refused, are handled as when listed', () => {
+      fake.addProcess(300, { comm: 'gone', start: 3000 }).socket(300, 0, 3001).socket(300, 1, 3002);
+      const spy = listingSpy(fake.root);
+      let error: string | null = null;
+      const procFs: ProcFs = {
+        ...spy.procFs,
+        readLink: (rel) => {
+          // 300 exits between the stat of its fd directory and the readlinks; 200 refuses them.
+          if (rel.startsWith('300/') && fs.existsSync(path.join(fake.root, '300'))) fake.removeProcess(300);
+          if (rel.startsWith('200/')) {
+            error = 'EACCES';
+            return null;
+          }
+          error = null;
+          return spy.procFs.readLink(rel);
+        },
+        lastError: () => error ?? spy.procFs.lastError(),
+      };
+      const r = createOwnerScanner(procFs, { ...NO_REVERIFY, fdCountFromStat: true }).scan(null);
+      expect(r.lookup(3001)).toBeNull();
+      expect(r.lookup(2001)).toBeNull();
+      expect(ownerOf(r, 1001)).toEqual([100, 3]);
+      // Both went on to a listing: 300's says it exited (not counted as unreadable).
+      expect([...spy.listed].sort()).toEqual(['200/fd', '300/fd']);
+      expect(r.stats.unreadableProcesses).toBe(0);
+    });
+  });
+
   it('packChangedOwners without trackChanges answers every wanted inode (a complete answer)', () => {
     const scanner = createOwnerScanner(createProcFs(fake.root));
     const wanted = new Set([1001, 2001, 9999]);

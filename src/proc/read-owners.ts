@@ -125,7 +125,7 @@ interface PidEntry {
   /** "<pid>/fd/": built once, so a link's path is one concatenation. */
   readonly fdPrefix: string;
   /** fd number → socket inode, 0 when the fd is not a socket. */
-  readonly fds: Map<number, number>;
+  readonly fds: FdMap;
   socketFds: number;
   /** st_size of /proc/<pid>/fd taken just before the last listing; -1 unknown. */
   fdCount: number;
@@ -168,6 +168,8 @@ const DEFAULT_REVERIFY_EVERY_SCANS = 20;
 /** Closed fd numbers probeFds may meet before it gives up and lists the directory. */
 const PROBE_SLACK = 8;
 const DEFAULT_FULL_PASS_MIN_GAP_SCANS = 5;
+/** Listings that matched st_size before a first scan trusts it as the fd count (see countTrusted). */
+const EARLY_DECISION_MATCHES = 8;
 
 /**
  * The row (inode, pid, fd, sharedBy) of a held inode at rows[n..n+3]: its holder is the lowest
@@ -204,6 +206,8 @@ export class OwnerScanner {
   private readonly pidFilter: ((pid: number) => boolean) | null;
   private countMatches = 0;
   private countMismatches = 0;
+  /** /proc/sys/kernel/osrelease names Linux >= 6.2 (read once, when first asked). */
+  private kernelCounts: boolean | null = null;
 
   private scanNo = 0;
   private lastAllPassScan = -Infinity;
@@ -538,8 +542,11 @@ export class OwnerScanner {
     if (ino >= 0) entry.dirIno = ino;
 
     if (isNew || full || entry.unreadable) {
-      // Every fd of a new pid is new, so listing reads them all; a known pid in a full scan
-      // has the rest of its links read again.
+      // Every fd of a new pid is new: with a trusted count its lowest fd numbers are read until
+      // that many are found, without listing the directory (see probeNew).
+      if (isNew && size >= 0 && this.countTrusted() && this.probeNew(entry, size, work)) return;
+      // Otherwise listing reads them all; a known pid in a full scan has the rest of its links
+      // read again.
       const listed = this.listFds(entry, work);
       if (listed < 0) return;
       if (isNew && size >= 0 && listed > 0) this.sampleFdCount(fdDir, size, listed);
@@ -581,10 +588,9 @@ export class OwnerScanner {
   }
 
   /** Read the lowest fd numbers not cached until `missing` open ones are found; false when they are not there. */
-  private probeFds(entry: PidEntry, missing: number, work: ScanWork): boolean {
+  private probeFds(entry: PidEntry, missing: number, work: ScanWork, maxMisses = missing + PROBE_SLACK): boolean {
     let found = 0;
     let misses = 0;
-    const maxMisses = missing + PROBE_SLACK;
     for (let fd = 0; found < missing; fd++) {
       if (entry.fds.has(fd)) continue;
       if (misses > maxMisses || fd > FD_SPAN - 2) return false;
@@ -597,6 +603,38 @@ export class OwnerScanner {
         misses += 1;
       }
     }
+    return true;
+  }
+
+  /**
+   * Whether st_size of /proc/<pid>/fd can be taken as the fd count now. A first scan decides as
+   * soon as EARLY_DECISION_MATCHES listings matched it on a kernel that says it counts (pids come
+   * in order: the first few small processes decide before the large ones are read); otherwise
+   * the end of the first scan decides (decideFdCount).
+   */
+  private countTrusted(): boolean {
+    if (this.fdCountFromStat !== null) return this.fdCountFromStat;
+    if (this.countMatches < EARLY_DECISION_MATCHES || this.countMismatches > 0) return false;
+    this.kernelCounts ??= kernelCountsFds(this.procFs.readText('sys/kernel/osrelease') ?? '');
+    if (!this.kernelCounts) return false;
+    this.fdCountFromStat = true;
+    return true;
+  }
+
+  /**
+   * A new pid's links without listing its fd directory (a cold scan lists ~100k entries at 100k
+   * sockets: ~0.1 s of CPU, the names sorted by libuv's scandir): the kernel hands out the
+   * lowest free fd, so its `count` open fds are most often 0..count-1 with a few holes. Each
+   * hole is a readlink that fails (ENOENT); after PROBE_SLACK + count/32 of them (sparse fds,
+   * or a count that is not one) it gives up, and the caller lists the directory, which reads
+   * only the fds not read yet. An fd opened after the stat, above the ones found, is missed as
+   * if opened after the scan. A count of 0 (a kernel thread) reads nothing.
+   */
+  private probeNew(entry: PidEntry, count: number, work: ScanWork): boolean {
+    if (!this.probeFds(entry, count, work, PROBE_SLACK + (count >> 5))) return false;
+    entry.unreadable = false;
+    entry.listedScan = this.scanNo;
+    entry.fdCount = count;
     return true;
   }
 
@@ -689,7 +727,7 @@ export class OwnerScanner {
     }
     if (known < entry.fds.size) {
       const keep = new Set(present);
-      for (const fd of [...entry.fds.keys()]) if (!keep.has(fd)) this.deleteFd(entry, fd);
+      for (const fd of entry.fds.keys()) if (!keep.has(fd)) this.deleteFd(entry, fd);
       entry.changedScan = this.scanNo;
     }
     if (added.length > 0) entry.changedScan = this.scanNo;
@@ -701,7 +739,7 @@ export class OwnerScanner {
   /** Re-read the links of a pid not read yet this scan (full scan: those not new in the listing). */
   private readAll(entry: PidEntry, work: ScanWork, fresh: ReadonlySet<number> | null = null): void {
     const base = entry.pid * FD_SPAN;
-    for (const fd of [...entry.fds.keys()]) {
+    for (const fd of entry.fds.keys()) {
       if (fresh !== null ? !fresh.has(fd) : work.linked?.has(base + fd) !== true) this.readFd(entry, fd, work);
     }
   }
@@ -816,7 +854,7 @@ export class OwnerScanner {
   }
 
   private clearFds(entry: PidEntry): void {
-    for (const fd of [...entry.fds.keys()]) this.deleteFd(entry, fd);
+    for (const fd of entry.fds.keys()) this.deleteFd(entry, fd);
   }
 
   private dropPid(entry: PidEntry): void {
@@ -888,11 +926,88 @@ export class OwnerScanner {
   }
 }
 
+/** fds beyond this number (a dup2 to a high number, a raised limit) go to FdMap's Map. */
+const DENSE_FDS = 1 << 20;
+
+/**
+ * One process's fd number → socket inode (0: not a socket), as the subset of a Map the scanner
+ * uses. fds are small and mostly contiguous (the kernel hands out the lowest free one), so the
+ * inodes sit in an array indexed by fd (-1: no such fd), grown by doubling: at 100k sockets a
+ * Map per process cost ~50 ms of a cold scan's CPU to fill. Keys and values come as arrays, in
+ * fd order (a copy: the map may change while the caller walks them).
+ */
+class FdMap {
+  private slots = new Float64Array(0);
+  private far: Map<number, number> | null = null;
+  size = 0;
+
+  has(fd: number): boolean {
+    if (fd < this.slots.length) return this.slots[fd]! >= 0;
+    return fd >= DENSE_FDS && this.far !== null && this.far.has(fd);
+  }
+
+  get(fd: number): number | undefined {
+    if (fd < this.slots.length) {
+      const inode = this.slots[fd]!;
+      return inode >= 0 ? inode : undefined;
+    }
+    return fd >= DENSE_FDS && this.far !== null ? this.far.get(fd) : undefined;
+  }
+
+  set(fd: number, inode: number): void {
+    if (fd >= DENSE_FDS) {
+      this.far ??= new Map();
+      if (!this.far.has(fd)) this.size += 1;
+      this.far.set(fd, inode);
+      return;
+    }
+    if (fd >= this.slots.length) {
+      let length = Math.max(16, this.slots.length);
+      while (length <= fd) length *= 2;
+      const grown = new Float64Array(length).fill(-1);
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    if (this.slots[fd]! < 0) this.size += 1;
+    this.slots[fd] = inode;
+  }
+
+  delete(fd: number): boolean {
+    if (fd < this.slots.length) {
+      if (this.slots[fd]! < 0) return false;
+      this.slots[fd] = -1;
+      this.size -= 1;
+      return true;
+    }
+    if (fd < DENSE_FDS || this.far === null || !this.far.delete(fd)) return false;
+    this.size -= 1;
+    return true;
+  }
+
+  keys(): number[] {
+    const out: number[] = [];
+    this.forEach((_inode, fd) => out.push(fd));
+    return out;
+  }
+
+  values(): number[] {
+    const out: number[] = [];
+    this.forEach((inode) => out.push(inode));
+    return out;
+  }
+
+  forEach(callback: (inode: number, fd: number) => void): void {
+    const { slots } = this;
+    for (let fd = 0; fd < slots.length; fd++) if (slots[fd]! >= 0) callback(slots[fd]!, fd);
+    this.far?.forEach(callback);
+  }
+}
+
 function newPidEntry(pid: number): PidEntry {
   return {
     pid,
     fdPrefix: `${pid}/fd/`,
-    fds: new Map(),
+    fds: new FdMap(),
     socketFds: 0,
     fdCount: -1,
     statSize: -1,
