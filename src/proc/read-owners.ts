@@ -168,8 +168,12 @@ const DEFAULT_REVERIFY_EVERY_SCANS = 20;
 /** Closed fd numbers probeFds may meet before it gives up and lists the directory. */
 const PROBE_SLACK = 8;
 const DEFAULT_FULL_PASS_MIN_GAP_SCANS = 5;
-/** Listings that matched st_size before a first scan trusts it as the fd count (see countTrusted). */
-const EARLY_DECISION_MATCHES = 8;
+/**
+ * Listings that matched st_size before a first scan trusts it as the fd count (see countTrusted).
+ * A recorded tree cannot pass by chance: a tmpfs directory's size is 20 bytes an entry, ext4's
+ * 4096; an empty listing (a kernel thread) is no evidence and a mismatch vetoes.
+ */
+const EARLY_DECISION_MATCHES = 3;
 
 /**
  * The row (inode, pid, fd, sharedBy) of a held inode at rows[n..n+3]: its holder is the lowest
