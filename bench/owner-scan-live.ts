@@ -6,6 +6,14 @@
 // With `detail`, an OwnerScanner runs in this thread instead and each scan's passes are printed
 // (pass, fd directories listed, links read by step, unknown inodes, ms).
 //
+//   node dist/bench/owner-scan-live.js cold [rounds=5] [libDir…]
+//
+// `cold`: what `--once` pays for owners first, a cold full scan (OwnerScanner.scan(null), a new
+// scanner each time) of every /proc/<pid>/fd, in this thread, for each libDir in turn (alternating
+// builds round by round), beside the floor for Node: a bare loop of readdirSync + readlinkSync
+// over the same fds, and of readlinkSync alone over the fd numbers listed. Process CPU (user +
+// sys) per round, then medians.
+//
 // libDir: the dist/ of a built checkout whose src/proc is timed (another checkout's, to compare
 // two builds in one sitting with this same script). Per refresh: the tables are read and parsed
 // without owners (not timed), then the owner source of the dashboard (the owner worker thread) is
@@ -51,7 +59,73 @@ const cpuMs = (): number => {
 };
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1] ?? NaN;
 
+/** The Node floor: readdirSync of every /proc/<pid>/fd and readlinkSync of each entry; CPU ms of both and of the readlinks alone. */
+function bareScan(): { all: number; links: number; sockets: number } {
+  const c0 = cpuMs();
+  const lists: [string, string[]][] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    try {
+      lists.push([`/proc/${name}/fd/`, fs.readdirSync(`/proc/${name}/fd`)]);
+    } catch {
+      // exited, or not ours
+    }
+  }
+  const c1 = cpuMs();
+  let sockets = 0;
+  for (const [prefix, fds] of lists) {
+    for (const fd of fds) {
+      try {
+        if (fs.readlinkSync(prefix + fd).startsWith('socket:[')) sockets++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const c2 = cpuMs();
+  return { all: c2 - c0, links: c2 - c1, sockets };
+}
+
+async function cold(rounds: number, dirs: readonly string[]): Promise<void> {
+  type Scanner = { scan(wanted: null): { stats: { linksRead: number }; detail: { dirsListed: number } } };
+  const subjects: { dir: string; create: () => Scanner; cpu: number[] }[] = [];
+  for (const dir of dirs) {
+    const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(dir, rel)).href)) as T;
+    const procFsMod = await load<{ createProcFs(root: string): object }>('src/proc/proc-fs.js');
+    const ownersMod = await load<{ createOwnerScanner(procFs: object): Scanner }>('src/proc/read-owners.js');
+    subjects.push({ dir, create: () => ownersMod.createOwnerScanner(procFsMod.createProcFs('/proc')), cpu: [] });
+  }
+  const bareAll: number[] = [];
+  const bareLinks: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const subject of subjects) {
+      const c0 = cpuMs();
+      const result = subject.create().scan(null);
+      subject.cpu.push(cpuMs() - c0);
+      console.log(
+        `round ${r} ${subject.dir}: ${(cpuMs() - c0).toFixed(0)} ms, ${result.stats.linksRead} links read, ${result.detail.dirsListed} directories listed`,
+      );
+    }
+    const bare = bareScan();
+    bareAll.push(bare.all);
+    bareLinks.push(bare.links);
+    console.log(
+      `round ${r} bare readdirSync + readlinkSync: ${bare.all.toFixed(0)} ms (readlinks ${bare.links.toFixed(0)} ms), ${bare.sockets} sockets`,
+    );
+  }
+  const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  console.log(`cold scan, CPU median of ${rounds} rounds (load ${load}):`);
+  for (const subject of subjects) console.log(`  ${subject.dir}: ${median(subject.cpu).toFixed(0)} ms`);
+  console.log(`  bare loop: ${median(bareAll).toFixed(0)} ms, of which readlinkSync ${median(bareLinks).toFixed(0)} ms`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'cold') {
+    const dirs = process.argv.slice(4);
+    await cold(Number(process.argv[3] ?? 5), dirs.length > 0 ? dirs.map((d) => path.resolve(d)) : [path.join(import.meta.dirname, '..')]);
+    return;
+  }
   const collect = await lib<{
     collectSnapshot(deps: object): { sockets: readonly { inode: number }[] };
     wantedInodes(entries: readonly { inode: number }[]): ReadonlySet<number>;
