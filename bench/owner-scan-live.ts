@@ -6,7 +6,7 @@
 // With `detail`, an OwnerScanner runs in this thread instead and each scan's passes are printed
 // (pass, fd directories listed, links read by step, unknown inodes, ms).
 //
-//   node dist/bench/owner-scan-live.js cold [rounds=5] [libDir…]
+//   node --expose-gc dist/bench/owner-scan-live.js cold [rounds=5] [libDir…]
 //
 // `cold`: what `--once` pays for owners first, a cold full scan (OwnerScanner.scan(null), a new
 // scanner each time) of every /proc/<pid>/fd, in this thread, for each libDir in turn (alternating
@@ -100,6 +100,8 @@ async function cold(rounds: number, dirs: readonly string[]): Promise<void> {
   const bareLinks: number[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const subject of subjects) {
+      // With --expose-gc, the last scanner's garbage is collected here, not during this one.
+      (globalThis as { gc?: () => void }).gc?.();
       const c0 = cpuMs();
       const result = subject.create().scan(null);
       subject.cpu.push(cpuMs() - c0);
