@@ -528,6 +528,38 @@ describe('OwnerScanner on a recorded /proc tree', () => {
       }
     });
 
+    it('a process that exits after the first scan: its shared socket passes to the other holder, its own becomes unknown, then ownerless', () => {
+      fake
+        .addProcess(300, { comm: 'parent', start: 3000 })
+        .socket(300, 0, 3001)
+        .socket(300, 1, 3002)
+        .addProcess(301, { comm: 'child', start: 3010 })
+        .socket(301, 0, 3001);
+      const scanner = createOwnerScanner(spiedProcFs(fake.root, { fdCount: true }).procFs, {
+        ...NO_REVERIFY,
+        fdCountFromStat: true,
+        fullPassMinGapScans: 1,
+      });
+      scanner.scan(null);
+      const wanted = new Set([1001, 3001, 3002]);
+      const first = scanner.scan(wanted);
+      expect(ownerOf(first, 3001)).toEqual([300, 0]);
+      expect(first.sharedBy(3001)).toBe(1);
+      fake.removeProcess(300);
+      const after = scanner.scan(wanted); // 3002 still listed by the kernel a moment (closing)
+      expect(ownerOf(after, 3001)).toEqual([301, 0]);
+      expect(after.sharedBy(3001)).toBe(0);
+      expect(after.lookup(3002)).toBeNull();
+      expect(after.detail.unknownInodes).toBe(1);
+      const given = scanner.scan(wanted);
+      expect(given.detail.pass).toBe('all');
+      expect(given.lookup(3002)).toBeNull();
+      const quiet = scanner.scan(wanted);
+      expect(quiet.detail.pass).toBe('incremental');
+      expect(quiet.stats.linksRead).toBe(0);
+      expect(ownerOf(quiet, 1001)).toEqual([100, 3]);
+    });
+
     it('a process that exits before its fds are read, and one whose readlink is refused, are handled as when listed', () => {
       fake.addProcess(300, { comm: 'gone', start: 3000 }).socket(300, 0, 3001).socket(300, 1, 3002);
       const spy = listingSpy(fake.root);
