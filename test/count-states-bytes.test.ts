@@ -2,7 +2,9 @@
 // against countTcpStatesFast over the same content as text: the same counts and skipped lines on
 // the recorded and hand-made tables, on lines with non-ASCII or invalid UTF-8 before, inside and
 // after the state column, and on random edits of those tables. And collectStateCounts over a ProcFs
-// that gives bytes against the same over one that gives only text.
+// that gives bytes against the same over one that gives only text. The counts taken a piece at a
+// time (TcpStateCounter, ProcFs.readChunks: what --summary reads through) against the same of the
+// whole table.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { collectStateCounts } from '../src/proc/collect-counts.js';
-import { countTcpStatesFast, countTcpStatesInBytes } from '../src/proc/parse-inet.js';
+import { TcpStateCounter, countTcpStatesFast, countTcpStatesInBytes } from '../src/proc/parse-inet.js';
 import { createProcFs, type ProcFs } from '../src/proc/proc-fs.js';
 import { FUZZ_TIMEOUT_MS, fuzzRuns, mutatedText } from './helpers/fuzz.js';
 import { REPO_ROOT } from './helpers/tmux.js';
@@ -108,11 +110,78 @@ describe('collectStateCounts from bytes', () => {
 
   it('counts what it counts from the text of a ProcFs without byte reads (a hand-made fake), in the same key order', () => {
     const base = createProcFs(root);
-    const textOnly: ProcFs = { ...base, readBytes: undefined };
-    const fromBytes = collectStateCounts(base);
-    expect(JSON.stringify(fromBytes)).toBe(JSON.stringify(collectStateCounts(textOnly)));
-    expect(fromBytes.counts.tcp['ESTABLISHED']).toBeGreaterThan(0);
-    expect(Object.keys(fromBytes.files)).toEqual(['net/tcp6']);
-    expect(Object.keys(fromBytes.unreadable)).toEqual(['net/raw6']);
+    const textOnly: ProcFs = { ...base, readBytes: undefined, readChunks: undefined };
+    const bytesOnly: ProcFs = { ...base, readChunks: undefined };
+    const streamed = collectStateCounts(base);
+    expect(JSON.stringify(streamed)).toBe(JSON.stringify(collectStateCounts(textOnly)));
+    expect(JSON.stringify(streamed)).toBe(JSON.stringify(collectStateCounts(bytesOnly)));
+    expect(streamed.counts.tcp['ESTABLISHED']).toBeGreaterThan(0);
+    expect(Object.keys(streamed.files)).toEqual(['net/tcp6']);
+    expect(Object.keys(streamed.unreadable)).toEqual(['net/raw6']);
   });
+
+  it('streams a table with lines longer than its first buffer, and refuses one over the size cap', () => {
+    const lines = TCP.split('\n');
+    // A 200 kB line (the read buffer starts at 64 kB and doubles), counted as skipped, between counted lines.
+    const long = `${lines[2]!.slice(0, 20)}${'x'.repeat(200_000)}`;
+    fs.writeFileSync(path.join(root, 'net', 'tcp'), [...lines.slice(0, 3), long, ...lines.slice(3)].join('\n'));
+    const base = createProcFs(root);
+    const streamed = collectStateCounts(base);
+    expect(JSON.stringify(streamed)).toBe(JSON.stringify(collectStateCounts({ ...base, readChunks: undefined })));
+    expect(streamed.files['net/tcp']).toBe(1);
+    const capped = createProcFs(root, { maxTextBytes: 100_000 });
+    const refused = collectStateCounts(capped, ['tcp']);
+    expect(refused.unreadable).toEqual({ 'net/tcp': 'larger than 500 MB' });
+    expect(refused.counts.tcp).toEqual({});
+    fs.copyFileSync(path.join(RECORDED, 'tcp'), path.join(root, 'net', 'tcp'));
+  });
+});
+
+describe('TcpStateCounter', () => {
+  /** The counts of `bytes` given to a counter in pieces cut at `cuts`, each piece read from a buffer holding the unused rest first. */
+  const inPieces = (bytes: Buffer, cuts: readonly number[]): unknown => {
+    const counter = new TcpStateCounter();
+    const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+    let rest = Buffer.alloc(0);
+    let from = 0;
+    for (const cut of [...at, bytes.length]) {
+      // Stale bytes after `end` (as in a reused read buffer) must not be read as the line's end.
+      const buf = Buffer.concat([rest, bytes.subarray(from, cut), Buffer.from('\n01 \n')]);
+      const end = rest.length + cut - from;
+      const used = counter.add(buf, 0, end, cut === bytes.length);
+      rest = Buffer.from(buf.subarray(used, end));
+      from = cut;
+    }
+    expect(rest.length).toBe(0);
+    return counter.result();
+  };
+
+  it.each(TABLES)('counts %s given a piece at a time as countTcpStatesInBytes counts it whole', (_name, text) => {
+    const bytes = Buffer.from(text, 'utf8');
+    for (const size of [1, 7, 150, 4050]) {
+      const cuts = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => i * size);
+      expect(inPieces(bytes, cuts)).toEqual(countTcpStatesInBytes(bytes));
+    }
+  });
+
+  it(
+    'agrees on random edits and random cuts',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...TABLES.map(([, t]) => Buffer.from(t))),
+          fc.nat(),
+          fc.uint8Array({ minLength: 0, maxLength: 6 }),
+          fc.array(fc.nat(), { maxLength: 20 }),
+          (table, at, extra, cuts) => {
+            const cut = at % (table.length + 1);
+            const bytes = Buffer.concat([table.subarray(0, cut), extra, table.subarray(cut)]);
+            expect(inPieces(bytes, cuts)).toEqual(countTcpStatesInBytes(bytes));
+          },
+        ),
+        { numRuns: fuzzRuns(300) },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

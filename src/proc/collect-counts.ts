@@ -8,7 +8,14 @@ import type { CountsByGroup } from '../model/aggregate.js';
 import { PROTOCOL_GROUP } from '../model/aggregate.js';
 import type { Protocol } from '../model/types.js';
 import { NET_TABLES } from './collect-snapshot.js';
-import { countTcpStatesFast, countTcpStatesInBytes, parseInetTable, parseTcpStateTally, type TcpStateCounts } from './parse-inet.js';
+import {
+  TcpStateCounter,
+  countTcpStatesFast,
+  countTcpStatesInBytes,
+  parseInetTable,
+  parseTcpStateTally,
+  type TcpStateCounts,
+} from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { describeReadError, readBytes, readTextResultAsync, type ProcFs, type TextReadResult } from './proc-fs.js';
 
@@ -37,10 +44,23 @@ export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[
   const tally = newTally();
   for (const protocol of protocols) {
     const path = `net/${protocol}`;
-    const content = protocol === 'tcp' || protocol === 'tcp6' ? readBytes(procFs, path) : procFs.readText(path);
+    const tcp = protocol === 'tcp' || protocol === 'tcp6';
+    const content =
+      tcp && procFs.readChunks !== undefined ? countTcpStatesStreamed(procFs, path) : tcp ? readBytes(procFs, path) : procFs.readText(path);
     addTable(tally, protocol, content, content === null ? (procFs.lastError() ?? 'EIO') : null);
   }
   return tally;
+}
+
+/**
+ * The state counts of a TCP table read a piece at a time (ProcFs.readChunks): ~0.1 s less CPU at
+ * 100k sockets than reading the ~15 MB table into one buffer first (the buffer doubled from 1 MB
+ * and copied each time, and the kernel writing into fresh pages). null when it could not be read.
+ */
+function countTcpStatesStreamed(procFs: ProcFs, path: string): TcpStateCounts | null {
+  const counter = new TcpStateCounter();
+  const ok = procFs.readChunks!(path, (bytes, end, last) => counter.add(bytes, 0, end, last));
+  return ok ? counter.result() : null;
 }
 
 /**

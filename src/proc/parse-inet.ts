@@ -915,25 +915,50 @@ function countLineState(text: string, lineStart: number, eol: number, tally: Sta
  * >= 0x80 there (never printed by the kernel) is decoded and counted as text.
  */
 export function countTcpStatesInBytes(bytes: Buffer): TcpStateCounts {
-  const tally: StateTally = { byCode: new Int32Array(16), skipped: 0, endpointLen: 0 };
-  const n = bytes.length;
-  let pos = 0;
-  while (pos < n) {
-    let eol = bytes.indexOf(10, pos);
-    if (eol < 0) eol = n;
-    const lineStart = pos;
-    pos = eol + 1;
-    const outcome = tally.endpointLen === 0 ? LINE_UNSURE : countLineBytes(bytes, lineStart, eol, tally);
-    if (outcome === LINE_DONE) continue;
-    // The first data line (it sets the endpoint width), a line to skip, or non-ASCII before the
-    // state column: as text, unless the whole line is ASCII (then the bytes gave the answer).
-    if (outcome === LINE_SKIPPED && isAscii(bytes, lineStart, eol)) {
-      tally.skipped++;
-      continue;
+  const counter = new TcpStateCounter();
+  counter.add(bytes, 0, bytes.length, true);
+  return counter.result();
+}
+
+/**
+ * countTcpStatesInBytes of a table given a piece at a time (read through a small buffer: no
+ * buffer the size of the table), with the same counts as over the whole table at once.
+ */
+export class TcpStateCounter {
+  private readonly tally: StateTally = { byCode: new Int32Array(16), skipped: 0, endpointLen: 0 };
+
+  /**
+   * Count the whole lines of bytes[from, end) and return where the last of them ends (after its
+   * "\n"): what follows is the start of a line the next piece finishes. With `last` (the end of
+   * the table) that rest is the table's last line, counted too, and `end` is returned.
+   */
+  add(bytes: Buffer, from: number, end: number, last: boolean): number {
+    const { tally } = this;
+    let pos = from;
+    while (pos < end) {
+      let eol = bytes.indexOf(10, pos);
+      if (eol < 0 || eol >= end) {
+        if (!last) return pos;
+        eol = end;
+      }
+      const lineStart = pos;
+      pos = eol + 1;
+      const outcome = tally.endpointLen === 0 ? LINE_UNSURE : countLineBytes(bytes, lineStart, eol, tally);
+      if (outcome === LINE_DONE) continue;
+      // The first data line (it sets the endpoint width), a line to skip, or non-ASCII before the
+      // state column: as text, unless the whole line is ASCII (then the bytes gave the answer).
+      if (outcome === LINE_SKIPPED && isAscii(bytes, lineStart, eol)) {
+        tally.skipped++;
+        continue;
+      }
+      countLineState(bytes.toString('utf8', lineStart, eol), 0, eol - lineStart, tally);
     }
-    countLineState(bytes.toString('utf8', lineStart, eol), 0, eol - lineStart, tally);
+    return Math.min(pos, end);
   }
-  return countsOfTally(tally);
+
+  result(): TcpStateCounts {
+    return countsOfTally(this.tally);
+  }
 }
 
 /** countLineBytes outcomes: counted or ignored; would be skipped; cannot tell from the bytes. */

@@ -55,6 +55,16 @@ export interface ProcFs {
    * readBytesIntoAsync below.
    */
   readBytesIntoAsync?(relPath: string, into: Buffer | null): Promise<BytesIntoResult>;
+  /**
+   * The file's bytes through one small buffer, for readers that need a line at a time (--summary's
+   * state counts): no buffer the size of the table, grown and copied as it is read. `take(bytes,
+   * end, last)` gets bytes[0, end) after each read and returns how many of them it used; the rest
+   * (an unfinished line) moves to the buffer's start for the next read, and the buffer doubles
+   * when a line fills it. At the end of the file `last` is true and everything must be used.
+   * false when the file could not be read whole (errno in `lastError`; `take` may have seen
+   * part of it). Bounded as readText. Optional: hand-made fakes need not provide it.
+   */
+  readChunks?(relPath: string, take: (bytes: Buffer, end: number, last: boolean) => number): boolean;
 }
 
 /** readBytesResultAsync's answer: the bytes, or the errno code of why not (as TextReadResult). */
@@ -133,6 +143,42 @@ export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
     }
     if (length > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
     return buf.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** First buffer of readChunks, bytes: a procfs table answers a read(2) with about a page. */
+const STREAM_CHUNK_BYTES = 64 * 1024;
+
+/** ProcFs.readChunks of a file (see there): throws as readBoundedBytesSync. */
+function readChunksSync(file: string, maxBytes: number, take: (bytes: Buffer, end: number, last: boolean) => number): void {
+  const fd = fs.openSync(file, OPEN_FLAGS);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
+    if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+    let buf = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
+    let kept = 0;
+    let total = 0;
+    for (;;) {
+      if (kept === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, kept);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, kept, buf.length - kept, null);
+      total += n;
+      if (total > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+      if (n === 0) {
+        take(buf, kept, true);
+        return;
+      }
+      const end = kept + n;
+      const used = take(buf, end, false);
+      kept = end - used;
+      if (kept > 0 && used > 0) buf.copy(buf, 0, used, end);
+    }
   } finally {
     fs.closeSync(fd);
   }
@@ -298,6 +344,15 @@ export function createProcFs(root: string, options: ProcFsOptions = {}): ProcFs 
         return readBoundedBytesSync(abs(rel), maxBytes);
       } catch (err) {
         return fail(err);
+      }
+    },
+    readChunks(rel, take) {
+      try {
+        readChunksSync(abs(rel), maxBytes, take);
+        return true;
+      } catch (err) {
+        fail(err);
+        return false;
       }
     },
     async readBytesIntoAsync(rel, into) {
