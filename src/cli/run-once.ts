@@ -207,7 +207,11 @@ function writePieces(out: OutputStream, pieces: readonly string[], separator: st
     const next = (): void => {
       while (i < pieces.length) {
         const piece = pieces[i++]!;
-        const more = out.write(i === pieces.length ? `${piece}\n` : separator === '' ? piece : piece + separator);
+        // The separator (the end) written on its own: a piece is ~1 MB, and `piece + separator`
+        // would be copied whole once more to make one flat string of it.
+        const end = i === pieces.length ? '\n' : separator;
+        let more = out.write(piece);
+        if (end !== '') more = out.write(end) && more;
         if (!more && i < pieces.length && out.on !== undefined) {
           const go = (): void => {
             out.off?.('drain', go);
@@ -274,7 +278,9 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
     );
   const counted = runCountsOnly(ctx);
   if (counted !== null) return counted;
-  const deps = depsFor(ctx);
+  // One snapshot, printed and never compared with another: no record keys (a table, a JSON
+  // document and their filters never read them; per-connection rates, which do, are for streams).
+  const deps: CollectDeps = { ...depsFor(ctx), keys: false };
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
   // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
   // two are the whole cost of a snapshot, and they overlap on two cores. The scan is about as
@@ -295,8 +301,25 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
       .finally(() => owners.close());
   }
   const backlogs = backlogsFor(ctx);
+  // The UNIX peers' `ss -xH` too is started before the tables are read: spawned from a heap of
+  // 100k records it costs more (~40 ms), and it then runs while they are parsed.
+  const unixPeersRead = earlyUnixPeersRead(ctx);
   const snapshot = collect(deps);
+  const printEnriched = (b: ListenBacklogs | null): Promise<number> =>
+    enrichSnapshot(ctx, snapshot, null, unixPeersRead).then((e) => printWith(snapshot, b, e));
+  if (unixPeersRead !== null) return backlogs === null ? printEnriched(null) : backlogs.then(printEnriched);
   return backlogs === null ? print(snapshot) : backlogs.then((b) => print(snapshot, b));
+}
+
+/**
+ * `ss -xH` started before a snapshot is collected, for the table or JSON it will print: null when
+ * ss does not apply, for a summary, or when the filter cannot show a UNIX socket.
+ */
+function earlyUnixPeersRead(ctx: AppContext): ReturnType<typeof readSsUnixPeers> | null {
+  const ss = ssContext(ctx);
+  if (ss === null || ss.unavailable !== null || ctx.options.summary) return null;
+  if (ctx.filterProtocols != null && !ctx.filterProtocols.has('unix')) return null;
+  return readSsUnixPeers(ss.deps, ss.options);
 }
 
 /** The fields of a record that its owner sets (see joinOwnersInPlace). */

@@ -49,6 +49,12 @@ export interface CollectDeps {
   readonly monotonicMs: () => number;
   /** Which tables to read; default NET_TABLES. */
   readonly protocols?: readonly Protocol[];
+  /**
+   * false (collectSnapshot only): a snapshot printed once and never compared (`--once`): inet
+   * records with an inode get key '' (see InetParseOptions.keys), and nothing is kept for a
+   * next snapshot of the same ProcFs. Default true.
+   */
+  readonly keys?: boolean;
 }
 
 const NO_OWNERS: OwnerScanStats = {
@@ -178,10 +184,14 @@ const PENDING = { pendingRecords: true } as const;
 function memoryOf(procFs: ProcFs): CollectMemory {
   let memory = memories.get(procFs);
   if (memory === undefined) {
-    memory = { inodeIndex: new InodeIndex(0), indexHeld: false, tables: {}, spare: {} };
+    memory = newMemory();
     memories.set(procFs, memory);
   }
   return memory;
+}
+
+function newMemory(): CollectMemory {
+  return { inodeIndex: new InodeIndex(0), indexHeld: false, tables: {}, spare: {} };
 }
 
 /** A buffer kept for the next read only while it is not much larger than the table (a table that shrank lets it go). */
@@ -382,8 +392,8 @@ class TableMerger {
  * table's previous bytes or reads into its spare buffer meanwhile): what was parsed becomes the
  * previous table, the previous one's buffer and bounds the spare.
  */
-function parseTables(reads: readonly TableRead[], memory: CollectMemory): ParsedTables {
-  const steps = parseTableSteps(reads, memory, memory.indexHeld ? new InodeIndex(0) : memory.inodeIndex);
+function parseTables(reads: readonly TableRead[], memory: CollectMemory, keys = true): ParsedTables {
+  const steps = parseTableSteps(reads, memory, memory.indexHeld ? new InodeIndex(0) : memory.inodeIndex, keys);
   for (;;) {
     const step = steps.next();
     if (step.done === true) return step.value;
@@ -398,7 +408,12 @@ const MERGE_STEP_ROWS = 8_192;
  * `inodeIndex`: the index the parse and the de-duplication reset and use (the memory's, unless a
  * sliced parse holds it).
  */
-function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, inodeIndex: InodeIndex): Generator<void, ParsedTables, void> {
+function* parseTableSteps(
+  reads: readonly TableRead[],
+  memory: CollectMemory,
+  inodeIndex: InodeIndex,
+  keys = true,
+): Generator<void, ParsedTables, void> {
   const parts: {
     readonly protocol: Protocol;
     readonly sockets: readonly (SocketEntry | SocketRecord)[];
@@ -419,6 +434,7 @@ function* parseTableSteps(reads: readonly TableRead[], memory: CollectMemory, in
         ...PENDING,
         scratch: spare?.bounds,
         inodeIndex,
+        keys,
       });
       parts.push({ protocol, sockets: parsed.sockets, skipped: parsed.skipped, inodes: parsed.bounds.inodes });
       total += parsed.sockets.length;
@@ -583,7 +599,8 @@ export function collectSnapshot(deps: CollectDeps): Snapshot {
   const reads = readTablesSync(procFs, deps.protocols ?? NET_TABLES);
   const counters = readKernelCounters(procFs);
   const t1 = monotonicMs();
-  const parsed = parseTables(reads, memoryOf(procFs));
+  // Without keys, a memory of its own: no keyless record is ever reused by a later snapshot.
+  const parsed = deps.keys === false ? parseTables(reads, newMemory(), false) : parseTables(reads, memoryOf(procFs));
   const t2 = monotonicMs();
   const owners = deps.owners === null ? null : deps.owners.scan(parsed.inodes);
   const t3 = monotonicMs();
