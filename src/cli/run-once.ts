@@ -6,6 +6,7 @@ import type { Snapshot, SocketRecord } from '../model/types.js';
 import { NET_TABLES, collectSnapshotAsync, type CollectDeps, type OwnerLookup } from '../proc/collect-snapshot.js';
 import { createWorkerOwnerSource, overlayOwnerChanges, type OwnerTableSource } from '../proc/owner-source.js';
 import { readListenBacklogs } from '../proc/read-backlogs.js';
+import { withSizedTableReads } from '../proc/sized-reads.js';
 import { SshError } from '../proc/ssh/errors.js';
 import type { AppContext, OutputStream } from './context.js';
 import {
@@ -279,8 +280,10 @@ export function runOnce(ctx: AppContext, collect: Collect): number | Promise<num
   const counted = runCountsOnly(ctx);
   if (counted !== null) return counted;
   // One snapshot, printed and never compared with another: no record keys (a table, a JSON
-  // document and their filters never read them; per-connection rates, which do, are for streams).
-  const deps: CollectDeps = { ...depsFor(ctx), keys: false };
+  // document and their filters never read them; per-connection rates, which do, are for streams),
+  // and the TCP tables read into buffers sized from the socket counts.
+  const oneShot = depsFor(ctx);
+  const deps: CollectDeps = { ...oneShot, procFs: withSizedTableReads(oneShot.procFs), keys: false };
   // With owners (and our own namespace: --pid restricts the scanner built by main), the fd scan
   // runs in a worker thread while this thread reads and parses the tables: on a busy machine the
   // two are the whole cost of a snapshot, and they overlap on two cores. The scan is about as
