@@ -48,23 +48,40 @@ function numberText(n: number): string {
 }
 
 /**
- * formatEndpoint(address, port, protocol) of an inet socket with the host part cached per address
- * (the same few addresses repeat on most rows).
+ * The host part of formatEndpoint(address, port, protocol) of an inet socket, with its colon
+ * ("127.0.0.1:", "[::1]:"), cached per address (the same few addresses repeat on most rows).
  */
-function endpointText(hosts: Map<string, string>, address: string, port: number): string {
+function hostText(hosts: Map<string, string>, address: string): string {
   let host = hosts.get(address);
   if (host === undefined) {
     host = `${formatEndpoint(address, 0, 'tcp').slice(0, -2)}:`;
     hosts.set(address, host);
   }
-  return host + (port === 0 ? '*' : numberText(port));
+  return host;
 }
+
+/** formatEndpoint(address, port, protocol) of an inet socket: its host text, then the port ("*" for 0). */
+function endpointText(hosts: Map<string, string>, address: string, port: number): string {
+  return hostText(hosts, address) + portText(port);
+}
+
+const portText = (port: number): string => (port === 0 ? '*' : numberText(port));
 
 /** Per-call caches of the cells many rows share: the strings are the same as without them. */
 interface CellCaches {
   readonly hosts: Map<string, string>;
   readonly users: Map<string, string>;
   readonly commands: Map<string, string>;
+}
+
+/** safeText(user, 32), cached per user. */
+function userText(users: Map<string, string>, user: string): string {
+  let text = users.get(user);
+  if (text === undefined) {
+    text = safeText(user, 32);
+    users.set(user, text);
+  }
+  return text;
 }
 
 /**
@@ -84,8 +101,7 @@ export function formatSocketTable(
 /**
  * formatSocketTable as consecutive pieces of at most `rowsPerChunk` lines each: joined with "\n"
  * they are exactly formatSocketTable's text. At 100k sockets the table is ~10 MB: written a
- * piece at a time it never exists whole, and no array per row or per cell is built (cells go
- * into one flat array, widths are taken on the way).
+ * piece at a time it never exists whole, and no array per row or per cell is built.
  */
 export function formatSocketTableChunks(
   sockets: readonly SocketRecord[],
@@ -97,76 +113,60 @@ export function formatSocketTableChunks(
 }
 
 /**
- * The cells of a socket table that its rows' owners cannot change, made before the owners are
- * known (see prepareSocketTable); finishSocketTable completes it.
+ * The column widths of a socket table's rows that their owners cannot change, taken before the
+ * owners are known (see prepareSocketTable); finishSocketTable completes it.
  */
 export interface PreparedSocketTable {
   readonly sockets: readonly SocketRecord[];
-  /** Row r's cells at r * COLUMNS (Process is not kept: made as the row is); row 0 is the header. */
-  readonly cells: (string | undefined)[];
-  /** Rows left for finishSocketTable (UNIX sockets, TCP listeners). */
+  /** Rows left for finishSocketTable (UNIX sockets, TCP listeners), by index in `sockets`. */
   readonly deferred: number[];
+  /** Widest cell of each column so far (the header's included). */
   readonly widths: number[];
   readonly caches: CellCaches;
 }
 
 /**
- * Columns Proto to User of every inet row that is not a TCP listener: none of them depends on
- * the socket's owner (User is the uid /proc/net prints), on UNIX peers or on listen backlogs. `--once`
- * makes them while the owner worker is still scanning, so the table is mostly made when the
- * owners arrive. The sockets' records may then be joined with their owners in place (owner,
- * sharedBy, and uid/user of sockets whose table has no uid: UNIX) before finishSocketTable.
+ * The widths of columns Proto to User over every inet row that is not a TCP listener: none of
+ * them depends on the socket's owner (User is the uid /proc/net prints), on UNIX peers or on
+ * listen backlogs. Only widths are kept: the cells are made again as each row is written
+ * (cached lookups), so that no cell of 100k rows is held in between. `--once` takes them while
+ * the owner worker is still scanning. The sockets' records may then be joined with their owners
+ * in place (owner, sharedBy, and uid/user of sockets whose table has no uid: UNIX) before
+ * finishSocketTable.
  */
 export function prepareSocketTable(sockets: readonly SocketRecord[]): PreparedSocketTable {
-  const n = sockets.length + 1;
-  const cells = new Array<string | undefined>(n * COLUMNS);
-  const widths = new Array<number>(COLUMNS).fill(0);
+  const widths: number[] = HEADERS.map((title) => title.length);
   const caches: CellCaches = { hosts: new Map(), users: new Map(), commands: new Map() };
   const deferred: number[] = [];
-  HEADERS.forEach((title, c) => {
-    cells[c] = title;
-    widths[c] = title.length;
-  });
-  for (let r = 1; r < n; r++) {
-    const s = sockets[r - 1]!;
+  let w0 = widths[0]!;
+  let w1 = widths[1]!;
+  let w2 = widths[2]!;
+  let w3 = widths[3]!;
+  let w4 = widths[4]!;
+  let w5 = widths[5]!;
+  let w6 = widths[6]!;
+  for (let i = 0; i < sockets.length; i++) {
+    const s = sockets[i]!;
     if (s.protocol === 'unix' || isTcpListener(s)) {
-      deferred.push(r);
+      deferred.push(i);
       continue;
     }
-    const at = r * COLUMNS;
-    const c0 = s.protocol;
-    const c1 = stateLabel(s.protocol, s.state);
-    const c2 = numberText(s.recvQ);
-    const c3 = numberText(s.sendQ);
-    const c4 = endpointText(caches.hosts, s.localAddress, s.localPort);
-    const c5 = endpointText(caches.hosts, s.remoteAddress, s.remotePort);
-    let c6 = caches.users.get(s.user);
-    if (c6 === undefined) {
-      c6 = safeText(s.user, 32);
-      caches.users.set(s.user, c6);
-    }
-    cells[at] = c0;
-    cells[at + 1] = c1;
-    cells[at + 2] = c2;
-    cells[at + 3] = c3;
-    cells[at + 4] = c4;
-    cells[at + 5] = c5;
-    cells[at + 6] = c6;
-    if (c0.length > widths[0]!) widths[0] = c0.length;
-    if (c1.length > widths[1]!) widths[1] = c1.length;
-    if (c2.length > widths[2]!) widths[2] = c2.length;
-    if (c3.length > widths[3]!) widths[3] = c3.length;
-    if (c4.length > widths[4]!) widths[4] = c4.length;
-    if (c5.length > widths[5]!) widths[5] = c5.length;
-    if (c6.length > widths[6]!) widths[6] = c6.length;
+    w0 = Math.max(w0, s.protocol.length);
+    w1 = Math.max(w1, stateLabel(s.protocol, s.state).length);
+    w2 = Math.max(w2, numberText(s.recvQ).length);
+    w3 = Math.max(w3, numberText(s.sendQ).length);
+    w4 = Math.max(w4, hostText(caches.hosts, s.localAddress).length + portText(s.localPort).length);
+    w5 = Math.max(w5, hostText(caches.hosts, s.remoteAddress).length + portText(s.remotePort).length);
+    w6 = Math.max(w6, userText(caches.users, s.user).length);
   }
-  return { sockets, cells, deferred, widths, caches };
+  widths.splice(0, 7, w0, w1, w2, w3, w4, w5, w6);
+  return { sockets, deferred, widths, caches };
 }
 
 /**
- * The rest of a prepared table: the rows prepareSocketTable left (UNIX sockets, TCP listeners),
- * then the rows with their Process cells from the records as they are now, `rowsPerChunk` lines
- * a piece (see formatSocketTableChunks). Uses up `table`.
+ * The rest of a prepared table: the cells of the rows prepareSocketTable left (UNIX sockets, TCP
+ * listeners) and their widths, then every row with its Process cell from the records as they
+ * are now, `rowsPerChunk` lines a piece (see formatSocketTableChunks). Uses up `table`.
  */
 export function finishSocketTable(
   table: PreparedSocketTable,
@@ -174,53 +174,84 @@ export function finishSocketTable(
   extras: SocketExtras = {},
   rowsPerChunk = ROWS_PER_CHUNK,
 ): string[] {
-  const { sockets, cells, deferred, widths, caches } = table;
-  const n = sockets.length + 1;
-  for (const r of deferred) {
-    const s = sockets[r - 1]!;
-    const at = r * COLUMNS;
+  const { sockets, deferred, widths, caches } = table;
+  /** Cells of the deferred rows (Proto to User), in the order of `deferred`. */
+  const deferredCells: string[][] = [];
+  for (const i of deferred) {
+    const s = sockets[i]!;
     const unix = s.protocol === 'unix';
-    const c0 = unix ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol;
-    const c1 = stateLabel(s.protocol, s.state);
-    const c2 = numberText(s.recvQ);
-    const c3 = isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : numberText(s.sendQ);
-    const c4 = unix ? localEndpoint(s) : endpointText(caches.hosts, s.localAddress, s.localPort);
-    const c5 = unix ? peerEndpoint(s, extras) : endpointText(caches.hosts, s.remoteAddress, s.remotePort);
-    let c6 = caches.users.get(s.user);
-    if (c6 === undefined) {
-      c6 = safeText(s.user, 32);
-      caches.users.set(s.user, c6);
-    }
-    const row = [c0, c1, c2, c3, c4, c5, c6];
-    for (let c = 0; c < COLUMNS - 1; c++) {
-      cells[at + c] = row[c];
-      if (row[c]!.length > widths[c]!) widths[c] = row[c]!.length;
-    }
+    const row = [
+      unix ? `u_${s.unixType ?? '?'}`.slice(0, 6) : s.protocol,
+      stateLabel(s.protocol, s.state),
+      numberText(s.recvQ),
+      isTcpListener(s) ? String(listenBacklogOf(s, backlogs) ?? '-') : numberText(s.sendQ),
+      unix ? localEndpoint(s) : endpointText(caches.hosts, s.localAddress, s.localPort),
+      unix ? peerEndpoint(s, extras) : endpointText(caches.hosts, s.remoteAddress, s.remotePort),
+      userText(caches.users, s.user),
+    ];
+    for (let c = 0; c < COLUMNS - 1; c++) if (row[c]!.length > widths[c]!) widths[c] = row[c]!.length;
+    deferredCells.push(row);
   }
   for (let c = 0; c < COLUMNS; c++) widths[c] = Math.min(MAX_COLUMN_WIDTH, widths[c]!);
+  const [w0, w1, w2, w3, w4, w5, w6] = widths as [number, number, number, number, number, number, number];
   const chunks: string[] = [];
   const rows: string[] = [];
-  for (let r = 0; r < n; r++) {
-    const at = r * COLUMNS;
-    let line = '';
-    for (let c = 0; c < COLUMNS - 1; c++) {
-      const cell = cells[at + c]!;
-      const gap = widths[c]! - cell.length;
-      // Recv-Q and Send-Q right-aligned, the others left-aligned; one space between columns.
-      if (c === 2 || c === 3) line += gap > 0 ? PADS[gap] + cell + ' ' : `${cell} `;
-      else line += gap > 0 ? cell + PADS[gap + 1] : `${cell} `;
-    }
-    const last = r === 0 ? cells[COLUMNS - 1]! : ownerText(caches.commands, sockets[r - 1]!);
-    // As trimEnd() of the whole row: only the last cell can end in white space (the others are padded).
-    const tail = last.trimEnd();
-    rows.push(tail === '' ? (line + last).trimEnd() : line + tail);
+  const add = (row: string): void => {
+    rows.push(row);
     if (rows.length === rowsPerChunk) {
       chunks.push(rows.join('\n'));
       rows.length = 0;
     }
+  };
+  add(headerRow(widths));
+  let next = 0; // the next deferred row's place in `deferred`
+  for (let i = 0; i < sockets.length; i++) {
+    const s = sockets[i]!;
+    let line: string;
+    if (i === deferred[next]) line = paddedCells(deferredCells[next++]!, widths);
+    else {
+      // The cells prepareSocketTable measured, made again from the same caches.
+      line =
+        left(s.protocol, w0) +
+        left(stateLabel(s.protocol, s.state), w1) +
+        right(numberText(s.recvQ), w2) +
+        right(numberText(s.sendQ), w3) +
+        left(endpointText(caches.hosts, s.localAddress, s.localPort), w4) +
+        left(endpointText(caches.hosts, s.remoteAddress, s.remotePort), w5) +
+        left(userText(caches.users, s.user), w6);
+    }
+    const last = ownerText(caches.commands, s);
+    // As trimEnd() of the whole row: only the last cell can end in white space (the others are padded).
+    const tail = last.trimEnd();
+    add(tail === '' ? (line + last).trimEnd() : line + tail);
   }
   if (rows.length > 0 || chunks.length === 0) chunks.push(rows.join('\n'));
   return chunks;
+}
+
+/** A left-aligned cell padded to `width`, and the column separator. */
+function left(cell: string, width: number): string {
+  const gap = width - cell.length;
+  return gap > 0 ? cell + PADS[gap + 1] : `${cell} `;
+}
+
+/** A right-aligned cell (Recv-Q, Send-Q) padded to `width`, and the column separator. */
+function right(cell: string, width: number): string {
+  const gap = width - cell.length;
+  return gap > 0 ? PADS[gap] + cell + ' ' : `${cell} `;
+}
+
+/** Cells Proto to User padded as their columns are (Recv-Q and Send-Q right-aligned), each with its separator. */
+function paddedCells(cells: readonly string[], widths: readonly number[]): string {
+  let line = '';
+  for (let c = 0; c < COLUMNS - 1; c++) line += c === 2 || c === 3 ? right(cells[c]!, widths[c]!) : left(cells[c]!, widths[c]!);
+  return line;
+}
+
+/** The header line: the titles padded as the columns are, trimmed as every row is. */
+function headerRow(widths: readonly number[]): string {
+  const title = HEADERS[COLUMNS - 1];
+  return paddedCells(HEADERS, widths) + title;
 }
 
 /** formatOwner(s) with the command's safeText cached per command. */

@@ -358,9 +358,9 @@ export function joinOwnersInPlace(snapshot: Snapshot, owners: OwnerLookup, userN
  * read(2) per 4 KB page of procfs, each a round trip through libuv's pool when async, cost ~0.3 s
  * more CPU at 100k sockets, and this thread has nothing else to do meanwhile); then the worker is sent their
  * socket inodes and answers only what changed since its table (sockets opened meanwhile: a few
- * rows instead of every socket's), and meanwhile this thread makes every cell that no owner
- * changes (prepareSocketTable: ~90% of the table's cost). Then the owners are joined in place
- * and the table finished. The same text as collecting with the owners and formatting after (a
+ * rows instead of every socket's), and meanwhile this thread measures every cell that no owner
+ * changes (prepareSocketTable: the column widths). Then the owners are joined in place and the
+ * table's rows made. The same text as collecting with the owners and formatting after (a
  * test compares both): only the order of the work differs, and on two cores the scan and the
  * table's making overlap.
  */
