@@ -75,6 +75,19 @@ describe('createTableReader', () => {
     expect(content(got[4]!).toString()).toBe('fine\n');
   });
 
+  it('reads a file procfs says is empty (size 0) into a 64 KiB buffer, not a 1 MiB one: the collector keeps two per table', async () => {
+    // The real /proc: its files report st_size 0 whatever they hold (udp and raw tables are a header line).
+    const r = reader('/proc');
+    const [got] = await r.read([{ relPath: 'self/net/udp', into: null }]);
+    expect(got!.error).toBeNull();
+    expect(content(got!).toString('latin1')).toMatch(/^\s*sl\s+local_address/);
+    expect(got!.bytes!.buffer.byteLength).toBe(65_536);
+    // A second read into that buffer reuses it.
+    const [again] = await r.read([{ relPath: 'self/net/udp', into: got!.bytes }]);
+    expect(again!.bytes!.buffer.byteLength).toBe(65_536);
+    expect(content(again!).toString('latin1')).toMatch(/^\s*sl\s+local_address/);
+  });
+
   it('rejects once closed (the collector then reads through libuv pool)', async () => {
     const root = tempDir();
     const r = reader(root);

@@ -50,14 +50,18 @@ interface ReaderReply {
  * bundle). The same bounded read as readBoundedIntoAsync (src/proc/proc-fs.ts): regular files
  * only (a FIFO or a device is refused, ENOTREG), at most maxBytes (EFBIG), O_NONBLOCK so opening
  * a FIFO never waits; one buffer doubled as needed, its first size the file's size + 1 when
- * known, else 1 MiB. Indented: under NODE_DEBUG=worker, Node logs this text as continuation lines.
+ * known, else 64 KiB: procfs reports a size of 0, and most of the tables are a header line
+ * (udp, raw, an empty tcp6); each keeps two buffers (see CollectMemory), so a first size of 1 MiB
+ * held ~10 MB for nothing at 100k sockets. 64 KiB is the least the collector keeps for the next
+ * read (wholeBuffer), and a 16 MB table costs 8 doublings once (its buffer is then reused).
+ * Indented: under NODE_DEBUG=worker, Node logs this text as continuation lines.
  */
 const READER_SOURCE = `
   'use strict';
   const { parentPort } = require('node:worker_threads');
   const fs = require('node:fs');
   const FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
-  const FIRST_BYTES = 1 << 20;
+  const FIRST_BYTES = 1 << 16;
   function readOne(file, maxBytes, into) {
     let fd;
     try {
