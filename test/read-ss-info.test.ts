@@ -46,6 +46,57 @@ describe('runCommand (no shell, capped, timed out)', () => {
   });
 });
 
+describe('runCommand with onStdout (streamed)', () => {
+  const streamed = async (
+    file: string,
+    args: string[],
+    maxBytes: number,
+  ): Promise<{ r: Awaited<ReturnType<RunCommand>>; text: string; backings: Set<ArrayBufferLike> }> => {
+    const parts: string[] = [];
+    const backings = new Set<ArrayBufferLike>();
+    const r = await runCommand(file, args, {
+      timeoutMs: 20_000,
+      maxBytes,
+      onStdout: (chunk) => {
+        // Taken at once: the chunk's memory is read into again.
+        parts.push(chunk.toString('latin1'));
+        backings.add(chunk.buffer);
+      },
+    });
+    return { r, text: parts.join(''), backings };
+  };
+
+  it('hands over every byte, in order, each chunk read into the same buffer (no allocation per read)', async () => {
+    const whole = await runCommand('seq', ['1', '300000'], { timeoutMs: 20_000, maxBytes: 1 << 24 });
+    if (!whole.ok) throw new Error(whole.message);
+    const { r, text, backings } = await streamed('seq', ['1', '300000'], 1 << 24);
+    expect(r).toEqual({ ok: true, output: { stdout: '', truncated: false, streamed: true } });
+    expect(text.length).toBeGreaterThan(1_000_000);
+    expect(text).toBe(whole.output.stdout);
+    expect(backings.size).toBe(1);
+  });
+
+  it('stops at the byte cap, and reports a failing or missing command', async () => {
+    const { r, text } = await streamed('yes', ['0123456789'], 100_000);
+    expect(r).toEqual({ ok: true, output: { stdout: '', truncated: true, streamed: true } });
+    expect(text.length).toBe(100_000);
+    expect(text.startsWith('0123456789\n0123456789\n')).toBe(true);
+    const failed = await streamed('ls', ['/sockscope-no-such-dir'], 1000);
+    expect(failed.r.ok).toBe(false);
+    if (!failed.r.ok) expect(failed.r.message).toMatch(/^ls exited with 2: .*sockscope-no-such-dir/);
+    expect((await streamed('sockscope-no-such-program', [], 1000)).r).toEqual({
+      ok: false,
+      message: 'sockscope-no-such-program is not installed',
+    });
+  });
+
+  it('waits for output written after the command exited (a child that outlives it holds the output open)', async () => {
+    const { r, text } = await streamed('sh', ['-c', '(sleep 0.3; echo late) & echo early'], 1000);
+    expect(r.ok).toBe(true);
+    expect(text).toBe('early\nlate\n');
+  });
+});
+
 describe('ss command lines', () => {
   it('plain ss, or nsenter into a pid namespace', () => {
     expect(ssCommand(['-tinH'], null)).toEqual(['ss', ['-tinH']]);

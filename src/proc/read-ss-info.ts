@@ -5,6 +5,10 @@
 // process's network namespace through `nsenter --net=/proc/PID/ns/net` (root only).
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { SsTcpParser, type SsTcpTable } from './parse-ss-tcp.js';
 import { parseSsUnixTable, type SsUnixPeer } from './parse-ss-unix.js';
 
@@ -30,16 +34,97 @@ export type CommandResult = { readonly ok: true; readonly output: CommandOutput 
 /** Runs one command without a shell; injected so tests can replay recorded output. */
 export type RunCommand = (file: string, args: readonly string[], limits: CommandLimits) => Promise<CommandResult>;
 
+/** Bytes of the one buffer a streamed command's output is read into (a pipe or socket read gives at most ~64 KiB). */
+const STREAM_READ_BYTES = 64 * 1024;
+
+/**
+ * stdout for a command whose output is taken a chunk at a time (`onStdout`), read into one
+ * buffer of ours instead of a new one per read: a connected pair of UNIX stream sockets (a
+ * listener on a path in a fresh 0700 directory, removed as soon as the pair is connected), one
+ * end the command's stdout, ours read with net's `onread` into `buffer`. A pipe's stream
+ * allocates a 64 KiB buffer per read, which V8 frees only at its next GC: `ss -tinH` at 100k
+ * connections prints ~48 MB, and as the parse allocates next to nothing on V8's heap, ~30 MB of
+ * those chunks pile up before a collection; malloc keeps that memory afterwards (live dashboard at
+ * 100k: the process's brk heap 44 MB with ss, 6 MB without). null when the pair cannot be made
+ * (no writable temporary directory, a path too long for a UNIX socket): the caller uses a pipe.
+ */
+async function socketStdout(
+  buffer: Buffer,
+  onChunk: (chunk: Buffer) => void,
+): Promise<{ readonly childEnd: net.Socket; readonly ours: net.Socket } | null> {
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-out-'));
+  } catch {
+    return null;
+  }
+  const server = net.createServer({ pauseOnConnect: true });
+  let ours: net.Socket | null = null;
+  try {
+    const file = path.join(dir, 'o');
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(file, () => resolve());
+    });
+    const accepted = new Promise<net.Socket>((resolve, reject) => {
+      server.once('connection', resolve);
+      server.once('error', reject);
+    });
+    const reader = net.connect({
+      path: file,
+      onread: {
+        buffer,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          onChunk((buf as Buffer).subarray(0, n));
+          return true;
+        },
+      },
+    });
+    ours = reader;
+    const connected = new Promise<void>((resolve, reject) => {
+      reader.once('connect', resolve);
+      reader.once('error', reject);
+    });
+    const [childEnd] = await Promise.all([accepted, connected]);
+    // Only our own connection can be accepted: the directory is ours alone (mkdtemp: 0700).
+    return { childEnd, ours: reader };
+  } catch {
+    ours?.destroy();
+    return null;
+  } finally {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** spawn() without a shell; stdout kept up to maxBytes (then the child is killed), stderr's first 4 KiB for the message. */
-export const runCommand: RunCommand = (file, args, { timeoutMs, maxBytes, onStdout }) =>
-  new Promise((resolve) => {
+export const runCommand: RunCommand = async (file, args, { timeoutMs, maxBytes, onStdout }) => {
+  if (onStdout === undefined) return runCommandWith(file, args, { timeoutMs, maxBytes }, null);
+  // The chunk handler is set once the pair exists (its reads start only when the command writes).
+  let deliver: (chunk: Buffer) => void = () => undefined;
+  const pair = await socketStdout(Buffer.allocUnsafe(STREAM_READ_BYTES), (chunk) => deliver(chunk));
+  return runCommandWith(file, args, { timeoutMs, maxBytes, onStdout }, pair, (d) => (deliver = d));
+};
+
+function runCommandWith(
+  file: string,
+  args: readonly string[],
+  { timeoutMs, maxBytes, onStdout }: CommandLimits,
+  pair: { readonly childEnd: net.Socket; readonly ours: net.Socket } | null,
+  setDeliver?: (deliver: (chunk: Buffer) => void) => void,
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
     let child;
     try {
-      child = spawn(file, [...args], { shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(file, [...args], { shell: false, stdio: ['ignore', pair === null ? 'pipe' : pair.childEnd, 'pipe'] });
     } catch (err) {
+      pair?.ours.destroy();
+      pair?.childEnd.destroy();
       resolve({ ok: false, message: `${file}: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
+    // The command has its own copy of the socket now: ours would keep the output open after it exits.
+    pair?.childEnd.destroy();
     const chunks: Buffer[] = [];
     let bytes = 0;
     let truncated = false;
@@ -49,14 +134,15 @@ export const runCommand: RunCommand = (file, args, { timeoutMs, maxBytes, onStdo
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      pair?.ours.destroy();
       resolve(r);
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       finish({ ok: false, message: `${file} took longer than ${timeoutMs} ms` });
     }, timeoutMs);
-    child.stdout.on('data', (c: Buffer) => {
-      if (truncated) return;
+    const onData = (c: Buffer): void => {
+      if (truncated || settled) return;
       const room = maxBytes - bytes;
       if (c.length >= room) {
         if (onStdout !== undefined) onStdout(c.subarray(0, room));
@@ -64,19 +150,41 @@ export const runCommand: RunCommand = (file, args, { timeoutMs, maxBytes, onStdo
         bytes = maxBytes;
         truncated = true;
         child.kill('SIGKILL');
+        // Nothing more is read: what the command still prints is not ours to keep.
+        pair?.ours.destroy();
+        outputEnded();
         return;
       }
       if (onStdout !== undefined) onStdout(c);
       else chunks.push(c);
       bytes += c.length;
-    });
-    child.stderr.on('data', (c: Buffer) => {
+    };
+    // Through the socket pair, the output can still be arriving when the command has exited
+    // (and the command's 'close' does not wait for it): done when both have ended.
+    let outputDone = pair === null;
+    let closedWith: { code: number | null } | null = null;
+    const outputEnded = (): void => {
+      outputDone = true;
+      if (closedWith !== null) closed(closedWith.code);
+    };
+    if (pair === null) child.stdout!.on('data', onData);
+    else {
+      setDeliver?.(onData);
+      pair.ours.on('end', outputEnded);
+      pair.ours.on('close', outputEnded);
+      pair.ours.on('error', outputEnded);
+    }
+    child.stderr!.on('data', (c: Buffer) => {
       if (stderr.length < 4096) stderr += c.toString('utf8').slice(0, 4096 - stderr.length);
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
       finish({ ok: false, message: err.code === 'ENOENT' ? `${file} is not installed` : `${file}: ${err.message}` });
     });
-    child.on('close', (code) => {
+    const closed = (code: number | null): void => {
+      if (!outputDone) {
+        closedWith = { code };
+        return;
+      }
       if (onStdout !== undefined && (truncated || code === 0)) {
         // The reader drops a cut last line itself (it has every byte already).
         finish({ ok: true, output: { stdout: '', truncated, streamed: true } });
@@ -93,8 +201,10 @@ export const runCommand: RunCommand = (file, args, { timeoutMs, maxBytes, onStdo
           ok: false,
           message: `${file} exited with ${code ?? 'a signal'}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n')[0]}`}`,
         });
-    });
+    };
+    child.on('close', closed);
   });
+}
 
 export interface SsOptions {
   /** Run inside this process's network namespace (`--pid`); null = our own. */
