@@ -91,7 +91,7 @@ beforeAll(() => {
       churnAndMeasure,
       `const worker = new Worker(${JSON.stringify(`(async () => { ${churnAndMeasure}\nrequire('node:worker_threads').parentPort.postMessage(newSpaceMb); })();`)}, { eval: true });`,
       "const workerMb = await new Promise((resolve) => worker.once('message', resolve));",
-      'process.stdout.write(JSON.stringify({ mainMb: newSpaceMb, workerMb, execArgv: process.execArgv }));',
+      'process.stdout.write(JSON.stringify({ mainMb: newSpaceMb, workerMb, execArgv: process.execArgv, tunables: process.env.GLIBC_TUNABLES ?? null }));',
       'return 0;',
       '}',
     ].join('\n'),
@@ -181,7 +181,7 @@ describe('bin/sockscope', () => {
   it('run as a program, it starts node with 4 MB semi-spaces; under `node bin/sockscope` its workers still get them', () => {
     const young = (r: { status: number | null; stdout: string; stderr: string }) => {
       expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { mainMb: number; workerMb: number; execArgv: string[] };
+      return JSON.parse(r.stdout) as { mainMb: number; workerMb: number; execArgv: string[]; tunables: string | null };
     };
     const env = { SOCKSCOPE_LAUNCH: 'tsc', PATH: `${path.dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
     const base = { ...process.env };
@@ -194,6 +194,17 @@ describe('bin/sockscope', () => {
     });
     const asProgram = young({ status: direct.status, stdout: direct.stdout, stderr: direct.stderr });
     expect(asProgram.execArgv).toEqual(['--max-semi-space-size=4']);
+    // malloc's mmap threshold fixed (not raised by each large block freed), unless the user set tunables.
+    expect(asProgram.tunables).toBe('glibc.malloc.mmap_threshold=131072');
+    const ownTunables = spawnSync(path.join(heapProbe, 'bin/sockscope'), [], {
+      cwd: heapProbe,
+      env: { ...base, TMPDIR: tmp, ...env, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(young({ status: ownTunables.status, stdout: ownTunables.stdout, stderr: ownTunables.stderr }).tunables).toBe(
+      'glibc.malloc.arena_max=2',
+    );
     // Two semi-spaces of at most 4 MB each (V8's default on this machine: 16 MB each).
     expect(asProgram.mainMb).toBeLessThanOrEqual(8);
     expect(asProgram.workerMb).toBeLessThanOrEqual(8);
@@ -218,7 +229,7 @@ describe('bin/sockscope', () => {
         timeout: 60_000,
       });
       expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as { mainMb: number; workerMb: number; execArgv: string[] };
+      return JSON.parse(r.stdout) as { mainMb: number; workerMb: number; execArgv: string[]; tunables: string | null };
     };
     for (const args of [['--once', '--summary'], ['-n', '-1'], ['-1s']]) {
       const r = probe(args);
