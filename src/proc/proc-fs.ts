@@ -95,9 +95,11 @@ export const MAX_TEXT_BYTES = 500_000_000;
 /**
  * First buffer for a file of unknown size (procfs reports 0), bytes; doubled as needed. A procfs
  * table answers each read(2) with about a page whatever is asked (seq_file), so this sets only
- * how often the buffer grows.
+ * how often the buffer grows. Most files read this way are a few lines (snmp, sockstat, sysctls,
+ * an empty udp table): 64 KiB, not the 1 MiB it was, which every refresh allocated for each of
+ * them; a 100k-socket table grows to its size in 8 doublings.
  */
-const READ_CHUNK_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 1 << 16;
 
 /** errno-like codes for the two refusals of a bounded read. */
 export const NOT_REGULAR = 'ENOTREG';
