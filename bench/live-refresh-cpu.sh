@@ -3,7 +3,8 @@
 # network namespace (bench/README.md, "CPU per live refresh at 100k").
 #
 #   bench/live-refresh-cpu.sh LABEL REPO_DIR [settle_s] [measure_s]
-#   env: NETNS (default s100k), EXTRA_ENV (e.g. PATH=DIR-without-ss), NODE_ARGS (e.g. --cpu-prof)
+#   env: NETNS (default s100k), EXTRA_ENV (e.g. PATH=DIR-without-ss), NODE_ARGS (e.g. --cpu-prof; node then
+#        runs bin/sockscope with only these flags, not the program's own launch)
 #
 # Runs REPO_DIR/bin/sockscope -i 1 (a built checkout) at 200x50 in a tmux server of its own inside
 # the namespace, with SOCKSCOPE_STATS_FILE; after settle_s, over measure_s: utime + stime and
@@ -13,9 +14,12 @@
 label=$1; repo=$2; settle=${3:-12}; meas=${4:-30}
 ipbin=$(command -v ip); ns=${NETNS:-s100k}; out=${TMPDIR:-/tmp}/sockscope-live-refresh; mkdir -p "$out"
 sock=sockscope-live-refresh-$$
+# As installed (bin/sockscope run as a program: its sh line sets the V8 and malloc settings), unless
+# NODE_ARGS asks for node flags (then node runs it, with only those).
+if [ -n "$NODE_ARGS" ]; then launch="node $NODE_ARGS bin/sockscope"; else launch=bin/sockscope; fi
 stats=$out/stats-$label.json
 rm -f $stats
-tmux -L $sock -f /dev/null new-session -d -x 200 -y 50 "cd $repo && env TERM=xterm-256color LANG=C.UTF-8 SOCKSCOPE_STATS_FILE=$stats $EXTRA_ENV $ipbin netns exec $ns node $NODE_ARGS bin/sockscope -i 1; sleep 5"
+tmux -L $sock -f /dev/null new-session -d -x 200 -y 50 "cd $repo && env TERM=xterm-256color LANG=C.UTF-8 SOCKSCOPE_STATS_FILE=$stats $EXTRA_ENV $ipbin netns exec $ns $launch -i 1; sleep 5"
 sleep 1
 # find node pid: descendant of the pane's shell with comm node
 pane=$(tmux -L $sock display -p '#{pane_pid}')
