@@ -7,9 +7,8 @@
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { formatJsonDocument, formatSocketTable } from '../src/cli/format-once.js';
 import { countByState } from '../src/model/aggregate.js';
@@ -18,21 +17,15 @@ import { collectSnapshot } from '../src/proc/collect-snapshot.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
 import { createUserNames } from '../src/proc/read-users.js';
 import { writeSyntheticProcTree } from '../bench/proc-tree.js';
+import { RECORDED_NET, procRoots } from './helpers/proc-roots.js';
 import { REPO_ROOT } from './helpers/tmux.js';
 
-const RECORDED = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/proc-text/recorded');
-const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
+const roots = procRoots('sockscope-once-keys-');
 
 /** A tree of the recorded tables, with net/tcp's listener and TIME_WAIT lines listed a second time at its end. */
 function recordedTreeWithDuplicates(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-once-keys-'));
-  roots.push(root);
-  fs.mkdirSync(path.join(root, 'net'));
-  for (const f of fs.readdirSync(RECORDED)) fs.copyFileSync(path.join(RECORDED, f), path.join(root, 'net', f));
-  const tcp = fs.readFileSync(path.join(RECORDED, 'tcp'), 'utf8').trimEnd().split('\n');
+  const root = roots.recorded();
+  const tcp = fs.readFileSync(path.join(RECORDED_NET, 'tcp'), 'utf8').trimEnd().split('\n');
   const again = tcp.filter((l) => / 0A | 06 /.test(l));
   fs.writeFileSync(path.join(root, 'net', 'tcp'), `${[...tcp, ...again].join('\n')}\n`);
   return root;
@@ -72,8 +65,7 @@ describe('a snapshot collected without keys', () => {
   });
 
   it('a synthetic 20k tree: the table and the JSON document are those of the keyed snapshot', () => {
-    const tree = writeSyntheticProcTree(fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-once-keys-')), { sockets: 20_000 });
-    roots.push(path.dirname(tree.root));
+    const tree = writeSyntheticProcTree(roots.empty(), { sockets: 20_000 });
     const keyed = collectSnapshot(deps(tree.root));
     const keyless = collectSnapshot({ ...deps(tree.root), keys: false });
     expect(formatSocketTable(keyless.sockets)).toBe(formatSocketTable(keyed.sockets));

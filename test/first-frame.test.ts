@@ -5,39 +5,26 @@
 // without waiting for the (here one-minute) refresh interval. No times are asserted.
 
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { UNKNOWN_SYSCTLS } from '../src/model/listener-health.js';
 import type { OwnerScanStats, Snapshot, SocketOwner } from '../src/model/types.js';
 import { createLiveCollector, type AsyncOwnerSource, type OwnerLookup } from '../src/proc/collect-snapshot.js';
 import { createProcFs } from '../src/proc/proc-fs.js';
 import { runDashboard, type DashboardDeps } from '../src/ui/run-dashboard.js';
 import { OWNERS_PENDING_TEXT } from '../src/view/dashboard-view.js';
+import { procRoots } from './helpers/proc-roots.js';
 import { owner, rec } from './helpers/records.js';
 import { createHeadless, makeSnapshot, settle, type Headless } from './helpers/snapshots.js';
 
 const ESC = String.fromCharCode(27);
 const ANSI = new RegExp(`${ESC}(\\[[0-9;?]*[ -/]*[@-~]|\\][^\\x07]*\\x07|[()][0-9A-B]|[=>78])`, 'g');
-const RECORDED = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/proc-text/recorded');
 /** The recorded tcp table's listener on 0.0.0.0:2024 (0x07E8), inode 1065. */
 const LISTENER_INODE = 1065;
 const LATE_OWNER: SocketOwner = owner(4242, 'latecomer');
 
-const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
-
-function recordedTree(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-first-frame-'));
-  roots.push(root);
-  fs.mkdirSync(path.join(root, 'net'));
-  for (const name of ['tcp', 'tcp6', 'unix', 'snmp', 'netstat']) fs.copyFileSync(path.join(RECORDED, name), path.join(root, 'net', name));
-  return root;
-}
+const roots = procRoots('sockscope-first-frame-');
+const recordedTree = (): string => roots.recorded(['tcp', 'tcp6', 'unix', 'snmp', 'netstat']);
 
 /** An owner source whose prime (the first full fd scan) answers only when released. */
 function lateOwnerSource(): { source: AsyncOwnerSource; release(): void; scansAsked: { count: number } } {

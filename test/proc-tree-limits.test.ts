@@ -5,24 +5,16 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { procRoots } from './helpers/proc-roots.js';
 import { REPO_ROOT } from './helpers/tmux.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'sockscope');
-const RECORDED = path.join(REPO_ROOT, 'test/fixtures/proc-text/recorded');
-const roots: string[] = [];
-
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
-});
+const roots = procRoots('sockscope-hostile-');
 
 function hostileTree(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sockscope-hostile-'));
-  roots.push(root);
-  fs.mkdirSync(path.join(root, 'net'));
-  fs.copyFileSync(path.join(RECORDED, 'tcp6'), path.join(root, 'net', 'tcp6'));
+  const root = roots.recorded(['tcp6']);
   execFileSync('mkfifo', [path.join(root, 'net', 'tcp')]);
   fs.symlinkSync('/dev/zero', path.join(root, 'net', 'udp'));
   fs.mkdirSync(path.join(root, 'net', 'raw'));

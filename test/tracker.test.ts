@@ -6,6 +6,15 @@ import { rec, snap, withChanges } from './helpers/records.js';
 
 const keys = (rs: readonly SocketRecord[]): string[] => rs.map((r) => r.key).sort();
 
+/** A repeatable sequence in [0, 1) from `seed` (a linear congruential generator). */
+function seededRandom(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x / 2 ** 31;
+  };
+}
+
 describe('flowKey', () => {
   it.each([
     [
@@ -306,11 +315,7 @@ describe('SocketTracker', () => {
   });
 
   it('ingest reports the same diff as diffSnapshots over a random churn (seeded)', () => {
-    let seed = 12345;
-    const random = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(12345);
     const t = new SocketTracker();
     let prev: ReturnType<typeof snap> | null = null;
     let live: SocketRecord[] = [];
@@ -349,11 +354,7 @@ describe('SocketTracker', () => {
   });
 
   it('applyIngestSteps, paused at every record, ends as ingest does; at its pauses the last snapshot keeps its entries', () => {
-    let seed = 777;
-    const random = (): number => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const random = seededRandom(777);
     const whole = new SocketTracker();
     const stepped = new SocketTracker();
     let live: SocketRecord[] = [];
