@@ -117,6 +117,14 @@ function refusal(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
+/** fstat of an open file, refused unless it is a regular file of at most maxBytes (its size may be 0: procfs). */
+function checkBounded(fd: number, file: string, maxBytes: number): fs.Stats {
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
+  if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+  return st;
+}
+
 /** Read a whole regular file, at most maxBytes, into one growing buffer (procfs files report st_size 0). */
 export function readBoundedSync(file: string, maxBytes: number): string {
   return readBoundedBytesSync(file, maxBytes).toString('utf8');
@@ -126,9 +134,7 @@ export function readBoundedSync(file: string, maxBytes: number): string {
 export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
   const fd = fs.openSync(file, OPEN_FLAGS);
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
-    if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
+    const st = checkBounded(fd, file, maxBytes);
     // A regular file of known size: one read of size + 1 (the extra byte confirms EOF).
     let buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, st.size > 0 ? st.size + 1 : READ_CHUNK_BYTES));
     let length = 0;
@@ -150,17 +156,12 @@ export function readBoundedBytesSync(file: string, maxBytes: number): Buffer {
   }
 }
 
-/** First buffer of readChunks, bytes: a procfs table answers a read(2) with about a page. */
-const STREAM_CHUNK_BYTES = 64 * 1024;
-
 /** ProcFs.readChunks of a file (see there): throws as readBoundedBytesSync. */
 function readChunksSync(file: string, maxBytes: number, take: (bytes: Buffer, end: number, last: boolean) => number): void {
   const fd = fs.openSync(file, OPEN_FLAGS);
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw refusal(NOT_REGULAR, `${file} is not a regular file`);
-    if (st.size > maxBytes) throw refusal(TOO_LARGE, `${file} is larger than ${maxBytes} bytes`);
-    let buf = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
+    checkBounded(fd, file, maxBytes);
+    let buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     let kept = 0;
     let total = 0;
     for (;;) {

@@ -1,11 +1,12 @@
 // Reads of the TCP tables into one buffer sized beforehand, for a snapshot taken once (`--once`).
-// ProcFs.readBytes cannot know a procfs table's size (st_size is 0): it starts at 1 MB and
-// doubles, so at 100k sockets the ~15 MB of net/tcp go through buffers of 1, 2, 4, 8 and 16 MB,
-// each copied into the next, and the kernel and the copies touch ~31 MB of fresh pages. The
+// ProcFs.readBytes cannot know a procfs table's size (st_size is 0): it starts at 64 KiB and
+// doubles, so at 100k sockets the ~15 MB of net/tcp go through buffers of 64 KiB … 16 MB, each
+// copied into the next, and the kernel and the copies touch ~31 MB of fresh pages. The
 // number of sockets is in net/sockstat and net/sockstat6 (a few lines): a buffer for that many
 // lines is taken at once, and the table is read into it a piece at a time (ProcFs.readChunks).
 // A buffer larger than the table costs nothing more: pages never written are never touched.
 
+import { parseSockstat } from './parse-counters.js';
 import type { ProcFs } from './proc-fs.js';
 
 /** Bytes per line of net/tcp (padded to 149 columns and "\n") and of net/tcp6 (up to ~180). */
@@ -50,16 +51,10 @@ function tableSizes(procFs: ProcFs): { tcp: number; tcp6: number } | null {
   return { tcp: (inuse + tw + SPARE_LINES) * TCP_LINE_BYTES, tcp6: (inuse6 + tw + SPARE_LINES) * TCP6_LINE_BYTES };
 }
 
-/** The number after `field` on the line starting with `label` ("TCP: inuse 5 orphan 0 tw 2 …"), or null. */
+/** The number after `field` on the line starting with `label` ("TCP: inuse 5 orphan 0 tw 2 …"), or null (parseSockstat's pairs). */
 export function countOf(text: string, label: string, field: string): number | null {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${label} `)) continue;
-    const words = line.split(' ');
-    const at = words.indexOf(field);
-    const n = at < 0 ? NaN : Number(words[at + 1]);
-    return Number.isSafeInteger(n) && n >= 0 ? n : null;
-  }
-  return null;
+  const n = parseSockstat(text)[`${label.replace(/:$/, '')}.${field}`];
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
 /** The file read a piece at a time into a buffer of `size` bytes (doubled when too small), or null (lastError). */
