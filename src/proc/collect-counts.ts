@@ -54,7 +54,7 @@ export function collectStateCounts(procFs: ProcFs, protocols: readonly Protocol[
 
 /**
  * The state counts of a TCP table read a piece at a time (ProcFs.readChunks): ~0.1 s less CPU at
- * 100k sockets than reading the ~15 MB table into one buffer first (the buffer doubled from 1 MB
+ * 100k sockets than reading the ~15 MB table into one buffer first (the buffer doubled from 64 KiB
  * and copied each time, and the kernel writing into fresh pages). null when it could not be read.
  */
 function countTcpStatesStreamed(procFs: ProcFs, path: string): TcpStateCounts | null {
