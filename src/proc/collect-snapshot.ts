@@ -27,7 +27,7 @@ import {
   parseInetSteps,
   parseInetTable,
   type LineBounds,
-  type PreviousBytes,
+  type PreviousParse,
 } from './parse-inet.js';
 import { parseUnixTable } from './parse-unix.js';
 import { parseSnmpTable } from './parse-counters.js';
@@ -154,12 +154,14 @@ interface TableRead {
 /**
  * What one snapshot leaves for the next, per ProcFs (one per proc root / namespace view), so every
  * caller that collects repeatedly (dashboard, serve, streams) reuses without a new parameter:
- * - per inet table, the bytes last read with each record's line in them, so that the next parse
- *   returns the same record for a line whose bytes did not change (see parseInetBytes); only a
- *   cache: a record is reused when its line is byte-for-byte the same and its owner unchanged;
- * - per inet table, the buffer and bounds arrays before those, free to read the next refresh
- *   into: two buffers per table, swapped, so a refresh allocates neither a buffer nor a string
- *   for a table (at 100k sockets the tables are ~15 MB).
+ * - per inet table, the records last parsed with their lines' lengths and fingerprints, so that
+ *   the next parse returns the same record for a line whose bytes did not change (see
+ *   parseInetBytes); only a cache: a record is reused when its line is the same (length and
+ *   64-bit fingerprint) and its owner unchanged;
+ * - per inet table, the buffer last read (its lines are not needed once parsed) and the bounds
+ *   arrays before the last ones, free for the next refresh: one buffer per table, read into
+ *   again, so a refresh allocates neither a buffer nor a string for a table (at 100k sockets the
+ *   tables are ~16 MB; keeping the previous bytes to compare lines with cost as much again).
  * Kept from the first snapshot on: what it costs a one-shot `--once` is the bounds arrays it
  * builds anyway (the buffers are read either way), and a dashboard's second refresh then reuses
  * the first one's records and their key strings instead of parsing every line again (the
@@ -173,8 +175,8 @@ interface CollectMemory {
   readonly inodeIndex: InodeIndex;
   /** A sliced parse is using inodeIndex across its pauses (collectSnapshotSlicedAsync). */
   indexHeld: boolean;
-  readonly tables: Partial<Record<Protocol, PreviousBytes<SocketRecord> & { readonly entries: SocketRecord[] }>>;
-  readonly spare: Partial<Record<Protocol, { readonly bytes: Buffer; readonly bounds: LineBounds }>>;
+  readonly tables: Partial<Record<Protocol, PreviousParse<SocketRecord> & { readonly entries: SocketRecord[] }>>;
+  readonly spare: Partial<Record<Protocol, { readonly bytes: Buffer | null; readonly bounds: LineBounds | undefined }>>;
 }
 const memories = new WeakMap<ProcFs, CollectMemory>();
 /** inet entries are parsed in the record's shape and joined in place (no second object per socket). */
@@ -440,7 +442,8 @@ function* parseTableSteps(
       total += parsed.sockets.length;
       // Every entry is a record once assemble has joined it (pending records in place).
       const records = parsed.sockets as SocketRecord[];
-      remember(memory, protocol, bytes, parsed.bounds, records, previous);
+      // A one-shot parse (no keys, no fingerprints) leaves nothing to compare the next one with.
+      if (keys) remember(memory, protocol, bytes, parsed.bounds, records, previous);
       kept.push(records);
     } else delete memory.tables[protocol];
   }
@@ -462,18 +465,24 @@ function* parseTableSteps(
   return merged.result();
 }
 
-/** A table's parse as the memory's previous table; the one before becomes the spare. */
+/**
+ * A table's parse as the memory's previous table. Its bytes become the spare buffer (the next
+ * parse compares fingerprints, not bytes), with the bounds arrays of the parse before.
+ */
 function remember(
   memory: CollectMemory,
   protocol: Protocol,
   bytes: Buffer,
   bounds: LineBounds,
   records: SocketRecord[],
-  previous: PreviousBytes<SocketRecord> | null,
+  previous: PreviousParse<SocketRecord> | null,
 ): void {
-  memory.tables[protocol] = { bytes, bounds, entries: records };
-  const spare = previous === null || previous.bytes === bytes ? null : wholeBuffer(previous.bytes);
-  if (spare !== null && worthKeeping(spare, bytes.length)) memory.spare[protocol] = { bytes: spare, bounds: previous!.bounds };
+  memory.tables[protocol] = { bounds, entries: records };
+  const buffer = wholeBuffer(bytes);
+  memory.spare[protocol] = {
+    bytes: buffer !== null && worthKeeping(buffer, bytes.length) ? buffer : null,
+    bounds: previous?.bounds !== bounds ? previous?.bounds : undefined,
+  };
 }
 
 /**
@@ -917,12 +926,18 @@ async function parseRest(
     if (typeof content !== 'string' && parts.every((p) => p.bounds !== null)) {
       let count = 0;
       for (const p of parts) count += p.sockets.length;
-      const bounds: LineBounds = { starts: new Int32Array(count), ends: new Int32Array(count), inodes: new Float64Array(count) };
+      const bounds: LineBounds = {
+        starts: new Int32Array(count),
+        ends: new Int32Array(count),
+        inodes: new Float64Array(count),
+        prints: new Int32Array(2 * count),
+      };
       const records: SocketRecord[] = [];
       for (const p of parts) {
         bounds.starts.set(p.bounds!.starts.subarray(0, p.sockets.length), records.length);
         bounds.ends.set(p.bounds!.ends.subarray(0, p.sockets.length), records.length);
         bounds.inodes.set(p.bounds!.inodes.subarray(0, p.sockets.length), records.length);
+        bounds.prints.set(p.bounds!.prints.subarray(0, 2 * p.sockets.length), 2 * records.length);
         for (const e of p.sockets) records.push(e as SocketRecord);
       }
       remember(memory, protocol, content, bounds, records, null);

@@ -338,17 +338,19 @@ export function isPendingRecord(e: SocketEntry | SocketRecord): e is PendingReco
 
 /**
  * Where each entry's line after its "sl:" column lies in a table's bytes: [starts[i], ends[i]);
- * inodes[i]: the entry's inode (read from here, the entries' objects need not be visited).
+ * inodes[i]: the entry's inode (read from here, the entries' objects need not be visited);
+ * prints[2i], prints[2i+1]: the fingerprint of those bytes (lineFingerprint), which the next
+ * parse compares its lines with, so that the bytes themselves need not be kept.
  */
 export interface LineBounds {
   readonly starts: Int32Array;
   readonly ends: Int32Array;
   readonly inodes: Float64Array;
+  readonly prints: Int32Array;
 }
 
-/** The previous parse of a table, for parseInetBytes: entries[i]'s line is bytes[starts[i], ends[i]). */
-export interface PreviousBytes<T extends SocketEntry> {
-  readonly bytes: Buffer;
+/** The previous parse of a table, for parseInetBytes: entries[i] and its line's bounds and fingerprint. */
+export interface PreviousParse<T extends SocketEntry> {
   readonly bounds: LineBounds;
   readonly entries: readonly T[];
 }
@@ -357,7 +359,7 @@ export interface PreviousBytes<T extends SocketEntry> {
 export interface InetBytesParse<T extends SocketEntry> {
   /** Entries in table order: objects of `previous` where the line is unchanged, new ones otherwise. */
   readonly sockets: (SocketEntry | T)[];
-  /** sockets[i]'s line after "sl:" in the bytes parsed (the next refresh's `previous`). */
+  /** sockets[i]'s line after "sl:" in the bytes parsed, and its fingerprint (the next refresh's `previous`). */
   readonly bounds: LineBounds;
   /** How many entries came from `previous`. */
   readonly reused: number;
@@ -366,24 +368,27 @@ export interface InetBytesParse<T extends SocketEntry> {
 
 /**
  * Parse the table in bytes[0, length) (UTF-8 as the kernel prints it; no text is decoded). With
- * `previous` — the last parse of the same table, its bytes still intact — a line whose bytes
- * after the "sl:" column (sl is the line's position and shifts when an earlier socket closes) are
- * the same as in `previous` (typically most lines, between two refreshes a second apart) is not
- * parsed again: its object from `previous` is returned as is, so nothing is rebuilt and consumers
- * can compare by identity. A changed line of a socket seen before keeps the old record's `key`
- * string when protocol, endpoints and inode are the same (no second copy of it is built).
+ * `previous` — the last parse of the same table — a line whose bytes after the "sl:" column (sl
+ * is the line's position and shifts when an earlier socket closes) have the same length and
+ * fingerprint as a line of `previous` (typically most lines, between two refreshes a second
+ * apart) is not parsed again: its object from `previous` is returned as is, so nothing is rebuilt
+ * and consumers can compare by identity. The previous bytes are not needed (a 100k-socket table
+ * is ~16 MB: the caller reads the next table into the same buffer). A changed line of a socket
+ * seen before keeps the old record's `key` string when protocol, endpoints and inode are the
+ * same (no second copy of it is built).
  *
  * Matching needs no hashing: the kernel lists sockets in hash-bucket order, so lines that stay
  * keep their order and a line is looked for near where it is expected in the previous table
  * (REUSE_WINDOW lines either side of the position after the last match, shifted by the lines
- * not matched since). A line found nowhere near is parsed: reuse only saves work, it never
- * changes a result.
+ * not matched since). A line found nowhere near is parsed: reuse only saves work. It changes a
+ * result only if a changed line keeps its length and both 32-bit halves of its fingerprint
+ * (lineFingerprint: ~2^-64 for a line that changed).
  */
 export function parseInetBytes<T extends SocketEntry>(
   bytes: Buffer,
   length: number,
   protocol: InetProtocol,
-  previous: PreviousBytes<T> | null,
+  previous: PreviousParse<T> | null,
   options: InetParseOptions = {},
 ): InetBytesParse<T> {
   const steps = parseInetSteps(bytes, length, protocol, previous, options);
@@ -406,21 +411,11 @@ export function parseInetSteps<T extends SocketEntry>(
   bytes: Buffer,
   length: number,
   protocol: InetProtocol,
-  previous: PreviousBytes<T> | null,
+  previous: PreviousParse<T> | null,
   options: InetParseOptions = {},
 ): Generator<void, InetBytesParse<T>, void> {
   const reuse: ReuseState<T> | null =
-    previous === null
-      ? null
-      : {
-          previous,
-          reused: 0,
-          next: 0,
-          misses: 0,
-          spareIndex: options.inodeIndex,
-          previousView: new DataView(previous.bytes.buffer, previous.bytes.byteOffset, previous.bytes.length),
-          view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length),
-        };
+    previous === null || options.keys === false ? null : { previous, reused: 0, next: 0, misses: 0, spareIndex: options.inodeIndex };
   return parseInet(bytes, Math.min(length, bytes.length), protocol, reuse, options);
 }
 
@@ -428,7 +423,7 @@ export function parseInetSteps<T extends SocketEntry>(
 const REUSE_WINDOW = 4;
 
 interface ReuseState<T extends SocketEntry> {
-  readonly previous: PreviousBytes<T>;
+  readonly previous: PreviousParse<T>;
   reused: number;
   /** Index in previous.entries after the last match. */
   next: number;
@@ -438,9 +433,6 @@ interface ReuseState<T extends SocketEntry> {
   byInode?: InodeIndex;
   /** An index to build byInode in (InetParseOptions.inodeIndex). */
   readonly spareIndex: InodeIndex | undefined;
-  /** previous.bytes and the bytes parsed, for sameBytes. */
-  readonly previousView: DataView;
-  readonly view: DataView;
 }
 
 /** Row of `inode` in the previous table, or -1 (builds the index once per parse). */
@@ -458,48 +450,67 @@ function previousRowOf<T extends SocketEntry>(reuse: ReuseState<T>, inode: numbe
   return reuse.byInode.get(inode);
 }
 
-/** Whether previous row `row`'s line is the line at b[start..) (the same bytes, then '\n' or the end). */
-function samePreviousLine<T extends SocketEntry>(reuse: ReuseState<T>, row: number, b: Buffer, start: number, end: number): boolean {
-  const { starts, ends } = reuse.previous.bounds;
-  const ps = starts[row]!;
-  const len = ends[row]! - ps;
-  const stop = start + len;
-  if (stop > end || (stop < end && b[stop] !== 10)) return false;
-  return sameBytes(reuse.previousView, ps, reuse.view, start, len);
-}
-
 /**
- * Whether x[xs, xs+len) and y[ys, ys+len) hold the same bytes, compared 8 at a time as doubles:
- * ~5x cheaper than Buffer#compare at 100k lines of ~135 bytes (whose per-call cost, offsets
- * validated and a call into C++, is most of it). Equal doubles have equal bits except +0 and -0
- * (a byte 0x80 in the top position: checked, though /proc never prints one); NaN is never equal,
- * so identical bytes that spell one count as different (the line is parsed: only work is lost).
+ * The fingerprint of b[start, end) (a line after its "sl:" column) in print[0] and print[1]: two
+ * 32-bit hashes of different construction over its 4-byte words (murmur3's and xxHash32's
+ * rounds, each with its own finalizer), so that a changed line of the same length is taken for
+ * the old one only when both agree (~2^-64). /proc prints these lines (the kernel's own hex
+ * digits, numbers and spaces), nothing a peer could choose byte by byte. ~9 ms for the ~16 MB of
+ * a 100k-socket table, against ~5 ms to compare it with the previous bytes, which need ~16 MB
+ * kept.
  */
-function sameBytes(x: DataView, xs: number, y: DataView, ys: number, len: number): boolean {
-  let i = 0;
-  for (; i + 8 <= len; i += 8) {
-    const a = x.getFloat64(xs + i, true);
-    if (a !== y.getFloat64(ys + i, true)) return false;
-    if (a === 0 && x.getUint8(xs + i + 7) !== y.getUint8(ys + i + 7)) return false;
+export function lineFingerprint(view: DataView, start: number, end: number, print: Int32Array): void {
+  const len = end - start;
+  let h1 = 0x9747b28c ^ len;
+  let h2 = (0x165667b1 + len) | 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const k = view.getInt32(i, true);
+    let k1 = Math.imul(k, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    h2 = (h2 + Math.imul(k, 0x85ebca77)) | 0;
+    h2 = Math.imul((h2 << 13) | (h2 >>> 19), 0x9e3779b1);
   }
-  for (; i < len; i++) if (x.getUint8(xs + i) !== y.getUint8(ys + i)) return false;
-  return true;
+  for (; i < end; i++) {
+    const k = view.getUint8(i);
+    h1 = Math.imul(h1 ^ k, 0x5bd1e995);
+    h2 = (h2 + Math.imul(k, 0x165667b1)) | 0;
+    h2 = Math.imul((h2 << 11) | (h2 >>> 21), 0x9e3779b1);
+  }
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  print[0] = h1 ^ (h1 >>> 16);
+  h2 ^= h2 >>> 15;
+  h2 = Math.imul(h2, 0x85ebca77);
+  h2 ^= h2 >>> 13;
+  h2 = Math.imul(h2, 0xc2b2ae3d);
+  print[1] = h2 ^ (h2 >>> 16);
 }
 
-/** Row of the previous table whose line is the one at b[start..), near the expected position, or -1. */
-function findPrevious<T extends SocketEntry>(reuse: ReuseState<T>, b: Buffer, start: number, end: number): number {
+/** Whether previous row `row`'s line has length `len` and fingerprint `print`. */
+function samePreviousLine<T extends SocketEntry>(reuse: ReuseState<T>, row: number, len: number, print: Int32Array): boolean {
+  const { starts, ends, prints } = reuse.previous.bounds;
+  return ends[row]! - starts[row]! === len && prints[2 * row] === print[0] && prints[2 * row + 1] === print[1];
+}
+
+/** Row of the previous table whose line has length `len` and fingerprint `print`, near the expected position, or -1. */
+function findPrevious<T extends SocketEntry>(reuse: ReuseState<T>, len: number, print: Int32Array): number {
   const n = reuse.previous.entries.length;
   if (n === 0) return -1;
   const expected = reuse.next + reuse.misses;
-  // The expected line first, then outwards; lines of unequal length fail at once, unequal
-  // sockets within the first few bytes (addresses, ports).
+  // The expected line first, then outwards.
   for (let d = 0; d <= REUSE_WINDOW; d++) {
     const after = expected + d;
-    if (after < n && samePreviousLine(reuse, after, b, start, end)) return after;
+    if (after < n && samePreviousLine(reuse, after, len, print)) return after;
     const before = expected - d;
-    if (d > 0 && before >= reuse.next && before < n && samePreviousLine(reuse, before, b, start, end)) return before;
+    if (d > 0 && before >= reuse.next && before < n && samePreviousLine(reuse, before, len, print)) return before;
   }
-  if (reuse.next < expected && samePreviousLine(reuse, reuse.next, b, start, end)) return reuse.next;
+  if (reuse.next < expected && samePreviousLine(reuse, reuse.next, len, print)) return reuse.next;
   return -1;
 }
 
@@ -557,6 +568,13 @@ function* parseInet<T extends SocketEntry>(
     options.scratch !== undefined && options.scratch.inodes.length === starts.length
       ? options.scratch.inodes
       : new Float64Array(starts.length);
+  let prints =
+    options.scratch !== undefined && options.scratch.prints.length === 2 * starts.length
+      ? options.scratch.prints
+      : new Int32Array(2 * starts.length);
+  // The fingerprint of the line being read; none for a one-shot parse (keys false: never compared).
+  const print = new Int32Array(2);
+  const view = withKeys ? new DataView(b.buffer, b.byteOffset, b.length) : null;
   // Presized to the line estimate and trimmed at the end: a 100k-line table grown by push copies
   // its elements ~20 times (~2.8 MB of garbage arrays a refresh, most of it large objects).
   const sockets: (SocketEntry | T)[] = new Array<SocketEntry | T>(Math.max(want, reuse?.previous.entries.length ?? 0));
@@ -567,10 +585,13 @@ function* parseInet<T extends SocketEntry>(
       starts = grown(starts, i);
       ends = grown(ends, i);
       inodes = grown(inodes, i);
+      prints = grown(prints, 2 * i);
     }
     starts[i] = start;
     ends[i] = eol;
     inodes[i] = inode;
+    prints[2 * i] = print[0]!;
+    prints[2 * i + 1] = print[1]!;
     sockets[i] = entry;
   };
   /** The previous row of the socket whose changed line parseLine is reading (inode, or the expected row for inode 0); -1 none. */
@@ -600,27 +621,23 @@ function* parseInet<T extends SocketEntry>(
     let colon = first;
     while (colon < n && b[colon]! >= 48 && b[colon]! <= 57) colon++;
     const start = colon > first && colon < n && b[colon] === 58 ? colon + 1 : -1;
+    const eol = lineEnd(b, first, n);
+    pos = eol + 1;
+    if (view !== null && start >= 0) lineFingerprint(view, start, eol, print);
     if (reuse === null) {
-      const eol = lineEnd(b, first, n);
-      pos = eol + 1;
       const entry = parseLine(first, eol);
       if (entry === null) skipped++;
       else keep(entry, start, eol, entry.inode);
       continue;
     }
-    const at = start < 0 ? -1 : findPrevious(reuse, b, start, n);
+    const at = start < 0 ? -1 : findPrevious(reuse, eol - start, print);
     if (at >= 0) {
-      const { starts: ps, ends: pe } = reuse.previous.bounds;
-      const eol = start + pe[at]! - ps[at]!;
-      pos = eol + 1;
       reuse.reused++;
       reuse.next = at + 1;
       reuse.misses = 0;
       keep(reuse.previous.entries[at]!, start, eol, reuse.previous.bounds.inodes[at]!);
       continue;
     }
-    const eol = lineEnd(b, first, n);
-    pos = eol + 1;
     candidateRow = -1;
     const entry = parseLine(first, eol);
     if (entry === null) skipped++;
@@ -634,7 +651,7 @@ function* parseInet<T extends SocketEntry>(
     } else reuse.misses++;
   }
   sockets.length = count;
-  return { sockets, bounds: { starts, ends, inodes }, reused: reuse?.reused ?? 0, skipped };
+  return { sockets, bounds: { starts, ends, inodes, prints }, reused: reuse?.reused ?? 0, skipped };
 
   /** `key` of a changed line: the previous record's string when it is the same socket, else a new one. */
   function keyOf(localAddress: string, localPort: number, remoteAddress: string, remotePort: number, inode: number): string {
