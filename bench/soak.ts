@@ -1,8 +1,10 @@
 // Soak test (not part of `npm test`): the dashboard at a short interval for a long time against
 // a churning population; resident memory and the number of tracked objects must stay flat and
 // every refresh must complete. Run: `npm run build && node dist/bench/soak.js [--minutes 30]
-// [--interval 0.25] [--connections 4000] [--churn 200]`. Exits 1 when memory or tracked objects
-// grow, or refreshes stop.
+// [--interval 0.25] [--connections 4000] [--churn 200]`; at 100k, in a network namespace of its
+// own (`ip netns exec NS node dist/bench/soak.js --interval 1 --connections 100000`). Exits 1
+// when memory or tracked objects grow, or refreshes stop. bin/sockscope runs as a program, as
+// installed: its sh line sets the V8 and malloc settings that node run by hand would miss.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -91,7 +93,7 @@ async function main(): Promise<number> {
       '160',
       '-y',
       '45',
-      `env TERM=xterm-256color LANG=C.UTF-8 SOCKSCOPE_STATS_FILE=${statsFile} node ${path.join(root, 'bin/sockscope')} -i ${intervalS}; sleep 5`,
+      `env TERM=xterm-256color LANG=C.UTF-8 SOCKSCOPE_STATS_FILE=${statsFile} ${path.join(root, 'bin/sockscope')} -i ${intervalS}; sleep 5`,
     );
     const endAt = startedAt + minutes * 60_000;
     while (Date.now() < endAt) {
@@ -123,6 +125,10 @@ async function main(): Promise<number> {
   const rssGrowth = median(late.map((s) => s.rssMb)) / median(early.map((s) => s.rssMb));
   const trackedGrowth = median(late.map((s) => s.trackedSockets)) / Math.max(1, median(early.map((s) => s.trackedSockets)));
   const stalled = samples.some((s, i) => i > 0 && s.snapshots <= (samples[i - 1]?.snapshots ?? 0));
+  const rss = samples.slice(1).map((s) => s.rssMb);
+  console.log(
+    `rss after warm-up: min ${Math.min(...rss).toFixed(0)} MB, median ${median(rss).toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB`,
+  );
   console.log(
     `rss growth ×${rssGrowth.toFixed(2)}, tracked sockets ×${trackedGrowth.toFixed(2)}, refreshes ${stalled ? 'STALLED' : 'kept going'}`,
   );

@@ -93,13 +93,16 @@ export class LiveAggregates {
     this.snapshot = snapshot;
     const recountConnections = endpointsChanged || !sameRange;
     if (recountConnections) this.findings = new FindingAggregates(this.listening, range);
+    // Indexed, not for…of: in this generator the array iterators' results were allocated, one per
+    // record (~0.5 MB a refresh at 100k sockets in an allocation profile).
+    const { removed, added } = turnover;
     let n = 0;
-    for (const s of turnover.removed) {
-      this.take(s, -1, !recountConnections);
+    for (let i = 0; i < removed.length; i++) {
+      this.take(removed[i] as SocketRecord, -1, !recountConnections);
       if (++n % sliceRecords === 0) yield;
     }
-    for (const s of turnover.added) {
-      this.take(s, 1, !recountConnections);
+    for (let i = 0; i < added.length; i++) {
+      this.take(added[i] as SocketRecord, 1, !recountConnections);
       if (++n % sliceRecords === 0) yield;
     }
     if (recountConnections) yield* this.recountConnections(snapshot, sliceRecords);

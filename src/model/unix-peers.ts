@@ -23,7 +23,12 @@ export function joinUnixPeers(
   const peerOf = new Map<number, number>();
   for (const p of pairs) if (p.inode !== 0 && p.peerInode !== 0) peerOf.set(p.inode, p.peerInode);
   const byInode = new Map<number, SocketRecord>();
-  for (const s of sockets) if (s.protocol === 'unix' && s.inode !== 0) byInode.set(s.inode, s);
+  // Indexed: the snapshot holds every socket (100k TCP ones at scale) and this runs once per
+  // `ss -xH` read, unoptimised: for…of allocated an iterator result per socket (allocation profile).
+  for (let i = 0; i < sockets.length; i++) {
+    const s = sockets[i] as SocketRecord;
+    if (s.protocol === 'unix' && s.inode !== 0) byInode.set(s.inode, s);
+  }
   const joined = new Map<number, UnixPeer>();
   for (const s of byInode.values()) {
     const peerInode = peerOf.get(s.inode);

@@ -958,7 +958,8 @@ function* sortKeyedSteps(rows: KeyedRows, width: number): Generator<void, KeyedR
     order = other;
     other = t;
   }
-  const sorted: Entry[] = [];
+  // Presized (written by index): grown by push, a 100k-entry array is copied ~20 times.
+  const sorted: Entry[] = new Array<Entry>(n);
   const sortedKeys = new Float64Array(n * width);
   for (let from = 0; from < n; from += KEYED_STEP) {
     gatherRows(rows, width, order, from, Math.min(n, from + KEYED_STEP), sorted, sortedKeys);
@@ -1020,7 +1021,7 @@ function mergeRowRuns(
   at.w = w;
 }
 
-/** Entries and rows order[from, to) appended to `sorted` and written at rows [from, to) of `sortedKeys`. */
+/** Entries and rows order[from, to) written at [from, to) of `sorted` and rows [from, to) of `sortedKeys`. */
 function gatherRows(
   rows: KeyedRows,
   width: number,
@@ -1032,7 +1033,7 @@ function gatherRows(
 ): void {
   for (let k = from; k < to; k++) {
     const i = order[k] as number;
-    sorted.push(rows.entries[i] as Entry);
+    sorted[k] = rows.entries[i] as Entry;
     copyRow(rows.keys, i, sortedKeys, k, width);
   }
 }
@@ -1063,7 +1064,7 @@ function* carryKeyedSteps(
   const pass = new KeyedCarry(before, leaving, removed, inPlace, add, width);
   for (;;) {
     const r = pass.run(KEYED_STEP);
-    if (r === CARRY_DONE) return { entries: pass.entries, keys: pass.keys };
+    if (r === CARRY_DONE) return { entries: pass.result(), keys: pass.keys };
     if (r === CARRY_MISSING) return null;
     yield;
   }
@@ -1076,7 +1077,12 @@ const CARRY_MISSING = 2;
 
 /** carryKeyedSteps' pass, run a number of entries at a time (plain loops: optimised apart from the steps). */
 class KeyedCarry {
-  readonly entries: Entry[] = [];
+  /**
+   * Presized to every entry before and added, written by index (`written` of them) and trimmed
+   * once done: grown by push, a 100k-entry array is copied ~20 times (~2 MB of garbage a refresh).
+   */
+  private readonly entries: Entry[];
+  private written = 0;
   readonly keys: Float64Array;
   private i = 0;
   private j = 0;
@@ -1092,12 +1098,20 @@ class KeyedCarry {
     private readonly add: KeyedRows,
     private readonly width: number,
   ) {
+    this.entries = new Array<Entry>(before.entries.length + add.entries.length);
     this.keys = new Float64Array((before.entries.length + add.entries.length) * width);
+  }
+
+  /** The entries written, once run() returned CARRY_DONE. */
+  result(): Entry[] {
+    this.entries.length = this.written;
+    return this.entries;
   }
 
   /** Copies up to `count` more of the last order's entries (and arrivals before them). */
   run(count: number): number {
     const { before, removed, inPlace, add, width, entries, keys } = this;
+    let w = this.written;
     const from = before.entries;
     const fromKeys = before.keys;
     const adding = add.entries;
@@ -1130,24 +1144,26 @@ class KeyedCarry {
         e = by;
       }
       while (j < m && compareRows(addKeys, j, adding[j] as Entry, fromKeys, i, e, width) < 0) {
-        copyRow(addKeys, j, keys, entries.length, width);
-        entries.push(adding[j++] as Entry);
+        copyRow(addKeys, j, keys, w, width);
+        entries[w++] = adding[j++] as Entry;
       }
-      copyRow(fromKeys, i, keys, entries.length, width);
-      entries.push(e);
+      copyRow(fromKeys, i, keys, w, width);
+      entries[w++] = e;
     }
     this.i = i;
     this.r = r;
+    this.written = w;
     if (i < n) {
       this.j = j;
       return CARRY_MORE;
     }
     if (r < out) return CARRY_MISSING;
     for (; j < m; j++) {
-      copyRow(addKeys, j, keys, entries.length, width);
-      entries.push(adding[j] as Entry);
+      copyRow(addKeys, j, keys, w, width);
+      entries[w++] = adding[j] as Entry;
     }
     this.j = j;
+    this.written = w;
     return CARRY_DONE;
   }
 }
