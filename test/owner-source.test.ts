@@ -441,4 +441,47 @@ describe("OwnerTable (a live screen's side of the delta replies)", () => {
     expect(table.lookupWith(stats).lookup(12)).toBeNull();
     expect(table.lookupWith(stats).lookup(13)).toMatchObject({ pid: 300, command: 'sshd' });
   });
+
+  it('under churn the rows of lost holders are dropped: what it stores stays near the live rows', () => {
+    const table = new OwnerTable();
+    const live = 20_000;
+    const first: number[] = [];
+    for (let i = 0; i < live; i++) first.push(1 + i, 200, 10 + i, 0);
+    table.apply({ id: 1, table: true, rows: Float64Array.from(first), processes: [[200, proc('loadgen')]], stats });
+    // 200 rounds of 500 sockets opened and the 500 oldest closed (a load test's churn).
+    let oldest = 1;
+    let next = live + 1;
+    let most = { stored: 0, capacity: 0, indexSlots: 0 };
+    for (let round = 0; round < 200; round++) {
+      const rows: number[] = [];
+      for (let i = 0; i < 500; i++) rows.push(next++, 200, 10 + i, 0);
+      for (let i = 0; i < 500; i++) rows.push(oldest++, 0, 0, 0);
+      table.apply({ id: 2 + round, rows: Float64Array.from(rows), processes: [[200, proc('loadgen')]], stats });
+      const f = table.footprint;
+      most = {
+        stored: Math.max(most.stored, f.stored),
+        capacity: Math.max(most.capacity, f.capacity),
+        indexSlots: Math.max(most.indexSlots, f.indexSlots),
+      };
+    }
+    expect(table.size).toBe(live);
+    const lookup = table.lookupWith(stats);
+    expect(lookup.lookup(oldest - 1)).toBeNull();
+    expect(lookup.lookup(oldest)).toMatchObject({ pid: 200 });
+    expect(lookup.lookup(next - 1)).toMatchObject({ pid: 200 });
+    // Rows of lost holders at most a quarter of those stored (a third more than the live ones,
+    // plus one reply's worth), room for half as many again, an index of at most 8 slots a live
+    // row (compacted at half, it was up to 2x, 4x and 16x).
+    expect(most.stored).toBeLessThanOrEqual((live * 4) / 3 + 1000);
+    expect(most.capacity).toBeLessThanOrEqual(most.stored * 1.5 + 1024);
+    expect(most.indexSlots).toBeLessThanOrEqual(live * 8);
+  });
+
+  it('a whole table again (a restarted scanner) replaces everything', () => {
+    const table = new OwnerTable();
+    table.apply({ id: 1, table: true, rows: Float64Array.from([12, 100, 3, 0]), processes: [[100, proc('nginx')]], stats });
+    table.apply({ id: 9, table: true, rows: Float64Array.from([13, 300, 1, 0]), processes: [[300, proc('sshd')]], stats });
+    expect(table.lookupWith(stats).lookup(12)).toBeNull();
+    expect(table.lookupWith(stats).lookup(13)).toMatchObject({ pid: 300, command: 'sshd' });
+  });
 });

@@ -37,6 +37,11 @@ export class InodeIndex {
     return this;
   }
 
+  /** Slots of its arrays (memory: 12 bytes a slot). */
+  get slots(): number {
+    return this.keys.length;
+  }
+
   /** The row stored for `inode`, or -1 (nothing stored). */
   get(inode: number): number {
     const { keys, mask } = this;

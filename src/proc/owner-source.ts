@@ -77,7 +77,9 @@ export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest):
  * A live screen's owner table on its side of the owner worker: every socket inode's holder,
  * brought up to date by each `delta` reply in the order they come (see OwnerScanRequest.delta).
  * Rows of 4 (inode, pid, fd, sharedBy) found through an InodeIndex; a row whose socket lost its
- * holder keeps pid 0 until the table is compacted.
+ * holder keeps pid 0 until the table is compacted, once such rows are a quarter of those stored
+ * (or before the rows grow). Under churn every closed socket leaves such a row: compacted only
+ * at half, the rows and their index had grown to 4x the live ones (~25 MB at 100k sockets).
  */
 export class OwnerTable {
   private rows = new Float64Array(0);
@@ -112,7 +114,7 @@ export class OwnerTable {
           this.rows.set(rows.subarray(i, i + 4), at);
         } else if (pid !== 0) this.append(rows.subarray(i, i + 4));
       }
-      if (this.dead > 1024 && this.dead * 2 > this.used / 4) this.compact();
+      if (this.dead > 1024 && this.dead * 4 > this.used / 4) this.compact();
     }
     for (const [pid, info] of reply.processes) this.procs.set(pid, info);
   }
@@ -178,9 +180,16 @@ export class OwnerTable {
     return this.used / 4 - this.dead;
   }
 
+  /** Rows stored (with those that lost their holder) and room for rows: what the table holds in memory. */
+  get footprint(): { readonly stored: number; readonly capacity: number; readonly indexSlots: number } {
+    return { stored: this.used / 4, capacity: this.rows.length / 4, indexSlots: this.index.slots };
+  }
+
   private append(row: Float64Array): void {
+    // Full: the rows of lost holders go first when they are an eighth of the table; else it grows by half.
+    if (this.used + 4 > this.rows.length && this.dead * 8 > this.used / 4) this.compact();
     if (this.used + 4 > this.rows.length) {
-      const grown = new Float64Array(Math.max(4096, this.rows.length * 2));
+      const grown = new Float64Array(Math.max(4096, 4 * Math.ceil((this.rows.length / 4) * 1.5)));
       grown.set(this.rows.subarray(0, this.used));
       this.rows = grown;
     }
