@@ -82,23 +82,19 @@ export function packOwnerScan(scanner: OwnerScanner, request: OwnerScanRequest):
  * at half, the rows and their index had grown to 4x the live ones (~25 MB at 100k sockets).
  */
 export class OwnerTable {
-  private rows = new Float64Array(0);
-  private used = 0;
+  /** The rows, their index and the processes they name: what a lookup reads (OwnerTableLookup). */
+  private readonly t: OwnerRows = { rows: new Float64Array(0), used: 0, index: new InodeIndex(0), procs: new Map(), applied: 0 };
   private dead = 0;
-  private index = new InodeIndex(0);
   /** Slots of `index` (a lower bound): it is rebuilt before holding more than half as many rows. */
   private indexCapacity = 1024;
-  private readonly procs = new Map<number, { command: string; commandLine: string; uid: number }>();
-  /** Replies applied so far: a lookup's cached process is read again after one. */
-  private applied = 0;
 
   /** Apply one reply: the whole table (`reply.table`) or its changes. */
   apply(reply: OwnerScanReply): void {
-    this.applied += 1;
+    this.t.applied += 1;
     if (reply.table === true) {
-      this.procs.clear();
-      this.rows = reply.rows.slice();
-      this.used = reply.rows.length;
+      this.t.procs.clear();
+      this.t.rows = reply.rows.slice();
+      this.t.used = reply.rows.length;
       this.dead = 0;
       this.reindex();
     } else {
@@ -106,122 +102,155 @@ export class OwnerTable {
       for (let i = 0; i + 3 < rows.length; i += 4) {
         const inode = rows[i]!;
         if (inode === 0) continue;
-        const at = this.index.get(inode);
+        const at = this.t.index.get(inode);
         const pid = rows[i + 1]!;
         if (at >= 0) {
-          if (this.rows[at + 1] === 0 && pid !== 0) this.dead -= 1;
-          else if (this.rows[at + 1] !== 0 && pid === 0) this.dead += 1;
-          this.rows.set(rows.subarray(i, i + 4), at);
+          if (this.t.rows[at + 1] === 0 && pid !== 0) this.dead -= 1;
+          else if (this.t.rows[at + 1] !== 0 && pid === 0) this.dead += 1;
+          this.t.rows.set(rows.subarray(i, i + 4), at);
         } else if (pid !== 0) this.append(rows.subarray(i, i + 4));
       }
-      if (this.dead > 1024 && this.dead * 4 > this.used / 4) this.compact();
+      if (this.dead > 1024 && this.dead * 4 > this.t.used / 4) this.compact();
     }
-    for (const [pid, info] of reply.processes) this.procs.set(pid, info);
+    for (const [pid, info] of reply.processes) this.t.procs.set(pid, info);
   }
 
   /** Lookups over the table as it is now (answers change when a later reply is applied). */
   lookupWith(stats: OwnerScanStats): OwnerLookup {
-    // The row found last: a join asks lookup(inode) then sharedBy(inode) of one socket, and asks
-    // for the sockets in about the order of the table's rows (the whole table came in the tables'
-    // order), so the row after it is tried before the index (a hash probe into 100k rows is a
-    // cache miss: ~40 ms a refresh at 100k). Checked against the rows: a reply applied in between
-    // may have moved them.
-    let lastRow = -1;
-    let lastPid = -1;
-    let lastProc: { command: string; commandLine: string; uid: number } | undefined;
-    let procsSeen = -1;
-    const procOf = (pid: number): { command: string; commandLine: string; uid: number } | undefined => {
-      if (pid !== lastPid || procsSeen !== this.applied) {
-        lastPid = pid;
-        lastProc = this.procs.get(pid);
-        procsSeen = this.applied;
-      }
-      return lastProc;
-    };
-    const cachedProcs = { get: procOf };
-    const rowOf = (inode: number): number => {
-      if (inode === 0) return -1;
-      const rows = this.rows;
-      let at = lastRow;
-      if (at < 0 || rows[at] !== inode) {
-        const next = at + 4;
-        at = at >= 0 && next < this.used && rows[next] === inode ? next : this.index.get(inode);
-        if (at < 0) return -1;
-        lastRow = at;
-      }
-      return procOf((rows[at + 1] as number) | 0) === undefined ? -1 : at;
-    };
-    return {
-      stats,
-      lookup: (inode) => {
-        const i = rowOf(inode);
-        if (i < 0) return null;
-        const rows = this.rows;
-        // Small integers (`| 0`): see unpackOwnerScan.
-        const pid = (rows[i + 1] as number) | 0;
-        const p = procOf(pid)!;
-        return { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 };
-      },
-      sharedBy: (inode) => {
-        const i = rowOf(inode);
-        return i < 0 ? 0 : (this.rows[i + 3] as number) | 0;
-      },
-      // The refresh join's check of a reused record, without building its owner (OwnerLookup.holds).
-      holds: (inode, owner, sharedBy) => {
-        const i = rowOf(inode);
-        if (i < 0) return owner === null && sharedBy === 0;
-        return owner !== null && sameRow(this.rows, i, cachedProcs, owner, sharedBy);
-      },
-    };
+    return new OwnerTableLookup(this.t, stats);
   }
 
   /** Rows held (live, not counting those that lost their holder). */
   get size(): number {
-    return this.used / 4 - this.dead;
+    return this.t.used / 4 - this.dead;
   }
 
   /** Rows stored (with those that lost their holder) and room for rows: what the table holds in memory. */
   get footprint(): { readonly stored: number; readonly capacity: number; readonly indexSlots: number } {
-    return { stored: this.used / 4, capacity: this.rows.length / 4, indexSlots: this.index.slots };
+    return { stored: this.t.used / 4, capacity: this.t.rows.length / 4, indexSlots: this.t.index.slots };
   }
 
   private append(row: Float64Array): void {
     // Full: the rows of lost holders go first when they are an eighth of the table; else it grows by half.
-    if (this.used + 4 > this.rows.length && this.dead * 8 > this.used / 4) this.compact();
-    if (this.used + 4 > this.rows.length) {
-      const grown = new Float64Array(Math.max(4096, 4 * Math.ceil((this.rows.length / 4) * 1.5)));
-      grown.set(this.rows.subarray(0, this.used));
-      this.rows = grown;
+    if (this.t.used + 4 > this.t.rows.length && this.dead * 8 > this.t.used / 4) this.compact();
+    if (this.t.used + 4 > this.t.rows.length) {
+      const grown = new Float64Array(Math.max(4096, 4 * Math.ceil((this.t.rows.length / 4) * 1.5)));
+      grown.set(this.t.rows.subarray(0, this.t.used));
+      this.t.rows = grown;
     }
-    this.rows.set(row, this.used);
-    this.index.getOrSet(row[0]!, this.used);
-    this.used += 4;
+    this.t.rows.set(row, this.t.used);
+    this.t.index.getOrSet(row[0]!, this.t.used);
+    this.t.used += 4;
     // The index is sized for the rows it was built with: rebuild it before it fills up.
-    if (this.used / 4 > this.indexCapacity / 2) this.reindex();
+    if (this.t.used / 4 > this.indexCapacity / 2) this.reindex();
   }
 
   /** Drop the rows without a holder, and the processes no row names. */
   private compact(): void {
-    const rows = this.rows;
+    const rows = this.t.rows;
     let n = 0;
     const pids = new Set<number>();
-    for (let i = 0; i + 3 < this.used; i += 4) {
+    for (let i = 0; i + 3 < this.t.used; i += 4) {
       if (rows[i + 1] === 0) continue;
       if (n !== i) rows.copyWithin(n, i, i + 4);
       pids.add((rows[n + 1] as number) | 0);
       n += 4;
     }
-    this.used = n;
+    this.t.used = n;
     this.dead = 0;
-    for (const pid of [...this.procs.keys()]) if (!pids.has(pid)) this.procs.delete(pid);
+    for (const pid of [...this.t.procs.keys()]) if (!pids.has(pid)) this.t.procs.delete(pid);
     this.reindex();
   }
 
   private reindex(): void {
-    const count = this.used / 4;
-    this.index = new InodeIndex(count * 2); // >= 4 slots a row: rebuilt when half full
+    const count = this.t.used / 4;
+    this.t.index = new InodeIndex(count * 2); // >= 4 slots a row: rebuilt when half full
     this.indexCapacity = Math.max(1024, count * 4);
-    for (let i = 0; i + 3 < this.used; i += 4) this.index.getOrSet(this.rows[i]!, i);
+    for (let i = 0; i + 3 < this.t.used; i += 4) this.t.index.getOrSet(this.t.rows[i]!, i);
+  }
+}
+
+interface OwnerProcess {
+  readonly command: string;
+  readonly commandLine: string;
+  readonly uid: number;
+}
+
+/** An OwnerTable's state, shared with its lookups. */
+interface OwnerRows {
+  rows: Float64Array;
+  used: number;
+  index: InodeIndex;
+  readonly procs: Map<number, OwnerProcess>;
+  /** Replies applied so far: a lookup's cached process is read again after one. */
+  applied: number;
+}
+
+/**
+ * Lookups over an OwnerTable as it is now. A class, not closures made by every lookupWith: V8
+ * keeps a function's optimised code for its next closure only while one holding it is alive, so
+ * closures made anew each refresh were compiled again after most garbage collections (`holds`
+ * and `rowOf` 8 times each in 35 s of the live dashboard at 100k sockets).
+ */
+class OwnerTableLookup implements OwnerLookup {
+  // The row found last: a join asks lookup(inode) then sharedBy(inode) of one socket, and asks
+  // for the sockets in about the order of the table's rows (the whole table came in the tables'
+  // order), so the row after it is tried before the index (a hash probe into 100k rows is a
+  // cache miss: ~40 ms a refresh at 100k). Checked against the rows: a reply applied in between
+  // may have moved them.
+  private lastRow = -1;
+  private lastPid = -1;
+  private lastProc: OwnerProcess | undefined = undefined;
+  private procsSeen = -1;
+
+  constructor(
+    private readonly t: OwnerRows,
+    readonly stats: OwnerScanStats,
+  ) {}
+
+  /** The process `pid` (the last one asked for is remembered until a reply is applied). */
+  get(pid: number): OwnerProcess | undefined {
+    if (pid !== this.lastPid || this.procsSeen !== this.t.applied) {
+      this.lastPid = pid;
+      this.lastProc = this.t.procs.get(pid);
+      this.procsSeen = this.t.applied;
+    }
+    return this.lastProc;
+  }
+
+  lookup(inode: number): SocketOwner | null {
+    const i = this.rowOf(inode);
+    if (i < 0) return null;
+    const rows = this.t.rows;
+    // Small integers (`| 0`): see unpackOwnerScan.
+    const pid = (rows[i + 1] as number) | 0;
+    const p = this.get(pid)!;
+    return { pid, command: p.command, commandLine: p.commandLine, uid: p.uid, fd: (rows[i + 2] as number) | 0 };
+  }
+
+  sharedBy(inode: number): number {
+    const i = this.rowOf(inode);
+    return i < 0 ? 0 : (this.t.rows[i + 3] as number) | 0;
+  }
+
+  // The refresh join's check of a reused record, without building its owner (OwnerLookup.holds).
+  holds(inode: number, owner: SocketOwner | null, sharedBy: number): boolean {
+    const i = this.rowOf(inode);
+    if (i < 0) return owner === null && sharedBy === 0;
+    return owner !== null && sameRow(this.t.rows, i, this, owner, sharedBy);
+  }
+
+  private rowOf(inode: number): number {
+    if (inode === 0) return -1;
+    const { rows, used, index } = this.t;
+    let at = this.lastRow;
+    if (at < 0 || rows[at] !== inode) {
+      const next = at + 4;
+      at = at >= 0 && next < used && rows[next] === inode ? next : index.get(inode);
+      if (at < 0) return -1;
+      this.lastRow = at;
+    }
+    return this.get((rows[at + 1] as number) | 0) === undefined ? -1 : at;
   }
 }
 
