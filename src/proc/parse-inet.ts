@@ -415,7 +415,10 @@ export function parseInetSteps<T extends SocketEntry>(
   options: InetParseOptions = {},
 ): Generator<void, InetBytesParse<T>, void> {
   const reuse: ReuseState<T> | null =
-    previous === null || options.keys === false ? null : { previous, reused: 0, next: 0, misses: 0, spareIndex: options.inodeIndex };
+    previous === null || options.keys === false
+      ? null
+      : // Every field from the start (byInode too): one hidden class, so the optimised code that reads it stays valid.
+        { previous, reused: 0, next: 0, misses: 0, byInode: undefined, spareIndex: options.inodeIndex };
   return parseInet(bytes, Math.min(length, bytes.length), protocol, reuse, options);
 }
 
@@ -430,7 +433,7 @@ interface ReuseState<T extends SocketEntry> {
   /** Lines not matched since the last match (changed in place, or new). */
   misses: number;
   /** previous.entries by inode, built on the first line that the window cannot place. */
-  byInode?: InodeIndex;
+  byInode: InodeIndex | undefined;
   /** An index to build byInode in (InetParseOptions.inodeIndex). */
   readonly spareIndex: InodeIndex | undefined;
 }
