@@ -9,7 +9,8 @@
 # Runs REPO_DIR/bin/sockscope -i 1 (a built checkout) at 200x50 in a tmux server of its own inside
 # the namespace, with SOCKSCOPE_STATS_FILE; after settle_s, over measure_s: utime + stime and
 # cutime + cstime (finished children: ss) of the node process from /proc/PID/stat, per thread from
-# /proc/PID/task/*/stat, the refreshes counted by the stats file, and its per-stage medians. Then q.
+# /proc/PID/task/*/stat, the refreshes counted by the stats file, and its per-stage medians; VmRSS once a
+# second over the window (min, median, max). Then q.
 # Run two checkouts alternately in one sitting; say the load average beside every figure.
 label=$1; repo=$2; settle=${3:-12}; meas=${4:-30}
 ipbin=$(command -v ip); ns=${NETNS:-s100k}; out=${TMPDIR:-/tmp}/sockscope-live-refresh; mkdir -p "$out"
@@ -38,7 +39,9 @@ read u0 s0 cu0 cs0 < <(snap); threads > $out/th0-$label
 n0=$(node -e "try{console.log(JSON.parse(require('fs').readFileSync('$stats','utf8')).snapshots)}catch{console.log(0)}")
 l0=$(cut -d' ' -f1 /proc/loadavg)
 t0=$(date +%s.%N)
-sleep $meas
+# Resident memory once a second over the window (the stats file has only its value at the end).
+: > $out/rss-$label
+for i in $(seq 1 $meas); do awk '/^VmRSS/{print $2}' /proc/$npid/status >> $out/rss-$label 2>/dev/null; sleep 1; done
 read u1 s1 cu1 cs1 < <(snap); threads > $out/th1-$label
 t1=$(date +%s.%N)
 l1=$(cut -d' ' -f1 /proc/loadavg)
@@ -56,5 +59,7 @@ console.log('$label: load $l0->$l1 refreshes',n,'in',wall.toFixed(1),'s; interva
 console.log('  cpu % of a core (self+children):',((self+kids)*100/wall).toFixed(0));console.log('  cpu/refresh: self',(self*1000/n).toFixed(0),'ms, children',(kids*1000/n).toFixed(0),'ms, total',((self+kids)*1000/n).toFixed(0),'ms');
 console.log('  stage medians ms: read',med(last('readMs')).toFixed(0),'parse',med(last('parseMs')).toFixed(0),'owners',med(last('ownersMs')).toFixed(0),'ingest',med(last('ingestMs')).toFixed(0),'draw',med(last('drawMs')).toFixed(0),'cpu(collect->frame)',med(last('cpuMs')).toFixed(0));
 if(st.cycleCpuMs) console.log('  cycle cpu (budget input) median',med(last('cycleCpuMs')).toFixed(0));console.log('  rss MB',(s.rssBytes/1e6).toFixed(0));
+const rss=require('fs').readFileSync('$out/rss-$label','utf8').split('\\n').filter(Boolean).map(k=>k*1024/1e6).sort((a,b)=>a-b);
+if(rss.length) console.log('  rss over the window MB: min',rss[0].toFixed(0),'median',med(rss).toFixed(0),'max',rss[rss.length-1].toFixed(0));
 "
 join $out/th0-$label $out/th1-$label | awk -v tk=$tk -v n=$((n1-n0)) -v p=$npid '{d=($3-$2)/tk; if(d>0.05) printf "  thread %s%s: %.2f s (%.0f ms/refresh)\n", $1, (index($1,p"-")==1?" (main)":""), d, d*1000/n}'
