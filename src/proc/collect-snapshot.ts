@@ -799,7 +799,7 @@ function textOf(content: Buffer | string, from: number, to: number): string {
   return typeof content === 'string' ? content.slice(from, to) : content.toString('utf8', from, to);
 }
 
-/** A part of one table parsed; bounds (inet tables read as bytes): each socket's line in the whole content. */
+/** A part of one table parsed; bounds (inet tables read as bytes): each socket's line's length, fingerprint and inode. */
 interface PartParse {
   readonly sockets: readonly (SocketEntry | SocketRecord)[];
   readonly skipped: number;
@@ -810,13 +810,6 @@ interface PartParse {
 function parsePart(protocol: Protocol, content: Buffer | string, from: number, to: number): PartParse {
   if (protocol !== 'unix' && typeof content !== 'string') {
     const parsed = parseInetBytes(content.subarray(from, to), to - from, protocol, null, PENDING);
-    const { starts, ends } = parsed.bounds;
-    if (from > 0) {
-      for (let i = 0; i < parsed.sockets.length; i++) {
-        starts[i] = starts[i]! + from;
-        ends[i] = ends[i]! + from;
-      }
-    }
     return { sockets: parsed.sockets, skipped: parsed.skipped, bounds: parsed.bounds };
   }
   const text = textOf(content, from, to);
@@ -927,15 +920,13 @@ async function parseRest(
       let count = 0;
       for (const p of parts) count += p.sockets.length;
       const bounds: LineBounds = {
-        starts: new Int32Array(count),
-        ends: new Int32Array(count),
+        lengths: new Int32Array(count),
         inodes: new Float64Array(count),
         prints: new Int32Array(2 * count),
       };
       const records: SocketRecord[] = [];
       for (const p of parts) {
-        bounds.starts.set(p.bounds!.starts.subarray(0, p.sockets.length), records.length);
-        bounds.ends.set(p.bounds!.ends.subarray(0, p.sockets.length), records.length);
+        bounds.lengths.set(p.bounds!.lengths.subarray(0, p.sockets.length), records.length);
         bounds.inodes.set(p.bounds!.inodes.subarray(0, p.sockets.length), records.length);
         bounds.prints.set(p.bounds!.prints.subarray(0, 2 * p.sockets.length), 2 * records.length);
         for (const e of p.sockets) records.push(e as SocketRecord);

@@ -337,14 +337,13 @@ export function isPendingRecord(e: SocketEntry | SocketRecord): e is PendingReco
 }
 
 /**
- * Where each entry's line after its "sl:" column lies in a table's bytes: [starts[i], ends[i]);
- * inodes[i]: the entry's inode (read from here, the entries' objects need not be visited);
- * prints[2i], prints[2i+1]: the fingerprint of those bytes (lineFingerprint), which the next
- * parse compares its lines with, so that the bytes themselves need not be kept.
+ * What the next parse needs of each entry's line after its "sl:" column, without the bytes:
+ * lengths[i], its length in bytes; prints[2i], prints[2i+1], its fingerprint (lineFingerprint),
+ * which the next parse compares its lines with; inodes[i], the entry's inode (read from here, the
+ * entries' objects need not be visited).
  */
 export interface LineBounds {
-  readonly starts: Int32Array;
-  readonly ends: Int32Array;
+  readonly lengths: Int32Array;
   readonly inodes: Float64Array;
   readonly prints: Int32Array;
 }
@@ -497,8 +496,8 @@ export function lineFingerprint(view: DataView, start: number, end: number, prin
 
 /** Whether previous row `row`'s line has length `len` and fingerprint `print`. */
 function samePreviousLine<T extends SocketEntry>(reuse: ReuseState<T>, row: number, len: number, print: Int32Array): boolean {
-  const { starts, ends, prints } = reuse.previous.bounds;
-  return ends[row]! - starts[row]! === len && prints[2 * row] === print[0] && prints[2 * row + 1] === print[1];
+  const { lengths, prints } = reuse.previous.bounds;
+  return lengths[row] === len && prints[2 * row] === print[0] && prints[2 * row + 1] === print[1];
 }
 
 /** Row of the previous table whose line has length `len` and fingerprint `print`, near the expected position, or -1. */
@@ -552,8 +551,7 @@ class InetLineParser<T extends SocketEntry> {
   private readonly isTcp: boolean;
   private readonly isV6: boolean;
   private readonly addrLen: number;
-  private starts: Int32Array;
-  private ends: Int32Array;
+  private lengths: Int32Array;
   private inodes: Float64Array;
   private prints: Int32Array;
   /** The fingerprint of the line being read; none for a one-shot parse (keys false: never compared). */
@@ -584,9 +582,8 @@ class InetLineParser<T extends SocketEntry> {
     // Line bounds, 150 bytes a tcp line (fewer for tcp6's long ones is fine: the arrays grow).
     const want = Math.ceil(n / 120) + 16;
     const scratch = options.scratch;
-    this.starts = scratch !== undefined && scratch.starts.length >= want ? scratch.starts : new Int32Array(want);
-    const rows = this.starts.length;
-    this.ends = scratch !== undefined && scratch.ends.length === rows ? scratch.ends : new Int32Array(rows);
+    this.lengths = scratch !== undefined && scratch.lengths.length >= want ? scratch.lengths : new Int32Array(want);
+    const rows = this.lengths.length;
     this.inodes = scratch !== undefined && scratch.inodes.length === rows ? scratch.inodes : new Float64Array(rows);
     this.prints = scratch !== undefined && scratch.prints.length === 2 * rows ? scratch.prints : new Int32Array(2 * rows);
     this.view = this.withKeys ? new DataView(b.buffer, b.byteOffset, b.length) : null;
@@ -660,21 +657,19 @@ class InetLineParser<T extends SocketEntry> {
 
   /** The parse, once run() returned true. */
   result(): InetBytesParse<T> {
-    const { sockets, starts, ends, inodes, prints } = this;
+    const { sockets, lengths, inodes, prints } = this;
     sockets.length = this.count;
-    return { sockets, bounds: { starts, ends, inodes, prints }, reused: this.reuse?.reused ?? 0, skipped: this.skipped };
+    return { sockets, bounds: { lengths, inodes, prints }, reused: this.reuse?.reused ?? 0, skipped: this.skipped };
   }
 
   private keep(entry: SocketEntry | T, start: number, eol: number, inode: number): void {
     const i = this.count++;
-    if (i === this.starts.length) {
-      this.starts = grown(this.starts, i);
-      this.ends = grown(this.ends, i);
+    if (i === this.lengths.length) {
+      this.lengths = grown(this.lengths, i);
       this.inodes = grown(this.inodes, i);
       this.prints = grown(this.prints, 2 * i);
     }
-    this.starts[i] = start;
-    this.ends[i] = eol;
+    this.lengths[i] = eol - start;
     this.inodes[i] = inode;
     this.prints[2 * i] = this.print[0]!;
     this.prints[2 * i + 1] = this.print[1]!;
