@@ -40,7 +40,7 @@ export interface OwnerScanReply {
   readonly id: number;
   /** Rows of 4: inode, pid, fd, sharedBy. */
   readonly rows: Float64Array;
-  readonly processes: readonly (readonly [number, { command: string; commandLine: string; uid: number }])[];
+  readonly processes: readonly (readonly [number, OwnerProcess])[];
   readonly stats: OwnerScanStats;
   /** A `delta` request's reply holds the whole table (true) or the changes since the last reply. */
   readonly table?: boolean;
@@ -313,7 +313,7 @@ export function unpackOwnerScan(reply: OwnerScanReply): OwnerLookup {
 function sameRow(
   rows: Float64Array,
   i: number,
-  procs: { get(pid: number): { readonly command: string; readonly commandLine: string; readonly uid: number } | undefined },
+  procs: { get(pid: number): OwnerProcess | undefined },
   owner: SocketOwner,
   sharedBy: number,
 ): boolean {
